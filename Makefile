@@ -1,0 +1,49 @@
+# rnn-exp — build, test and run the example sweeps.
+#   make test    everything CI runs (installs what is missing first)
+#   make check   the quick inner loop: debug build + unit tests
+#   make sweep   train every grid point of experiments/*.yaml into results/
+#   make build   release build of the rnn-exp binary
+
+SWIFT        ?= swift
+RELEASE_BIN  := .build/release/rnn-exp
+APT_PACKAGES := libopenblas-dev libyaml-dev pkg-config
+PYTHON       ?= python3
+export OPENBLAS_NUM_THREADS := 1
+
+.PHONY: all deps build check test sweep bench clean
+
+all: build
+
+# System libraries: installed with apt-get when missing; without root, print the exact command.
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "rnn-exp needs these Debian packages:$$missing"; \
+	    echo "run as root:  apt-get update && apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+	@$(PYTHON) -c "import numpy" 2>/dev/null || $(PYTHON) -m pip install -q "numpy==2.4.6"
+
+build: deps
+	$(SWIFT) build -c release --product rnn-exp
+
+check: deps
+	$(SWIFT) test
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+sweep: build
+	$(RELEASE_BIN) run experiments/*.yaml
+
+clean:
+	rm -rf .build .build-checks results

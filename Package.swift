@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// MARK: - Platform BLAS
+// Linux: Debian's OpenBLAS through pkg-config (`libopenblas-dev`, installed by the Makefile).
+// macOS: Accelerate, imported directly by RNNCore; the CBLAS module is then unused.
+let blasTargets: [Target] = [
+    .systemLibrary(
+        name: "CBLAS",
+        path: "Sources/CBLAS",
+        pkgConfig: "openblas",
+        providers: [.apt(["libopenblas-dev"])]
+    )
+]
+
+let package = Package(
+    name: "rnn-exp",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "rnn-exp", targets: ["rnn-exp"]),
+        .library(name: "RNNCore", targets: ["RNNCore"]),
+        .library(name: "RNNDatasets", targets: ["RNNDatasets"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: blasTargets + [
+        // MARK: - Math core: tensors, layers, losses, BPTT, optimizers. No file I/O, no YAML.
+        .target(
+            name: "RNNCore",
+            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+
+        // MARK: - Datasets: built-in tasks, CSV sequences, text streams. Depends on Core only.
+        .target(name: "RNNDatasets", dependencies: ["RNNCore"]),
+
+        // MARK: - Experiments: YAML, validation, sweep grid, runner, CSV and safetensors writers.
+        .target(
+            name: "Experiments",
+            dependencies: ["RNNCore", "RNNDatasets", .product(name: "Yams", package: "Yams")]
+        ),
+
+        // MARK: - Command line (thin)
+        .executableTarget(
+            name: "rnn-exp",
+            dependencies: ["Experiments", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // MARK: - Tests
+        .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore"]),
+        .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
+    ]
+)

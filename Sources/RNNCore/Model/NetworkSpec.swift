@@ -1,0 +1,116 @@
+/// A layer stack and its loss: everything needed to build parameters and train.
+public struct NetworkSpec: Sendable, Equatable, Codable {
+    public var layers: [LayerSpec]
+    public var loss: Loss
+
+    public init(layers: [LayerSpec], loss: Loss) {
+        self.layers = layers
+        self.loss = loss
+    }
+
+    /// Builds a stack from `(kind, units, activation)` triples; input sizes chain from `inputs`.
+    public init(inputs: Int, layers: [(LayerKind, Int, Activation)], loss: Loss) {
+        var specs: [LayerSpec] = []
+        var previous = inputs
+        for (kind, units, activation) in layers {
+            specs.append(LayerSpec(kind: kind, inputs: previous, units: units, activation: activation))
+            previous = units
+        }
+        self.init(layers: specs, loss: loss)
+    }
+
+    public var inputs: Int { layers.first?.inputs ?? 0 }
+    public var outputs: Int { layers.last?.units ?? 0 }
+    public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
+
+    /// Problems that make the stack untrainable, as plain sentences (empty when valid).
+    public func problems() -> [String] {
+        var out: [String] = []
+        if layers.isEmpty { out.append("the model needs at least one layer") }
+        for (i, layer) in layers.enumerated() {
+            if layer.units < 1 { out.append("layer \(i): units must be at least 1") }
+            if layer.activation == .softmax && i != layers.count - 1 {
+                out.append("layer \(i): softmax is allowed on the output layer only")
+            }
+            if i > 0 && layer.inputs != layers[i - 1].units {
+                out.append("layer \(i): inputs \(layer.inputs) do not match the previous layer's \(layers[i - 1].units) units")
+            }
+        }
+        if let last = layers.last {
+            if let required = loss.requiredActivation, last.activation != required {
+                out.append("loss \(loss.rawValue) needs a \(required.rawValue) output layer, not \(last.activation.rawValue)")
+            }
+            if loss == .mse && last.activation == .softmax {
+                out.append("softmax output is paired with cross-entropy, not mse")
+            }
+        }
+        return out
+    }
+}
+
+/// Where each layer's parameters live inside the one contiguous parameter buffer.
+///
+/// Per layer, in order: `SW` (units × inputs, row-major), `TW` (units × units, rnn only), `b`.
+/// Gradients and optimizer state use the same layout, so zeroing is one fill and the global norm
+/// for `clip_norm` is one pass.
+public struct ParameterLayout: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var sw: Int
+        public var tw: Int?  // nil for dense layers
+        public var b: Int
+    }
+    public let entries: [Entry]
+    public let count: Int
+
+    public init(_ spec: NetworkSpec) {
+        var offset = 0
+        var entries: [Entry] = []
+        for layer in spec.layers {
+            let sw = offset
+            offset += layer.units * layer.inputs
+            var tw: Int? = nil
+            if layer.isRecurrent {
+                tw = offset
+                offset += layer.units * layer.units
+            }
+            let b = offset
+            offset += layer.units
+            entries.append(Entry(sw: sw, tw: tw, b: b))
+        }
+        self.entries = entries
+        self.count = offset
+    }
+
+    /// Serialized tensor names and ranges, e.g. `layers.0.W_s` (SPEC section 6).
+    public func namedTensors(_ spec: NetworkSpec) -> [(name: String, range: Range<Int>, shape: [Int])] {
+        var out: [(String, Range<Int>, [Int])] = []
+        for (i, (layer, e)) in zip(spec.layers, entries).enumerated() {
+            out.append(("layers.\(i).W_s", e.sw..<(e.sw + layer.units * layer.inputs), [layer.units, layer.inputs]))
+            if let tw = e.tw {
+                out.append(("layers.\(i).W_t", tw..<(tw + layer.units * layer.units), [layer.units, layer.units]))
+            }
+            out.append(("layers.\(i).b", e.b..<(e.b + layer.units), [layer.units]))
+        }
+        return out
+    }
+}
+
+extension NetworkSpec {
+    /// PyTorch `nn.RNN`'s default initialisation: every parameter of a layer uniform in
+    /// `[-1/sqrt(units), 1/sqrt(units)]`, drawn in layout order from `Xoshiro256(seed, stream: 1)`.
+    /// Values are drawn in float64 and rounded, so float32 and float64 runs start at the same point.
+    public func initialParameters(seed: UInt64) -> [Double] {
+        var rng = Xoshiro256(seed: seed, stream: 1)
+        let layout = ParameterLayout(self)
+        var values = [Double](repeating: 0, count: layout.count)
+        var offset = 0
+        for layer in layers {
+            let bound = 1.0 / Double(layer.units).squareRoot()
+            for _ in 0..<layer.parameterCount {
+                values[offset] = rng.uniform(-bound, bound)
+                offset += 1
+            }
+        }
+        return values
+    }
+}

@@ -1,0 +1,115 @@
+extension TruncatedBPTT {
+    /// Backward pass of the update at step `n`: errors injected at `(p, n]`, propagated back to
+    /// `a`, gradients accumulated into `grads` (zeroed first).
+    ///
+    /// Layer by layer from the top, over the rows where `delta` can be non-zero (`lo ... n`):
+    /// ```
+    /// E^l      = Delta^{l+1} · SW^{l+1}                       one GEMM   (top: injected error)
+    /// delta^l_m = sigma'(z^l_m) ⊙ (E^l_m + TW^lᵀ delta^l_{m+1})  step by step, m = n ... a (rnn)
+    /// ΔSW^l   += Delta^lᵀ · H^{l-1}   ΔTW^l += Delta^lᵀ · H^l_{shifted by one}   Δb^l += Σ rows
+    /// ```
+    /// A dense layer has no recurrence, so its rows below `lo` stay zero: with a dense output
+    /// layer, `lo` starts at `p + 1` and only the first rnn layer below widens it to `a`.
+    func backward(_ view: BatchView<Scalar>, windowStart a: Int, from p: Int, to n: Int) {
+        let b = lanes
+        let top = spec.layers.count - 1
+        grads.update(repeating: 0)
+        let foldsActivation = spec.loss != .mse  // injection is dC/dz: added after sigma'
+        var loAbove = p + 1
+        for l in stride(from: top, through: 0, by: -1) {
+            let layer = spec.layers[l]
+            let e = layout.entries[l]
+            let u = layer.units, i = layer.inputs
+            let lo = layer.isRecurrent ? a : loAbove
+            let delta = slot(d[l], l, lo)
+            let rows = (n - lo + 1) * b
+            // E^l for rows lo ... n.
+            if l == top {
+                let injected = UnsafePointer(outputSlot(inject, p + 1))
+                let zeroRows = (p + 1 - lo) * b
+                delta.update(repeating: 0, count: zeroRows * u)
+                if foldsActivation {
+                    (delta + zeroRows * u).update(repeating: 0, count: (n - p) * b * u)
+                } else {
+                    (delta + zeroRows * u).update(from: injected, count: (n - p) * b * u)
+                }
+            } else {
+                let above = spec.layers[l + 1]
+                let zeroRows = (loAbove - lo) * b
+                delta.update(repeating: 0, count: zeroRows * u)
+                Scalar.gemm(transA: false, transB: false, m: (n - loAbove + 1) * b, n: u, k: above.units,
+                            alpha: 1, a: UnsafePointer(slot(d[l + 1], l + 1, loAbove)), lda: above.units,
+                            b: UnsafePointer(params.baseAddress! + layout.entries[l + 1].sw), ldb: u,
+                            beta: 0, c: delta + zeroRows * u, ldc: u)
+            }
+            // delta^l = sigma' ⊙ (E^l + TW^lᵀ delta^l_{m+1}).
+            if let twOffset = e.tw {
+                let tw = UnsafePointer(params.baseAddress! + twOffset)
+                for m in stride(from: n, through: lo, by: -1) {
+                    let dm = slot(d[l], l, m)
+                    if m < n {
+                        Scalar.gemm(transA: false, transB: false, m: b, n: u, k: u,
+                                    alpha: 1, a: UnsafePointer(slot(d[l], l, m + 1)), lda: u, b: tw, ldb: u,
+                                    beta: 1, c: dm, ldc: u)
+                    }
+                    layer.activation.backward(h: UnsafePointer(slot(h[l], l, m)), g: dm, rows: b, width: u)
+                    if l == top && foldsActivation && m > p {
+                        let injected = outputSlot(inject, m)
+                        for j in 0..<(b * u) { dm[j] += injected[j] }
+                    }
+                }
+            } else {
+                layer.activation.backward(h: UnsafePointer(slot(h[l], l, lo)), g: delta, rows: rows, width: u)
+                if l == top && foldsActivation {
+                    let injected = outputSlot(inject, p + 1)
+                    let dm = slot(d[l], l, p + 1)
+                    for j in 0..<((n - p) * b * u) { dm[j] += injected[j] }
+                }
+            }
+            // Weight gradients of the whole window.
+            let g = grads.baseAddress!
+            if l == 0, let hot = view.hotInputs {
+                let idx = hot + (lo - 1) * b
+                for r in 0..<rows where idx[r] >= 0 {
+                    let col = Int(idx[r])
+                    let dr = delta + r * u
+                    for j in 0..<u { g[e.sw + j * i + col] += dr[j] }
+                }
+            } else {
+                let x: UnsafePointer<Scalar> = l == 0
+                    ? view.denseInputs! + (lo - 1) * b * i
+                    : UnsafePointer(slot(h[l - 1], l - 1, lo))
+                Scalar.gemm(transA: true, transB: false, m: u, n: i, k: rows,
+                            alpha: 1, a: UnsafePointer(delta), lda: u, b: x, ldb: i,
+                            beta: 1, c: g + e.sw, ldc: i)
+            }
+            if let twOffset = e.tw {
+                Scalar.gemm(transA: true, transB: false, m: u, n: u, k: rows,
+                            alpha: 1, a: UnsafePointer(delta), lda: u,
+                            b: UnsafePointer(slot(h[l], l, lo - 1)), ldb: u,
+                            beta: 1, c: g + twOffset, ldc: u)
+            }
+            let db = g + e.b
+            for r in 0..<rows {
+                let dr = delta + r * u
+                for j in 0..<u { db[j] += dr[j] }
+            }
+            loAbove = lo
+        }
+    }
+
+    /// Global L2 norm of the gradient, as `clip_grad_norm_` computes it.
+    func gradientNorm() -> Double {
+        var sum = 0.0
+        for i in 0..<layout.count {
+            let v = Double(grads[i])
+            sum += v * v
+        }
+        return sum.squareRoot()
+    }
+
+    func parametersAreFinite() -> Bool {
+        for i in 0..<layout.count where !params[i].isFinite { return false }
+        return true
+    }
+}

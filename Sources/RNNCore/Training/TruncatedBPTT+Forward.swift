@@ -1,0 +1,116 @@
+extension TruncatedBPTT {
+    /// Runs steps `(p, n]` forward, layer by layer, with the current weights:
+    /// ```
+    /// Z^l = H^{l-1} · SW^lᵀ + b^l          one GEMM over the (n - p)·B rows of the chunk
+    /// z^l_m += TW^l · h^l_{m-1}            rnn layers, step by step
+    /// h^l_m = sigma^l(z^l_m)
+    /// ```
+    /// The top layer's logits are kept for cross-entropy, whose loss is a log-sum-exp of them.
+    func forward(_ view: BatchView<Scalar>, from p: Int, to n: Int) {
+        let b = lanes
+        let rows = (n - p) * b
+        let top = spec.layers.count - 1
+        let keepLogits = spec.loss == .crossEntropy
+        for (l, layer) in spec.layers.enumerated() {
+            let e = layout.entries[l]
+            let u = layer.units, i = layer.inputs
+            let sw = UnsafePointer(params.baseAddress! + e.sw)
+            let bias = params.baseAddress! + e.b
+            let z = slot(h[l], l, p + 1)  // (rows, U)
+            for r in 0..<rows { (z + r * u).update(from: bias, count: u) }
+            if l == 0, let hot = view.hotInputs {
+                // One-hot input: SW · x is column x of SW.
+                let idx = hot + p * b
+                for r in 0..<rows where idx[r] >= 0 {
+                    let col = Int(idx[r])
+                    let zr = z + r * u
+                    for j in 0..<u { zr[j] += sw[j * i + col] }
+                }
+            } else {
+                let x: UnsafePointer<Scalar> = l == 0
+                    ? view.denseInputs! + p * b * i
+                    : UnsafePointer(slot(h[l - 1], l - 1, p + 1))
+                Scalar.gemm(transA: false, transB: true, m: rows, n: u, k: i,
+                            alpha: 1, a: x, lda: i, b: sw, ldb: i, beta: 1, c: z, ldc: u)
+            }
+            if let twOffset = e.tw {
+                let tw = UnsafePointer(params.baseAddress! + twOffset)
+                for m in (p + 1)...n {
+                    let zm = slot(h[l], l, m)
+                    Scalar.gemm(transA: false, transB: true, m: b, n: u, k: u,
+                                alpha: 1, a: UnsafePointer(slot(h[l], l, m - 1)), lda: u, b: tw, ldb: u,
+                                beta: 1, c: zm, ldc: u)
+                    if l == top && keepLogits { outputSlot(logits, m).update(from: zm, count: b * u) }
+                    layer.activation.forward(zm, rows: b, width: u)
+                }
+            } else {
+                if l == top && keepLogits { outputSlot(logits, p + 1).update(from: z, count: rows * u) }
+                layer.activation.forward(z, rows: rows, width: u)
+            }
+        }
+    }
+
+    /// The loss of steps `(p, n]` summed over their target elements, and the element count. With
+    /// `inject`, also writes the error each element injects, `dC/dy` (mse) or `dC/dz`
+    /// (cross-entropy, binary cross-entropy), already divided by the count (mean reduction).
+    func lossAndInjection(_ view: BatchView<Scalar>, from p: Int, to n: Int, inject writeInjection: Bool) -> (Double, Int) {
+        let b = lanes, o = spec.outputs
+        let top = spec.layers.count - 1
+        var targets = 0
+        for m in (p + 1)...n {
+            for lane in 0..<b where view.mask[view.row(m, lane)] != 0 { targets += 1 }
+        }
+        let elements = spec.loss == .crossEntropy ? targets : targets * o
+        guard elements > 0 else { return (0, 0) }
+        let scale = Scalar(1) / Scalar(elements)
+        let y = slot(h[top], top, p + 1)
+        let g = outputSlot(inject, p + 1)
+        let zs = outputSlot(logits, p + 1)
+        var sum = 0.0
+        for m in (p + 1)...n {
+            for lane in 0..<b {
+                let r = view.row(m, lane)
+                let local = ((m - p - 1) * b + lane) * o
+                let yr = y + local, gr = g + local
+                guard view.mask[r] != 0 else {
+                    if writeInjection { gr.update(repeating: 0, count: o) }
+                    continue
+                }
+                switch spec.loss {
+                case .mse:
+                    let t = view.valueTargets! + r * o
+                    for j in 0..<o {
+                        let diff = yr[j] - t[j]
+                        sum += Double(diff) * Double(diff)
+                        if writeInjection { gr[j] = 2 * diff * scale }
+                    }
+                case .binaryCrossEntropy:
+                    let t = view.valueTargets! + r * o
+                    for j in 0..<o {
+                        let yv = Double(yr[j]), tv = Double(t[j])
+                        let logY = max(_log(yv), -100), log1mY = max(_log(1 - yv), -100)
+                        sum -= tv * logY + (1 - tv) * log1mY
+                        if writeInjection { gr[j] = (yr[j] - t[j]) * scale }
+                    }
+                case .crossEntropy:
+                    let c = Int(view.classTargets![r])
+                    let zr = zs + local
+                    var maxZ = Double(zr[0])
+                    for j in 1..<o { maxZ = max(maxZ, Double(zr[j])) }
+                    var se = 0.0
+                    for j in 0..<o { se += _exp(Double(zr[j]) - maxZ) }
+                    sum += _log(se) + maxZ - Double(zr[c])
+                    if writeInjection {
+                        for j in 0..<o { gr[j] = yr[j] * scale }
+                        gr[c] -= scale
+                    }
+                }
+            }
+        }
+        return (sum, elements)
+    }
+}
+
+import Foundation
+@inline(__always) func _log(_ x: Double) -> Double { Foundation.log(x) }
+@inline(__always) func _exp(_ x: Double) -> Double { Foundation.exp(x) }

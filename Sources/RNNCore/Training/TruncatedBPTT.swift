@@ -1,0 +1,222 @@
+/// Trains a layer stack with truncated backpropagation through time, BPTT(tau_b, tau_max)
+/// (SPEC section 3).
+///
+/// Every lane runs forward step by step. At every step `n` that is a multiple of `tau_b`, and at the
+/// last step of the batch's longest lane, one update happens:
+/// 1. errors are injected at the steps `m` in `(n_prev, n]` that have a target;
+/// 2. they propagate back to `a = max(s, n - tau_max + 1)` with the seed's recursion
+///    ```
+///    delta^l_m = sigma'(z^l_m) ⊙ (TW^lᵀ delta^l_{m+1} + SW^{l+1}ᵀ delta^{l+1}_m)
+///    ΔSW^l += Σ_m delta^l_m h^{l-1}_mᵀ    ΔTW^l += Σ_m delta^l_m h^l_{m-1}ᵀ    Δb^l += Σ_m delta^l_m
+///    ```
+///    using the activations stored when each step was computed and the current weights; no
+///    gradient flows below step `a` (`h^l_{a-1}` enters `ΔTW` as a constant);
+/// 3. optional global-norm clipping, then one optimizer step.
+///
+/// The input projection, the output layer and the weight gradients of a window are single GEMMs
+/// over (steps · B) rows; only the recurrence runs step by step. All buffers are sized once per
+/// batch shape; the step loop allocates nothing.
+///
+/// Shape letters: `B` lanes, `U` units of a layer, `I` its inputs, `O` outputs.
+public final class TruncatedBPTT<Scalar: RNNScalar> {
+    public let spec: NetworkSpec
+    public let layout: ParameterLayout
+    public let truncation: Truncation
+    public let clipNorm: Double?
+    let optimizer: Optimizer<Scalar>
+
+    /// All parameters, contiguous, in `ParameterLayout` order.
+    let params: UnsafeMutableBufferPointer<Scalar>
+    /// `ΔSW`, `ΔTW`, `Δb` of the current update, same layout.
+    let grads: UnsafeMutableBufferPointer<Scalar>
+
+    // MARK: Workspace (slot j holds step `origin + j`; slot 0 of a fresh batch is the zero state h_0)
+    /// h^l per slot, (slots, B, U_l).
+    var h: [UnsafeMutableBufferPointer<Scalar>] = []
+    /// delta^l per slot, (slots, B, U_l).
+    var d: [UnsafeMutableBufferPointer<Scalar>] = []
+    /// Injected error of the top layer per slot, (slots, B, O): dC/dy (mse) or dC/dz.
+    var inject = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
+    /// Logits of the top layer per slot (cross-entropy only), (slots, B, O).
+    var logits = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
+    var allocatedRows = 0   // slots · B the buffers hold
+    var lanes = 0           // B of the batch in flight
+    var slots = 0           // slots of the batch in flight
+    var origin = 0          // step held in slot 0
+
+    /// - Parameters:
+    ///   - parameters: initial values in `ParameterLayout` order (float64, rounded to `Scalar`).
+    ///   - clipNorm: max global L2 norm, as `torch.nn.utils.clip_grad_norm_`; nil for none.
+    public init(spec: NetworkSpec, parameters: [Double], truncation: Truncation,
+                optimizer: OptimizerSettings, clipNorm: Double? = nil) {
+        self.spec = spec
+        self.layout = ParameterLayout(spec)
+        self.truncation = truncation
+        self.clipNorm = clipNorm
+        precondition(parameters.count == layout.count, "parameter count \(parameters.count) != \(layout.count)")
+        params = .allocate(capacity: max(layout.count, 1))
+        grads = .allocate(capacity: max(layout.count, 1))
+        for i in 0..<layout.count { params[i] = Scalar(parameters[i]) }
+        grads.initialize(repeating: 0)
+        self.optimizer = Optimizer(settings: optimizer, count: layout.count)
+    }
+
+    deinit {
+        params.deallocate()
+        grads.deallocate()
+        for buffer in h + d { buffer.deallocate() }
+        inject.deallocate()
+        logits.deallocate()
+    }
+
+    /// The current parameters, in float64, `ParameterLayout` order.
+    public var parameters: [Double] {
+        (0..<layout.count).map { Double(params[$0]) }
+    }
+
+    /// Optimizer steps taken so far.
+    public var updates: Int { optimizer.step }
+
+    // MARK: - Training
+
+    /// Trains on one batch (sequence datasets) or one epoch's lanes (stream datasets), starting
+    /// from the zero state. `observer` sees every update that happens.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func train(_ batch: SequenceBatch<Scalar>, observer: ((UpdateEvent<Scalar>) -> Void)? = nil) -> BatchResult {
+        var result = BatchResult()
+        guard batch.steps > 0, batch.lanes > 0 else { return result }
+        let (tauB, tauMax) = truncation.resolved(steps: batch.steps)
+        prepare(lanes: batch.lanes, slots: min(batch.steps, tauMax + max(tauB, tauMax)) + 1)
+        batch.withView { view in
+            var p = 0
+            while p < view.steps {
+                let n = min(p + tauB, view.steps)
+                // Keep h at a - 1 for every later window: a' - 1 >= n' - tau_max >= p - tau_max + 1.
+                makeRoom(through: n, keepFrom: max(0, p - tauMax), computed: p)
+                forward(view, from: p, to: n)
+                let (lossSum, elements) = lossAndInjection(view, from: p, to: n, inject: true)
+                if elements > 0 {
+                    let a = max(1, n - tauMax + 1)
+                    let meanLoss = lossSum / Double(elements)
+                    guard meanLoss.isFinite else {
+                        result.divergence = "loss is \(meanLoss) at step \(n)"
+                        return
+                    }
+                    backward(view, windowStart: a, from: p, to: n)
+                    let norm = gradientNorm()
+                    guard norm.isFinite else {
+                        result.divergence = "gradient norm is \(norm) at step \(n)"
+                        return
+                    }
+                    observer?(UpdateEvent(step: n, previousStep: p, windowStart: a, loss: meanLoss,
+                                          elements: elements, gradNorm: norm,
+                                          gradients: UnsafeBufferPointer(grads)))
+                    if let clip = clipNorm {
+                        let coef = clip / (norm + 1e-6)
+                        if coef < 1 {
+                            let c = Scalar(coef)
+                            for i in 0..<layout.count { grads[i] *= c }
+                        }
+                    }
+                    optimizer.update(parameters: params.baseAddress!, gradients: grads.baseAddress!)
+                    if !parametersAreFinite() {
+                        result.divergence = "a weight became NaN or infinite at step \(n)"
+                        return
+                    }
+                    result.lossSum += lossSum
+                    result.elements += elements
+                    result.updates += 1
+                    result.gradNormSum += norm
+                }
+                p = n
+            }
+        }
+        return result
+    }
+
+    // MARK: - Evaluation
+
+    /// Runs `batch` forward from the zero state with the current weights and returns the summed
+    /// loss over all target elements and their count; `metric` scores every target step.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func evaluate(_ batch: SequenceBatch<Scalar>, metric: inout MetricAccumulator) -> (lossSum: Double, elements: Int) {
+        guard batch.steps > 0, batch.lanes > 0 else { return (0, 0) }
+        let chunk = min(batch.steps, 64)
+        prepare(lanes: batch.lanes, slots: chunk + 1)
+        metric.beginBatch(lanes: batch.lanes)
+        var total = 0.0, count = 0
+        batch.withView { view in
+            var p = 0
+            while p < view.steps {
+                let n = min(p + chunk, view.steps)
+                makeRoom(through: n, keepFrom: p, computed: p)
+                forward(view, from: p, to: n)
+                let (s, c) = lossAndInjection(view, from: p, to: n, inject: false)
+                total += s
+                count += c
+                let top = spec.layers.count - 1
+                metric.observe(outputs: UnsafePointer(slot(h[top], top, p + 1)), view: view, p: p, n: n)
+                p = n
+            }
+        }
+        metric.endBatch()
+        return (total, count)
+    }
+
+    // MARK: - Workspace
+
+    /// Sizes the workspace for `lanes` × `slots` (grows only) and starts a fresh batch: slot 0
+    /// holds the zero state.
+    func prepare(lanes: Int, slots: Int) {
+        self.lanes = lanes
+        self.slots = slots
+        self.origin = 0
+        let rows = lanes * slots
+        if rows > allocatedRows {
+            for buffer in h + d { buffer.deallocate() }
+            inject.deallocate()
+            logits.deallocate()
+            h = spec.layers.map { .allocate(capacity: rows * $0.units) }
+            d = spec.layers.map { .allocate(capacity: rows * $0.units) }
+            inject = .allocate(capacity: rows * spec.outputs)
+            logits = .allocate(capacity: rows * spec.outputs)
+            for buffer in h + d { buffer.initialize(repeating: 0) }
+            inject.initialize(repeating: 0)
+            logits.initialize(repeating: 0)
+            allocatedRows = rows
+        }
+        for (l, layer) in spec.layers.enumerated() {
+            h[l].baseAddress!.update(repeating: 0, count: lanes * layer.units)
+        }
+    }
+
+    /// Pointer to step `n` of a per-slot buffer of layer `l`.
+    @inline(__always)
+    func slot(_ buffer: UnsafeMutableBufferPointer<Scalar>, _ l: Int, _ n: Int) -> UnsafeMutablePointer<Scalar> {
+        buffer.baseAddress! + (n - origin) * lanes * spec.layers[l].units
+    }
+
+    @inline(__always)
+    func outputSlot(_ buffer: UnsafeMutableBufferPointer<Scalar>, _ n: Int) -> UnsafeMutablePointer<Scalar> {
+        buffer.baseAddress! + (n - origin) * lanes * spec.outputs
+    }
+
+    /// Ensures steps up to `n` have slots. When the buffer is full, the computed steps
+    /// `keepFrom ... computed` move to the front (amortised: at most once every `tau_max` steps).
+    func makeRoom(through n: Int, keepFrom: Int, computed: Int) {
+        guard n - origin >= slots else { return }
+        let keep = max(keepFrom, origin)
+        let steps = computed - keep + 1
+        for (l, layer) in spec.layers.enumerated() where steps > 0 {
+            let width = lanes * layer.units
+            let base = h[l].baseAddress!
+            UnsafeMutableRawPointer(base).copyMemory(
+                from: UnsafeRawPointer(base + (keep - origin) * width),
+                byteCount: steps * width * MemoryLayout<Scalar>.stride)
+        }
+        origin = keep
+        assert(n - origin < slots, "BPTT workspace too small: step \(n), origin \(origin), slots \(slots)")
+    }
+}

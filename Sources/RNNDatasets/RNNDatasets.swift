@@ -1,0 +1,2 @@
+// Placeholder: datasets come in issue 4.
+import RNNCore

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import RNNCore
+
+/// The engine against an independent numpy implementation (`Tests/Reference/make_golden.py`):
+/// loss and gradient of every update, float64, to 1e-10.
+@Suite("numpy reference")
+struct NumpyReferenceTests {
+    static let script = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Reference/make_golden.py")
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        let id: String
+        let inputs: Int
+        let layers: [(LayerKind, Int, Activation)]
+        let loss: Loss
+        let lengths: [Int]
+        let tauB: Int?
+        let tauMax: Int?
+        var testDescription: String { id }
+    }
+
+    static let cases: [Case] = [
+        Case(id: "rnn-tanh + dense-softmax, CE, full", inputs: 3, layers: [(.rnn, 4, .tanh), (.dense, 3, .softmax)],
+             loss: .crossEntropy, lengths: [6, 6], tauB: nil, tauMax: nil),
+        Case(id: "rnn, rnn, dense-identity, mse, BPTT(2,5), ragged", inputs: 2,
+             layers: [(.rnn, 3, .tanh), (.rnn, 3, .relu), (.dense, 2, .identity)],
+             loss: .mse, lengths: [11, 8, 10], tauB: 2, tauMax: 5),
+        Case(id: "rnn-sigmoid output, BCE, BPTT(3,3)", inputs: 2, layers: [(.rnn, 3, .tanh), (.rnn, 2, .sigmoid)],
+             loss: .binaryCrossEntropy, lengths: [9, 9], tauB: 3, tauMax: 3),
+    ]
+
+    @Test(arguments: cases)
+    func engineMatchesNumpy(_ c: Case) throws {
+        let spec = NetworkSpec(inputs: c.inputs, layers: c.layers, loss: c.loss)
+        let weights = spec.initialParameters(seed: 21)
+        let samples = TestData.samples(spec: spec, lengths: c.lengths, seed: 8)
+        let batch = SequenceBatch<Double>(samples, inputSize: spec.inputs, outputSize: spec.outputs)
+        // Time-major arrays for numpy.
+        let t = batch.steps, b = batch.lanes
+        guard case .dense(let x) = batch.inputs else { throw CancellationError() }
+        var json: [String: Any] = [
+            "layers": spec.layers.map { ["kind": $0.kind.rawValue, "inputs": $0.inputs, "units": $0.units,
+                                         "activation": $0.activation.rawValue] },
+            "loss": c.loss.rawValue, "weights": weights,
+            "inputs": (0..<t).map { n in (0..<b).map { l in Array(x[((n * b + l) * c.inputs)..<((n * b + l + 1) * c.inputs)]) } },
+            "mask": (0..<t).map { n in (0..<b).map { batch.mask[n * b + $0] != 0 } },
+            "tau_b": c.tauB as Any, "tau_max": c.tauMax as Any,
+        ]
+        switch batch.targets {
+        case .classes(let y): json["targets"] = (0..<t).map { n in (0..<b).map { Int(y[n * b + $0]) } }
+        case .values(let y):
+            let o = spec.outputs
+            json["targets"] = (0..<t).map { n in (0..<b).map { l in Array(y[((n * b + l) * o)..<((n * b + l + 1) * o)]) } }
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnn-exp-numpy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("case.json"), output = dir.appendingPathComponent("out.json")
+        try JSONSerialization.data(withJSONObject: json).write(to: input)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Self.script.path, input.path, output.path]
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "make_golden.py failed")
+        let reference = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [[String: Any]])
+
+        let updates = engineUpdates(spec: spec, weights: weights, samples: samples,
+                                    truncation: Truncation(tauB: c.tauB, tauMax: c.tauMax))
+        try #require(updates.count == reference.count, "\(updates.count) updates vs numpy \(reference.count)")
+        for (u, r) in zip(updates, reference) {
+            #expect(u.n == r["n"] as? Int)
+            #expect(u.elements == r["elements"] as? Int)
+            let loss = try #require(r["loss"] as? Double)
+            #expect(relativeError(u.loss, loss) < 1e-10, "loss at n=\(u.n)")
+            let grad = try #require(r["grad"] as? [Double])
+            let worst = worstRelativeError(u.grad, grad, floor: 1e-12)
+            #expect(worst.error < 1e-10, "n=\(u.n): parameter \(worst.index) engine \(u.grad[worst.index]) vs numpy \(grad[worst.index])")
+        }
+    }
+}
