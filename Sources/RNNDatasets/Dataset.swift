@@ -1,0 +1,83 @@
+import RNNCore
+
+/// How a dataset's time steps relate (SPEC section 3).
+public enum DatasetLayout: String, Sendable, Codable {
+    /// Independent sequences: the state resets to zero at each sequence start.
+    case sequences
+    /// One long stream, cut into `batch` contiguous lanes; the state carries over across update
+    /// windows for the whole epoch and resets each epoch.
+    case stream
+}
+
+/// Data ready for the engine: the training and validation splits, and what the task declares
+/// about itself (layout, sizes, default loss, metric, trivial baseline).
+public struct Dataset: Sendable {
+    public let kind: DatasetKind
+    public let layout: DatasetLayout
+    /// Input size I (the one-hot width for symbol inputs).
+    public let inputSize: Int
+    /// Output size O: real targets per step, or the number of classes.
+    public let outputSize: Int
+    public let defaultLoss: Loss
+    public let metric: MetricKind
+    /// Training split: sequences, or one stream sample.
+    public let train: [SequenceSample]
+    /// Validation split: sequences, or one stream sample (possibly empty).
+    public let validation: [SequenceSample]
+    /// The loss of the best input-independent prediction, where the task defines one (adding: 0.167).
+    public let baseline: (loss: Double, description: String)?
+    /// Vocabulary of a text dataset (index → character), for reports.
+    public let vocabulary: [Character]
+
+    public init(kind: DatasetKind, layout: DatasetLayout, inputSize: Int, outputSize: Int, defaultLoss: Loss,
+                metric: MetricKind, train: [SequenceSample], validation: [SequenceSample],
+                baseline: (loss: Double, description: String)? = nil, vocabulary: [Character] = []) {
+        self.kind = kind
+        self.layout = layout
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+        self.defaultLoss = defaultLoss
+        self.metric = metric
+        self.train = train
+        self.validation = validation
+        self.baseline = baseline
+        self.vocabulary = vocabulary
+    }
+
+    /// Total steps of the training split (sample-steps per epoch, one lane).
+    public var trainSteps: Int { train.reduce(0) { $0 + $1.length } }
+
+    /// Builds a dataset from its configuration, deterministically from `seed`.
+    public static func load(_ config: DatasetConfig, seed: UInt64) throws(DatasetError) -> Dataset {
+        switch config.kind {
+        case .countOnes: return CountOnes.make(config, seed: seed)
+        case .binaryAddition: return BinaryAddition.make(config, seed: seed)
+        case .adding: return AddingProblem.make(config, seed: seed)
+        case .copy: return CopyMemory.make(config, seed: seed)
+        case .sine: return SineStream.make(config, seed: seed)
+        case .reber: return EmbeddedReber.make(config, seed: seed)
+        case .random: return RandomStream.make(config, seed: seed)
+        case .text: return try TextStream.load(config)
+        case .csv: return try CSVDataset.load(config)
+        }
+    }
+}
+
+/// A problem with a data file, located at its line and column (1-based; 0 when unknown).
+public struct DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var message: String
+
+    public init(file: String, line: Int = 0, column: Int = 0, _ message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    public var description: String {
+        line > 0 ? "\(file):\(line):\(column): \(message)" : "\(file): \(message)"
+    }
+}

@@ -1,2 +1,0 @@
-// Placeholder: datasets come in issue 4.
-import RNNCore
