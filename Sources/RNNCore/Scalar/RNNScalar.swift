@@ -85,6 +85,16 @@ public enum BLASRuntime {
         #endif
     }
 
+    /// The BLAS library linked: `OpenBLAS <version and build>` or `Accelerate`.
+    public static var libraryName: String {
+        #if canImport(Accelerate)
+        return "Accelerate"
+        #else
+        guard let config = openblas_get_config() else { return "OpenBLAS" }
+        return String(cString: config).trimmingCharacters(in: .whitespaces)
+        #endif
+    }
+
     /// The kernel set the BLAS library chose (OpenBLAS's core name, e.g. `Haswell`), or `Accelerate`.
     public static var coreName: String {
         #if canImport(Accelerate)

@@ -1,0 +1,451 @@
+import Foundation
+import RNNCore
+import RNNDatasets
+
+/// Turns an experiment document (one grid point) into an `ExperimentConfig`, collecting every
+/// problem as a located `ConfigError` instead of stopping at the first.
+struct ConfigResolver {
+    let file: String
+    var errors: [ConfigError] = []
+    /// Set when the only problem of a point may be `tau_b > tau_max` (skipped in a sweep).
+    var tauConflict = false
+    /// Data files already read (text and csv datasets), keyed by their resolved configuration.
+    var datasetCache: DatasetShapeCache
+
+    static let topKeys = ["name", "description", "dataset", "model", "training", "sweep"]
+    static let modelKeys = ["layers", "loss", "init_from"]
+    static let layerKeys = ["type", "units", "activation"]
+    static let trainingKeys = ["epochs", "batch", "tau_max", "tau_b", "optimizer", "clip_norm", "seed", "shuffle", "precision"]
+    static let optimizerKeys = ["name", "lr", "momentum", "nesterov", "beta1", "beta2", "eps", "alpha", "weight_decay"]
+
+    /// Upper bounds that keep a typo from allocating the machine away.
+    enum Bounds {
+        static let units = 65_536
+        static let sequenceLength = 1_000_000
+        static let epochs = 1_000_000
+        static let batch = 1_000_000
+        static let datasetValues = 500_000_000
+    }
+
+    init(file: String, cache: DatasetShapeCache) {
+        self.file = file
+        self.datasetCache = cache
+    }
+
+    mutating func error(_ at: SourceLocation, _ path: String, _ message: String) {
+        errors.append(ConfigError(at, path, message))
+    }
+
+    // MARK: Typed accessors
+
+    /// Entries of a mapping, reporting unknown keys (with a suggestion) and non-mappings.
+    mutating func entries(_ node: ConfigNode?, _ path: String, allowed: [String]) -> [ConfigNode.Entry]? {
+        guard let node else { return nil }
+        guard case .mapping(let entries, _) = node else {
+            error(node.location, path, "expected a mapping (key: value lines), found \(node.kindDescription)")
+            return nil
+        }
+        for e in entries where !allowed.contains(e.key) {
+            error(e.keyAt, join(path, e.key), Suggestion.unknownKey(e.key, candidates: allowed))
+        }
+        return entries
+    }
+
+    func relativeName(_ path: String) -> String { (path as NSString).lastPathComponent }
+
+    func join(_ a: String, _ b: String) -> String { a.isEmpty ? b : "\(a).\(b)" }
+
+    mutating func scalar(_ node: ConfigNode, _ path: String, expected: String) -> String? {
+        guard case .scalar(let s, _, _) = node else {
+            error(node.location, path, "expected \(expected), found \(node.kindDescription)")
+            return nil
+        }
+        return s
+    }
+
+    mutating func int(_ node: ConfigNode?, _ path: String, min lo: Int, max hi: Int = Int(Int32.max)) -> Int? {
+        guard let node, let s = scalar(node, path, expected: "an integer") else { return nil }
+        let cleaned = s.replacingOccurrences(of: "_", with: "")
+        var value = Int(cleaned)
+        if value == nil, let d = Double(cleaned), d.isFinite, d == d.rounded(), abs(d) < 9e18 { value = Int(d) }
+        guard let v = value else {
+            if let d = Double(cleaned), d.isFinite, abs(d) >= 9e18 {
+                error(node.location, path, "\(s) is too large (at most \(hi))")
+            } else {
+                error(node.location, path, "expected an integer, found \(node.kindDescription)")
+            }
+            return nil
+        }
+        guard v >= lo else { error(node.location, path, "must be at least \(lo), found \(s)"); return nil }
+        guard v <= hi else { error(node.location, path, "\(s) is too large (at most \(hi))"); return nil }
+        return v
+    }
+
+    /// A real number; `open` excludes the lower bound.
+    mutating func double(_ node: ConfigNode?, _ path: String, min lo: Double, open: Bool = false, max hi: Double = .greatestFiniteMagnitude) -> Double? {
+        guard let node, let s = scalar(node, path, expected: "a number") else { return nil }
+        guard let v = Double(s.replacingOccurrences(of: "_", with: "")), v.isFinite else {
+            error(node.location, path, "expected a number, found \(node.kindDescription)")
+            return nil
+        }
+        if open ? !(v > lo) : !(v >= lo) {
+            error(node.location, path, open ? "must be greater than \(Self.show(lo)), found \(s)" : "must be at least \(Self.show(lo)), found \(s)")
+            return nil
+        }
+        if v > hi {
+            error(node.location, path, "must be at most \(Self.show(hi)), found \(s)")
+            return nil
+        }
+        return v
+    }
+
+    static func show(_ d: Double) -> String { d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : "\(d)" }
+
+    mutating func bool(_ node: ConfigNode?, _ path: String) -> Bool? {
+        guard let node, let s = scalar(node, path, expected: "true or false") else { return nil }
+        switch s.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: error(node.location, path, "expected true or false, found \(node.kindDescription)"); return nil
+        }
+    }
+
+    mutating func string(_ node: ConfigNode?, _ path: String) -> String? {
+        guard let node else { return nil }
+        return scalar(node, path, expected: "a string")
+    }
+
+    mutating func choice<E: RawRepresentable & CaseIterable>(_ node: ConfigNode?, _ path: String, _ what: String,
+                                                             _ type: E.Type, exclude: [String] = []) -> E? where E.RawValue == String {
+        guard let node, let s = scalar(node, path, expected: "a \(what) name") else { return nil }
+        if let v = E(rawValue: s), !exclude.contains(s) { return v }
+        let names = E.allCases.map(\.rawValue).filter { !exclude.contains($0) }
+        error(node.location, path, Suggestion.unknownValue(s, what: what, candidates: names))
+        return nil
+    }
+
+    mutating func stringList(_ node: ConfigNode?, _ path: String) -> [String]? {
+        guard let node else { return nil }
+        guard case .sequence(let items, _) = node else {
+            if case .scalar(let s, _, _) = node { return [s] }
+            error(node.location, path, "expected a list of column names, found \(node.kindDescription)")
+            return nil
+        }
+        var out: [String] = []
+        for (i, item) in items.enumerated() {
+            guard let s = scalar(item, "\(path).\(i)", expected: "a column name") else { return nil }
+            out.append(s)
+        }
+        if out.isEmpty { error(node.location, path, "the list is empty") }
+        return out
+    }
+
+    /// A path relative to the experiment file, which must exist.
+    mutating func existingPath(_ node: ConfigNode?, _ path: String) -> String? {
+        guard let s = string(node, path), let node else { return nil }
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
+        let resolved = s.hasPrefix("/") ? URL(fileURLWithPath: s) : base.appendingPathComponent(s)
+        let absolute = resolved.standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
+            error(node.location, path, "file not found: \(s) (looked for \(absolute))")
+            return nil
+        }
+        guard !isDirectory.boolValue else {
+            error(node.location, path, "\(s) is a folder, not a file")
+            return nil
+        }
+        return absolute
+    }
+
+    // MARK: The document
+
+    mutating func resolve(_ root: ConfigNode) -> ExperimentConfig? {
+        let start = errors.count
+        _ = entries(root, "", allowed: Self.topKeys)
+        let fileName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        var name = fileName
+        if let n = root["name"], let s = string(n, "name") {
+            if s.isEmpty || s.contains("/") || s.hasPrefix(".") || s.count > 100 {
+                error(n.location, "name", "must be a plain folder name (no '/', not starting with '.'), found '\(s)'")
+            } else {
+                name = s
+            }
+        }
+        let description = root["description"].flatMap { string($0, "description") } ?? ""
+
+        let dataset = resolveDataset(root["dataset"], at: root.location)
+        let model = resolveModel(root["model"], at: root.location)
+        let training = resolveTraining(root["training"], at: root.location)
+        guard errors.count == start, let dataset, let model, let training else { return nil }
+
+        var config = ExperimentConfig(
+            name: name, description: description, file: file, dataset: dataset.config, layers: model.layers,
+            loss: model.loss ?? dataset.shape.loss, initFrom: model.initFrom, epochs: training.epochs,
+            batch: training.batch, tauMax: training.tauMax, tauB: training.tauB, optimizer: training.optimizer,
+            clipNorm: training.clipNorm, seed: training.seed, shuffle: training.shuffle, precision: training.precision,
+            inputSize: dataset.shape.inputs, outputSize: dataset.shape.outputs, metric: dataset.shape.metric,
+            layout: dataset.shape.layout)
+        crossCheck(&config, root: root, datasetAt: dataset.kindAt)
+        return errors.count == start ? config : nil
+    }
+
+    // MARK: dataset
+
+    mutating func resolveDataset(_ node: ConfigNode?, at: SourceLocation) -> (config: DatasetConfig, shape: DatasetShape, kindAt: SourceLocation)? {
+        guard let node else { error(at, "dataset", "missing: every experiment needs a dataset: block with a kind"); return nil }
+        guard case .mapping = node else { _ = entries(node, "dataset", allowed: []); return nil }
+        guard let kindNode = node["kind"] else {
+            error(node.location, "dataset.kind", "missing (one of: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            return nil
+        }
+        guard let kind = choice(kindNode, "dataset.kind", "dataset kind", DatasetKind.self) else { return nil }
+        _ = entries(node, "dataset", allowed: ["kind"] + kind.keys)
+        let start = errors.count
+        var c = DatasetConfig(kind: kind)
+        let p = "dataset"
+        let maxLength = Bounds.sequenceLength
+        c.train = int(node["train"], "\(p).train", min: 1, max: 100_000_000)
+        c.validation = int(node["validation"], "\(p).validation", min: 0, max: 100_000_000)
+        switch kind {
+        case .countOnes:
+            c.length = int(node["length"], "\(p).length", min: 1, max: maxLength)
+        case .binaryAddition:
+            c.bits = int(node["bits"], "\(p).bits", min: 1, max: 30)
+        case .adding:
+            c.length = int(node["length"], "\(p).length", min: 2, max: maxLength)
+        case .copy:
+            c.symbols = int(node["symbols"], "\(p).symbols", min: 1, max: 10_000)
+            c.length = int(node["length"], "\(p).length", min: 1, max: maxLength)
+            c.delay = int(node["delay"], "\(p).delay", min: 0, max: maxLength)
+        case .sine:
+            c.waves = int(node["waves"], "\(p).waves", min: 1, max: 1000)
+            c.noise = double(node["noise"], "\(p).noise", min: 0, max: 1e6)
+        case .reber:
+            c.embedded = bool(node["embedded"], "\(p).embedded")
+        case .random:
+            c.inputs = int(node["inputs"], "\(p).inputs", min: 1, max: Bounds.units)
+            c.classes = int(node["classes"], "\(p).classes", min: 2, max: Bounds.units)
+        case .text:
+            if node["path"] == nil { error(node.location, "\(p).path", "missing: the text file to model") }
+            c.path = existingPath(node["path"], "\(p).path")
+        case .csv:
+            for key in ["path", "sequence", "inputs", "targets"] where node[key] == nil {
+                error(node.location, "\(p).\(key)", "missing (a csv dataset needs path, sequence, inputs and targets)")
+            }
+            c.path = existingPath(node["path"], "\(p).path")
+            c.sequence = string(node["sequence"], "\(p).sequence")
+            c.inputColumns = stringList(node["inputs"], "\(p).inputs")
+            c.targetColumns = stringList(node["targets"], "\(p).targets")
+            c.targetType = choice(node["target_type"], "\(p).target_type", "target type", TargetType.self)
+            if node["validation_path"] != nil { c.validationPath = existingPath(node["validation_path"], "\(p).validation_path") }
+        }
+        guard errors.count == start else { return nil }
+        c = c.resolved()
+        // Size bound: the generated splits must fit in memory.
+        let steps = DatasetShapeCache.stepsPerSequence(c)
+        let values = ((c.train ?? 0) + (c.validation ?? 0)) * steps * max(1, c.inputs ?? 2)
+        if values > Bounds.datasetValues {
+            error(node.location, "dataset", "the dataset would hold \(values) values (more than \(Bounds.datasetValues)); lower train, validation or length")
+            return nil
+        }
+        do {
+            let shape = try datasetCache.shape(c)
+            return (c, shape, kindNode.location)
+        } catch {
+            let at = error.line > 0 ? SourceLocation(file: error.file, line: error.line, column: error.column)
+                                    : (node["path"]?.location ?? node.location)
+            let message = error.line > 0 ? error.message : "\(error.file): \(error.message)"
+            self.error(at, error.line > 0 ? "" : "\(p).path", message)
+            return nil
+        }
+    }
+
+    // MARK: model
+
+    mutating func resolveModel(_ node: ConfigNode?, at: SourceLocation) -> (layers: [LayerConfig], loss: Loss?, initFrom: String?)? {
+        guard let node else { error(at, "model", "missing: every experiment needs a model: block with layers"); return nil }
+        guard entries(node, "model", allowed: Self.modelKeys) != nil else { return nil }
+        let start = errors.count
+        var layers: [LayerConfig] = []
+        if let layersNode = node["layers"] {
+            if case .sequence(let items, _) = layersNode {
+                if items.isEmpty { error(layersNode.location, "model.layers", "the list is empty: give at least one layer") }
+                for (i, item) in items.enumerated() {
+                    let lp = "model.layers.\(i)"
+                    guard entries(item, lp, allowed: Self.layerKeys) != nil else { continue }
+                    guard let typeNode = item["type"] else { error(item.location, "\(lp).type", "missing (rnn or dense)"); continue }
+                    let typeText = typeNode.text ?? ""
+                    if ["lstm", "gru"].contains(typeText) {
+                        error(typeNode.location, "\(lp).type", "\(typeText) layers are not available yet (rnn and dense are)")
+                        continue
+                    }
+                    let kind = choice(typeNode, "\(lp).type", "layer type", LayerKind.self)
+                    let isLast = i == items.count - 1
+                    var units: Int? = nil
+                    if let u = item["units"] { units = int(u, "\(lp).units", min: 1, max: Bounds.units) }
+                    else if !isLast { error(item.location, "\(lp).units", "missing (only the last layer may leave units out)") }
+                    let activation = item["activation"] == nil
+                        ? (isLast ? nil : Activation.tanh)
+                        : choice(item["activation"], "\(lp).activation", "activation", Activation.self)
+                    // A last layer without activation gets the loss's (set in crossCheck).
+                    if let kind { layers.append(LayerConfig(kind: kind, units: units, activation: activation ?? .identity)) }
+                }
+            } else {
+                error(layersNode.location, "model.layers", "expected a list of layers, found \(layersNode.kindDescription)")
+            }
+        } else {
+            error(node.location, "model.layers", "missing: a list like - {type: rnn, units: 32, activation: tanh}")
+        }
+        let loss = choice(node["loss"], "model.loss", "loss", Loss.self)
+        var initFrom: String? = nil
+        if node["init_from"] != nil { initFrom = existingPath(node["init_from"], "model.init_from") }
+        guard errors.count == start else { return nil }
+        return (layers, loss, initFrom)
+    }
+
+    // MARK: training
+
+    struct Training {
+        var epochs: Int, batch: Int, tauMax: Int?, tauB: Int?, optimizer: OptimizerSettings
+        var clipNorm: Double?, seed: Int, shuffle: Bool, precision: Precision
+    }
+
+    mutating func resolveTraining(_ node: ConfigNode?, at: SourceLocation) -> Training? {
+        let empty = ConfigNode.mapping([], at: at)
+        let node = node ?? empty
+        guard entries(node, "training", allowed: Self.trainingKeys) != nil else { return nil }
+        let start = errors.count
+        let epochs = node["epochs"] == nil ? 10 : int(node["epochs"], "training.epochs", min: 1, max: Bounds.epochs)
+        let batch = node["batch"] == nil ? 32 : int(node["batch"], "training.batch", min: 1, max: Bounds.batch)
+        var tauMax: Int? = nil
+        if let tm = node["tau_max"], tm.text != "full" {
+            tauMax = int(tm, "training.tau_max", min: 1, max: Bounds.sequenceLength)
+            if tauMax == nil, let t = tm.text, Int(t) == nil, Double(t) == nil {
+                errors.removeLast()
+                error(tm.location, "training.tau_max", "expected a positive integer or full, found \(tm.kindDescription)")
+            }
+        }
+        let tauB = node["tau_b"] == nil ? nil : int(node["tau_b"], "training.tau_b", min: 1, max: Bounds.sequenceLength)
+        let optimizer = resolveOptimizer(node["optimizer"])
+        let clipNorm = node["clip_norm"] == nil ? nil : double(node["clip_norm"], "training.clip_norm", min: 0, open: true)
+        let seed = node["seed"] == nil ? 1 : int(node["seed"], "training.seed", min: 0, max: Int(Int64.max))
+        let shuffle = node["shuffle"] == nil ? true : bool(node["shuffle"], "training.shuffle")
+        let precision = node["precision"] == nil ? .float32 : choice(node["precision"], "training.precision", "precision", Precision.self)
+        guard errors.count == start, let epochs, let batch, let optimizer, let seed, let shuffle, let precision else { return nil }
+        return Training(epochs: epochs, batch: batch, tauMax: tauMax, tauB: tauB, optimizer: optimizer,
+                        clipNorm: clipNorm, seed: seed, shuffle: shuffle, precision: precision)
+    }
+
+    mutating func resolveOptimizer(_ node: ConfigNode?) -> OptimizerSettings? {
+        guard let node else { return OptimizerSettings(name: .sgd) }
+        if case .scalar = node {
+            guard let name = choice(node, "training.optimizer", "optimizer", OptimizerName.self) else { return nil }
+            return OptimizerSettings(name: name)
+        }
+        guard entries(node, "training.optimizer", allowed: Self.optimizerKeys) != nil else { return nil }
+        let p = "training.optimizer"
+        guard let nameNode = node["name"] else { error(node.location, "\(p).name", "missing (sgd, adam or rmsprop)"); return nil }
+        guard let name = choice(nameNode, "\(p).name", "optimizer", OptimizerName.self) else { return nil }
+        let applicable: [OptimizerName: [String]] = [
+            .sgd: ["name", "lr", "momentum", "nesterov", "weight_decay"],
+            .adam: ["name", "lr", "beta1", "beta2", "eps", "weight_decay"],
+            .rmsprop: ["name", "lr", "alpha", "eps", "momentum", "weight_decay"],
+        ]
+        if case .mapping(let entries, _) = node {
+            for e in entries where Self.optimizerKeys.contains(e.key) && !applicable[name]!.contains(e.key) {
+                error(e.keyAt, "\(p).\(e.key)", "\(name.rawValue) has no \(e.key) (it takes \(applicable[name]!.dropFirst().joined(separator: ", ")))")
+            }
+        }
+        var s = OptimizerSettings(name: name)
+        let start = errors.count
+        if let v = double(node["lr"], "\(p).lr", min: 0, open: true) { s.lr = v }
+        if let v = double(node["momentum"], "\(p).momentum", min: 0, max: 0.999_999) { s.momentum = v }
+        if let v = bool(node["nesterov"], "\(p).nesterov") { s.nesterov = v }
+        if let v = double(node["beta1"], "\(p).beta1", min: 0, max: 0.999_999) { s.beta1 = v }
+        if let v = double(node["beta2"], "\(p).beta2", min: 0, max: 0.999_999_999) { s.beta2 = v }
+        if let v = double(node["eps"], "\(p).eps", min: 0, open: true) { s.eps = v }
+        if let v = double(node["alpha"], "\(p).alpha", min: 0, max: 0.999_999_999) { s.alpha = v }
+        if let v = double(node["weight_decay"], "\(p).weight_decay", min: 0) { s.weightDecay = v }
+        if s.nesterov && s.momentum == 0, let n = node["nesterov"] {
+            error(n.location, "\(p).nesterov", "Nesterov momentum needs momentum > 0")
+        }
+        return errors.count == start ? s : nil
+    }
+
+    // MARK: Rules that span sections
+
+    mutating func crossCheck(_ c: inout ExperimentConfig, root: ConfigNode, datasetAt: SourceLocation) {
+        let layersNode = root["model"]?["layers"]
+        func layerAt(_ i: Int, _ key: String) -> SourceLocation {
+            if case .sequence(let items, _)? = layersNode, i < items.count {
+                return items[i][key]?.location ?? items[i].location
+            }
+            return root.location
+        }
+        // Output units and activation defaults from the dataset and the loss.
+        let last = c.layers.count - 1
+        if let u = c.layers[last].units, u != c.outputSize {
+            if !(c.loss == .crossEntropy && c.dataset.kind == .csv && c.dataset.targetType == .class && u > c.outputSize) {
+                error(layerAt(last, "units"), "model.layers.\(last).units",
+                      "the dataset has \(c.outputSize) output\(c.outputSize == 1 ? "" : "s") (\(c.dataset.kind.rawValue)); leave units out or set \(c.outputSize)")
+            } else {
+                c.outputSize = u
+            }
+        }
+        if root["model"]?["layers"].flatMap({ node -> ConfigNode? in
+            if case .sequence(let items, _) = node { return items.last?["activation"] }
+            return nil
+        }) == nil {
+            c.layers[last].activation = c.loss.requiredActivation ?? .identity
+        }
+        let spec = c.networkSpec
+        for (i, layer) in c.layers.enumerated() where layer.activation == .softmax && i != last {
+            error(layerAt(i, "activation"), "model.layers.\(i).activation", "softmax is allowed on the output layer only")
+        }
+        let lossAt = root["model"]?["loss"]?.location ?? layerAt(last, "activation")
+        if let required = c.loss.requiredActivation, spec.layers[last].activation != required {
+            error(lossAt, root["model"]?["loss"] != nil ? "model.loss" : "model.layers.\(last).activation",
+                  "\(c.loss.rawValue) needs a \(required.rawValue) output layer, not \(spec.layers[last].activation.rawValue)")
+        }
+        if c.loss == .mse && spec.layers[last].activation == .softmax {
+            error(layerAt(last, "activation"), "model.layers.\(last).activation", "softmax output is paired with cross-entropy, not mse")
+        }
+        let datasetLoss = DatasetShapeCache.targetLoss(c)
+        if (c.loss == .crossEntropy) != (datasetLoss == .crossEntropy) {
+            error(lossAt, "model.loss", "\(c.loss.rawValue) does not fit the \(c.dataset.kind.rawValue) dataset's targets (use \(datasetLoss.rawValue))")
+        }
+        if let path = c.initFrom, let at = root["model"]?["init_from"]?.location {
+            if let data = FileManager.default.contents(atPath: path) {
+                if case .failure(let e) = Safetensors.decode(data, spec: spec) {
+                    error(at, "model.init_from", "\(relativeName(path)): \(e)")
+                }
+            } else {
+                error(at, "model.init_from", "cannot read \(path)")
+            }
+        }
+        // Truncation.
+        let training = root["training"]
+        if c.layout == .stream && c.tauMax == nil {
+            let at = training?["tau_max"]?.location ?? datasetAt
+            error(at, "training.tau_max", "a \(c.dataset.kind.rawValue) stream has no sequence start to go back to: give a finite tau_max")
+        }
+        if let tb = c.tauB, let tm = c.tauMax, tb > tm {
+            tauConflict = true
+            error(training?["tau_b"]?.location ?? root.location, "training.tau_b",
+                  "tau_b (\(tb)) is larger than tau_max (\(tm)): errors would not reach their own step")
+        }
+        // Memory of one window: stored activations of tau_max + tau_b steps.
+        let steps = c.tauMax.map { $0 + max($0, c.tauB ?? $0) } ?? DatasetShapeCache.stepsPerSequence(c.dataset)
+        let units = spec.layers.reduce(0) { $0 + $1.units }
+        let window = Double(steps) * Double(c.batch) * Double(units) * 3
+        if window > 2e9 {
+            error(training?["batch"]?.location ?? root.location, "training",
+                  "one window would store \(Int(window)) values (steps × batch × units); lower batch, tau_max or units")
+        }
+        let params = Double(spec.parameterCount)
+        if params > 5e8 {
+            error(layersNode?.location ?? root.location, "model.layers", "the model would have \(Int(params)) parameters (more than 500000000)")
+        }
+    }
+}

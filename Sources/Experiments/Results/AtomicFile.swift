@@ -1,0 +1,122 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+@inline(__always)
+private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, p, n)
+    #else
+    return Darwin.write(fd, p, n)
+    #endif
+}
+
+/// A write that failed, with the path and the system's reason.
+public struct WriteError: Error, Sendable, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "cannot write \(path): \(reason)" }
+}
+
+/// File writes that a killed process never leaves half done: the bytes go to a temporary file in
+/// the same folder, are flushed to disk (fsync), then renamed over the target (atomic on POSIX
+/// filesystems, NFS included). Readers see the old file or the new one, never a mix.
+public enum AtomicFile {
+    /// Hook for tests: when set, called before each write with the target path; a thrown error
+    /// simulates a failing disk (ENOSPC, EIO) at the I/O layer.
+    nonisolated(unsafe) public static var faultInjector: ((String) throws -> Void)? = nil
+
+    public static func write(_ data: Data, to path: String) throws(WriteError) {
+        if let inject = faultInjector {
+            do { try inject(path) } catch { throw WriteError(path: path, reason: "\(error)") }
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        let tmp = "\(dir)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+        var ok = true
+        var reason = ""
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = systemWrite(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    ok = false
+                    reason = String(cString: strerror(errno))
+                    return
+                }
+                offset += n
+            }
+        }
+        if ok && fsync(fd) != 0 { ok = false; reason = String(cString: strerror(errno)) }
+        if close(fd) != 0 && ok { ok = false; reason = String(cString: strerror(errno)) }
+        guard ok else {
+            unlink(tmp)
+            throw WriteError(path: path, reason: reason)
+        }
+        guard rename(tmp, path) == 0 else {
+            let r = String(cString: strerror(errno))
+            unlink(tmp)
+            throw WriteError(path: path, reason: r)
+        }
+    }
+
+    public static func write(_ text: String, to path: String) throws(WriteError) {
+        try write(Data(text.utf8), to: path)
+    }
+
+    public static func makeDirectory(_ path: String) throws(WriteError) {
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw WriteError(path: path, reason: (error as NSError).localizedDescription)
+        }
+    }
+}
+
+/// An exclusive advisory lock on a file (`flock`), released when the holder closes it or its
+/// process dies — a `kill -9` never leaves a stale lock behind. On NFS, Linux maps `flock` onto
+/// the server's byte-range locks (NFSv4), so runners on several hosts exclude each other too.
+public final class FileLock: @unchecked Sendable {
+    private var fd: Int32
+
+    private init(fd: Int32) { self.fd = fd }
+
+    /// Takes the lock without waiting; nil when another process holds it.
+    public static func tryLock(_ path: String) throws(WriteError) -> FileLock? {
+        let fd = open(path, O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            close(fd)
+            return nil
+        }
+        return FileLock(fd: fd)
+    }
+
+    /// Waits for the lock.
+    public static func lock(_ path: String) throws(WriteError) -> FileLock {
+        let fd = open(path, O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR {
+                let r = String(cString: strerror(errno))
+                close(fd)
+                throw WriteError(path: path, reason: r)
+            }
+        }
+        return FileLock(fd: fd)
+    }
+
+    public func unlock() {
+        if fd >= 0 {
+            flock(fd, LOCK_UN)
+            close(fd)
+            fd = -1
+        }
+    }
+
+    deinit { unlock() }
+}

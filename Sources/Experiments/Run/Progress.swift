@@ -1,0 +1,154 @@
+import Foundation
+
+/// Progress output of a sweep. On a terminal: a live block with one line per running job (run id,
+/// epoch/epochs, loss, steps/s, ETA) and the sweep's totals, redrawn in place. Off a terminal (CI,
+/// pipes, Slurm logs): one plain line per finished epoch and per finished run. Quiet: nothing until
+/// the end summary. Thread-safe: workers report from their own threads.
+public final class ProgressReporter: @unchecked Sendable {
+    public enum Mode: Sendable { case live, plain, quiet }
+
+    struct Job {
+        var label: String
+        var epoch = 0
+        var epochs: Int
+        var loss: Double? = nil
+        var stepsPerSecond: Double? = nil
+        var started = Date()
+    }
+
+    let mode: Mode
+    private let lock = NSLock()
+    private var jobs: [String: Job] = [:]
+    private var order: [String] = []
+    private var total: Int
+    private var done = 0, failed = 0, skipped = 0
+    private var runSeconds: [Double] = []
+    private var drawnLines = 0
+    private var timer: DispatchSourceTimer?
+    private let jobsInParallel: Int
+    private let output: FileHandle
+
+    public init(mode: Mode, total: Int, skipped: Int, jobs: Int, output: FileHandle = .standardError) {
+        self.mode = mode
+        self.total = total
+        self.skipped = skipped
+        self.jobsInParallel = max(jobs, 1)
+        self.output = output
+        if mode == .live {
+            let t = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
+            t.schedule(deadline: .now() + 0.25, repeating: 0.25)
+            t.setEventHandler { [weak self] in self?.redraw() }
+            t.resume()
+            timer = t
+        }
+    }
+
+    public static func defaultMode(quiet: Bool) -> Mode {
+        if quiet { return .quiet }
+        return isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["TERM"] != "dumb" ? .live : .plain
+    }
+
+    func write(_ s: String) { output.write(Data(s.utf8)) }
+
+    public func runStarted(_ label: String, epochs: Int) {
+        lock.lock(); defer { lock.unlock() }
+        jobs[label] = Job(label: label, epochs: epochs)
+        order.append(label)
+    }
+
+    public func epochFinished(_ label: String, _ r: EpochRecord) {
+        lock.lock(); defer { lock.unlock() }
+        guard var job = jobs[label] else { return }
+        job.epoch = r.epoch
+        job.loss = r.valLoss ?? r.trainLoss
+        job.stepsPerSecond = r.sampleStepsPerSecond ?? job.stepsPerSecond
+        jobs[label] = job
+        if mode == .plain && r.epoch > 0 {
+            var line = "\(label) epoch \(r.epoch)/\(job.epochs) train_loss=\(Self.short(r.trainLoss))"
+            if let v = r.valLoss { line += " val_loss=\(Self.short(v))" }
+            if let m = r.metric { line += " metric=\(Self.short(m))" }
+            if let s = r.sampleStepsPerSecond { line += " \(Int(s)) steps/s" }
+            write(line + "\n")
+        }
+    }
+
+    public func runFinished(_ label: String, status: RunStatus, seconds: Double) {
+        lock.lock(); defer { lock.unlock() }
+        jobs[label] = nil
+        order.removeAll { $0 == label }
+        if status == .done { done += 1 } else if status != .interrupted { failed += 1 }
+        runSeconds.append(seconds)
+        guard mode != .quiet else { return }
+        let line: String
+        switch status {
+        case .done: line = "\(label) done in \(Self.duration(seconds))"
+        case .diverged(let e, let r): line = "\(label) diverged at epoch \(e): \(r)"
+        case .failed(let r): line = "\(label) failed: \(r)"
+        case .interrupted: line = "\(label) interrupted: it will run again next time"
+        }
+        if mode == .live { clearBlock() }
+        write(line + "\n")
+        if mode == .live { drawBlock() }
+    }
+
+    /// A run another process holds, or already finished.
+    public func runSkipped(_ label: String, reason: String) {
+        lock.lock(); defer { lock.unlock() }
+        skipped += 1
+        if mode != .quiet {
+            if mode == .live { clearBlock() }
+            write("\(label) skipped: \(reason)\n")
+            if mode == .live { drawBlock() }
+        }
+    }
+
+    public func stop() {
+        timer?.cancel()
+        timer = nil
+        lock.lock(); defer { lock.unlock() }
+        if mode == .live { clearBlock() }
+    }
+
+    func redraw() {
+        lock.lock(); defer { lock.unlock() }
+        clearBlock()
+        drawBlock()
+    }
+
+    private func clearBlock() {
+        guard drawnLines > 0 else { return }
+        write("\u{1B}[\(drawnLines)A\u{1B}[J")
+        drawnLines = 0
+    }
+
+    private func drawBlock() {
+        var lines: [String] = []
+        for label in order {
+            guard let j = jobs[label] else { continue }
+            let elapsed = Date().timeIntervalSince(j.started)
+            var line = "  \(label)  epoch \(j.epoch)/\(j.epochs)"
+            if let l = j.loss { line += "  loss \(Self.short(l))" }
+            if let s = j.stepsPerSecond { line += "  \(Int(s)) steps/s" }
+            if j.epoch > 0 { line += "  ETA \(Self.duration(elapsed / Double(j.epoch) * Double(j.epochs - j.epoch)))" }
+            lines.append(line)
+        }
+        let left = max(total - done - failed - skipped, 0)
+        var totals = "sweep: \(done) done, \(skipped) skipped, \(failed) failed, \(left) left"
+        if !runSeconds.isEmpty && left > 0 {
+            let mean = runSeconds.reduce(0, +) / Double(runSeconds.count)
+            totals += "  ETA \(Self.duration(mean * Double(left) / Double(jobsInParallel)))"
+        }
+        lines.append(totals)
+        write(lines.joined(separator: "\n") + "\n")
+        drawnLines = lines.count
+    }
+
+    static func short(_ d: Double) -> String { String(format: "%.4g", d) }
+
+    static func duration(_ s: Double) -> String {
+        guard s.isFinite else { return "?" }
+        if s < 60 { return String(format: "%.1fs", s) }
+        if s < 3600 { return String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60) }
+        return String(format: "%dh%02dm", Int(s) / 3600, (Int(s) % 3600) / 60)
+    }
+}
