@@ -31,6 +31,7 @@ deps:
 	  fi; \
 	fi
 	@$(PYTHON) -c "import numpy" 2>/dev/null || $(PYTHON) -m pip install -q "numpy==2.4.6"
+	@$(PYTHON) -c "import safetensors" 2>/dev/null || $(PYTHON) -m pip install -q "safetensors==0.7.0"
 
 build: deps
 	$(SWIFT) build -c release --product rnn-exp

@@ -112,7 +112,7 @@ extension ConfigNode {
         let at = SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
         budget -= 1
         guard budget >= 0 else {
-            throw ConfigErrors([ConfigError(at, "", "the document expands to more than \(DocumentLimits.maxNodes) values (aliases?)")])
+            throw ConfigErrors([ConfigError(SourceLocation(file: file, line: 1, column: 1), "", "the document expands to more than \(DocumentLimits.maxNodes) values (aliases?)")])
         }
         guard depth < DocumentLimits.maxDepth else {
             throw ConfigErrors([ConfigError(at, "", "the document is nested more than \(DocumentLimits.maxDepth) levels deep")])

@@ -345,8 +345,14 @@ struct ConfigResolver {
         }
         guard entries(node, "training.optimizer", allowed: Self.optimizerKeys) != nil else { return nil }
         let p = "training.optimizer"
-        guard let nameNode = node["name"] else { error(node.location, "\(p).name", "missing (sgd, adam or rmsprop)"); return nil }
-        guard let name = choice(nameNode, "\(p).name", "optimizer", OptimizerName.self) else { return nil }
+        // Without a name the optimizer is sgd (as when the block is left out).
+        let name: OptimizerName
+        if let nameNode = node["name"] {
+            guard let n = choice(nameNode, "\(p).name", "optimizer", OptimizerName.self) else { return nil }
+            name = n
+        } else {
+            name = .sgd
+        }
         let applicable: [OptimizerName: [String]] = [
             .sgd: ["name", "lr", "momentum", "nesterov", "weight_decay"],
             .adam: ["name", "lr", "beta1", "beta2", "eps", "weight_decay"],

@@ -70,6 +70,15 @@ public enum AtomicFile {
         try write(Data(text.utf8), to: path)
     }
 
+    /// Removes temporary files that killed writers left in `dir`. Call only while holding the
+    /// lock that guards writes to that folder.
+    public static func removeStaleTemporaries(in dir: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+            unlink("\(dir)/\(name)")
+        }
+    }
+
     public static func makeDirectory(_ path: String) throws(WriteError) {
         do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
             throw WriteError(path: path, reason: (error as NSError).localizedDescription)

@@ -44,6 +44,7 @@ public struct ResultsStore: Sendable {
     public func begin(_ name: String, _ run: PlannedRun) throws(WriteError) {
         let dir = runDirectory(name, run.id)
         try AtomicFile.makeDirectory(dir)
+        AtomicFile.removeStaleTemporaries(in: dir)
         let statusPath = "\(dir)/status"
         if unlink(statusPath) != 0 && errno != ENOENT {
             throw WriteError(path: statusPath, reason: String(cString: strerror(errno)))
@@ -112,6 +113,7 @@ public struct ResultsStore: Sendable {
         try AtomicFile.makeDirectory(dir)
         let lock = try FileLock.lock("\(dir)/.summary.lock")
         defer { lock.unlock() }
+        AtomicFile.removeStaleTemporaries(in: dir)
         let metric = plan.runs.first?.config.metric ?? .none
         let metricName = metric.columnName.map { "final_\($0)" }
         var summary = CSVWriter(header: ["run", "status"] + plan.sweptKeys

@@ -73,7 +73,12 @@ public enum Planner {
         }
         let (axes, sweepErrors) = SweepGrid.axes(root["sweep"])
         errors += sweepErrors
-        guard errors.isEmpty else { return .failure(ConfigErrors(errors)) }
+        guard errors.isEmpty else {
+            // Still report what is wrong with the document itself.
+            var resolver = ConfigResolver(file: absolute, cache: cache)
+            _ = resolver.resolve(root)
+            return .failure(ConfigErrors(errors + resolver.errors))
+        }
         let keys = axes.flatMap(\.keys)
         let names = SweepGrid.shortNames(keys)
         let sweepsTau = keys.contains { $0 == "training.tau_b" || $0 == "training.tau_max" }

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+@testable import Experiments
+
+/// One broken experiment file and the exact errors it must give (issue 5).
+struct BrokenYAMLCase: CustomTestStringConvertible, Sendable {
+    let id: String
+    let yaml: String
+    /// Each `line:column: message` (the file path is prepended).
+    let expected: [String]
+    var testDescription: String { id }
+}
+
+let validBase = """
+dataset: {kind: adding, length: 6, train: 8, validation: 4}
+model:
+  layers:
+    - {type: rnn, units: 4, activation: tanh}
+    - {type: dense, units: 1, activation: identity}
+training: {epochs: 1, batch: 4}
+
+"""
+
+@Suite("Experiment files: located errors")
+struct ConfigErrorTests {
+    // Issue 5: syntax error, unknown key, wrong type, bad sweep path, tau_b > tau_max, missing
+    // dataset file — each the exact `file:line:column: message`.
+    static let cases: [BrokenYAMLCase] = [
+        BrokenYAMLCase(id: "syntax error", yaml: "dataset: {kind: adding\nmodel: [\n",
+                       expected: ["2:6: YAML syntax error: while parsing a flow mapping did not find expected ',' or '}'"]),
+        BrokenYAMLCase(id: "unknown key with suggestion", yaml: validBase.replacingOccurrences(of: "batch: 4}", with: "batch: 4, tau_maxx: 5}"),
+                       expected: ["6:33: training.tau_maxx: unknown key; did you mean tau_max?"]),
+        BrokenYAMLCase(id: "unknown top-level key", yaml: validBase + "sweeep: {}\n",
+                       expected: ["7:1: sweeep: unknown key; did you mean sweep?"]),
+        BrokenYAMLCase(id: "wrong type", yaml: validBase.replacingOccurrences(of: "epochs: 1", with: "epochs: ten"),
+                       expected: ["6:20: training.epochs: expected an integer, found 'ten'"]),
+        BrokenYAMLCase(id: "out of range", yaml: validBase.replacingOccurrences(of: "units: 4", with: "units: 0"),
+                       expected: ["4:26: model.layers.0.units: must be at least 1, found 0"]),
+        BrokenYAMLCase(id: "huge units", yaml: validBase.replacingOccurrences(of: "units: 4", with: "units: 1e12"),
+                       expected: ["4:26: model.layers.0.units: 1e12 is too large (at most 65536)"]),
+        BrokenYAMLCase(id: "bad sweep path (index)", yaml: validBase + "sweep:\n  model.layers.5.units: [1, 2]\n",
+                       expected: ["8:3: model.layers.5: index 5 is out of range: model.layers has 2 items"]),
+        BrokenYAMLCase(id: "bad sweep path (key)", yaml: validBase + "sweep:\n  training.tau_mx: [1, 2]\n",
+                       expected: ["8:3: training.tau_mx: unknown key; did you mean tau_max?"]),
+        BrokenYAMLCase(id: "sweep value not a list", yaml: validBase + "sweep:\n  training.seed: 3\n",
+                       expected: ["8:18: sweep.training.seed: expected a list of values like [1, 2, 3], found '3'"]),
+        BrokenYAMLCase(id: "tau_b > tau_max", yaml: validBase.replacingOccurrences(of: "batch: 4}", with: "batch: 4, tau_max: 2, tau_b: 3}"),
+                       expected: ["6:52: training.tau_b: tau_b (3) is larger than tau_max (2): errors would not reach their own step"]),
+        BrokenYAMLCase(id: "missing dataset file", yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: text, path: nope.txt}"),
+                       expected: ["1:29: dataset.path: file not found: nope.txt (looked for DIR/nope.txt)"]),
+        BrokenYAMLCase(id: "softmax with mse", yaml: validBase.replacingOccurrences(of: "activation: identity}", with: "activation: softmax}"),
+                       expected: ["5:43: model.layers.1.activation: softmax output is paired with cross-entropy, not mse"]),
+        BrokenYAMLCase(id: "stream with full tau_max", yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: sine, train: 50}")
+                        .replacingOccurrences(of: "batch: 4}", with: "batch: 4, tau_max: full}"),
+                       expected: ["6:42: training.tau_max: a sine stream has no sequence start to go back to: give a finite tau_max"]),
+        BrokenYAMLCase(id: "wrong output units", yaml: validBase.replacingOccurrences(of: "units: 1, activation: identity", with: "units: 3, activation: identity"),
+                       expected: ["5:28: model.layers.1.units: the dataset has 1 output (adding); leave units out or set 1"]),
+        BrokenYAMLCase(id: "several errors at once", yaml: """
+            dataset: {kind: copyy}
+            model:
+              layers: [{type: lstm, units: 4}]
+            training: {epochs: -1, optimizer: {name: adam, lr: 0}}
+
+            """,
+                       expected: ["1:17: dataset.kind: unknown dataset kind 'copyy'; did you mean copy?",
+                                  "3:19: model.layers.0.type: lstm layers are not available yet (rnn and dense are)",
+                                  "4:20: training.epochs: must be at least 1, found -1",
+                                  "4:52: training.optimizer.lr: must be greater than 0, found 0"]),
+        BrokenYAMLCase(id: "alias bomb", yaml: """
+            a: &a [x, x, x, x, x, x, x, x, x, x]
+            b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+            c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+            d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+            e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+            f: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+
+            """, expected: ["1:1: the document expands to more than 100000 values (aliases?)"]),
+        BrokenYAMLCase(id: "not a mapping", yaml: "- just\n- a list\n",
+                       expected: ["1:1: the document must be a mapping of keys (name:, dataset:, model:, training:), not a list"]),
+    ]
+
+    @Test(arguments: cases)
+    func brokenFilesGiveExactLocatedErrors(_ c: BrokenYAMLCase) {
+        let dir = scratchDirectory("cfg")
+        let path = "\(dir)/exp.yaml"
+        writeFile(path, c.yaml)
+        switch Planner.plan(files: [path]) {
+        case .success: Issue.record("no error")
+        case .failure(let e):
+            let expected = c.expected.map { "\(path):\($0.replacingOccurrences(of: "DIR", with: dir))" }
+            #expect(e.errors.map(\.description) == expected)
+        }
+    }
+
+    @Test func setOverridesAreValidatedToo() {
+        let dir = scratchDirectory("cfg")
+        let path = "\(dir)/exp.yaml"
+        writeFile(path, validBase)
+        switch Planner.plan(files: [path], overrides: ["training.batch=0"]) {
+        case .success: Issue.record("no error")
+        case .failure(let e):
+            #expect(e.errors.map(\.description) == ["--set training.batch=0:1:16: training.batch: must be at least 1, found 0"])
+        }
+        guard case .success(let plans) = Planner.plan(files: [path], overrides: ["training.tau_max=3", "sweep.training.seed=[1, 2]"]) else {
+            Issue.record("valid overrides rejected"); return
+        }
+        #expect(plans[0].runs.map { $0.config.tauMax } == [3, 3])
+        #expect(plans[0].runs.map { $0.config.seed } == [1, 2])
+    }
+}

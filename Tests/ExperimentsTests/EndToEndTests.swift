@@ -1,0 +1,190 @@
+import Foundation
+import Testing
+@testable import Experiments
+
+/// End-to-end tests of the built `rnn-exp` binary (argument-parser's `AssertExecuteCommand`
+/// style): exit codes, files and CSV columns, exactly.
+@Suite("rnn-exp end to end", .serialized)
+struct EndToEndTests {
+    static let sweepYAML = """
+        name: tiny
+        description: a small grid for the tests
+        dataset: {kind: adding, length: 6, train: 16, validation: 8}
+        model:
+          layers:
+            - {type: rnn, units: 5, activation: tanh}
+            - {type: dense, units: 1, activation: identity}
+        training: {epochs: 3, batch: 4, optimizer: {name: adam, lr: 0.01}}
+        sweep:
+          training.tau_max: [2, full]
+          training.seed: [1, 2]
+
+        """
+
+    func setUp() -> (dir: String, file: String, results: String) {
+        let dir = scratchDirectory("e2e")
+        writeFile("\(dir)/tiny.yaml", Self.sweepYAML)
+        return (dir, "\(dir)/tiny.yaml", "\(dir)/results")
+    }
+
+    /// (loss columns of every run's metrics.csv, final weights) for comparing two result sets.
+    func lossesAndWeights(_ results: String, _ name: String) -> [String: String] {
+        var out: [String: String] = [:]
+        let runs = (try? FileManager.default.contentsOfDirectory(atPath: "\(results)/\(name)/runs")) ?? []
+        for id in runs.sorted() {
+            let csv = parseCSV(readFile("\(results)/\(name)/runs/\(id)/metrics.csv") ?? "")
+            let losses = ["epoch", "updates", "train_loss", "val_loss", "grad_norm"].map { column(csv, $0).joined(separator: ";") }
+            let weights = FileManager.default.contents(atPath: "\(results)/\(name)/runs/\(id)/final.safetensors") ?? Data()
+            out[id] = losses.joined(separator: "|") + "|" + weights.base64EncodedString()
+        }
+        return out
+    }
+
+    @Test func smallSweepWritesTheSpecLayout() throws {
+        let (_, file, results) = setUp()
+        let r = try rnnExp(["run", file, "--results", results, "--jobs", "2", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let plan = try Planner.plan(files: [file]).get()[0]
+        let ids = plan.runs.map(\.id)
+        #expect(ids.count == 4)
+        #expect(zip(ids, ["tau_max=2,seed=1-", "tau_max=2,seed=2-", "tau_max=full,seed=1-", "tau_max=full,seed=2-"])
+            .allSatisfy { $0.hasPrefix($1) && $0.count == $1.count + 6 })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(results)/tiny/runs").sorted() == ids.sorted())
+        for id in ids {
+            let dir = "\(results)/tiny/runs/\(id)"
+            #expect(readFile("\(dir)/status") == "done\n")
+            for f in ["config.yaml", "metrics.csv", "initial.safetensors", "final.safetensors"] {
+                #expect(FileManager.default.fileExists(atPath: "\(dir)/\(f)"), "\(id)/\(f)")
+            }
+            let m = parseCSV(readFile("\(dir)/metrics.csv")!)
+            #expect(m.header == ["epoch", "updates", "train_loss", "val_loss", "grad_norm", "wall_s", "sample_steps_per_s"])
+            #expect(column(m, "epoch") == ["0", "1", "2", "3"])
+        }
+        let summary = parseCSV(readFile("\(results)/tiny/summary.csv")!)
+        #expect(summary.header == ["run", "status", "training.tau_max", "training.seed", "dataset", "layers", "tau_max", "tau_b",
+                                   "batch", "optimizer", "lr", "seed", "epochs", "updates", "final_train_loss", "final_val_loss",
+                                   "best_val_loss", "best_epoch", "wall_s", "sample_steps_per_s", "baseline_loss"])
+        #expect(column(summary, "run") == ids)
+        #expect(column(summary, "training.tau_max") == ["2", "2", "full", "full"])
+        #expect(column(summary, "tau_b") == ["2", "2", "length", "length"])
+        #expect(column(summary, "layers") == Array(repeating: "rnn5-tanh,dense1-identity", count: 4))
+        // adding has one target, at the last step: windows without one are skipped, so every run
+        // makes one update per batch: 4 batches × 3 epochs.
+        #expect(column(summary, "updates") == ["12", "12", "12", "12"])
+        #expect(column(summary, "baseline_loss").allSatisfy { Double($0).map { abs($0 - 1.0 / 6.0) < 1e-12 } ?? false })
+        let long = parseCSV(readFile("\(results)/tiny/metrics.csv")!)
+        #expect(long.header.prefix(4) == ["run", "status", "training.tau_max", "training.seed"])
+        #expect(long.rows.count == 16)
+        // Numbers read back exactly (shortest round-trip text, '.' decimal point).
+        #expect(column(summary, "final_val_loss").allSatisfy { Double($0) != nil && !$0.contains(",") })
+    }
+
+    @Test func rerunSkipsForceRetrainsAndJobsDoNotChangeResults() throws {
+        let (dir, file, results) = setUp()
+        let first = try rnnExp(["run", file, "--results", results, "--jobs", "2", "--quiet"])
+        #expect(first.status == 0)
+        let before = lossesAndWeights(results, "tiny")
+        let statusDate = try FileManager.default.attributesOfItem(atPath: "\(results)/tiny/runs/\(before.keys.sorted()[0])/status")[.modificationDate] as? Date
+
+        let again = try rnnExp(["run", file, "--results", results, "--jobs", "2", "--quiet"])
+        #expect(again.status == 0)
+        #expect(again.stderr.contains("0 trained, 4 already done."), "\(again.stderr)")
+        let statusDate2 = try FileManager.default.attributesOfItem(atPath: "\(results)/tiny/runs/\(before.keys.sorted()[0])/status")[.modificationDate] as? Date
+        #expect(statusDate == statusDate2)
+
+        let forced = try rnnExp(["run", file, "--results", results, "--jobs", "2", "--quiet", "--force"])
+        #expect(forced.stderr.contains("4 trained, 0 already done."), "\(forced.stderr)")
+        #expect(lossesAndWeights(results, "tiny") == before)
+
+        let serial = try rnnExp(["run", file, "--results", "\(dir)/serial", "--jobs", "1", "--quiet"])
+        #expect(serial.status == 0)
+        #expect(lossesAndWeights("\(dir)/serial", "tiny") == before, "--jobs 1 and --jobs 2 differ")
+    }
+
+    /// A sweep killed with SIGKILL at several (seeded) moments and restarted until it exits 0 ends
+    /// with every run done once and results identical to an uninterrupted sweep.
+    @Test func killedSweepRestartsToTheSameResults() throws {
+        let (dir, file, results) = setUp()
+        writeFile(file, Self.sweepYAML.replacingOccurrences(of: "epochs: 3", with: "epochs: 30")
+            .replacingOccurrences(of: "training.seed: [1, 2]", with: "training.seed: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"))
+        let reference = try rnnExp(["run", file, "--results", "\(dir)/reference", "--jobs", "2", "--quiet"])
+        #expect(reference.status == 0)
+        var seed: UInt64 = 2024
+        var kills = 0, attempts = 0
+        while attempts < 40 {
+            attempts += 1
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binaryPath)
+            p.arguments = ["run", file, "--results", results, "--jobs", "2", "--quiet"]
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            let delay = 0.02 + Double(seed >> 40) / Double(1 << 24) * 0.3  // 20 ... 320 ms
+            Thread.sleep(forTimeInterval: delay)
+            if p.isRunning && kills < 8 {
+                kill(p.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            p.waitUntilExit()
+            if p.terminationReason == .exit && p.terminationStatus == 0 { break }
+        }
+        print("killed sweep: \(kills) SIGKILLs survived, \(attempts) invocations")
+        #expect(kills >= 1)
+        #expect(lossesAndWeights(results, "tiny") == lossesAndWeights("\(dir)/reference", "tiny"))
+        let summary = parseCSV(readFile("\(results)/tiny/summary.csv")!)
+        #expect(summary.rows.count == 20 && column(summary, "status").allSatisfy { $0 == "done" })
+        #expect(Set(column(summary, "run")).count == 20)
+        // Temporary files of killed writes are swept up by the next writer in the same folder.
+        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: results).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    @Test func brokenFileExitsTwoAndWritesNothing() throws {
+        let dir = scratchDirectory("bad")
+        writeFile("\(dir)/bad.yaml", validBase.replacingOccurrences(of: "batch: 4}", with: "batch: 4, tau_maxx: 5}"))
+        let r = try rnnExp(["run", "\(dir)/bad.yaml", "--results", "\(dir)/results"])
+        #expect(r.status == 2)
+        #expect(r.stderr == "\(dir)/bad.yaml:6:33: training.tau_maxx: unknown key; did you mean tau_max?\n1 error; nothing was run or written.\n")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/results"))
+        let v = try rnnExp(["validate", "\(dir)/bad.yaml"])
+        #expect(v.status == 2 && v.stderr == r.stderr)
+    }
+
+    @Test func weightsAreReadableByPythonSafetensors() throws {
+        let (_, file, results) = setUp()
+        #expect(try rnnExp(["run", file, "--results", results, "--quiet"]).status == 0)
+        let plan = try Planner.plan(files: [file]).get()[0]
+        let path = "\(results)/tiny/runs/\(plan.runs[0].id)/final.safetensors"
+        let script = """
+            import sys
+            from safetensors.numpy import load_file
+            t = load_file(sys.argv[1])
+            print(sorted((k, v.dtype.name, list(v.shape)) for k, v in t.items()))
+            """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script, path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "python safetensors could not read \(path) (pip install safetensors==0.7.0)")
+        #expect(text == "[('layers.0.W_s', 'float32', [5, 1]), ('layers.0.W_t', 'float32', [5, 5]), ('layers.0.b', 'float32', [5]), ('layers.1.W_s', 'float32', [1, 5]), ('layers.1.b', 'float32', [1])]\n".replacingOccurrences(of: "[5, 1]", with: "[5, 2]"))
+    }
+
+    @Test func exampleExperimentsValidate() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: "\(repositoryRoot)/experiments")
+            .filter { $0.hasSuffix(".yaml") }.sorted().map { "\(repositoryRoot)/experiments/\($0)" }
+        #expect(files.count >= 5)
+        let r = try rnnExp(["validate"] + files)
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    @Test func gradcheckPassesOnTheSeedNetwork() throws {
+        let r = try rnnExp(["gradcheck", "\(repositoryRoot)/experiments/binary-addition.yaml"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("ok: worst relative error"))
+        #expect(r.stdout.contains("layers.0.W_t"))
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+@testable import Experiments
+
+/// A fresh temporary folder for one test.
+func scratchDirectory(_ tag: String = "t") -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnn-exp-\(tag)-\(UUID().uuidString)").path
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func writeFile(_ path: String, _ text: String) {
+    try! FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try! Data(text.utf8).write(to: URL(fileURLWithPath: path))
+}
+
+func readFile(_ path: String) -> String? {
+    FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+}
+
+/// The repository root (for experiments/ and the built binary).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+/// The `rnn-exp` binary the tests run: `$RNN_EXP_BIN`, else `.build/debug/rnn-exp`
+/// (`make test` builds it with `swift build --build-tests` first).
+let binaryPath: String = {
+    if let p = ProcessInfo.processInfo.environment["RNN_EXP_BIN"] { return p }
+    let bundle = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("rnn-exp").path
+    if FileManager.default.isExecutableFile(atPath: bundle) { return bundle }
+    return "\(repositoryRoot)/.build/debug/rnn-exp"
+}()
+
+struct ProcessResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs the built binary to completion.
+func rnnExp(_ arguments: [String], cwd: String? = nil) throws -> ProcessResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binaryPath)
+    p.arguments = arguments
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return ProcessResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                         stderr: String(decoding: e, as: UTF8.self))
+}
+
+/// Parses a CSV written by the tool into a header and rows.
+func parseCSV(_ text: String) -> (header: [String], rows: [[String]]) {
+    var rows: [[String]] = [], field = "", row: [String] = [], quoted = false
+    var chars = Array(text)[...]
+    while let c = chars.popFirst() {
+        if quoted {
+            if c == "\"" {
+                if chars.first == "\"" { field.append("\""); chars.removeFirst() } else { quoted = false }
+            } else { field.append(c) }
+        } else if c == "\"" { quoted = true }
+        else if c == "," { row.append(field); field = "" }
+        else if c == "\n" { row.append(field); rows.append(row); row = []; field = "" }
+        else { field.append(c) }
+    }
+    return (rows.first ?? [], Array(rows.dropFirst()))
+}
+
+/// Column `name` of every row.
+func column(_ csv: (header: [String], rows: [[String]]), _ name: String) -> [String] {
+    guard let i = csv.header.firstIndex(of: name) else { return [] }
+    return csv.rows.map { $0[i] }
+}
