@@ -16,7 +16,7 @@ struct RNNExp: ParsableCommand {
                          rnn-exp run experiments/copy-truncation.yaml
             """,
         version: Commands.versionText,
-        subcommands: [Run.self, Plan.self, Validate.self, Gradcheck.self]
+        subcommands: [Run.self, Plan.self, Validate.self, Gradcheck.self, CheckBLAS.self]
     )
 }
 
@@ -126,4 +126,19 @@ extension RNNExp {
     }
 }
 
+extension RNNExp {
+    /// Self-test of the BLAS kernels this process uses (hidden: for tests and bug reports).
+    struct CheckBLAS: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check-blas", abstract: "Check BLAS GEMM against a naive kernel on awkward shapes.",
+            shouldDisplay: false)
+
+        func run() throws {
+            let code = Commands.checkBLAS()
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+}
+
+BLASEnvironment.prepareProcess()
 RNNExp.main()

@@ -69,6 +69,8 @@ public struct ResultsStore: Sendable {
                                                     precision: run.config.precision, metadata: meta),
                                  to: "\(dir)/final.safetensors")
         }
+        let environment = "rnn-exp \(RNNExpVersion.string)\nblas: \(BLASEnvironment.description)\nhost: \(ProcessInfo.processInfo.hostName)\n"
+        try AtomicFile.write(environment, to: "\(dir)/environment")
         if let b = outcome.baseline {
             try AtomicFile.write("\(NumberText.format(b.loss))\n# \(b.description)\n", to: "\(dir)/baseline")
         }

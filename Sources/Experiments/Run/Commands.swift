@@ -174,6 +174,17 @@ public enum Commands {
     }
 }
 
+extension Commands {
+    /// BLAS against the naive kernel, under the kernel set this process uses.
+    public static func checkBLAS() -> Int32 {
+        let (f32, f64) = BLASSelfTest.run()
+        let ok = f32 <= 1e-6 && f64 <= 1e-15
+        print("\(BLASEnvironment.description)")
+        print("worst |BLAS - naive| / k: float32 \(f32), float64 \(f64): \(ok ? "ok" : "FAILED")")
+        return ok ? 0 : 1
+    }
+}
+
 public enum RNNExpVersion {
     public static let string = "0.1.0"
 }

@@ -18,9 +18,9 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
         let count = rows * width
         switch self {
         case .tanh:
-            for i in 0..<count { z[i] = Scalar.tanh(z[i]) }
+            Scalar.tanhInPlace(z, count: count)
         case .sigmoid:
-            for i in 0..<count { z[i] = 1 / (1 + Scalar.exp(-z[i])) }
+            Scalar.sigmoidInPlace(z, count: count)
         case .relu:
             for i in 0..<count where z[i] < 0 { z[i] = 0 }
         case .identity:
@@ -30,13 +30,7 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
                 let row = z + r * width
                 var maxValue = row[0]
                 for j in 1..<width where row[j] > maxValue { maxValue = row[j] }
-                var sum: Scalar = 0
-                for j in 0..<width {
-                    let e = Scalar.exp(row[j] - maxValue)
-                    row[j] = e
-                    sum += e
-                }
-                let inv = 1 / sum
+                let inv = 1 / Scalar.expInPlace(row, count: width, shift: maxValue)
                 for j in 0..<width { row[j] *= inv }
             }
         }

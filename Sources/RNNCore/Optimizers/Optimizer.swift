@@ -21,8 +21,11 @@ final class Optimizer<Scalar: RNNScalar> {
     init(settings: OptimizerSettings, count: Int) {
         self.settings = settings
         self.count = count
-        first = .allocate(capacity: max(count, 1))
-        second = .allocate(capacity: max(count, 1))
+        // State only where the rule needs it: plain SGD keeps none.
+        let needsFirst = settings.name == .adam || settings.momentum != 0
+        let needsSecond = settings.name != .sgd
+        first = .allocate(capacity: needsFirst ? max(count, 1) : 1)
+        second = .allocate(capacity: needsSecond ? max(count, 1) : 1)
         first.initialize(repeating: 0)
         second.initialize(repeating: 0)
     }

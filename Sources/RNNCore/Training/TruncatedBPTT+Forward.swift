@@ -40,13 +40,37 @@ extension TruncatedBPTT {
                     Scalar.gemm(transA: false, transB: true, m: b, n: u, k: u,
                                 alpha: 1, a: UnsafePointer(slot(h[l], l, m - 1)), lda: u, b: tw, ldb: u,
                                 beta: 1, c: zm, ldc: u)
-                    if l == top && keepLogits { outputSlot(logits, m).update(from: zm, count: b * u) }
-                    layer.activation.forward(zm, rows: b, width: u)
+                    if l == top && keepLogits {
+                        softmaxKeepingLogits(zm, rows: b, from: m)
+                    } else {
+                        layer.activation.forward(zm, rows: b, width: u)
+                    }
                 }
             } else {
-                if l == top && keepLogits { outputSlot(logits, p + 1).update(from: z, count: rows * u) }
-                layer.activation.forward(z, rows: rows, width: u)
+                if l == top && keepLogits {
+                    softmaxKeepingLogits(z, rows: rows, from: p + 1)
+                } else {
+                    layer.activation.forward(z, rows: rows, width: u)
+                }
             }
+        }
+    }
+
+    /// Softmax of `rows` top-layer rows in place, starting at step `n`, keeping the logits and
+    /// each row's `log Σ exp(z)` for the cross-entropy `log Σ_j exp(z_j) - z_t`.
+    @inline(__always)
+    func softmaxKeepingLogits(_ z: UnsafeMutablePointer<Scalar>, rows: Int, from n: Int) {
+        let o = spec.outputs
+        outputSlot(logits, n).update(from: z, count: rows * o)
+        let lz = logZ.baseAddress! + (n - origin) * lanes
+        for r in 0..<rows {
+            let row = z + r * o
+            var maxValue = row[0]
+            for j in 1..<o where row[j] > maxValue { maxValue = row[j] }
+            let sum = Scalar.expInPlace(row, count: o, shift: maxValue)
+            lz[r] = Double(maxValue) + _log(Double(sum))
+            let inv = 1 / sum
+            for j in 0..<o { row[j] *= inv }
         }
     }
 
@@ -66,6 +90,7 @@ extension TruncatedBPTT {
         let y = slot(h[top], top, p + 1)
         let g = outputSlot(inject, p + 1)
         let zs = outputSlot(logits, p + 1)
+        let lz = logZ.baseAddress! + (p + 1 - origin) * lanes
         var sum = 0.0
         for m in (p + 1)...n {
             for lane in 0..<b {
@@ -95,11 +120,7 @@ extension TruncatedBPTT {
                 case .crossEntropy:
                     let c = Int(view.classTargets![r])
                     let zr = zs + local
-                    var maxZ = Double(zr[0])
-                    for j in 1..<o { maxZ = max(maxZ, Double(zr[j])) }
-                    var se = 0.0
-                    for j in 0..<o { se += _exp(Double(zr[j]) - maxZ) }
-                    sum += _log(se) + maxZ - Double(zr[c])
+                    sum += lz[(m - p - 1) * b + lane] - Double(zr[c])
                     if writeInjection {
                         for j in 0..<o { gr[j] = yr[j] * scale }
                         gr[c] -= scale

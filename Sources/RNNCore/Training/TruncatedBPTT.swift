@@ -39,6 +39,8 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     var inject = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
     /// Logits of the top layer per slot (cross-entropy only), (slots, B, O).
     var logits = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
+    /// `log Σ_j exp(z_j)` of each top-layer row (cross-entropy only), (slots, B).
+    var logZ = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
     var allocatedRows = 0   // slots · B the buffers hold
     var lanes = 0           // B of the batch in flight
     var slots = 0           // slots of the batch in flight
@@ -67,6 +69,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         for buffer in h + d { buffer.deallocate() }
         inject.deallocate()
         logits.deallocate()
+        logZ.deallocate()
     }
 
     /// The current parameters, in float64, `ParameterLayout` order.
@@ -87,7 +90,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         var result = BatchResult()
         guard batch.steps > 0, batch.lanes > 0 else { return result }
         let (tauB, tauMax) = truncation.resolved(steps: batch.steps)
-        prepare(lanes: batch.lanes, slots: min(batch.steps, tauMax + max(tauB, tauMax)) + 1)
+        prepare(lanes: batch.lanes, slots: min(batch.steps, tauMax + tauB) + 1)
         batch.withView { view in
             var p = 0
             while p < view.steps {
@@ -178,13 +181,16 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
             for buffer in h + d { buffer.deallocate() }
             inject.deallocate()
             logits.deallocate()
+            logZ.deallocate()
             h = spec.layers.map { .allocate(capacity: rows * $0.units) }
             d = spec.layers.map { .allocate(capacity: rows * $0.units) }
             inject = .allocate(capacity: rows * spec.outputs)
             logits = .allocate(capacity: rows * spec.outputs)
+            logZ = .allocate(capacity: rows)
             for buffer in h + d { buffer.initialize(repeating: 0) }
             inject.initialize(repeating: 0)
             logits.initialize(repeating: 0)
+            logZ.initialize(repeating: 0)
             allocatedRows = rows
         }
         for (l, layer) in spec.layers.enumerated() {
@@ -204,7 +210,8 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     }
 
     /// Ensures steps up to `n` have slots. When the buffer is full, the computed steps
-    /// `keepFrom ... computed` move to the front (amortised: at most once every `tau_max` steps).
+    /// `keepFrom ... computed` (at most tau_max + 1 of them) move to the front: one copy of
+    /// (B, U) per layer and step, against a (B, U) × (U, U) product per step.
     func makeRoom(through n: Int, keepFrom: Int, computed: Int) {
         guard n - origin >= slots else { return }
         let keep = max(keepFrom, origin)
