@@ -3,6 +3,7 @@
 #   make check   the quick inner loop: debug build + unit tests
 #   make sweep   train every grid point of experiments/*.yaml into results/
 #   make build   release build of the rnn-exp binary
+#   make bench   speed against numpy / JAX / PyTorch (release)
 
 SWIFT        ?= swift
 RELEASE_BIN  := .build/release/rnn-exp
@@ -46,5 +47,13 @@ test: deps
 sweep: build
 	$(RELEASE_BIN) run experiments/*.yaml
 
+# Speed against numpy / JAX / PyTorch (../shared/bench/tbptt_bench.py); never part of `make test`.
+JAX_VERSION ?= 0.8.1
+bench: build
+	@$(PYTHON) -c "import jax" 2>/dev/null || $(PYTHON) -m pip install -q "jax==$(JAX_VERSION)" "jaxlib==$(JAX_VERSION)" \
+	  || echo "jax could not be installed: benchmarking without it"
+	cd Benchmarks && $(SWIFT) build -c release
+	$(PYTHON) Benchmarks/run_bench.py
+
 clean:
-	rm -rf .build .build-checks results
+	rm -rf .build .build-checks Benchmarks/.build results

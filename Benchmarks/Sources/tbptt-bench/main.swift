@@ -57,20 +57,21 @@ func main() throws {
     }
     let windows = Int(option("--windows") ?? "200") ?? 200
     let warmup = Int(option("--warmup") ?? "5") ?? 5
-    let x = try NPYArray.load("\(dir)/x.npy")
-    let y = try NPYArray.load("\(dir)/y.npy")
     let steps = (warmup + windows) * w.K
-    guard x.shape == [x.shape[0], w.B, w.I], x.shape[0] >= steps else {
-        throw BenchError("\(dir)/x.npy has shape \(x.shape); expected at least (\(steps), \(w.B), \(w.I))")
-    }
+    // Read the arrays in a scope of their own so that the file bytes are freed before training.
+    let (xs, ys): ([Float], [Int32]) = try {
+        let x = try NPYArray.load("\(dir)/x.npy")
+        guard x.shape == [x.shape[0], w.B, w.I], x.shape[0] >= steps else {
+            throw BenchError("\(dir)/x.npy has shape \(x.shape); expected at least (\(steps), \(w.B), \(w.I))")
+        }
+        return (try x.floats(limit: steps * w.B * w.I), try NPYArray.load("\(dir)/y.npy").int32s(limit: steps * w.B))
+    }()
     var params: [Double] = []
     for key in ["W_x", "W_h", "b", "W_o", "b_o"] {
         params += try NPYArray.load("\(dir)/init_\(key).npy").floats().map(Double.init)
     }
     let spec = NetworkSpec(inputs: w.I, layers: [(.rnn, w.H, .tanh), (.dense, w.C, .softmax)], loss: .crossEntropy)
     precondition(params.count == ParameterLayout(spec).count, "weights do not match the workload")
-    let xs = Array(try x.floats().prefix(steps * w.B * w.I))
-    let ys = Array(try y.int32s().prefix(steps * w.B))
     let batch = SequenceBatch<Float>(lanes: w.B, steps: steps, inputSize: w.I, outputSize: w.C,
                                      lengths: [Int](repeating: steps, count: w.B), inputs: .dense(xs),
                                      targets: .classes(ys), mask: [UInt8](repeating: 1, count: steps * w.B))

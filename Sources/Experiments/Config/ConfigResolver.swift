@@ -243,7 +243,8 @@ struct ConfigResolver {
         guard errors.count == start else { return nil }
         c = c.resolved()
         // Size bound: the generated splits must fit in memory.
-        let steps = DatasetShapeCache.stepsPerSequence(c)
+        // Sequence datasets: sequences × steps; streams: train and validation are steps already.
+        let steps = kind.layout == .stream ? 1 : DatasetShapeCache.stepsPerSequence(c)
         let values = ((c.train ?? 0) + (c.validation ?? 0)) * steps * max(1, c.inputs ?? 2)
         if values > Bounds.datasetValues {
             error(node.location, "dataset", "the dataset would hold \(values) values (more than \(Bounds.datasetValues)); lower train, validation or length")

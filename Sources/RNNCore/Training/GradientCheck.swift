@@ -85,7 +85,7 @@ extension TruncatedBPTT {
     func windowLoss(_ batch: SequenceBatch<Scalar>, weights: [Double], frozen: [Double], a: Int, p: Int, n: Int) -> Double {
         let saved = (0..<layout.count).map { params[$0] }
         defer { for i in 0..<layout.count { params[i] = saved[i] } }
-        prepare(lanes: batch.lanes, slots: n + 1)
+        prepare(lanes: batch.lanes, slots: n + 1, windowRows: 0, chunkRows: n)
         return batch.withView { view in
             for i in 0..<layout.count { params[i] = Scalar(frozen[i]) }
             if a > 1 { forward(view, from: 0, to: a - 1) }

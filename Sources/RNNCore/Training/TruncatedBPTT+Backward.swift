@@ -14,6 +14,7 @@ extension TruncatedBPTT {
         let b = lanes
         let top = spec.layers.count - 1
         grads.update(repeating: 0)
+        deltaOrigin = a
         let foldsActivation = spec.loss != .mse  // injection is dC/dz: added after sigma'
         var loAbove = p + 1
         for l in stride(from: top, through: 0, by: -1) {
@@ -21,7 +22,7 @@ extension TruncatedBPTT {
             let e = layout.entries[l]
             let u = layer.units, i = layer.inputs
             let lo = layer.isRecurrent ? a : loAbove
-            let delta = slot(d[l], l, lo)
+            let delta = deltaSlot(l, lo)
             let rows = (n - lo + 1) * b
             // E^l for rows lo ... n.
             if l == top {
@@ -38,7 +39,7 @@ extension TruncatedBPTT {
                 let zeroRows = (loAbove - lo) * b
                 delta.update(repeating: 0, count: zeroRows * u)
                 Scalar.gemm(transA: false, transB: false, m: (n - loAbove + 1) * b, n: u, k: above.units,
-                            alpha: 1, a: UnsafePointer(slot(d[l + 1], l + 1, loAbove)), lda: above.units,
+                            alpha: 1, a: UnsafePointer(deltaSlot(l + 1, loAbove)), lda: above.units,
                             b: UnsafePointer(params.baseAddress! + layout.entries[l + 1].sw), ldb: u,
                             beta: 0, c: delta + zeroRows * u, ldc: u)
             }
@@ -46,10 +47,10 @@ extension TruncatedBPTT {
             if let twOffset = e.tw {
                 let tw = UnsafePointer(params.baseAddress! + twOffset)
                 for m in stride(from: n, through: lo, by: -1) {
-                    let dm = slot(d[l], l, m)
+                    let dm = deltaSlot(l, m)
                     if m < n {
                         Scalar.gemm(transA: false, transB: false, m: b, n: u, k: u,
-                                    alpha: 1, a: UnsafePointer(slot(d[l], l, m + 1)), lda: u, b: tw, ldb: u,
+                                    alpha: 1, a: UnsafePointer(deltaSlot(l, m + 1)), lda: u, b: tw, ldb: u,
                                     beta: 1, c: dm, ldc: u)
                     }
                     layer.activation.backward(h: UnsafePointer(slot(h[l], l, m)), g: dm, rows: b, width: u)
@@ -62,7 +63,7 @@ extension TruncatedBPTT {
                 layer.activation.backward(h: UnsafePointer(slot(h[l], l, lo)), g: delta, rows: rows, width: u)
                 if l == top && foldsActivation {
                     let injected = outputSlot(inject, p + 1)
-                    let dm = slot(d[l], l, p + 1)
+                    let dm = deltaSlot(l, p + 1)
                     for j in 0..<((n - p) * b * u) { dm[j] += injected[j] }
                 }
             }

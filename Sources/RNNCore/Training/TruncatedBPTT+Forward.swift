@@ -10,6 +10,7 @@ extension TruncatedBPTT {
         let b = lanes
         let rows = (n - p) * b
         let top = spec.layers.count - 1
+        chunkStart = p + 1
         let keepLogits = spec.loss == .crossEntropy
         for (l, layer) in spec.layers.enumerated() {
             let e = layout.entries[l]
@@ -62,7 +63,7 @@ extension TruncatedBPTT {
     func softmaxKeepingLogits(_ z: UnsafeMutablePointer<Scalar>, rows: Int, from n: Int) {
         let o = spec.outputs
         outputSlot(logits, n).update(from: z, count: rows * o)
-        let lz = logZ.baseAddress! + (n - origin) * lanes
+        let lz = logZ.baseAddress! + (n - chunkStart) * lanes
         for r in 0..<rows {
             let row = z + r * o
             var maxValue = row[0]
@@ -90,7 +91,7 @@ extension TruncatedBPTT {
         let y = slot(h[top], top, p + 1)
         let g = outputSlot(inject, p + 1)
         let zs = outputSlot(logits, p + 1)
-        let lz = logZ.baseAddress! + (p + 1 - origin) * lanes
+        let lz = logZ.baseAddress! + (p + 1 - chunkStart) * lanes
         var sum = 0.0
         for m in (p + 1)...n {
             for lane in 0..<b {

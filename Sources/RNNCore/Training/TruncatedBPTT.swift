@@ -41,10 +41,12 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     var logits = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
     /// `log Σ_j exp(z_j)` of each top-layer row (cross-entropy only), (slots, B).
     var logZ = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
-    var allocatedRows = 0   // slots · B the buffers hold
+    var allocated = (slots: 0, window: 0, chunk: 0)  // rows (steps · B) each kind of buffer holds
     var lanes = 0           // B of the batch in flight
     var slots = 0           // slots of the batch in flight
-    var origin = 0          // step held in slot 0
+    var origin = 0          // step held in slot 0 of `h`
+    var deltaOrigin = 0     // step held in row 0 of `d` (the window start `a` of the update)
+    var chunkStart = 0      // step held in row 0 of `inject`, `logits`, `logZ` (the chunk's first step)
 
     /// - Parameters:
     ///   - parameters: initial values in `ParameterLayout` order (float64, rounded to `Scalar`).
@@ -90,7 +92,8 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         var result = BatchResult()
         guard batch.steps > 0, batch.lanes > 0 else { return result }
         let (tauB, tauMax) = truncation.resolved(steps: batch.steps)
-        prepare(lanes: batch.lanes, slots: min(batch.steps, tauMax + tauB) + 1)
+        prepare(lanes: batch.lanes, slots: min(batch.steps, tauMax + tauB) + 1,
+                windowRows: min(batch.steps, tauMax), chunkRows: min(batch.steps, tauB))
         batch.withView { view in
             var p = 0
             while p < view.steps {
@@ -147,7 +150,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     public func evaluate(_ batch: SequenceBatch<Scalar>, metric: inout MetricAccumulator) -> (lossSum: Double, elements: Int) {
         guard batch.steps > 0, batch.lanes > 0 else { return (0, 0) }
         let chunk = min(batch.steps, 64)
-        prepare(lanes: batch.lanes, slots: chunk + 1)
+        prepare(lanes: batch.lanes, slots: chunk + 1, windowRows: 0, chunkRows: chunk)
         metric.beginBatch(lanes: batch.lanes)
         var total = 0.0, count = 0
         batch.withView { view in
@@ -170,28 +173,37 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
 
     // MARK: - Workspace
 
-    /// Sizes the workspace for `lanes` × `slots` (grows only) and starts a fresh batch: slot 0
-    /// holds the zero state.
-    func prepare(lanes: Int, slots: Int) {
+    /// Sizes the workspace (grows only) and starts a fresh batch: slot 0 of `h` holds the zero
+    /// state. `h` keeps `slots` steps (the window and the chunk in flight), `d` the `windowRows`
+    /// steps of one backward pass, the output buffers the `chunkRows` steps of one chunk.
+    func prepare(lanes: Int, slots: Int, windowRows: Int, chunkRows: Int) {
         self.lanes = lanes
         self.slots = slots
         self.origin = 0
-        let rows = lanes * slots
-        if rows > allocatedRows {
-            for buffer in h + d { buffer.deallocate() }
+        let need = (slots: lanes * slots, window: lanes * max(windowRows, 1), chunk: lanes * max(chunkRows, 1))
+        if need.slots > allocated.slots {
+            for buffer in h { buffer.deallocate() }
+            h = spec.layers.map { .allocate(capacity: need.slots * $0.units) }
+            for buffer in h { buffer.initialize(repeating: 0) }
+            allocated.slots = need.slots
+        }
+        if need.window > allocated.window {
+            for buffer in d { buffer.deallocate() }
+            d = spec.layers.map { .allocate(capacity: need.window * $0.units) }
+            for buffer in d { buffer.initialize(repeating: 0) }
+            allocated.window = need.window
+        }
+        if need.chunk > allocated.chunk {
             inject.deallocate()
             logits.deallocate()
             logZ.deallocate()
-            h = spec.layers.map { .allocate(capacity: rows * $0.units) }
-            d = spec.layers.map { .allocate(capacity: rows * $0.units) }
-            inject = .allocate(capacity: rows * spec.outputs)
-            logits = .allocate(capacity: rows * spec.outputs)
-            logZ = .allocate(capacity: rows)
-            for buffer in h + d { buffer.initialize(repeating: 0) }
+            inject = .allocate(capacity: need.chunk * spec.outputs)
+            logits = .allocate(capacity: need.chunk * spec.outputs)
+            logZ = .allocate(capacity: need.chunk)
             inject.initialize(repeating: 0)
             logits.initialize(repeating: 0)
             logZ.initialize(repeating: 0)
-            allocatedRows = rows
+            allocated.chunk = need.chunk
         }
         for (l, layer) in spec.layers.enumerated() {
             h[l].baseAddress!.update(repeating: 0, count: lanes * layer.units)
@@ -204,9 +216,16 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         buffer.baseAddress! + (n - origin) * lanes * spec.layers[l].units
     }
 
+    /// Pointer to step `n` of a per-chunk output buffer (`inject`, `logits`).
     @inline(__always)
     func outputSlot(_ buffer: UnsafeMutableBufferPointer<Scalar>, _ n: Int) -> UnsafeMutablePointer<Scalar> {
-        buffer.baseAddress! + (n - origin) * lanes * spec.outputs
+        buffer.baseAddress! + (n - chunkStart) * lanes * spec.outputs
+    }
+
+    /// Pointer to delta^l at step `m` of the current backward window.
+    @inline(__always)
+    func deltaSlot(_ l: Int, _ m: Int) -> UnsafeMutablePointer<Scalar> {
+        d[l].baseAddress! + (m - deltaOrigin) * lanes * spec.layers[l].units
     }
 
     /// Ensures steps up to `n` have slots. When the buffer is full, the computed steps
