@@ -43,6 +43,7 @@ check: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	bash Tests/Integration/slurm-cluster.sh
 
 sweep: build
 	$(RELEASE_BIN) run experiments/*.yaml

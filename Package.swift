@@ -52,6 +52,6 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore"]),
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"], exclude: ["Golden"]),
     ]
 )

@@ -16,7 +16,7 @@ struct RNNExp: ParsableCommand {
                          rnn-exp run experiments/copy-truncation.yaml
             """,
         version: Commands.versionText,
-        subcommands: [Run.self, Plan.self, Validate.self, Gradcheck.self, CheckBLAS.self]
+        subcommands: [Run.self, Plan.self, Validate.self, Gradcheck.self, Slurm.self, Summarize.self, CheckBLAS.self]
     )
 }
 
@@ -127,6 +127,69 @@ extension RNNExp {
 }
 
 extension RNNExp {
+    struct Slurm: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write an sbatch job array that runs the grid on a Slurm cluster, plus a summary job.",
+            discussion: """
+                Task i of the array runs `rnn-exp run FILE... --shard i/N --jobs C` and exits non-zero \
+                when a run fails, so Slurm reports it FAILED. A job that depends on the array \
+                (afterany) regenerates summary.csv and metrics.csv. Submitting the scripts again runs \
+                only what is missing. The results folder must be on a filesystem all nodes share.
+                """)
+
+        @OptionGroup var experiments: ExperimentFiles
+
+        @Option(help: ArgumentHelp("Results folder (shared by the nodes).", valueName: "dir"))
+        var results: String = "results"
+
+        @Option(help: "Array tasks N: the grid is cut into N slices balanced by expected cost (default: runs, at most 16).")
+        var tasks: Int?
+
+        @Option(help: "At most M tasks at once (--array=0-(N-1)%M).")
+        var parallel: Int?
+
+        @Option(help: ArgumentHelp("Time limit of each task.", valueName: "HH:MM:SS"))
+        var time: String?
+
+        @Option(help: "CPUs per task; also the runs each task trains side by side (--jobs).")
+        var cpusPerTask: Int = 1
+
+        @Option(help: "Slurm partition.")
+        var partition: String?
+
+        @Option(help: ArgumentHelp("Folder for the scripts and logs/.", valueName: "dir"))
+        var output: String = "slurm"
+
+        @Option(name: .customLong("sbatch-arg"), help: ArgumentHelp("An extra #SBATCH line, e.g. --sbatch-arg=--account=abc (repeatable).", valueName: "arg"))
+        var sbatchArguments: [String] = []
+
+        @Flag(help: "Submit both jobs with sbatch and print their ids (never waits for them).")
+        var submit = false
+
+        func run() throws {
+            let code = Commands.slurm(.init(files: experiments.files, overrides: experiments.overrides, results: results,
+                                            tasks: tasks, parallel: parallel, time: time, cpusPerTask: cpusPerTask,
+                                            partition: partition, output: output, sbatchArguments: sbatchArguments,
+                                            submit: submit))
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+
+    struct Summarize: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Regenerate summary.csv and metrics.csv from the runs' files (after sharded or cluster runs).")
+
+        @OptionGroup var experiments: ExperimentFiles
+
+        @Option(help: ArgumentHelp("Results folder.", valueName: "dir"))
+        var results: String = "results"
+
+        func run() throws {
+            let code = Commands.summarize(files: experiments.files, overrides: experiments.overrides, results: results)
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+
     /// Self-test of the BLAS kernels this process uses (hidden: for tests and bug reports).
     struct CheckBLAS: ParsableCommand {
         static let configuration = CommandConfiguration(

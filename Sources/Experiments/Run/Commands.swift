@@ -226,3 +226,107 @@ final class SignalTrap: @unchecked Sendable {
         signal(SIGTERM, SIG_DFL)
     }
 }
+
+// MARK: - slurm, summarize
+
+extension Commands {
+    public struct SlurmOptions: Sendable {
+        public var files: [String]
+        public var overrides: [String]
+        public var results: String
+        public var tasks: Int?
+        public var parallel: Int?
+        public var time: String?
+        public var cpusPerTask: Int
+        public var partition: String?
+        public var output: String
+        public var sbatchArguments: [String]
+        public var submit: Bool
+        public init(files: [String], overrides: [String], results: String, tasks: Int?, parallel: Int?, time: String?,
+                    cpusPerTask: Int, partition: String?, output: String, sbatchArguments: [String], submit: Bool) {
+            self.files = files; self.overrides = overrides; self.results = results; self.tasks = tasks
+            self.parallel = parallel; self.time = time; self.cpusPerTask = cpusPerTask; self.partition = partition
+            self.output = output; self.sbatchArguments = sbatchArguments; self.submit = submit
+        }
+    }
+
+    /// The path of the running executable (what the cluster's nodes will run).
+    static var executablePath: String {
+        #if os(Linux)
+        if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
+        #endif
+        return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+    }
+
+    public static func slurm(_ o: SlurmOptions) -> Int32 {
+        guard let plans = plans(o.files, overrides: o.overrides) else { return 2 }
+        warnSkipped(plans)
+        let runs = plans.reduce(0) { $0 + $1.runs.count }
+        let tasks = o.tasks ?? min(runs, 16)
+        guard tasks >= 1, o.cpusPerTask >= 1, (o.parallel ?? 1) >= 1 else {
+            printError("error: --tasks, --parallel and --cpus-per-task must be at least 1")
+            return 2
+        }
+        if let t = o.time, t.range(of: #"^(\d+-)?\d{1,2}(:\d{2}){0,2}$"#, options: .regularExpression) == nil {
+            printError("error: --time \(t): expected a Slurm time such as 30:00, 2:00:00 or 1-12:00:00")
+            return 2
+        }
+        let script = SlurmScript(files: o.files, overrides: o.overrides, results: o.results, tasks: tasks,
+                                 parallel: o.parallel, time: o.time, cpusPerTask: o.cpusPerTask, partition: o.partition,
+                                 output: o.output, extraArguments: o.sbatchArguments, binary: executablePath,
+                                 workingDirectory: FileManager.default.currentDirectoryPath,
+                                 name: plans.map(\.name).joined(separator: "+"))
+        do {
+            try AtomicFile.makeDirectory("\(o.output)/logs")
+            try AtomicFile.write(script.arrayScript, to: script.arrayPath)
+            try AtomicFile.write(script.summaryScript, to: script.summaryPath)
+            chmod(script.arrayPath, 0o755)
+            chmod(script.summaryPath, 0o755)
+        } catch {
+            printError("error: \(error)")
+            return 2
+        }
+        print("wrote \(script.arrayPath) (\(runs) run\(runs == 1 ? "" : "s") in \(tasks) array task\(tasks == 1 ? "" : "s"))")
+        print("wrote \(script.summaryPath) (regenerates the summaries after every task)")
+        guard o.submit else {
+            print("submit with:\n  \(script.submitCommands)")
+            return 0
+        }
+        func sbatch(_ args: [String]) -> String? {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["sbatch", "--parsable"] + args
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            do { try p.run() } catch { printError("error: cannot run sbatch: \(error)"); return nil }
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { printError("error: sbatch failed: \(errText)"); return nil }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ";").first.map(String.init)
+        }
+        guard let array = sbatch([script.arrayPath]) else { return 1 }
+        guard let summary = sbatch(["--dependency=afterany:\(array)", script.summaryPath]) else { return 1 }
+        print("submitted array job \(array) and summary job \(summary)")
+        return 0
+    }
+
+    /// Regenerates `summary.csv` and `metrics.csv` of every experiment from its runs' files.
+    public static func summarize(files: [String], overrides: [String], results: String) -> Int32 {
+        guard let plans = plans(files, overrides: overrides) else { return 2 }
+        let store = ResultsStore(root: results)
+        var code: Int32 = 0
+        for p in plans {
+            do {
+                try store.writeSummaries(p)
+                let done = p.runs.filter { store.status(p.name, $0.id) == .done }.count
+                print("\(store.experimentDirectory(p.name))/summary.csv: \(done) of \(p.runs.count) runs done")
+            } catch {
+                printError("error: \(error)")
+                code = 1
+            }
+        }
+        return code
+    }
+}

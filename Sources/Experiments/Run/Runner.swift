@@ -150,10 +150,16 @@ public final class Runner: @unchecked Sendable {
         do { try store.begin(plan.name, run) } catch { return .writeFailed(error.description) }
         progress.runStarted(label, epochs: run.config.epochs)
         let started = Date()
-        var writeFailure: String? = nil
-        let outcome = RunExecutor.execute(run.config, datasets: plan.datasetCache, onEpoch: { record in
-            progress.epochFinished(label, record)
-        }, shouldStop: { self.shouldStop || writeFailure != nil })
+        var outcome: RunOutcome
+        if let victim = ProcessInfo.processInfo.environment["RNN_EXP_INJECT_FAILURE"], !victim.isEmpty, run.id.contains(victim) {
+            // Fault injection for tests (a task that must fail on a cluster): the run fails at once.
+            outcome = RunOutcome(status: .failed(reason: "injected failure (RNN_EXP_INJECT_FAILURE)"), records: [],
+                                 initialParameters: [], finalParameters: [], spec: run.config.networkSpec)
+        } else {
+            outcome = RunExecutor.execute(run.config, datasets: plan.datasetCache, onEpoch: { record in
+                progress.epochFinished(label, record)
+            }, shouldStop: { self.shouldStop })
+        }
         if outcome.status == .interrupted {
             progress.runFinished(label, status: .interrupted, seconds: Date().timeIntervalSince(started))
             return .interrupted

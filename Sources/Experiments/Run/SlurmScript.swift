@@ -1,0 +1,92 @@
+import Foundation
+
+/// Writes the sbatch scripts of `rnn-exp slurm`: a job array whose task `i` runs
+/// `rnn-exp run FILE... --shard i/N --jobs C`, and a summary job that runs after every task
+/// (`--dependency=afterany`) and regenerates `summary.csv` and `metrics.csv`.
+///
+/// What this relies on, for many nodes writing one results folder: the folder is on a shared
+/// filesystem (NFS, Lustre, GPFS) where `rename` within a folder is atomic and `flock` is
+/// honoured across hosts (Linux NFSv4 clients map it to the server's locks). Each run is
+/// claimed by one process at a time, every file lands by rename, and `status` is written last,
+/// so tasks never interleave partial files, and resubmitting the same scripts runs only what is
+/// missing or failed.
+public struct SlurmScript: Sendable {
+    public var files: [String]
+    public var overrides: [String]
+    public var results: String
+    public var tasks: Int
+    public var parallel: Int?
+    public var time: String?
+    public var cpusPerTask: Int
+    public var partition: String?
+    public var output: String
+    public var extraArguments: [String]
+    /// Absolute path of the rnn-exp binary the nodes run.
+    public var binary: String
+    /// Folder the tasks run in (relative paths in the command resolve from there).
+    public var workingDirectory: String
+    public var name: String
+
+    public init(files: [String], overrides: [String], results: String, tasks: Int, parallel: Int?, time: String?,
+                cpusPerTask: Int, partition: String?, output: String, extraArguments: [String], binary: String,
+                workingDirectory: String, name: String) {
+        self.files = files; self.overrides = overrides; self.results = results; self.tasks = tasks
+        self.parallel = parallel; self.time = time; self.cpusPerTask = cpusPerTask; self.partition = partition
+        self.output = output; self.extraArguments = extraArguments; self.binary = binary
+        self.workingDirectory = workingDirectory; self.name = name
+    }
+
+    /// Single-quotes a word for the shell.
+    static func shellQuote(_ s: String) -> String {
+        if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,+%@".contains($0) }) { return s }
+        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    var commonArguments: [String] {
+        files + overrides.flatMap { ["--set", $0] } + ["--results", results]
+    }
+
+    func header(jobName: String, array: Bool) -> [String] {
+        var lines = ["#!/bin/bash", "# Written by rnn-exp slurm. Submitting it again runs only what is missing.",
+                     "#SBATCH --job-name=\(Self.shellQuote(jobName))"]
+        if array {
+            lines.append("#SBATCH --array=0-\(tasks - 1)" + (parallel.map { "%\($0)" } ?? ""))
+            lines.append("#SBATCH --cpus-per-task=\(cpusPerTask)")
+            lines.append("#SBATCH --output=\(Self.shellQuote(output))/logs/%x-%A_%a.out")
+        } else {
+            lines.append("#SBATCH --cpus-per-task=1")
+            lines.append("#SBATCH --output=\(Self.shellQuote(output))/logs/%x-%j.out")
+        }
+        if let t = time { lines.append("#SBATCH --time=\(t)") }
+        if let p = partition { lines.append("#SBATCH --partition=\(Self.shellQuote(p))") }
+        for a in extraArguments { lines.append("#SBATCH \(a)") }
+        lines += ["", "set -u", "cd \(Self.shellQuote(workingDirectory)) || exit 1"]
+        return lines
+    }
+
+    /// The array job: task i trains shard i of N and exits with the run status (0 all done,
+    /// 1 some run failed or diverged), so Slurm records failed tasks as FAILED.
+    public var arrayScript: String {
+        var lines = header(jobName: "rnn-exp-\(name)", array: true)
+        lines.append("export OPENBLAS_NUM_THREADS=1")
+        let args = ["run"] + commonArguments + ["--shard", "${SLURM_ARRAY_TASK_ID}/\(tasks)", "--jobs", "\(cpusPerTask)"]
+        lines.append("exec \(Self.shellQuote(binary)) " + args.map { $0.hasPrefix("${") ? "\"\($0)\"" : Self.shellQuote($0) }.joined(separator: " "))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The summary job: regenerates the aggregated files once every task has ended.
+    public var summaryScript: String {
+        var lines = header(jobName: "rnn-exp-\(name)-summary", array: false)
+        let args = ["summarize"] + commonArguments
+        lines.append("exec \(Self.shellQuote(binary)) " + args.map(Self.shellQuote).joined(separator: " "))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public var arrayPath: String { "\(output)/rnn-exp-\(name).sbatch" }
+    public var summaryPath: String { "\(output)/rnn-exp-\(name)-summary.sbatch" }
+
+    /// The commands that submit both jobs, the summary after the array (without waiting).
+    public var submitCommands: String {
+        "jid=$(sbatch --parsable \(Self.shellQuote(arrayPath))) && sbatch --dependency=afterany:${jid%%;*} \(Self.shellQuote(summaryPath))"
+    }
+}

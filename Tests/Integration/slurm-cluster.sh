@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Issue 8 integration test: a real one-node Slurm cluster (slurmctld + slurmd + munge, Debian's
+# slurm-wlm) on 127.0.0.1 runs `rnn-exp slurm --submit` for a 12-run sweep as a job array of 4
+# tasks, 2 at a time; the results must equal a local `rnn-exp run` of the same file (loss columns
+# and weights). Then one task is made to fail on purpose: Slurm must record it FAILED, and
+# resubmitting completes the grid. Every daemon the test started is stopped at the end.
+# Skips (exit 0, with a reason) only where the machine cannot start Slurm.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${RNN_EXP_BIN:-$ROOT/.build/debug/rnn-exp}
+skip() { echo "SKIP slurm integration test: $*"; exit 0; }
+
+[ -x "$BIN" ] || { echo "slurm test: $BIN not built (run swift build first)"; exit 1; }
+[ "$(id -u)" = 0 ] || skip "needs root to install and start munged, slurmctld and slurmd (as root: apt-get install -y slurm-wlm munge)"
+if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+  echo "installing slurm-wlm and munge (apt-get)..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null) \
+    || skip "apt-get could not install slurm-wlm and munge"
+fi
+
+WORK=$(mktemp -d /tmp/rnn-exp-slurm.XXXXXX)
+HOST=$(hostname -s)
+PIDS=()
+cleanup() {
+  for f in "$WORK"/run/slurmctld.pid "$WORK"/run/slurmd.pid; do
+    [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+  done
+  if [ -n "${MUNGE_STARTED:-}" ] && [ -f /run/munge/munged.pid ]; then kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true; fi
+  sleep 1
+}
+trap cleanup EXIT
+
+# munge
+mkdir -p /etc/munge /run/munge /var/log/munge /var/lib/munge
+[ -f /etc/munge/munge.key ] || mungekey --create >/dev/null 2>&1 || skip "mungekey failed"
+chown -R munge: /etc/munge /run/munge /var/log/munge /var/lib/munge 2>/dev/null || true
+chmod 0700 /etc/munge; chmod 0400 /etc/munge/munge.key 2>/dev/null || true
+if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+  runuser -u munge -- munged --force 2>/dev/null || munged --force 2>/dev/null || skip "munged does not start"
+  MUNGE_STARTED=1
+  sleep 1
+fi
+munge -n | unmunge >/dev/null 2>&1 || skip "munge credentials do not verify"
+
+# slurm.conf (settings from ../shared/notes/slurm-on-one-machine.md; no cgroup.conf)
+mkdir -p "$WORK"/{etc,run,spool/ctld,spool/d,log}
+export SLURM_CONF="$WORK/etc/slurm.conf"
+cat > "$SLURM_CONF" <<CONF
+ClusterName=rnnexp
+SlurmctldHost=$HOST(127.0.0.1)
+SlurmUser=root
+AuthType=auth/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+MpiDefault=none
+StateSaveLocation=$WORK/spool/ctld
+SlurmdSpoolDir=$WORK/spool/d
+SlurmctldPidFile=$WORK/run/slurmctld.pid
+SlurmdPidFile=$WORK/run/slurmd.pid
+SlurmctldLogFile=$WORK/log/slurmctld.log
+SlurmdLogFile=$WORK/log/slurmd.log
+SlurmctldPort=16817
+SlurmdPort=16818
+NodeName=$HOST NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
+PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
+CONF
+slurmctld -f "$SLURM_CONF" || skip "slurmctld does not start (see $WORK/log/slurmctld.log)"
+slurmd -f "$SLURM_CONF" || skip "slurmd does not start (see $WORK/log/slurmd.log)"
+for i in $(seq 1 60); do
+  sinfo -h -o %T 2>/dev/null | grep -q idle && break
+  sleep 1
+done
+sinfo -h -o %T | grep -q idle || skip "the node never became idle: $(sinfo 2>&1 | tail -1)"
+echo "slurm: one-node cluster up ($(sinfo -h -o '%P %D %T'))"
+
+# The experiment: 12 short runs.
+cd "$WORK"
+cat > sweep.yaml <<YAML
+name: cluster
+dataset: {kind: adding, length: 6, train: 32, validation: 8}
+model:
+  layers:
+    - {type: rnn, units: 6, activation: tanh}
+    - {type: dense, activation: identity}
+training: {epochs: 4, batch: 8, optimizer: {name: adam, lr: 0.01}}
+sweep:
+  training.tau_max: [2, full]
+  training.seed: [1, 2, 3, 4, 5, 6]
+YAML
+"$BIN" run sweep.yaml --results local --jobs 2 --quiet
+
+wait_for() {  # job ids...; bounded
+  for i in $(seq 1 300); do
+    [ -z "$(squeue -h -j "$(IFS=,; echo "$*")" 2>/dev/null)" ] && return 0
+    sleep 1
+  done
+  echo "slurm test: jobs $* still queued after 300 s"; squeue; return 1
+}
+submit() {
+  out=$("$BIN" slurm sweep.yaml --results cluster --tasks 4 --parallel 2 --output slurm --submit)
+  echo "$out" | sed 's/^/  /' >&2
+  echo "$out" | sed -n 's/^submitted array job \([0-9]*\) and summary job \([0-9]*\)$/\1 \2/p'
+}
+task_states() {  # array job id -> one state per task
+  scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2 | sort | uniq -c | tr '\n' ' '
+}
+
+read -r ARRAY SUMMARY <<<"$(submit)"
+[ -n "${ARRAY:-}" ] || { echo "slurm test: submission failed"; exit 1; }
+wait_for "$ARRAY" "$SUMMARY"
+echo "slurm: first submission: tasks $(task_states "$ARRAY")"
+
+compare() {
+  python3 - "$@" <<'PY'
+import csv, os, sys
+a, b = sys.argv[1], sys.argv[2]
+def runs(root):
+    out = {}
+    base = os.path.join(root, "cluster", "runs")
+    for rid in sorted(os.listdir(base)):
+        d = os.path.join(base, rid)
+        status = open(os.path.join(d, "status")).read().strip() if os.path.exists(os.path.join(d, "status")) else None
+        rows = list(csv.DictReader(open(os.path.join(d, "metrics.csv")))) if status else []
+        losses = [(r["epoch"], r["updates"], r["train_loss"], r["val_loss"], r["grad_norm"]) for r in rows]
+        weights = open(os.path.join(d, "final.safetensors"), "rb").read() if status else b""
+        out[rid] = (status, losses, weights)
+    return out
+ra, rb = runs(a), runs(b)
+assert sorted(ra) == sorted(rb), f"different runs: {sorted(set(ra) ^ set(rb))}"
+bad = [k for k in ra if ra[k] != rb[k]]
+assert not bad, f"runs differ: {bad}"
+summary = list(csv.DictReader(open(os.path.join(b, "cluster", "summary.csv"))))
+assert len(summary) == 12 and all(r["status"] == "done" for r in summary), "summary.csv incomplete"
+print(f"slurm: {len(ra)} runs identical to the local run (loss columns and weights); summary.csv has 12 done rows")
+PY
+}
+compare local cluster
+
+# A task that fails on purpose: one run is removed, and the resubmission injects a failure into it.
+VICTIM=$(ls cluster/cluster/runs | head -1)
+rm cluster/cluster/runs/"$VICTIM"/status
+read -r ARRAY2 SUMMARY2 <<<"$(RNN_EXP_INJECT_FAILURE="$VICTIM" submit)"
+wait_for "$ARRAY2" "$SUMMARY2"
+STATES=$(task_states "$ARRAY2")
+echo "slurm: with an injected failure: tasks $STATES"
+echo "$STATES" | grep -q "1 FAILED" || { echo "slurm test: expected exactly one FAILED task, got: $STATES"; exit 1; }
+grep -q '^failed: ' cluster/cluster/runs/"$VICTIM"/status || { echo "slurm test: $VICTIM not marked failed"; exit 1; }
+
+# Resubmitting runs only what is missing and completes the grid.
+read -r ARRAY3 SUMMARY3 <<<"$(submit)"
+wait_for "$ARRAY3" "$SUMMARY3"
+STATES=$(task_states "$ARRAY3")
+echo "slurm: resubmitted: tasks $STATES"
+echo "$STATES" | grep -q "FAILED" && { echo "slurm test: a task failed after resubmission"; exit 1; }
+compare local cluster
+TRAINED=$(grep -h "trained," slurm/logs/*-"$ARRAY3"_*.out | awk '{s += $1} END {print s}')
+[ "$TRAINED" = 1 ] || { echo "slurm test: the resubmission trained $TRAINED runs, expected 1"; exit 1; }
+echo "slurm: resubmission trained only the missing run"
+echo "slurm integration test: 3 passed, 0 failed"
