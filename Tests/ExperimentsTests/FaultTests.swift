@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+@testable import Experiments
+
+/// Issue 6: signals, concurrent runners, unwritable and full disks.
+@Suite("Faults", .serialized)
+struct FaultTests {
+    static let yaml = EndToEndTests.sweepYAML.replacingOccurrences(of: "epochs: 3", with: "epochs: 25")
+        .replacingOccurrences(of: "training.seed: [1, 2]", with: "training.seed: [1, 2, 3, 4, 5, 6]")
+
+    func start(_ args: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binaryPath)
+        p.arguments = args
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        return (p, err)
+    }
+
+    func finish(_ p: Process, _ err: Pipe) -> (Int32, String) {
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, text)
+    }
+
+    /// SIGINT and SIGTERM stop cleanly: exit 128 + signal, a message saying what finished and what
+    /// will run again, and a rerun completes to the same results as an uninterrupted sweep.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func signalsStopCleanly(_ signal: Int32) throws {
+        let dir = scratchDirectory("sig")
+        writeFile("\(dir)/s.yaml", Self.yaml)
+        #expect(try rnnExp(["run", "\(dir)/s.yaml", "--results", "\(dir)/ref", "--quiet"]).status == 0)
+        let (p, err) = try start(["run", "\(dir)/s.yaml", "--results", "\(dir)/r", "--jobs", "2", "--quiet"])
+        Thread.sleep(forTimeInterval: 0.25)
+        kill(p.processIdentifier, signal)
+        let (status, text) = finish(p, err)
+        if status == 0 {
+            print("signal \(signal): the sweep finished before the signal arrived")
+        } else {
+            #expect(status == 128 + signal, "\(text)")
+            #expect(text.contains(signal == SIGINT ? "interrupted" : "terminated"), "\(text)")
+            #expect(text.contains("will run with the same command"), "\(text)")
+        }
+        let again = try rnnExp(["run", "\(dir)/s.yaml", "--results", "\(dir)/r", "--quiet"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let e2e = EndToEndTests()
+        #expect(e2e.lossesAndWeights("\(dir)/r", "tiny") == e2e.lossesAndWeights("\(dir)/ref", "tiny"))
+    }
+
+    /// Two runners on the same file and results folder at once: no run is trained by both, no
+    /// file is corrupted, both exit 0, and together they finish the grid.
+    @Test func concurrentRunnersShareTheWork() throws {
+        let dir = scratchDirectory("conc")
+        writeFile("\(dir)/s.yaml", Self.yaml)
+        let (a, ea) = try start(["run", "\(dir)/s.yaml", "--results", "\(dir)/r", "--jobs", "1"])
+        let (b, eb) = try start(["run", "\(dir)/s.yaml", "--results", "\(dir)/r", "--jobs", "1"])
+        let (sa, ta) = finish(a, ea)
+        let (sb, tb) = finish(b, eb)
+        #expect(sa == 0 && sb == 0, "\(ta)\n\(tb)")
+        func trained(_ t: String) -> Int {
+            t.split(separator: "\n").compactMap { line -> Int? in
+                guard line.contains(" trained, ") else { return nil }
+                return Int(line.split(separator: " ")[0])
+            }.first ?? -1
+        }
+        #expect(trained(ta) + trained(tb) == 12, "each run trained exactly once:\n\(ta)\n\(tb)")
+        let summary = parseCSV(readFile("\(dir)/r/tiny/summary.csv") ?? "")
+        #expect(summary.rows.count == 12 && column(summary, "status").allSatisfy { $0 == "done" })
+        let e2e = EndToEndTests()
+        #expect(try rnnExp(["run", "\(dir)/s.yaml", "--results", "\(dir)/ref", "--quiet"]).status == 0)
+        #expect(e2e.lossesAndWeights("\(dir)/r", "tiny") == e2e.lossesAndWeights("\(dir)/ref", "tiny"))
+    }
+
+    /// A results folder that cannot be created is bad input: exit 2 before anything trains.
+    @Test func unwritableResultsFolder() throws {
+        let dir = scratchDirectory("unw")
+        writeFile("\(dir)/s.yaml", validBase)
+        writeFile("\(dir)/afile", "not a folder")
+        let r = try rnnExp(["run", "\(dir)/s.yaml", "--results", "\(dir)/afile/results"])
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("error: --results \(dir)/afile/results: "), "\(r.stderr)")
+        #expect(r.stderr.contains("nothing was run"))
+    }
+
+    /// A disk that fills up (a 64 KB tmpfs, where the sandbox lets root mount one): a clear error,
+    /// exit 1, and the runs finished before it intact.
+    @Test func fullDisk() throws {
+        let dir = scratchDirectory("full")
+        let mnt = "\(dir)/mnt"
+        try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+        guard getuid() == 0, shell("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt) == 0 else {
+            print("full disk: cannot mount a tmpfs here; covered by writeFailureLeavesEarlierResultsIntact")
+            return
+        }
+        defer { _ = shell("umount", mnt) }
+        writeFile("\(dir)/s.yaml", Self.yaml.replacingOccurrences(of: "units: 5", with: "units: 40"))
+        let r = try rnnExp(["run", "\(dir)/s.yaml", "--results", "\(mnt)/results", "--jobs", "1", "--quiet"])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("No space left on device"), "\(r.stderr)")
+        // Every run marked done is complete.
+        for id in (try? FileManager.default.contentsOfDirectory(atPath: "\(mnt)/results/tiny/runs")) ?? [] {
+            let d = "\(mnt)/results/tiny/runs/\(id)"
+            guard readFile("\(d)/status") == "done\n" else { continue }
+            for f in ["config.yaml", "metrics.csv", "initial.safetensors", "final.safetensors"] {
+                #expect(FileManager.default.fileExists(atPath: "\(d)/\(f)"), "\(id)/\(f)")
+            }
+        }
+    }
+
+    /// Write failures simulated at the I/O layer (ENOSPC on the nth write): the runner stops with
+    /// the error, and every file written before is untouched and complete.
+    @Test func writeFailureLeavesEarlierResultsIntact() throws {
+        let dir = scratchDirectory("inject")
+        writeFile("\(dir)/s.yaml", EndToEndTests.sweepYAML)
+        let plans = try Planner.plan(files: ["\(dir)/s.yaml"]).get()
+        let store = ResultsStore(root: "\(dir)/r")
+        #expect(Runner(plans: plans, store: store, options: .init(jobs: 1)).run().exitCode == 0)
+        let before = try snapshot("\(dir)/r")
+        final class Counter: @unchecked Sendable { var n = 0 }
+        let counter = Counter()
+        let root = "\(dir)/r"
+        AtomicFile.faultInjector = { path in
+            guard path.hasPrefix(root) else { return }  // only this test's writes
+            counter.n += 1
+            if counter.n >= 3 { throw POSIXError(.ENOSPC) }
+        }
+        defer { AtomicFile.faultInjector = nil }
+        let report = Runner(plans: plans, store: store, options: .init(jobs: 1, force: true)).run()
+        AtomicFile.faultInjector = nil
+        #expect(report.exitCode == 1)
+        #expect(report.writeErrors.contains { $0.contains("cannot write") })
+        // Files are either as before or absent-of-status (the run will redo them): nothing is torn.
+        let after = try snapshot("\(dir)/r")
+        for (path, data) in after where before[path] != nil && before[path] != data {
+            #expect(path.hasSuffix("status") == false, "\(path) changed")
+        }
+        let rerun = Runner(plans: plans, store: store, options: .init(jobs: 1)).run()
+        #expect(rerun.exitCode == 0)
+    }
+
+    func snapshot(_ root: String) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        for p in try FileManager.default.subpathsOfDirectory(atPath: root) {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: "\(root)/\(p)", isDirectory: &isDir), !isDir.boolValue {
+                out[p] = FileManager.default.contents(atPath: "\(root)/\(p)")
+            }
+        }
+        return out
+    }
+}
+
+@discardableResult
+func shell(_ args: String...) -> Int32 {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    do { try p.run() } catch { return -1 }
+    p.waitUntilExit()
+    return p.terminationStatus
+}
