@@ -44,6 +44,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	bash Tests/Integration/slurm-cluster.sh
+	bash Tests/Integration/report-browser.sh
 
 sweep: build
 	$(RELEASE_BIN) run experiments/*.yaml

@@ -16,7 +16,7 @@ struct RNNExp: ParsableCommand {
                          rnn-exp run experiments/copy-truncation.yaml
             """,
         version: Commands.versionText,
-        subcommands: [Run.self, Plan.self, Validate.self, Gradcheck.self, Slurm.self, Summarize.self, CheckBLAS.self]
+        subcommands: [Run.self, Plan.self, Validate.self, Gradcheck.self, Report.self, Slurm.self, Summarize.self, CheckBLAS.self]
     )
 }
 
@@ -66,13 +66,17 @@ extension RNNExp {
         @Option(help: ArgumentHelp("Run only slice I of N disjoint slices of the grid (0-based), e.g. 0/4.", valueName: "I/N"))
         var shard: Shard?
 
+        @Flag(help: "Do not write report.html at the end.")
+        var noReport = false
+
         func run() throws {
             guard jobs >= 1 else {
                 FileHandle.standardError.write(Data("error: --jobs must be at least 1\n".utf8))
                 throw ExitCode(2)
             }
             let code = Commands.run(.init(files: experiments.files, overrides: experiments.overrides, results: results,
-                                          jobs: jobs, force: force, quiet: quiet, shard: shard.map { ($0.index, $0.count) }))
+                                          jobs: jobs, force: force, quiet: quiet, shard: shard.map { ($0.index, $0.count) },
+                                          report: !noReport))
             if code != 0 { throw ExitCode(code) }
         }
     }
@@ -127,6 +131,32 @@ extension RNNExp {
 }
 
 extension RNNExp {
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write DIR/report.html: learning curves, heatmaps of a metric over two swept settings, the run table.",
+            discussion: "DIR is an experiment's results folder, e.g. results/copy-truncation. `rnn-exp run` refreshes it at the end of a sweep.")
+
+        @Argument(help: ArgumentHelp("Results folder of one experiment.", valueName: "dir"))
+        var directory: String
+
+        @Option(help: ArgumentHelp("Swept setting on the heatmap's x axis (dotted path, e.g. training.tau_max).", valueName: "key"))
+        var x: String?
+
+        @Option(help: ArgumentHelp("Swept setting on the heatmap's y axis.", valueName: "key"))
+        var y: String?
+
+        @Option(help: ArgumentHelp("summary.csv column shown in the heatmaps (default: the dataset's metric, else final_val_loss).", valueName: "column"))
+        var metric: String?
+
+        @Option(help: ArgumentHelp("Swept setting that colours the learning curves.", valueName: "key"))
+        var group: String?
+
+        func run() throws {
+            let code = Commands.report(directory: directory, options: .init(x: x, y: y, metric: metric, group: group))
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+
     struct Slurm: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write an sbatch job array that runs the grid on a Slurm cluster, plus a summary job.",

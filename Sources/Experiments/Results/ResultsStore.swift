@@ -151,5 +151,30 @@ public struct ResultsStore: Sendable {
         }
         try AtomicFile.write(summary.text, to: "\(dir)/summary.csv")
         try AtomicFile.write(long.text, to: "\(dir)/metrics.csv")
+        try AtomicFile.write(Self.experimentJSON(plan), to: "\(dir)/experiment.json")
+    }
+
+    /// What the report needs to know about the grid beyond the CSVs: description, swept values in
+    /// sweep order, and the points skipped as invalid.
+    static func experimentJSON(_ plan: ExperimentPlan) -> Data {
+        var sweepValues: [String: [String]] = [:]
+        for key in plan.sweptKeys { sweepValues[key] = [] }
+        for run in plan.runs {
+            for (k, v) in run.swept where !(sweepValues[k]?.contains(v) ?? true) { sweepValues[k]?.append(v) }
+        }
+        for s in plan.skipped {
+            for (k, v) in s.values where !(sweepValues[k]?.contains(v) ?? true) { sweepValues[k]?.append(v) }
+        }
+        let object: [String: Any] = [
+            "name": plan.name, "description": plan.description, "file": plan.file,
+            "swept_keys": plan.sweptKeys, "sweep_values": sweepValues,
+            "grid_size": plan.runs.count + plan.skipped.count, "runs": plan.runs.count,
+            "metric": plan.runs.first?.config.metric.columnName ?? "",
+            "skipped": plan.skipped.map { s in
+                ["label": s.label, "reason": s.reason,
+                 "values": Dictionary(s.values.map { ($0.key, $0.text) }, uniquingKeysWith: { a, _ in a })] as [String: Any]
+            },
+        ]
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
     }
 }

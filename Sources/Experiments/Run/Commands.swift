@@ -79,9 +79,11 @@ public enum Commands {
         public var force: Bool
         public var quiet: Bool
         public var shard: (Int, Int)?
-        public init(files: [String], overrides: [String], results: String, jobs: Int, force: Bool, quiet: Bool, shard: (Int, Int)?) {
+        public var report: Bool
+        public init(files: [String], overrides: [String], results: String, jobs: Int, force: Bool, quiet: Bool,
+                    shard: (Int, Int)?, report: Bool = true) {
             self.files = files; self.overrides = overrides; self.results = results
-            self.jobs = jobs; self.force = force; self.quiet = quiet; self.shard = shard
+            self.jobs = jobs; self.force = force; self.quiet = quiet; self.shard = shard; self.report = report
         }
     }
 
@@ -109,6 +111,7 @@ public enum Commands {
         let caught = signals.caught
         signals.release()
         printSummary(report, plans: plans, store: store, interrupted: caught != nil)
+        if o.report && caught == nil && o.shard == nil { writeReports(plans, store: store) }
         if let s = caught { return 128 + s }
         return report.exitCode
     }
@@ -130,6 +133,29 @@ public enum Commands {
         }
         for e in r.writeErrors { printError("error: \(e)") }
         for p in plans { printError("results: \(store.experimentDirectory(p.name))/summary.csv") }
+    }
+
+    static func writeReports(_ plans: [ExperimentPlan], store: ResultsStore) {
+        for p in plans {
+            do {
+                let path = try ReportWriter(directory: store.experimentDirectory(p.name)).write()
+                printError("report: \(path)")
+            } catch {
+                printError("warning: no report for \(p.name): \(error)")
+            }
+        }
+    }
+
+    // MARK: report
+
+    public static func report(directory: String, options: ReportWriter.Options) -> Int32 {
+        do {
+            print(try ReportWriter(directory: directory, options: options).write())
+            return 0
+        } catch {
+            printError("error: \(error)")
+            return 2
+        }
     }
 
     // MARK: gradcheck
@@ -322,6 +348,7 @@ extension Commands {
                 try store.writeSummaries(p)
                 let done = p.runs.filter { store.status(p.name, $0.id) == .done }.count
                 print("\(store.experimentDirectory(p.name))/summary.csv: \(done) of \(p.runs.count) runs done")
+                print(try ReportWriter(directory: store.experimentDirectory(p.name)).write())
             } catch {
                 printError("error: \(error)")
                 code = 1

@@ -15,6 +15,16 @@ public struct PlannedRun: Sendable {
 public struct SkippedPoint: Sendable, Equatable {
     public let label: String
     public let reason: String
+    /// (dotted path, value as written) of the point's swept keys.
+    public let values: [(key: String, text: String)]
+
+    public init(label: String, reason: String, values: [(key: String, text: String)] = []) {
+        self.label = label
+        self.reason = reason
+        self.values = values
+    }
+
+    public static func == (a: SkippedPoint, b: SkippedPoint) -> Bool { a.label == b.label && a.reason == b.reason }
 }
 
 /// Everything one experiment file expands to.
@@ -100,7 +110,7 @@ public enum Planner {
             let config = pointErrors.isEmpty ? resolver.resolve(doc) : nil
             pointErrors += resolver.errors
             if pointErrors.count == 1 && resolver.tauConflict && sweepsTau {
-                skipped.append(SkippedPoint(label: label, reason: "tau_b > tau_max"))
+                skipped.append(SkippedPoint(label: label, reason: "tau_b > tau_max", values: Array(zip(keys, values))))
                 continue
             }
             guard pointErrors.isEmpty, let config else { errors += pointErrors; continue }
