@@ -17,7 +17,8 @@ all: build
 
 # System libraries: installed with apt-get when missing; without root, print the exact command.
 deps:
-	@missing=""; \
+	@command -v dpkg >/dev/null 2>&1 || { echo "not a Debian system: install OpenBLAS (Linux) yourself; macOS uses Accelerate"; exit 0; }; \
+	missing=""; \
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
