@@ -74,4 +74,4 @@ assert colors > 30 and ink > 0.03, "the screenshot looks blank"
 PY
 grep -q '<svg' results/grid/report.html && grep -q 'skipped' results/grid/report.html
 echo "report screenshot kept in $ART/report.png"
-echo "report browser test: 3 passed, 0 failed"
+echo "report: 3 passed, 0 failed"

@@ -160,4 +160,4 @@ compare local cluster
 TRAINED=$(grep -h "trained," slurm/logs/*-"$ARRAY3"_*.out | awk '{s += $1} END {print s}')
 [ "$TRAINED" = 1 ] || { echo "slurm test: the resubmission trained $TRAINED runs, expected 1"; exit 1; }
 echo "slurm: resubmission trained only the missing run"
-echo "slurm integration test: 3 passed, 0 failed"
+echo "slurm: 3 passed, 0 failed"
