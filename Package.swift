@@ -27,10 +27,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: blasTargets + [
+        // MARK: - Float32 kernels in C (AVX2+FMA chosen at run time, portable fallback)
+        .target(name: "RNNKernels", path: "Sources/RNNKernels"),
+
         // MARK: - Math core: tensors, layers, losses, BPTT, optimizers. No file I/O, no YAML.
         .target(
             name: "RNNCore",
-            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+            dependencies: ["RNNKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
 

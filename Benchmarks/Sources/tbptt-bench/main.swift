@@ -45,6 +45,29 @@ func sgemmRate(m: Int, n: Int, k: Int) -> Double {
 
 func main() throws {
     BLASRuntime.useSingleThread()
+    if let i = CommandLine.arguments.firstIndex(of: "--compare-small-gemm") {
+        // The recurrence's product z (M×N) += h (M×K) · W (K×N): BLAS against the C kernel.
+        let d = CommandLine.arguments[(i + 1)...].prefix(3).compactMap { Int($0) }
+        let (m, n, k) = (d[0], d[1], d[2])
+        var rng = Xoshiro256(seed: 1)
+        let a = (0..<(m * k)).map { _ in Float(rng.uniform(-1, 1)) }
+        let b = (0..<(k * n)).map { _ in Float(rng.uniform(-1, 1)) }
+        var c = [Float](repeating: 0, count: m * n)
+        func rate(_ f: () -> Void) -> Double {
+            var reps = 1
+            while true {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                for _ in 0..<reps { f() }
+                let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                if s > 0.3 { return 2 * Double(m * n * k) * Double(reps) / s / 1e9 }
+                reps *= 2
+            }
+        }
+        let blas = rate { c.withUnsafeMutableBufferPointer { Float.gemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: 1, c: $0.baseAddress!, ldc: n) } }
+        let kernel = rate { c.withUnsafeMutableBufferPointer { smallGEMMAccumulate(m: m, n: n, k: k, a: a, b: b, c: $0.baseAddress!) } }
+        print("\(m)x\(n)x\(k): BLAS \(String(format: "%.1f", blas)) GFLOP/s, kernel \(String(format: "%.1f", kernel)) GFLOP/s")
+        return
+    }
     if let i = CommandLine.arguments.firstIndex(of: "--sgemm") {
         let dims = CommandLine.arguments[(i + 1)...].prefix(3).compactMap { Int($0) }
         guard dims.count == 3 else { throw BenchError("--sgemm M N K") }

@@ -57,13 +57,15 @@ enum FastMath {
     }
 }
 
+import RNNKernels
+
 extension RNNScalar {
-    /// `p[i] = tanh(p[i])`.
+    /// `p[i] = tanh(p[i])`: for float32 the C kernel (`RNNKernels`, the same polynomials with
+    /// AVX2+FMA where the CPU has them).
     @inline(__always)
     static func tanhInPlace(_ p: UnsafeMutablePointer<Self>, count: Int) {
         if Self.self == Float.self {
-            let q = UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
-            for i in 0..<count { q[i] = FastMath.tanh(q[i]) }
+            rnn_tanh_f32(UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self), count)
         } else {
             for i in 0..<count { p[i] = Self.tanh(p[i]) }
         }
@@ -85,11 +87,7 @@ extension RNNScalar {
     static func expInPlace(_ p: UnsafeMutablePointer<Self>, count: Int, shift: Self) -> Self {
         if Self.self == Float.self {
             let q = UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
-            let s = Float(shift)
-            for i in 0..<count { q[i] = FastMath.exp(q[i] - s) }
-            var sum: Float = 0
-            for i in 0..<count { sum += q[i] }
-            return Self(sum)
+            return Self(rnn_exp_shift_sum_f32(q, count, Float(shift)))
         } else {
             var sum: Self = 0
             for i in 0..<count {

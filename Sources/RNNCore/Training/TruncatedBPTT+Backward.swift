@@ -49,9 +49,13 @@ extension TruncatedBPTT {
                 for m in stride(from: n, through: lo, by: -1) {
                     let dm = deltaSlot(l, m)
                     if m < n {
-                        Scalar.gemm(transA: false, transB: false, m: b, n: u, k: u,
-                                    alpha: 1, a: UnsafePointer(deltaSlot(l, m + 1)), lda: u, b: tw, ldb: u,
-                                    beta: 1, c: dm, ldc: u)
+                        if twT[l] != nil {
+                            recurrentProduct(UnsafePointer(deltaSlot(l, m + 1)), tw, into: dm, rows: b, units: u)
+                        } else {
+                            Scalar.gemm(transA: false, transB: false, m: b, n: u, k: u,
+                                        alpha: 1, a: UnsafePointer(deltaSlot(l, m + 1)), lda: u, b: tw, ldb: u,
+                                        beta: 1, c: dm, ldc: u)
+                        }
                     }
                     layer.activation.backward(h: UnsafePointer(slot(h[l], l, m)), g: dm, rows: b, width: u)
                     if l == top && foldsActivation && m > p {

@@ -36,11 +36,18 @@ extension TruncatedBPTT {
             }
             if let twOffset = e.tw {
                 let tw = UnsafePointer(params.baseAddress! + twOffset)
+                if let t = twT[l] {  // TWᵀ for the small kernel, from the current weights
+                    for i in 0..<u { for j in 0..<u { t[j * u + i] = tw[i * u + j] } }
+                }
                 for m in (p + 1)...n {
                     let zm = slot(h[l], l, m)
-                    Scalar.gemm(transA: false, transB: true, m: b, n: u, k: u,
-                                alpha: 1, a: UnsafePointer(slot(h[l], l, m - 1)), lda: u, b: tw, ldb: u,
-                                beta: 1, c: zm, ldc: u)
+                    if let t = twT[l] {
+                        recurrentProduct(UnsafePointer(slot(h[l], l, m - 1)), UnsafePointer(t.baseAddress!), into: zm, rows: b, units: u)
+                    } else {
+                        Scalar.gemm(transA: false, transB: true, m: b, n: u, k: u,
+                                    alpha: 1, a: UnsafePointer(slot(h[l], l, m - 1)), lda: u, b: tw, ldb: u,
+                                    beta: 1, c: zm, ldc: u)
+                    }
                     if l == top && keepLogits {
                         softmaxKeepingLogits(zm, rows: b, from: m)
                     } else {
@@ -55,6 +62,25 @@ extension TruncatedBPTT {
                 }
             }
         }
+    }
+
+    /// Whether a layer of `units` runs its recurrence through the C kernel rather than BLAS:
+    /// float32, AVX2+FMA available, and small enough that a BLAS call's overhead dominates
+    /// (measured on this project's machine: the kernel wins up to 128 units, BLAS beyond).
+    static func usesSmallKernel(units: Int) -> Bool {
+        Scalar.self == Float.self && units <= smallKernelUnits && rnn_kernels_avx2() != 0
+    }
+
+    static var smallKernelUnits: Int { 128 }
+
+    /// `c (B×U) += a (B×U) · w (U×U)`, `w` row-major: the recurrence product of one step through
+    /// the C kernel (callers check `usesSmallKernel`).
+    @inline(__always)
+    func recurrentProduct(_ a: UnsafePointer<Scalar>, _ w: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>,
+                          rows: Int, units u: Int) {
+        rnn_sgemm_nn_acc(rows, u, u, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), u,
+                         UnsafeRawPointer(w).assumingMemoryBound(to: Float.self), u,
+                         UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), u)
     }
 
     /// Softmax of `rows` top-layer rows in place, starting at step `n`, keeping the logits and
@@ -134,5 +160,6 @@ extension TruncatedBPTT {
 }
 
 import Foundation
+import RNNKernels
 @inline(__always) func _log(_ x: Double) -> Double { Foundation.log(x) }
 @inline(__always) func _exp(_ x: Double) -> Double { Foundation.exp(x) }

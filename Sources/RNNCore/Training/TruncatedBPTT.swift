@@ -41,6 +41,9 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     var logits = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
     /// `log Σ_j exp(z_j)` of each top-layer row (cross-entropy only), (slots, B).
     var logZ = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
+    /// `TWᵀ` of each rnn layer whose recurrence runs through the small C kernel (float32, at most
+    /// `smallKernelUnits` units, AVX2 available), refreshed at every forward chunk.
+    var twT: [UnsafeMutableBufferPointer<Scalar>?] = []
     var allocated = (slots: 0, window: 0, chunk: 0)  // rows (steps · B) each kind of buffer holds
     var lanes = 0           // B of the batch in flight
     var slots = 0           // slots of the batch in flight
@@ -63,12 +66,19 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         for i in 0..<layout.count { params[i] = Scalar(parameters[i]) }
         grads.initialize(repeating: 0)
         self.optimizer = Optimizer(settings: optimizer, count: layout.count)
+        twT = spec.layers.map { layer in
+            guard layer.isRecurrent, Self.usesSmallKernel(units: layer.units) else { return nil }
+            let buffer = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: layer.units * layer.units)
+            buffer.initialize(repeating: 0)
+            return buffer
+        }
     }
 
     deinit {
         params.deallocate()
         grads.deallocate()
         for buffer in h + d { buffer.deallocate() }
+        for buffer in twT { buffer?.deallocate() }
         inject.deallocate()
         logits.deallocate()
         logZ.deallocate()
