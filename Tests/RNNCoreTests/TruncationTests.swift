@@ -55,7 +55,7 @@ struct TruncationTests {
 
     /// With tau_max >= length and one update per sequence, truncated BPTT is full BPTT bit for bit,
     /// over several batches and optimizer steps.
-    @Test(arguments: [(nil, nil), (12, 12), (12, 30), (30, 30)] as [(Int?, Int?)])
+    @Test(arguments: [(nil, nil), (12, 12), (12, 30), (30, 30), (30, nil)] as [(Int?, Int?)])
     func longWindowsAreFullBPTTBitForBit(_ tb: Int?, _ tm: Int?) {
         let spec = NetworkSpec(inputs: 2, layers: [(.rnn, 5, .tanh), (.rnn, 3, .relu), (.dense, 3, .softmax)],
                                loss: .crossEntropy)

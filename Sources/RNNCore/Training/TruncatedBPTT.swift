@@ -102,14 +102,16 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         var result = BatchResult()
         guard batch.steps > 0, batch.lanes > 0 else { return result }
         let (tauB, tauMax) = truncation.resolved(steps: batch.steps)
-        prepare(lanes: batch.lanes, slots: min(batch.steps, tauMax + tauB) + 1,
+        // h keeps steps n - tau_max ... n of the update in flight; the tau_max - tau_b extra
+        // slots amortise the shift to about one (B, U) copy per step (none extra when tau_b = tau_max).
+        prepare(lanes: batch.lanes, slots: min(batch.steps, max(2 * tauMax - tauB, tauMax)) + 1,
                 windowRows: min(batch.steps, tauMax), chunkRows: min(batch.steps, tauB))
         batch.withView { view in
             var p = 0
             while p < view.steps {
                 let n = min(p + tauB, view.steps)
-                // Keep h at a - 1 for every later window: a' - 1 >= n' - tau_max >= p - tau_max + 1.
-                makeRoom(through: n, keepFrom: max(0, p - tauMax), computed: p)
+                // This update needs h from a - 1 = n - tau_max on; later ones start later still.
+                makeRoom(through: n, keepFrom: max(0, n - tauMax), computed: p)
                 forward(view, from: p, to: n)
                 let (lossSum, elements) = lossAndInjection(view, from: p, to: n, inject: true)
                 if elements > 0 {
