@@ -123,20 +123,28 @@ public final class ProgressReporter: @unchecked Sendable {
 
     private func drawBlock() {
         var lines: [String] = []
+        var longestRunning = 0.0
         for label in order {
             guard let j = jobs[label] else { continue }
             let elapsed = Date().timeIntervalSince(j.started)
             var line = "  \(label)  epoch \(j.epoch)/\(j.epochs)"
             if let l = j.loss { line += "  loss \(Self.short(l))" }
             if let s = j.stepsPerSecond { line += "  \(Int(s)) steps/s" }
-            if j.epoch > 0 { line += "  ETA \(Self.duration(elapsed / Double(j.epoch) * Double(j.epochs - j.epoch)))" }
+            if j.epoch > 0 {
+                let eta = elapsed / Double(j.epoch) * Double(j.epochs - j.epoch)
+                longestRunning = max(longestRunning, eta)
+                line += "  ETA \(Self.duration(eta))"
+            }
             lines.append(line)
         }
         let left = max(total - done - failed - skipped, 0)
         var totals = "sweep: \(done) done, \(skipped) skipped, \(failed) failed, \(left) left"
-        if !runSeconds.isEmpty && left > 0 {
-            let mean = runSeconds.reduce(0, +) / Double(runSeconds.count)
-            totals += "  ETA \(Self.duration(mean * Double(left) / Double(jobsInParallel)))"
+        if left > 0 && (!runSeconds.isEmpty || longestRunning > 0) {
+            // Runs not started yet, at the mean duration so far, shared by the workers; and at
+            // least as long as the slowest running job still needs.
+            let notStarted = max(left - order.count, 0)
+            let mean = runSeconds.isEmpty ? longestRunning : runSeconds.reduce(0, +) / Double(runSeconds.count)
+            totals += "  ETA \(Self.duration(max(longestRunning, mean * Double(notStarted) / Double(jobsInParallel))))"
         }
         lines.append(totals)
         write(lines.joined(separator: "\n") + "\n")
