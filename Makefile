@@ -44,6 +44,7 @@ check: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(SWIFT) test -Xswiftc -DRNN_INTERNAL_CHECKS --scratch-path .build-checks --filter RNNCoreTests
 	bash Tests/Integration/slurm-cluster.sh
 	bash Tests/Integration/report-browser.sh
 

@@ -15,6 +15,7 @@ extension TruncatedBPTT {
         let top = spec.layers.count - 1
         grads.update(repeating: 0)
         deltaOrigin = a
+        internalCheck(a >= 1 && a <= p + 1 && p < n, "window: a = \(a), p = \(p), n = \(n)")
         let foldsActivation = spec.loss != .mse  // injection is dC/dz: added after sigma'
         var loAbove = p + 1
         for l in stride(from: top, through: 0, by: -1) {
@@ -62,6 +63,7 @@ extension TruncatedBPTT {
                         let injected = outputSlot(inject, m)
                         for j in 0..<(b * u) { dm[j] += injected[j] }
                     }
+                    checkFinite(UnsafePointer(dm), count: b * u, "delta, layer \(l), step \(m)")
                 }
             } else {
                 layer.activation.backward(h: UnsafePointer(slot(h[l], l, lo)), g: delta, rows: rows, width: u)

@@ -5,7 +5,8 @@ extension TruncatedBPTT {
     /// z^l_m += TW^l · h^l_{m-1}            rnn layers, step by step
     /// h^l_m = sigma^l(z^l_m)
     /// ```
-    /// The top layer's logits are kept for cross-entropy, whose loss is a log-sum-exp of them.
+    /// For cross-entropy the top layer's row losses `log Σ exp(z) - z_t` are taken from the logits
+    /// before the softmax overwrites them.
     func forward(_ view: BatchView<Scalar>, from p: Int, to n: Int) {
         let b = lanes
         let rows = (n - p) * b
@@ -49,14 +50,14 @@ extension TruncatedBPTT {
                                     beta: 1, c: zm, ldc: u)
                     }
                     if l == top && keepLogits {
-                        softmaxKeepingLogits(zm, rows: b, from: m)
+                        softmaxKeepingRowLoss(zm, rows: b, from: m, view)
                     } else {
                         layer.activation.forward(zm, rows: b, width: u)
                     }
                 }
             } else {
                 if l == top && keepLogits {
-                    softmaxKeepingLogits(z, rows: rows, from: p + 1)
+                    softmaxKeepingRowLoss(z, rows: rows, from: p + 1, view)
                 } else {
                     layer.activation.forward(z, rows: rows, width: u)
                 }
@@ -83,19 +84,22 @@ extension TruncatedBPTT {
                          UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), u)
     }
 
-    /// Softmax of `rows` top-layer rows in place, starting at step `n`, keeping the logits and
-    /// each row's `log Σ exp(z)` for the cross-entropy `log Σ_j exp(z_j) - z_t`.
+    /// Softmax of `rows` top-layer rows in place, starting at step `n`, keeping each row's
+    /// cross-entropy `log Σ_j exp(z_j) - z_t` (t: the row's class target; ignored where masked).
     @inline(__always)
-    func softmaxKeepingLogits(_ z: UnsafeMutablePointer<Scalar>, rows: Int, from n: Int) {
+    func softmaxKeepingRowLoss(_ z: UnsafeMutablePointer<Scalar>, rows: Int, from n: Int, _ view: BatchView<Scalar>) {
         let o = spec.outputs
-        outputSlot(logits, n).update(from: z, count: rows * o)
-        let lz = logZ.baseAddress! + (n - chunkStart) * lanes
+        let lz = rowLoss.baseAddress! + (n - chunkStart) * lanes
+        let classes = view.classTargets!
+        let base = view.row(n, 0)
         for r in 0..<rows {
             let row = z + r * o
+            let target = Int(classes[base + r])
+            let zt = Double(row[target])
             var maxValue = row[0]
             for j in 1..<o where row[j] > maxValue { maxValue = row[j] }
             let sum = Scalar.expInPlace(row, count: o, shift: maxValue)
-            lz[r] = Double(maxValue) + _log(Double(sum))
+            lz[r] = Double(maxValue) + _log(Double(sum)) - zt
             let inv = 1 / sum
             for j in 0..<o { row[j] *= inv }
         }
@@ -116,8 +120,7 @@ extension TruncatedBPTT {
         let scale = Scalar(1) / Scalar(elements)
         let y = slot(h[top], top, p + 1)
         let g = outputSlot(inject, p + 1)
-        let zs = outputSlot(logits, p + 1)
-        let lz = logZ.baseAddress! + (p + 1 - chunkStart) * lanes
+        let lz = rowLoss.baseAddress! + (p + 1 - chunkStart) * lanes
         var sum = 0.0
         for m in (p + 1)...n {
             for lane in 0..<b {
@@ -146,8 +149,7 @@ extension TruncatedBPTT {
                     }
                 case .crossEntropy:
                     let c = Int(view.classTargets![r])
-                    let zr = zs + local
-                    sum += lz[(m - p - 1) * b + lane] - Double(zr[c])
+                    sum += lz[(m - p - 1) * b + lane]
                     if writeInjection {
                         for j in 0..<o { gr[j] = yr[j] * scale }
                         gr[c] -= scale

@@ -37,10 +37,9 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     var d: [UnsafeMutableBufferPointer<Scalar>] = []
     /// Injected error of the top layer per slot, (slots, B, O): dC/dy (mse) or dC/dz.
     var inject = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
-    /// Logits of the top layer per slot (cross-entropy only), (slots, B, O).
-    var logits = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
-    /// `log Σ_j exp(z_j)` of each top-layer row (cross-entropy only), (slots, B).
-    var logZ = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
+    /// Cross-entropy of each top-layer row, `log Σ_j exp(z_j) - z_t`, from the logits before the
+    /// softmax overwrote them (cross-entropy only), (chunk, B).
+    var rowLoss = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
     /// `TWᵀ` of each rnn layer whose recurrence runs through the small C kernel (float32, at most
     /// `smallKernelUnits` units, AVX2 available), refreshed at every forward chunk.
     var twT: [UnsafeMutableBufferPointer<Scalar>?] = []
@@ -49,7 +48,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     var slots = 0           // slots of the batch in flight
     var origin = 0          // step held in slot 0 of `h`
     var deltaOrigin = 0     // step held in row 0 of `d` (the window start `a` of the update)
-    var chunkStart = 0      // step held in row 0 of `inject`, `logits`, `logZ` (the chunk's first step)
+    var chunkStart = 0      // step held in row 0 of `inject` and `rowLoss` (the chunk's first step)
 
     /// - Parameters:
     ///   - parameters: initial values in `ParameterLayout` order (float64, rounded to `Scalar`).
@@ -80,8 +79,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         for buffer in h + d { buffer.deallocate() }
         for buffer in twT { buffer?.deallocate() }
         inject.deallocate()
-        logits.deallocate()
-        logZ.deallocate()
+        rowLoss.deallocate()
     }
 
     /// The current parameters, in float64, `ParameterLayout` order.
@@ -207,14 +205,11 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         }
         if need.chunk > allocated.chunk {
             inject.deallocate()
-            logits.deallocate()
-            logZ.deallocate()
+            rowLoss.deallocate()
             inject = .allocate(capacity: need.chunk * spec.outputs)
-            logits = .allocate(capacity: need.chunk * spec.outputs)
-            logZ = .allocate(capacity: need.chunk)
+            rowLoss = .allocate(capacity: need.chunk)
             inject.initialize(repeating: 0)
-            logits.initialize(repeating: 0)
-            logZ.initialize(repeating: 0)
+            rowLoss.initialize(repeating: 0)
             allocated.chunk = need.chunk
         }
         for (l, layer) in spec.layers.enumerated() {
@@ -225,19 +220,24 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     /// Pointer to step `n` of a per-slot buffer of layer `l`.
     @inline(__always)
     func slot(_ buffer: UnsafeMutableBufferPointer<Scalar>, _ l: Int, _ n: Int) -> UnsafeMutablePointer<Scalar> {
-        buffer.baseAddress! + (n - origin) * lanes * spec.layers[l].units
+        internalCheck(n - origin >= 0 && n - origin < slots, "h, layer \(l), step \(n): outside slots \(origin) ..< \(origin + slots)")
+        return buffer.baseAddress! + (n - origin) * lanes * spec.layers[l].units
     }
 
-    /// Pointer to step `n` of a per-chunk output buffer (`inject`, `logits`).
+    /// Pointer to step `n` of the per-chunk output buffer `inject`.
     @inline(__always)
     func outputSlot(_ buffer: UnsafeMutableBufferPointer<Scalar>, _ n: Int) -> UnsafeMutablePointer<Scalar> {
-        buffer.baseAddress! + (n - chunkStart) * lanes * spec.outputs
+        internalCheck(n >= chunkStart && (n - chunkStart + 1) * lanes <= allocated.chunk,
+                      "output buffer, step \(n): outside the chunk starting at \(chunkStart)")
+        return buffer.baseAddress! + (n - chunkStart) * lanes * spec.outputs
     }
 
     /// Pointer to delta^l at step `m` of the current backward window.
     @inline(__always)
     func deltaSlot(_ l: Int, _ m: Int) -> UnsafeMutablePointer<Scalar> {
-        d[l].baseAddress! + (m - deltaOrigin) * lanes * spec.layers[l].units
+        internalCheck(m >= deltaOrigin && (m - deltaOrigin + 1) * lanes <= allocated.window,
+                      "delta, layer \(l), step \(m): below the window start \(deltaOrigin) or past its rows")
+        return d[l].baseAddress! + (m - deltaOrigin) * lanes * spec.layers[l].units
     }
 
     /// Ensures steps up to `n` have slots. When the buffer is full, the computed steps
