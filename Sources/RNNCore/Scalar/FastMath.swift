@@ -1,7 +1,8 @@
-/// Vectorisable elementwise kernels for float32: `exp` and `tanh` by Cephes' polynomials
-/// (S. Moshier), written branch-free on plain `Float`s (rounding and `2^n` by bit tricks) so that
-/// LLVM's loop vectoriser turns each loop into SIMD code. They replace the scalar libm calls that
-/// otherwise dominate small and medium RNNs (one libm `tanhf` per hidden unit and step).
+/// Float32 elementwise math without libm calls, which otherwise dominate small and medium RNNs
+/// (one libm call per hidden unit and step). `tanh` and the softmax's `exp` run in the C kernels
+/// of `RNNKernels` (AVX2+FMA where available); `sigmoid` here, from Cephes' `exp` polynomial
+/// (S. Moshier) written branch-free on plain `Float`s (rounding and `2^n` by bit tricks) so that
+/// LLVM's loop vectoriser turns the loop into SIMD code.
 ///
 /// Accuracy (checked against float64 libm in `FastMathTests`): relative error below 4e-7 for
 /// `exp`, absolute error below 3e-7 for `tanh` and `sigmoid` (a few ulp). float64 keeps libm: it
@@ -28,24 +29,6 @@ enum FastMath {
         // 2^n: the low mantissa bits of fx + 2^23 + 127 hold n + 127; move them to the exponent.
         let biased = (fx + 8_388_735).bitPattern &- 0x4B00_0000
         return y * Float(bitPattern: biased &<< 23)
-    }
-
-    @inline(__always)
-    static func tanh(_ x: Float) -> Float {
-        let ax = Swift.abs(x)
-        // |x| >= 0.625: 1 - 2 / (exp(2|x|) + 1), with the sign of x.
-        let e = exp(Swift.min(ax * 2, 88))
-        let big = 1 - 2 / (e + 1)
-        // |x| < 0.625: odd polynomial.
-        let z = x * x
-        var p: Float = -5.704_988_727_45e-3
-        p = p * z + 2.063_908_879_54e-2
-        p = p * z - 5.373_971_555_31e-2
-        p = p * z + 1.333_144_220_36e-1
-        p = p * z - 3.333_328_194_22e-1
-        let small = p * z * x + x
-        let signed = x < 0 ? -big : big
-        return ax < 0.625 ? small : signed
     }
 
     @inline(__always)
