@@ -51,8 +51,8 @@ extension RNNExp {
 
         @OptionGroup var experiments: ExperimentFiles
 
-        @Option(help: "Runs trained side by side (default: the number of cores).")
-        var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+        @Option(help: "Runs trained side by side, one BLAS thread each (default: the number of cores).")
+        var jobs: Int?
 
         @Option(help: ArgumentHelp("Results folder.", valueName: "dir"))
         var results: String = "results"
@@ -70,6 +70,7 @@ extension RNNExp {
         var noReport = false
 
         func run() throws {
+            let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
             guard jobs >= 1 else {
                 FileHandle.standardError.write(Data("error: --jobs must be at least 1\n".utf8))
                 throw ExitCode(2)
@@ -234,4 +235,15 @@ extension RNNExp {
 }
 
 BLASEnvironment.prepareProcess()
-RNNExp.main()
+
+// Bad input exits 2 everywhere, command-line mistakes included (argument-parser uses 64).
+do {
+    var command = try RNNExp.parseAsRoot()
+    try command.run()
+} catch {
+    if RNNExp.exitCode(for: error) == .validationFailure {
+        FileHandle.standardError.write(Data((RNNExp.fullMessage(for: error) + "\n").utf8))
+        exit(2)
+    }
+    RNNExp.exit(withError: error)
+}

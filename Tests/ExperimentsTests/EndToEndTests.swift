@@ -173,6 +173,23 @@ struct EndToEndTests {
         #expect(text == "[('layers.0.W_s', 'float32', [5, 1]), ('layers.0.W_t', 'float32', [5, 5]), ('layers.0.b', 'float32', [5]), ('layers.1.W_s', 'float32', [1, 5]), ('layers.1.b', 'float32', [1])]\n".replacingOccurrences(of: "[5, 1]", with: "[5, 2]"))
     }
 
+    /// Command-line mistakes are bad input too: exit 2 (not argument-parser's 64), with a usage hint.
+    @Test func usageErrorsExitTwo() throws {
+        for args in [["frobnicate"], ["run"], ["run", "--shard", "9/4", "x.yaml"], ["run", "--jobs", "many", "x.yaml"]] {
+            let r = try rnnExp(args)
+            #expect(r.status == 2, "\(args): \(r.status) \(r.stderr)")
+            #expect(r.stderr.hasPrefix("Error: "), "\(args): \(r.stderr)")
+        }
+        let help = try rnnExp(["--help"])
+        #expect(help.status == 0)
+        let section = help.stdout.components(separatedBy: "SUBCOMMANDS:").last ?? ""
+        let listed = section.split(separator: "\n")
+            .filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") && !$0.contains("See") }
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(listed == ["run", "plan", "validate", "gradcheck", "report", "slurm", "summarize"], "\(help.stdout)")
+        #expect(!help.stdout.contains("check-blas"))
+    }
+
     @Test func exampleExperimentsValidate() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: "\(repositoryRoot)/experiments")
             .filter { $0.hasSuffix(".yaml") }.sorted().map { "\(repositoryRoot)/experiments/\($0)" }
