@@ -56,6 +56,13 @@ def peak_rss_mb(cmd):
     return int(out.stdout.strip()) / 1024.0
 
 
+def write_sweep(path, body, seeds):
+    """An experiment file: `body` plus a sweep over training.seed = 1 ... seeds."""
+    with open(path, "w") as f:
+        f.write(body + "sweep:\n  training.seed: [" + ", ".join(str(i) for i in range(1, seeds + 1)) + "]\n")
+    return path
+
+
 def timed(cmd):
     t = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -119,23 +126,19 @@ def main():
           f"{results['workloads']['large']['gflops']['rnn-exp']:.1f} GFLOP/s = {100 * frac:.0f}% of it")
 
     # Sweep throughput: 32 runs of the medium model on `random`, --jobs 1 vs --jobs 2.
-    sweep = os.path.join(tmp, "sweep.yaml")
-    with open(sweep, "w") as f:
-        f.write("name: throughput\ndataset: {kind: random, inputs: 64, classes: 64, train: 8000, validation: 100}\n"
-                "model: {layers: [{type: rnn, units: 128}, {type: dense, activation: softmax}]}\n"
-                "training: {epochs: 1, batch: 32, tau_max: 25, optimizer: {name: sgd, lr: 0.01}}\n"
-                "sweep:\n  training.seed: [" + ", ".join(str(i) for i in range(1, 33)) + "]\n")
+    sweep = write_sweep(os.path.join(tmp, "sweep.yaml"),
+                        "name: throughput\ndataset: {kind: random, inputs: 64, classes: 64, train: 8000, validation: 100}\n"
+                        "model: {layers: [{type: rnn, units: 128}, {type: dense, activation: softmax}]}\n"
+                        "training: {epochs: 1, batch: 32, tau_max: 25, optimizer: {name: sgd, lr: 0.01}}\n", 32)
     t1 = timed([RNN_EXP, "run", sweep, "--results", os.path.join(tmp, "r1"), "--jobs", "1", "--quiet"])
     t2 = timed([RNN_EXP, "run", sweep, "--results", os.path.join(tmp, "r2"), "--jobs", "2", "--quiet"])
     results["sweep_32_runs_seconds"] = {"jobs1": t1, "jobs2": t2, "speedup": t1 / t2}
     print(f"sweep of 32 medium runs: --jobs 1 {t1:.2f} s, --jobs 2 {t2:.2f} s: {t1 / t2:.2f}x")
 
     # Per-run overhead: trivial runs, so that the time is start-up, config and result writing.
-    tiny = os.path.join(tmp, "tiny.yaml")
-    with open(tiny, "w") as f:
-        f.write("name: tiny\ndataset: {kind: count-ones, length: 2, train: 1, validation: 1}\n"
-                "model: {layers: [{type: rnn, units: 1, activation: identity}]}\ntraining: {epochs: 1, batch: 1}\n"
-                "sweep:\n  training.seed: [" + ", ".join(str(i) for i in range(1, 41)) + "]\n")
+    tiny = write_sweep(os.path.join(tmp, "tiny.yaml"),
+                       "name: tiny\ndataset: {kind: count-ones, length: 2, train: 1, validation: 1}\n"
+                       "model: {layers: [{type: rnn, units: 1, activation: identity}]}\ntraining: {epochs: 1, batch: 1}\n", 40)
     t = timed([RNN_EXP, "run", tiny, "--results", os.path.join(tmp, "r3"), "--jobs", "1", "--quiet"])
     results["per_run_overhead_ms"] = 1000 * t / 40
     print(f"per-run overhead (40 trivial runs, one process): {1000 * t / 40:.1f} ms per run")
@@ -156,12 +159,10 @@ def main():
           f"{window / 2**20:.1f} MB) + 30 MB = {bound:.1f} MB")
 
     # Memory of a 200-run sweep (one process, --jobs 2).
-    many = os.path.join(tmp, "many.yaml")
-    with open(many, "w") as f:
-        f.write("name: many\ndataset: {kind: adding, length: 10, train: 50, validation: 10}\n"
-                "model: {layers: [{type: rnn, units: 16}, {type: dense, activation: identity}]}\n"
-                "training: {epochs: 2, batch: 10}\n"
-                "sweep:\n  training.seed: [" + ", ".join(str(i) for i in range(1, 201)) + "]\n")
+    many = write_sweep(os.path.join(tmp, "many.yaml"),
+                       "name: many\ndataset: {kind: adding, length: 10, train: 50, validation: 10}\n"
+                       "model: {layers: [{type: rnn, units: 16}, {type: dense, activation: identity}]}\n"
+                       "training: {epochs: 2, batch: 10}\n", 200)
     rss200 = peak_rss_mb([RNN_EXP, "run", many, "--results", os.path.join(tmp, "r4"), "--jobs", "2", "--quiet"])
     rss10 = peak_rss_mb([RNN_EXP, "run", many, "--results", os.path.join(tmp, "r5"), "--jobs", "2", "--quiet",
                          "--set", "sweep.training.seed=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"])

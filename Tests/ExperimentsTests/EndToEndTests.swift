@@ -190,6 +190,41 @@ struct EndToEndTests {
         #expect(!help.stdout.contains("check-blas"))
     }
 
+    /// `model.init_from` starts a run from saved weights: its initial.safetensors holds exactly the
+    /// tensors of the file it names; a file of the wrong shape is a located error.
+    @Test func initFromSavedWeights() throws {
+        let (dir, file, results) = setUp()
+        #expect(try rnnExp(["run", file, "--results", results, "--quiet", "--set", "sweep.training.seed=[1]",
+                            "--set", "sweep.training.tau_max=[2]"]).status == 0)
+        let source = try FileManager.default.contentsOfDirectory(atPath: "\(results)/tiny/runs")[0]
+        let weights = "\(results)/tiny/runs/\(source)/final.safetensors"
+        // Build the file by hand: same layers as tiny, starting from its final weights.
+        writeFile("\(dir)/warm.yaml", """
+            name: warm
+            dataset: {kind: adding, length: 6, train: 16, validation: 8}
+            model:
+              layers:
+                - {type: rnn, units: 5, activation: tanh}
+                - {type: dense, units: 1, activation: identity}
+              init_from: \(weights)
+            training: {epochs: 1, batch: 4}
+
+            """)
+        let r = try rnnExp(["run", "\(dir)/warm.yaml", "--results", results, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let warm = try FileManager.default.contentsOfDirectory(atPath: "\(results)/warm/runs")[0]
+        func tensors(_ path: String) -> Data? {  // the data section, without the header (metadata differ)
+            guard let d = FileManager.default.contents(atPath: path), d.count > 8 else { return nil }
+            let n = Int(d.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+            return d.suffix(from: 8 + n)
+        }
+        #expect(tensors("\(results)/warm/runs/\(warm)/initial.safetensors") == tensors(weights))
+        writeFile("\(dir)/bad.yaml", (readFile("\(dir)/warm.yaml") ?? "").replacingOccurrences(of: "units: 5", with: "units: 6"))
+        let bad = try rnnExp(["validate", "\(dir)/bad.yaml"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("bad.yaml:7:14: model.init_from: final.safetensors: layers.0.W_s has shape [5, 2], the model needs [6, 2]"), "\(bad.stderr)")
+    }
+
     @Test func exampleExperimentsValidate() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: "\(repositoryRoot)/experiments")
             .filter { $0.hasSuffix(".yaml") }.sorted().map { "\(repositoryRoot)/experiments/\($0)" }

@@ -10,19 +10,18 @@ public enum Safetensors {
     public static func encode(_ parameters: [Double], spec: NetworkSpec, precision: Precision, metadata: [String: String] = [:]) -> Data {
         let tensors = ParameterLayout(spec).namedTensors(spec)
         let width = precision == .float32 ? 4 : 8
-        var header = "{"
+        var entries: [String: Any] = [:]
+        if !metadata.isEmpty { entries["__metadata__"] = metadata }
         var offset = 0
-        var parts: [String] = []
-        if !metadata.isEmpty {
-            let m = metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",")
-            parts.append("\"__metadata__\":{\(m)}")
-        }
         for t in tensors {
             let bytes = t.range.count * width
-            parts.append("\(jsonString(t.name)):{\"dtype\":\"\(precision == .float32 ? "F32" : "F64")\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            entries[t.name] = ["dtype": precision == .float32 ? "F32" : "F64", "shape": t.shape,
+                               "data_offsets": [offset, offset + bytes]] as [String: Any]
             offset += bytes
         }
-        header += parts.joined(separator: ",") + "}"
+        let json = (try? JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        var header = String(decoding: json, as: UTF8.self)
+        // The data section starts on an 8-byte boundary (the format pads the header with spaces).
         while (header.utf8.count + 8) % 8 != 0 { header += " " }
         var data = Data()
         var n = UInt64(header.utf8.count).littleEndian
@@ -82,19 +81,6 @@ public enum Safetensors {
         return .success(out)
     }
 
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if c.value < 0x20 { out += String(format: "\\u%04x", c.value) } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
-    }
 }
 
 public struct SafetensorsError: Error, Sendable, CustomStringConvertible {
