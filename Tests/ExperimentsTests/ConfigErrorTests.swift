@@ -75,6 +75,14 @@ struct ConfigErrorTests {
             f: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
 
             """, expected: ["1:1: the document expands to more than 100000 values (aliases?)"]),
+        BrokenYAMLCase(id: "nested beyond 64 levels", yaml: "a: " + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "\n",
+                       expected: ["1:67: the document is nested more than 64 levels deep"]),
+        BrokenYAMLCase(id: "a 1 GB sequence length", yaml: validBase.replacingOccurrences(of: "length: 6", with: "length: 1000000000"),
+                       expected: ["1:33: dataset.length: 1000000000 is too large (at most 1000000)"]),
+        BrokenYAMLCase(id: "deeply nested", yaml: "a: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "\n",
+                       expected: ["1:5: the document is nested too deeply (more than 64 levels are refused)"]),
+        BrokenYAMLCase(id: "huge number", yaml: validBase.replacingOccurrences(of: "epochs: 1", with: "epochs: 1e400"),
+                       expected: ["6:20: training.epochs: expected an integer, found '1e400'"]),
         BrokenYAMLCase(id: "not a mapping", yaml: "- just\n- a list\n",
                        expected: ["1:1: the document must be a mapping of keys (name:, dataset:, model:, training:), not a list"]),
     ]

@@ -91,6 +91,9 @@ extension ConfigNode {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
              let .composer(context, problem, mark, _):
+            if problem.contains("Maximum nesting level") {
+                return ConfigError(at(mark), "", "the document is nested too deeply (more than \(DocumentLimits.maxDepth) levels are refused)")
+            }
             let ctx = context.map { "\($0.text) " } ?? ""
             return ConfigError(at(mark), "", "YAML syntax error: \(ctx)\(problem)")
         case let .duplicatedKeysInMapping(duplicates, context):

@@ -1,6 +1,15 @@
 import Foundation
 import RNNCore
 
+/// `s` without leading and trailing spaces and tabs (cheaper than Foundation's trimming, which
+/// bridges through NSString).
+func trimmed(_ s: String) -> Substring {
+    var sub = Substring(s)
+    while let f = sub.utf8.first, f == 0x20 || f == 0x09 { sub = sub.dropFirst() }
+    while let l = sub.utf8.last, l == 0x20 || l == 0x09 { sub = sub.dropLast() }
+    return sub
+}
+
 /// `csv`: the user's own sequences (SPEC section 4.1). One row per time step; rows with the same
 /// value in the `sequence` column form one sequence, in file order (sequences in order of first
 /// appearance). An empty target cell means "no target at this step". `validation: N` takes the
@@ -60,9 +69,10 @@ public enum CSVDataset {
         }
         guard !table.rows.isEmpty else { throw DatasetError(file: path, line: 2, column: 1, "the file has a header but no rows") }
 
-        struct Builder { var x: [Double] = []; var t: [Double] = []; var ids: [Int32] = []; var mask: [Bool] = []; var line: Int }
-        var order: [String] = []
-        var builders: [String: Builder] = [:]
+        struct Builder { var x: [Double] = []; var t: [Double] = []; var ids: [Int32] = []; var mask: [Bool] = []; var line: Int; var key: String }
+        // Builders are updated in place through their index: a sequence of any length costs linear time.
+        var builders: [Builder] = []
+        var index: [String: Int] = [:]
         let width = table.header.count
         for (r, row) in table.rows.enumerated() {
             let line = table.lines[r]
@@ -71,27 +81,32 @@ public enum CSVDataset {
                                    "the row has \(row.count) fields; the header has \(width)")
             }
             func number(_ col: Int) throws(DatasetError) -> Double {
-                let text = row[col].trimmingCharacters(in: .whitespaces)
-                guard let v = Double(text), v.isFinite else {
+                guard let v = Double(trimmed(row[col])), v.isFinite else {
                     throw DatasetError(file: path, line: line, column: table.columns[r][col],
                                        "column \"\(table.header[col])\": \"\(row[col])\" is not a number")
                 }
                 return v
             }
             let key = row[seqCol]
-            var b = builders[key] ?? Builder(line: line)
-            if builders[key] == nil { order.append(key) }
-            for col in inputCols { b.x.append(try number(col)) }
-            let empty = targetCols.map { row[$0].trimmingCharacters(in: .whitespaces).isEmpty }
+            let k: Int
+            if let existing = index[key] {
+                k = existing
+            } else {
+                k = builders.count
+                index[key] = k
+                builders.append(Builder(line: line, key: key))
+            }
+            for col in inputCols { builders[k].x.append(try number(col)) }
+            let empty = targetCols.map { trimmed(row[$0]).isEmpty }
             if empty.allSatisfy({ $0 }) {
-                b.mask.append(false)
-                if targetType == .class { b.ids.append(0) } else { b.t.append(contentsOf: repeatElement(0, count: targetCols.count)) }
+                builders[k].mask.append(false)
+                if targetType == .class { builders[k].ids.append(0) } else { builders[k].t.append(contentsOf: repeatElement(0, count: targetCols.count)) }
             } else if let missing = empty.firstIndex(of: true) {
                 let col = targetCols[missing]
                 throw DatasetError(file: path, line: line, column: table.columns[r][col],
                                    "column \"\(table.header[col])\" is empty while other targets of the row are not")
             } else {
-                b.mask.append(true)
+                builders[k].mask.append(true)
                 for col in targetCols {
                     let v = try number(col)
                     switch targetType {
@@ -101,24 +116,22 @@ public enum CSVDataset {
                             throw DatasetError(file: path, line: line, column: table.columns[r][col],
                                                "class id \(row[col]) is out of range (expected an integer \(range))")
                         }
-                        b.ids.append(Int32(v))
+                        builders[k].ids.append(Int32(v))
                     case .binary:
                         guard v == 0 || v == 1 else {
                             throw DatasetError(file: path, line: line, column: table.columns[r][col],
                                                "binary target \(row[col]) is not 0 or 1")
                         }
-                        b.t.append(v)
+                        builders[k].t.append(v)
                     case .real:
-                        b.t.append(v)
+                        builders[k].t.append(v)
                     }
                 }
             }
-            builders[key] = b
         }
-        return try order.map { (key: String) throws(DatasetError) -> SequenceSample in
-            let b = builders[key]!
+        return try builders.map { (b: Builder) throws(DatasetError) -> SequenceSample in
             guard b.mask.contains(true) else {
-                throw DatasetError(file: path, line: b.line, column: 1, "sequence \"\(key)\" has no target at any step")
+                throw DatasetError(file: path, line: b.line, column: 1, "sequence \"\(b.key)\" has no target at any step")
             }
             return SequenceSample(length: b.mask.count, inputs: .dense(b.x),
                                   targets: targetType == .class ? .classes(b.ids) : .values(b.t), mask: b.mask)

@@ -16,7 +16,7 @@ public struct CSVTable: Sendable {
 
     /// Parses `data`; `file` names it in errors.
     public static func parse(_ data: Data, file: String) throws(DatasetError) -> CSVTable {
-        var bytes = [UInt8](data)
+        var bytes = data.withUnsafeBytes { [UInt8]($0) }
         var start = 0
         if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { start = 3 }
         guard bytes.count > start else { throw DatasetError(file: file, line: 1, column: 1, "the file is empty") }
