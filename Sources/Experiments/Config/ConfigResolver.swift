@@ -186,7 +186,7 @@ struct ConfigResolver {
             clipNorm: training.clipNorm, seed: training.seed, shuffle: training.shuffle, precision: training.precision,
             inputSize: dataset.shape.inputs, outputSize: dataset.shape.outputs, metric: dataset.shape.metric,
             layout: dataset.shape.layout)
-        crossCheck(&config, root: root, datasetAt: dataset.kindAt)
+        crossCheck(&config, root: root, datasetAt: dataset.kindAt, datasetLoss: dataset.shape.loss)
         return errors.count == start ? config : nil
     }
 
@@ -382,7 +382,8 @@ struct ConfigResolver {
 
     // MARK: Rules that span sections
 
-    mutating func crossCheck(_ c: inout ExperimentConfig, root: ConfigNode, datasetAt: SourceLocation) {
+    /// - Parameter datasetLoss: the loss the dataset's targets call for (class targets: cross-entropy).
+    mutating func crossCheck(_ c: inout ExperimentConfig, root: ConfigNode, datasetAt: SourceLocation, datasetLoss: Loss) {
         let layersNode = root["model"]?["layers"]
         func layerAt(_ i: Int, _ key: String) -> SourceLocation {
             if case .sequence(let items, _)? = layersNode, i < items.count {
@@ -418,7 +419,6 @@ struct ConfigResolver {
         if c.loss == .mse && spec.layers[last].activation == .softmax {
             error(layerAt(last, "activation"), "model.layers.\(last).activation", "softmax output is paired with cross-entropy, not mse")
         }
-        let datasetLoss = DatasetShapeCache.targetLoss(c)
         if (c.loss == .crossEntropy) != (datasetLoss == .crossEntropy) {
             error(lossAt, "model.loss", "\(c.loss.rawValue) does not fit the \(c.dataset.kind.rawValue) dataset's targets (use \(datasetLoss.rawValue))")
         }

@@ -66,14 +66,4 @@ public final class DatasetShapeCache: @unchecked Sendable {
         case .csv: return 1
         }
     }
-
-    /// The loss a dataset's targets call for (class targets: cross-entropy).
-    static func targetLoss(_ c: ExperimentConfig) -> Loss {
-        switch c.dataset.kind {
-        case .copy, .random, .text: return .crossEntropy
-        case .binaryAddition, .reber: return .binaryCrossEntropy
-        case .csv: return c.dataset.targetType == .class ? .crossEntropy : c.dataset.targetType == .binary ? .binaryCrossEntropy : .mse
-        default: return .mse
-        }
-    }
 }

@@ -5,6 +5,13 @@ import RNNCore
 /// validation split: every generator is a pure function of the seed and its parameters.
 func dataGenerator(_ seed: UInt64) -> Xoshiro256 { Xoshiro256(seed: seed, stream: 2) }
 
+/// The training split (`train` samples) then the validation split (`validation`), drawn in that
+/// order from `one`.
+func splits(_ c: DatasetConfig, _ one: () -> SequenceSample) -> (train: [SequenceSample], validation: [SequenceSample]) {
+    let train = (0..<c.train!).map { _ in one() }
+    return (train, (0..<c.validation!).map { _ in one() })
+}
+
 /// `count-ones`: the seed's training set. Binary inputs (0/1) of `length` steps; the target, at the
 /// last step only, is the number of ones. With one identity `rnn` unit, `SW = TW = 1`, `b = 0`
 /// solves it exactly. Baseline: predicting the mean `length/2` costs `length/4` (MSE).
@@ -20,8 +27,7 @@ enum CountOnes {
             return SequenceSample(length: length, inputs: .dense(x), targets: .values(t),
                                   mask: (0..<length).map { $0 == length - 1 })
         }
-        let train = (0..<c.train!).map { _ in one() }
-        let validation = (0..<c.validation!).map { _ in one() }
+        let (train, validation) = splits(c, one)
         return Dataset(kind: .countOnes, layout: .sequences, inputSize: 1, outputSize: 1, defaultLoss: .mse,
                        metric: .none, train: train, validation: validation,
                        baseline: (Double(length) / 4, "predict length/2"))
@@ -49,8 +55,7 @@ enum BinaryAddition {
             return SequenceSample(length: steps, inputs: .dense(x), targets: .values(t),
                                   mask: [Bool](repeating: true, count: steps))
         }
-        let train = (0..<c.train!).map { _ in one() }
-        let validation = (0..<c.validation!).map { _ in one() }
+        let (train, validation) = splits(c, one)
         return Dataset(kind: .binaryAddition, layout: .sequences, inputSize: 2, outputSize: 1,
                        defaultLoss: .binaryCrossEntropy, metric: .sequenceAccuracy, train: train,
                        validation: validation, baseline: (Foundation.log(2.0), "predict 0.5 for every bit"))
@@ -77,8 +82,7 @@ enum AddingProblem {
             return SequenceSample(length: length, inputs: .dense(x), targets: .values(t),
                                   mask: (0..<length).map { $0 == length - 1 })
         }
-        let train = (0..<c.train!).map { _ in one() }
-        let validation = (0..<c.validation!).map { _ in one() }
+        let (train, validation) = splits(c, one)
         return Dataset(kind: .adding, layout: .sequences, inputSize: 2, outputSize: 1, defaultLoss: .mse,
                        metric: .none, train: train, validation: validation,
                        baseline: (1.0 / 6.0, "predict 1 (constant)"))
@@ -110,8 +114,7 @@ enum CopyMemory {
             }
             return SequenceSample(length: steps, inputs: .oneHot(x), targets: .classes(t), mask: mask)
         }
-        let train = (0..<c.train!).map { _ in one() }
-        let validation = (0..<c.validation!).map { _ in one() }
+        let (train, validation) = splits(c, one)
         return Dataset(kind: .copy, layout: .sequences, inputSize: symbols + 2, outputSize: symbols,
                        defaultLoss: .crossEntropy, metric: .accuracy, train: train, validation: validation,
                        baseline: (Foundation.log(Double(symbols)), "memoryless guess, ln(symbols)"))
@@ -166,8 +169,7 @@ public enum EmbeddedReber {
             return SequenceSample(length: symbols.count, inputs: .oneHot(symbols.map(Int32.init)),
                                   targets: .values(t), mask: (0..<symbols.count).map { $0 < symbols.count - 1 })
         }
-        let train = (0..<c.train!).map { _ in one() }
-        let validation = (0..<c.validation!).map { _ in one() }
+        let (train, validation) = splits(c, one)
         return Dataset(kind: .reber, layout: .sequences, inputSize: 7, outputSize: 7,
                        defaultLoss: .binaryCrossEntropy, metric: .accuracy, train: train, validation: validation)
     }
