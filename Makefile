@@ -3,6 +3,7 @@
 #   make check   the quick inner loop: debug build + unit tests
 #   make sweep   train every grid point of experiments/*.yaml into results/
 #   make build   release build of the rnn-exp binary
+#   make install the binary and shell completions under PREFIX (default /usr/local)
 #   make bench   speed against numpy / JAX / PyTorch (release)
 
 SWIFT        ?= swift
@@ -11,7 +12,12 @@ APT_PACKAGES := libopenblas-dev libyaml-dev pkg-config
 PYTHON       ?= python3
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: all deps build check test sweep bench clean
+PREFIX       ?= /usr/local
+BINDIR       := $(PREFIX)/bin
+COMPLETIONS  := $(PREFIX)/share/bash-completion/completions/rnn-exp $(PREFIX)/share/zsh/site-functions/_rnn-exp \
+                $(PREFIX)/share/fish/vendor_completions.d/rnn-exp.fish
+
+.PHONY: all deps build check test sweep bench clean install uninstall
 
 all: build
 
@@ -44,9 +50,32 @@ check: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
-	$(SWIFT) test -Xswiftc -DRNN_INTERNAL_CHECKS --scratch-path .build-checks --filter RNNCoreTests
-	bash Tests/Integration/slurm-cluster.sh
+	$(SWIFT) build --build-tests -Xswiftc -DRNN_INTERNAL_CHECKS -Xswiftc -DRNN_EXP_TEST_HOOKS --scratch-path .build-checks
+	$(SWIFT) test --skip-build --scratch-path .build-checks --filter RNNCoreTests
+	RNN_EXP_BIN=.build-checks/debug/rnn-exp bash Tests/Integration/slurm-cluster.sh
 	bash Tests/Integration/report-browser.sh
+
+# The binary on the PATH, with bash, zsh and fish completions written by argument-parser.
+# Without write access to PREFIX it prints the exact command to run instead.
+install: build
+	@if mkdir -p "$(BINDIR)" 2>/dev/null && [ -w "$(BINDIR)" ]; then \
+	  install -m 0755 $(RELEASE_BIN) "$(BINDIR)/rnn-exp" && \
+	  for shell in bash zsh fish; do \
+	    case $$shell in \
+	      bash) dest="$(PREFIX)/share/bash-completion/completions/rnn-exp";; \
+	      zsh)  dest="$(PREFIX)/share/zsh/site-functions/_rnn-exp";; \
+	      fish) dest="$(PREFIX)/share/fish/vendor_completions.d/rnn-exp.fish";; \
+	    esac; \
+	    mkdir -p "$$(dirname "$$dest")" && $(RELEASE_BIN) --generate-completion-script $$shell > "$$dest" || exit 1; \
+	  done && \
+	  echo "installed $(BINDIR)/rnn-exp and its bash, zsh and fish completions"; \
+	else \
+	  echo "no write access to $(BINDIR): run  sudo make install PREFIX=$(PREFIX)  (or make install PREFIX=$$HOME/.local)"; \
+	  exit 1; \
+	fi
+
+uninstall:
+	rm -f "$(BINDIR)/rnn-exp" $(COMPLETIONS)
 
 sweep: build
 	$(RELEASE_BIN) run experiments/*.yaml

@@ -49,7 +49,7 @@ let package = Package(
         // MARK: - Command line (thin)
         .executableTarget(
             name: "rnn-exp",
-            dependencies: ["Experiments", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Experiments", "RNNCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: - Tests

@@ -118,17 +118,8 @@ struct FaultTests {
         let store = ResultsStore(root: "\(dir)/r")
         #expect(Runner(plans: plans, store: store, options: .init(jobs: 1)).run().exitCode == 0)
         let before = try snapshot("\(dir)/r")
-        final class Counter: @unchecked Sendable { var n = 0 }
-        let counter = Counter()
-        let root = "\(dir)/r"
-        AtomicFile.faultInjector = { path in
-            guard path.hasPrefix(root) else { return }  // only this test's writes
-            counter.n += 1
-            if counter.n >= 3 { throw POSIXError(.ENOSPC) }
-        }
-        defer { AtomicFile.faultInjector = nil }
-        let report = Runner(plans: plans, store: store, options: .init(jobs: 1, force: true)).run()
-        AtomicFile.faultInjector = nil
+        let failing = ResultsStore(root: "\(dir)/r", writer: FailingDisk(failFrom: 3))
+        let report = Runner(plans: plans, store: failing, options: .init(jobs: 1, force: true)).run()
         #expect(report.exitCode == 1)
         #expect(report.writeErrors.contains { $0.contains("cannot write") })
         // Files are either as before or absent-of-status (the run will redo them): nothing is torn.
@@ -138,6 +129,23 @@ struct FaultTests {
         }
         let rerun = Runner(plans: plans, store: store, options: .init(jobs: 1)).run()
         #expect(rerun.exitCode == 0)
+    }
+
+    /// A disk that fills up: writes succeed until the `failFrom`-th, then fail with ENOSPC.
+    final class FailingDisk: ResultsFileWriter, @unchecked Sendable {
+        let failFrom: Int
+        private var writes = 0
+        private let lock = NSLock()
+        init(failFrom: Int) { self.failFrom = failFrom }
+
+        func write(_ data: Data, to path: String) throws(WriteError) {
+            lock.lock()
+            writes += 1
+            let n = writes
+            lock.unlock()
+            if n >= failFrom { throw WriteError(path: path, reason: String(cString: strerror(ENOSPC))) }
+            try AtomicFile.write(data, to: path)
+        }
     }
 
     func snapshot(_ root: String) throws -> [String: Data] {

@@ -7,8 +7,8 @@ import RNNCore
 struct GEMMTests {
     @Test func blasAgreesWithTheNaiveKernel() {
         let (f32, f64) = BLASSelfTest.run()
-        #expect(f64 <= 1e-15, "float64 worst \(f64) (core \(BLASRuntime.coreName))")
-        #expect(f32 <= 1e-6, "float32 worst \(f32) (core \(BLASRuntime.coreName))")
+        #expect(f64 <= BLASSelfTest.tolerance.float64, "float64 worst \(f64) (core \(BLASRuntime.coreName))")
+        #expect(f32 <= BLASSelfTest.tolerance.float32, "float32 worst \(f32) (core \(BLASRuntime.coreName))")
     }
 
     /// The naive kernel itself, on a product worked by hand.

@@ -100,7 +100,7 @@ public struct ReportWriter {
         facts += " · \(counts["done"] ?? 0) done"
         for s in ["diverged", "failed"] where (counts[s] ?? 0) > 0 { facts += " · <b class=\"bad\">\(counts[s]!) \(s)</b>" }
         if !experiment.skipped.isEmpty { facts += " · \(experiment.skipped.count) skipped (tau_b &gt; tau_max)" }
-        facts += " · total training time \(ProgressReporter.duration(wall))"
+        facts += " · total training time \(DurationText.format(wall))"
         var body = """
             <h1>\(Self.escape(experiment.name))</h1>
             \(experiment.description.isEmpty ? "" : "<p class=\"desc\">\(Self.escape(experiment.description))</p>")

@@ -19,20 +19,18 @@ public struct WriteError: Error, Sendable, CustomStringConvertible {
     public let path: String
     public let reason: String
     public var description: String { "cannot write \(path): \(reason)" }
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
 }
 
 /// File writes that a killed process never leaves half done: the bytes go to a temporary file in
 /// the same folder, are flushed to disk (fsync), then renamed over the target (atomic on POSIX
 /// filesystems, NFS included). Readers see the old file or the new one, never a mix.
 public enum AtomicFile {
-    /// Hook for tests: when set, called before each write with the target path; a thrown error
-    /// simulates a failing disk (ENOSPC, EIO) at the I/O layer.
-    nonisolated(unsafe) public static var faultInjector: ((String) throws -> Void)? = nil
-
     public static func write(_ data: Data, to path: String) throws(WriteError) {
-        if let inject = faultInjector {
-            do { try inject(path) } catch { throw WriteError(path: path, reason: "\(error)") }
-        }
         let dir = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
         let tmp = "\(dir)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -83,6 +81,26 @@ public enum AtomicFile {
         do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
             throw WriteError(path: path, reason: (error as NSError).localizedDescription)
         }
+    }
+}
+
+/// How the results store puts a file on disk. `AtomicFileWriter` in production; tests implement
+/// it to simulate a failing disk (ENOSPC, EIO) at the I/O layer.
+public protocol ResultsFileWriter: Sendable {
+    func write(_ data: Data, to path: String) throws(WriteError)
+}
+
+extension ResultsFileWriter {
+    public func write(_ text: String, to path: String) throws(WriteError) {
+        try write(Data(text.utf8), to: path)
+    }
+}
+
+/// Writes through `AtomicFile`: a killed process never leaves a file half written.
+public struct AtomicFileWriter: ResultsFileWriter {
+    public init() {}
+    public func write(_ data: Data, to path: String) throws(WriteError) {
+        try AtomicFile.write(data, to: path)
     }
 }
 

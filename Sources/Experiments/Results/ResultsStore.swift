@@ -14,8 +14,13 @@ import RNNDatasets
 /// exclusive lock, so concurrent runners never interleave them.
 public struct ResultsStore: Sendable {
     public let root: String
+    /// Every file of the store goes through it.
+    let writer: any ResultsFileWriter
 
-    public init(root: String) { self.root = root }
+    public init(root: String, writer: any ResultsFileWriter = AtomicFileWriter()) {
+        self.root = root
+        self.writer = writer
+    }
 
     public func experimentDirectory(_ name: String) -> String { "\(root)/\(name)" }
     public func runDirectory(_ name: String, _ id: String) -> String { "\(root)/\(name)/runs/\(id)" }
@@ -28,9 +33,39 @@ public struct ResultsStore: Sendable {
     /// A run is finished when its status is `done` (or `diverged`, a result too) and its
     /// `config.yaml` is the same resolved configuration.
     public func isFinished(_ name: String, _ run: PlannedRun) -> Bool {
-        guard let s = status(name, run.id), s == .done || s.word == "diverged" else { return false }
+        guard let s = status(name, run.id) else { return false }
+        switch s {
+        case .done, .diverged: break
+        case .failed, .interrupted: return false
+        }
         guard let data = FileManager.default.contents(atPath: "\(runDirectory(name, run.id))/config.yaml") else { return false }
         return String(decoding: data, as: UTF8.self) == run.canonical
+    }
+
+    /// Where a planned run stands, for `rnn-exp plan`.
+    public enum RunState: Sendable, Equatable {
+        /// No status yet.
+        case toRun
+        /// Finished (`done` or `diverged`) with the same resolved configuration.
+        case finished(RunStatus)
+        /// Finished, but with another configuration: it trains again.
+        case configChanged
+        /// Failed or interrupted earlier: it trains again.
+        case retry(RunStatus)
+    }
+
+    public func state(_ name: String, _ run: PlannedRun) -> RunState {
+        guard let s = status(name, run.id) else { return .toRun }
+        if isFinished(name, run) { return .finished(s) }
+        return s == .done ? .configChanged : .retry(s)
+    }
+
+    /// Checks that the results folder can be written before anything trains (creates it).
+    public func checkWritable() throws(WriteError) {
+        try AtomicFile.makeDirectory(root)
+        let probe = "\(root)/.rnn-exp-write-test"
+        try writer.write("", to: probe)
+        unlink(probe)
     }
 
     /// Claims a run for this process (nil when another runner holds it).
@@ -49,11 +84,11 @@ public struct ResultsStore: Sendable {
         if unlink(statusPath) != 0 && errno != ENOENT {
             throw WriteError(path: statusPath, reason: String(cString: strerror(errno)))
         }
-        try AtomicFile.write(run.canonical, to: "\(dir)/config.yaml")
+        try writer.write(run.canonical, to: "\(dir)/config.yaml")
     }
 
     public func writeMetrics(_ name: String, _ id: String, records: [EpochRecord], metric: MetricKind) throws(WriteError) {
-        try AtomicFile.write(Self.metricsCSV(records, metric: metric), to: "\(runDirectory(name, id))/metrics.csv")
+        try writer.write(Self.metricsCSV(records, metric: metric), to: "\(runDirectory(name, id))/metrics.csv")
     }
 
     /// Writes the weights and metrics of a finished run, then its status (last).
@@ -62,19 +97,19 @@ public struct ResultsStore: Sendable {
         try writeMetrics(name, run.id, records: outcome.records, metric: run.config.metric)
         if !outcome.initialParameters.isEmpty {
             let meta = ["run": run.id, "precision": run.config.precision.rawValue]
-            try AtomicFile.write(Safetensors.encode(outcome.initialParameters, spec: outcome.spec,
+            try writer.write(Safetensors.encode(outcome.initialParameters, spec: outcome.spec,
                                                     precision: run.config.precision, metadata: meta),
                                  to: "\(dir)/initial.safetensors")
-            try AtomicFile.write(Safetensors.encode(outcome.finalParameters, spec: outcome.spec,
+            try writer.write(Safetensors.encode(outcome.finalParameters, spec: outcome.spec,
                                                     precision: run.config.precision, metadata: meta),
                                  to: "\(dir)/final.safetensors")
         }
         let environment = "rnn-exp \(RNNExpVersion.string)\nblas: \(BLASEnvironment.description)\nhost: \(ProcessInfo.processInfo.hostName)\n"
-        try AtomicFile.write(environment, to: "\(dir)/environment")
+        try writer.write(environment, to: "\(dir)/environment")
         if let b = outcome.baseline {
-            try AtomicFile.write("\(NumberText.format(b.loss))\n# \(b.description)\n", to: "\(dir)/baseline")
+            try writer.write("\(NumberText.format(b.loss))\n# \(b.description)\n", to: "\(dir)/baseline")
         }
-        try AtomicFile.write(outcome.status.fileText, to: "\(dir)/status")
+        try writer.write(outcome.status.fileText, to: "\(dir)/status")
     }
 
     // MARK: CSV
@@ -149,9 +184,9 @@ public struct ResultsStore: Sendable {
                        speeds.isEmpty ? "" : NumberText.format(speeds.reduce(0, +) / Double(speeds.count)), baseline]
             summary.append(fields)
         }
-        try AtomicFile.write(summary.text, to: "\(dir)/summary.csv")
-        try AtomicFile.write(long.text, to: "\(dir)/metrics.csv")
-        try AtomicFile.write(Self.experimentJSON(plan), to: "\(dir)/experiment.json")
+        try writer.write(summary.text, to: "\(dir)/summary.csv")
+        try writer.write(long.text, to: "\(dir)/metrics.csv")
+        try writer.write(Self.experimentJSON(plan), to: "\(dir)/experiment.json")
     }
 
     /// What the report needs to know about the grid beyond the CSVs: description, swept values in

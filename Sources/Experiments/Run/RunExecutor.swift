@@ -2,73 +2,6 @@ import Foundation
 import RNNCore
 import RNNDatasets
 
-/// One row of a run's `metrics.csv`.
-public struct EpochRecord: Sendable, Equatable {
-    public var epoch: Int
-    /// Optimizer steps so far, cumulative.
-    public var updates: Int
-    public var trainLoss: Double
-    public var valLoss: Double?
-    public var metric: Double?
-    /// Mean pre-clip gradient norm over the epoch's updates (nil for epoch 0).
-    public var gradNorm: Double?
-    /// Seconds since the run started.
-    public var wallSeconds: Double
-    /// Training sample-steps (lane steps) per second in this epoch (nil for epoch 0).
-    public var sampleStepsPerSecond: Double?
-}
-
-/// How a run ended.
-public enum RunStatus: Sendable, Equatable {
-    case done
-    /// NaN or infinity appeared in epoch `epoch`; training stopped there.
-    case diverged(epoch: Int, reason: String)
-    case failed(reason: String)
-    /// Stopped by a signal; nothing is recorded, the run starts over next time.
-    case interrupted
-
-    /// The text of the `status` file: `done`, `diverged: epoch 3: ...`, `failed: ...`.
-    public var fileText: String {
-        switch self {
-        case .done: return "done\n"
-        case .diverged(let e, let r): return "diverged: epoch \(e): \(r)\n"
-        case .failed(let r): return "failed: \(r)\n"
-        case .interrupted: return "interrupted\n"
-        }
-    }
-
-    public var word: String {
-        switch self {
-        case .done: return "done"
-        case .diverged: return "diverged"
-        case .failed: return "failed"
-        case .interrupted: return "interrupted"
-        }
-    }
-
-    public static func parse(_ text: String) -> RunStatus? {
-        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if t == "done" { return .done }
-        if t.hasPrefix("diverged") {
-            let parts = t.split(separator: ":", maxSplits: 2).map { $0.trimmingCharacters(in: .whitespaces) }
-            let epoch = parts.count > 1 ? Int(parts[1].replacingOccurrences(of: "epoch ", with: "")) ?? 0 : 0
-            return .diverged(epoch: epoch, reason: parts.count > 2 ? parts[2] : "")
-        }
-        if t.hasPrefix("failed") { return .failed(reason: String(t.dropFirst("failed".count)).trimmingCharacters(in: CharacterSet(charactersIn: ": "))) }
-        return nil
-    }
-}
-
-/// What a run produced.
-public struct RunOutcome: Sendable {
-    public var status: RunStatus
-    public var records: [EpochRecord]
-    public var initialParameters: [Double]
-    public var finalParameters: [Double]
-    public var spec: NetworkSpec
-    public var baseline: (loss: Double, description: String)?
-}
-
 /// Trains one run: builds the dataset and the model, evaluates epoch 0, then trains `epochs`
 /// epochs, evaluating the validation split after each (SPEC section 6).
 public enum RunExecutor {
@@ -90,35 +23,20 @@ public enum RunExecutor {
             let spec = config.networkSpec
             let start = Date()
             var outcome = RunOutcome(status: .done, records: [], initialParameters: [], finalParameters: [], spec: spec)
-            let seed = UInt64(config.seed)
-            let dataset: Dataset
-            do { dataset = try datasets.dataset(config.dataset, seed: seed) } catch {
+            let setup: RunSetup
+            do { setup = try RunSetup.prepare(config, datasets: datasets) } catch {
                 outcome.status = .failed(reason: error.description)
                 return outcome
             }
+            let dataset = setup.dataset
             outcome.baseline = dataset.baseline
-            var initial = spec.initialParameters(seed: seed)
-            if let path = config.initFrom {
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    outcome.status = .failed(reason: "cannot read \(path)")
-                    return outcome
-                }
-                switch Safetensors.decode(data, spec: spec) {
-                case .success(let p): initial = p
-                case .failure(let e):
-                    outcome.status = .failed(reason: "\(path): \(e)")
-                    return outcome
-                }
-            }
-            let trainer = TruncatedBPTT<Scalar>(spec: spec, parameters: initial, truncation: config.truncation,
+            let trainer = TruncatedBPTT<Scalar>(spec: spec, parameters: setup.initialParameters, truncation: config.truncation,
                                                 optimizer: config.optimizer, clipNorm: config.clipNorm)
             outcome.initialParameters = trainer.parameters
             outcome.finalParameters = outcome.initialParameters
-            let inputs = dataset.inputSize, outputs = spec.outputs
 
             func batches(_ split: [SequenceSample], epoch: Int, shuffle: Bool) -> [SequenceBatch<Scalar>] {
-                Batcher.batches(split, layout: dataset.layout, batch: config.batch, shuffle: shuffle,
-                                seed: seed, epoch: epoch, inputSize: inputs, outputSize: outputs)
+                setup.batches(split, config, epoch: epoch, shuffle: shuffle)
             }
             let validationBatches = batches(dataset.validation, epoch: 0, shuffle: false)
             func evaluate(_ list: [SequenceBatch<Scalar>]) -> (loss: Double?, metric: Double?) {

@@ -5,18 +5,25 @@ import RNNCore
 /// runners never train the same run at once, trains on `jobs` worker threads (one BLAS thread
 /// each), writes every run's files atomically, and regenerates the summaries after each run.
 public final class Runner: @unchecked Sendable {
+    /// Trains one run (the seam a test replaces to simulate a failing run); the default is
+    /// `RunExecutor.execute`.
+    public typealias Executor = @Sendable (_ run: PlannedRun, _ plan: ExperimentPlan,
+                                           _ onEpoch: (EpochRecord) -> Void, _ shouldStop: () -> Bool) -> RunOutcome
+
     public struct Options: Sendable {
         public var jobs: Int
         public var force: Bool
-        public var mode: ProgressReporter.Mode
-        /// Run only shard `index` of `count` (0-based).
-        public var shard: (index: Int, count: Int)?
+        /// Run only this slice of the grid.
+        public var shard: Shard?
+        public var executor: Executor
 
-        public init(jobs: Int, force: Bool = false, mode: ProgressReporter.Mode = .plain, shard: (index: Int, count: Int)? = nil) {
+        public init(jobs: Int, force: Bool = false, shard: Shard? = nil, executor: Executor? = nil) {
             self.jobs = jobs
             self.force = force
-            self.mode = mode
             self.shard = shard
+            self.executor = executor ?? { run, plan, onEpoch, shouldStop in
+                RunExecutor.execute(run.config, datasets: plan.datasetCache, onEpoch: onEpoch, shouldStop: shouldStop)
+            }
         }
     }
 
@@ -34,14 +41,16 @@ public final class Runner: @unchecked Sendable {
     let plans: [ExperimentPlan]
     let store: ResultsStore
     let options: Options
+    let observer: RunObserver
     private let lock = NSLock()
     private let stopLock = NSLock()
     private var stopRequested = false
 
-    public init(plans: [ExperimentPlan], store: ResultsStore, options: Options) {
+    public init(plans: [ExperimentPlan], store: ResultsStore, options: Options, observer: RunObserver = SilentRunObserver()) {
         self.plans = plans
         self.store = store
         self.options = options
+        self.observer = observer
     }
 
     /// Asks every worker to stop after its current batch (SIGINT, SIGTERM).
@@ -54,14 +63,6 @@ public final class Runner: @unchecked Sendable {
         return stopRequested
     }
 
-    /// The runs of this shard, in grid order.
-    public func selectedRuns() -> [(plan: ExperimentPlan, run: PlannedRun)] {
-        let all = plans.flatMap { p in p.runs.map { (plan: p, run: $0) } }
-        guard let shard = options.shard else { return all }
-        let owner = Sharding.assign(all.map { ($0.run.id, Sharding.cost($0.run.config)) }, shards: shard.count)
-        return all.enumerated().filter { owner[$0.offset] == shard.index }.map(\.element)
-    }
-
     // Shared by the worker threads, guarded by `lock`.
     private var report = Report()
     private var pending: [(plan: ExperimentPlan, run: PlannedRun)] = []
@@ -72,7 +73,7 @@ public final class Runner: @unchecked Sendable {
         report = Report()
         pending = []
         next = 0
-        let selected = selectedRuns()
+        let selected = Sharding.select(plans, shard: options.shard)
         for item in selected {
             if !options.force && store.isFinished(item.plan.name, item.run) {
                 report.alreadyDone += 1
@@ -80,7 +81,7 @@ public final class Runner: @unchecked Sendable {
                 pending.append(item)
             }
         }
-        let progress = ProgressReporter(mode: options.mode, total: selected.count, skipped: report.alreadyDone, jobs: options.jobs)
+        observer.sweepStarted(total: selected.count, alreadyDone: report.alreadyDone)
         // Summaries exist even when nothing is left to train.
         for plan in plans {
             do { try store.writeSummaries(plan) } catch { report.writeErrors.append(error.description) }
@@ -97,7 +98,7 @@ public final class Runner: @unchecked Sendable {
                     let item = pending[next]
                     next += 1
                     lock.unlock()
-                    let result = execute(item.plan, item.run, progress: progress)
+                    let result = execute(item.plan, item.run)
                     lock.lock()
                     switch result {
                     case .trained(let status):
@@ -111,11 +112,11 @@ public final class Runner: @unchecked Sendable {
                     lock.unlock()
                 }
             }
-            thread.stackSize = 8 << 20
+            thread.stackSize = Self.workerStackBytes
             thread.start()
         }
         group.wait()
-        progress.stop()
+        observer.sweepFinished()
         for plan in plans {
             do { try store.writeSummaries(plan) } catch { report.writeErrors.append(error.description) }
         }
@@ -130,74 +131,42 @@ public final class Runner: @unchecked Sendable {
         return report
     }
 
+    /// Worker threads train deep call stacks (the engine's generic specialisations); 8 MiB is
+    /// Linux's main-thread default, where Foundation's `Thread` would give 512 KiB.
+    static let workerStackBytes = 8 << 20
+
     enum ItemResult {
         case trained(RunStatus), busy, finishedElsewhere, interrupted, writeFailed(String)
     }
 
-    private func execute(_ plan: ExperimentPlan, _ run: PlannedRun, progress: ProgressReporter) -> ItemResult {
+    private func execute(_ plan: ExperimentPlan, _ run: PlannedRun) -> ItemResult {
         let label = plans.count > 1 ? "\(plan.name)/\(run.id)" : run.id
         let claim: FileLock?
         do { claim = try store.claim(plan.name, run.id) } catch { return .writeFailed(error.description) }
         guard let claim else {
-            progress.runSkipped(label, reason: "another rnn-exp process is running it")
+            observer.runSkipped(label, reason: "another rnn-exp process is running it")
             return .busy
         }
         defer { claim.unlock() }
         if !options.force && store.isFinished(plan.name, run) {
-            progress.runSkipped(label, reason: "finished by another process")
+            observer.runSkipped(label, reason: "finished by another process")
             return .finishedElsewhere
         }
         do { try store.begin(plan.name, run) } catch { return .writeFailed(error.description) }
-        progress.runStarted(label, epochs: run.config.epochs)
+        observer.runStarted(label, epochs: run.config.epochs)
         let started = Date()
-        var outcome: RunOutcome
-        if let victim = ProcessInfo.processInfo.environment["RNN_EXP_INJECT_FAILURE"], !victim.isEmpty, run.id.contains(victim) {
-            // Fault injection for tests (a task that must fail on a cluster): the run fails at once.
-            outcome = RunOutcome(status: .failed(reason: "injected failure (RNN_EXP_INJECT_FAILURE)"), records: [],
-                                 initialParameters: [], finalParameters: [], spec: run.config.networkSpec)
-        } else {
-            outcome = RunExecutor.execute(run.config, datasets: plan.datasetCache, onEpoch: { record in
-                progress.epochFinished(label, record)
-            }, shouldStop: { self.shouldStop })
-        }
+        let outcome = options.executor(run, plan, { record in observer.epochFinished(label, record) }, { self.shouldStop })
         if outcome.status == .interrupted {
-            progress.runFinished(label, status: .interrupted, seconds: Date().timeIntervalSince(started))
+            observer.runFinished(label, status: .interrupted, seconds: Date().timeIntervalSince(started))
             return .interrupted
         }
         do { try store.finish(plan.name, run, outcome) } catch {
-            progress.runFinished(label, status: .failed(reason: error.description), seconds: Date().timeIntervalSince(started))
+            observer.runFinished(label, status: .failed(reason: error.description), seconds: Date().timeIntervalSince(started))
             return .writeFailed(error.description)
         }
-        progress.runFinished(label, status: outcome.status, seconds: Date().timeIntervalSince(started))
+        observer.runFinished(label, status: outcome.status, seconds: Date().timeIntervalSince(started))
         do { try store.writeSummaries(plan) } catch { return .writeFailed(error.description) }
         return .trained(outcome.status)
     }
 }
 
-/// Deterministic slicing of a grid into shards, balanced by expected cost.
-public enum Sharding {
-    /// Expected cost of a run: sample steps per epoch × epochs × (units² + units·inputs) summed over layers.
-    public static func cost(_ c: ExperimentConfig) -> Double {
-        let steps = Double(c.dataset.train ?? 1) * Double(max(1, c.layout == .stream ? 1 : DatasetShapeCache.stepsPerSequence(c.dataset)))
-        let work = c.networkSpec.layers.reduce(0.0) { $0 + Double($1.units) * Double($1.units + $1.inputs) }
-        return steps * Double(c.epochs) * max(work, 1)
-    }
-
-    /// The shard of each item: greedy longest-processing-time assignment over items sorted by
-    /// (cost descending, id), so the result depends only on the ids and costs, not on order.
-    public static func assign(_ items: [(id: String, cost: Double)], shards: Int) -> [Int] {
-        let n = max(shards, 1)
-        var load = [Double](repeating: 0, count: n)
-        var owner = [Int](repeating: 0, count: items.count)
-        let order = items.indices.sorted { a, b in
-            items[a].cost != items[b].cost ? items[a].cost > items[b].cost : items[a].id < items[b].id
-        }
-        for i in order {
-            var best = 0
-            for s in 1..<n where load[s] < load[best] { best = s }
-            owner[i] = best
-            load[best] += items[i].cost
-        }
-        return owner
-    }
-}

@@ -36,6 +36,23 @@ public struct SlurmScript: Sendable {
         self.workingDirectory = workingDirectory; self.name = name
     }
 
+    /// Array tasks when the user names none: one per run, at most this many.
+    public static let defaultMaxTasks = 16
+
+    /// A Slurm time limit: `MM`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS`.
+    public static func isTimeLimit(_ text: String) -> Bool {
+        text.range(of: #"^(\d+-)?\d{1,2}(:\d{2}){0,2}$"#, options: .regularExpression) != nil
+    }
+
+    /// Writes both scripts (executable) into `output`, and `output/logs/` for the tasks' logs.
+    public func write() throws(WriteError) {
+        try AtomicFile.makeDirectory("\(output)/logs")
+        try AtomicFile.write(arrayScript, to: arrayPath)
+        try AtomicFile.write(summaryScript, to: summaryPath)
+        chmod(arrayPath, 0o755)
+        chmod(summaryPath, 0o755)
+    }
+
     /// Single-quotes a word for the shell.
     static func shellQuote(_ s: String) -> String {
         if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,+%@".contains($0) }) { return s }

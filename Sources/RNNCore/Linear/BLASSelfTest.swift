@@ -4,9 +4,17 @@
 public enum BLASSelfTest {
     public static let shapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 7, 3), (13, 1, 5), (17, 19, 23), (64, 31, 2), (3, 128, 97)]
 
+    /// Pass thresholds on the worst error relative to k: a few ulps of each precision.
+    public static let tolerance = (float32: 1e-6, float64: 1e-15)
+
     /// The worst error relative to k (the length of each dot product), per precision.
     public static func run() -> (float32: Double, float64: Double) {
         (worst(Float.self), worst(Double.self))
+    }
+
+    /// Both precisions within `tolerance`.
+    public static func passed(_ worst: (float32: Double, float64: Double)) -> Bool {
+        worst.float32 <= tolerance.float32 && worst.float64 <= tolerance.float64
     }
 
     static func worst<S: RNNScalar>(_ type: S.Type) -> Double {

@@ -1,11 +1,12 @@
+import Experiments
 import Foundation
 
 /// Progress output of a sweep. On a terminal: a live block with one line per running job (run id,
 /// epoch/epochs, loss, steps/s, ETA) and the sweep's totals, redrawn in place. Off a terminal (CI,
 /// pipes, Slurm logs): one plain line per finished epoch and per finished run. Quiet: nothing until
 /// the end summary. Thread-safe: workers report from their own threads.
-public final class ProgressReporter: @unchecked Sendable {
-    public enum Mode: Sendable { case live, plain, quiet }
+final class ProgressDisplay: RunObserver, @unchecked Sendable {
+    enum Mode: Sendable { case live, plain, quiet }
 
     struct Job {
         var label: String
@@ -28,10 +29,9 @@ public final class ProgressReporter: @unchecked Sendable {
     private let jobsInParallel: Int
     private let output: FileHandle
 
-    public init(mode: Mode, total: Int, skipped: Int, jobs: Int, output: FileHandle = .standardError) {
+    init(mode: Mode, jobs: Int, output: FileHandle = .standardError) {
         self.mode = mode
-        self.total = total
-        self.skipped = skipped
+        self.total = 0
         self.jobsInParallel = max(jobs, 1)
         self.output = output
         if mode == .live {
@@ -43,20 +43,28 @@ public final class ProgressReporter: @unchecked Sendable {
         }
     }
 
-    public static func defaultMode(quiet: Bool) -> Mode {
+    static func defaultMode(quiet: Bool) -> Mode {
         if quiet { return .quiet }
         return isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["TERM"] != "dumb" ? .live : .plain
     }
 
+    func sweepStarted(total: Int, alreadyDone: Int) {
+        lock.lock(); defer { lock.unlock() }
+        self.total = total
+        skipped = alreadyDone
+    }
+
+    func sweepFinished() { stop() }
+
     func write(_ s: String) { output.write(Data(s.utf8)) }
 
-    public func runStarted(_ label: String, epochs: Int) {
+    func runStarted(_ label: String, epochs: Int) {
         lock.lock(); defer { lock.unlock() }
         jobs[label] = Job(label: label, epochs: epochs)
         order.append(label)
     }
 
-    public func epochFinished(_ label: String, _ r: EpochRecord) {
+    func epochFinished(_ label: String, _ r: EpochRecord) {
         lock.lock(); defer { lock.unlock() }
         guard var job = jobs[label] else { return }
         job.epoch = r.epoch
@@ -72,7 +80,7 @@ public final class ProgressReporter: @unchecked Sendable {
         }
     }
 
-    public func runFinished(_ label: String, status: RunStatus, seconds: Double) {
+    func runFinished(_ label: String, status: RunStatus, seconds: Double) {
         lock.lock(); defer { lock.unlock() }
         jobs[label] = nil
         order.removeAll { $0 == label }
@@ -92,7 +100,7 @@ public final class ProgressReporter: @unchecked Sendable {
     }
 
     /// A run another process holds, or already finished.
-    public func runSkipped(_ label: String, reason: String) {
+    func runSkipped(_ label: String, reason: String) {
         lock.lock(); defer { lock.unlock() }
         skipped += 1
         if mode != .quiet {
@@ -102,7 +110,7 @@ public final class ProgressReporter: @unchecked Sendable {
         }
     }
 
-    public func stop() {
+    func stop() {
         timer?.cancel()
         timer = nil
         lock.lock(); defer { lock.unlock() }
@@ -153,10 +161,5 @@ public final class ProgressReporter: @unchecked Sendable {
 
     static func short(_ d: Double) -> String { String(format: "%.4g", d) }
 
-    static func duration(_ s: Double) -> String {
-        guard s.isFinite else { return "?" }
-        if s < 60 { return String(format: "%.1fs", s) }
-        if s < 3600 { return String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60) }
-        return String(format: "%dh%02dm", Int(s) / 3600, (Int(s) % 3600) / 60)
-    }
+    static func duration(_ s: Double) -> String { DurationText.format(s) }
 }

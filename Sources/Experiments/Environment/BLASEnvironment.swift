@@ -1,15 +1,12 @@
 import Foundation
 import RNNCore
 
-/// Process set-up for OpenBLAS, which reads its settings from the environment once, when the
-/// library loads (before `main`): so the tool sets them and re-executes itself.
-///
-/// - `OPENBLAS_NUM_THREADS=1` when unset: parallelism comes from grid points side by side, and
-///   idle BLAS threads would only spin.
-/// - `OPENBLAS_CORETYPE` when unset and the library fell back to a generic kernel set: Debian's
-///   OpenBLAS 0.3.21 does not recognise recent CPUs under virtualisation and picks `Prescott`
-///   (SSE3), 2–4× slower than the AVX2/AVX-512 kernels the CPU has. The choice never names a
-///   kernel set whose instructions the CPU (as the kernel reports it) lacks.
+/// What the tool knows about OpenBLAS's kernel choice. OpenBLAS reads `OPENBLAS_CORETYPE` once,
+/// when the library loads (before `main`). Debian's OpenBLAS 0.3.21 does not recognise recent
+/// CPUs under virtualisation and falls back to `Prescott` (SSE3), 2–4× slower than the
+/// AVX2/AVX-512 kernels the CPU has; `chooseCoreType` names the kernel set to ask for instead,
+/// never one whose instructions the CPU (as the kernel reports it) lacks. The CLI acts on it
+/// (it sets the variable and re-executes itself, see the README).
 public enum BLASEnvironment {
     /// Kernel sets OpenBLAS falls back to when it does not recognise a CPU.
     static let genericCores: Set<String> = ["Prescott", "Katmai", "Coppermine", "Northwood", "Core2", "Penryn",
@@ -30,26 +27,6 @@ public enum BLASEnvironment {
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
               let colon = line.firstIndex(of: ":") else { return [] }
         return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
-    }
-
-    /// Sets the variables above and re-executes the process when that changes anything; returns
-    /// when nothing needs changing (or re-execution is impossible).
-    public static func prepareProcess() {
-        #if os(Linux)
-        let env = ProcessInfo.processInfo.environment
-        guard env["RNN_EXP_BLAS_PREPARED"] == nil else { return }
-        var changes: [String: String] = [:]
-        if env["OPENBLAS_NUM_THREADS"] == nil { changes["OPENBLAS_NUM_THREADS"] = "1" }
-        if env["OPENBLAS_CORETYPE"] == nil,
-           let core = chooseCoreType(detected: BLASRuntime.coreName, cpuFlags: cpuFlags()) {
-            changes["OPENBLAS_CORETYPE"] = core
-        }
-        guard !changes.isEmpty else { return }
-        for (k, v) in changes { setenv(k, v, 1) }
-        setenv("RNN_EXP_BLAS_PREPARED", "1", 1)
-        execv("/proc/self/exe", CommandLine.unsafeArgv)
-        // execv returned: keep going in this process with what OpenBLAS chose.
-        #endif
     }
 
     /// One line for run records: library, kernel set, and whether the tool chose it.

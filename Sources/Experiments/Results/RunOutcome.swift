@@ -1,0 +1,69 @@
+import Foundation
+import RNNCore
+
+/// One row of a run's `metrics.csv`.
+public struct EpochRecord: Sendable, Equatable {
+    public var epoch: Int
+    /// Optimizer steps so far, cumulative.
+    public var updates: Int
+    public var trainLoss: Double
+    public var valLoss: Double?
+    public var metric: Double?
+    /// Mean pre-clip gradient norm over the epoch's updates (nil for epoch 0).
+    public var gradNorm: Double?
+    /// Seconds since the run started.
+    public var wallSeconds: Double
+    /// Training sample-steps (lane steps) per second in this epoch (nil for epoch 0).
+    public var sampleStepsPerSecond: Double?
+}
+
+/// How a run ended.
+public enum RunStatus: Sendable, Equatable {
+    case done
+    /// NaN or infinity appeared in epoch `epoch`; training stopped there.
+    case diverged(epoch: Int, reason: String)
+    case failed(reason: String)
+    /// Stopped by a signal; nothing is recorded, the run starts over next time.
+    case interrupted
+
+    /// The text of the `status` file: `done`, `diverged: epoch 3: ...`, `failed: ...`.
+    public var fileText: String {
+        switch self {
+        case .done: return "done\n"
+        case .diverged(let e, let r): return "diverged: epoch \(e): \(r)\n"
+        case .failed(let r): return "failed: \(r)\n"
+        case .interrupted: return "interrupted\n"
+        }
+    }
+
+    public var word: String {
+        switch self {
+        case .done: return "done"
+        case .diverged: return "diverged"
+        case .failed: return "failed"
+        case .interrupted: return "interrupted"
+        }
+    }
+
+    public static func parse(_ text: String) -> RunStatus? {
+        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if t == "done" { return .done }
+        if t.hasPrefix("diverged") {
+            let parts = t.split(separator: ":", maxSplits: 2).map { $0.trimmingCharacters(in: .whitespaces) }
+            let epoch = parts.count > 1 ? Int(parts[1].replacingOccurrences(of: "epoch ", with: "")) ?? 0 : 0
+            return .diverged(epoch: epoch, reason: parts.count > 2 ? parts[2] : "")
+        }
+        if t.hasPrefix("failed") { return .failed(reason: String(t.dropFirst("failed".count)).trimmingCharacters(in: CharacterSet(charactersIn: ": "))) }
+        return nil
+    }
+}
+
+/// What a run produced.
+public struct RunOutcome: Sendable {
+    public var status: RunStatus
+    public var records: [EpochRecord]
+    public var initialParameters: [Double]
+    public var finalParameters: [Double]
+    public var spec: NetworkSpec
+    public var baseline: (loss: Double, description: String)?
+}

@@ -1,0 +1,23 @@
+/// What a sweep tells whoever watches it (the CLI's progress display, a test, a library user).
+/// Called from the worker threads; implementations synchronise themselves.
+public protocol RunObserver: AnyObject, Sendable {
+    /// Before the first run starts: `total` runs selected, `alreadyDone` of them finished earlier.
+    func sweepStarted(total: Int, alreadyDone: Int)
+    func runStarted(_ label: String, epochs: Int)
+    func epochFinished(_ label: String, _ record: EpochRecord)
+    func runFinished(_ label: String, status: RunStatus, seconds: Double)
+    func runSkipped(_ label: String, reason: String)
+    /// After the last worker has stopped.
+    func sweepFinished()
+}
+
+/// Watches nothing: the default when no one is interested.
+public final class SilentRunObserver: RunObserver {
+    public init() {}
+    public func sweepStarted(total: Int, alreadyDone: Int) {}
+    public func runStarted(_ label: String, epochs: Int) {}
+    public func epochFinished(_ label: String, _ record: EpochRecord) {}
+    public func runFinished(_ label: String, status: RunStatus, seconds: Double) {}
+    public func runSkipped(_ label: String, reason: String) {}
+    public func sweepFinished() {}
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Experiments
+
+/// Options shared by the commands that read experiment files.
+struct ExperimentFiles: ParsableArguments {
+    @Argument(help: ArgumentHelp("Experiment files (YAML).", valueName: "file"))
+    var files: [String]
+
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "Override any setting before the grid is expanded, e.g. --set training.tau_max=20 (repeatable).",
+        valueName: "path=value"))
+    var overrides: [String] = []
+
+    /// Every file's plan, or every located error printed and exit 2 (nothing is run or written).
+    func plans() throws -> [ExperimentPlan] {
+        try Self.plans(files, overrides: overrides)
+    }
+
+    static func plans(_ files: [String], overrides: [String]) throws -> [ExperimentPlan] {
+        switch Planner.plan(files: files, overrides: overrides) {
+        case .success(let p): return p
+        case .failure(let e):
+            for error in e.errors { Output.error(error.description) }
+            Output.error("\(Output.count(e.errors.count, "error")); nothing was run or written.")
+            throw ExitCode.badInput
+        }
+    }
+
+    /// Grid points left out as invalid (`tau_b > tau_max`), one warning line per file.
+    static func warnSkipped(_ plans: [ExperimentPlan]) {
+        for p in plans where !p.skipped.isEmpty {
+            Output.error("warning: \(p.file): \(Output.count(p.skipped.count, "grid point")) skipped (tau_b > tau_max): "
+                         + p.skipped.map(\.label).joined(separator: "; "))
+        }
+    }
+}
+
+/// The results folder option.
+struct ResultsFolder: ParsableArguments {
+    @Option(help: ArgumentHelp("Results folder.", valueName: "dir"))
+    var results: String = "results"
+}
+
+extension Shard: ExpressibleByArgument {
+    public init?(argument: String) { self.init(text: argument) }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Experiments
+
+extension RNNExp {
+    struct Plan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the runs the grids expand to: done, to run, or skipped (and why).")
+
+        @OptionGroup var experiments: ExperimentFiles
+
+        @OptionGroup var resultsFolder: ResultsFolder
+
+        @Option(help: ArgumentHelp("Show only slice I of N.", valueName: "I/N"))
+        var shard: Shard?
+
+        func run() throws {
+            let plans = try experiments.plans()
+            let store = ResultsStore(root: resultsFolder.results)
+            let selected = Set(Sharding.select(plans, shard: shard).map { "\($0.plan.name)/\($0.run.id)" })
+            for p in plans {
+                let grid = p.runs.count + p.skipped.count
+                Output.line("\(p.name) (\(p.file))")
+                if !p.description.isEmpty { Output.line("  \(p.description)") }
+                Output.line("  grid: \(Output.count(grid, "point"))" + (p.sweptKeys.isEmpty ? "" : " over \(p.sweptKeys.joined(separator: ", "))")
+                            + "; \(p.runs.count) to train, \(p.skipped.count) skipped")
+                for r in p.runs where selected.contains("\(p.name)/\(r.id)") {
+                    Output.line("  \(r.id)  \(Self.describe(store.state(p.name, r)))")
+                }
+                for s in p.skipped { Output.line("  \(s.label)  skipped-invalid: \(s.reason)") }
+            }
+        }
+
+        static func describe(_ state: ResultsStore.RunState) -> String {
+            switch state {
+            case .toRun: return "to run"
+            case .finished(let s): return s.fileText.trimmingCharacters(in: .whitespacesAndNewlines)
+            case .configChanged: return "to run (config changed)"
+            case .retry(let s): return "to run (was \(s.word))"
+            }
+        }
+    }
+
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check experiment files; print every error with file:line:column; exit 2 if any.")
+
+        @OptionGroup var experiments: ExperimentFiles
+
+        func run() throws {
+            let plans = try experiments.plans()
+            ExperimentFiles.warnSkipped(plans)
+            for p in plans {
+                Output.line("\(p.file): ok, \(Output.count(p.runs.count, "run"))" + (p.skipped.isEmpty ? "" : ", \(p.skipped.count) skipped"))
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Experiments
+import RNNCore
+
+extension RNNExp {
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write DIR/report.html: learning curves, heatmaps of a metric over two swept settings, the run table.",
+            discussion: "DIR is an experiment's results folder, e.g. results/copy-truncation. `rnn-exp run` refreshes it at the end of a sweep.")
+
+        @Argument(help: ArgumentHelp("Results folder of one experiment.", valueName: "dir"))
+        var directory: String
+
+        @Option(help: ArgumentHelp("Swept setting on the heatmap's x axis (dotted path, e.g. training.tau_max).", valueName: "key"))
+        var x: String?
+
+        @Option(help: ArgumentHelp("Swept setting on the heatmap's y axis.", valueName: "key"))
+        var y: String?
+
+        @Option(help: ArgumentHelp("summary.csv column shown in the heatmaps (default: the dataset's metric, else final_val_loss).", valueName: "column"))
+        var metric: String?
+
+        @Option(help: ArgumentHelp("Swept setting that colours the learning curves.", valueName: "key"))
+        var group: String?
+
+        func run() throws {
+            do {
+                Output.line(try ReportWriter(directory: directory, options: .init(x: x, y: y, metric: metric, group: group)).write())
+            } catch {
+                Output.error("error: \(error)")
+                throw ExitCode.badInput
+            }
+        }
+    }
+
+    struct Summarize: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Regenerate summary.csv and metrics.csv from the runs' files (after sharded or cluster runs).")
+
+        @OptionGroup var experiments: ExperimentFiles
+
+        @OptionGroup var resultsFolder: ResultsFolder
+
+        func run() throws {
+            let plans = try experiments.plans()
+            let store = ResultsStore(root: resultsFolder.results)
+            var failed = false
+            for p in plans {
+                do {
+                    try store.writeSummaries(p)
+                    let done = p.runs.filter { store.status(p.name, $0.id) == .done }.count
+                    Output.line("\(store.experimentDirectory(p.name))/summary.csv: \(done) of \(p.runs.count) runs done")
+                    Output.line(try ReportWriter(directory: store.experimentDirectory(p.name)).write())
+                } catch {
+                    Output.error("error: \(error)")
+                    failed = true
+                }
+            }
+            if failed { throw ExitCode.someRunsFailed }
+        }
+    }
+
+    /// Self-test of the BLAS kernels this process uses (hidden: for tests and bug reports).
+    struct CheckBLAS: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check-blas", abstract: "Check BLAS GEMM against a naive kernel on awkward shapes.",
+            shouldDisplay: false)
+
+        func run() throws {
+            BLASProcessSetup.reexecIfItHelps()
+            let worst = BLASSelfTest.run()
+            let ok = BLASSelfTest.passed(worst)
+            Output.line(BLASEnvironment.description)
+            Output.line("worst |BLAS - naive| / k: float32 \(worst.float32), float64 \(worst.float64): \(ok ? "ok" : "FAILED")")
+            if !ok { throw ExitCode.someRunsFailed }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Experiments
+import Foundation
+
+extension RNNExp {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train every run of every grid; skip runs already done with the same settings.",
+            discussion: "Exit status: 0 all runs done, 1 some runs failed or diverged, 2 bad input (nothing is trained).")
+
+        @OptionGroup var experiments: ExperimentFiles
+
+        @Option(help: "Runs trained side by side, one BLAS thread each (default: the number of cores).")
+        var jobs: Int?
+
+        @OptionGroup var resultsFolder: ResultsFolder
+
+        @Flag(help: "Train runs again even when they are done.")
+        var force = false
+
+        @Flag(help: "Print only the end summary.")
+        var quiet = false
+
+        @Option(help: ArgumentHelp("Run only slice I of N disjoint slices of the grid (0-based), e.g. 0/4.", valueName: "I/N"))
+        var shard: Shard?
+
+        @Flag(help: "Do not write report.html at the end.")
+        var noReport = false
+
+        #if RNN_EXP_TEST_HOOKS
+        /// Test builds only (`-DRNN_EXP_TEST_HOOKS`): the run with exactly this id fails at once, so
+        /// the cluster test can watch a real task fail.
+        @Option(help: .hidden)
+        var failRun: String?
+        #endif
+
+        func run() throws {
+            BLASProcessSetup.reexecIfItHelps()
+            let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
+            guard jobs >= 1 else {
+                Output.error("error: --jobs must be at least 1")
+                throw ExitCode.badInput
+            }
+            let plans = try experiments.plans()
+            ExperimentFiles.warnSkipped(plans)
+            let store = ResultsStore(root: resultsFolder.results)
+            do { try store.checkWritable() } catch {
+                Output.error("error: --results \(resultsFolder.results): \(error.reason); nothing was run")
+                throw ExitCode.badInput
+            }
+            var options = Runner.Options(jobs: jobs, force: force, shard: shard)
+            #if RNN_EXP_TEST_HOOKS
+            if let victim = failRun {
+                let train = options.executor
+                options.executor = { run, plan, onEpoch, shouldStop in
+                    guard run.id == victim else { return train(run, plan, onEpoch, shouldStop) }
+                    return RunOutcome(status: .failed(reason: "injected failure (--fail-run)"), records: [],
+                                      initialParameters: [], finalParameters: [], spec: run.config.networkSpec)
+                }
+            }
+            #endif
+            let display = ProgressDisplay(mode: ProgressDisplay.defaultMode(quiet: quiet), jobs: jobs)
+            let runner = Runner(plans: plans, store: store, options: options, observer: display)
+            let signals = SignalTrap { signal in
+                Output.error("\n\(signal == SIGINT ? "interrupted" : "terminated"): stopping after the current batch of each run (again to quit now)")
+                runner.requestStop()
+            }
+            let report = runner.run()
+            let caught = signals.caught
+            signals.release()
+            printSummary(report, plans: plans, store: store, interrupted: caught != nil)
+            if !noReport && caught == nil && shard == nil {
+                for p in plans { writeReport(store.experimentDirectory(p.name), name: p.name) }
+            }
+            if let s = caught { throw ExitCode(128 + s) }
+            if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        }
+
+        func printSummary(_ r: Runner.Report, plans: [ExperimentPlan], store: ResultsStore, interrupted: Bool) {
+            var line = "\(r.trained) trained, \(r.alreadyDone) already done"
+            if r.busyElsewhere > 0 { line += ", \(r.busyElsewhere) being run by another process" }
+            if !r.interrupted.isEmpty { line += ", \(r.interrupted.count) interrupted" }
+            Output.error(line + ".")
+            if !r.problems.isEmpty {
+                Output.error("runs that did not finish cleanly:")
+                for p in r.problems.sorted(by: { $0.id < $1.id }) {
+                    Output.error("  \(p.id)  \(p.status.fileText.trimmingCharacters(in: .whitespacesAndNewlines))")
+                }
+            }
+            if interrupted || !r.interrupted.isEmpty {
+                Output.error("finished runs are kept; \(Output.count(r.interrupted.count, "interrupted run")) and any not started will run with the same command:")
+                for id in r.interrupted { Output.error("  \(id)") }
+            }
+            for e in r.writeErrors { Output.error("error: \(e)") }
+            for p in plans { Output.error("results: \(store.experimentDirectory(p.name))/summary.csv") }
+        }
+
+        func writeReport(_ directory: String, name: String) {
+            do {
+                Output.error("report: \(try ReportWriter(directory: directory).write())")
+            } catch {
+                Output.error("warning: no report for \(name): \(error)")
+            }
+        }
+    }
+}
