@@ -37,13 +37,16 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
 
-        // MARK: - Datasets: built-in tasks, CSV sequences, text streams. Depends on Core only.
-        .target(name: "RNNDatasets", dependencies: ["RNNCore"]),
+        // MARK: - RFC 4180 CSV: the reader (with line and column for errors) and the writer
+        .target(name: "CSV"),
+
+        // MARK: - Datasets: built-in tasks, CSV sequences, text streams. Depends on Core (and CSV) only.
+        .target(name: "RNNDatasets", dependencies: ["RNNCore", "CSV"]),
 
         // MARK: - Experiments: YAML, validation, sweep grid, runner, CSV and safetensors writers.
         .target(
             name: "Experiments",
-            dependencies: ["RNNCore", "RNNDatasets", .product(name: "Yams", package: "Yams")]
+            dependencies: ["RNNCore", "RNNDatasets", "CSV", .product(name: "Yams", package: "Yams")]
         ),
 
         // MARK: - Command line (thin)
@@ -53,8 +56,11 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore"]),
-        .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"], exclude: ["Golden"]),
+        // Shared test helpers (relative error, the seeded test generator, fixtures, the binary runner).
+        .target(name: "RNNTestSupport", dependencies: ["RNNCore"], path: "Tests/RNNTestSupport"),
+        .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore", "RNNTestSupport"]),
+        .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets", "RNNCore", "RNNTestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "RNNCore", "RNNDatasets", "RNNTestSupport"],
+                    exclude: ["Golden"]),
     ]
 )

@@ -52,8 +52,8 @@ extension RNNExp {
             #if RNN_EXP_TEST_HOOKS
             if let victim = failRun {
                 let train = options.executor
-                options.executor = { run, plan, onEpoch, shouldStop in
-                    guard run.id == victim else { return train(run, plan, onEpoch, shouldStop) }
+                options.executor = { run, plan, resume, onEpoch, shouldStop, checkpoint in
+                    guard run.id == victim else { return train(run, plan, resume, onEpoch, shouldStop, checkpoint) }
                     return RunOutcome(status: .failed(reason: "injected failure (--fail-run)"), records: [],
                                       initialParameters: [], finalParameters: [], spec: run.config.networkSpec)
                 }
@@ -62,7 +62,8 @@ extension RNNExp {
             let display = ProgressDisplay(mode: ProgressDisplay.defaultMode(quiet: quiet), jobs: jobs)
             let runner = Runner(plans: plans, store: store, options: options, observer: display)
             let signals = SignalTrap { signal in
-                Output.error("\n\(signal == SIGINT ? "interrupted" : "terminated"): stopping after the current batch of each run (again to quit now)")
+                let what = signal == SIGINT ? "interrupted" : signal == SIGUSR1 ? "asked to stop (USR1)" : "terminated"
+                Output.error("\n\(what): each run checkpoints after its current batch, then stops (again to quit now)")
                 runner.requestStop()
             }
             let report = runner.run()
@@ -88,9 +89,10 @@ extension RNNExp {
                 }
             }
             if interrupted || !r.interrupted.isEmpty {
-                Output.error("finished runs are kept; \(Output.count(r.interrupted.count, "interrupted run")) and any not started will run with the same command:")
+                Output.error("finished runs are kept; \(Output.count(r.interrupted.count, "interrupted run")) continue from their checkpoints; they and any not started will run with the same command:")
                 for id in r.interrupted { Output.error("  \(id)") }
             }
+            for w in r.warnings { Output.error("warning: \(w)") }
             for e in r.writeErrors { Output.error("error: \(e)") }
             for p in plans { Output.error("results: \(store.experimentDirectory(p.name))/summary.csv") }
         }

@@ -1,14 +1,15 @@
 import Foundation
 
-/// Catches SIGINT and SIGTERM while a sweep runs: the first asks for a clean stop, a second one
-/// exits at once.
+/// Catches SIGINT, SIGTERM and SIGUSR1 (Slurm's warning before a time limit) while a sweep runs:
+/// the first asks every run to checkpoint at its next batch boundary and stop; a second one exits
+/// at once. The process then exits 128 + the signal: 130 (INT), 143 (TERM), 138 (USR1).
 final class SignalTrap: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
     private let lock = NSLock()
     private var first: Int32? = nil
 
     init(_ onFirst: @escaping @Sendable (Int32) -> Void) {
-        for sig in [SIGINT, SIGTERM] {
+        for sig in SignalTrap.signals {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [weak self] in
@@ -25,6 +26,8 @@ final class SignalTrap: @unchecked Sendable {
         }
     }
 
+    static let signals = [SIGINT, SIGTERM, SIGUSR1]
+
     var caught: Int32? {
         lock.lock(); defer { lock.unlock() }
         return first
@@ -33,7 +36,6 @@ final class SignalTrap: @unchecked Sendable {
     func release() {
         for s in sources { s.cancel() }
         sources = []
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
+        for sig in SignalTrap.signals { signal(sig, SIG_DFL) }
     }
 }

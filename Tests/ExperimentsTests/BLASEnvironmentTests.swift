@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Experiments
+import RNNTestSupport
 
 /// Issue 9's trap: Debian's OpenBLAS falls back to Prescott on CPUs it does not know.
 @Suite("BLAS environment")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Experiments
+import RNNTestSupport
 
 /// Issue 7: chart geometry of the report — scales, ticks, log axes, NaN handling, colour map.
 @Suite("Report charts")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Experiments
+import RNNTestSupport
 
 /// One broken experiment file and the exact errors it must give (issue 5).
 struct BrokenYAMLCase: CustomTestStringConvertible, Sendable {
@@ -11,15 +12,7 @@ struct BrokenYAMLCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { id }
 }
 
-let validBase = """
-dataset: {kind: adding, length: 6, train: 8, validation: 4}
-model:
-  layers:
-    - {type: rnn, units: 4, activation: tanh}
-    - {type: dense, units: 1, activation: identity}
-training: {epochs: 1, batch: 4}
 
-"""
 
 @Suite("Experiment files: located errors")
 struct ConfigErrorTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Experiments
+import RNNTestSupport
 
 /// End-to-end tests of the built `rnn-exp` binary (argument-parser's `AssertExecuteCommand`
 /// style): exit codes, files and CSV columns, exactly.
@@ -25,19 +26,6 @@ struct EndToEndTests {
         let dir = scratchDirectory("e2e")
         writeFile("\(dir)/tiny.yaml", Self.sweepYAML)
         return (dir, "\(dir)/tiny.yaml", "\(dir)/results")
-    }
-
-    /// (loss columns of every run's metrics.csv, final weights) for comparing two result sets.
-    func lossesAndWeights(_ results: String, _ name: String) -> [String: String] {
-        var out: [String: String] = [:]
-        let runs = (try? FileManager.default.contentsOfDirectory(atPath: "\(results)/\(name)/runs")) ?? []
-        for id in runs.sorted() {
-            let csv = parseCSV(readFile("\(results)/\(name)/runs/\(id)/metrics.csv") ?? "")
-            let losses = ["epoch", "updates", "train_loss", "val_loss", "grad_norm"].map { column(csv, $0).joined(separator: ";") }
-            let weights = FileManager.default.contents(atPath: "\(results)/\(name)/runs/\(id)/final.safetensors") ?? Data()
-            out[id] = losses.joined(separator: "|") + "|" + weights.base64EncodedString()
-        }
-        return out
     }
 
     @Test func smallSweepWritesTheSpecLayout() throws {
@@ -109,7 +97,7 @@ struct EndToEndTests {
             .replacingOccurrences(of: "training.seed: [1, 2]", with: "training.seed: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"))
         let reference = try rnnExp(["run", file, "--results", "\(dir)/reference", "--jobs", "2", "--quiet"])
         #expect(reference.status == 0)
-        var seed: UInt64 = 2024
+        var rng = SplitMix64(seed: 2024)
         var kills = 0, attempts = 0
         while attempts < 40 {
             attempts += 1
@@ -118,8 +106,7 @@ struct EndToEndTests {
             p.arguments = ["run", file, "--results", results, "--jobs", "2", "--quiet"]
             p.standardError = FileHandle.nullDevice
             try p.run()
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
-            let delay = 0.02 + Double(seed >> 40) / Double(1 << 24) * 0.3  // 20 ... 320 ms
+            let delay = 0.02 + rng.unit() * 0.3  // 20 ... 320 ms
             Thread.sleep(forTimeInterval: delay)
             if p.isRunning && kills < 8 {
                 kill(p.processIdentifier, SIGKILL)

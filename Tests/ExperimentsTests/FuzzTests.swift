@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Experiments
+import RNNTestSupport
 
 /// Issue 6: a seeded mutation fuzzer over the experiment-file loader + validator and over the CSV
 /// dataset reader. Chosen over libFuzzer because it needs no special toolchain flags, runs inside
@@ -21,7 +22,7 @@ struct FuzzTests {
                              "\t", "\u{FEFF}", "é", "\\", "%YAML 1.2\n", "---\n", "...\n", "<<: ", "1000000000"]
 
     struct Mutator {
-        var rng: Xoshiro
+        var rng: SplitMix64
 
         mutating func mutate(_ text: String, corpus: [String]) -> String {
             var bytes = Array(text.utf8)
@@ -60,18 +61,6 @@ struct FuzzTests {
         }
     }
 
-    /// A tiny deterministic generator for the mutator (SplitMix64).
-    struct Xoshiro {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Checks one input: whether it validated, and a description of a contract violation.
     static func check(_ path: String) -> (valid: Bool, problem: String?) {
         switch Planner.plan(files: [path]) {
@@ -94,7 +83,7 @@ struct FuzzTests {
             .filter { $0.hasSuffix(".yaml") }.sorted()
             .map { try String(contentsOfFile: "\(repositoryRoot)/experiments/\($0)", encoding: .utf8) }
         corpus += ConfigErrorTests.cases.map(\.yaml)
-        var mutator = Mutator(rng: Xoshiro(state: 20261127))
+        var mutator = Mutator(rng: SplitMix64(seed: 20261127))
         let start = Date()
         var count = 0, valid = 0, slowest = 0.0
         var failures: [String] = []
@@ -129,7 +118,7 @@ struct FuzzTests {
             "id,x1,x2,y\na,1,2,\na,0,1,1\nb,1,1,0\nb,\"2\",3,2\nc,1,1,1\n",
             "\u{FEFF}id,x1,x2,y\r\n\"q,1\",1,2,0\r\n\"q,1\",3,4,\r\nz,5,6,1\r\n",
         ] + TextAndCSVCorpus.broken
-        var mutator = Mutator(rng: Xoshiro(state: 4242))
+        var mutator = Mutator(rng: SplitMix64(seed: 4242))
         let start = Date()
         var count = 0, slowest = 0.0
         var failures: [String] = []

@@ -1,16 +1,14 @@
 import Foundation
 import Testing
 @testable import Experiments
+import RNNTestSupport
 
 /// Issue 8: `--shard I/N` slices are a partition, stable, and balanced by expected cost.
 @Suite("Sharding")
 struct ShardingTests {
     static func items(_ n: Int, seed: UInt64) -> [(id: String, cost: Double)] {
-        var x = seed
-        return (0..<n).map { i in
-            x = x &* 6364136223846793005 &+ 1442695040888963407
-            return ("run-\(i)", 1 + Double(x >> 44) / Double(1 << 20) * 99)  // costs 1 ... 100
-        }
+        var rng = SplitMix64(seed: seed)
+        return (0..<n).map { i in ("run-\(i)", 1 + rng.unit() * 99) }  // costs 1 ... 100
     }
 
     /// Every run in exactly one shard, for N = 1...50 and grids of 1...500; the largest shard's

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Experiments
+import RNNTestSupport
 
 @Suite("Sweep grid")
 struct SweepGridTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RNNCore
 @testable import Experiments
+import RNNTestSupport
 
 /// Issue 4: every dataset kind trains on the engine, and a small model's validation loss drops
 /// below the task's trivial baseline within a few epochs. Each case names its baseline.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RNNCore
+import RNNTestSupport
 
 /// The float32 polynomial kernels against float64 libm, over their whole useful range.
 @Suite("FastMath (float32)")

@@ -1,5 +1,6 @@
 import Testing
 import RNNCore
+import RNNTestSupport
 
 /// The BLAS path agrees with the naive triple loop on awkward shapes (1×1, primes, B = 1),
 /// every transpose combination, with beta 0 and 1, under whatever core OpenBLAS chose.

@@ -1,5 +1,6 @@
 import Testing
 import RNNCore
+import RNNTestSupport
 
 /// A named finite-difference case: a layer stack, its loss, the batch and the truncation.
 struct GradientCase: CustomTestStringConvertible, Sendable {

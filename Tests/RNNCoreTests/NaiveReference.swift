@@ -1,5 +1,6 @@
 import Foundation
 import RNNCore
+import RNNTestSupport
 
 /// An independent, deliberately plain reference of the model (SPEC section 2): scalar loops in
 /// float64, one lane at a time, no BLAS, no workspace, no truncation logic of its own. The tests
@@ -115,43 +116,6 @@ struct NaiveReference {
         }
         return grad
     }
-}
-
-/// Deterministic test data: random sequences with the shapes of a spec.
-enum TestData {
-    static func samples(spec: NetworkSpec, lengths: [Int], seed: UInt64, targetEvery: Int = 1,
-                        oneHot: Bool = false) -> [SequenceSample] {
-        var rng = Xoshiro256(seed: seed, stream: 99)
-        let i = spec.inputs, o = spec.outputs
-        return lengths.map { length in
-            let inputs: SequenceSample.Inputs = oneHot
-                ? .oneHot((0..<length).map { _ in Int32(rng.nextInt(below: i)) })
-                : .dense((0..<(length * i)).map { _ in rng.uniform(-1, 1) })
-            let mask = (0..<length).map { ($0 + 1) % targetEvery == 0 || $0 == length - 1 }
-            let targets: SequenceSample.Targets
-            switch spec.loss {
-            case .crossEntropy: targets = .classes((0..<length).map { _ in Int32(rng.nextInt(below: o)) })
-            case .binaryCrossEntropy: targets = .values((0..<(length * o)).map { _ in Double(rng.nextInt(below: 2)) })
-            case .mse: targets = .values((0..<(length * o)).map { _ in rng.uniform(-1, 1) })
-            }
-            return SequenceSample(length: length, inputs: inputs, targets: targets, mask: mask)
-        }
-    }
-}
-
-/// Relative error as swift-numerics scales it: |a − b| / max(|a|, |b|, floor).
-func relativeError(_ a: Double, _ b: Double, floor: Double = 1e-6) -> Double {
-    abs(a - b) / max(abs(a), abs(b), floor)
-}
-
-/// Worst relative error over two vectors, with its index.
-func worstRelativeError(_ a: [Double], _ b: [Double], floor: Double = 1e-6) -> (error: Double, index: Int) {
-    var worst = (error: 0.0, index: -1)
-    for i in 0..<a.count {
-        let e = relativeError(a[i], b[i], floor: floor)
-        if e > worst.error || worst.index < 0 { worst = (e, i) }
-    }
-    return worst
 }
 
 /// Every update's gradient the engine computes on `samples`, with learning rate 0 (weights fixed).

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RNNCore
+import RNNTestSupport
 
 /// The engine against an independent numpy implementation (`Tests/Reference/make_golden.py`):
 /// loss and gradient of every update, float64, to 1e-10.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RNNCore
+import RNNTestSupport
 
 /// Optimizer steps against values worked by hand from PyTorch's documented update rules
 /// (torch.optim.SGD / Adam / RMSprop docs), on one parameter p0 = 1 with a constant gradient 0.5.

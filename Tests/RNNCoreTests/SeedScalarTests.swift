@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RNNCore
+import RNNTestSupport
 
 /// The seed's scalar example: a 2-layer, 1-unit network
 /// ```

@@ -1,5 +1,6 @@
 import Testing
 import RNNCore
+import RNNTestSupport
 
 /// Truncation semantics against hand-worked expectations (SPEC section 3).
 @Suite("Truncation rules")

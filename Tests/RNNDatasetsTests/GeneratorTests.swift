@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RNNCore
 @testable import RNNDatasets
+import RNNTestSupport
 
 /// Shapes, ranges, determinism and the property that defines each generated task.
 @Suite("Generators")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RNNCore
 @testable import RNNDatasets
+import RNNTestSupport
 
 func temporaryFile(_ contents: String, name: String = "data.csv") -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnn-exp-\(UUID().uuidString)")

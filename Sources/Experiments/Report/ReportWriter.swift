@@ -1,5 +1,4 @@
 import Foundation
-import RNNDatasets
 
 /// Writes `report.html` for one experiment's results folder: one self-contained file (inline SVG
 /// and CSS, a few lines of inline script for sorting the table, nothing fetched) with the
@@ -28,7 +27,7 @@ public struct ReportWriter {
     let options: Options
     var experiment = Experiment()
     var header: [String] = []
-    var rows: [[String: String]] = []
+    var rows: [SummaryRow] = []
     var curves: [String: [(epoch: Double, train: Double, val: Double)]] = [:]
 
     /// Reads the experiment's `experiment.json`, `summary.csv` and `metrics.csv`.
@@ -46,18 +45,15 @@ public struct ReportWriter {
         experiment.sweepValues = json["sweep_values"] as? [String: [String]] ?? [:]
         experiment.gridSize = json["grid_size"] as? Int ?? 0
         experiment.skipped = (json["skipped"] as? [[String: Any]] ?? []).map { $0["values"] as? [String: String] ?? [:] }
-        if let data = FileManager.default.contents(atPath: "\(dir)/summary.csv"),
-           let table = try? CSVTable.parse(data, file: "summary.csv") {
-            header = table.header
-            rows = table.rows.map { Dictionary(zip(table.header, $0), uniquingKeysWith: { a, _ in a }) }
-        }
-        if let data = FileManager.default.contents(atPath: "\(dir)/metrics.csv"),
-           let table = try? CSVTable.parse(data, file: "metrics.csv") {
-            for r in table.rows {
-                let d = Dictionary(zip(table.header, r), uniquingKeysWith: { a, _ in a })
-                guard let run = d["run"], let e = d["epoch"].flatMap(Double.init) else { continue }
-                curves[run, default: []].append((e, Double(d["train_loss"] ?? "") ?? .nan, Double(d["val_loss"] ?? "") ?? .nan))
-            }
+        let summary = ResultsCSV(path: "\(dir)/summary.csv")
+        header = summary.header
+        rows = summary.rows.map { SummaryRow(fields: $0, table: summary) }
+        let metrics = ResultsCSV(path: "\(dir)/metrics.csv")
+        for r in metrics.rows {
+            guard let run = metrics.field(r, "run"), let e = metrics.field(r, "epoch").flatMap(Double.init) else { continue }
+            let train = metrics.field(r, "train_loss").flatMap(Double.init) ?? .nan
+            let val = metrics.field(r, "val_loss").flatMap(Double.init) ?? .nan
+            curves[run, default: []].append((e, train, val))
         }
     }
 
@@ -77,8 +73,8 @@ public struct ReportWriter {
     /// Display names in the seed's notation: `training.tau_max` → `tau_max`.
     static func short(_ key: String) -> String { SweepGrid.shortNames([key])[0] }
 
-    var seedKeys: [String] { experiment.sweptKeys.filter { $0.hasSuffix("seed") } }
-    var settingKeys: [String] { experiment.sweptKeys.filter { !$0.hasSuffix("seed") } }
+    var seedKeys: [String] { experiment.sweptKeys.filter(SweepGrid.isSeedKey) }
+    var settingKeys: [String] { experiment.sweptKeys.filter { !SweepGrid.isSeedKey($0) } }
 
     /// The metric column shown in heatmaps: the option, the dataset's metric, else final_val_loss.
     var metricColumn: String {
@@ -93,8 +89,8 @@ public struct ReportWriter {
     // MARK: HTML
 
     func html() -> String {
-        let counts = Dictionary(grouping: rows, by: { $0["status"] ?? "" }).mapValues(\.count)
-        let wall = rows.compactMap { Double($0["wall_s"] ?? "") }.reduce(0, +)
+        let counts = Dictionary(grouping: rows, by: \.status).mapValues(\.count)
+        let wall = rows.compactMap(\.wallSeconds).reduce(0, +)
         var facts = "grid of \(experiment.gridSize) point\(experiment.gridSize == 1 ? "" : "s")"
         if !experiment.sweptKeys.isEmpty { facts += " over " + experiment.sweptKeys.map { "<code>\(Self.escape(Self.short($0)))</code>" }.joined(separator: " × ") }
         facts += " · \(counts["done"] ?? 0) done"
@@ -176,7 +172,7 @@ public struct ReportWriter {
         var order: [String] = []
         var byLabel: [String: Series] = [:]
         for r in rows {
-            guard let id = r["run"] else { continue }
+            let id = r.run
             let label = settingKeys.map { "\(Self.short($0))=\(r[$0] ?? "")" }.joined(separator: ", ")
             let group = groupKey.flatMap { r[$0] } ?? ""
             if byLabel[label] == nil { order.append(label); byLabel[label] = Series(label: label.isEmpty ? "all runs" : label, group: group, runs: []) }
@@ -268,13 +264,13 @@ public struct ReportWriter {
             var row: [Cell] = []
             for xv in xs {
                 let matching = rows.filter { $0[x] == xv && (y == nil || $0[y!] == yv) }
-                let done = matching.filter { $0["status"] == "done" }.compactMap { Double($0[metric] ?? "") }.filter { $0.isFinite }
+                let done = matching.filter { $0.status == RunStatus.done.word }.compactMap { Double($0[metric] ?? "") }.filter { $0.isFinite }
                 if !done.isEmpty {
                     let mean = done.reduce(0, +) / Double(done.count)
                     values.append(mean)
                     let bad = matching.count - done.count
                     row.append(Cell(value: mean, state: bad > 0 ? "\(bad) diverged/failed" : ""))
-                } else if let s = matching.first(where: { $0["status"] == "diverged" || $0["status"] == "failed" })?["status"] {
+                } else if let s = matching.first(where: { $0.status == "diverged" || $0.status == "failed" })?.status {
                     row.append(Cell(value: nil, state: s))
                 } else if experiment.skipped.contains(where: { $0[x] == xv && (y == nil || $0[y!] == yv) }) {
                     row.append(Cell(value: nil, state: "skipped"))
@@ -340,19 +336,41 @@ public struct ReportWriter {
         var out = "<h2>Runs</h2><p class=\"note\">Click a column to sort. Each run links to its folder's files.</p><div class=\"tablewrap\"><table class=\"sortable\"><thead><tr>"
         out += header.map { "<th>\(Self.escape($0))</th>" }.joined() + "<th>files</th></tr></thead><tbody>"
         for r in rows {
-            let status = r["status"] ?? ""
+            let status = r.status
             out += "<tr class=\"\(Self.escape(status))\">"
             for h in header {
                 let v = r[h] ?? ""
                 let shown = Double(v).map { v.count > 9 ? ChartScale.label($0) : v } ?? v
                 out += "<td data-v=\"\(Self.escape(v))\">\(Self.escape(shown))</td>"
             }
-            let id = r["run"] ?? ""
+            let id = r.run
             let base = "runs/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)"
             out += "<td><a href=\"\(base)/metrics.csv\">metrics</a> <a href=\"\(base)/config.yaml\">config</a> <a href=\"\(base)/final.safetensors\">weights</a></td></tr>"
         }
         return out + "</tbody></table></div>\n"
     }
+}
+
+/// One row of `summary.csv` as the report reads it: the run, its status and wall time typed, and
+/// every other column (swept settings, the chosen metric) by its header.
+struct SummaryRow {
+    let run: String
+    /// `done`, `diverged`, `failed` (`RunStatus.word`).
+    let status: String
+    let wallSeconds: Double?
+    private let values: [String: String]
+
+    init(fields: [String], table: ResultsCSV) {
+        run = table.field(fields, "run") ?? ""
+        status = table.field(fields, "status") ?? ""
+        wallSeconds = table.field(fields, "wall_s").flatMap(Double.init)
+        var values: [String: String] = [:]
+        for h in table.header { values[h] = table.field(fields, h) }
+        self.values = values
+    }
+
+    /// The field under `column` (nil when the table has no such column).
+    subscript(column: String) -> String? { values[column] }
 }
 
 /// An SVG line chart with min–max bands.

@@ -104,6 +104,36 @@ public struct AtomicFileWriter: ResultsFileWriter {
     }
 }
 
+/// How the results store reads its own files: the seam that lets tests count reads.
+public protocol ResultsFileReader: Sendable {
+    func contents(atPath path: String) -> Data?
+    /// Identity of the file's current version (inode, modification time, size); nil when absent.
+    /// Files are replaced by rename, so a new version has a new stamp.
+    func stamp(atPath path: String) -> FileStamp?
+}
+
+public struct FileStamp: Sendable, Hashable {
+    public let inode: UInt64
+    public let modified: Int64   // nanoseconds
+    public let size: Int64
+}
+
+/// Reads from the file system.
+public struct FileSystemReader: ResultsFileReader {
+    public init() {}
+    public func contents(atPath path: String) -> Data? { FileManager.default.contents(atPath: path) }
+    public func stamp(atPath path: String) -> FileStamp? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        #if canImport(Darwin)
+        let ns = Int64(st.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(st.st_mtimespec.tv_nsec)
+        #else
+        let ns = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        #endif
+        return FileStamp(inode: UInt64(st.st_ino), modified: ns, size: Int64(st.st_size))
+    }
+}
+
 /// An exclusive advisory lock on a file (`flock`), released when the holder closes it or its
 /// process dies — a `kill -9` never leaves a stale lock behind. On NFS, Linux maps `flock` onto
 /// the server's byte-range locks (NFSv4), so runners on several hosts exclude each other too.

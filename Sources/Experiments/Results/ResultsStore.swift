@@ -1,12 +1,14 @@
 import Foundation
 import RNNCore
-import RNNDatasets
+import CSV
 
-/// The results folder of SPEC section 6, and the only code that writes into it.
+/// The results folder of SPEC section 6. Everything in it is written here, except `report.html`
+/// (`ReportWriter`).
 ///
 /// ```
-/// <root>/<name>/summary.csv, metrics.csv
-/// <root>/<name>/runs/<id>/config.yaml, metrics.csv, initial.safetensors, final.safetensors, baseline, status
+/// <root>/<name>/summary.csv, metrics.csv, summary-by-setting.csv, experiment.json, report.html
+/// <root>/<name>/runs/<id>/config.yaml, metrics.csv, initial.safetensors, final.safetensors, baseline,
+///                        environment, status, checkpoint/state.safetensors (while unfinished)
 /// ```
 /// Every file is written atomically (temporary file, fsync, rename); `status` is written last, and
 /// removed first when a run starts over, so a run is `done` only when all its files are complete.
@@ -14,19 +16,24 @@ import RNNDatasets
 /// exclusive lock, so concurrent runners never interleave them.
 public struct ResultsStore: Sendable {
     public let root: String
-    /// Every file of the store goes through it.
+    /// Every file of the store goes through them.
     let writer: any ResultsFileWriter
+    let reader: any ResultsFileReader
+    /// Runs already read for a summary, kept while their files are unchanged.
+    let cache = RunRecordCache()
 
-    public init(root: String, writer: any ResultsFileWriter = AtomicFileWriter()) {
+    public init(root: String, writer: any ResultsFileWriter = AtomicFileWriter(),
+                reader: any ResultsFileReader = FileSystemReader()) {
         self.root = root
         self.writer = writer
+        self.reader = reader
     }
 
     public func experimentDirectory(_ name: String) -> String { "\(root)/\(name)" }
     public func runDirectory(_ name: String, _ id: String) -> String { "\(root)/\(name)/runs/\(id)" }
 
     public func status(_ name: String, _ id: String) -> RunStatus? {
-        guard let data = FileManager.default.contents(atPath: "\(runDirectory(name, id))/status") else { return nil }
+        guard let data = reader.contents(atPath: "\(runDirectory(name, id))/status") else { return nil }
         return RunStatus.parse(String(decoding: data, as: UTF8.self))
     }
 
@@ -38,7 +45,7 @@ public struct ResultsStore: Sendable {
         case .done, .diverged: break
         case .failed, .interrupted: return false
         }
-        guard let data = FileManager.default.contents(atPath: "\(runDirectory(name, run.id))/config.yaml") else { return false }
+        guard let data = reader.contents(atPath: "\(runDirectory(name, run.id))/config.yaml") else { return false }
         return String(decoding: data, as: UTF8.self) == run.canonical
     }
 
@@ -60,12 +67,12 @@ public struct ResultsStore: Sendable {
         return s == .done ? .configChanged : .retry(s)
     }
 
-    /// Checks that the results folder can be written before anything trains (creates it).
+    /// Checks that the results folder can be written before anything trains (creates it). Asks
+    /// the system (`access`, which knows read-only mounts) rather than writing a probe file, so a
+    /// process killed here leaves nothing behind.
     public func checkWritable() throws(WriteError) {
         try AtomicFile.makeDirectory(root)
-        let probe = "\(root)/.rnn-exp-write-test"
-        try writer.write("", to: probe)
-        unlink(probe)
+        guard access(root, W_OK) == 0 else { throw WriteError(path: root, reason: String(cString: strerror(errno))) }
     }
 
     /// Claims a run for this process (nil when another runner holds it).
@@ -80,6 +87,7 @@ public struct ResultsStore: Sendable {
         let dir = runDirectory(name, run.id)
         try AtomicFile.makeDirectory(dir)
         AtomicFile.removeStaleTemporaries(in: dir)
+        AtomicFile.removeStaleTemporaries(in: "\(dir)/checkpoint")
         let statusPath = "\(dir)/status"
         if unlink(statusPath) != 0 && errno != ENOENT {
             throw WriteError(path: statusPath, reason: String(cString: strerror(errno)))
@@ -110,35 +118,80 @@ public struct ResultsStore: Sendable {
             try writer.write("\(NumberText.format(b.loss))\n# \(b.description)\n", to: "\(dir)/baseline")
         }
         try writer.write(outcome.status.fileText, to: "\(dir)/status")
+        removeCheckpoint(name, run.id)
+    }
+
+    // MARK: Checkpoints
+
+    public func checkpointPath(_ name: String, _ id: String) -> String { "\(runDirectory(name, id))/checkpoint/state.safetensors" }
+
+    /// What a run's checkpoint folder holds.
+    public enum CheckpointLookup: Sendable {
+        case none
+        case found(Checkpoint)
+        /// Written for another resolved configuration: the run starts over.
+        case otherConfig
+        /// Unreadable (truncated, corrupt): the run starts over, and says why.
+        case damaged(String)
+    }
+
+    public func loadCheckpoint(_ name: String, _ run: PlannedRun) -> CheckpointLookup {
+        let path = checkpointPath(name, run.id)
+        guard let data = reader.contents(atPath: path) else { return .none }
+        switch Checkpoint.decode(data, metric: run.config.metric) {
+        case .failure(let e): return .damaged("\(path): \(e)")
+        case .success(let c): return c.canonicalConfig == run.canonical ? .found(c) : .otherConfig
+        }
+    }
+
+    /// Replaces the run's checkpoint atomically (a killed writer leaves the previous one whole),
+    /// stamped with the run's canonical configuration.
+    public func saveCheckpoint(_ name: String, _ run: PlannedRun, _ checkpoint: Checkpoint) throws(WriteError) {
+        let path = checkpointPath(name, run.id)
+        var stamped = checkpoint
+        stamped.canonicalConfig = run.canonical
+        try AtomicFile.makeDirectory((path as NSString).deletingLastPathComponent)
+        try writer.write(stamped.encoded(metric: run.config.metric), to: path)
+    }
+
+    /// Removes the checkpoint (when the run is over, or starts over).
+    public func removeCheckpoint(_ name: String, _ id: String) {
+        let path = checkpointPath(name, id)
+        let dir = (path as NSString).deletingLastPathComponent
+        unlink(path)
+        AtomicFile.removeStaleTemporaries(in: dir)
+        rmdir(dir)
     }
 
     // MARK: CSV
 
-    static let epochColumns = ["epoch", "updates", "train_loss", "val_loss"]
-
-    static func metricsHeader(_ metric: MetricKind) -> [String] {
-        epochColumns + (metric.columnName.map { [$0] } ?? []) + ["grad_norm", "wall_s", "sample_steps_per_s"]
-    }
-
-    static func metricsFields(_ r: EpochRecord, metric: MetricKind) -> [String] {
-        var f = [String(r.epoch), String(r.updates), NumberText.format(r.trainLoss), NumberText.format(r.valLoss)]
-        if metric.columnName != nil { f.append(NumberText.format(r.metric)) }
-        f += [NumberText.format(r.gradNorm), NumberText.format(r.wallSeconds), NumberText.format(r.sampleStepsPerSecond)]
-        return f
-    }
-
     static func metricsCSV(_ records: [EpochRecord], metric: MetricKind) -> String {
-        var w = CSVWriter(header: metricsHeader(metric))
-        for r in records { w.append(metricsFields(r, metric: metric)) }
+        let columns = EpochRecord.columns(metric: metric)
+        var w = CSVWriter(header: columns.header())
+        for r in records { w.append(columns.fields(r)) }
         return w.text
     }
 
-    /// Reads a run's `metrics.csv` back as rows of (column → text).
-    func readMetrics(_ name: String, _ id: String) -> [[String: String]] {
-        let path = "\(runDirectory(name, id))/metrics.csv"
-        guard let data = FileManager.default.contents(atPath: path),
-              let table = try? CSVTable.parse(data, file: path) else { return [] }
-        return table.rows.map { Dictionary(uniqueKeysWithValues: zip(table.header, $0)) }
+    /// A run's files read back (nil when it has no status yet). Cached: a run whose `status` and
+    /// `metrics.csv` are the same versions as last time is not read again, so regenerating the
+    /// summaries reads only what changed (and stats the rest).
+    func readRun(_ name: String, _ run: PlannedRun, metric: MetricKind) -> RunRecord? {
+        let dir = runDirectory(name, run.id)
+        guard let statusStamp = reader.stamp(atPath: "\(dir)/status") else { return nil }
+        let stamps = [statusStamp, reader.stamp(atPath: "\(dir)/metrics.csv")]
+        let key = "\(name)/\(run.id)"
+        if let hit = cache.lookup(key, stamps: stamps, canonical: run.canonical) { return hit }
+        guard let status = status(name, run.id) else { return nil }
+        var records: [EpochRecord] = []
+        if let data = reader.contents(atPath: "\(dir)/metrics.csv"),
+           let table = try? CSVTable.parse(data, file: "\(dir)/metrics.csv") {
+            records = table.rows.compactMap { EpochRecord(fields: $0, header: table.header, metric: metric) }
+        }
+        let baseline = reader.contents(atPath: "\(dir)/baseline")
+            .flatMap { String(decoding: $0, as: UTF8.self).split(separator: "\n").first.flatMap { Double($0) } }
+        let record = RunRecord(run: run, status: status, records: records, baselineLoss: baseline)
+        cache.store(key, stamps: stamps, canonical: run.canonical, record)
+        return record
     }
 
     // MARK: Summaries
@@ -152,40 +205,20 @@ public struct ResultsStore: Sendable {
         defer { lock.unlock() }
         AtomicFile.removeStaleTemporaries(in: dir)
         let metric = plan.runs.first?.config.metric ?? .none
-        let metricName = metric.columnName.map { "final_\($0)" }
-        var summary = CSVWriter(header: ["run", "status"] + plan.sweptKeys
-            + ["dataset", "layers", "tau_max", "tau_b", "batch", "optimizer", "lr", "seed",
-               "epochs", "updates", "final_train_loss", "final_val_loss", "best_val_loss", "best_epoch"]
-            + (metricName.map { [$0] } ?? []) + ["wall_s", "sample_steps_per_s", "baseline_loss"])
-        var long = CSVWriter(header: ["run", "status"] + plan.sweptKeys + Self.metricsHeader(metric))
+        let columns = SummaryTable.columns(sweptKeys: plan.sweptKeys, metric: metric)
+        let longColumns = SummaryTable.longColumns(sweptKeys: plan.sweptKeys, metric: metric)
+        var summary = CSVWriter(header: columns.header())
+        var long = CSVWriter(header: longColumns.header())
+        var records: [String: RunRecord] = [:]
         for run in plan.runs {
-            guard let status = status(plan.name, run.id) else { continue }
-            let rows = readMetrics(plan.name, run.id)
-            let c = run.config
-            let swept = run.swept.map(\.text)
-            for r in rows {
-                long.append([run.id, status.word] + swept + Self.metricsHeader(metric).map { r[$0] ?? "" })
-            }
-            let last = rows.last
-            var best: (Double, String)? = nil
-            for r in rows {
-                if let v = r["val_loss"].flatMap(Double.init), v.isFinite, best == nil || v < best!.0 { best = (v, r["epoch"] ?? "") }
-            }
-            let speeds = rows.dropFirst().compactMap { $0["sample_steps_per_s"].flatMap(Double.init) }
-            let baseline = FileManager.default.contents(atPath: "\(runDirectory(plan.name, run.id))/baseline")
-                .flatMap { String(decoding: $0, as: UTF8.self).split(separator: "\n").first.map(String.init) } ?? ""
-            var fields = [run.id, status.word] + swept
-            fields += [c.dataset.kind.rawValue, c.layersText, c.tauMaxText, c.tauBText, String(c.batch),
-                       c.optimizer.name.rawValue, NumberText.format(c.optimizer.lr), String(c.seed),
-                       last?["epoch"] ?? "", last?["updates"] ?? "", last?["train_loss"] ?? "", last?["val_loss"] ?? "",
-                       best.map { NumberText.format($0.0) } ?? "", best?.1 ?? ""]
-            if let m = metric.columnName { fields.append(last?[m] ?? "") }
-            fields += [last?["wall_s"] ?? "",
-                       speeds.isEmpty ? "" : NumberText.format(speeds.reduce(0, +) / Double(speeds.count)), baseline]
-            summary.append(fields)
+            guard let record = readRun(plan.name, run, metric: metric) else { continue }
+            records[run.id] = record
+            for epoch in record.records { long.append(longColumns.fields((record, epoch))) }
+            summary.append(columns.fields(record))
         }
         try writer.write(summary.text, to: "\(dir)/summary.csv")
         try writer.write(long.text, to: "\(dir)/metrics.csv")
+        try writer.write(SettingSummary.csv(plan, records: records, metric: metric), to: "\(dir)/summary-by-setting.csv")
         try writer.write(Self.experimentJSON(plan), to: "\(dir)/experiment.json")
     }
 
@@ -211,5 +244,24 @@ public struct ResultsStore: Sendable {
             },
         ]
         return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+    }
+}
+
+/// Runs read for the summaries, by `experiment/run id`, with the versions of the files they came
+/// from. Shared by the copies of one store (a struct); thread-safe.
+final class RunRecordCache: @unchecked Sendable {
+    private struct Entry { let stamps: [FileStamp?]; let canonical: String; let record: RunRecord }
+    private var entries: [String: Entry] = [:]
+    private let lock = NSLock()
+
+    func lookup(_ key: String, stamps: [FileStamp?], canonical: String) -> RunRecord? {
+        lock.lock(); defer { lock.unlock() }
+        guard let e = entries[key], e.stamps == stamps, e.canonical == canonical else { return nil }
+        return e.record
+    }
+
+    func store(_ key: String, stamps: [FileStamp?], canonical: String, _ record: RunRecord) {
+        lock.lock(); defer { lock.unlock() }
+        entries[key] = Entry(stamps: stamps, canonical: canonical, record: record)
     }
 }

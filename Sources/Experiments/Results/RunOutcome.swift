@@ -66,4 +66,14 @@ public struct RunOutcome: Sendable {
     public var finalParameters: [Double]
     public var spec: NetworkSpec
     public var baseline: (loss: Double, description: String)?
+
+    public init(status: RunStatus, records: [EpochRecord], initialParameters: [Double], finalParameters: [Double],
+                spec: NetworkSpec, baseline: (loss: Double, description: String)? = nil) {
+        self.status = status
+        self.records = records
+        self.initialParameters = initialParameters
+        self.finalParameters = finalParameters
+        self.spec = spec
+        self.baseline = baseline
+    }
 }

@@ -3,25 +3,35 @@ import RNNCore
 import RNNDatasets
 
 /// Trains one run: builds the dataset and the model, evaluates epoch 0, then trains `epochs`
-/// epochs, evaluating the validation split after each (SPEC section 6).
+/// epochs, evaluating the validation split after each (SPEC section 6). With checkpoints, it
+/// saves its progress after every epoch and when stopped, and continues from a saved one.
 public enum RunExecutor {
     /// - Parameters:
     ///   - onEpoch: called after every epoch with its record (progress, per-epoch files).
-    ///   - shouldStop: polled between batches; true stops the run as `.interrupted`.
+    ///   - shouldStop: polled between batches; true stops the run as `.interrupted` (after
+    ///     `checkpoint` saved where it stopped).
+    ///   - resume: a checkpoint of this run to continue from (nil: start at epoch 0).
+    ///   - checkpoint: called with the run's progress after every epoch and at a stop.
     public static func execute(_ config: ExperimentConfig, datasets: DatasetShapeCache,
                                onEpoch: (EpochRecord) -> Void = { _ in },
-                               shouldStop: () -> Bool = { false }) -> RunOutcome {
+                               shouldStop: () -> Bool = { false },
+                               resume: Checkpoint? = nil,
+                               checkpoint: (Checkpoint) -> Void = { _ in }) -> RunOutcome {
         switch config.precision {
-        case .float32: return Engine<Float>.execute(config, datasets: datasets, onEpoch: onEpoch, shouldStop: shouldStop)
-        case .float64: return Engine<Double>.execute(config, datasets: datasets, onEpoch: onEpoch, shouldStop: shouldStop)
+        case .float32:
+            return Engine<Float>.execute(config, datasets: datasets, onEpoch: onEpoch, shouldStop: shouldStop,
+                                         resume: resume, checkpoint: checkpoint)
+        case .float64:
+            return Engine<Double>.execute(config, datasets: datasets, onEpoch: onEpoch, shouldStop: shouldStop,
+                                          resume: resume, checkpoint: checkpoint)
         }
     }
 
     enum Engine<Scalar: RNNScalar> {
-        static func execute(_ config: ExperimentConfig, datasets: DatasetShapeCache,
-                            onEpoch: (EpochRecord) -> Void, shouldStop: () -> Bool) -> RunOutcome {
+        static func execute(_ config: ExperimentConfig, datasets: DatasetShapeCache, onEpoch: (EpochRecord) -> Void,
+                            shouldStop: () -> Bool, resume: Checkpoint?, checkpoint: (Checkpoint) -> Void) -> RunOutcome {
             let spec = config.networkSpec
-            let start = Date()
+            var start = Date()
             var outcome = RunOutcome(status: .done, records: [], initialParameters: [], finalParameters: [], spec: spec)
             let setup: RunSetup
             do { setup = try RunSetup.prepare(config, datasets: datasets) } catch {
@@ -52,45 +62,70 @@ public enum RunExecutor {
                 return (mean, metric.value(meanLoss: mean))
             }
 
-            // Epoch 0: the initial weights on both splits.
-            let train0 = evaluate(batches(dataset.train, epoch: 0, shuffle: false))
-            let val0 = evaluate(validationBatches)
-            let first = EpochRecord(epoch: 0, updates: 0, trainLoss: train0.loss ?? .nan, valLoss: val0.loss, metric: val0.metric,
-                                    gradNorm: nil, wallSeconds: Date().timeIntervalSince(start), sampleStepsPerSecond: nil)
-            outcome.records.append(first)
-            onEpoch(first)
-            if !(train0.loss ?? 0).isFinite || !(val0.loss ?? 0).isFinite {
-                outcome.status = .diverged(epoch: 0, reason: "the initial loss is not finite")
-                return outcome
+            func save(_ batchesDone: Int, _ sums: Checkpoint.EpochSums) {
+                checkpoint(Checkpoint(canonicalConfig: "", trainer: trainer.exportState(),
+                                            records: outcome.records, batchesDone: batchesDone, partial: sums,
+                                            elapsedSeconds: Date().timeIntervalSince(start)))
             }
 
-            for epoch in 1...config.epochs {
-                let epochStart = Date()
-                var lossSum = 0.0, elements = 0, gradSum = 0.0, updates = 0, steps = 0
-                for batch in batches(dataset.train, epoch: epoch, shuffle: config.shuffle) {
-                    if shouldStop() {
+            var firstEpoch = 1, skipBatches = 0, resumed = Checkpoint.EpochSums()
+            // A stop is honoured only after this execution trained a batch, so a run that is
+            // stopped as soon as it starts (a Slurm task signalled at once) still progresses.
+            var trainedABatch = false
+            if let c = resume, let last = c.records.last, trainer.restore(c.trainer) {
+                // Continue: the epochs done, then epoch e + 1 from its first untrained batch.
+                outcome.records = c.records
+                firstEpoch = last.epoch + 1
+                skipBatches = c.batchesDone
+                resumed = c.partial
+                start = Date(timeIntervalSinceNow: -c.elapsedSeconds)
+            } else {
+                // Epoch 0: the initial weights on both splits.
+                let train0 = evaluate(batches(dataset.train, epoch: 0, shuffle: false))
+                let val0 = evaluate(validationBatches)
+                let first = EpochRecord(epoch: 0, updates: 0, trainLoss: train0.loss ?? .nan, valLoss: val0.loss, metric: val0.metric,
+                                        gradNorm: nil, wallSeconds: Date().timeIntervalSince(start), sampleStepsPerSecond: nil)
+                outcome.records.append(first)
+                onEpoch(first)
+                if !(train0.loss ?? 0).isFinite || !(val0.loss ?? 0).isFinite {
+                    outcome.status = .diverged(epoch: 0, reason: "the initial loss is not finite")
+                    return outcome
+                }
+                save(0, Checkpoint.EpochSums())
+            }
+
+            for epoch in firstEpoch...max(firstEpoch, config.epochs) where epoch <= config.epochs {
+                var sums = epoch == firstEpoch ? resumed : Checkpoint.EpochSums()
+                let skip = epoch == firstEpoch ? skipBatches : 0
+                var clock = Date()
+                for (index, batch) in batches(dataset.train, epoch: epoch, shuffle: config.shuffle).enumerated() where index >= skip {
+                    if trainedABatch && shouldStop() {
+                        sums.seconds += Date().timeIntervalSince(clock)
+                        save(index, sums)
                         outcome.status = .interrupted
                         return outcome
                     }
                     let r = trainer.train(batch)
-                    lossSum += r.lossSum
-                    elements += r.elements
-                    gradSum += r.gradNormSum
-                    updates += r.updates
-                    steps += batch.lengths.reduce(0, +)
+                    trainedABatch = true
+                    sums.lossSum += r.lossSum
+                    sums.elements += r.elements
+                    sums.gradNormSum += r.gradNormSum
+                    sums.updates += r.updates
+                    sums.sampleSteps += batch.lengths.reduce(0, +)
                     if let reason = r.divergence {
                         outcome.status = .diverged(epoch: epoch, reason: reason)
                         outcome.finalParameters = trainer.parameters
                         return outcome
                     }
                 }
-                let seconds = Date().timeIntervalSince(epochStart)
+                sums.seconds += Date().timeIntervalSince(clock)
+                clock = Date()
                 let val = evaluate(validationBatches)
-                let trainLoss = elements > 0 ? lossSum / Double(elements) : .nan
+                let trainLoss = sums.elements > 0 ? sums.lossSum / Double(sums.elements) : .nan
                 let record = EpochRecord(epoch: epoch, updates: trainer.updates, trainLoss: trainLoss, valLoss: val.loss,
-                                         metric: val.metric, gradNorm: updates > 0 ? gradSum / Double(updates) : nil,
+                                         metric: val.metric, gradNorm: sums.updates > 0 ? sums.gradNormSum / Double(sums.updates) : nil,
                                          wallSeconds: Date().timeIntervalSince(start),
-                                         sampleStepsPerSecond: seconds > 0 ? Double(steps) / seconds : nil)
+                                         sampleStepsPerSecond: sums.seconds > 0 ? Double(sums.sampleSteps) / sums.seconds : nil)
                 outcome.records.append(record)
                 onEpoch(record)
                 if let v = val.loss, !v.isFinite {
@@ -98,6 +133,7 @@ public enum RunExecutor {
                     outcome.finalParameters = trainer.parameters
                     return outcome
                 }
+                if epoch < config.epochs { save(0, Checkpoint.EpochSums()) }
             }
             outcome.finalParameters = trainer.parameters
             return outcome

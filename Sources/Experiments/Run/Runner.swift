@@ -3,12 +3,14 @@ import RNNCore
 
 /// Executes planned runs: skips finished ones, claims each run with a lock so that concurrent
 /// runners never train the same run at once, trains on `jobs` worker threads (one BLAS thread
-/// each), writes every run's files atomically, and regenerates the summaries after each run.
+/// each), continues runs from their checkpoints, writes every run's files atomically, and
+/// regenerates the summaries as runs finish (at most every `summaryInterval`) and at the end.
 public final class Runner: @unchecked Sendable {
     /// Trains one run (the seam a test replaces to simulate a failing run); the default is
     /// `RunExecutor.execute`.
-    public typealias Executor = @Sendable (_ run: PlannedRun, _ plan: ExperimentPlan,
-                                           _ onEpoch: (EpochRecord) -> Void, _ shouldStop: () -> Bool) -> RunOutcome
+    public typealias Executor = @Sendable (_ run: PlannedRun, _ plan: ExperimentPlan, _ resume: Checkpoint?,
+                                           _ onEpoch: (EpochRecord) -> Void, _ shouldStop: () -> Bool,
+                                           _ checkpoint: (Checkpoint) -> Void) -> RunOutcome
 
     public struct Options: Sendable {
         public var jobs: Int
@@ -21,8 +23,9 @@ public final class Runner: @unchecked Sendable {
             self.jobs = jobs
             self.force = force
             self.shard = shard
-            self.executor = executor ?? { run, plan, onEpoch, shouldStop in
-                RunExecutor.execute(run.config, datasets: plan.datasetCache, onEpoch: onEpoch, shouldStop: shouldStop)
+            self.executor = executor ?? { run, plan, resume, onEpoch, shouldStop, checkpoint in
+                RunExecutor.execute(run.config, datasets: plan.datasetCache, onEpoch: onEpoch, shouldStop: shouldStop,
+                                    resume: resume, checkpoint: checkpoint)
             }
         }
     }
@@ -35,6 +38,8 @@ public final class Runner: @unchecked Sendable {
         public var problems: [(id: String, status: RunStatus)] = []
         public var interrupted: [String] = []
         public var writeErrors: [String] = []
+        /// Things worth knowing that stopped nothing (a damaged checkpoint, a checkpoint that could not be written).
+        public var warnings: [String] = []
         public var exitCode: Int32 = 0
     }
 
@@ -85,6 +90,7 @@ public final class Runner: @unchecked Sendable {
         // Summaries exist even when nothing is left to train.
         for plan in plans {
             do { try store.writeSummaries(plan) } catch { report.writeErrors.append(error.description) }
+            lastSummary[plan.name] = Date()
         }
         let group = DispatchGroup()
         let workers = max(1, min(options.jobs, pending.count))
@@ -131,6 +137,26 @@ public final class Runner: @unchecked Sendable {
         return report
     }
 
+    /// The experiment summaries are regenerated after a run at most this often (and always at
+    /// the end of the sweep), so a sweep of N short runs costs O(N) summary work, not O(N²).
+    public static let summaryInterval: TimeInterval = 2
+
+    private var lastSummary: [String: Date] = [:]
+
+    /// True (and the clock restarts) when the experiment's summaries are older than `summaryInterval`.
+    private func summaryDue(_ name: String) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        let now = Date()
+        if let last = lastSummary[name], now.timeIntervalSince(last) < Self.summaryInterval { return false }
+        lastSummary[name] = now
+        return true
+    }
+
+    private func warn(_ message: String) {
+        lock.lock(); defer { lock.unlock() }
+        report.warnings.append(message)
+    }
+
     /// Worker threads train deep call stacks (the engine's generic specialisations); 8 MiB is
     /// Linux's main-thread default, where Foundation's `Thread` would give 512 KiB.
     static let workerStackBytes = 8 << 20
@@ -152,10 +178,30 @@ public final class Runner: @unchecked Sendable {
             observer.runSkipped(label, reason: "finished by another process")
             return .finishedElsewhere
         }
+        var resume: Checkpoint? = nil
+        if options.force {
+            store.removeCheckpoint(plan.name, run.id)
+        } else {
+            switch store.loadCheckpoint(plan.name, run) {
+            case .none: break
+            case .found(let c): resume = c
+            case .otherConfig: store.removeCheckpoint(plan.name, run.id)
+            case .damaged(let why):
+                warn("\(label): checkpoint unreadable, starting over (\(why))")
+                store.removeCheckpoint(plan.name, run.id)
+            }
+        }
         do { try store.begin(plan.name, run) } catch { return .writeFailed(error.description) }
         observer.runStarted(label, epochs: run.config.epochs)
         let started = Date()
-        let outcome = options.executor(run, plan, { record in observer.epochFinished(label, record) }, { self.shouldStop })
+        var checkpointFailed = false
+        let outcome = options.executor(run, plan, resume, { record in observer.epochFinished(label, record) }, { self.shouldStop }) { c in
+            guard !checkpointFailed else { return }
+            do { try store.saveCheckpoint(plan.name, run, c) } catch {
+                checkpointFailed = true
+                warn("\(label): no checkpoint (\(error)); the run goes on, but a stop would restart it")
+            }
+        }
         if outcome.status == .interrupted {
             observer.runFinished(label, status: .interrupted, seconds: Date().timeIntervalSince(started))
             return .interrupted
@@ -165,7 +211,9 @@ public final class Runner: @unchecked Sendable {
             return .writeFailed(error.description)
         }
         observer.runFinished(label, status: outcome.status, seconds: Date().timeIntervalSince(started))
-        do { try store.writeSummaries(plan) } catch { return .writeFailed(error.description) }
+        if summaryDue(plan.name) {
+            do { try store.writeSummaries(plan) } catch { return .writeFailed(error.description) }
+        }
         return .trained(outcome.status)
     }
 }

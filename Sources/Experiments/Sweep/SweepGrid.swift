@@ -31,6 +31,11 @@ public struct GridPoint: Sendable, Equatable {
 public enum SweepGrid {
     public static let maxPoints = 100_000
 
+    /// The one rule for seeds: a swept key whose last part ends in `seed` (`training.seed`,
+    /// `dataset.seed`, `model.init_seed`) repeats a setting rather than making a new one. The
+    /// report averages over such keys, and a "setting" is the swept values of every other key.
+    public static func isSeedKey(_ key: String) -> Bool { key.hasSuffix("seed") }
+
     public static func axes(_ sweep: ConfigNode?) -> ([SweepAxis], [ConfigError]) {
         guard let sweep else { return ([], []) }
         guard case .mapping(let entries, _) = sweep else {

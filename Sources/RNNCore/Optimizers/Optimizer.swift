@@ -14,18 +14,23 @@
 final class Optimizer<Scalar: RNNScalar> {
     let settings: OptimizerSettings
     let count: Int
-    private(set) var step = 0
-    private var first: UnsafeMutableBufferPointer<Scalar>   // momentum buffer / exp_avg
-    private var second: UnsafeMutableBufferPointer<Scalar>  // exp_avg_sq / square_avg
+    // Internal (not private) so that checkpoints can save and restore them (TruncatedBPTT+State).
+    var step = 0
+    var first: UnsafeMutableBufferPointer<Scalar>   // momentum buffer / exp_avg
+    var second: UnsafeMutableBufferPointer<Scalar>  // exp_avg_sq / square_avg
+
+    /// Whether the rule keeps a first-moment (momentum) buffer and a second-moment buffer.
+    var needsFirst: Bool { Self.needsFirst(settings) }
+    var needsSecond: Bool { Self.needsSecond(settings) }
+    static func needsFirst(_ s: OptimizerSettings) -> Bool { s.name == .adam || s.momentum != 0 }
+    static func needsSecond(_ s: OptimizerSettings) -> Bool { s.name != .sgd }
 
     init(settings: OptimizerSettings, count: Int) {
         self.settings = settings
         self.count = count
         // State only where the rule needs it: plain SGD keeps none.
-        let needsFirst = settings.name == .adam || settings.momentum != 0
-        let needsSecond = settings.name != .sgd
-        first = .allocate(capacity: needsFirst ? max(count, 1) : 1)
-        second = .allocate(capacity: needsSecond ? max(count, 1) : 1)
+        first = .allocate(capacity: Self.needsFirst(settings) ? max(count, 1) : 1)
+        second = .allocate(capacity: Self.needsSecond(settings) ? max(count, 1) : 1)
         first.initialize(repeating: 0)
         second.initialize(repeating: 0)
     }

@@ -1,3 +1,4 @@
+import CSV
 import Foundation
 import RNNCore
 
@@ -51,7 +52,10 @@ public enum CSVDataset {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw DatasetError(file: path, "cannot read the file (\(error.localizedDescription))")
         }
-        let table = try CSVTable.parse(data, file: path)
+        let table: CSVTable
+        do { table = try CSVTable.parse(data, file: path) } catch {
+            throw DatasetError(file: error.file, line: error.line, column: error.column, error.message)
+        }
         func index(of name: String) throws(DatasetError) -> Int {
             guard let i = table.header.firstIndex(of: name) else {
                 throw DatasetError(file: path, line: 1, column: 1,

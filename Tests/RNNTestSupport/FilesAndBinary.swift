@@ -1,44 +1,44 @@
 import Foundation
-import Testing
-@testable import Experiments
+
+/// Helpers shared by every test suite: scratch folders, files, the built binary and CSV output.
 
 /// A fresh temporary folder for one test.
-func scratchDirectory(_ tag: String = "t") -> String {
+public func scratchDirectory(_ tag: String = "t") -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnn-exp-\(tag)-\(UUID().uuidString)").path
     try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
 }
 
-func writeFile(_ path: String, _ text: String) {
+public func writeFile(_ path: String, _ text: String) {
     try! FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     try! Data(text.utf8).write(to: URL(fileURLWithPath: path))
 }
 
-func readFile(_ path: String) -> String? {
+public func readFile(_ path: String) -> String? {
     FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
 }
 
 /// The repository root (for experiments/ and the built binary).
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
 
 /// The `rnn-exp` binary the tests run: `$RNN_EXP_BIN`, else `.build/debug/rnn-exp`
 /// (`make test` builds it with `swift build --build-tests` first).
-let binaryPath: String = {
+public let binaryPath: String = {
     if let p = ProcessInfo.processInfo.environment["RNN_EXP_BIN"] { return p }
     let bundle = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("rnn-exp").path
     if FileManager.default.isExecutableFile(atPath: bundle) { return bundle }
     return "\(repositoryRoot)/.build/debug/rnn-exp"
 }()
 
-struct ProcessResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public struct ProcessResult {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
 }
 
 /// Runs the built binary to completion.
-func rnnExp(_ arguments: [String], cwd: String? = nil) throws -> ProcessResult {
+public func rnnExp(_ arguments: [String], cwd: String? = nil) throws -> ProcessResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binaryPath)
     p.arguments = arguments
@@ -55,7 +55,7 @@ func rnnExp(_ arguments: [String], cwd: String? = nil) throws -> ProcessResult {
 }
 
 /// Parses a CSV written by the tool into a header and rows.
-func parseCSV(_ text: String) -> (header: [String], rows: [[String]]) {
+public func parseCSV(_ text: String) -> (header: [String], rows: [[String]]) {
     var rows: [[String]] = [], field = "", row: [String] = [], quoted = false
     var chars = Array(text)[...]
     while let c = chars.popFirst() {
@@ -72,7 +72,20 @@ func parseCSV(_ text: String) -> (header: [String], rows: [[String]]) {
 }
 
 /// Column `name` of every row.
-func column(_ csv: (header: [String], rows: [[String]]), _ name: String) -> [String] {
+public func column(_ csv: (header: [String], rows: [[String]]), _ name: String) -> [String] {
     guard let i = csv.header.firstIndex(of: name) else { return [] }
     return csv.rows.map { $0[i] }
+}
+
+/// Runs a command quietly and returns its exit status (-1 when it cannot start).
+@discardableResult
+public func shell(_ args: String...) -> Int32 {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    do { try p.run() } catch { return -1 }
+    p.waitUntilExit()
+    return p.terminationStatus
 }

@@ -1,0 +1,142 @@
+import CSV
+import Foundation
+import RNNCore
+
+/// One column of a results CSV: its header and how a record writes its field. A table is a list
+/// of columns, so the header and every row come from one definition.
+struct Column<Record> {
+    let name: String
+    let field: (Record) -> String
+}
+
+extension Array {
+    func header<Record>() -> [String] where Element == Column<Record> { map(\.name) }
+    func fields<Record>(_ r: Record) -> [String] where Element == Column<Record> { map { $0.field(r) } }
+}
+
+// MARK: - metrics.csv (per run; SPEC 6)
+
+extension EpochRecord {
+    /// The per-epoch columns: `epoch, updates, train_loss, val_loss, [metric], grad_norm, wall_s,
+    /// sample_steps_per_s`.
+    static func columns(metric: MetricKind) -> [Column<EpochRecord>] {
+        var c: [Column<EpochRecord>] = [
+            Column(name: "epoch") { String($0.epoch) },
+            Column(name: "updates") { String($0.updates) },
+            Column(name: "train_loss") { NumberText.format($0.trainLoss) },
+            Column(name: "val_loss") { NumberText.format($0.valLoss) },
+        ]
+        if let m = metric.columnName { c.append(Column(name: m) { NumberText.format($0.metric) }) }
+        c += [
+            Column(name: "grad_norm") { NumberText.format($0.gradNorm) },
+            Column(name: "wall_s") { NumberText.format($0.wallSeconds) },
+            Column(name: "sample_steps_per_s") { NumberText.format($0.sampleStepsPerSecond) },
+        ]
+        return c
+    }
+
+    /// Reads back a row written with `columns(metric:)` (numbers read back exactly); nil when the
+    /// row is not one (a foreign or damaged file).
+    init?(fields: [String], header: [String], metric: MetricKind) {
+        var at: [String: String] = [:]
+        for (h, f) in zip(header, fields) { at[h] = f }
+        func real(_ name: String) -> Double? { at[name].flatMap { $0.isEmpty ? nil : Double($0) } }
+        guard let epoch = at["epoch"].flatMap({ Int($0) }), let updates = at["updates"].flatMap({ Int($0) }),
+              let trainLoss = real("train_loss"), let wall = real("wall_s") else { return nil }
+        self.init(epoch: epoch, updates: updates, trainLoss: trainLoss, valLoss: real("val_loss"),
+                  metric: metric.columnName.flatMap(real), gradNorm: real("grad_norm"), wallSeconds: wall,
+                  sampleStepsPerSecond: real("sample_steps_per_s"))
+    }
+}
+
+// MARK: - One run's files, read once
+
+/// What a run's folder holds, read once: status, epoch records and the dataset's baseline.
+struct RunRecord {
+    let run: PlannedRun
+    let status: RunStatus
+    let records: [EpochRecord]
+    let baselineLoss: Double?
+
+    /// The epoch with the lowest finite validation loss (the first of equals).
+    var best: EpochRecord? {
+        var best: EpochRecord? = nil
+        for r in records {
+            if let v = r.valLoss, v.isFinite, best == nil || v < best!.valLoss! { best = r }
+        }
+        return best
+    }
+
+    /// Mean training speed over the trained epochs (epoch 0 only evaluates).
+    var meanSampleStepsPerSecond: Double? {
+        let speeds = records.dropFirst().compactMap(\.sampleStepsPerSecond)
+        return speeds.isEmpty ? nil : speeds.reduce(0, +) / Double(speeds.count)
+    }
+}
+
+// MARK: - summary.csv and the experiment's metrics.csv (SPEC 6)
+
+enum SummaryTable {
+    /// `run, status`, every swept key, the fixed settings, then the run's outcome.
+    static func columns(sweptKeys: [String], metric: MetricKind) -> [Column<RunRecord>] {
+        var c: [Column<RunRecord>] = [Column(name: "run") { $0.run.id }, Column(name: "status") { $0.status.word }]
+        for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.run.swept[i].text }) }
+        c += [
+            Column(name: "dataset") { $0.run.config.dataset.kind.rawValue },
+            Column(name: "layers") { $0.run.config.layersText },
+            Column(name: "tau_max") { $0.run.config.tauMaxText },
+            Column(name: "tau_b") { $0.run.config.tauBText },
+            Column(name: "batch") { String($0.run.config.batch) },
+            Column(name: "optimizer") { $0.run.config.optimizer.name.rawValue },
+            Column(name: "lr") { NumberText.format($0.run.config.optimizer.lr) },
+            Column(name: "seed") { String($0.run.config.seed) },
+            Column(name: "epochs") { $0.records.last.map { String($0.epoch) } ?? "" },
+            Column(name: "updates") { $0.records.last.map { String($0.updates) } ?? "" },
+            Column(name: "final_train_loss") { $0.records.last.map { NumberText.format($0.trainLoss) } ?? "" },
+            Column(name: "final_val_loss") { NumberText.format($0.records.last?.valLoss) },
+            Column(name: "best_val_loss") { NumberText.format($0.best?.valLoss) },
+            Column(name: "best_epoch") { $0.best.map { String($0.epoch) } ?? "" },
+        ]
+        if let m = metric.columnName { c.append(Column(name: "final_\(m)") { NumberText.format($0.records.last?.metric) }) }
+        c += [
+            Column(name: "wall_s") { $0.records.last.map { NumberText.format($0.wallSeconds) } ?? "" },
+            Column(name: "sample_steps_per_s") { NumberText.format($0.meanSampleStepsPerSecond) },
+            Column(name: "baseline_loss") { NumberText.format($0.baselineLoss) },
+        ]
+        return c
+    }
+
+    /// The long table: `run, status`, the swept keys, then every per-epoch column.
+    static func longColumns(sweptKeys: [String], metric: MetricKind) -> [Column<(RunRecord, EpochRecord)>] {
+        var c: [Column<(RunRecord, EpochRecord)>] = [Column(name: "run") { $0.0.run.id }, Column(name: "status") { $0.0.status.word }]
+        for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.0.run.swept[i].text }) }
+        for e in EpochRecord.columns(metric: metric) { c.append(Column(name: e.name) { e.field($0.1) }) }
+        return c
+    }
+}
+
+// MARK: - Reading the tool's own CSV files back (report)
+
+/// A results CSV read back: its header and rows, each field found by its column's name. The
+/// tool's own files only; a damaged file reads as empty.
+struct ResultsCSV {
+    let header: [String]
+    let rows: [[String]]
+    private let index: [String: Int]
+
+    init(path: String) {
+        guard let data = FileManager.default.contents(atPath: path), let table = try? CSVTable.parse(data, file: path) else {
+            header = []; rows = []; index = [:]
+            return
+        }
+        header = table.header
+        rows = table.rows
+        var index: [String: Int] = [:]
+        for (i, h) in header.enumerated() where index[h] == nil { index[h] = i }
+        self.index = index
+    }
+
+    func field(_ row: [String], _ column: String) -> String? {
+        index[column].flatMap { $0 < row.count ? row[$0] : nil }
+    }
+}

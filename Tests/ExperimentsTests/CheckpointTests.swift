@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+@testable import Experiments
+import RNNCore
+import RNNTestSupport
+
+/// Issue 15: checkpoints. A run stopped anywhere and continued from its checkpoint ends bit for
+/// bit where an uninterrupted run ends: weights, optimizer state and every metrics row (timing
+/// columns aside).
+@Suite("Checkpoints", .serialized)
+struct CheckpointTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let id: String
+        let yaml: String
+        var testDescription: String { id }
+    }
+
+    /// A sequence dataset and a stream dataset; Adam with weight decay and clipping; both precisions.
+    static let cases: [Case] = ["float32", "float64"].flatMap { precision in [
+        Case(id: "adding (sequences), \(precision)", yaml: """
+            name: ck
+            dataset: {kind: adding, length: 8, train: 40, validation: 8}
+            model: {layers: [{type: rnn, units: 6}, {type: dense, activation: identity}]}
+            training: {epochs: 4, batch: 4, tau_max: 5, tau_b: 2, clip_norm: 0.5, precision: \(precision),
+                       optimizer: {name: adam, lr: 0.02, weight_decay: 0.01}}
+
+            """),
+        Case(id: "sine (stream), \(precision)", yaml: """
+            name: ck
+            dataset: {kind: sine, train: 400, validation: 50}
+            model: {layers: [{type: rnn, units: 6}, {type: dense, activation: identity}]}
+            training: {epochs: 4, batch: 4, tau_max: 6, clip_norm: 0.5, precision: \(precision),
+                       optimizer: {name: adam, lr: 0.02, weight_decay: 0.01}}
+
+            """),
+    ] }
+
+    static func plan(_ c: Case) throws -> (ExperimentPlan, PlannedRun) {
+        let dir = scratchDirectory("ck")
+        writeFile("\(dir)/ck.yaml", c.yaml)
+        let plan = try Planner.plan(files: ["\(dir)/ck.yaml"]).get()[0]
+        return (plan, plan.runs[0])
+    }
+
+    /// Metrics rows without the timing columns, and the final weights.
+    static func fingerprint(_ o: RunOutcome, metric: MetricKind) -> [String] {
+        o.records.map { r in
+            [String(r.epoch), String(r.updates), NumberText.format(r.trainLoss), NumberText.format(r.valLoss),
+             NumberText.format(r.metric), NumberText.format(r.gradNorm)].joined(separator: ",")
+        } + [o.finalParameters.map { String($0.bitPattern, radix: 16) }.joined(separator: ",")]
+    }
+
+    /// Stop after every possible number of batches (mid-epoch and at epoch boundaries), go through
+    /// the checkpoint's bytes, continue: the same run, bit for bit.
+    @Test(arguments: cases)
+    func continuedRunsEqualUninterruptedOnes(_ c: Case) throws {
+        let (plan, run) = try Self.plan(c)
+        let metric = run.config.metric
+        let reference = RunExecutor.execute(run.config, datasets: plan.datasetCache)
+        #expect(reference.status == .done)
+        let expected = Self.fingerprint(reference, metric: metric)
+        let batchesPerEpoch = run.config.layout == .stream ? 1 : 10
+        var stops = 0
+        for stopAfter in stride(from: 1, through: run.config.epochs * batchesPerEpoch, by: batchesPerEpoch == 1 ? 1 : 3) {
+            var polls = 0, saved: Checkpoint? = nil
+            let first = RunExecutor.execute(run.config, datasets: plan.datasetCache,
+                                            shouldStop: { polls += 1; return polls > stopAfter },
+                                            checkpoint: { saved = $0 })
+            guard first.status == .interrupted else { continue }
+            stops += 1
+            var stamped = try #require(saved, "no checkpoint at the stop after \(stopAfter) batches")
+            stamped.canonicalConfig = run.canonical
+            // Through the file format, as a restarted process would read it.
+            let decoded = try Checkpoint.decode(stamped.encoded(metric: metric), metric: metric).get()
+            #expect(decoded == stamped)
+            let second = RunExecutor.execute(run.config, datasets: plan.datasetCache, resume: decoded)
+            #expect(second.status == .done)
+            #expect(Self.fingerprint(second, metric: metric) == expected, "stopped after \(stopAfter) batches")
+            #expect(second.initialParameters == reference.initialParameters)
+        }
+        #expect(stops >= 2, "the test never stopped the run")
+    }
+
+    /// A damaged checkpoint is reported and the run starts over; one of another configuration is
+    /// ignored. Neither crashes the sweep, and both end at the uninterrupted result.
+    @Test func damagedOrForeignCheckpointsStartOver() throws {
+        let c = Self.cases[0]
+        let (plan, run) = try Self.plan(c)
+        let dir = scratchDirectory("ck-damaged")
+        let reference = ResultsStore(root: "\(dir)/ref")
+        #expect(Runner(plans: [plan], store: reference, options: .init(jobs: 1)).run().exitCode == 0)
+
+        for damage in ["truncated", "garbage", "other config"] {
+            let store = ResultsStore(root: "\(dir)/\(damage)")
+            var polls = 0
+            _ = RunExecutor.execute(run.config, datasets: plan.datasetCache, shouldStop: { polls += 1; return polls > 7 },
+                                    checkpoint: { try? store.saveCheckpoint(plan.name, run, $0) })
+            let path = store.checkpointPath(plan.name, run.id)
+            let bytes = try #require(FileManager.default.contents(atPath: path))
+            switch damage {
+            case "truncated": try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: path))
+            case "garbage": try Data(repeating: 0x5A, count: 4096).write(to: URL(fileURLWithPath: path))
+            default:
+                var foreign = try Checkpoint.decode(bytes, metric: run.config.metric).get()
+                foreign.canonicalConfig = "name: another\n"
+                try foreign.encoded(metric: run.config.metric).write(to: URL(fileURLWithPath: path))
+            }
+            let report = Runner(plans: [plan], store: store, options: .init(jobs: 1)).run()
+            #expect(report.exitCode == 0, "\(damage)")
+            if damage == "other config" {
+                #expect(report.warnings.isEmpty, "\(report.warnings)")
+            } else {
+                #expect(report.warnings.contains { $0.contains("checkpoint unreadable, starting over") }, "\(damage): \(report.warnings)")
+            }
+            #expect(lossesAndWeights("\(dir)/\(damage)", "ck") == lossesAndWeights("\(dir)/ref", "ck"), "\(damage)")
+            #expect(!FileManager.default.fileExists(atPath: path), "\(damage): the checkpoint of a done run stays")
+        }
+    }
+
+    /// SIGKILL at seeded moments (mid-epoch and between epochs) of a sweep of longer runs, then
+    /// restarts until it finishes: the results equal an uninterrupted sweep's, and some restart
+    /// really continued from a checkpoint.
+    @Test func killedRunsContinueFromTheirCheckpoints() throws {
+        let dir = scratchDirectory("ck-kill")
+        let yaml = """
+            name: ckkill
+            dataset: {kind: adding, length: 10, train: 4000, validation: 50}
+            model: {layers: [{type: rnn, units: 24}, {type: dense, activation: identity}]}
+            training: {epochs: 6, batch: 8, tau_max: 5, clip_norm: 1, optimizer: {name: adam, lr: 0.01, weight_decay: 0.001}}
+            sweep:
+              training.precision: [float32, float64]
+
+            """
+        writeFile("\(dir)/k.yaml", yaml)
+        #expect(try rnnExp(["run", "\(dir)/k.yaml", "--results", "\(dir)/ref", "--quiet"]).status == 0)
+        var rng = SplitMix64(seed: 15)
+        var sawCheckpoint = false, attempts = 0
+        while attempts < 30 {
+            attempts += 1
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binaryPath)
+            p.arguments = ["run", "\(dir)/k.yaml", "--results", "\(dir)/r", "--jobs", "2", "--quiet"]
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            Thread.sleep(forTimeInterval: 0.1 + rng.unit() * 0.5)
+            if p.isRunning && attempts < 12 { kill(p.processIdentifier, SIGKILL) }
+            p.waitUntilExit()
+            let runs = (try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/r/ckkill/runs")) ?? []
+            if runs.contains(where: { FileManager.default.fileExists(atPath: "\(dir)/r/ckkill/runs/\($0)/checkpoint/state.safetensors") }) {
+                sawCheckpoint = true
+            }
+            if p.terminationReason == .exit && p.terminationStatus == 0 { break }
+        }
+        #expect(sawCheckpoint, "no kill left a checkpoint behind")
+        #expect(lossesAndWeights("\(dir)/r", "ckkill") == lossesAndWeights("\(dir)/ref", "ckkill"))
+    }
+}
