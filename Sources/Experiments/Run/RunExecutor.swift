@@ -75,7 +75,7 @@ public enum RunExecutor {
     /// - Parameters:
     ///   - onEpoch: called after every epoch with its record (progress, per-epoch files).
     ///   - shouldStop: polled between batches; true stops the run as `.interrupted`.
-    public static func execute(_ config: ExperimentConfig, datasets: DatasetShapeCache,
+    public static func execute(_ config: ExperimentConfig, datasets: DatasetCatalog,
                                onEpoch: (EpochRecord) -> Void = { _ in },
                                shouldStop: () -> Bool = { false }) -> RunOutcome {
         switch config.precision {
@@ -85,7 +85,7 @@ public enum RunExecutor {
     }
 
     enum Engine<Scalar: RNNScalar> {
-        static func execute(_ config: ExperimentConfig, datasets: DatasetShapeCache,
+        static func execute(_ config: ExperimentConfig, datasets: DatasetCatalog,
                             onEpoch: (EpochRecord) -> Void, shouldStop: () -> Bool) -> RunOutcome {
             let spec = config.networkSpec
             let start = Date()
