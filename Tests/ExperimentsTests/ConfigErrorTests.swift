@@ -85,6 +85,31 @@ struct ConfigErrorTests {
                        expected: ["6:20: training.epochs: expected an integer, found '1e400'"]),
         BrokenYAMLCase(id: "not a mapping", yaml: "- just\n- a list\n",
                        expected: ["1:1: the document must be a mapping of keys (name:, dataset:, model:, training:), not a list"]),
+        // echo (SPEC 4): P(y = 1) = base + Σ weights·x must stay within [0, 1] for every x in {0, 1}^k.
+        BrokenYAMLCase(id: "echo: P(y = 1) above 1",
+                       yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, lags: [1, 2], weights: [0.5, 0.25]}")
+                        .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax"),
+                       expected: ["1:46: dataset.weights: P(y = 1) = base + Σ weights·x ranges over [0.5, 1.25] for inputs x in {0, 1}; it must stay within [0, 1]"]),
+        BrokenYAMLCase(id: "echo: P(y = 1) below 0",
+                       yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, weights: [-0.5, -0.25], base: 0.5}")
+                        .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax"),
+                       expected: ["1:32: dataset.weights: P(y = 1) = base + Σ weights·x ranges over [-0.25, 0.5] for inputs x in {0, 1}; it must stay within [0, 1]"]),
+        BrokenYAMLCase(id: "echo: base alone pushes P(y = 1) above 1",
+                       yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, base: 0.9}")
+                        .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax"),
+                       expected: ["1:29: dataset.base: P(y = 1) = base + Σ weights·x ranges over [0.65, 1.4] for inputs x in {0, 1}; it must stay within [0, 1]"]),
+        BrokenYAMLCase(id: "echo: one weight per lag",
+                       yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, lags: [1, 2, 3]}")
+                        .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax"),
+                       expected: ["1:29: dataset.lags: weights has 2 values but lags has 3: give one weight per lag"]),
+        BrokenYAMLCase(id: "echo: bad list items",
+                       yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, lags: [0, 3], weights: [0.1, x]}")
+                        .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax"),
+                       expected: ["1:30: dataset.lags.0: must be at least 1, found 0", "1:52: dataset.weights.1: expected a number, found 'x'"]),
+        BrokenYAMLCase(id: "echo: stream shorter than a lag",
+                       yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, lags: [3, 30], train: 20}")
+                        .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax"),
+                       expected: ["1:45: dataset.train: the training stream (20 steps) must be longer than the largest lag (30): steps before it have no target"]),
     ]
 
     @Test(arguments: cases)
