@@ -85,6 +85,16 @@ struct ConfigErrorTests {
                        expected: ["6:20: training.epochs: expected an integer, found '1e400'"]),
         BrokenYAMLCase(id: "not a mapping", yaml: "- just\n- a list\n",
                        expected: ["1:1: the document must be a mapping of keys (name:, dataset:, model:, training:), not a list"]),
+        // Optimizer parameters (OptimizerName.parameters): which apply, and their ranges.
+        BrokenYAMLCase(id: "optimizer: a key another optimizer takes, a bound",
+                       yaml: validBase.replacingOccurrences(of: "batch: 4}", with: "batch: 4, optimizer: {name: adam, momentum: 0.5, beta2: 1}}"),
+                       expected: ["6:57: training.optimizer.momentum: adam has no momentum (it takes lr, beta1, beta2, eps, weight_decay)",
+                                  "6:79: training.optimizer.beta2: must be at most 0.999999999, found 1"]),
+        BrokenYAMLCase(id: "optimizer: nesterov on rmsprop, an open bound",
+                       yaml: validBase.replacingOccurrences(of: "batch: 4}", with: "batch: 4, optimizer: {name: rmsprop, nesterov: true, eps: 0}}"),
+                       expected: ["6:60: training.optimizer.nesterov: rmsprop has no nesterov (it takes lr, alpha, eps, momentum, weight_decay)",
+                                  "6:70: training.optimizer.nesterov: Nesterov momentum needs momentum > 0",
+                                  "6:81: training.optimizer.eps: must be greater than 0, found 0"]),
         // echo (SPEC 4): P(y = 1) = base + Σ weights·x must stay within [0, 1] for every x in {0, 1}^k.
         BrokenYAMLCase(id: "echo: P(y = 1) above 1",
                        yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, lags: [1, 2], weights: [0.5, 0.25]}")
