@@ -25,6 +25,12 @@ struct ConfigResolver {
         static let epochs = 1_000_000
         static let batch = 1_000_000
         static let datasetValues = 500_000_000
+        /// Values one update window may store: `steps × batch × units × valuesPerUnitStep`.
+        static let windowValues = 2e9
+        /// Values kept per unit and step of a window, counted generously: the engine stores the state
+        /// `h` and the error `delta` per slot; the third leaves room for the injected errors and scratch.
+        static let valuesPerUnitStep = 3.0
+        static let parameters = 500_000_000
     }
 
     init(file: String, cache: DatasetCatalog) {
@@ -459,14 +465,14 @@ struct ConfigResolver {
         // Memory of one window: stored activations of tau_max + tau_b steps.
         let steps = c.tauMax.map { $0 + max($0, c.tauB ?? $0) } ?? c.dataset.stepsPerSequence
         let units = spec.layers.reduce(0) { $0 + $1.units }
-        let window = Double(steps) * Double(c.batch) * Double(units) * 3
-        if window > 2e9 {
+        let window = Double(steps) * Double(c.batch) * Double(units) * Bounds.valuesPerUnitStep
+        if window > Bounds.windowValues {
             error(training?["batch"]?.location ?? root.location, "training",
                   "one window would store \(Int(window)) values (steps × batch × units); lower batch, tau_max or units")
         }
         let params = Double(spec.parameterCount)
-        if params > 5e8 {
-            error(layersNode?.location ?? root.location, "model.layers", "the model would have \(Int(params)) parameters (more than 500000000)")
+        if params > Double(Bounds.parameters) {
+            error(layersNode?.location ?? root.location, "model.layers", "the model would have \(Int(params)) parameters (more than \(Bounds.parameters))")
         }
     }
 }
