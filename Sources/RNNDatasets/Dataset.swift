@@ -26,12 +26,16 @@ public struct Dataset: Sendable {
     public let validation: [SequenceSample]
     /// The loss of the best input-independent prediction, where the task defines one (adding: 0.167).
     public let baseline: (loss: Double, description: String)?
+    /// The lowest expected loss any predictor can reach, where the task knows it (echo: the
+    /// expected entropy of the target given every lagged input).
+    public let floor: (loss: Double, description: String)?
     /// Vocabulary of a text dataset (index → character), for reports.
     public let vocabulary: [Character]
 
     public init(kind: DatasetKind, layout: DatasetLayout, inputSize: Int, outputSize: Int, defaultLoss: Loss,
                 metric: MetricKind, train: [SequenceSample], validation: [SequenceSample],
-                baseline: (loss: Double, description: String)? = nil, vocabulary: [Character] = []) {
+                baseline: (loss: Double, description: String)? = nil, floor: (loss: Double, description: String)? = nil,
+                vocabulary: [Character] = []) {
         self.kind = kind
         self.layout = layout
         self.inputSize = inputSize
@@ -41,7 +45,22 @@ public struct Dataset: Sendable {
         self.train = train
         self.validation = validation
         self.baseline = baseline
+        self.floor = floor
         self.vocabulary = vocabulary
+    }
+
+    /// A dataset of the shape its descriptor declares.
+    init(kind: DatasetKind, shape: DatasetShape, train: [SequenceSample], validation: [SequenceSample],
+         baseline: (loss: Double, description: String)? = nil, floor: (loss: Double, description: String)? = nil,
+         vocabulary: [Character] = []) {
+        self.init(kind: kind, layout: shape.layout, inputSize: shape.inputs, outputSize: shape.outputs,
+                  defaultLoss: shape.loss, metric: shape.metric, train: train, validation: validation,
+                  baseline: baseline, floor: floor, vocabulary: vocabulary)
+    }
+
+    /// The shape of the data as generated or read.
+    public var shape: DatasetShape {
+        DatasetShape(inputs: inputSize, outputs: outputSize, loss: defaultLoss, metric: metric, layout: layout)
     }
 
     /// Total steps of the training split (sample-steps per epoch, one lane).
@@ -49,17 +68,15 @@ public struct Dataset: Sendable {
 
     /// Builds a dataset from its configuration, deterministically from `seed`.
     public static func load(_ config: DatasetConfig, seed: UInt64) throws(DatasetError) -> Dataset {
-        switch config.kind {
-        case .countOnes: return CountOnes.make(config, seed: seed)
-        case .binaryAddition: return BinaryAddition.make(config, seed: seed)
-        case .adding: return AddingProblem.make(config, seed: seed)
-        case .copy: return CopyMemory.make(config, seed: seed)
-        case .sine: return SineStream.make(config, seed: seed)
-        case .reber: return EmbeddedReber.make(config, seed: seed)
-        case .random: return RandomStream.make(config, seed: seed)
-        case .text: return try TextStream.load(config)
-        case .csv: return try CSVDataset.load(config)
-        }
+        try config.kind.descriptor.make(config, seed: seed)
+    }
+
+    /// The shape a configuration gives: from the parameters for the generated kinds, by reading the
+    /// data for `text` and `csv`.
+    public static func shape(for config: DatasetConfig) throws(DatasetError) -> DatasetShape {
+        let descriptor = config.kind.descriptor
+        if let shape = descriptor.shape(config.resolved()) { return shape }
+        return try descriptor.make(config, seed: 0).shape
     }
 }
 

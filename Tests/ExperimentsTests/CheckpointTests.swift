@@ -56,14 +56,14 @@ struct CheckpointTests {
     func continuedRunsEqualUninterruptedOnes(_ c: Case) throws {
         let (plan, run) = try Self.plan(c)
         let metric = run.config.metric
-        let reference = RunExecutor.execute(run.config, datasets: plan.datasetCache)
+        let reference = RunExecutor.execute(run.config, datasets: plan.datasets)
         #expect(reference.status == .done)
         let expected = Self.fingerprint(reference, metric: metric)
         let batchesPerEpoch = run.config.layout == .stream ? 1 : 10
         var stops = 0
         for stopAfter in stride(from: 1, through: run.config.epochs * batchesPerEpoch, by: batchesPerEpoch == 1 ? 1 : 3) {
             var polls = 0, saved: Checkpoint? = nil
-            let first = RunExecutor.execute(run.config, datasets: plan.datasetCache,
+            let first = RunExecutor.execute(run.config, datasets: plan.datasets,
                                             shouldStop: { polls += 1; return polls > stopAfter },
                                             checkpoint: { saved = $0 })
             guard first.status == .interrupted else { continue }
@@ -73,7 +73,7 @@ struct CheckpointTests {
             // Through the file format, as a restarted process would read it.
             let decoded = try Checkpoint.decode(stamped.encoded(metric: metric), metric: metric).get()
             #expect(decoded == stamped)
-            let second = RunExecutor.execute(run.config, datasets: plan.datasetCache, resume: decoded)
+            let second = RunExecutor.execute(run.config, datasets: plan.datasets, resume: decoded)
             #expect(second.status == .done)
             #expect(Self.fingerprint(second, metric: metric) == expected, "stopped after \(stopAfter) batches")
             #expect(second.initialParameters == reference.initialParameters)
@@ -93,7 +93,7 @@ struct CheckpointTests {
         for damage in ["truncated", "garbage", "other config"] {
             let store = ResultsStore(root: "\(dir)/\(damage)")
             var polls = 0
-            _ = RunExecutor.execute(run.config, datasets: plan.datasetCache, shouldStop: { polls += 1; return polls > 7 },
+            _ = RunExecutor.execute(run.config, datasets: plan.datasets, shouldStop: { polls += 1; return polls > 7 },
                                     checkpoint: { try? store.saveCheckpoint(plan.name, run, $0) })
             let path = store.checkpointPath(plan.name, run.id)
             let bytes = try #require(FileManager.default.contents(atPath: path))

@@ -78,6 +78,41 @@ struct ConfigErrorTests {
                        expected: ["6:20: training.epochs: expected an integer, found '1e400'"]),
         BrokenYAMLCase(id: "not a mapping", yaml: "- just\n- a list\n",
                        expected: ["1:1: the document must be a mapping of keys (name:, dataset:, model:, training:), not a list"]),
+        // Optimizer parameters (OptimizerName.parameters): which apply, and their ranges.
+        BrokenYAMLCase(id: "optimizer: a key another optimizer takes, a bound",
+                       yaml: validBase.replacingOccurrences(of: "batch: 4}", with: "batch: 4, optimizer: {name: adam, momentum: 0.5, beta2: 1}}"),
+                       expected: ["6:57: training.optimizer.momentum: adam has no momentum (it takes lr, beta1, beta2, eps, weight_decay)",
+                                  "6:79: training.optimizer.beta2: must be at most 0.999999999, found 1"]),
+        BrokenYAMLCase(id: "optimizer: nesterov on rmsprop, an open bound",
+                       yaml: validBase.replacingOccurrences(of: "batch: 4}", with: "batch: 4, optimizer: {name: rmsprop, nesterov: true, eps: 0}}"),
+                       expected: ["6:60: training.optimizer.nesterov: rmsprop has no nesterov (it takes lr, alpha, eps, momentum, weight_decay)",
+                                  "6:70: training.optimizer.nesterov: Nesterov momentum needs momentum > 0",
+                                  "6:81: training.optimizer.eps: must be greater than 0, found 0"]),
+        // echo (SPEC 4): P(y = 1) = base + Σ weights·x must stay within [0, 1] for every x in {0, 1}^k.
+        BrokenYAMLCase(id: "echo: P(y = 1) above 1",
+                       yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, lags: [1, 2], weights: [0.5, 0.25]}")
+                        .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax"),
+                       expected: ["1:46: dataset.weights: P(y = 1) = base + Σ weights·x ranges over [0.5, 1.25] for inputs x in {0, 1}; it must stay within [0, 1]"]),
+        BrokenYAMLCase(id: "echo: P(y = 1) below 0",
+                       yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, weights: [-0.5, -0.25], base: 0.5}")
+                        .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax"),
+                       expected: ["1:32: dataset.weights: P(y = 1) = base + Σ weights·x ranges over [-0.25, 0.5] for inputs x in {0, 1}; it must stay within [0, 1]"]),
+        BrokenYAMLCase(id: "echo: base alone pushes P(y = 1) above 1",
+                       yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, base: 0.9}")
+                        .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax"),
+                       expected: ["1:29: dataset.base: P(y = 1) = base + Σ weights·x ranges over [0.65, 1.4] for inputs x in {0, 1}; it must stay within [0, 1]"]),
+        BrokenYAMLCase(id: "echo: one weight per lag",
+                       yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, lags: [1, 2, 3]}")
+                        .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax"),
+                       expected: ["1:29: dataset.lags: weights has 2 values but lags has 3: give one weight per lag"]),
+        BrokenYAMLCase(id: "echo: bad list items",
+                       yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, lags: [0, 3], weights: [0.1, x]}")
+                        .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax"),
+                       expected: ["1:30: dataset.lags.0: must be at least 1, found 0", "1:52: dataset.weights.1: expected a number, found 'x'"]),
+        BrokenYAMLCase(id: "echo: stream shorter than a lag",
+                       yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, lags: [3, 30], train: 20}")
+                        .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax"),
+                       expected: ["1:45: dataset.train: the training stream (20 steps) must be longer than the largest lag (30): steps before it have no target"]),
     ]
 
     @Test(arguments: cases)

@@ -66,7 +66,7 @@ struct TaskLearningTests {
         for (name, text) in c.extraFiles { writeFile("\(dir)/\(name)", text) }
         writeFile("\(dir)/x.yaml", "name: \(c.id)\ndataset: \(c.dataset)\nmodel:\n  layers: \(c.layers)\ntraining: \(c.training)\n")
         let plan = try Planner.plan(files: ["\(dir)/x.yaml"]).get()[0]
-        let outcome = RunExecutor.execute(plan.runs[0].config, datasets: plan.datasetCache)
+        let outcome = RunExecutor.execute(plan.runs[0].config, datasets: plan.datasets)
         #expect(outcome.status == .done)
         let baseline = c.baseline.isNaN ? try #require(outcome.baseline?.loss) : c.baseline
         let final = try #require(outcome.records.last?.valLoss)
@@ -86,7 +86,7 @@ struct TaskLearningTests {
 
             """)
         let plan = try Planner.plan(files: ["\(dir)/x.yaml"]).get()[0]
-        let outcome = RunExecutor.execute(plan.runs[0].config, datasets: plan.datasetCache)
+        let outcome = RunExecutor.execute(plan.runs[0].config, datasets: plan.datasets)
         #expect(outcome.status == .done)
         #expect(outcome.records.last!.trainLoss < outcome.records.first!.trainLoss)
         #expect(outcome.records.last!.valLoss! > log(3.0) - 0.2)

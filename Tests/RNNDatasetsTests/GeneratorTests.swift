@@ -7,7 +7,7 @@ import RNNTestSupport
 /// Shapes, ranges, determinism and the property that defines each generated task.
 @Suite("Generators")
 struct GeneratorTests {
-    static let kinds: [DatasetKind] = [.countOnes, .binaryAddition, .adding, .copy, .sine, .reber, .random]
+    static let kinds: [DatasetKind] = [.countOnes, .binaryAddition, .adding, .copy, .sine, .reber, .random, .echo]
 
     func make(_ kind: DatasetKind, seed: UInt64 = 1) -> Dataset {
         var c = DatasetConfig(kind: kind)

@@ -9,27 +9,33 @@ struct ConfigResolver {
     var errors: [ConfigError] = []
     /// Set when the only problem of a point may be `tau_b > tau_max` (skipped in a sweep).
     var tauConflict = false
-    /// Data files already read (text and csv datasets), keyed by their resolved configuration.
-    var datasetCache: DatasetShapeCache
+    /// Dataset shapes, and the data files already read (text and csv), keyed by their resolved configuration.
+    var datasets: DatasetCatalog
 
     static let topKeys = ["name", "description", "dataset", "model", "training", "sweep"]
     static let modelKeys = ["layers", "loss", "init_from"]
     static let layerKeys = ["type", "units", "activation"]
     static let trainingKeys = ["epochs", "batch", "tau_max", "tau_b", "optimizer", "clip_norm", "seed", "shuffle", "precision"]
-    static let optimizerKeys = ["name", "lr", "momentum", "nesterov", "beta1", "beta2", "eps", "alpha", "weight_decay"]
+    static let optimizerKeys = ["name"] + OptimizerParameterKey.allCases.map(\.rawValue)
 
     /// Upper bounds that keep a typo from allocating the machine away.
     enum Bounds {
         static let units = 65_536
-        static let sequenceLength = 1_000_000
+        static let sequenceLength = DatasetLimits.sequenceLength
         static let epochs = 1_000_000
         static let batch = 1_000_000
         static let datasetValues = 500_000_000
+        /// Values one update window may store: `steps × batch × units × valuesPerUnitStep`.
+        static let windowValues = 2e9
+        /// Values kept per unit and step of a window, counted generously: the engine stores the state
+        /// `h` and the error `delta` per slot; the third leaves room for the injected errors and scratch.
+        static let valuesPerUnitStep = 3.0
+        static let parameters = 500_000_000
     }
 
-    init(file: String, cache: DatasetShapeCache) {
+    init(file: String, cache: DatasetCatalog) {
         self.file = file
-        self.datasetCache = cache
+        self.datasets = cache
     }
 
     mutating func error(_ at: SourceLocation, _ path: String, _ message: String) {
@@ -117,9 +123,14 @@ struct ConfigResolver {
 
     mutating func choice<E: RawRepresentable & CaseIterable>(_ node: ConfigNode?, _ path: String, _ what: String,
                                                              _ type: E.Type, exclude: [String] = []) -> E? where E.RawValue == String {
-        guard let node, let s = scalar(node, path, expected: "a \(what) name") else { return nil }
-        if let v = E(rawValue: s), !exclude.contains(s) { return v }
         let names = E.allCases.map(\.rawValue).filter { !exclude.contains($0) }
+        return choice(node, path, what, names: names).flatMap(E.init(rawValue:))
+    }
+
+    /// One of `names`, with a did-you-mean suggestion otherwise.
+    mutating func choice(_ node: ConfigNode?, _ path: String, _ what: String, names: [String]) -> String? {
+        guard let node, let s = scalar(node, path, expected: "a \(what) name") else { return nil }
+        if names.contains(s) { return s }
         error(node.location, path, Suggestion.unknownValue(s, what: what, candidates: names))
         return nil
     }
@@ -137,6 +148,23 @@ struct ConfigResolver {
             out.append(s)
         }
         if out.isEmpty { error(node.location, path, "the list is empty") }
+        return out
+    }
+
+    /// A non-empty list of numbers, each read by `item` (a single number reads as a list of one).
+    mutating func numberList<T>(_ node: ConfigNode?, _ path: String, item: (inout Self, ConfigNode, String) -> T?) -> [T]? {
+        guard let node else { return nil }
+        guard case .sequence(let items, _) = node else {
+            if case .scalar = node { return item(&self, node, path).map { [$0] } }
+            error(node.location, path, "expected a list of numbers like [1, 2], found \(node.kindDescription)")
+            return nil
+        }
+        guard !items.isEmpty else { error(node.location, path, "the list is empty"); return nil }
+        var out: [T] = []
+        for (i, node) in items.enumerated() {
+            guard let v = item(&self, node, "\(path).\(i)") else { return nil }
+            out.append(v)
+        }
         return out
     }
 
@@ -200,65 +228,60 @@ struct ConfigResolver {
             return nil
         }
         guard let kind = choice(kindNode, "dataset.kind", "dataset kind", DatasetKind.self) else { return nil }
-        _ = entries(node, "dataset", allowed: ["kind"] + kind.keys)
+        let descriptor = kind.descriptor
+        _ = entries(node, "dataset", allowed: ["kind"] + descriptor.keys.map(\.name))
         let start = errors.count
         var c = DatasetConfig(kind: kind)
-        let p = "dataset"
-        let maxLength = Bounds.sequenceLength
-        c.train = int(node["train"], "\(p).train", min: 1, max: 100_000_000)
-        c.validation = int(node["validation"], "\(p).validation", min: 0, max: 100_000_000)
-        switch kind {
-        case .countOnes:
-            c.length = int(node["length"], "\(p).length", min: 1, max: maxLength)
-        case .binaryAddition:
-            c.bits = int(node["bits"], "\(p).bits", min: 1, max: 30)
-        case .adding:
-            c.length = int(node["length"], "\(p).length", min: 2, max: maxLength)
-        case .copy:
-            c.symbols = int(node["symbols"], "\(p).symbols", min: 1, max: 10_000)
-            c.length = int(node["length"], "\(p).length", min: 1, max: maxLength)
-            c.delay = int(node["delay"], "\(p).delay", min: 0, max: maxLength)
-        case .sine:
-            c.waves = int(node["waves"], "\(p).waves", min: 1, max: 1000)
-            c.noise = double(node["noise"], "\(p).noise", min: 0, max: 1e6)
-        case .reber:
-            c.embedded = bool(node["embedded"], "\(p).embedded")
-        case .random:
-            c.inputs = int(node["inputs"], "\(p).inputs", min: 1, max: Bounds.units)
-            c.classes = int(node["classes"], "\(p).classes", min: 2, max: Bounds.units)
-        case .text:
-            if node["path"] == nil { error(node.location, "\(p).path", "missing: the text file to model") }
-            c.path = existingPath(node["path"], "\(p).path")
-        case .csv:
-            for key in ["path", "sequence", "inputs", "targets"] where node[key] == nil {
-                error(node.location, "\(p).\(key)", "missing (a csv dataset needs path, sequence, inputs and targets)")
+        for key in descriptor.keys {
+            let path = "dataset.\(key.name)"
+            guard let valueNode = node[key.name] else {
+                if let missing = key.whenMissing { error(node.location, path, missing) }
+                continue
             }
-            c.path = existingPath(node["path"], "\(p).path")
-            c.sequence = string(node["sequence"], "\(p).sequence")
-            c.inputColumns = stringList(node["inputs"], "\(p).inputs")
-            c.targetColumns = stringList(node["targets"], "\(p).targets")
-            c.targetType = choice(node["target_type"], "\(p).target_type", "target type", TargetType.self)
-            if node["validation_path"] != nil { c.validationPath = existingPath(node["validation_path"], "\(p).validation_path") }
+            if let value = datasetValue(valueNode, path, key.type) { key.set(value, in: &c) }
         }
         guard errors.count == start else { return nil }
         c = c.resolved()
+        for problem in descriptor.problems(c) {
+            let written = problem.keys.first { node[$0] != nil }
+            error(written.flatMap { node[$0]?.location } ?? node.location, "dataset.\(written ?? problem.keys.first ?? "")",
+                  problem.message)
+        }
+        guard errors.count == start else { return nil }
         // Size bound: the generated splits must fit in memory.
         // Sequence datasets: sequences × steps; streams: train and validation are steps already.
-        let steps = kind.layout == .stream ? 1 : DatasetShapeCache.stepsPerSequence(c)
-        let values = ((c.train ?? 0) + (c.validation ?? 0)) * steps * max(1, c.inputs ?? 2)
+        let steps = descriptor.layout == .stream ? 1 : descriptor.stepsPerSequence(c).value
+        let values = ((c.train ?? 0) + (c.validation ?? 0)) * steps * descriptor.valuesPerStep(c)
         if values > Bounds.datasetValues {
             error(node.location, "dataset", "the dataset would hold \(values) values (more than \(Bounds.datasetValues)); lower train, validation or length")
             return nil
         }
         do {
-            let shape = try datasetCache.shape(c)
+            let shape = try datasets.shape(c)
             return (c, shape, kindNode.location)
         } catch {
             let at = error.line > 0 ? SourceLocation(file: error.file, line: error.line, column: error.column)
                                     : (node["path"]?.location ?? node.location)
             let message = error.line > 0 ? error.message : "\(error.file): \(error.message)"
-            self.error(at, error.line > 0 ? "" : "\(p).path", message)
+            self.error(at, error.line > 0 ? "" : "dataset.path", message)
             return nil
+        }
+    }
+
+    /// One value of a `dataset:` key, checked against the type its kind declares.
+    mutating func datasetValue(_ node: ConfigNode, _ path: String, _ type: DatasetKey.ValueType) -> DatasetKey.Value? {
+        switch type {
+        case .integer(let r): return int(node, path, min: r.lowerBound, max: r.upperBound).map { .integer($0) }
+        case .real(let r): return double(node, path, min: r.lowerBound, max: r.upperBound).map { .real($0) }
+        case .boolean: return bool(node, path).map { .boolean($0) }
+        case .file: return existingPath(node, path).map { .text($0) }
+        case .name: return string(node, path).map { .text($0) }
+        case .names: return stringList(node, path).map { .texts($0) }
+        case .choice(let what, let names): return choice(node, path, what, names: names).map { .text($0) }
+        case .integers(let r):
+            return numberList(node, path) { $0.int($1, $2, min: r.lowerBound, max: r.upperBound) }.map { .integers($0) }
+        case .reals(let r):
+            return numberList(node, path) { $0.double($1, $2, min: r.lowerBound, max: r.upperBound) }.map { .reals($0) }
         }
     }
 
@@ -354,26 +377,23 @@ struct ConfigResolver {
         } else {
             name = .sgd
         }
-        let applicable: [OptimizerName: [String]] = [
-            .sgd: ["name", "lr", "momentum", "nesterov", "weight_decay"],
-            .adam: ["name", "lr", "beta1", "beta2", "eps", "weight_decay"],
-            .rmsprop: ["name", "lr", "alpha", "eps", "momentum", "weight_decay"],
-        ]
         if case .mapping(let entries, _) = node {
-            for e in entries where Self.optimizerKeys.contains(e.key) && !applicable[name]!.contains(e.key) {
-                error(e.keyAt, "\(p).\(e.key)", "\(name.rawValue) has no \(e.key) (it takes \(applicable[name]!.dropFirst().joined(separator: ", ")))")
+            let takes = name.parameterKeys.map(\.rawValue)
+            for e in entries where Self.optimizerKeys.contains(e.key) && e.key != "name" && !takes.contains(e.key) {
+                error(e.keyAt, "\(p).\(e.key)", "\(name.rawValue) has no \(e.key) (it takes \(takes.joined(separator: ", ")))")
             }
         }
         var s = OptimizerSettings(name: name)
         let start = errors.count
-        if let v = double(node["lr"], "\(p).lr", min: 0, open: true) { s.lr = v }
-        if let v = double(node["momentum"], "\(p).momentum", min: 0, max: 0.999_999) { s.momentum = v }
-        if let v = bool(node["nesterov"], "\(p).nesterov") { s.nesterov = v }
-        if let v = double(node["beta1"], "\(p).beta1", min: 0, max: 0.999_999) { s.beta1 = v }
-        if let v = double(node["beta2"], "\(p).beta2", min: 0, max: 0.999_999_999) { s.beta2 = v }
-        if let v = double(node["eps"], "\(p).eps", min: 0, open: true) { s.eps = v }
-        if let v = double(node["alpha"], "\(p).alpha", min: 0, max: 0.999_999_999) { s.alpha = v }
-        if let v = double(node["weight_decay"], "\(p).weight_decay", min: 0) { s.weightDecay = v }
+        for key in OptimizerParameterKey.allCases {
+            let path = "\(p).\(key.rawValue)"
+            switch key.range {
+            case .real(let r, let open):
+                if let v = double(node[key.rawValue], path, min: r.lowerBound, open: open, max: r.upperBound) { s[key] = .real(v) }
+            case .flag:
+                if let v = bool(node[key.rawValue], path) { s[key] = .flag(v) }
+            }
+        }
         if s.nesterov && s.momentum == 0, let n = node["nesterov"] {
             error(n.location, "\(p).nesterov", "Nesterov momentum needs momentum > 0")
         }
@@ -394,7 +414,7 @@ struct ConfigResolver {
         // Output units and activation defaults from the dataset and the loss.
         let last = c.layers.count - 1
         if let u = c.layers[last].units, u != c.outputSize {
-            if !(c.loss == .crossEntropy && c.dataset.kind == .csv && c.dataset.targetType == .class && u > c.outputSize) {
+            if !(c.loss == .crossEntropy && c.dataset.kind.descriptor.acceptsExtraOutputUnits(c.dataset) && u > c.outputSize) {
                 error(layerAt(last, "units"), "model.layers.\(last).units",
                       "the dataset has \(c.outputSize) output\(c.outputSize == 1 ? "" : "s") (\(c.dataset.kind.rawValue)); leave units out or set \(c.outputSize)")
             } else {
@@ -443,16 +463,16 @@ struct ConfigResolver {
                   "tau_b (\(tb)) is larger than tau_max (\(tm)): errors would not reach their own step")
         }
         // Memory of one window: stored activations of tau_max + tau_b steps.
-        let steps = c.tauMax.map { $0 + max($0, c.tauB ?? $0) } ?? DatasetShapeCache.stepsPerSequence(c.dataset)
+        let steps = c.tauMax.map { $0 + max($0, c.tauB ?? $0) } ?? c.dataset.stepsPerSequence
         let units = spec.layers.reduce(0) { $0 + $1.units }
-        let window = Double(steps) * Double(c.batch) * Double(units) * 3
-        if window > 2e9 {
+        let window = Double(steps) * Double(c.batch) * Double(units) * Bounds.valuesPerUnitStep
+        if window > Bounds.windowValues {
             error(training?["batch"]?.location ?? root.location, "training",
                   "one window would store \(Int(window)) values (steps × batch × units); lower batch, tau_max or units")
         }
         let params = Double(spec.parameterCount)
-        if params > 5e8 {
-            error(layersNode?.location ?? root.location, "model.layers", "the model would have \(Int(params)) parameters (more than 500000000)")
+        if params > Double(Bounds.parameters) {
+            error(layersNode?.location ?? root.location, "model.layers", "the model would have \(Int(params)) parameters (more than \(Bounds.parameters))")
         }
     }
 }

@@ -17,24 +17,11 @@ extension ExperimentConfig {
         add(0, "name", YAMLText.quote(name))
         lines.append("dataset:")
         let d = dataset
+        let descriptor = d.kind.descriptor
         add(1, "kind", d.kind.rawValue)
-        if let v = d.train { add(1, "train", String(v)) }
-        if let v = d.validation { add(1, "validation", String(v)) }
-        if let v = d.length { add(1, "length", String(v)) }
-        if let v = d.bits { add(1, "bits", String(v)) }
-        if let v = d.symbols { add(1, "symbols", String(v)) }
-        if let v = d.delay { add(1, "delay", String(v)) }
-        if let v = d.waves { add(1, "waves", String(v)) }
-        if let v = d.noise { add(1, "noise", num(v)) }
-        if let v = d.embedded { add(1, "embedded", String(v)) }
-        if let v = d.inputs { add(1, "inputs", String(v)) }
-        if let v = d.classes, d.kind == .random { add(1, "classes", String(v)) }
-        if let p = d.path { add(1, "path", YAMLText.quote(relativePath(p))) }
-        if let v = d.sequence { add(1, "sequence", YAMLText.quote(v)) }
-        if let v = d.inputColumns { add(1, "inputs", "[" + v.map(YAMLText.quote).joined(separator: ", ") + "]") }
-        if let v = d.targetColumns { add(1, "targets", "[" + v.map(YAMLText.quote).joined(separator: ", ") + "]") }
-        if let v = d.targetType, d.kind == .csv { add(1, "target_type", v.rawValue) }
-        if let p = d.validationPath { add(1, "validation_path", YAMLText.quote(relativePath(p))) }
+        for key in descriptor.canonicalKeys {
+            if let v = key.value(in: d) { add(1, key.name, canonicalText(v, key.type)) }
+        }
         lines.append("model:")
         lines.append("  layers:")
         for l in networkSpec.layers {
@@ -50,25 +37,43 @@ extension ExperimentConfig {
         lines.append("  optimizer:")
         let o = optimizer
         add(2, "name", o.name.rawValue)
-        add(2, "lr", num(o.lr))
-        switch o.name {
-        case .sgd:
-            add(2, "momentum", num(o.momentum))
-            add(2, "nesterov", String(o.nesterov))
-        case .adam:
-            add(2, "beta1", num(o.beta1)); add(2, "beta2", num(o.beta2)); add(2, "eps", num(o.eps))
-        case .rmsprop:
-            add(2, "alpha", num(o.alpha)); add(2, "eps", num(o.eps)); add(2, "momentum", num(o.momentum))
+        for key in o.name.parameterKeys {
+            switch o[key] {
+            case .real(let v): add(2, key.rawValue, num(v))
+            case .flag(let v): add(2, key.rawValue, String(v))
+            }
         }
-        add(2, "weight_decay", num(o.weightDecay))
         add(1, "clip_norm", clipNorm.map(num) ?? "null")
         add(1, "seed", String(seed))
         add(1, "shuffle", String(shuffle))
         add(1, "precision", precision.rawValue)
-        for p in [d.path, d.validationPath, initFrom].compactMap({ $0 }) {
+        let dataFiles = descriptor.canonicalKeys.filter { $0.type == .file }.compactMap { key -> String? in
+            if case .text(let path)? = key.value(in: d) { return path }
+            return nil
+        }
+        for p in dataFiles + [initFrom].compactMap({ $0 }) {
             lines.append("# checksum of \(relativePath(p)): \(FileChecksum.of(p))")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A dataset key's value as canonical YAML: numbers in their shortest round-trip form, files by
+    /// their path relative to the experiment file, names quoted, lists in flow style.
+    func canonicalText(_ value: DatasetKey.Value, _ type: DatasetKey.ValueType) -> String {
+        switch value {
+        case .integer(let v): return String(v)
+        case .real(let v): return NumberText.format(v)
+        case .boolean(let v): return String(v)
+        case .text(let v):
+            switch type {
+            case .file: return YAMLText.quote(relativePath(v))
+            case .choice: return v
+            default: return YAMLText.quote(v)
+            }
+        case .texts(let v): return "[" + v.map(YAMLText.quote).joined(separator: ", ") + "]"
+        case .integers(let v): return "[" + v.map(String.init).joined(separator: ", ") + "]"
+        case .reals(let v): return "[" + v.map { NumberText.format($0) }.joined(separator: ", ") + "]"
+        }
     }
 
     /// `path` relative to the experiment file's folder when it lies below it.

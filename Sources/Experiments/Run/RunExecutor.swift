@@ -12,7 +12,7 @@ public enum RunExecutor {
     ///     `checkpoint` saved where it stopped).
     ///   - resume: a checkpoint of this run to continue from (nil: start at epoch 0).
     ///   - checkpoint: called with the run's progress after every epoch and at a stop.
-    public static func execute(_ config: ExperimentConfig, datasets: DatasetShapeCache,
+    public static func execute(_ config: ExperimentConfig, datasets: DatasetCatalog,
                                onEpoch: (EpochRecord) -> Void = { _ in },
                                shouldStop: () -> Bool = { false },
                                resume: Checkpoint? = nil,
@@ -28,7 +28,7 @@ public enum RunExecutor {
     }
 
     enum Engine<Scalar: RNNScalar> {
-        static func execute(_ config: ExperimentConfig, datasets: DatasetShapeCache, onEpoch: (EpochRecord) -> Void,
+        static func execute(_ config: ExperimentConfig, datasets: DatasetCatalog, onEpoch: (EpochRecord) -> Void,
                             shouldStop: () -> Bool, resume: Checkpoint?, checkpoint: (Checkpoint) -> Void) -> RunOutcome {
             let spec = config.networkSpec
             var start = Date()

@@ -15,7 +15,7 @@ public struct RunSetup {
         public let description: String
     }
 
-    public static func prepare(_ config: ExperimentConfig, datasets: DatasetShapeCache) throws(Failure) -> RunSetup {
+    public static func prepare(_ config: ExperimentConfig, datasets: DatasetCatalog) throws(Failure) -> RunSetup {
         let spec = config.networkSpec
         let seed = UInt64(config.seed)
         let dataset: Dataset
@@ -72,7 +72,7 @@ public enum GradientCheckRun {
         guard let run = plan.runs.first else { throw RunSetup.Failure(description: "\(plan.file): the grid has no valid point") }
         var config = run.config
         config.precision = .float64
-        let setup = try RunSetup.prepare(config, datasets: plan.datasetCache)
+        let setup = try RunSetup.prepare(config, datasets: plan.datasets)
         let batches: [SequenceBatch<Double>] = setup.trainingBatches(config, epoch: 0, shuffle: false)
         guard let batch = batches.first,
               let report = GradientCheck.run(spec: setup.spec, parameters: setup.initialParameters, batch: batch,

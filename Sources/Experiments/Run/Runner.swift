@@ -24,7 +24,7 @@ public final class Runner: @unchecked Sendable {
             self.force = force
             self.shard = shard
             self.executor = executor ?? { run, plan, resume, onEpoch, shouldStop, checkpoint in
-                RunExecutor.execute(run.config, datasets: plan.datasetCache, onEpoch: onEpoch, shouldStop: shouldStop,
+                RunExecutor.execute(run.config, datasets: plan.datasets, onEpoch: onEpoch, shouldStop: shouldStop,
                                     resume: resume, checkpoint: checkpoint)
             }
         }

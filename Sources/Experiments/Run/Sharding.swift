@@ -23,7 +23,7 @@ public struct Shard: Sendable, Equatable {
 public enum Sharding {
     /// Expected cost of a run: sample steps per epoch × epochs × (units² + units·inputs) summed over layers.
     public static func cost(_ c: ExperimentConfig) -> Double {
-        let steps = Double(c.dataset.train ?? 1) * Double(max(1, c.layout == .stream ? 1 : DatasetShapeCache.stepsPerSequence(c.dataset)))
+        let steps = Double(c.dataset.train ?? 1) * Double(max(1, c.layout == .stream ? 1 : c.dataset.stepsPerSequence))
         let work = c.networkSpec.layers.reduce(0.0) { $0 + Double($1.units) * Double($1.units + $1.inputs) }
         return steps * Double(c.epochs) * max(work, 1)
     }

@@ -35,13 +35,13 @@ public struct ExperimentPlan: Sendable {
     public let sweptKeys: [String]
     public let runs: [PlannedRun]
     public let skipped: [SkippedPoint]
-    public let datasetCache: DatasetShapeCache
+    public let datasets: DatasetCatalog
 }
 
 /// Reads experiment files, applies `--set` overrides, expands every grid and validates every
 /// point before anything runs. Pure apart from reading the files it is given.
 public enum Planner {
-    public static func plan(files: [String], overrides: [String] = [], cache: DatasetShapeCache = DatasetShapeCache())
+    public static func plan(files: [String], overrides: [String] = [], cache: DatasetCatalog = DatasetCatalog())
         -> Result<[ExperimentPlan], ConfigErrors>
     {
         var plans: [ExperimentPlan] = [], errors: [ConfigError] = []
@@ -62,7 +62,7 @@ public enum Planner {
         return errors.isEmpty ? .success(plans) : .failure(ConfigErrors(errors))
     }
 
-    static func planFile(_ path: String, overrides: [String], cache: DatasetShapeCache) -> Result<ExperimentPlan, ConfigErrors> {
+    static func planFile(_ path: String, overrides: [String], cache: DatasetCatalog) -> Result<ExperimentPlan, ConfigErrors> {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         let start = SourceLocation(file: path, line: 1, column: 1)
         guard let data = FileManager.default.contents(atPath: absolute) else {
@@ -126,7 +126,7 @@ public enum Planner {
         }
         guard errors.isEmpty, let first else { return .failure(ConfigErrors(errors)) }
         return .success(ExperimentPlan(name: first.name, description: first.description, file: absolute,
-                                       sweptKeys: keys, runs: runs, skipped: skipped, datasetCache: cache))
+                                       sweptKeys: keys, runs: runs, skipped: skipped, datasets: cache))
     }
 
     /// Applies one `--set PATH=VALUE` (the value is read as YAML: `0.01`, `full`, `[1, 2]`).

@@ -7,7 +7,22 @@ import RNNCore
 /// the rest) the validation split. The vocabulary is the training split's characters (Unicode
 /// scalars), sorted; characters of the validation split that training never saw map to one extra
 /// class, `<unk>`, added only when needed. Metric: bits per character.
-enum TextStream {
+public enum TextStream: DatasetKindDescriptor {
+    public static let kind = DatasetKind.text
+    public static let layout = DatasetLayout.stream
+    public static let keys = DatasetKey.sizes(train: nil, validation: nil) + [
+        .file("path", \.path, whenMissing: "missing: the text file to model"),
+    ]
+    public static let readsFiles = true
+
+    /// Known only from the file: the vocabulary sets the sizes.
+    public static func shape(_ config: DatasetConfig) -> DatasetShape? { nil }
+
+    /// The training stream: `train` characters when given, else 1 (the file decides; unknown at plan time).
+    public static func stepsPerSequence(_ c: DatasetConfig) -> StepCount { .estimate(c.train ?? 1) }
+
+    public static func make(_ config: DatasetConfig, seed: UInt64) throws(DatasetError) -> Dataset { try load(config) }
+
     static func load(_ config: DatasetConfig) throws(DatasetError) -> Dataset {
         guard let path = config.path else { throw DatasetError(file: "text", "dataset.path is missing") }
         let data: Data
@@ -36,7 +51,7 @@ enum TextStream {
                                    targets: .classes(Array(ids.dropFirst())),
                                    mask: [Bool](repeating: true, count: ids.count - 1))]
         }
-        return Dataset(kind: .text, layout: .stream, inputSize: classes, outputSize: classes,
+        return Dataset(kind: kind, layout: layout, inputSize: classes, outputSize: classes,
                        defaultLoss: .crossEntropy, metric: .bitsPerCharacter,
                        train: stream(trainText), validation: stream(validationText),
                        baseline: (Foundation.log(Double(classes)), "uniform over the vocabulary"),

@@ -11,42 +11,8 @@ func trimmed(_ s: String) -> Substring {
     return sub
 }
 
-/// `csv`: the user's own sequences (SPEC section 4.1). One row per time step; rows with the same
-/// value in the `sequence` column form one sequence, in file order (sequences in order of first
-/// appearance). An empty target cell means "no target at this step". `validation: N` takes the
-/// last N sequences; `validation_path` names a second file instead.
-public enum CSVDataset {
-    public static func load(_ config: DatasetConfig) throws(DatasetError) -> Dataset {
-        let c = config.resolved()
-        guard let path = c.path else { throw DatasetError(file: "csv", "dataset.path is missing") }
-        let targetType = c.targetType ?? .real
-        var train = try readSequences(path: path, config: c, targetType: targetType)
-        var validation: [SequenceSample] = []
-        if let vp = c.validationPath {
-            validation = try readSequences(path: vp, config: c, targetType: targetType)
-        } else if let n = c.validation, n > 0 {
-            guard n < train.count else {
-                throw DatasetError(file: path, "validation: \(n) takes every sequence of the file (it has \(train.count)); leave some for training")
-            }
-            validation = Array(train.suffix(n))
-            train.removeLast(n)
-        }
-        if let t = c.train, t < train.count { train = Array(train.prefix(t)) }
-        let outputs: Int
-        switch targetType {
-        case .class:
-            var maxID: Int32 = 0
-            for s in train + validation { if case .classes(let ids) = s.targets { maxID = max(maxID, ids.max() ?? 0) } }
-            outputs = c.classes ?? Int(maxID) + 1
-        case .real, .binary:
-            outputs = c.targetColumns?.count ?? 1
-        }
-        let loss: Loss = targetType == .class ? .crossEntropy : targetType == .binary ? .binaryCrossEntropy : .mse
-        let metric: MetricKind = targetType == .real ? .none : .accuracy
-        return Dataset(kind: .csv, layout: .sequences, inputSize: c.inputColumns?.count ?? 0, outputSize: outputs,
-                       defaultLoss: loss, metric: metric, train: train, validation: validation)
-    }
-
+extension CSVDataset {
+    /// The sequences of one file: rows grouped by the `sequence` column, in order of first appearance.
     static func readSequences(path: String, config c: DatasetConfig, targetType: TargetType) throws(DatasetError) -> [SequenceSample] {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
