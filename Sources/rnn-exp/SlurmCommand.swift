@@ -8,9 +8,11 @@ extension RNNExp {
             abstract: "Write an sbatch job array that runs the grid on a Slurm cluster, plus a summary job.",
             discussion: """
                 Task i of the array runs `rnn-exp run FILE... --shard i/N --jobs C` and exits non-zero \
-                when a run fails, so Slurm reports it FAILED. A job that depends on the array \
-                (afterany) regenerates summary.csv and metrics.csv. Submitting the scripts again runs \
-                only what is missing. The results folder must be on a filesystem all nodes share.
+                when a run fails, so Slurm reports it FAILED. Before its time limit (--grace seconds) a \
+                task checkpoints its running runs and requeues itself, and continues where it stopped. \
+                A job that depends on the array (afterany) regenerates summary.csv and metrics.csv. \
+                Submitting the scripts again runs only what is missing. The results folder must be on \
+                a filesystem all nodes share.
                 """)
 
         @OptionGroup var experiments: ExperimentFiles
@@ -39,6 +41,9 @@ extension RNNExp {
         @Option(name: .customLong("sbatch-arg"), help: ArgumentHelp("An extra #SBATCH line, e.g. --sbatch-arg=--account=abc (repeatable).", valueName: "arg"))
         var sbatchArguments: [String] = []
 
+        @Option(help: ArgumentHelp("Seconds before the time limit at which a task checkpoints its runs and requeues itself (Slurm --signal=B:USR1@SECONDS).", valueName: "seconds"))
+        var grace: Int = SlurmScript.defaultGrace
+
         @Flag(help: "Submit both jobs with sbatch and print their ids (never waits for them).")
         var submit = false
 
@@ -51,13 +56,17 @@ extension RNNExp {
                 Output.error("error: --tasks, --parallel and --cpus-per-task must be at least 1")
                 throw ExitCode.badInput
             }
+            guard grace >= 1 else {
+                Output.error("error: --grace must be at least 1 second")
+                throw ExitCode.badInput
+            }
             if let t = time, !SlurmScript.isTimeLimit(t) {
                 Output.error("error: --time \(t): expected a Slurm time such as 30:00, 2:00:00 or 1-12:00:00")
                 throw ExitCode.badInput
             }
             let script = SlurmScript(files: experiments.files, overrides: experiments.overrides, results: results, tasks: tasks,
                                      parallel: parallel, time: time, cpusPerTask: cpusPerTask, partition: partition,
-                                     output: output, extraArguments: sbatchArguments, binary: Self.executablePath,
+                                     output: output, extraArguments: sbatchArguments, grace: grace, binary: Self.executablePath,
                                      workingDirectory: FileManager.default.currentDirectoryPath,
                                      name: plans.map(\.name).joined(separator: "+"))
             do { try script.write() } catch {

@@ -109,7 +109,7 @@ submit() {
 }
 submit_failing() {  # run id: the array script's tasks get --fail-run ID; prints "array summary"
   "$BIN" slurm sweep.yaml --results cluster --tasks 4 --parallel 2 --output slurm >/dev/null
-  sed -i "/^exec .* run /s|\$| --fail-run $1|" slurm/rnn-exp-cluster.sbatch
+  sed -i "/ run .* &\$/s| &\$| --fail-run $1 \&|" slurm/rnn-exp-cluster.sbatch
   grep -q -- "--fail-run $1" slurm/rnn-exp-cluster.sbatch || { echo "slurm test: could not add --fail-run" >&2; return 1; }
   a=$(sbatch --parsable slurm/rnn-exp-cluster.sbatch); a=${a%%;*}
   s=$(sbatch --parsable --dependency=afterany:"$a" slurm/rnn-exp-cluster-summary.sbatch); s=${s%%;*}
@@ -128,9 +128,10 @@ compare() {
   python3 - "$@" <<'PY'
 import csv, os, sys
 a, b = sys.argv[1], sys.argv[2]
+name = sys.argv[3] if len(sys.argv) > 3 else "cluster"
 def runs(root):
     out = {}
-    base = os.path.join(root, "cluster", "runs")
+    base = os.path.join(root, name, "runs")
     for rid in sorted(os.listdir(base)):
         d = os.path.join(base, rid)
         status = open(os.path.join(d, "status")).read().strip() if os.path.exists(os.path.join(d, "status")) else None
@@ -143,9 +144,9 @@ ra, rb = runs(a), runs(b)
 assert sorted(ra) == sorted(rb), f"different runs: {sorted(set(ra) ^ set(rb))}"
 bad = [k for k in ra if ra[k] != rb[k]]
 assert not bad, f"runs differ: {bad}"
-summary = list(csv.DictReader(open(os.path.join(b, "cluster", "summary.csv"))))
-assert len(summary) == 12 and all(r["status"] == "done" for r in summary), "summary.csv incomplete"
-print(f"slurm: {len(ra)} runs identical to the local run (loss columns and weights); summary.csv has 12 done rows")
+summary = list(csv.DictReader(open(os.path.join(b, name, "summary.csv"))))
+assert len(summary) == len(ra) and all(r["status"] == "done" for r in summary), "summary.csv incomplete"
+print(f"slurm: {len(ra)} runs identical to the local run (loss columns and weights); summary.csv has {len(summary)} done rows")
 PY
 }
 compare local cluster
@@ -170,4 +171,33 @@ compare local cluster
 TRAINED=$(grep -h "trained," slurm/logs/*-"$ARRAY3"_*.out | awk '{s += $1} END {print s}')
 [ "$TRAINED" = 1 ] || { echo "slurm test: the resubmission trained $TRAINED runs, expected 1"; exit 1; }
 echo "slurm: resubmission trained only the missing run"
-echo "slurm: 3 passed, 0 failed"
+# A task whose time limit (1 minute) is shorter than its runs: Slurm signals it (USR1, --grace
+# seconds before the limit), rnn-exp checkpoints and exits 138, the task requeues itself, and the
+# runs continue from their checkpoints until the sweep ends bit-identical to a local run.
+cat > long.yaml <<YAML
+name: long
+dataset: {kind: adding, length: 20, train: 4000, validation: 100}
+model:
+  layers:
+    - {type: rnn, units: 48, activation: tanh}
+    - {type: dense, activation: identity}
+training: {epochs: 6, batch: 8, tau_max: 10, optimizer: {name: adam, lr: 0.003}}
+sweep:
+  training.seed: [1, 2]
+YAML
+started=$(date +%s)
+"$BIN" run long.yaml --results local --jobs 1 --quiet
+echo "slurm: the time-limited sweep takes $(( $(date +%s) - started )) s locally (one job)"
+out=$("$BIN" slurm long.yaml --results cluster --tasks 1 --time 1 --grace 40 --output slurm-long --submit)
+echo "$out" | sed 's/^/  /'
+read -r LARRAY LSUMMARY <<<"$(echo "$out" | sed -n 's/^submitted array job \([0-9]*\) and summary job \([0-9]*\)$/\1 \2/p')"
+for i in $(seq 1 900); do
+  [ -z "$(squeue -h -j "$LARRAY,$LSUMMARY" 2>/dev/null)" ] && break
+  sleep 1
+done
+[ -z "$(squeue -h -j "$LARRAY,$LSUMMARY" 2>/dev/null)" ] || { echo "slurm test: the time-limited task still queued after 900 s"; squeue; exit 1; }
+REQUEUES=$(grep -h "requeueing task" slurm-long/logs/*.out 2>/dev/null | wc -l)
+echo "slurm: time-limited task: $REQUEUES requeue(s), final state $(task_states "$LARRAY")"
+[ "$REQUEUES" -ge 1 ] || { echo "slurm test: the task was never signalled and requeued"; cat slurm-long/logs/*.out; exit 1; }
+compare local cluster long
+echo "slurm: 4 passed, 0 failed"

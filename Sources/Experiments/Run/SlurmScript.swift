@@ -21,6 +21,8 @@ public struct SlurmScript: Sendable {
     public var partition: String?
     public var output: String
     public var extraArguments: [String]
+    /// Seconds before the time limit at which Slurm signals the task (USR1) to checkpoint.
+    public var grace: Int
     /// Absolute path of the rnn-exp binary the nodes run.
     public var binary: String
     /// Folder the tasks run in (relative paths in the command resolve from there).
@@ -28,13 +30,21 @@ public struct SlurmScript: Sendable {
     public var name: String
 
     public init(files: [String], overrides: [String], results: String, tasks: Int, parallel: Int?, time: String?,
-                cpusPerTask: Int, partition: String?, output: String, extraArguments: [String], binary: String,
-                workingDirectory: String, name: String) {
+                cpusPerTask: Int, partition: String?, output: String, extraArguments: [String],
+                grace: Int = SlurmScript.defaultGrace, binary: String, workingDirectory: String, name: String) {
+        self.grace = grace
         self.files = files; self.overrides = overrides; self.results = results; self.tasks = tasks
         self.parallel = parallel; self.time = time; self.cpusPerTask = cpusPerTask; self.partition = partition
         self.output = output; self.extraArguments = extraArguments; self.binary = binary
         self.workingDirectory = workingDirectory; self.name = name
     }
+
+    /// Seconds of warning before a time limit: ample for every running run to finish its batch and
+    /// write a checkpoint (about a second on the example models).
+    public static let defaultGrace = 120
+
+    /// The exit status of `rnn-exp run` stopped by SIGUSR1 (128 + 10) after checkpointing.
+    public static let stoppedBySignalStatus = 138
 
     /// Array tasks when the user names none: one per run, at most this many.
     public static let defaultMaxTasks = 16
@@ -70,6 +80,8 @@ public struct SlurmScript: Sendable {
             lines.append("#SBATCH --array=0-\(tasks - 1)" + (parallel.map { "%\($0)" } ?? ""))
             lines.append("#SBATCH --cpus-per-task=\(cpusPerTask)")
             lines.append("#SBATCH --output=\(Self.shellQuote(output))/logs/%x-%A_%a.out")
+            lines.append("#SBATCH --signal=B:USR1@\(grace)")
+            lines.append("#SBATCH --requeue")
         } else {
             lines.append("#SBATCH --cpus-per-task=1")
             lines.append("#SBATCH --output=\(Self.shellQuote(output))/logs/%x-%j.out")
@@ -82,12 +94,25 @@ public struct SlurmScript: Sendable {
     }
 
     /// The array job: task i trains shard i of N and exits with the run status (0 all done,
-    /// 1 some run failed or diverged), so Slurm records failed tasks as FAILED.
+    /// 1 some run failed or diverged), so Slurm records failed tasks as FAILED. Before its time
+    /// limit (or a preemption) Slurm sends the batch shell USR1 (`--signal=B:USR1@grace`); the
+    /// script passes it on, rnn-exp checkpoints every running run and exits 138, and the task
+    /// requeues itself (`--requeue`): when it starts again, every run continues where it stopped.
     public var arrayScript: String {
         var lines = header(jobName: "rnn-exp-\(name)", array: true)
         lines.append("export OPENBLAS_NUM_THREADS=1")
         let args = ["run"] + commonArguments + ["--shard", "${SLURM_ARRAY_TASK_ID}/\(tasks)", "--jobs", "\(cpusPerTask)"]
-        lines.append("exec \(Self.shellQuote(binary)) " + args.map { $0.hasPrefix("${") ? "\"\($0)\"" : Self.shellQuote($0) }.joined(separator: " "))
+        lines.append(Self.shellQuote(binary) + " " + args.map { $0.hasPrefix("${") ? "\"\($0)\"" : Self.shellQuote($0) }.joined(separator: " ") + " &")
+        lines += [
+            "pid=$!",
+            "trap 'kill -USR1 \"$pid\" 2>/dev/null' USR1",
+            "while :; do wait \"$pid\"; status=$?; kill -0 \"$pid\" 2>/dev/null || break; done",
+            "if [ \"$status\" -eq \(Self.stoppedBySignalStatus) ]; then",
+            "  echo \"rnn-exp: checkpointed before the time limit; requeueing task $SLURM_JOB_ID\"",
+            "  scontrol requeue \"$SLURM_JOB_ID\" && exit 0",
+            "fi",
+            "exit \"$status\"",
+        ]
         return lines.joined(separator: "\n") + "\n"
     }
 
