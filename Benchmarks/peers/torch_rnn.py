@@ -22,7 +22,8 @@ from torch import nn
 from common import LR
 
 torch.set_num_threads(1)
-torch.set_num_interop_threads(1)
+if torch.get_num_interop_threads() != 1:  # may be set once per process only
+    torch.set_num_interop_threads(1)
 
 
 class Trainer:
