@@ -80,11 +80,19 @@ uninstall:
 sweep: build
 	$(RELEASE_BIN) run experiments/*.yaml
 
-# Speed against numpy / JAX / PyTorch (../shared/bench/tbptt_bench.py); never part of `make test`.
-JAX_VERSION ?= 0.8.1
+# Speed against the project's own peers in Benchmarks/peers (numpy by hand, PyTorch eager, JAX
+# jit; one thread each); never part of `make test`. Output in Benchmarks/results/ (git-ignored,
+# created here). PyTorch and JAX are installed with pip when missing; a peer that cannot be
+# installed is left out. BENCH_QUICK=1: a few windows, one repetition (checks the plumbing);
+# BENCH_LSTM=auto|1|0: LSTM rows when the engine has the layer (default) / always / never.
+JAX_VERSION   ?= 0.8.1
+TORCH_VERSION ?= 2.13.0+cpu
 bench: build
+	@mkdir -p Benchmarks/results
 	@$(PYTHON) -c "import jax" 2>/dev/null || $(PYTHON) -m pip install -q "jax==$(JAX_VERSION)" "jaxlib==$(JAX_VERSION)" \
 	  || echo "jax could not be installed: benchmarking without it"
+	@$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install -q "torch==$(TORCH_VERSION)" \
+	  || echo "torch could not be installed: benchmarking without it"
 	cd Benchmarks && $(SWIFT) build -c release
 	$(PYTHON) Benchmarks/run_bench.py
 

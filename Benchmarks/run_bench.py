@@ -1,22 +1,47 @@
 #!/usr/bin/env python3
-"""`make bench`: rnn-exp against numpy, JAX and PyTorch at the same TBPTT work, side by side.
+"""`make bench`: rnn-exp against numpy, PyTorch and JAX at the same TBPTT work, side by side.
 
-For each workload of ../shared/bench/tbptt_bench.py (small, medium, large) it exports the data
-and initial weights once, then runs every framework 3 times, interleaved, at 1 thread, and prints
-the medians and the ratio rnn-exp / best peer. rnn-exp's final_loss must agree with numpy's to
-1e-4 (relative): the check that it did the same work. Then:
+Workloads (peers/common.py says exactly what they compute): one recurrent layer under a dense
+softmax layer, BPTT(K, K) on B streams, plain SGD, float32, shapes (I, H, C, B, K)
+    small (16, 32, 16, 16, 20), medium (64, 128, 64, 32, 25), large (64, 512, 64, 64, 50)
+with an `rnn` layer (rows always run) and with an `lstm` layer (rows run when rnn-exp's engine
+has the lstm layer; see "LSTM rows" below).
+
+For each row the data and initial weights are exported once (peers/common.py), then every
+implementation trains on them: rnn-exp through Benchmarks' `tbptt-bench` (the engine's
+TruncatedBPTT) and the peers of Benchmarks/peers/ (numpy by hand, PyTorch eager, JAX jit for rnn;
+numpy by hand and PyTorch nn.LSTM for lstm), each pinned to one CPU and limited to one thread,
+interleaved, REPS times. Printed: the medians of sample-steps/s, ratio = rnn-exp / best peer, and
+the check that every peer's final loss is within 1e-4 (relative) of rnn-exp's — that they all did
+the same work (exit status 1 otherwise). Then:
+  - the CPU's single-thread FMA peak (Benchmarks' `peak-fma`) and the fraction of it the large
+    workload reaches, with the GEMM flops of one sample-step (forward + backward) counted as
+        4 I G + (6 - 2/K) H G + 6 H C,   G = H (rnn) or 4H (lstm)
+    (derivation in peers/common.py, gemm_flops_per_sample_step);
   - the single-thread SGEMM rate of the large workload's recurrent shape (64 x 512 x 512) through
-    the same BLAS, and the fraction of it rnn-exp reaches;
-  - sweep throughput: a 32-run grid of the medium model (`random` dataset), --jobs 1 vs --jobs 2;
-  - per-run overhead: 40 trivial runs (start-up, config, writing results) per run;
+    the engine's BLAS;
+  - sweep throughput: a grid of the medium model (`random` dataset), --jobs 1 vs --jobs 2;
+  - per-run overhead: trivial runs (start-up, config, writing results) in one process;
   - peak RSS of the large workload next to its model-bound memory;
-  - peak RSS of a 200-run sweep (issue 6: memory bounded by model and window, not by runs).
-Numbers go to Benchmarks/results/latest.json. Only ratios from one run count.
+  - peak RSS of a 200-run sweep against a 10-run one (memory bounded by model and window).
+Numbers go to Benchmarks/results/latest.json (latest-quick.json with --quick). Only ratios from
+one run count.
+
+Options (or environment variables, for `make bench`):
+  --quick        BENCH_QUICK=1     few windows, one repetition, small sweeps: checks the plumbing
+                                   in a few minutes; its speed figures mean little
+  --reps N       BENCH_REPS=N      repetitions (default 3, quick 1)
+  --lstm         BENCH_LSTM=1      LSTM rows even when rnn-exp has no lstm layer (peers only)
+  --no-lstm      BENCH_LSTM=0      no LSTM rows
+                 BENCH_LSTM=auto   (default) LSTM rows exactly when `tbptt-bench --layer lstm` exits
+                                   0; it exits 3 ("unsupported layer lstm") while the engine has none
+                 BENCH_CPU=N       the CPU every timed run is pinned to (default: the last allowed)
+A peer whose framework is not installed is left out, with a note.
 """
+import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -26,24 +51,85 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-PEER = os.environ.get("TBPTT_BENCH", os.path.join(ROOT, "..", "shared", "bench", "tbptt_bench.py"))
+PEERS_DIR = os.path.join(HERE, "peers")
+PEER = os.path.join(PEERS_DIR, "peer.py")
 BENCH = os.path.join(HERE, ".build", "release", "tbptt-bench")
+PEAK_FMA = os.path.join(HERE, ".build", "release", "peak-fma")
 RNN_EXP = os.path.join(ROOT, ".build", "release", "rnn-exp")
-WORKLOADS = {"small": (16, 32, 16, 16, 20), "medium": (64, 128, 64, 32, 25), "large": (64, 512, 64, 64, 50)}
-WINDOWS = {"small": 400, "medium": 200, "large": 60}
-REPS = int(os.environ.get("BENCH_REPS", "3"))
+RESULTS = os.path.join(HERE, "results")
+sys.path.insert(0, PEERS_DIR)
+import common  # noqa: E402
+
+UNSUPPORTED = 3  # tbptt-bench: the engine has no such layer
+PEER_MISSING = 4  # peer.py: framework not installed / no implementation of the layer
+TOLERANCE = 1e-4
+PEERS = {"rnn": ["numpy", "torch", "jax"], "lstm": ["numpy", "torch"]}
+MODULE = {"numpy": "numpy", "torch": "torch", "jax": "jax"}
+# Timed windows per row (warm-up windows come first and are not timed).
+WINDOWS = {("rnn", "small"): 400, ("rnn", "medium"): 200, ("rnn", "large"): 60,
+           ("lstm", "small"): 200, ("lstm", "medium"): 60, ("lstm", "large"): 12}
+QUICK_WINDOWS = {("rnn", "small"): 40, ("rnn", "medium"): 20, ("rnn", "large"): 4,
+                 ("lstm", "small"): 20, ("lstm", "medium"): 6, ("lstm", "large"): 2}
+
+
+class Unsupported(Exception):
+    pass
+
+
+def options():
+    env = os.environ
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", default=env.get("BENCH_QUICK", "0") not in ("", "0", "false", "no"))
+    ap.add_argument("--reps", type=int, default=int(env["BENCH_REPS"]) if env.get("BENCH_REPS") else None)
+    lstm = ap.add_mutually_exclusive_group()
+    lstm.add_argument("--lstm", dest="lstm", action="store_const", const="1")
+    lstm.add_argument("--no-lstm", dest="lstm", action="store_const", const="0")
+    ap.set_defaults(lstm=env.get("BENCH_LSTM", "auto"))
+    a = ap.parse_args()
+    if a.lstm not in ("auto", "1", "0"):
+        ap.error(f"BENCH_LSTM must be auto, 1 or 0, not {a.lstm}")
+    if a.reps is None:
+        a.reps = 1 if a.quick else 3
+    return a
+
+
+def bench_cpu():
+    allowed = sorted(os.sched_getaffinity(0))
+    cpu = int(os.environ.get("BENCH_CPU", allowed[-1]))
+    if cpu not in allowed:
+        sys.exit(f"BENCH_CPU={cpu} is not one of the CPUs this process may use: {allowed}")
+    return cpu
+
+
+CPU = None
+
+
+def pinned():
+    os.sched_setaffinity(0, {CPU})
+
+
+def run_json(cmd, pin=True):
+    """The last stdout line of `cmd` as JSON; Unsupported on tbptt-bench's exit 3."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, preexec_fn=pinned if pin else None)
+    if out.returncode == UNSUPPORTED and cmd[0] == BENCH:
+        raise Unsupported(out.stdout.strip())
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout}{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def have(module):
     return subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True).returncode == 0
 
 
-def run_json(cmd, env=None):
-    e = dict(os.environ, OPENBLAS_NUM_THREADS="1", **(env or {}))
-    out = subprocess.run(cmd, capture_output=True, text=True, env=e)
-    if out.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def engine_has_layer(layer):
+    r = subprocess.run([BENCH, "--layer", layer], capture_output=True, text=True)
+    if r.returncode == 0:
+        return True
+    if r.returncode == UNSUPPORTED:
+        return False
+    raise RuntimeError(f"tbptt-bench --layer {layer} failed ({r.returncode}): {r.stdout}{r.stderr}")
 
 
 def peak_rss_mb(cmd):
@@ -71,109 +157,186 @@ def timed(cmd):
     return time.perf_counter() - t
 
 
+def gflops(layer, name, sample_steps_per_s):
+    I, H, C, B, K = common.SHAPES[name]
+    return common.gemm_flops_per_sample_step(layer, I, H, C, K) * sample_steps_per_s / 1e9
+
+
 def main():
-    peers = ["numpy"] + [f for f, m in (("jax", "jax"), ("torch", "torch")) if have(m)]
+    global CPU
+    a = options()
+    CPU = bench_cpu()
+    for exe in (BENCH, PEAK_FMA, RNN_EXP):
+        if not os.path.exists(exe):
+            sys.exit(f"{exe} is missing: run `make bench` (it builds rnn-exp and Benchmarks/ in release first)")
+    os.makedirs(RESULTS, exist_ok=True)
+    windows = QUICK_WINDOWS if a.quick else WINDOWS
+    warmup = 2 if a.quick else 5
+
+    installed = {p: have(MODULE[p]) for p in ("numpy", "torch", "jax")}
+    if not installed["numpy"]:
+        sys.exit("numpy is missing: `make deps` installs it")
+    lstm_engine = engine_has_layer("lstm")
+    layers = ["rnn"] + (["lstm"] if a.lstm == "1" or (a.lstm == "auto" and lstm_engine) else [])
+    rows = [(layer, name) for layer in layers for name in common.SHAPES]
+
     tmp = tempfile.mkdtemp(prefix="rnn-exp-bench-")
-    results = {"date": time.strftime("%Y-%m-%d"), "machine": platform.processor() or platform.machine(),
-               "cpus": os.cpu_count(), "peers": peers, "workloads": {}}
-    blas = subprocess.run([RNN_EXP, "--version"], capture_output=True, text=True).stdout.strip()
-    results["rnn_exp"] = blas
-    print(f"{blas}\npeers: {', '.join(peers)} (1 thread, {REPS} interleaved repetitions, medians)\n", flush=True)
+    version = subprocess.run([RNN_EXP, "--version"], capture_output=True, text=True).stdout.strip()
+    results = {"date": time.strftime("%Y-%m-%d %H:%M"), "quick": a.quick, "reps": a.reps,
+               "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "pinned_cpu": CPU,
+               "rnn_exp": version, "installed": installed, "lstm_in_engine": lstm_engine, "rows": {}}
+    print(version)
+    missing = [p for p, ok in installed.items() if not ok]
+    print(f"{a.reps} interleaved repetition(s), medians; every run on CPU {CPU}, one thread"
+          + (f"; not installed, left out: {', '.join(missing)}" if missing else "")
+          + ("; QUICK: few windows, for checking the plumbing" if a.quick else ""))
+    if "lstm" not in layers:
+        print("LSTM rows off: " + ("BENCH_LSTM=0" if a.lstm == "0" else
+                                   "rnn-exp's engine has no lstm layer yet (tbptt-bench --layer lstm exits 3)"))
+    elif not lstm_engine:
+        print("LSTM rows: peers only (rnn-exp's engine has no lstm layer yet)")
+    print(flush=True)
 
-    data = {}
-    for w in WORKLOADS:
-        d = os.path.join(tmp, w)
-        run_json([sys.executable, PEER, "--framework", "numpy", "--workload", w, "--windows", str(WINDOWS[w]),
-                  "--export", d])
-        data[w] = d
+    data, impls = {}, {}
+    for layer, name in rows:
+        d = os.path.join(tmp, f"{layer}-{name}")
+        common.export(d, name, layer, warmup, windows[layer, name])
+        data[layer, name] = d
+        impls[layer, name] = [p for p in PEERS[layer] if installed[p]] + (
+            ["rnn-exp"] if layer == "rnn" or lstm_engine else [])
 
-    runs = {w: {f: [] for f in peers + ["rnn-exp"]} for w in WORKLOADS}
-    for rep in range(REPS):
-        for w in WORKLOADS:
-            for f in peers + ["rnn-exp"]:
-                if f == "rnn-exp":
-                    r = run_json([BENCH, "--data", data[w], "--workload", w, "--windows", str(WINDOWS[w])])
-                else:
-                    r = run_json([sys.executable, PEER, "--framework", f, "--workload", w, "--windows", str(WINDOWS[w])])
-                runs[w][f].append(r)
+    runs = {row: {f: [] for f in impls[row]} for row in rows}
+    notes = {}
+    for rep in range(a.reps):
+        for row in rows:
+            for f in list(impls[row]):
+                try:
+                    if f == "rnn-exp":
+                        r = run_json([BENCH, "--data", data[row]])
+                    else:
+                        r = run_json([sys.executable, PEER, "--peer", f, "--data", data[row]])
+                except Unsupported as e:
+                    notes[row] = f"rnn-exp: {e}"
+                    impls[row].remove(f)
+                    del runs[row][f]
+                    continue
+                runs[row][f].append(r)
+            print(f"  rep {rep + 1}/{a.reps} {row[0]} {row[1]}: " + ", ".join(
+                f"{f} {runs[row][f][-1]['sample_steps_per_s']:,.0f}" for f in impls[row]), flush=True)
+    print()
 
-    rows = []
     ok = True
-    for w in WORKLOADS:
-        med = {f: statistics.median(r["sample_steps_per_s"] for r in rs) for f, rs in runs[w].items()}
-        gfl = {f: statistics.median(r["gflops"] for r in rs) for f, rs in runs[w].items()}
-        best_peer = max(peers, key=lambda f: med[f])
-        ratio = med["rnn-exp"] / med[best_peer]
-        ref, mine = runs[w]["numpy"][0]["final_loss"], runs[w]["rnn-exp"][0]["final_loss"]
-        agree = abs(mine - ref) / abs(ref) <= 1e-4
-        ok &= agree
-        results["workloads"][w] = {"sample_steps_per_s": med, "gflops": gfl, "best_peer": best_peer,
-                                   "ratio": ratio, "final_loss": {"numpy": ref, "rnn-exp": mine}, "loss_agrees": agree}
-        rows.append((w, med, gfl, best_peer, ratio, agree))
-
-    header = f"{'workload':<8} " + " ".join(f"{f:>12}" for f in peers + ["rnn-exp"]) + f" {'best peer':>10} {'ratio':>7}  loss"
+    columns = ["numpy", "torch", "jax", "rnn-exp"]
+    columns = [c for c in columns if any(c in impls[row] for row in rows)]
+    header = (f"{'layer':<5} {'workload':<8} " + " ".join(f"{c:>11}" for c in columns)
+              + f" {'best peer':>10} {'ratio':>7} {'GFLOP/s':>8}  final loss vs rnn-exp's (max rel. diff.)")
     print(header)
-    for w, med, gfl, best, ratio, agree in rows:
-        cells = " ".join(f"{med[f]:>12,.0f}" for f in peers + ["rnn-exp"])
-        print(f"{w:<8} {cells} {best:>10} {ratio:>6.2f}x  {'same' if agree else 'DIFFERENT'}")
-    print("(sample-steps/s; ratio = rnn-exp / best peer; loss: rnn-exp's final_loss vs numpy's, 1e-4 relative)\n")
+    for row in rows:
+        layer, name = row
+        med = {f: statistics.median(r["sample_steps_per_s"] for r in rs) for f, rs in runs[row].items()}
+        peers = [f for f in med if f != "rnn-exp"]
+        best = max(peers, key=lambda f: med[f]) if peers else None
+        ref_name = "rnn-exp" if "rnn-exp" in med else (peers[0] if peers else None)
+        ref = runs[row][ref_name][0]["final_loss"] if ref_name else None
+        diffs = {f: max(abs(r["final_loss"] - ref) / abs(ref) for r in rs) for f, rs in runs[row].items() if f != ref_name}
+        agree = all(v <= TOLERANCE for v in diffs.values())
+        ok &= agree
+        ratio = med["rnn-exp"] / med[best] if "rnn-exp" in med and best else None
+        rate = gflops(layer, name, med["rnn-exp"]) if "rnn-exp" in med else None
+        results["rows"][f"{layer}-{name}"] = {
+            "shape": dict(zip("IHCBK", common.SHAPES[name])), "windows": windows[row], "warmup": warmup,
+            "sample_steps_per_s": med, "runs": runs[row], "best_peer": best, "ratio": ratio,
+            "gemm_flops_per_sample_step": common.gemm_flops_per_sample_step(layer, *common.SHAPES[name][:3],
+                                                                            common.SHAPES[name][4]),
+            "rnn_exp_gflops": rate, "loss_reference": ref_name, "final_loss": ref, "loss_rel_diff": diffs,
+            "loss_agrees": agree, "note": notes.get(row)}
+        cells = " ".join(f"{med[c]:>11,.0f}" if c in med else f"{'-':>11}" for c in columns)
+        worst = max(diffs.values(), default=0.0)
+        verdict = ("same" if agree else "DIFFERENT: " + ", ".join(f for f, v in diffs.items() if v > TOLERANCE))
+        if ref_name != "rnn-exp":
+            verdict += f" (vs {ref_name}: no rnn-exp)"
+        print(f"{layer:<5} {name:<8} {cells} {best or '-':>10} "
+              + (f"{ratio:>6.2f}x" if ratio else f"{'-':>7}") + (f" {rate:>8.1f}" if rate else f" {'-':>8}")
+              + f"  {verdict} ({worst:.1e})")
+    for row, n in notes.items():
+        print(f"  {row[0]} {row[1]}: {n}")
+    print("(sample-steps/s; ratio = rnn-exp / best peer; GFLOP/s = rnn-exp's GEMM flops per second, "
+          "4IG + (6-2/K)HG + 6HC per sample-step; final loss: every peer within 1e-4 relative)\n")
+
+    peak = run_json([PEAK_FMA])
+    results["peak_fma"] = peak
+    line = (f"single-thread FMA peak: {peak['peak_gflops']} GFLOP/s (AVX2 {peak['avx2_gflops']}, "
+            f"AVX-512 {peak['avx512_gflops']})")
+    if peak["peak_gflops"]:
+        for layer in layers:
+            r = results["rows"].get(f"{layer}-large")
+            if r and r["rnn_exp_gflops"]:
+                frac = r["rnn_exp_gflops"] / peak["peak_gflops"]
+                r["fraction_of_peak"] = frac
+                line += f"; {layer} large reaches {r['rnn_exp_gflops']:.1f} GFLOP/s = {100 * frac:.0f}% of it"
+    print(line)
 
     sgemm = run_json([BENCH, "--sgemm", "64", "512", "512"])
-    frac = results["workloads"]["large"]["gflops"]["rnn-exp"] / sgemm["gflops"]
+    large = results["rows"]["rnn-large"]["rnn_exp_gflops"]
     results["sgemm_64x512x512_gflops"] = sgemm["gflops"]
-    results["large_fraction_of_sgemm"] = frac
-    print(f"single-thread SGEMM 64x512x512: {sgemm['gflops']:.1f} GFLOP/s; rnn-exp large reaches "
-          f"{results['workloads']['large']['gflops']['rnn-exp']:.1f} GFLOP/s = {100 * frac:.0f}% of it")
+    results["large_fraction_of_sgemm"] = large / sgemm["gflops"]
+    print(f"single-thread SGEMM 64x512x512: {sgemm['gflops']:.1f} GFLOP/s ({sgemm['blas_core']}); rnn-exp rnn large "
+          f"reaches {large:.1f} GFLOP/s = {100 * large / sgemm['gflops']:.0f}% of it")
 
-    # Sweep throughput: 32 runs of the medium model on `random`, --jobs 1 vs --jobs 2.
+    # Sweep throughput: runs of the medium model on `random`, --jobs 1 vs --jobs 2 (not pinned).
+    n = 4 if a.quick else 32
     sweep = write_sweep(os.path.join(tmp, "sweep.yaml"),
                         "name: throughput\ndataset: {kind: random, inputs: 64, classes: 64, train: 8000, validation: 100}\n"
                         "model: {layers: [{type: rnn, units: 128}, {type: dense, activation: softmax}]}\n"
-                        "training: {epochs: 1, batch: 32, tau_max: 25, optimizer: {name: sgd, lr: 0.01}}\n", 32)
+                        "training: {epochs: 1, batch: 32, tau_max: 25, optimizer: {name: sgd, lr: 0.01}}\n", n)
     t1 = timed([RNN_EXP, "run", sweep, "--results", os.path.join(tmp, "r1"), "--jobs", "1", "--quiet"])
     t2 = timed([RNN_EXP, "run", sweep, "--results", os.path.join(tmp, "r2"), "--jobs", "2", "--quiet"])
-    results["sweep_32_runs_seconds"] = {"jobs1": t1, "jobs2": t2, "speedup": t1 / t2}
-    print(f"sweep of 32 medium runs: --jobs 1 {t1:.2f} s, --jobs 2 {t2:.2f} s: {t1 / t2:.2f}x")
+    results["sweep_seconds"] = {"runs": n, "jobs1": t1, "jobs2": t2, "speedup": t1 / t2}
+    print(f"sweep of {n} medium runs: --jobs 1 {t1:.2f} s, --jobs 2 {t2:.2f} s: {t1 / t2:.2f}x")
 
     # Per-run overhead: trivial runs, so that the time is start-up, config and result writing.
+    n = 10 if a.quick else 40
     tiny = write_sweep(os.path.join(tmp, "tiny.yaml"),
                        "name: tiny\ndataset: {kind: count-ones, length: 2, train: 1, validation: 1}\n"
-                       "model: {layers: [{type: rnn, units: 1, activation: identity}]}\ntraining: {epochs: 1, batch: 1}\n", 40)
+                       "model: {layers: [{type: rnn, units: 1, activation: identity}]}\ntraining: {epochs: 1, batch: 1}\n", n)
     t = timed([RNN_EXP, "run", tiny, "--results", os.path.join(tmp, "r3"), "--jobs", "1", "--quiet"])
-    results["per_run_overhead_ms"] = 1000 * t / 40
-    print(f"per-run overhead (40 trivial runs, one process): {1000 * t / 40:.1f} ms per run")
+    results["per_run_overhead_ms"] = 1000 * t / n
+    print(f"per-run overhead ({n} trivial runs, one process): {1000 * t / n:.1f} ms per run")
 
     # Memory of the large workload: model bound = weights + SGD state (none) + the window's stored
     # activations; the data arrays (inputs and targets of every window) are held by every peer too.
-    I, H, C, B, K = WORKLOADS["large"]
+    I, H, C, B, K = common.SHAPES["large"]
     weights = 4 * (I * H + H * H + H + C * H + C)
     window = 4 * (K + 1) * B * (H + C)
-    steps = (5 + WINDOWS["large"]) * K
+    steps = (warmup + windows["rnn", "large"]) * K
     data_bytes = steps * B * (I * 4 + 4 + 1)  # inputs (float32), class ids (int32), mask (uint8)
-    rss = peak_rss_mb([BENCH, "--data", data["large"], "--workload", "large", "--windows", str(WINDOWS["large"])])
+    rss = peak_rss_mb([BENCH, "--data", data["rnn", "large"]])
     bound = 1.5 * (weights + window) / 2**20 + 30
     results["large_memory_mb"] = {"peak_rss": rss, "data": data_bytes / 2**20, "weights": weights / 2**20,
                                   "window_activations": window / 2**20, "bound_without_data": bound}
-    print(f"large workload peak RSS {rss:.1f} MB: data arrays {data_bytes / 2**20:.1f} MB + the rest "
+    print(f"rnn large workload peak RSS {rss:.1f} MB: data arrays {data_bytes / 2**20:.1f} MB + the rest "
           f"{rss - data_bytes / 2**20:.1f} MB; bound 1.5 x (weights {weights / 2**20:.1f} MB + window "
           f"{window / 2**20:.1f} MB) + 30 MB = {bound:.1f} MB")
 
-    # Memory of a 200-run sweep (one process, --jobs 2).
+    # Memory of a many-run sweep (one process, --jobs 2) against a 10-run one.
+    n = 20 if a.quick else 200
     many = write_sweep(os.path.join(tmp, "many.yaml"),
                        "name: many\ndataset: {kind: adding, length: 10, train: 50, validation: 10}\n"
                        "model: {layers: [{type: rnn, units: 16}, {type: dense, activation: identity}]}\n"
-                       "training: {epochs: 2, batch: 10}\n", 200)
-    rss200 = peak_rss_mb([RNN_EXP, "run", many, "--results", os.path.join(tmp, "r4"), "--jobs", "2", "--quiet"])
+                       "training: {epochs: 2, batch: 10}\n", n)
+    rss_many = peak_rss_mb([RNN_EXP, "run", many, "--results", os.path.join(tmp, "r4"), "--jobs", "2", "--quiet"])
     rss10 = peak_rss_mb([RNN_EXP, "run", many, "--results", os.path.join(tmp, "r5"), "--jobs", "2", "--quiet",
                          "--set", "sweep.training.seed=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"])
-    results["sweep_memory_mb"] = {"runs_200": rss200, "runs_10": rss10}
-    print(f"peak RSS of a sweep: 10 runs {rss10:.1f} MB, 200 runs {rss200:.1f} MB")
+    results["sweep_memory_mb"] = {"runs": n, f"runs_{n}": rss_many, "runs_10": rss10}
+    print(f"peak RSS of a sweep: 10 runs {rss10:.1f} MB, {n} runs {rss_many:.1f} MB")
 
-    with open(os.path.join(HERE, "results", "latest.json"), "w") as f:
+    out = os.path.join(RESULTS, "latest-quick.json" if a.quick else "latest.json")
+    with open(out, "w") as f:
         json.dump(results, f, indent=2)
+    print(f"\nwritten: {os.path.relpath(out, ROOT)}")
     shutil.rmtree(tmp, ignore_errors=True)
     if not ok:
-        print("FAILED: rnn-exp's final_loss differs from numpy's: it did not do the same work")
+        print("FAILED: a final loss differs from rnn-exp's by more than 1e-4: not the same work")
         sys.exit(1)
 
 

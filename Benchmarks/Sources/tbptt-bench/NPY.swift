@@ -1,7 +1,7 @@
 import Foundation
 
 /// A minimal reader for numpy `.npy` files (format 1.0–3.0, little-endian, C order): enough for
-/// the arrays `tbptt_bench.py --export` writes (float32, float64, int64). It reads only the
+/// the arrays `peers/common.py` exports (float32, float64, int64). It reads only the
 /// elements asked for, straight into the destination array, so that the benchmark's peak memory
 /// is the engine's and its data's, not a second copy of the file.
 struct NPYArray {

@@ -1,19 +1,23 @@
+import Experiments
 import Foundation
 import RNNCore
 
-/// Runs `../shared/bench/tbptt_bench.py`'s workloads through the real engine (`TruncatedBPTT`):
-/// the same exported data and initial weights, tau_b = tau_max = K, plain SGD lr 0.01, state
-/// carried across windows, and prints the same JSON fields. Its `final_loss` must match numpy's
-/// to float32 rounding: the proof that it does the same work.
+/// Runs one workload exported by `run_bench.py` (`peers/common.py`) through the real engine
+/// (`TruncatedBPTT`): the same data and initial weights as the peers, the recurrent layer type that
+/// the workload names (`rnn`; `lstm` once the engine has it) under a dense softmax layer,
+/// tau_b = tau_max = K, plain SGD lr 0.01, state carried across windows. Prints one JSON line with
+/// the fields the peers print; its `final_loss` must match theirs to float32 rounding: the proof
+/// that it did the same work.
 ///
-/// Usage: tbptt-bench --data DIR --workload small|medium|large [--windows 200] [--warmup 5]
-///        tbptt-bench --sgemm M N K      single-thread SGEMM rate of one shape (GFLOP/s)
+/// Usage: tbptt-bench --data DIR [--windows N] [--warmup N]   train (counts default to workload.json's)
+///        tbptt-bench --layer KIND      does the engine have layer KIND? exit 0, or 3 (below)
+///        tbptt-bench --sgemm M N K     single-thread SGEMM rate of one shape (GFLOP/s)
+///        tbptt-bench --compare-small-gemm M N K
+/// The layer name goes to the engine as `LayerKind(rawValue:)`; when the engine has no such kind
+/// (or rejects the network for a non-rnn kind) it prints "unsupported layer KIND" and exits 3, which
+/// `run_bench.py` reads as "leave the rows of this layer out". Any other error exits 2.
 
-let workloads: [String: (I: Int, H: Int, C: Int, B: Int, K: Int)] = [
-    "small": (16, 32, 16, 16, 20),
-    "medium": (64, 128, 64, 32, 25),
-    "large": (64, 512, 64, 64, 50),
-]
+let unsupportedLayerStatus: Int32 = 3
 
 func option(_ name: String) -> String? {
     let args = CommandLine.arguments
@@ -44,6 +48,9 @@ func sgemmRate(m: Int, n: Int, k: Int) -> Double {
 }
 
 func main() throws {
+    // The same OpenBLAS set-up as the rnn-exp tool (one thread; the CPU's kernel set where Debian's
+    // OpenBLAS falls back to a generic one): re-executes this process once when it changes anything.
+    BLASEnvironment.prepareProcess()
     BLASRuntime.useSingleThread()
     if let i = CommandLine.arguments.firstIndex(of: "--compare-small-gemm") {
         // The recurrence's product z (M×N) += h (M×K) · W (K×N): BLAS against the C kernel.
@@ -75,12 +82,25 @@ func main() throws {
         print("{\"sgemm\": [\(dims[0]), \(dims[1]), \(dims[2])], \"gflops\": \(String(format: "%.3f", rate)), \"blas_core\": \"\(BLASRuntime.coreName)\"}")
         return
     }
-    guard let dir = option("--data"), let name = option("--workload"), let w = workloads[name] else {
-        throw BenchError("usage: tbptt-bench --data DIR --workload small|medium|large [--windows N] [--warmup N]")
+    if let name = option("--layer"), option("--data") == nil {
+        let kind = try layerKind(name)
+        print("supported layer \(kind.rawValue)")
+        return
     }
-    let windows = Int(option("--windows") ?? "200") ?? 200
-    let warmup = Int(option("--warmup") ?? "5") ?? 5
+    guard let dir = option("--data") else {
+        throw BenchError("usage: tbptt-bench --data DIR [--windows N] [--warmup N] | --layer KIND | --sgemm M N K")
+    }
+    let w = try Workload.load(dir)
+    let kind = try layerKind(option("--layer") ?? w.layer)
+    let windows = try option("--windows").map { try count($0, "--windows") } ?? w.windows
+    let warmup = try option("--warmup").map { try count($0, "--warmup") } ?? w.warmup
     let steps = (warmup + windows) * w.K
+    let spec = NetworkSpec(inputs: w.I, layers: [(kind, w.H, .tanh), (.dense, w.C, .softmax)], loss: .crossEntropy)
+    let problems = spec.problems()
+    if !problems.isEmpty {
+        if kind != .rnn { throw UnsupportedLayer(name: kind.rawValue, reason: problems.joined(separator: "; ")) }
+        throw BenchError("invalid network: \(problems.joined(separator: "; "))")
+    }
     // Read the arrays in a scope of their own so that the file bytes are freed before training.
     let (xs, ys): ([Float], [Int32]) = try {
         let x = try NPYArray.load("\(dir)/x.npy")
@@ -89,17 +109,29 @@ func main() throws {
         }
         return (try x.floats(limit: steps * w.B * w.I), try NPYArray.load("\(dir)/y.npy").int32s(limit: steps * w.B))
     }()
-    var params: [Double] = []
-    for key in ["W_x", "W_h", "b", "W_o", "b_o"] {
-        params += try NPYArray.load("\(dir)/init_\(key).npy").floats().map(Double.init)
+    // Initial weights by the engine's own tensor names (`layers.0.W_s`, ...): the file names, not
+    // an assumed order, decide where each tensor goes in the flat parameter vector.
+    let layout = ParameterLayout(spec)
+    var params = [Double](repeating: .nan, count: layout.count)
+    for tensor in layout.namedTensors(spec) {
+        let file = "\(dir)/init_\(tensor.name).npy"
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw BenchError("\(file) is missing: the workload has no initial value for the engine's tensor \(tensor.name)")
+        }
+        let a = try NPYArray.load(file)
+        guard a.shape == tensor.shape, a.count == tensor.range.count else {
+            throw BenchError("\(file) has shape \(a.shape); the engine's \(tensor.name) is \(tensor.shape)")
+        }
+        for (i, v) in try a.floats().enumerated() { params[tensor.range.lowerBound + i] = Double(v) }
     }
-    let spec = NetworkSpec(inputs: w.I, layers: [(.rnn, w.H, .tanh), (.dense, w.C, .softmax)], loss: .crossEntropy)
-    precondition(params.count == ParameterLayout(spec).count, "weights do not match the workload")
+    guard !params.contains(where: { $0.isNaN }) else {
+        throw BenchError("the workload's tensors do not cover the engine's \(layout.count) parameters")
+    }
     let batch = SequenceBatch<Float>(lanes: w.B, steps: steps, inputSize: w.I, outputSize: w.C,
                                      lengths: [Int](repeating: steps, count: w.B), inputs: .dense(xs),
                                      targets: .classes(ys), mask: [UInt8](repeating: 1, count: steps * w.B))
     let trainer = TruncatedBPTT<Float>(spec: spec, parameters: params, truncation: Truncation(tauB: w.K, tauMax: w.K),
-                                       optimizer: OptimizerSettings(name: .sgd, lr: 0.01))
+                                       optimizer: OptimizerSettings(name: .sgd, lr: w.lr))
     var timedFrom: UInt64 = 0
     var lastLoss = Double.nan
     var seen = 0
@@ -111,24 +143,67 @@ func main() throws {
     }
     let end = DispatchTime.now().uptimeNanoseconds
     if warmup == 0 { timedFrom = start }
-    precondition(result.updates == warmup + windows && result.divergence == nil, "unexpected training result")
-    precondition(lastLoss.isFinite)
+    guard result.updates == warmup + windows, result.divergence == nil, lastLoss.isFinite else {
+        throw BenchError("unexpected training result: \(result.updates) updates, last loss \(lastLoss)")
+    }
     let seconds = Double(end - timedFrom) / 1e9
     let sampleSteps = Double(w.B * w.K * windows)
-    let flops = 6.0 * Double(w.I * w.H + w.H * w.H + w.H * w.C) * sampleSteps
     let out: [String: Any] = [
-        "framework": "rnn-exp", "variant": "default", "workload": name, "threads": 1, "windows": windows,
+        "framework": "rnn-exp", "layer": kind.rawValue, "workload": w.name, "threads": 1, "windows": windows,
         "seconds": (seconds * 1e6).rounded() / 1e6,
         "sample_steps_per_s": (sampleSteps / seconds * 10).rounded() / 10,
-        "gflops": (flops / seconds / 1e9 * 1000).rounded() / 1000,
         "final_loss": lastLoss, "warmup": warmup, "dtype": "float32",
-        "version": "rnn-exp (OpenBLAS core \(BLASRuntime.coreName))",
+        "version": "rnn-exp (\(BLASEnvironment.description))",
     ]
     let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))
 }
 
-do { try main() } catch {
+/// The engine's layer kind of that name; `UnsupportedLayer` (exit 3) when it has none.
+func layerKind(_ name: String) throws -> LayerKind {
+    guard let kind = LayerKind(rawValue: name) else { throw UnsupportedLayer(name: name, reason: nil) }
+    return kind
+}
+
+func count(_ text: String, _ flag: String) throws -> Int {
+    guard let n = Int(text), n >= 0 else { throw BenchError("\(flag) needs a whole number, not \(text)") }
+    return n
+}
+
+struct UnsupportedLayer: Error {
+    let name: String
+    let reason: String?
+}
+
+/// `workload.json` of an exported workload (`peers/common.py`, `export`).
+struct Workload {
+    var name: String, layer: String
+    var I: Int, H: Int, C: Int, B: Int, K: Int
+    var lr: Double
+    var warmup: Int, windows: Int
+
+    static func load(_ dir: String) throws -> Workload {
+        let path = "\(dir)/workload.json"
+        guard let data = FileManager.default.contents(atPath: path),
+              let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw BenchError("cannot read \(path)")
+        }
+        func int(_ k: String) throws -> Int {
+            guard let v = o[k] as? Int, v >= 0 else { throw BenchError("\(path): \(k) missing or not a count") }
+            return v
+        }
+        guard let name = o["name"] as? String, let layer = o["layer"] as? String, let lr = (o["lr"] as? NSNumber)?.doubleValue else {
+            throw BenchError("\(path): name, layer or lr missing")
+        }
+        return Workload(name: name, layer: layer, I: try int("I"), H: try int("H"), C: try int("C"), B: try int("B"),
+                        K: try int("K"), lr: lr, warmup: try int("warmup"), windows: try int("windows"))
+    }
+}
+
+do { try main() } catch let e as UnsupportedLayer {
+    print("unsupported layer \(e.name)" + (e.reason.map { ": \($0)" } ?? ""))
+    exit(unsupportedLayerStatus)
+} catch {
     FileHandle.standardError.write(Data("tbptt-bench: \(error)\n".utf8))
     exit(2)
 }

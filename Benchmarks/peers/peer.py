@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Runs one peer implementation on one exported workload and prints one JSON line.
+
+    peer.py --peer numpy|torch|jax --data DIR
+
+DIR is a workload written by common.export (run_bench.py does that): its workload.json names the
+layer (rnn or lstm), the shapes and the warm-up / timed window counts. The module run is
+<peer>_<layer>.py beside this file (numpy_rnn, torch_rnn, jax_rnn, numpy_lstm, torch_lstm).
+
+Thread limits are set here, before numpy, torch or jax is imported, since their thread pools
+read them when they load: OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS,
+BLIS_NUM_THREADS = 1; for jax also JAX_PLATFORMS=cpu and XLA_FLAGS +=
+--xla_cpu_multi_thread_eigen=false. (torch calls set_num_threads(1) in its module.)
+
+Exit status: 0 with a JSON line; 4 when the peer's framework is not installed or it has no
+implementation of the layer (run_bench.py leaves that peer out); anything else is a failure.
+"""
+
+import argparse
+import importlib
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MISSING = 4
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--peer", required=True, choices=["numpy", "torch", "jax"])
+    ap.add_argument("--data", required=True, help="directory written by common.export")
+    args = ap.parse_args()
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+        os.environ[var] = "1"
+    if args.peer == "jax":
+        os.environ["JAX_PLATFORMS"] = "cpu"
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+
+    sys.path.insert(0, HERE)
+    import common
+
+    meta, x, y, weights = common.load(args.data)
+    module_name = f"{args.peer}_{meta['layer']}"
+    if not os.path.exists(os.path.join(HERE, module_name + ".py")):
+        print(f"no {args.peer} implementation of the {meta['layer']} layer", file=sys.stderr)
+        sys.exit(MISSING)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        print(f"{args.peer} is not installed: {e}", file=sys.stderr)
+        sys.exit(MISSING)
+
+    trainer = module.Trainer(weights, x, y, meta["K"])
+    out = {"framework": args.peer, "layer": meta["layer"], "workload": meta["name"],
+           "windows": meta["windows"], "warmup": meta["warmup"], "threads": 1, "dtype": "float32",
+           "version": module.Trainer.version}
+    out.update(common.time_training(trainer, meta["B"], meta["K"], meta["warmup"], meta["windows"]))
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()
