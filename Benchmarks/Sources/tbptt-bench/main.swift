@@ -50,7 +50,8 @@ func sgemmRate(m: Int, n: Int, k: Int) -> Double {
 func main() throws {
     // The same OpenBLAS set-up as the rnn-exp tool (one thread; the CPU's kernel set where Debian's
     // OpenBLAS falls back to a generic one): re-executes this process once when it changes anything.
-    BLASEnvironment.prepareProcess()
+    BLASProcessSetup.start()
+    BLASProcessSetup.reexecIfItHelps()
     BLASRuntime.useSingleThread()
     if let i = CommandLine.arguments.firstIndex(of: "--compare-small-gemm") {
         // The recurrence's product z (M×N) += h (M×K) · W (K×N): BLAS against the C kernel.

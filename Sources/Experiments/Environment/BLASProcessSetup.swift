@@ -1,4 +1,3 @@
-import Experiments
 import Foundation
 import RNNCore
 
@@ -9,10 +8,13 @@ import RNNCore
 /// once. Nothing happens when OpenBLAS recognised the CPU, when `OPENBLAS_CORETYPE` is already set
 /// (yours is kept), or with `RNN_EXP_NO_REEXEC=1`; other commands and `--help` never re-execute.
 ///
+/// For executables only (the `rnn-exp` tool, the benchmarks): call `start()` first thing in
+/// `main`, then `reexecIfItHelps()` where the process is about to compute.
+///
 /// The marker that stops a second re-execution is removed at start-up, so no child process
 /// (`sbatch` and the jobs it starts) inherits it, and children get `OPENBLAS_CORETYPE` only if
 /// the user set it: each cluster node decides for its own CPU.
-enum BLASProcessSetup {
+public enum BLASProcessSetup {
     static let marker = "RNN_EXP_BLAS_REEXEC"
     static let optOut = "RNN_EXP_NO_REEXEC"
     static let coreTypeVariable = "OPENBLAS_CORETYPE"
@@ -21,7 +23,7 @@ enum BLASProcessSetup {
     nonisolated(unsafe) private(set) static var chosenCoreType: String? = nil
 
     /// Call first thing in `main`: takes the marker out of the environment.
-    static func start() {
+    public static func start() {
         #if os(Linux)
         if getenv(marker) != nil {
             chosenCoreType = ProcessInfo.processInfo.environment[coreTypeVariable]
@@ -30,7 +32,7 @@ enum BLASProcessSetup {
         #endif
     }
 
-    static func reexecIfItHelps() {
+    public static func reexecIfItHelps() {
         #if os(Linux)
         let env = ProcessInfo.processInfo.environment
         guard chosenCoreType == nil, env[coreTypeVariable] == nil, env[optOut] == nil,
@@ -46,7 +48,7 @@ enum BLASProcessSetup {
     }
 
     /// This process's environment for a child, without the set-up made for this CPU.
-    static func environmentForChildren() -> [String: String] {
+    public static func environmentForChildren() -> [String: String] {
         var env = ProcessInfo.processInfo.environment
         env[marker] = nil
         if chosenCoreType != nil { env[coreTypeVariable] = nil }
