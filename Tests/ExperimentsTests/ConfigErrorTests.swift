@@ -46,6 +46,14 @@ struct ConfigErrorTests {
         BrokenYAMLCase(id: "stream with full tau_max", yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: sine, train: 50}")
                         .replacingOccurrences(of: "batch: 4}", with: "batch: 4, tau_max: full}"),
                        expected: ["6:42: training.tau_max: a sine stream has no sequence start to go back to: give a finite tau_max"]),
+        // Issue 14: the reference horizon of gradient diagnostics.
+        BrokenYAMLCase(id: "diagnostics: full reference on a stream", yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: sine, train: 50}")
+                        .replacingOccurrences(of: "batch: 4}", with: "batch: 4, tau_max: 5}\ndiagnostics: {gradient_every: 2, reference_tau_max: full}"),
+                       expected: ["7:53: diagnostics.reference_tau_max: a sine stream has no sequence start to go back to: give a number >= tau_max"]),
+        BrokenYAMLCase(id: "diagnostics: reference below tau_max", yaml: validBase.replacingOccurrences(of: "batch: 4}", with: "batch: 4, tau_max: 5}\ndiagnostics: {credit_lags: 4, reference_tau_max: 3}"),
+                       expected: ["7:50: diagnostics.reference_tau_max: 3 is below tau_max 5: the reference must reach at least as far as the update"]),
+        BrokenYAMLCase(id: "diagnostics: unknown key", yaml: validBase + "diagnostics: {gradient_evry: 2}\n",
+                       expected: ["7:15: diagnostics.gradient_evry: unknown key; did you mean gradient_every?"]),
         BrokenYAMLCase(id: "wrong output units", yaml: validBase.replacingOccurrences(of: "units: 1, activation: identity", with: "units: 3, activation: identity"),
                        expected: ["5:28: model.layers.1.units: the dataset has 1 output (adding); leave units out or set 1"]),
         BrokenYAMLCase(id: "several errors at once", yaml: """

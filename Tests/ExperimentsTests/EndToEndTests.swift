@@ -51,7 +51,7 @@ struct EndToEndTests {
         let summary = parseCSV(readFile("\(results)/tiny/summary.csv")!)
         #expect(summary.header == ["run", "status", "training.tau_max", "training.seed", "dataset", "layers", "tau_max", "tau_b",
                                    "batch", "optimizer", "lr", "seed", "epochs", "updates", "final_train_loss", "final_val_loss",
-                                   "best_val_loss", "best_epoch", "wall_s", "sample_steps_per_s", "baseline_loss"])
+                                   "best_val_loss", "best_epoch", "wall_s", "sample_steps_per_s", "baseline_loss", "floor_loss"])
         #expect(column(summary, "run") == ids)
         #expect(column(summary, "training.tau_max") == ["2", "2", "full", "full"])
         #expect(column(summary, "tau_b") == ["2", "2", "length", "length"])
@@ -173,7 +173,7 @@ struct EndToEndTests {
         let listed = section.split(separator: "\n")
             .filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") && !$0.contains("See") }
             .compactMap { $0.split(separator: " ").first.map(String.init) }
-        #expect(listed == ["run", "plan", "validate", "gradcheck", "report", "slurm", "summarize"], "\(help.stdout)")
+        #expect(listed == ["run", "plan", "validate", "gradcheck", "explain", "report", "slurm", "summarize"], "\(help.stdout)")
         #expect(!help.stdout.contains("check-blas"))
     }
 
@@ -225,5 +225,34 @@ struct EndToEndTests {
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains("ok: worst relative error"))
         #expect(r.stdout.contains("layers.0.W_t"))
+    }
+
+    /// Issue 14: `explain --json` for a many-to-one task (count-ones: a target at the last of 6
+    /// steps), BPTT(2, 4): the first update with a target is at 6, errors reach back to 3; the
+    /// dataset's lags 0...5 against the window (lag 5 is out of reach).
+    @Test func explainJSONOfAManyToOneTask() throws {
+        let dir = scratchDirectory("explain")
+        writeFile("\(dir)/c.yaml", """
+            dataset: {kind: count-ones, length: 6, train: 8, validation: 4}
+            model: {layers: [{type: rnn, units: 3}, {type: dense, activation: identity}]}
+            training: {epochs: 1, batch: 4, tau_max: 4, tau_b: 2}
+
+            """)
+        let r = try rnnExp(["explain", "\(dir)/c.yaml", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(json["update_step"] as? Int == 6 && json["previous_step"] as? Int == 4 && json["window_start"] as? Int == 3)
+        #expect(json["injected"] as? [Int] == [6])
+        let layers = try #require(json["layers"] as? [[String: Any]])
+        #expect(layers.map { $0["type"] as? String } == ["rnn", "dense"])
+        #expect(layers.map { $0["reached"] as? [Int] } == [[3, 4, 5, 6], [6]])
+        let deps = try #require(json["dependencies"] as? [[String: Any]])
+        #expect(deps.map { $0["lag"] as? Int } == [0, 5])
+        #expect(deps.map { $0["some"] as? Bool } == [true, false] && deps.map { $0["all"] as? Bool } == [true, false])
+        // --step picks another update; a step with no update is bad input.
+        let four = try rnnExp(["explain", "\(dir)/c.yaml", "--json", "--step", "4"])
+        #expect(four.status == 0 && four.stdout.contains("\"injected\": []"), "\(four.stdout)\(four.stderr)")
+        let three = try rnnExp(["explain", "\(dir)/c.yaml", "--step", "3"])
+        #expect(three.status == 2 && three.stderr.contains("no update happens at step 3: updates are at steps 2, 4, 6"), "\(three.stderr)")
     }
 }

@@ -10,6 +10,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # A test build (swift build -Xswiftc -DRNN_EXP_TEST_HOOKS): its hidden `run --fail-run ID` makes one
 # run fail on purpose. `make test` passes the one it builds in .build-checks.
 BIN=${RNN_EXP_BIN:-$ROOT/.build-checks/debug/rnn-exp}
+[ -e "$BIN" ] && BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")  # the test runs in a scratch folder
 skip() { echo "SKIP slurm integration test: $*"; exit 0; }
 
 [ -x "$BIN" ] || { echo "slurm test: $BIN not built (run swift build first)"; exit 1; }
@@ -174,9 +175,12 @@ echo "slurm: resubmission trained only the missing run"
 # A task whose time limit (1 minute) is shorter than its runs: Slurm signals it (USR1, --grace
 # seconds before the limit), rnn-exp checkpoints and exits 138, the task requeues itself, and the
 # runs continue from their checkpoints until the sweep ends bit-identical to a local run.
+# slurmctld checks limits every 30 s and signals up to 30 s early, so with --time 1 --grace 10 a
+# start is signalled 20-50 s in; the sweep takes about a minute, so it is signalled at least once.
+# Slurm holds a requeued job for about 2 minutes before it may start again.
 cat > long.yaml <<YAML
 name: long
-dataset: {kind: adding, length: 20, train: 4000, validation: 100}
+dataset: {kind: adding, length: 20, train: 10000, validation: 100}
 model:
   layers:
     - {type: rnn, units: 48, activation: tanh}
@@ -188,7 +192,7 @@ YAML
 started=$(date +%s)
 "$BIN" run long.yaml --results local --jobs 1 --quiet
 echo "slurm: the time-limited sweep takes $(( $(date +%s) - started )) s locally (one job)"
-out=$("$BIN" slurm long.yaml --results cluster --tasks 1 --time 1 --grace 40 --output slurm-long --submit)
+out=$("$BIN" slurm long.yaml --results cluster --tasks 1 --time 1 --grace 10 --output slurm-long --submit)
 echo "$out" | sed 's/^/  /'
 read -r LARRAY LSUMMARY <<<"$(echo "$out" | sed -n 's/^submitted array job \([0-9]*\) and summary job \([0-9]*\)$/\1 \2/p')"
 for i in $(seq 1 900); do
@@ -196,7 +200,7 @@ for i in $(seq 1 900); do
   sleep 1
 done
 [ -z "$(squeue -h -j "$LARRAY,$LSUMMARY" 2>/dev/null)" ] || { echo "slurm test: the time-limited task still queued after 900 s"; squeue; exit 1; }
-REQUEUES=$(grep -h "requeueing task" slurm-long/logs/*.out 2>/dev/null | wc -l)
+REQUEUES=$(cat slurm-long/logs/*.out 2>/dev/null | grep -c "requeueing task" || true)
 echo "slurm: time-limited task: $REQUEUES requeue(s), final state $(task_states "$LARRAY")"
 [ "$REQUEUES" -ge 1 ] || { echo "slurm test: the task was never signalled and requeued"; cat slurm-long/logs/*.out; exit 1; }
 compare local cluster long

@@ -12,7 +12,8 @@ struct ConfigResolver {
     /// Dataset shapes, and the data files already read (text and csv), keyed by their resolved configuration.
     var datasets: DatasetCatalog
 
-    static let topKeys = ["name", "description", "dataset", "model", "training", "sweep"]
+    static let topKeys = ["name", "description", "dataset", "model", "training", "diagnostics", "sweep"]
+    static let diagnosticsKeys = ["gradient_every", "reference_tau_max", "credit_lags"]
     static let modelKeys = ["layers", "loss", "init_from"]
     static let layerKeys = ["type", "units", "activation"]
     static let trainingKeys = ["epochs", "batch", "tau_max", "tau_b", "optimizer", "clip_norm", "seed", "shuffle", "precision"]
@@ -205,7 +206,8 @@ struct ConfigResolver {
         let dataset = resolveDataset(root["dataset"], at: root.location)
         let model = resolveModel(root["model"], at: root.location)
         let training = resolveTraining(root["training"], at: root.location)
-        guard errors.count == start, let dataset, let model, let training else { return nil }
+        let diagnostics = resolveDiagnostics(root["diagnostics"])
+        guard errors.count == start, let dataset, let model, let training, let diagnostics else { return nil }
 
         var config = ExperimentConfig(
             name: name, description: description, file: file, dataset: dataset.config, layers: model.layers,
@@ -213,8 +215,9 @@ struct ConfigResolver {
             batch: training.batch, tauMax: training.tauMax, tauB: training.tauB, optimizer: training.optimizer,
             clipNorm: training.clipNorm, seed: training.seed, shuffle: training.shuffle, precision: training.precision,
             inputSize: dataset.shape.inputs, outputSize: dataset.shape.outputs, metric: dataset.shape.metric,
-            layout: dataset.shape.layout)
+            layout: dataset.shape.layout, diagnostics: diagnostics)
         crossCheck(&config, root: root, datasetAt: dataset.kindAt, datasetLoss: dataset.shape.loss)
+        checkDiagnostics(config, root: root)
         return errors.count == start ? config : nil
     }
 
@@ -359,6 +362,41 @@ struct ConfigResolver {
         guard errors.count == start, let epochs, let batch, let optimizer, let seed, let shuffle, let precision else { return nil }
         return Training(epochs: epochs, batch: batch, tauMax: tauMax, tauB: tauB, optimizer: optimizer,
                         clipNorm: clipNorm, seed: seed, shuffle: shuffle, precision: precision)
+    }
+
+    // MARK: diagnostics (SPEC 3.1)
+
+    mutating func resolveDiagnostics(_ node: ConfigNode?) -> GradientDiagnostics? {
+        guard let node else { return GradientDiagnostics() }
+        guard entries(node, "diagnostics", allowed: Self.diagnosticsKeys) != nil else { return nil }
+        let start = errors.count
+        let every = node["gradient_every"] == nil ? 0 : int(node["gradient_every"], "diagnostics.gradient_every", min: 0)
+        let lags = node["credit_lags"] == nil ? 0 : int(node["credit_lags"], "diagnostics.credit_lags", min: 0, max: Bounds.sequenceLength)
+        var reference: Int? = nil
+        if let r = node["reference_tau_max"], r.text != "full" {
+            reference = int(r, "diagnostics.reference_tau_max", min: 1, max: Bounds.sequenceLength)
+            if reference == nil, let t = r.text, Int(t) == nil, Double(t) == nil {
+                errors.removeLast()
+                error(r.location, "diagnostics.reference_tau_max", "expected a positive integer or full, found \(r.kindDescription)")
+            }
+        }
+        guard errors.count == start, let every, let lags else { return nil }
+        return GradientDiagnostics(gradientEvery: every, referenceTauMax: reference, creditLags: lags)
+    }
+
+    /// The reference horizon against the dataset and tau_max: a stream has no sequence start to go
+    /// back to, and a reference shorter than the truncation it is compared with says nothing.
+    mutating func checkDiagnostics(_ c: ExperimentConfig, root: ConfigNode) {
+        let d = c.diagnostics
+        guard !d.isOff, let node = root["diagnostics"] else { return }
+        let at = node["reference_tau_max"]?.location ?? node.location
+        if d.referenceTauMax == nil && c.layout == .stream {
+            error(at, "diagnostics.reference_tau_max",
+                  "a \(c.dataset.kind.rawValue) stream has no sequence start to go back to: give a number >= tau_max")
+        }
+        if let r = d.referenceTauMax, let tm = c.tauMax, r < tm {
+            error(at, "diagnostics.reference_tau_max", "\(r) is below tau_max \(tm): the reference must reach at least as far as the update")
+        }
     }
 
     mutating func resolveOptimizer(_ node: ConfigNode?) -> OptimizerSettings? {

@@ -47,6 +47,12 @@ extension ExperimentConfig {
         add(1, "seed", String(seed))
         add(1, "shuffle", String(shuffle))
         add(1, "precision", precision.rawValue)
+        if !diagnostics.isOff {  // left out when off, so adding the block changed no existing run id
+            lines.append("diagnostics:")
+            add(1, "gradient_every", String(diagnostics.gradientEvery))
+            add(1, "reference_tau_max", diagnostics.referenceTauMax.map(String.init) ?? "full")
+            add(1, "credit_lags", String(diagnostics.creditLags))
+        }
         let dataFiles = descriptor.canonicalKeys.filter { $0.type == .file }.compactMap { key -> String? in
             if case .text(let path)? = key.value(in: d) { return path }
             return nil

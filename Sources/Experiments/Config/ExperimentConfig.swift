@@ -40,6 +40,8 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var outputSize: Int
     public var metric: MetricKind
     public var layout: DatasetLayout
+    /// `diagnostics:` (SPEC 3.1); off by default.
+    public var diagnostics = GradientDiagnostics()
 
     /// The layer stack with sizes chained from the dataset's input size.
     public var networkSpec: NetworkSpec {

@@ -7,7 +7,7 @@ import CSV
 ///
 /// ```
 /// <root>/<name>/summary.csv, metrics.csv, summary-by-setting.csv, experiment.json, report.html
-/// <root>/<name>/runs/<id>/config.yaml, metrics.csv, initial.safetensors, final.safetensors, baseline,
+/// <root>/<name>/runs/<id>/config.yaml, metrics.csv, initial.safetensors, final.safetensors, baseline, floor,
 ///                        environment, status, checkpoint/state.safetensors (while unfinished)
 /// ```
 /// Every file is written atomically (temporary file, fsync, rename); `status` is written last, and
@@ -117,6 +117,9 @@ public struct ResultsStore: Sendable {
         if let b = outcome.baseline {
             try writer.write("\(NumberText.format(b.loss))\n# \(b.description)\n", to: "\(dir)/baseline")
         }
+        if let f = outcome.floor {
+            try writer.write("\(NumberText.format(f.loss))\n# \(f.description)\n", to: "\(dir)/floor")
+        }
         try writer.write(outcome.status.fileText, to: "\(dir)/status")
         removeCheckpoint(name, run.id)
     }
@@ -187,9 +190,12 @@ public struct ResultsStore: Sendable {
            let table = try? CSVTable.parse(data, file: "\(dir)/metrics.csv") {
             records = table.rows.compactMap { EpochRecord(fields: $0, header: table.header, metric: metric) }
         }
-        let baseline = reader.contents(atPath: "\(dir)/baseline")
-            .flatMap { String(decoding: $0, as: UTF8.self).split(separator: "\n").first.flatMap { Double($0) } }
-        let record = RunRecord(run: run, status: status, records: records, baselineLoss: baseline)
+        func firstNumber(_ file: String) -> Double? {
+            reader.contents(atPath: "\(dir)/\(file)")
+                .flatMap { String(decoding: $0, as: UTF8.self).split(separator: "\n").first.flatMap { Double($0) } }
+        }
+        let record = RunRecord(run: run, status: status, records: records, baselineLoss: firstNumber("baseline"),
+                               floorLoss: firstNumber("floor"))
         cache.store(key, stamps: stamps, canonical: run.canonical, record)
         return record
     }

@@ -57,6 +57,7 @@ struct RunRecord {
     let status: RunStatus
     let records: [EpochRecord]
     let baselineLoss: Double?
+    let floorLoss: Double?
 
     /// The epoch with the lowest finite validation loss (the first of equals).
     var best: EpochRecord? {
@@ -102,6 +103,7 @@ enum SummaryTable {
             Column(name: "wall_s") { $0.records.last.map { NumberText.format($0.wallSeconds) } ?? "" },
             Column(name: "sample_steps_per_s") { NumberText.format($0.meanSampleStepsPerSecond) },
             Column(name: "baseline_loss") { NumberText.format($0.baselineLoss) },
+            Column(name: "floor_loss") { NumberText.format($0.floorLoss) },
         ]
         return c
     }

@@ -66,6 +66,8 @@ public struct RunOutcome: Sendable {
     public var finalParameters: [Double]
     public var spec: NetworkSpec
     public var baseline: (loss: Double, description: String)?
+    /// The loss of a model that knows every dependency (echo's `floor_loss`), where the dataset knows it.
+    public var floor: (loss: Double, description: String)?
 
     public init(status: RunStatus, records: [EpochRecord], initialParameters: [Double], finalParameters: [Double],
                 spec: NetworkSpec, baseline: (loss: Double, description: String)? = nil) {

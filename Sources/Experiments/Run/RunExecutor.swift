@@ -40,6 +40,7 @@ public enum RunExecutor {
             }
             let dataset = setup.dataset
             outcome.baseline = dataset.baseline
+            outcome.floor = dataset.floor
             let trainer = TruncatedBPTT<Scalar>(spec: spec, parameters: setup.initialParameters, truncation: config.truncation,
                                                 optimizer: config.optimizer, clipNorm: config.clipNorm)
             outcome.initialParameters = trainer.parameters

@@ -82,6 +82,7 @@ public struct SlurmScript: Sendable {
             lines.append("#SBATCH --output=\(Self.shellQuote(output))/logs/%x-%A_%a.out")
             lines.append("#SBATCH --signal=B:USR1@\(grace)")
             lines.append("#SBATCH --requeue")
+            lines.append("#SBATCH --open-mode=append")  // a requeued task's log keeps every start
         } else {
             lines.append("#SBATCH --cpus-per-task=1")
             lines.append("#SBATCH --output=\(Self.shellQuote(output))/logs/%x-%j.out")

@@ -1,0 +1,63 @@
+import Foundation
+import RNNCore
+import RNNDatasets
+
+/// `rnn-exp explain`: the space × time grid of one update for a file's first grid point (SPEC 7),
+/// on its first training batch in file order, with the dataset's dependency lags against the
+/// window (SPEC 3.2).
+public struct Explanation: Sendable {
+    public let runID: String
+    public let grid: UpdateGrid
+    public let layers: [LayerSpec]
+    /// `tau_b` and `tau_max` as the update used them (`full` resolved to the batch length).
+    public let tauB: Int
+    public let tauMax: Int
+    /// Steps of the batch's longest lane.
+    public let steps: Int
+    public let lags: DependencyLags?
+
+    /// For each dependency lag the dataset declares (ranges listed by their ends): whether some,
+    /// and whether all, of the update's injected errors reach back that far.
+    public var dependencyReach: [(lag: Int, some: Bool, all: Bool)] {
+        guard let lags else { return [] }
+        let ends = lags.ranges.flatMap { [$0.lowerBound, $0.upperBound] }
+        return Array(Set(ends)).sorted().map { lag in
+            let r = UpdateGrid.reach(lag: lag, tauB: tauB, tauMax: tauMax)
+            return (lag, r.some, r.all)
+        }
+    }
+
+    public static func explain(_ plan: ExperimentPlan, step: Int? = nil) throws(RunSetup.Failure) -> Explanation {
+        guard let run = plan.runs.first else { throw RunSetup.Failure(description: "\(plan.file): the grid has no valid point") }
+        var config = run.config
+        config.precision = .float64
+        let setup = try RunSetup.prepare(config, datasets: plan.datasets)
+        let batches: [SequenceBatch<Double>] = setup.trainingBatches(config, epoch: 0, shuffle: false)
+        guard let batch = batches.first else { throw RunSetup.Failure(description: "\(plan.file): the training split is empty") }
+        let hasTarget = (0..<batch.steps).map { n in (0..<batch.lanes).contains { batch.mask[n * batch.lanes + $0] != 0 } }
+        guard let grid = UpdateGrid(spec: setup.spec, truncation: config.truncation, hasTarget: hasTarget, step: step) else {
+            if let step {
+                let steps = UpdateGrid.updateSteps(length: batch.steps, truncation: config.truncation)
+                throw RunSetup.Failure(description: "no update happens at step \(step): updates are at steps "
+                                       + steps.prefix(12).map(String.init).joined(separator: ", ") + (steps.count > 12 ? ", …" : ""))
+            }
+            throw RunSetup.Failure(description: "\(plan.file): no update of the first batch has a target")
+        }
+        let (tauB, tauMax) = config.truncation.resolved(steps: batch.steps)
+        return Explanation(runID: run.id, grid: grid, layers: setup.spec.layers, tauB: tauB, tauMax: tauMax,
+                           steps: batch.steps, lags: config.dataset.dependencyLags)
+    }
+
+    /// The SPEC 7 JSON object, plus the dependency lags: keys in a fixed order.
+    public var json: String {
+        func list(_ xs: [Int]) -> String { "[" + xs.map(String.init).joined(separator: ", ") + "]" }
+        let layerItems = layers.enumerated().map { i, l in
+            "{\"index\": \(i), \"type\": \"\(l.kind.rawValue)\", \"reached\": \(list(grid.reached[i]))}"
+        }
+        let dependencies = dependencyReach.map { "{\"lag\": \($0.lag), \"some\": \($0.some), \"all\": \($0.all)}" }
+        return "{\"update_step\": \(grid.updateStep), \"previous_step\": \(grid.previousStep), "
+            + "\"window_start\": \(grid.windowStart), \"tau_b\": \(tauB), \"tau_max\": \(tauMax), "
+            + "\"injected\": \(list(grid.injected)), \"layers\": [" + layerItems.joined(separator: ", ") + "], "
+            + "\"dependencies\": [" + dependencies.joined(separator: ", ") + "]}"
+    }
+}

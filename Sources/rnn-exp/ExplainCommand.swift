@@ -1,0 +1,82 @@
+import ArgumentParser
+import Experiments
+
+extension RNNExp {
+    struct Explain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the space × time grid of one update: injected errors, cells reached, where truncation cuts.",
+            discussion: """
+                Uses the file's first grid point and its first training batch. Rows are layers from the \
+                top (the output) down, columns are steps: E an injected error (the step has a target), \
+                o a cell some injected error reaches, . a cell none reaches; | marks the truncation \
+                boundary a = max(1, n - tau_max + 1). The dataset's dependency lags (where it knows them) \
+                are checked against the window: lag L gets gradient from some errors iff tau_max >= L + 1, \
+                from all iff tau_max - tau_b >= L.
+                """)
+
+        @Argument(help: ArgumentHelp("Experiment file (YAML).", valueName: "file"))
+        var file: String
+
+        @Option(name: .customLong("set"), help: ArgumentHelp("Override a setting (repeatable).", valueName: "path=value"))
+        var overrides: [String] = []
+
+        @Option(help: ArgumentHelp("The update at this step (default: the first update with a target).", valueName: "n"))
+        var step: Int?
+
+        @Flag(help: "Print one JSON object instead of the picture.")
+        var json = false
+
+        func run() throws {
+            guard let plan = try ExperimentFiles.plans([file], overrides: overrides).first else { throw ExitCode.badInput }
+            let e: Explanation
+            do { e = try Explanation.explain(plan, step: step) } catch {
+                Output.error("error: \(error.description)")
+                throw ExitCode.badInput
+            }
+            if json {
+                Output.line(e.json)
+                return
+            }
+            let g = e.grid
+            Output.line("\(e.runID): update at step \(g.updateStep) of \(e.steps), BPTT(tau_b \(e.tauB), tau_max \(e.tauMax))")
+            Output.line("errors injected at (\(g.previousStep), \(g.updateStep)]: "
+                        + (g.injected.isEmpty ? "none" : g.injected.map(String.init).joined(separator: ", "))
+                        + "; no gradient below step \(g.windowStart)")
+            for line in Self.picture(e) { Output.line(line) }
+            if let lags = e.lags {
+                Output.line("dependency lags of the dataset: \(lags)")
+                for d in e.dependencyReach {
+                    let verdict = d.all ? "every injected error reaches it" : d.some ? "some injected errors reach it" : "no injected error reaches it"
+                    Output.line("  lag \(d.lag): \(verdict)")
+                }
+            } else {
+                Output.line("the dataset declares no dependency lags")
+            }
+        }
+
+        /// Rows from the top layer down, steps as columns (at most the last 80 steps up to n).
+        static func picture(_ e: Explanation) -> [String] {
+            let g = e.grid
+            let first = max(1, min(g.windowStart - 3, g.updateStep - 79))
+            let steps = Array(first...g.updateStep)
+            let labels = e.layers.enumerated().map { "layer \($0.offset) \($0.element.kind.rawValue)" }
+            let width = max(labels.map(\.count).max() ?? 0, 5)
+            func pad(_ s: String) -> String { s.padding(toLength: width, withPad: " ", startingAt: 0) }
+            func row(_ cell: (Int) -> String) -> String {
+                steps.map { ($0 == g.windowStart ? "|" : " ") + cell($0) }.joined()
+            }
+            var out: [String] = []
+            out.append(pad("step") + " " + row { $0 % 10 == 0 ? String(($0 / 10) % 10) : " " })
+            out.append(pad("") + " " + row { String($0 % 10) })
+            let injected = Set(g.injected)
+            for l in stride(from: e.layers.count - 1, through: 0, by: -1) {
+                let reached = Set(g.reached[l])
+                out.append(pad(labels[l]) + " " + row { m in
+                    l == e.layers.count - 1 && injected.contains(m) ? "E" : reached.contains(m) ? "o" : "."
+                })
+            }
+            out.append(pad("input") + " " + row { _ in " " })
+            return out
+        }
+    }
+}
