@@ -21,7 +21,8 @@ the same work (exit status 1 otherwise). Then:
   - the single-thread SGEMM rate of the large workload's recurrent shape (64 x 512 x 512) through
     the engine's BLAS;
   - sweep throughput: a grid of the medium model (`random` dataset), --jobs 1 vs --jobs 2;
-  - per-run overhead: trivial runs (start-up, config, writing results) in one process;
+  - per-run overhead: trivial runs (start-up, config, writing results, summaries) in one
+    process, at 150, 3,000 and 10,000 runs (the cost per run must not grow with the sweep);
   - peak RSS of the large workload next to its model-bound memory;
   - peak RSS of a 200-run sweep against a 10-run one (memory bounded by model and window).
 Numbers go to Benchmarks/results/latest.json (latest-quick.json with --quick). Only ratios from
@@ -294,14 +295,20 @@ def main():
     results["sweep_seconds"] = {"runs": n, "jobs1": t1, "jobs2": t2, "speedup": t1 / t2}
     print(f"sweep of {n} medium runs: --jobs 1 {t1:.2f} s, --jobs 2 {t2:.2f} s: {t1 / t2:.2f}x")
 
-    # Per-run overhead: trivial runs, so that the time is start-up, config and result writing.
-    n = 10 if a.quick else 40
-    tiny = write_sweep(os.path.join(tmp, "tiny.yaml"),
-                       "name: tiny\ndataset: {kind: count-ones, length: 2, train: 1, validation: 1}\n"
-                       "model: {layers: [{type: rnn, units: 1, activation: identity}]}\ntraining: {epochs: 1, batch: 1}\n", n)
-    t = timed([RNN_EXP, "run", tiny, "--results", os.path.join(tmp, "r3"), "--jobs", "1", "--quiet"])
-    results["per_run_overhead_ms"] = 1000 * t / n
-    print(f"per-run overhead ({n} trivial runs, one process): {1000 * t / n:.1f} ms per run")
+    # Per-run overhead: trivial runs, so that the time is start-up, config, result writing and the
+    # summaries. Measured at several sweep sizes: the cost per run must not grow with the sweep.
+    sizes = [10, 150] if a.quick else [150, 3000, 10000]
+    tiny_body = ("name: tiny\ndataset: {kind: count-ones, length: 2, train: 1, validation: 1}\n"
+                 "model: {layers: [{type: rnn, units: 1, activation: identity}]}\ntraining: {epochs: 1, batch: 1}\n")
+    per_run = {}
+    for n in sizes:
+        tiny = write_sweep(os.path.join(tmp, f"tiny{n}.yaml"), tiny_body, n)
+        t = timed([RNN_EXP, "run", tiny, "--results", os.path.join(tmp, f"r3-{n}"), "--jobs", "1", "--quiet", "--no-report"])
+        per_run[n] = 1000 * t / n
+        print(f"per-run overhead, {n} trivial runs in one process (--jobs 1): {per_run[n]:.1f} ms per run")
+    results["per_run_overhead_ms"] = per_run[sizes[0]]
+    results["per_run_overhead_ms_by_sweep_size"] = {str(n): v for n, v in per_run.items()}
+    print(f"per-run overhead at {sizes[-1]} runs / at {sizes[0]} runs: {per_run[sizes[-1]] / per_run[sizes[0]]:.2f}x")
 
     # Memory of the large workload: model bound = weights + SGD state (none) + the window's stored
     # activations; the data arrays (inputs and targets of every window) are held by every peer too.
