@@ -31,11 +31,24 @@ errors at the steps (n_prev, n] whose mask is set; its loss is the sum of those 
 by the number of elements (masked steps, times the output width except for cross-entropy); its
 gradient is that of the loss with every layer's h_{a-1} and c_{a-1} held constant. An update
 with no masked step is skipped. tau_max = 0 means full (T); tau_b = 0 means tau_max (or T).
-Losses: mse on h of the top layer; binary-cross-entropy and cross-entropy fold a sigmoid /
+Losses: mse on h of the top layer; binary-cross-entropy (logs clamped at -100) and
+cross-entropy fold a sigmoid /
 softmax top layer (dense or rnn), so a gated top layer only supports mse.
 
+Case JSON: {"layers": [{"kind": "dense"|"rnn"|"lstm"|"gru", "inputs": I, "units": U,
+"activation": name}] ("activation" is ignored and may be omitted for lstm/gru), "loss":
+"mse"|"binary-cross-entropy"|"cross-entropy", "weights": flat list (layout above),
+"inputs": (T, B, I) time-major, "mask": (T, B) booleans, "targets": (T, B, O) numbers or (T, B)
+class indices for cross-entropy, "tau_b": int, "tau_max": int}.
+
+Checks: --self-check compares every update's gradient, for random lstm/gru/rnn/dense stacks with
+truncated windows and ragged masks, with central differences of that update's loss (a separate
+forward from the detached states at a-1); exits 1 above a relative error of 1e-7.
+check_against_torch.py (manual, needs torch, not part of `make test`) compares the lstm/gru
+forward with nn.LSTM/nn.GRU and every update's gradient with torch autograd.
+
 Usage: make_golden.py CASE.json OUT.json
-       make_golden.py --self-check      (random gated cases against finite differences)
+       make_golden.py --self-check
 """
 import json
 import sys
@@ -405,7 +418,10 @@ def n_params(layers):
 def random_case(rng, stack, loss, T, B, tau_b, tau_max, I, holes=False):
     layers, inputs = [], I
     for kind, units, activation in stack:
-        layers.append({"kind": kind, "inputs": inputs, "units": units, "activation": activation})
+        L = {"kind": kind, "inputs": inputs, "units": units}
+        if activation is not None:                  # gated layers may omit it (ignored)
+            L["activation"] = activation
+        layers.append(L)
         inputs = units
     O = inputs
     lengths = rng.integers(1, T + 1, size=B)
@@ -426,11 +442,32 @@ def random_case(rng, stack, loss, T, B, tau_b, tau_max, I, holes=False):
             "targets": targets, "tau_b": tau_b, "tau_max": tau_max}
 
 
+def fd_grad(objective, flat, eps=1e-5):
+    """Central differences of objective(weights) at flat."""
+    fd = np.zeros_like(flat)
+    for j in range(flat.size):
+        w = flat.copy()
+        w[j] += eps
+        lp = objective(w)
+        w[j] -= 2 * eps
+        lm = objective(w)
+        fd[j] = (lp - lm) / (2 * eps)
+    return fd
+
+
 def self_check():
+    """Builds random cases, runs them through the CLI path (JSON in, JSON out) and compares every
+    update's gradient with central differences of that update's loss, computed by a separate
+    forward from the detached states at a-1. Also reports, for truncated windows, how far the
+    gradient is from the undetached one (and, with an LSTM, from detaching h but not c), to show
+    that the cases do exercise the truncation rule."""
+    import os
+    import tempfile
     rng = np.random.default_rng(20261129)
     cases = [
-        ("lstm alone, mse", [("lstm", 4, "tanh")], "mse", 9, 3, 2, 4, 3, False),
-        ("gru alone, mse", [("gru", 4, "tanh")], "mse", 10, 3, 3, 5, 3, False),
+        # name, stack (kind, units, activation), loss, T, B, tau_b, tau_max, I, holes in mask
+        ("lstm alone, mse", [("lstm", 4, None)], "mse", 9, 3, 2, 4, 3, False),
+        ("gru alone, mse", [("gru", 4, None)], "mse", 10, 3, 3, 5, 3, False),
         ("gru->lstm->dense softmax, ce", [("gru", 4, "tanh"), ("lstm", 3, "tanh"),
                                           ("dense", 3, "softmax")], "cross-entropy",
          9, 4, 2, 3, 2, False),
@@ -440,43 +477,39 @@ def self_check():
         ("lstm->gru->rnn identity, mse, full", [("lstm", 3, "tanh"), ("gru", 3, "tanh"),
                                                 ("rnn", 2, "identity")], "mse",
          8, 3, 3, 0, 2, True),
-        ("dense->gru->lstm, mse", [("dense", 3, "relu"), ("gru", 3, "tanh"),
-                                   ("lstm", 2, "tanh")], "mse", 9, 3, 2, 2, 3, True),
+        ("dense->gru->lstm, mse", [("dense", 3, "relu"), ("gru", 3, None),
+                                   ("lstm", 2, None)], "mse", 9, 3, 2, 2, 3, True),
         ("lstm->rnn softmax, ce, tau_b=tau_max", [("lstm", 3, "tanh"), ("rnn", 3, "softmax")],
          "cross-entropy", 9, 3, 3, 3, 2, False),
+        ("lstm->lstm, mse, tau_max=1", [("lstm", 3, "tanh"), ("lstm", 2, "tanh")], "mse",
+         6, 2, 1, 1, 2, True),
         ("rnn->dense (existing path), mse", [("rnn", 3, "tanh"), ("dense", 2, "identity")],
          "mse", 8, 2, 2, 3, 2, False),
     ]
     worst, ok = 0.0, True
+    tmp = tempfile.mkdtemp()
     for name, stack, loss, T, B, tau_b, tau_max, I, holes in cases:
-        assert (tau_b or tau_max or T) <= (tau_max or T)
+        tm = tau_max or T
+        assert (tau_b or tm) <= tm
         case = random_case(rng, stack, loss, T, B, tau_b, tau_max, I, holes)
         flat = np.array(case["weights"])
-        out = compute(json.loads(json.dumps(case)))
-        tm = tau_max or T
-        ends = [u["n"] for u in out]
-        prev = {}
+        case_path, out_path = os.path.join(tmp, "case.json"), os.path.join(tmp, "out.json")
+        json.dump(case, open(case_path, "w"))
+        main(case_path, out_path)
+        out = json.load(open(out_path))
         all_ends = list(range(tau_b or tm, T + 1, tau_b or tm))
         if not all_ends or all_ends[-1] != T:
             all_ends.append(T)
-        for k, e in enumerate(all_ends):
-            prev[e] = all_ends[k - 1] if k else 0
-        case_worst = 0.0
+        prev = {e: (all_ends[k - 1] if k else 0) for k, e in enumerate(all_ends)}
+        case_worst, undetached, c_only = 0.0, 0.0, 0.0
+        has_lstm = any(L["kind"] == "lstm" for L in case["layers"])
         for u in out:
             n, p = u["n"], prev[u["n"]]
             a = max(1, n - tm + 1)
             start = states_at(case, flat, a - 1)
             val, count = window_loss(case, flat, n, p, a, start)
             loss_err = abs(val - u["loss"]) / abs(val)
-            eps = 1e-5
-            fd = np.zeros_like(flat)
-            for j in range(flat.size):
-                w = flat.copy()
-                w[j] += eps
-                lp = window_loss(case, w, n, p, a, start)[0]
-                w[j] -= 2 * eps
-                lm = window_loss(case, w, n, p, a, start)[0]
-                fd[j] = (lp - lm) / (2 * eps)
+            fd = fd_grad(lambda w: window_loss(case, w, n, p, a, start)[0], flat)
             grad = np.array(u["grad"])
             rel = np.abs(grad - fd).max() / np.abs(fd).max()
             case_worst = max(case_worst, rel)
@@ -484,13 +517,26 @@ def self_check():
                 ok = False
                 print("  FAIL n=%d rel=%.2e loss_err=%.2e count %d vs %d"
                       % (n, rel, loss_err, count, u["elements"]))
-        skipped = len(all_ends) - len(ends)
-        print("%-40s T=%d B=%d tau_b=%d tau_max=%d params=%d updates=%d (skipped %d) "
-              "max rel err %.2e" % (name, T, B, tau_b, tau_max, flat.size, len(out), skipped,
-                                    case_worst))
+            if a > 1:   # what a wrong truncation rule would give instead
+                full = fd_grad(lambda w: window_loss(case, w, n, p, 1,
+                                                     states_at(case, w, 0))[0], flat)
+                undetached = max(undetached, np.abs(grad - full).max() / np.abs(full).max())
+                if has_lstm:
+                    def h_only(w):
+                        moved = states_at(case, w, a - 1)
+                        mixed = [{"h": s0["h"], "c": s1["c"]} for s0, s1 in zip(start, moved)]
+                        return window_loss(case, w, n, p, a, mixed)[0]
+                    hf = fd_grad(h_only, flat)
+                    c_only = max(c_only, np.abs(grad - hf).max() / np.abs(hf).max())
+        skipped = len(all_ends) - len(out)
+        print("%-38s T=%2d B=%d tau_b=%d tau_max=%d params=%3d updates=%2d (skipped %d): "
+              "max rel err %.1e%s%s" % (
+                  name, T, B, tau_b, tau_max, flat.size, len(out), skipped, case_worst,
+                  "; vs undetached %.1e" % undetached if undetached else "",
+                  "; vs c not detached %.1e" % c_only if c_only else ""))
         worst = max(worst, case_worst)
-    print("self-check %s: worst relative error %.2e (max|grad - fd| / max|fd|, limit 1e-7)"
-          % ("passed" if ok else "FAILED", worst))
+    print("self-check %s: worst relative error %.2e (max|grad - fd| / max|fd| per update, "
+          "limit 1e-7)" % ("passed" if ok else "FAILED", worst))
     return 0 if ok else 1
 
 
