@@ -32,8 +32,8 @@ by the number of elements (masked steps, times the output width except for cross
 gradient is that of the loss with every layer's h_{a-1} and c_{a-1} held constant. An update
 with no masked step is skipped. tau_max = 0 means full (T); tau_b = 0 means tau_max (or T).
 Losses: mse on h of the top layer; binary-cross-entropy (logs clamped at -100) and
-cross-entropy fold a sigmoid /
-softmax top layer (dense or rnn), so a gated top layer only supports mse.
+cross-entropy fold a sigmoid / softmax top layer (dense or rnn), so a gated top layer only
+supports mse (other losses raise ValueError).
 
 Case JSON: {"layers": [{"kind": "dense"|"rnn"|"lstm"|"gru", "inputs": I, "units": U,
 "activation": name}] ("activation" is ignored and may be omitted for lstm/gru), "loss":
