@@ -171,6 +171,32 @@ struct GatedLayerTests {
         #expect(full != spec.initialParameters(seed: 2).map { Double(Float($0)) })
     }
 
+    /// Workspace reuse: a trainer that first saw a smaller batch (so its buffers grow on the second)
+    /// computes exactly the gradients of a fresh trainer, for one-hot and dense inputs.
+    @Test(arguments: [LayerKind.lstm, .gru])
+    func growingBatchesReuseTheWorkspace(_ kind: LayerKind) {
+        for oneHot in [true, false] {
+            let spec = NetworkSpec(inputs: 5, layers: [(kind, 6, .tanh), (.dense, 3, .softmax)], loss: .crossEntropy)
+            let weights = spec.initialParameters(seed: 4)
+            func batch(_ lengths: [Int], _ seed: UInt64) -> SequenceBatch<Float> {
+                SequenceBatch(TestData.samples(spec: spec, lengths: lengths, seed: seed, oneHot: oneHot), inputSize: 5, outputSize: 3)
+            }
+            func gradients(_ trainer: TruncatedBPTT<Float>, _ b: SequenceBatch<Float>) -> [[Float]] {
+                var out: [[Float]] = []
+                _ = trainer.train(b) { out.append(Array($0.gradients)) }
+                return out
+            }
+            func trainer() -> TruncatedBPTT<Float> {
+                TruncatedBPTT<Float>(spec: spec, parameters: weights, truncation: Truncation(tauB: 2, tauMax: 4),
+                                     optimizer: OptimizerSettings(name: .sgd, lr: 0))
+            }
+            let reused = trainer()
+            _ = gradients(reused, batch([3], 1))
+            let big = batch([9, 7, 9, 8], 2)
+            #expect(gradients(reused, big) == gradients(trainer(), big), "one-hot: \(oneHot)")
+        }
+    }
+
     struct PrecisionCase: CustomTestStringConvertible, Sendable {
         let kind: LayerKind
         let units: Int

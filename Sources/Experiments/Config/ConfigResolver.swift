@@ -454,7 +454,8 @@ struct ConfigResolver {
         }
         // Memory of one window: stored activations of tau_max + tau_b steps.
         let steps = c.tauMax.map { $0 + max($0, c.tauB ?? $0) } ?? DatasetShapeCache.stepsPerSequence(c.dataset)
-        let units = spec.layers.reduce(0) { $0 + $1.units }
+        // (A gated layer stores its gates and cell too: about G + 1 times an rnn layer's values.)
+        let units = spec.layers.reduce(0) { $0 + $1.units * ($1.isGated ? $1.kind.gates + 1 : 1) }
         let window = Double(steps) * Double(c.batch) * Double(units) * 3
         if window > 2e9 {
             error(training?["batch"]?.location ?? root.location, "training",

@@ -55,12 +55,14 @@ extension TruncatedBPTT {
             row.update(from: bs, count: gu)
             for j in 0..<folded { row[j] += bt[j] }
         }
-        if l == 0, let hot = view.hotInputs {
+        if l == 0, let hot = view.hotInputs, let swT = oneHotSWT {
+            // One-hot input: SW · x is column x of SW, a contiguous row of SWᵀ (I, G·U).
+            Self.transpose(sw, rows: gu, cols: i, into: swT.baseAddress!)
             let idx = hot + p * b
             for r in 0..<rows where idx[r] >= 0 {
-                let col = Int(idx[r])
+                let col = UnsafePointer(swT.baseAddress! + Int(idx[r]) * gu)
                 let row = pre + r * aw
-                for j in 0..<gu { row[j] += sw[j * i + col] }
+                for j in 0..<gu { row[j] += col[j] }
             }
         } else {
             let x: UnsafePointer<Scalar> = l == 0
@@ -71,7 +73,7 @@ extension TruncatedBPTT {
         }
         let t = twT[l]
         if let t {  // TWᵀ, (U, G·U), for the small kernel, from the current weights
-            for r in 0..<gu { for j in 0..<u { t[j * gu + r] = tw[r * u + j] } }
+            Self.transpose(tw, rows: gu, cols: u, into: t.baseAddress!)
         }
         let scratch = gatedScratch.baseAddress!  // gru: TW·h_{m-1}, (B, 3U)
         for m in (p + 1)...n {
@@ -235,6 +237,21 @@ extension TruncatedBPTT {
             for j in 0..<gu { dbt[j] += dr[j] }
             for block in xBlocks {
                 for j in 0..<block.count { dbs[block.row + j] += dr[block.column + j] }
+            }
+        }
+    }
+
+    /// `dst (cols, rows) = srcᵀ`, `src` (rows, cols), both row-major, in 16 × 16 tiles (a plain
+    /// double loop writes with a stride of `rows` and misses the cache on every store).
+    static func transpose(_ src: UnsafePointer<Scalar>, rows: Int, cols: Int, into dst: UnsafeMutablePointer<Scalar>) {
+        let tile = 16
+        for r0 in stride(from: 0, to: rows, by: tile) {
+            let r1 = min(r0 + tile, rows)
+            for c0 in stride(from: 0, to: cols, by: tile) {
+                let c1 = min(c0 + tile, cols)
+                for r in r0..<r1 {
+                    for c in c0..<c1 { dst[c * rows + r] = src[r * cols + c] }
+                }
             }
         }
     }

@@ -59,6 +59,8 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     /// most `smallKernelUnits` units, AVX2 available), refreshed at every forward chunk:
     /// (U, U) for rnn, (U, G·U) for gated layers.
     var twT: [UnsafeMutableBufferPointer<Scalar>?] = []
+    /// `SWᵀ` (I, G·U) of a gated first layer, for one-hot inputs (refreshed at every forward chunk).
+    var oneHotSWT: UnsafeMutableBufferPointer<Scalar>? = nil
     var allocated = (slots: 0, window: 0, chunk: 0, lanes: 0)  // rows (steps · B) each kind of buffer holds
     var lanes = 0           // B of the batch in flight
     var slots = 0           // slots of the batch in flight
@@ -83,6 +85,10 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         self.optimizer = Optimizer(settings: optimizer, count: layout.count)
         auxWidth = spec.layers.map { $0.kind == .lstm ? 6 * $0.units : ($0.kind == .gru ? 4 * $0.units : 0) }
         deltaWidth = spec.layers.map { $0.isGated ? 4 * $0.units : $0.units }
+        if let first = spec.layers.first, first.isGated {
+            oneHotSWT = .allocate(capacity: max(first.kind.gates * first.units * first.inputs, 1))
+            oneHotSWT?.initialize(repeating: 0)
+        }
         twT = spec.layers.map { layer in
             guard layer.isRecurrent, Self.usesSmallKernel(units: layer.units) else { return nil }
             let buffer = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: layer.kind.gates * layer.units * layer.units)
@@ -96,6 +102,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         grads.deallocate()
         for buffer in h + d + aux { buffer.deallocate() }
         gatedScratch.deallocate()
+        oneHotSWT?.deallocate()
         for buffer in twT { buffer?.deallocate() }
         inject.deallocate()
         rowLoss.deallocate()
