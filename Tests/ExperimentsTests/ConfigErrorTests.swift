@@ -59,14 +59,20 @@ struct ConfigErrorTests {
         BrokenYAMLCase(id: "several errors at once", yaml: """
             dataset: {kind: copyy}
             model:
-              layers: [{type: lstm, units: 4}]
+              layers: [{type: lstm, units: 4, activation: tanh}]
             training: {epochs: -1, optimizer: {name: adam, lr: 0}}
 
             """,
                        expected: ["1:17: dataset.kind: unknown dataset kind 'copyy'; did you mean copy?",
-                                  "3:19: model.layers.0.type: lstm layers are not available yet (rnn and dense are)",
+                                  "3:47: model.layers.0.activation: lstm layers have fixed gate nonlinearities: remove activation",
                                   "4:20: training.epochs: must be at least 1, found -1",
                                   "4:52: training.optimizer.lr: must be greater than 0, found 0"]),
+        BrokenYAMLCase(id: "activation on a gru layer", yaml: validBase.replacingOccurrences(of: "{type: rnn, units: 4, activation: tanh}", with: "{type: gru, units: 4, activation: relu}"),
+                       expected: ["4:41: model.layers.0.activation: gru layers have fixed gate nonlinearities: remove activation"]),
+        BrokenYAMLCase(id: "lstm as the softmax output layer", yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: copy, symbols: 3, length: 2, delay: 1, train: 8, validation: 4}")
+                        .replacingOccurrences(of: "    - {type: dense, units: 1, activation: identity}\n", with: "    - {type: lstm}\n")
+                        .replacingOccurrences(of: "training:", with: "  loss: cross-entropy\ntraining:"),
+                       expected: ["5:14: model.layers.1.type: cross-entropy needs a softmax output layer; an lstm layer cannot be last (add {type: dense, activation: softmax} after it)"]),
         BrokenYAMLCase(id: "alias bomb", yaml: """
             a: &a [x, x, x, x, x, x, x, x, x, x]
             b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]

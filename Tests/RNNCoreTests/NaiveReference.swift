@@ -9,43 +9,64 @@ struct NaiveReference {
     let spec: NetworkSpec
 
     /// Forward pass of one lane. Steps `1 ..< frozenBefore` use `frozen` weights, later steps
-    /// `weights`: finite differences of `weights` then see `h_{a-1}` as a constant, which is
-    /// exactly what "no gradient flows past step a" means.
+    /// `weights`: finite differences of `weights` then see `h_{a-1}` (and an LSTM's `c_{a-1}`) as a
+    /// constant, which is exactly what "no gradient flows past step a" means. With
+    /// `cutCell: false`, the LSTM cells before `frozenBefore` are computed with `weights` instead
+    /// (only `h` is cut): the gradient a wrong, h-only truncation would give.
     /// - Returns: per step, the output vector and the logits of the top layer.
-    func run(_ sample: SequenceSample, weights: [Double], frozen: [Double], frozenBefore: Int, steps: Int)
+    func run(_ sample: SequenceSample, weights: [Double], frozen: [Double], frozenBefore: Int, steps: Int,
+             cutCell: Bool = true)
         -> [(y: [Double], z: [Double])]
     {
         let layout = ParameterLayout(spec)
         var state = spec.layers.map { [Double](repeating: 0, count: $0.units) }
+        var cells = state
+        var live = (state: state, cells: cells)  // everything with `weights` (cutCell: false only)
         var out: [(y: [Double], z: [Double])] = []
         for n in 1...steps {
-            let w = n < frozenBefore ? frozen : weights
-            var below: [Double]
+            var x: [Double]
             switch sample.inputs {
-            case .dense(let x): below = Array(x[((n - 1) * spec.inputs)..<(n * spec.inputs)])
+            case .dense(let v): x = Array(v[((n - 1) * spec.inputs)..<(n * spec.inputs)])
             case .oneHot(let idx):
-                below = [Double](repeating: 0, count: spec.inputs)
-                below[Int(idx[n - 1])] = 1
+                x = [Double](repeating: 0, count: spec.inputs)
+                x[Int(idx[n - 1])] = 1
             }
-            var z: [Double] = []
-            for (l, layer) in spec.layers.enumerated() {
-                let e = layout.entries[l]
-                z = [Double](repeating: 0, count: layer.units)
-                for j in 0..<layer.units {
-                    var s = w[e.b + j]
-                    for k in 0..<layer.inputs { s += w[e.sw + j * layer.inputs + k] * below[k] }
-                    if let tw = e.tw {
-                        for k in 0..<layer.units { s += w[tw + j * layer.units + k] * state[l][k] }
-                    }
-                    z[j] = s
-                }
-                let hOut = Self.activate(layer.activation, z)
-                state[l] = hOut
-                below = hOut
+            if n < frozenBefore && !cutCell {
+                _ = step(x, weights, layout, &live.state, &live.cells)
             }
-            out.append((below, z))
+            if n == frozenBefore && !cutCell { cells = live.cells }
+            out.append(step(x, n < frozenBefore ? frozen : weights, layout, &state, &cells))
         }
         return out
+    }
+
+    /// One step of the whole stack: updates `state` (h per layer) and `cells` (LSTM c per layer).
+    private func step(_ x: [Double], _ w: [Double], _ layout: ParameterLayout,
+                      _ state: inout [[Double]], _ cells: inout [[Double]]) -> (y: [Double], z: [Double]) {
+        var below = x
+        var z: [Double] = []
+        for (l, layer) in spec.layers.enumerated() {
+            let e = layout.entries[l]
+            if layer.isGated {
+                (state[l], cells[l]) = Self.gatedStep(layer, e, w, below, state[l], cells[l])
+                z = state[l]
+                below = state[l]
+                continue
+            }
+            z = [Double](repeating: 0, count: layer.units)
+            for j in 0..<layer.units {
+                var s = w[e.b + j]
+                for k in 0..<layer.inputs { s += w[e.sw + j * layer.inputs + k] * below[k] }
+                if let tw = e.tw {
+                    for k in 0..<layer.units { s += w[tw + j * layer.units + k] * state[l][k] }
+                }
+                z[j] = s
+            }
+            let hOut = Self.activate(layer.activation, z)
+            state[l] = hOut
+            below = hOut
+        }
+        return (below, z)
     }
 
     static func activate(_ a: Activation, _ z: [Double]) -> [Double] {
@@ -64,13 +85,14 @@ struct NaiveReference {
 
     /// Mean loss over the target elements at steps `(p, n]` of all lanes, forward from the zero
     /// state, with `weights` from step `a` on and `frozen` before.
-    func windowLoss(_ samples: [SequenceSample], weights: [Double], frozen: [Double], a: Int, p: Int, n: Int) -> Double {
+    func windowLoss(_ samples: [SequenceSample], weights: [Double], frozen: [Double], a: Int, p: Int, n: Int,
+                    cutCell: Bool = true) -> Double {
         var sum = 0.0, count = 0
         let o = spec.outputs
         for s in samples {
             let steps = min(n, s.length)
             guard steps > p else { continue }
-            let outs = run(s, weights: weights, frozen: frozen, frozenBefore: a, steps: steps)
+            let outs = run(s, weights: weights, frozen: frozen, frozenBefore: a, steps: steps, cutCell: cutCell)
             for m in (p + 1)...steps where s.mask[m - 1] {
                 let (y, z) = outs[m - 1]
                 switch (spec.loss, s.targets) {
@@ -100,12 +122,12 @@ struct NaiveReference {
     /// fourth-order stencil `(-f(x+2e) + 8f(x+e) - 8f(x-e) + f(x-2e)) / 12e`: its truncation error
     /// (~e⁴) and rounding error (~1e-16/e) both stay far below the 1e-6 tolerance at e = 1e-4.
     func finiteDifferenceGradient(_ samples: [SequenceSample], weights: [Double], a: Int, p: Int, n: Int,
-                                  epsilon: Double = 1e-4) -> [Double] {
+                                  epsilon: Double = 1e-4, cutCell: Bool = true) -> [Double] {
         var w = weights
         var grad = [Double](repeating: 0, count: w.count)
         func loss(at i: Int, _ x: Double) -> Double {
             w[i] = x
-            return windowLoss(samples, weights: w, frozen: weights, a: a, p: p, n: n)
+            return windowLoss(samples, weights: w, frozen: weights, a: a, p: p, n: n, cutCell: cutCell)
         }
         for i in 0..<w.count {
             let x = w[i]

@@ -30,7 +30,37 @@ struct NumpyReferenceTests {
              loss: .mse, lengths: [11, 8, 10], tauB: 2, tauMax: 5),
         Case(id: "rnn-sigmoid output, BCE, BPTT(3,3)", inputs: 2, layers: [(.rnn, 3, .tanh), (.rnn, 2, .sigmoid)],
              loss: .binaryCrossEntropy, lengths: [9, 9], tauB: 3, tauMax: 3),
-    ]
+    ] + gatedCases
+
+    /// LSTM and GRU: a (tau_b, tau_max) grid on ragged lanes, stacks with rnn and dense layers,
+    /// a gated output layer (mse).
+    static let gatedCases: [Case] = {
+        var cases: [Case] = []
+        let grid: [(Int?, Int?)] = [(nil, nil), (1, 1), (1, 3), (2, 2), (2, 5), (3, 4), (4, 4), (3, 7)]
+        for (tb, tm) in grid {
+            let t = tm.map { "BPTT(\(tb ?? $0),\($0))" } ?? "full"
+            cases.append(Case(id: "lstm + dense-softmax, CE, \(t), ragged", inputs: 3,
+                              layers: [(.lstm, 4, .tanh), (.dense, 3, .softmax)], loss: .crossEntropy,
+                              lengths: [10, 7, 9], tauB: tb, tauMax: tm))
+            cases.append(Case(id: "gru + dense-identity, mse, \(t), ragged", inputs: 2,
+                              layers: [(.gru, 4, .tanh), (.dense, 2, .identity)], loss: .mse,
+                              lengths: [10, 8, 9], tauB: tb, tauMax: tm))
+        }
+        cases += [
+            Case(id: "gru, lstm, dense-softmax, CE, BPTT(2,5), ragged", inputs: 2,
+                 layers: [(.gru, 3, .tanh), (.lstm, 3, .tanh), (.dense, 3, .softmax)],
+                 loss: .crossEntropy, lengths: [11, 8, 10], tauB: 2, tauMax: 5),
+            Case(id: "rnn, lstm, dense-sigmoid, BCE, BPTT(3,3)", inputs: 2,
+                 layers: [(.rnn, 3, .tanh), (.lstm, 3, .tanh), (.dense, 2, .sigmoid)],
+                 loss: .binaryCrossEntropy, lengths: [9, 9], tauB: 3, tauMax: 3),
+            Case(id: "lstm, gru output layer, mse, BPTT(1,3), ragged", inputs: 2,
+                 layers: [(.lstm, 3, .tanh), (.gru, 2, .tanh)], loss: .mse, lengths: [8, 6], tauB: 1, tauMax: 3),
+            Case(id: "dense, gru, rnn-softmax, CE, BPTT(4,6)", inputs: 3,
+                 layers: [(.dense, 3, .tanh), (.gru, 4, .tanh), (.rnn, 3, .softmax)],
+                 loss: .crossEntropy, lengths: [12, 12], tauB: 4, tauMax: 6),
+        ]
+        return cases
+    }()
 
     @Test(arguments: cases)
     func engineMatchesNumpy(_ c: Case) throws {

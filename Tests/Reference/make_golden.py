@@ -4,16 +4,58 @@
 Reads a JSON case (layers, loss, weights, lanes, truncation), runs the network forward over all
 lanes at once (numpy, float64), and at every update computes the loss of the injected steps
 (n_prev, n] and its gradient by backpropagation through the window [a, n],
-a = max(1, n - tau_max + 1), treating h_{a-1} as a constant. Learning rate is 0, so every update
-sees the same weights. Writes JSON: [{"n", "loss", "elements", "grad"}] with grad in the engine's
-parameter layout (per layer: W_s row-major, W_t, b).
+a = max(1, n - tau_max + 1), treating every layer's state at a-1 (h_{a-1}, and c_{a-1} for an
+LSTM) as a constant. Learning rate is 0, so every update sees the same weights. Writes JSON:
+[{"n", "loss", "elements", "grad"}] with grad in the engine's parameter layout.
+
+Layers (x = the layer's input at step n, the input vector or the output of the layer below;
+h_0 = c_0 = 0; every layer passes h_n up; sigma = logistic; ⊙ = elementwise):
+  dense:  h_n = act(W_s x + b)
+  rnn:    h_n = act(W_s x + b + W_t h_{n-1})
+  lstm:   (PyTorch nn.LSTM, gate blocks i, f, g, o; G = 4; "activation" ignored)
+          pre = W_s x + b_s + W_t h_{n-1} + b_t                      (4U)
+          i, f, g, o = split(pre)
+          c_n = sigma(f) ⊙ c_{n-1} + sigma(i) ⊙ tanh(g);   h_n = sigma(o) ⊙ tanh(c_n)
+  gru:    (PyTorch nn.GRU, gate blocks r, z, n; G = 3; "activation" ignored)
+          r = sigma(W_sr x + b_sr + W_tr h_{n-1} + b_tr)
+          z = sigma(W_sz x + b_sz + W_tz h_{n-1} + b_tz)
+          n = tanh(W_sn x + b_sn + r ⊙ (W_tn h_{n-1} + b_tn))
+          h_n = (1 - z) ⊙ n + z ⊙ h_{n-1}
+Flat parameter layout, layer after layer (U = units, I = inputs, matrices row-major):
+  dense: W_s (U x I), b (U)        rnn: W_s (U x I), W_t (U x U), b (U)
+  lstm/gru: W_s (G·U x I), W_t (G·U x U), b_s (G·U), b_t (G·U), rows in gate-block order
+            (= PyTorch's weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0).
+
+Truncation: updates at every multiple of tau_b and at the last step T. The update at n injects
+errors at the steps (n_prev, n] whose mask is set; its loss is the sum of those errors divided
+by the number of elements (masked steps, times the output width except for cross-entropy); its
+gradient is that of the loss with every layer's h_{a-1} and c_{a-1} held constant. An update
+with no masked step is skipped. tau_max = 0 means full (T); tau_b = 0 means tau_max (or T).
+Losses: mse on h of the top layer; binary-cross-entropy (logs clamped at -100) and
+cross-entropy fold a sigmoid / softmax top layer (dense or rnn), so a gated top layer only
+supports mse (other losses raise ValueError).
+
+Case JSON: {"layers": [{"kind": "dense"|"rnn"|"lstm"|"gru", "inputs": I, "units": U,
+"activation": name}] ("activation" is ignored and may be omitted for lstm/gru), "loss":
+"mse"|"binary-cross-entropy"|"cross-entropy", "weights": flat list (layout above),
+"inputs": (T, B, I) time-major, "mask": (T, B) booleans, "targets": (T, B, O) numbers or (T, B)
+class indices for cross-entropy, "tau_b": int, "tau_max": int}.
+
+Checks: --self-check compares every update's gradient, for random lstm/gru/rnn/dense stacks with
+truncated windows and ragged masks, with central differences of that update's loss (a separate
+forward from the detached states at a-1); exits 1 above a relative error of 1e-7.
+check_against_torch.py (manual, needs torch, not part of `make test`) compares the lstm/gru
+forward with nn.LSTM/nn.GRU and every update's gradient with torch autograd.
 
 Usage: make_golden.py CASE.json OUT.json
+       make_golden.py --self-check
 """
 import json
 import sys
 
 import numpy as np
+
+GATES = {"lstm": 4, "gru": 3}
 
 
 def act(name, z):
@@ -46,10 +88,26 @@ def act_vjp(name, h, g):
     raise ValueError(name)
 
 
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 def unpack(layers, flat):
     params, off = [], 0
     for L in layers:
         u, i = L["units"], L["inputs"]
+        if L["kind"] in GATES:
+            gu = GATES[L["kind"]] * u
+            p = {"W_s": flat[off:off + gu * i].reshape(gu, i)}
+            off += gu * i
+            p["W_t"] = flat[off:off + gu * u].reshape(gu, u)
+            off += gu * u
+            p["b_s"] = flat[off:off + gu]
+            off += gu
+            p["b_t"] = flat[off:off + gu]
+            off += gu
+            params.append(p)
+            continue
         p = {"W_s": flat[off:off + u * i].reshape(u, i)}
         off += u * i
         if L["kind"] == "rnn":
@@ -64,6 +122,9 @@ def unpack(layers, flat):
 def pack(layers, grads):
     out = []
     for L, g in zip(layers, grads):
+        if L["kind"] in GATES:
+            out += [g["W_s"].ravel(), g["W_t"].ravel(), g["b_s"], g["b_t"]]
+            continue
         out.append(g["W_s"].ravel())
         if L["kind"] == "rnn":
             out.append(g["W_t"].ravel())
@@ -71,9 +132,79 @@ def pack(layers, grads):
     return np.concatenate(out)
 
 
-def main(case_path, out_path):
-    case = json.load(open(case_path))
+# ---- gated layers: one step forward, one step backward ---------------------------------------
+
+def lstm_step(p, x, h_prev, c_prev):
+    """Returns h_n, c_n and the gate activations (i, f, g, o) for the backward step."""
+    U = h_prev.shape[-1]
+    pre = x @ p["W_s"].T + p["b_s"] + h_prev @ p["W_t"].T + p["b_t"]
+    i = sigmoid(pre[..., 0 * U:1 * U])
+    f = sigmoid(pre[..., 1 * U:2 * U])
+    g = np.tanh(pre[..., 2 * U:3 * U])
+    o = sigmoid(pre[..., 3 * U:4 * U])
+    c = f * c_prev + i * g
+    h = o * np.tanh(c)
+    return h, c, (i, f, g, o)
+
+
+def lstm_step_back(p, cache, x, h_prev, c_prev, c, dh, dc_next, grad):
+    """dh = dC/dh_n (from above and from step n+1), dc_next = dC/dc_n through c_{n+1}.
+    Adds to grad; returns dC/dx, dC/dh_{n-1}, dC/dc_{n-1}."""
+    i, f, g, o = cache
+    tc = np.tanh(c)
+    do = dh * tc
+    dc = dc_next + dh * o * (1.0 - tc * tc)
+    di = dc * g
+    df = dc * c_prev
+    dg = dc * i
+    dpre = np.concatenate([di * i * (1.0 - i), df * f * (1.0 - f),
+                           dg * (1.0 - g * g), do * o * (1.0 - o)], axis=-1)
+    grad["W_s"] += dpre.T @ x
+    grad["W_t"] += dpre.T @ h_prev
+    grad["b_s"] += dpre.sum(0)
+    grad["b_t"] += dpre.sum(0)
+    return dpre @ p["W_s"], dpre @ p["W_t"], dc * f
+
+
+def gru_step(p, x, h_prev):
+    """Returns h_n and (r, z, n, W_tn h_{n-1} + b_tn) for the backward step."""
+    U = h_prev.shape[-1]
+    a_s = x @ p["W_s"].T + p["b_s"]
+    a_t = h_prev @ p["W_t"].T + p["b_t"]
+    r = sigmoid(a_s[..., 0 * U:1 * U] + a_t[..., 0 * U:1 * U])
+    z = sigmoid(a_s[..., 1 * U:2 * U] + a_t[..., 1 * U:2 * U])
+    hn = a_t[..., 2 * U:3 * U]
+    n = np.tanh(a_s[..., 2 * U:3 * U] + r * hn)
+    h = (1.0 - z) * n + z * h_prev
+    return h, (r, z, n, hn)
+
+
+def gru_step_back(p, cache, x, h_prev, dh, grad):
+    """dh = dC/dh_n (from above and from step n+1). Adds to grad; returns dC/dx, dC/dh_{n-1}."""
+    r, z, n, hn = cache
+    dn = dh * (1.0 - z)
+    dz = dh * (h_prev - n)
+    dn_pre = dn * (1.0 - n * n)
+    dr = dn_pre * hn
+    dr_pre = dr * r * (1.0 - r)
+    dz_pre = dz * z * (1.0 - z)
+    da_s = np.concatenate([dr_pre, dz_pre, dn_pre], axis=-1)
+    da_t = np.concatenate([dr_pre, dz_pre, dn_pre * r], axis=-1)
+    grad["W_s"] += da_s.T @ x
+    grad["W_t"] += da_t.T @ h_prev
+    grad["b_s"] += da_s.sum(0)
+    grad["b_t"] += da_t.sum(0)
+    return da_s @ p["W_s"], dh * z + da_t @ p["W_t"]
+
+
+# ---- the reference ----------------------------------------------------------------------------
+
+def compute(case):
+    """The list of updates [{"n", "loss", "elements", "grad"}] for one case (a parsed JSON)."""
     layers, loss = case["layers"], case["loss"]
+    if layers[-1]["kind"] in GATES and loss != "mse":
+        raise ValueError("%s needs a sigmoid/softmax dense or rnn top layer, not %s"
+                         % (loss, layers[-1]["kind"]))
     P = unpack(layers, np.array(case["weights"], dtype=np.float64))
     X = np.array(case["inputs"], dtype=np.float64)        # (T, B, I)
     mask = np.array(case["mask"], dtype=bool)            # (T, B)
@@ -87,10 +218,20 @@ def main(case_path, out_path):
 
     # Forward over the whole stream (weights never change with lr = 0).
     H = [np.zeros((T + 1, B, L["units"])) for L in layers]  # H[l][n] = h^l_n, H[l][0] = 0
+    C = [np.zeros((T + 1, B, L["units"])) if L["kind"] == "lstm" else None for L in layers]
+    cache = [[None] * (T + 1) for _ in layers]               # gate activations of gated layers
     Z_top = np.zeros((T + 1, B, layers[-1]["units"]))
     for n in range(1, T + 1):
         below = X[n - 1]
         for l, L in enumerate(layers):
+            if L["kind"] == "lstm":
+                H[l][n], C[l][n], cache[l][n] = lstm_step(P[l], below, H[l][n - 1], C[l][n - 1])
+                below = H[l][n]
+                continue
+            if L["kind"] == "gru":
+                H[l][n], cache[l][n] = gru_step(P[l], below, H[l][n - 1])
+                below = H[l][n]
+                continue
             z = below @ P[l]["W_s"].T + P[l]["b"]
             if L["kind"] == "rnn":
                 z = z + H[l][n - 1] @ P[l]["W_t"].T
@@ -135,7 +276,8 @@ def main(case_path, out_path):
 
         grads = [{k: np.zeros_like(v) for k, v in p_.items()} for p_ in P]
         # dC/dh (or dC/dz for the folded output) per layer and step, walking back from n to a.
-        carry = [np.zeros((B, L["units"])) for L in layers]  # W_t^T delta^l_{m+1}
+        carry = [np.zeros((B, L["units"])) for L in layers]  # W_t^T delta^l_{m+1}; dC/dh_m (gated)
+        carry_c = [np.zeros((B, L["units"])) for L in layers]  # dC/dc_m through c_{m+1} (lstm)
         for step in range(n, a - 1, -1):
             from_above = None
             for l in range(len(layers) - 1, -1, -1):
@@ -146,12 +288,24 @@ def main(case_path, out_path):
                         g = g + inj[step - p - 1]
                 else:
                     g = g + from_above
+                h_in = X[step - 1] if l == 0 else H[l - 1][step]
+                if L["kind"] == "lstm":
+                    # carry[l], carry_c[l] after step a are dropped: h_{a-1}, c_{a-1} constant.
+                    g = g + carry[l]
+                    from_above, carry[l], carry_c[l] = lstm_step_back(
+                        P[l], cache[l][step], h_in, H[l][step - 1], C[l][step - 1], C[l][step],
+                        g, carry_c[l], grads[l])
+                    continue
+                if L["kind"] == "gru":
+                    g = g + carry[l]
+                    from_above, carry[l] = gru_step_back(
+                        P[l], cache[l][step], h_in, H[l][step - 1], g, grads[l])
+                    continue
                 if L["kind"] == "rnn":
                     g = g + carry[l]
                 delta = act_vjp(L["activation"], H[l][step], g)
                 if l == len(layers) - 1 and p < step and loss != "mse":
                     delta = delta + inj[step - p - 1]
-                h_in = X[step - 1] if l == 0 else H[l - 1][step]
                 grads[l]["W_s"] += delta.T @ h_in
                 grads[l]["b"] += delta.sum(0)
                 if L["kind"] == "rnn":
@@ -161,8 +315,232 @@ def main(case_path, out_path):
         results.append({"n": n, "loss": float(val / count), "elements": count,
                         "grad": pack(layers, grads).tolist()})
         p = n
-    json.dump(results, open(out_path, "w"))
+    return results
+
+
+def main(case_path, out_path):
+    case = json.load(open(case_path))
+    json.dump(compute(case), open(out_path, "w"))
+
+
+# ---- self-check: every update's gradient against central finite differences -------------------
+
+def forward_window(layers, P, X, a, n, start):
+    """Top-layer outputs (h, and z for a dense/rnn top) at steps a..n, starting from the given
+    per-layer states at a-1 (constants). Written separately from compute()'s caching forward."""
+    state = [dict(s) for s in start]
+    hs, zs = [], []
+    for step in range(a, n + 1):
+        below = X[step - 1]
+        z = None
+        for l, L in enumerate(layers):
+            k = L["kind"]
+            if k == "lstm":
+                state[l]["h"], state[l]["c"], _ = lstm_step(P[l], below, state[l]["h"],
+                                                            state[l]["c"])
+            elif k == "gru":
+                state[l]["h"], _ = gru_step(P[l], below, state[l]["h"])
+            else:
+                z = below @ P[l]["W_s"].T + P[l]["b"]
+                if k == "rnn":
+                    z = z + state[l]["h"] @ P[l]["W_t"].T
+                state[l]["h"] = act(L["activation"], z)
+            below = state[l]["h"]
+        hs.append(below)
+        zs.append(z)
+    return hs, zs
+
+
+def window_loss(case, flat, n, p, a, start):
+    """Loss of the update at n as a function of the weights, with the states at a-1 fixed."""
+    layers, loss = case["layers"], case["loss"]
+    P = unpack(layers, flat)
+    X = np.array(case["inputs"], dtype=np.float64)
+    mask = np.array(case["mask"], dtype=bool)
+    hs, zs = forward_window(layers, P, X, a, n, start)
+    total, count = 0.0, 0
+    for step in range(p + 1, n + 1):
+        y, z, t = hs[step - a], zs[step - a], case["targets"][step - 1]
+        for b in range(mask.shape[1]):
+            if not mask[step - 1, b]:
+                continue
+            if loss == "mse":
+                total += float(((y[b] - np.array(t[b])) ** 2).sum())
+                count += y.shape[1]
+            elif loss == "binary-cross-entropy":
+                tb = np.array(t[b])
+                total -= float((tb * np.log(y[b]) + (1 - tb) * np.log(1 - y[b])).sum())
+                count += y.shape[1]
+            else:
+                zb = z[b]
+                total += float(np.log(np.exp(zb - zb.max()).sum()) + zb.max() - zb[t[b]])
+                count += 1
+    return total / count, count
+
+
+def states_at(case, flat, s):
+    """Every layer's state after step s of the untruncated forward (s = 0: zeros)."""
+    layers = case["layers"]
+    B = len(case["mask"][0])
+    start = [{"h": np.zeros((B, L["units"])), "c": np.zeros((B, L["units"]))} for L in layers]
+    if s == 0:
+        return start
+    P = unpack(layers, flat)
+    X = np.array(case["inputs"], dtype=np.float64)
+    state = start
+    for step in range(1, s + 1):
+        below = X[step - 1]
+        for l, L in enumerate(layers):
+            if L["kind"] == "lstm":
+                state[l]["h"], state[l]["c"], _ = lstm_step(P[l], below, state[l]["h"],
+                                                            state[l]["c"])
+            elif L["kind"] == "gru":
+                state[l]["h"], _ = gru_step(P[l], below, state[l]["h"])
+            else:
+                z = below @ P[l]["W_s"].T + P[l]["b"]
+                if L["kind"] == "rnn":
+                    z = z + state[l]["h"] @ P[l]["W_t"].T
+                state[l]["h"] = act(L["activation"], z)
+            below = state[l]["h"]
+    return state
+
+
+def n_params(layers):
+    total = 0
+    for L in layers:
+        u, i = L["units"], L["inputs"]
+        G = GATES.get(L["kind"], 1)
+        total += G * u * i + G * u + (G * u * u if L["kind"] != "dense" else 0)
+        total += G * u if L["kind"] in GATES else 0
+    return total
+
+
+def random_case(rng, stack, loss, T, B, tau_b, tau_max, I, holes=False):
+    layers, inputs = [], I
+    for kind, units, activation in stack:
+        L = {"kind": kind, "inputs": inputs, "units": units}
+        if activation is not None:                  # gated layers may omit it (ignored)
+            L["activation"] = activation
+        layers.append(L)
+        inputs = units
+    O = inputs
+    lengths = rng.integers(1, T + 1, size=B)
+    lengths[0] = T
+    mask = np.arange(T)[:, None] < lengths[None, :]
+    if holes:                                   # sparse targets as well as ragged ends
+        mask &= rng.random((T, B)) < 0.6
+        mask[T - 1, 0] = True
+    if loss == "cross-entropy":
+        targets = rng.integers(0, O, size=(T, B)).tolist()
+    elif loss == "binary-cross-entropy":
+        targets = rng.random((T, B, O)).round(3).tolist()
+    else:
+        targets = rng.normal(size=(T, B, O)).tolist()
+    return {"layers": layers, "loss": loss,
+            "weights": (0.7 * rng.normal(size=n_params(layers))).tolist(),
+            "inputs": rng.normal(size=(T, B, I)).tolist(), "mask": mask.tolist(),
+            "targets": targets, "tau_b": tau_b, "tau_max": tau_max}
+
+
+def fd_grad(objective, flat, eps=1e-5):
+    """Central differences of objective(weights) at flat."""
+    fd = np.zeros_like(flat)
+    for j in range(flat.size):
+        w = flat.copy()
+        w[j] += eps
+        lp = objective(w)
+        w[j] -= 2 * eps
+        lm = objective(w)
+        fd[j] = (lp - lm) / (2 * eps)
+    return fd
+
+
+def self_check():
+    """Builds random cases, runs them through the CLI path (JSON in, JSON out) and compares every
+    update's gradient with central differences of that update's loss, computed by a separate
+    forward from the detached states at a-1. Also reports, for truncated windows, how far the
+    gradient is from the undetached one (and, with an LSTM, from detaching h but not c), to show
+    that the cases do exercise the truncation rule."""
+    import os
+    import tempfile
+    rng = np.random.default_rng(20261129)
+    cases = [
+        # name, stack (kind, units, activation), loss, T, B, tau_b, tau_max, I, holes in mask
+        ("lstm alone, mse", [("lstm", 4, None)], "mse", 9, 3, 2, 4, 3, False),
+        ("gru alone, mse", [("gru", 4, None)], "mse", 10, 3, 3, 5, 3, False),
+        ("gru->lstm->dense softmax, ce", [("gru", 4, "tanh"), ("lstm", 3, "tanh"),
+                                          ("dense", 3, "softmax")], "cross-entropy",
+         9, 4, 2, 3, 2, False),
+        ("rnn->lstm->dense sigmoid, bce", [("rnn", 3, "tanh"), ("lstm", 4, "tanh"),
+                                           ("dense", 2, "sigmoid")], "binary-cross-entropy",
+         10, 3, 1, 4, 2, True),
+        ("lstm->gru->rnn identity, mse, full", [("lstm", 3, "tanh"), ("gru", 3, "tanh"),
+                                                ("rnn", 2, "identity")], "mse",
+         8, 3, 3, 0, 2, True),
+        ("dense->gru->lstm, mse", [("dense", 3, "relu"), ("gru", 3, None),
+                                   ("lstm", 2, None)], "mse", 9, 3, 2, 2, 3, True),
+        ("lstm->rnn softmax, ce, tau_b=tau_max", [("lstm", 3, "tanh"), ("rnn", 3, "softmax")],
+         "cross-entropy", 9, 3, 3, 3, 2, False),
+        ("lstm->lstm, mse, tau_max=1", [("lstm", 3, "tanh"), ("lstm", 2, "tanh")], "mse",
+         6, 2, 1, 1, 2, True),
+        ("rnn->dense (existing path), mse", [("rnn", 3, "tanh"), ("dense", 2, "identity")],
+         "mse", 8, 2, 2, 3, 2, False),
+    ]
+    worst, ok = 0.0, True
+    tmp = tempfile.mkdtemp()
+    for name, stack, loss, T, B, tau_b, tau_max, I, holes in cases:
+        tm = tau_max or T
+        assert (tau_b or tm) <= tm
+        case = random_case(rng, stack, loss, T, B, tau_b, tau_max, I, holes)
+        flat = np.array(case["weights"])
+        case_path, out_path = os.path.join(tmp, "case.json"), os.path.join(tmp, "out.json")
+        json.dump(case, open(case_path, "w"))
+        main(case_path, out_path)
+        out = json.load(open(out_path))
+        all_ends = list(range(tau_b or tm, T + 1, tau_b or tm))
+        if not all_ends or all_ends[-1] != T:
+            all_ends.append(T)
+        prev = {e: (all_ends[k - 1] if k else 0) for k, e in enumerate(all_ends)}
+        case_worst, undetached, c_only = 0.0, 0.0, 0.0
+        has_lstm = any(L["kind"] == "lstm" for L in case["layers"])
+        for u in out:
+            n, p = u["n"], prev[u["n"]]
+            a = max(1, n - tm + 1)
+            start = states_at(case, flat, a - 1)
+            val, count = window_loss(case, flat, n, p, a, start)
+            loss_err = abs(val - u["loss"]) / abs(val)
+            fd = fd_grad(lambda w: window_loss(case, w, n, p, a, start)[0], flat)
+            grad = np.array(u["grad"])
+            rel = np.abs(grad - fd).max() / np.abs(fd).max()
+            case_worst = max(case_worst, rel)
+            if rel >= 1e-7 or loss_err >= 1e-12 or count != u["elements"]:
+                ok = False
+                print("  FAIL n=%d rel=%.2e loss_err=%.2e count %d vs %d"
+                      % (n, rel, loss_err, count, u["elements"]))
+            if a > 1:   # what a wrong truncation rule would give instead
+                full = fd_grad(lambda w: window_loss(case, w, n, p, 1,
+                                                     states_at(case, w, 0))[0], flat)
+                undetached = max(undetached, np.abs(grad - full).max() / np.abs(full).max())
+                if has_lstm:
+                    def h_only(w):
+                        moved = states_at(case, w, a - 1)
+                        mixed = [{"h": s0["h"], "c": s1["c"]} for s0, s1 in zip(start, moved)]
+                        return window_loss(case, w, n, p, a, mixed)[0]
+                    hf = fd_grad(h_only, flat)
+                    c_only = max(c_only, np.abs(grad - hf).max() / np.abs(hf).max())
+        skipped = len(all_ends) - len(out)
+        print("%-38s T=%2d B=%d tau_b=%d tau_max=%d params=%3d updates=%2d (skipped %d): "
+              "max rel err %.1e%s%s" % (
+                  name, T, B, tau_b, tau_max, flat.size, len(out), skipped, case_worst,
+                  "; vs undetached %.1e" % undetached if undetached else "",
+                  "; vs c not detached %.1e" % c_only if c_only else ""))
+        worst = max(worst, case_worst)
+    print("self-check %s: worst relative error %.2e (max|grad - fd| / max|fd| per update, "
+          "limit 1e-7)" % ("passed" if ok else "FAILED", worst))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--self-check"]:
+        sys.exit(self_check())
     main(sys.argv[1], sys.argv[2])

@@ -301,13 +301,20 @@ struct ConfigResolver {
                 for (i, item) in items.enumerated() {
                     let lp = "model.layers.\(i)"
                     guard entries(item, lp, allowed: Self.layerKeys) != nil else { continue }
-                    guard let typeNode = item["type"] else { error(item.location, "\(lp).type", "missing (rnn or dense)"); continue }
-                    let typeText = typeNode.text ?? ""
-                    if ["lstm", "gru"].contains(typeText) {
-                        error(typeNode.location, "\(lp).type", "\(typeText) layers are not available yet (rnn and dense are)")
+                    guard let typeNode = item["type"] else { error(item.location, "\(lp).type", "missing (rnn, dense, lstm or gru)"); continue }
+                    let kind = choice(typeNode, "\(lp).type", "layer type", LayerKind.self)
+                    // LSTM and GRU have fixed nonlinearities; their spec carries tanh (unused by the engine).
+                    if let kind, kind.isGated {
+                        if let a = item["activation"] {
+                            error(a.location, "\(lp).activation",
+                                  "\(kind.rawValue) layers have fixed gate nonlinearities: remove activation")
+                        }
+                        var units: Int? = nil
+                        if let u = item["units"] { units = int(u, "\(lp).units", min: 1, max: Bounds.units) }
+                        else if i != items.count - 1 { error(item.location, "\(lp).units", "missing (only the last layer may leave units out)") }
+                        layers.append(LayerConfig(kind: kind, units: units, activation: .tanh))
                         continue
                     }
-                    let kind = choice(typeNode, "\(lp).type", "layer type", LayerKind.self)
                     let isLast = i == items.count - 1
                     var units: Int? = nil
                     if let u = item["units"] { units = int(u, "\(lp).units", min: 1, max: Bounds.units) }
@@ -459,7 +466,7 @@ struct ConfigResolver {
                 c.outputSize = u
             }
         }
-        if root["model"]?["layers"].flatMap({ node -> ConfigNode? in
+        if !c.layers[last].kind.isGated, root["model"]?["layers"].flatMap({ node -> ConfigNode? in
             if case .sequence(let items, _) = node { return items.last?["activation"] }
             return nil
         }) == nil {
@@ -470,7 +477,10 @@ struct ConfigResolver {
             error(layerAt(i, "activation"), "model.layers.\(i).activation", "softmax is allowed on the output layer only")
         }
         let lossAt = root["model"]?["loss"]?.location ?? layerAt(last, "activation")
-        if let required = c.loss.requiredActivation, spec.layers[last].activation != required {
+        if let required = c.loss.requiredActivation, spec.layers[last].isGated {
+            error(layerAt(last, "type"), "model.layers.\(last).type",
+                  "\(c.loss.rawValue) needs a \(required.rawValue) output layer; \(spec.layers[last].kind == .lstm ? "an" : "a") \(spec.layers[last].kind.rawValue) layer cannot be last (add {type: dense, activation: \(required.rawValue)} after it)")
+        } else if let required = c.loss.requiredActivation, spec.layers[last].activation != required {
             error(lossAt, root["model"]?["loss"] != nil ? "model.loss" : "model.layers.\(last).activation",
                   "\(c.loss.rawValue) needs a \(required.rawValue) output layer, not \(spec.layers[last].activation.rawValue)")
         }
@@ -502,7 +512,8 @@ struct ConfigResolver {
         }
         // Memory of one window: stored activations of tau_max + tau_b steps.
         let steps = c.tauMax.map { $0 + max($0, c.tauB ?? $0) } ?? c.dataset.stepsPerSequence
-        let units = spec.layers.reduce(0) { $0 + $1.units }
+        // (A gated layer stores its gates and cell too: about G + 1 times an rnn layer's values.)
+        let units = spec.layers.reduce(0) { $0 + $1.units * ($1.isGated ? $1.kind.gates + 1 : 1) }
         let window = Double(steps) * Double(c.batch) * Double(units) * Bounds.valuesPerUnitStep
         if window > Bounds.windowValues {
             error(training?["batch"]?.location ?? root.location, "training",

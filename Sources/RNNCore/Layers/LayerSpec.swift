@@ -4,9 +4,33 @@ public enum LayerKind: String, Sendable, Codable, CaseIterable {
     case rnn
     /// No recurrence, applied at every step: `z^l_n = SW^l · h^{l-1}_n + b^l`.
     case dense
+    /// PyTorch `nn.LSTM` (one layer), gates in the order i, f, g, o:
+    /// `i,f,g,o = split(SW·x + b_s + TW·h_{n-1} + b_t)`, `c_n = σ(f)⊙c_{n-1} + σ(i)⊙tanh(g)`,
+    /// `h_n = σ(o)⊙tanh(c_n)`.
+    case lstm
+    /// PyTorch `nn.GRU` (one layer), gates in the order r, z, n:
+    /// `r = σ(SW_r·x + b_sr + TW_r·h + b_tr)`, `z = σ(SW_z·x + b_sz + TW_z·h + b_tz)`,
+    /// `n = tanh(SW_n·x + b_sn + r ⊙ (TW_n·h + b_tn))`, `h_n = (1 − z)⊙n + z⊙h_{n-1}`.
+    case gru
+
+    /// Number of stacked gate blocks G in `SW` and `TW`: 4 (lstm), 3 (gru), 1 otherwise.
+    public var gates: Int {
+        switch self {
+        case .rnn, .dense: return 1
+        case .lstm: return 4
+        case .gru: return 3
+        }
+    }
+
+    /// LSTM and GRU: fixed gate nonlinearities, two bias vectors `b_s`, `b_t`.
+    public var isGated: Bool { self == .lstm || self == .gru }
 }
 
 /// One layer of a network: its kind, its input and output sizes and its activation.
+///
+/// `activation` applies to rnn and dense layers. LSTM and GRU layers have fixed nonlinearities
+/// (their gate equations); for them the engine ignores `activation`, and the configuration layer
+/// rejects an `activation` key and stores `.tanh` (the squashing of their state).
 public struct LayerSpec: Sendable, Equatable, Codable {
     public var kind: LayerKind
     /// Size of `h^{l-1}` (the dataset's input size for the first layer).
@@ -22,10 +46,16 @@ public struct LayerSpec: Sendable, Equatable, Codable {
         self.activation = activation
     }
 
-    public var isRecurrent: Bool { kind == .rnn }
+    /// Whether the layer has a `TW` term (rnn, lstm, gru).
+    public var isRecurrent: Bool { kind != .dense }
 
-    /// Number of scalars in `SW` (units × inputs), `TW` (units × units, rnn only) and `b` (units).
+    /// LSTM or GRU.
+    public var isGated: Bool { kind.isGated }
+
+    /// Number of scalars: `SW` (G·units × inputs), `TW` (G·units × units, recurrent layers), and
+    /// `b` (units; rnn, dense) or `b_s`, `b_t` (G·units each; lstm, gru).
     public var parameterCount: Int {
-        units * inputs + (isRecurrent ? units * units : 0) + units
+        let rows = kind.gates * units
+        return rows * inputs + (isRecurrent ? rows * units : 0) + (isGated ? 2 * rows : units)
     }
 }

@@ -29,14 +29,19 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
         if layers.isEmpty { out.append("the model needs at least one layer") }
         for (i, layer) in layers.enumerated() {
             if layer.units < 1 { out.append("layer \(i): units must be at least 1") }
-            if layer.activation == .softmax && i != layers.count - 1 {
+            if !layer.isGated && layer.activation == .softmax && i != layers.count - 1 {
                 out.append("layer \(i): softmax is allowed on the output layer only")
             }
             if i > 0 && layer.inputs != layers[i - 1].units {
                 out.append("layer \(i): inputs \(layer.inputs) do not match the previous layer's \(layers[i - 1].units) units")
             }
         }
-        if let last = layers.last {
+        if let last = layers.last, last.isGated {
+            // Gated layers have fixed nonlinearities: they cannot produce a softmax or sigmoid output.
+            if let required = loss.requiredActivation {
+                out.append("loss \(loss.rawValue) needs a \(required.rawValue) output layer; \(last.kind == .lstm ? "an" : "a") \(last.kind.rawValue) layer cannot be the last layer (add a dense \(required.rawValue) layer on top)")
+            }
+        } else if let last = layers.last {
             if let required = loss.requiredActivation, last.activation != required {
                 out.append("loss \(loss.rawValue) needs a \(required.rawValue) output layer, not \(last.activation.rawValue)")
             }
@@ -50,14 +55,21 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
 
 /// Where each layer's parameters live inside the one contiguous parameter buffer.
 ///
-/// Per layer, in order: `SW` (units × inputs, row-major), `TW` (units × units, rnn only), `b`.
+/// Per layer, in order:
+/// - rnn, dense: `SW` (units × inputs, row-major), `TW` (units × units, rnn only), `b` (units);
+/// - lstm, gru: `SW` (G·units × inputs), `TW` (G·units × units), `b_s` (G·units), `b_t` (G·units),
+///   G = 4 (gates i, f, g, o) or 3 (r, z, n): PyTorch's `weight_ih_l0`, `weight_hh_l0`,
+///   `bias_ih_l0`, `bias_hh_l0`.
 /// Gradients and optimizer state use the same layout, so zeroing is one fill and the global norm
 /// for `clip_norm` is one pass.
 public struct ParameterLayout: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var sw: Int
         public var tw: Int?  // nil for dense layers
+        /// `b` (rnn, dense) or `b_s` (lstm, gru).
         public var b: Int
+        /// `b_t` of a gated layer; nil otherwise.
+        public var bt: Int? = nil
     }
     public let entries: [Entry]
     public let count: Int
@@ -66,37 +78,50 @@ public struct ParameterLayout: Sendable, Equatable {
         var offset = 0
         var entries: [Entry] = []
         for layer in spec.layers {
+            let rows = layer.kind.gates * layer.units
             let sw = offset
-            offset += layer.units * layer.inputs
+            offset += rows * layer.inputs
             var tw: Int? = nil
             if layer.isRecurrent {
                 tw = offset
-                offset += layer.units * layer.units
+                offset += rows * layer.units
             }
             let b = offset
-            offset += layer.units
-            entries.append(Entry(sw: sw, tw: tw, b: b))
+            offset += layer.isGated ? rows : layer.units
+            var bt: Int? = nil
+            if layer.isGated {
+                bt = offset
+                offset += rows
+            }
+            entries.append(Entry(sw: sw, tw: tw, b: b, bt: bt))
         }
         self.entries = entries
         self.count = offset
     }
 
-    /// Serialized tensor names and ranges, e.g. `layers.0.W_s` (SPEC section 6).
+    /// Serialized tensor names and ranges, e.g. `layers.0.W_s` (SPEC section 6); gated layers
+    /// have `b_s` and `b_t` instead of `b`.
     public func namedTensors(_ spec: NetworkSpec) -> [(name: String, range: Range<Int>, shape: [Int])] {
         var out: [(String, Range<Int>, [Int])] = []
         for (i, (layer, e)) in zip(spec.layers, entries).enumerated() {
-            out.append(("layers.\(i).W_s", e.sw..<(e.sw + layer.units * layer.inputs), [layer.units, layer.inputs]))
+            let rows = layer.kind.gates * layer.units
+            out.append(("layers.\(i).W_s", e.sw..<(e.sw + rows * layer.inputs), [rows, layer.inputs]))
             if let tw = e.tw {
-                out.append(("layers.\(i).W_t", tw..<(tw + layer.units * layer.units), [layer.units, layer.units]))
+                out.append(("layers.\(i).W_t", tw..<(tw + rows * layer.units), [rows, layer.units]))
             }
-            out.append(("layers.\(i).b", e.b..<(e.b + layer.units), [layer.units]))
+            if let bt = e.bt {
+                out.append(("layers.\(i).b_s", e.b..<(e.b + rows), [rows]))
+                out.append(("layers.\(i).b_t", bt..<(bt + rows), [rows]))
+            } else {
+                out.append(("layers.\(i).b", e.b..<(e.b + layer.units), [layer.units]))
+            }
         }
         return out
     }
 }
 
 extension NetworkSpec {
-    /// PyTorch `nn.RNN`'s default initialisation: every parameter of a layer uniform in
+    /// PyTorch's default initialisation (`nn.RNN`, `nn.LSTM`, `nn.GRU`): every parameter of a layer uniform in
     /// `[-1/sqrt(units), 1/sqrt(units)]`, drawn in layout order from `Xoshiro256(seed, stream: 1)`.
     /// Values are drawn in float64 and rounded, so float32 and float64 runs start at the same point.
     public func initialParameters(seed: UInt64) -> [Double] {

@@ -9,7 +9,10 @@ extension TruncatedBPTT {
     /// ΔSW^l   += Delta^lᵀ · H^{l-1}   ΔTW^l += Delta^lᵀ · H^l_{shifted by one}   Δb^l += Σ rows
     /// ```
     /// A dense layer has no recurrence, so its rows below `lo` stay zero: with a dense output
-    /// layer, `lo` starts at `p + 1` and only the first rnn layer below widens it to `a`.
+    /// layer, `lo` starts at `p + 1` and only the first recurrent layer below widens it to `a`.
+    /// Gated layers take `E^l` the same way (into the first U columns of their (B, 4U) delta rows;
+    /// from a gated layer above, `Delta^{l+1}` is its input-side gate delta, (rows, G·U)) and then
+    /// run `backwardGated`.
     func backward(_ view: BatchView<Scalar>, windowStart a: Int, from p: Int, to n: Int) {
         let b = lanes
         let top = spec.layers.count - 1
@@ -25,12 +28,17 @@ extension TruncatedBPTT {
             let lo = layer.isRecurrent ? a : loAbove
             let delta = deltaSlot(l, lo)
             let rows = (n - lo + 1) * b
-            // E^l for rows lo ... n.
+            let dw = deltaWidth[l]  // row stride of delta^l: U, or 4U for gated layers
+            // E^l for rows lo ... n (gated layers: columns 0 ..< U of their delta rows).
             if l == top {
                 let injected = UnsafePointer(outputSlot(inject, p + 1))
                 let zeroRows = (p + 1 - lo) * b
-                delta.update(repeating: 0, count: zeroRows * u)
-                if foldsActivation {
+                delta.update(repeating: 0, count: zeroRows * dw)
+                if layer.isGated {  // a gated top layer (mse): the injection is dC/dh
+                    for r in 0..<((n - p) * b) {
+                        (delta + (zeroRows + r) * dw).update(from: injected + r * u, count: u)
+                    }
+                } else if foldsActivation {
                     (delta + zeroRows * u).update(repeating: 0, count: (n - p) * b * u)
                 } else {
                     (delta + zeroRows * u).update(from: injected, count: (n - p) * b * u)
@@ -38,11 +46,29 @@ extension TruncatedBPTT {
             } else {
                 let above = spec.layers[l + 1]
                 let zeroRows = (loAbove - lo) * b
-                delta.update(repeating: 0, count: zeroRows * u)
-                Scalar.gemm(transA: false, transB: false, m: (n - loAbove + 1) * b, n: u, k: above.units,
-                            alpha: 1, a: UnsafePointer(deltaSlot(l + 1, loAbove)), lda: above.units,
-                            b: UnsafePointer(params.baseAddress! + layout.entries[l + 1].sw), ldb: u,
-                            beta: 0, c: delta + zeroRows * u, ldc: u)
+                delta.update(repeating: 0, count: zeroRows * dw)
+                let aboveRows = (n - loAbove + 1) * b
+                let dAbove = UnsafePointer(deltaSlot(l + 1, loAbove))
+                let swAbove = UnsafePointer(params.baseAddress! + layout.entries[l + 1].sw)
+                if above.kind == .gru {
+                    // Delta^{l+1} of a gru is (r z | n_x): columns 0 ..< 2U' and 3U' ..< 4U'.
+                    let ua = above.units
+                    Scalar.gemm(transA: false, transB: false, m: aboveRows, n: u, k: 2 * ua,
+                                alpha: 1, a: dAbove, lda: deltaWidth[l + 1], b: swAbove, ldb: u,
+                                beta: 0, c: delta + zeroRows * dw, ldc: dw)
+                    Scalar.gemm(transA: false, transB: false, m: aboveRows, n: u, k: ua,
+                                alpha: 1, a: dAbove + 3 * ua, lda: deltaWidth[l + 1], b: swAbove + 2 * ua * u, ldb: u,
+                                beta: 1, c: delta + zeroRows * dw, ldc: dw)
+                } else {
+                    Scalar.gemm(transA: false, transB: false, m: aboveRows, n: u, k: above.kind.gates * above.units,
+                                alpha: 1, a: dAbove, lda: deltaWidth[l + 1], b: swAbove, ldb: u,
+                                beta: 0, c: delta + zeroRows * dw, ldc: dw)
+                }
+            }
+            if layer.isGated {
+                backwardGated(view, layer: l, windowStart: lo, to: n)
+                loAbove = lo
+                continue
             }
             // delta^l = sigma' ⊙ (E^l + TW^lᵀ delta^l_{m+1}).
             if let twOffset = e.tw {

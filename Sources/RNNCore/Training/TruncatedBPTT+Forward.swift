@@ -5,6 +5,7 @@ extension TruncatedBPTT {
     /// z^l_m += TW^l · h^l_{m-1}            rnn layers, step by step
     /// h^l_m = sigma^l(z^l_m)
     /// ```
+    /// LSTM and GRU layers run `forwardGated` (same scheme, G·U gate pre-activations).
     /// For cross-entropy the top layer's row losses `log Σ exp(z) - z_t` are taken from the logits
     /// before the softmax overwrites them.
     func forward(_ view: BatchView<Scalar>, from p: Int, to n: Int) {
@@ -14,6 +15,10 @@ extension TruncatedBPTT {
         chunkStart = p + 1
         let keepLogits = spec.loss == .crossEntropy
         for (l, layer) in spec.layers.enumerated() {
+            if layer.isGated {
+                forwardGated(view, layer: l, from: p, to: n)
+                continue
+            }
             let e = layout.entries[l]
             let u = layer.units, i = layer.inputs
             let sw = UnsafePointer(params.baseAddress! + e.sw)

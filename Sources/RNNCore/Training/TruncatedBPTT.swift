@@ -17,7 +17,11 @@
 /// over (steps · B) rows; only the recurrence runs step by step. All buffers are sized once per
 /// batch shape; the step loop allocates nothing.
 ///
-/// Shape letters: `B` lanes, `U` units of a layer, `I` its inputs, `O` outputs.
+/// LSTM and GRU layers (`TruncatedBPTT+Gated.swift`) follow the same schedule; their recursion
+/// carries `delta` through both `h` and the LSTM cell `c`, and truncation cuts both at `a`.
+///
+/// Shape letters: `B` lanes, `U` units of a layer, `I` its inputs, `O` outputs, `G` gate blocks of
+/// a gated layer (4 for lstm, 3 for gru).
 public final class TruncatedBPTT<Scalar: RNNScalar> {
     public let spec: NetworkSpec
     public let layout: ParameterLayout
@@ -33,17 +37,31 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     // MARK: Workspace (slot j holds step `origin + j`; slot 0 of a fresh batch is the zero state h_0)
     /// h^l per slot, (slots, B, U_l).
     var h: [UnsafeMutableBufferPointer<Scalar>] = []
-    /// delta^l per slot, (slots, B, U_l).
+    /// delta^l per slot, (slots, B, deltaWidth[l]): (·, B, U) for rnn and dense layers; for gated
+    /// layers the gate deltas, (·, B, 4U) (lstm: i f g o; gru: r z n_h n_x, see `+Gated`).
     var d: [UnsafeMutableBufferPointer<Scalar>] = []
+    /// Gate activations and cell state of gated layers per slot, (slots, B, auxWidth[l]):
+    /// lstm `[σ(i) σ(f) tanh(g) σ(o) | c | tanh(c)]` (B, 6U), gru `[r z n | TW_n·h + b_tn]` (B, 4U).
+    /// Empty for rnn and dense layers. Slot 0 of a fresh batch holds `c_0 = 0`.
+    var aux: [UnsafeMutableBufferPointer<Scalar>] = []
+    /// Row widths of `aux` and `d` per layer.
+    let auxWidth: [Int]
+    let deltaWidth: [Int]
+    /// Per-step scratch of gated layers, (3, B, max U): the gru recurrence product `TW·h_{m-1}`
+    /// (B, 3U) forward; backward the carries `delta h_{m-1}` and `delta c_{m-1}` (B, U) each.
+    var gatedScratch = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
     /// Injected error of the top layer per slot, (slots, B, O): dC/dy (mse) or dC/dz.
     var inject = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
     /// Cross-entropy of each top-layer row, `log Σ_j exp(z_j) - z_t`, from the logits before the
     /// softmax overwrote them (cross-entropy only), (chunk, B).
     var rowLoss = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
-    /// `TWᵀ` of each rnn layer whose recurrence runs through the small C kernel (float32, at most
-    /// `smallKernelUnits` units, AVX2 available), refreshed at every forward chunk.
+    /// `TWᵀ` of each recurrent layer whose recurrence runs through the small C kernel (float32, at
+    /// most `smallKernelUnits` units, AVX2 available), refreshed at every forward chunk:
+    /// (U, U) for rnn, (U, G·U) for gated layers.
     var twT: [UnsafeMutableBufferPointer<Scalar>?] = []
-    var allocated = (slots: 0, window: 0, chunk: 0)  // rows (steps · B) each kind of buffer holds
+    /// `SWᵀ` (I, G·U) of a gated first layer, for one-hot inputs (refreshed at every forward chunk).
+    var oneHotSWT: UnsafeMutableBufferPointer<Scalar>? = nil
+    var allocated = (slots: 0, window: 0, chunk: 0, lanes: 0)  // rows (steps · B) each kind of buffer holds
     var lanes = 0           // B of the batch in flight
     var slots = 0           // slots of the batch in flight
     var origin = 0          // step held in slot 0 of `h`
@@ -65,9 +83,15 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         for i in 0..<layout.count { params[i] = Scalar(parameters[i]) }
         grads.initialize(repeating: 0)
         self.optimizer = Optimizer(settings: optimizer, count: layout.count)
+        auxWidth = spec.layers.map { $0.kind == .lstm ? 6 * $0.units : ($0.kind == .gru ? 4 * $0.units : 0) }
+        deltaWidth = spec.layers.map { $0.isGated ? 4 * $0.units : $0.units }
+        if let first = spec.layers.first, first.isGated {
+            oneHotSWT = .allocate(capacity: max(first.kind.gates * first.units * first.inputs, 1))
+            oneHotSWT?.initialize(repeating: 0)
+        }
         twT = spec.layers.map { layer in
             guard layer.isRecurrent, Self.usesSmallKernel(units: layer.units) else { return nil }
-            let buffer = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: layer.units * layer.units)
+            let buffer = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: layer.kind.gates * layer.units * layer.units)
             buffer.initialize(repeating: 0)
             return buffer
         }
@@ -76,7 +100,9 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     deinit {
         params.deallocate()
         grads.deallocate()
-        for buffer in h + d { buffer.deallocate() }
+        for buffer in h + d + aux { buffer.deallocate() }
+        gatedScratch.deallocate()
+        oneHotSWT?.deallocate()
         for buffer in twT { buffer?.deallocate() }
         inject.deallocate()
         rowLoss.deallocate()
@@ -192,14 +218,15 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         self.origin = 0
         let need = (slots: lanes * slots, window: lanes * max(windowRows, 1), chunk: lanes * max(chunkRows, 1))
         if need.slots > allocated.slots {
-            for buffer in h { buffer.deallocate() }
+            for buffer in h + aux { buffer.deallocate() }
             h = spec.layers.map { .allocate(capacity: need.slots * $0.units) }
-            for buffer in h { buffer.initialize(repeating: 0) }
+            aux = auxWidth.map { .allocate(capacity: max(need.slots * $0, 1)) }
+            for buffer in h + aux { buffer.initialize(repeating: 0) }
             allocated.slots = need.slots
         }
         if need.window > allocated.window {
             for buffer in d { buffer.deallocate() }
-            d = spec.layers.map { .allocate(capacity: need.window * $0.units) }
+            d = deltaWidth.map { .allocate(capacity: need.window * $0) }
             for buffer in d { buffer.initialize(repeating: 0) }
             allocated.window = need.window
         }
@@ -212,8 +239,16 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
             rowLoss.initialize(repeating: 0)
             allocated.chunk = need.chunk
         }
+        let gatedUnits = spec.layers.filter(\.isGated).map(\.units).max() ?? 0
+        if gatedUnits > 0 && lanes > allocated.lanes {
+            gatedScratch.deallocate()
+            gatedScratch = .allocate(capacity: 3 * lanes * gatedUnits)
+            gatedScratch.initialize(repeating: 0)
+            allocated.lanes = lanes
+        }
         for (l, layer) in spec.layers.enumerated() {
             h[l].baseAddress!.update(repeating: 0, count: lanes * layer.units)
+            if auxWidth[l] > 0 { aux[l].baseAddress!.update(repeating: 0, count: lanes * auxWidth[l]) }
         }
     }
 
@@ -222,6 +257,13 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     func slot(_ buffer: UnsafeMutableBufferPointer<Scalar>, _ l: Int, _ n: Int) -> UnsafeMutablePointer<Scalar> {
         internalCheck(n - origin >= 0 && n - origin < slots, "h, layer \(l), step \(n): outside slots \(origin) ..< \(origin + slots)")
         return buffer.baseAddress! + (n - origin) * lanes * spec.layers[l].units
+    }
+
+    /// Pointer to step `n` of the gate and cell buffer `aux` of gated layer `l`, (B, auxWidth[l]).
+    @inline(__always)
+    func auxSlot(_ l: Int, _ n: Int) -> UnsafeMutablePointer<Scalar> {
+        internalCheck(n - origin >= 0 && n - origin < slots, "aux, layer \(l), step \(n): outside slots \(origin) ..< \(origin + slots)")
+        return aux[l].baseAddress! + (n - origin) * lanes * auxWidth[l]
     }
 
     /// Pointer to step `n` of the per-chunk output buffer `inject`.
@@ -237,7 +279,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     func deltaSlot(_ l: Int, _ m: Int) -> UnsafeMutablePointer<Scalar> {
         internalCheck(m >= deltaOrigin && (m - deltaOrigin + 1) * lanes <= allocated.window,
                       "delta, layer \(l), step \(m): below the window start \(deltaOrigin) or past its rows")
-        return d[l].baseAddress! + (m - deltaOrigin) * lanes * spec.layers[l].units
+        return d[l].baseAddress! + (m - deltaOrigin) * lanes * deltaWidth[l]
     }
 
     /// Ensures steps up to `n` have slots. When the buffer is full, the computed steps
@@ -253,6 +295,13 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
             UnsafeMutableRawPointer(base).copyMemory(
                 from: UnsafeRawPointer(base + (keep - origin) * width),
                 byteCount: steps * width * MemoryLayout<Scalar>.stride)
+            if auxWidth[l] > 0 {  // gates and cell state of gated layers move with h
+                let auxRow = lanes * auxWidth[l]
+                let auxBase = aux[l].baseAddress!
+                UnsafeMutableRawPointer(auxBase).copyMemory(
+                    from: UnsafeRawPointer(auxBase + (keep - origin) * auxRow),
+                    byteCount: steps * auxRow * MemoryLayout<Scalar>.stride)
+            }
         }
         origin = keep
         assert(n - origin < slots, "BPTT workspace too small: step \(n), origin \(origin), slots \(slots)")

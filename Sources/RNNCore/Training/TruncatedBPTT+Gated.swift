@@ -1,0 +1,270 @@
+import RNNKernels
+
+/// LSTM and GRU layers (PyTorch `nn.LSTM` / `nn.GRU`, one layer each), in the engine's scheme:
+/// the input projection of a chunk is one GEMM into the G·U gate pre-activations, the recurrence
+/// one (B, U) × (U, G·U) product per step, the gate nonlinearities one fused pass per row, and the
+/// weight gradients of a window single GEMMs over its (steps · B) rows.
+///
+/// Forward (gate blocks stacked in `SW`, `TW`, `b_s`, `b_t` in PyTorch's order):
+/// ```
+/// LSTM: i,f,g,o = split(SW·x_m + b_s + TW·h_{m-1} + b_t)
+///       c_m = σ(f)⊙c_{m-1} + σ(i)⊙tanh(g);   h_m = σ(o)⊙tanh(c_m)
+/// GRU:  r = σ(SW_r·x_m + b_sr + TW_r·h_{m-1} + b_tr);   z = σ(SW_z·x_m + b_sz + TW_z·h_{m-1} + b_tz)
+///       n = tanh(SW_n·x_m + b_sn + r ⊙ (TW_n·h_{m-1} + b_tn));   h_m = (1 − z)⊙n + z⊙h_{m-1}
+/// ```
+/// Backward, step by step from `n` down to the window start `a`, with `E^l_m` the error arriving
+/// from the layer above (or injected) and `delta` the gradients w.r.t. the gate pre-activations:
+/// ```
+/// dh_m = E^l_m + TWᵀ delta_{m+1}                                   (+ z ⊙ dh_{m+1}: gru)
+/// LSTM: dc_m = dc_{m+1} ⊙ σ(f_{m+1}) + dh_m ⊙ σ(o) ⊙ (1 − tanh²(c_m))
+///       delta_i = dc ⊙ tanh(g) ⊙ σ'(i)   delta_f = dc ⊙ c_{m-1} ⊙ σ'(f)
+///       delta_g = dc ⊙ σ(i) ⊙ (1 − tanh²(g))   delta_o = dh ⊙ tanh(c_m) ⊙ σ'(o)
+/// GRU:  delta_{n,x} = dh ⊙ (1 − z) ⊙ (1 − n²)     (SW_n, b_sn side)
+///       delta_{n,h} = delta_{n,x} ⊙ r              (TW_n, b_tn side)
+///       delta_r = delta_{n,x} ⊙ (TW_n·h_{m-1} + b_tn) ⊙ σ'(r)   delta_z = dh ⊙ (h_{m-1} − n) ⊙ σ'(z)
+/// ΔSW += Delta_xᵀ · H^{l-1}   ΔTW += Delta_hᵀ · H^l_{shifted by one}   Δb_s += Σ Delta_x   Δb_t += Σ Delta_h
+/// ```
+/// (`Delta_x = Delta_h = (delta_i, delta_f, delta_g, delta_o)` for LSTM; for GRU
+/// `Delta_x = (delta_r, delta_z, delta_{n,x})`, `Delta_h = (delta_r, delta_z, delta_{n,h})`.)
+/// Truncation: the recursion stops at `a`; `h_{a-1}` and `c_{a-1}` enter only as stored
+/// constants (in `ΔTW`, `delta_f`, `delta_z`), so no gradient flows through `h` or `c` below `a`.
+///
+/// Buffers: `aux[l]` per slot holds the gate activations (and the cell), `d[l]` per window row the
+/// gate deltas, (B, 4U): lstm `[i f g o]`, gru `[r z n_h n_x]` (so `Delta_h` is the contiguous
+/// first 3U columns, the one the per-step recurrence product reads).
+extension TruncatedBPTT {
+    /// Steps `(p, n]` of gated layer `l` forward with the current weights.
+    func forwardGated(_ view: BatchView<Scalar>, layer l: Int, from p: Int, to n: Int) {
+        let layer = spec.layers[l]
+        let e = layout.entries[l]
+        let b = lanes, u = layer.units, i = layer.inputs
+        let gu = layer.kind.gates * u
+        let aw = auxWidth[l]
+        let rows = (n - p) * b
+        let isLSTM = layer.kind == .lstm
+        let w = params.baseAddress!
+        guard let twOffset = e.tw, let btOffset = e.bt else { return }
+        let sw = UnsafePointer(w + e.sw), tw = UnsafePointer(w + twOffset)
+        let bs = UnsafePointer(w + e.b), bt = UnsafePointer(w + btOffset)
+        // Pre-activations of the chunk, (rows, G·U) at row stride aw: b_s + b_t (gru: b_t only on r,
+        // z; b_tn goes inside r ⊙ (·)), then + X · SWᵀ as one GEMM.
+        let pre = auxSlot(l, p + 1)
+        let folded = isLSTM ? gu : 2 * u
+        for r in 0..<rows {
+            let row = pre + r * aw
+            row.update(from: bs, count: gu)
+            for j in 0..<folded { row[j] += bt[j] }
+        }
+        if l == 0, let hot = view.hotInputs, let swT = oneHotSWT {
+            // One-hot input: SW · x is column x of SW, a contiguous row of SWᵀ (I, G·U).
+            Self.transpose(sw, rows: gu, cols: i, into: swT.baseAddress!)
+            let idx = hot + p * b
+            for r in 0..<rows where idx[r] >= 0 {
+                let col = UnsafePointer(swT.baseAddress! + Int(idx[r]) * gu)
+                let row = pre + r * aw
+                for j in 0..<gu { row[j] += col[j] }
+            }
+        } else {
+            let x: UnsafePointer<Scalar> = l == 0
+                ? view.denseInputs! + p * b * i
+                : UnsafePointer(slot(h[l - 1], l - 1, p + 1))
+            Scalar.gemm(transA: false, transB: true, m: rows, n: gu, k: i,
+                        alpha: 1, a: x, lda: i, b: sw, ldb: i, beta: 1, c: pre, ldc: aw)
+        }
+        let t = twT[l]
+        if let t {  // TWᵀ, (U, G·U), for the small kernel, from the current weights
+            Self.transpose(tw, rows: gu, cols: u, into: t.baseAddress!)
+        }
+        let scratch = gatedScratch.baseAddress!  // gru: TW·h_{m-1}, (B, 3U)
+        for m in (p + 1)...n {
+            let g = auxSlot(l, m)                                 // (B, aw)
+            let gPrev = UnsafePointer(auxSlot(l, m - 1))          // (B, aw)
+            let hPrev = UnsafePointer(slot(h[l], l, m - 1))       // (B, U)
+            let hOut = slot(h[l], l, m)                           // (B, U)
+            if isLSTM {
+                // g[:, 0 ..< 4U] += h_{m-1} · TWᵀ
+                if let t {
+                    rnn_sgemm_nn_acc(b, gu, u, Self.f32(hPrev), u, Self.f32(UnsafePointer(t.baseAddress!)), gu,
+                                     Self.f32(g), aw)
+                } else {
+                    Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
+                                b: tw, ldb: u, beta: 1, c: g, ldc: aw)
+                }
+                for r in 0..<b {
+                    let row = g + r * aw
+                    Scalar.sigmoidInPlace(row, count: 2 * u)          // σ(i), σ(f)
+                    Scalar.tanhInPlace(row + 2 * u, count: u)         // tanh(g)
+                    Scalar.sigmoidInPlace(row + 3 * u, count: u)      // σ(o)
+                    let c = row + 4 * u, tc = row + 5 * u
+                    let cPrev = gPrev + r * aw + 4 * u
+                    for j in 0..<u {
+                        let cj = row[u + j] * cPrev[j] + row[j] * row[2 * u + j]
+                        c[j] = cj
+                        tc[j] = cj
+                    }
+                    Scalar.tanhInPlace(tc, count: u)
+                    let hr = hOut + r * u
+                    for j in 0..<u { hr[j] = row[3 * u + j] * tc[j] }
+                }
+            } else {
+                // scratch = h_{m-1} · TWᵀ, (B, 3U)
+                if let t {
+                    scratch.update(repeating: 0, count: b * gu)
+                    rnn_sgemm_nn_acc(b, gu, u, Self.f32(hPrev), u, Self.f32(UnsafePointer(t.baseAddress!)), gu,
+                                     Self.f32(scratch), gu)
+                } else {
+                    Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
+                                b: tw, ldb: u, beta: 0, c: scratch, ldc: gu)
+                }
+                for r in 0..<b {
+                    let row = g + r * aw, s = scratch + r * gu
+                    for j in 0..<(2 * u) { row[j] += s[j] }
+                    Scalar.sigmoidInPlace(row, count: 2 * u)          // r, z
+                    let hn = row + 3 * u                              // TW_n·h_{m-1} + b_tn
+                    for j in 0..<u {
+                        hn[j] = s[2 * u + j] + bt[2 * u + j]
+                        row[2 * u + j] += row[j] * hn[j]
+                    }
+                    Scalar.tanhInPlace(row + 2 * u, count: u)         // n
+                    let hp = hPrev + r * u, hr = hOut + r * u
+                    for j in 0..<u {
+                        let z = row[u + j]
+                        hr[j] = (1 - z) * row[2 * u + j] + z * hp[j]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Backward pass of gated layer `l` over the window `lo ... n`: on entry the first U columns
+    /// of its delta rows hold `E^l` (rows lo ... n); on exit the rows hold the gate deltas, and
+    /// `ΔSW`, `ΔTW`, `Δb_s`, `Δb_t` have been accumulated.
+    func backwardGated(_ view: BatchView<Scalar>, layer l: Int, windowStart lo: Int, to n: Int) {
+        let layer = spec.layers[l]
+        let e = layout.entries[l]
+        let b = lanes, u = layer.units, i = layer.inputs
+        let gu = layer.kind.gates * u
+        let aw = auxWidth[l], dw = deltaWidth[l]
+        let isLSTM = layer.kind == .lstm
+        guard let twOffset = e.tw, let btOffset = e.bt else { return }
+        let tw = UnsafePointer(params.baseAddress! + twOffset)
+        let dhNext = gatedScratch.baseAddress!          // TWᵀ delta_{m+1} (+ z ⊙ dh_{m+1}), (B, U)
+        let dcNext = dhNext + b * u                      // dc_{m+1} ⊙ σ(f_{m+1}), (B, U)
+        dhNext.update(repeating: 0, count: 2 * b * u)
+        for m in stride(from: n, through: lo, by: -1) {
+            let dm = deltaSlot(l, m)                               // (B, 4U)
+            let g = UnsafePointer(auxSlot(l, m))                   // (B, aw)
+            if isLSTM {
+                let gPrev = UnsafePointer(auxSlot(l, m - 1))
+                for r in 0..<b {
+                    let row = g + r * aw, dr = dm + r * dw
+                    let cPrev = gPrev + r * aw + 4 * u
+                    let dhr = dhNext + r * u, dcr = dcNext + r * u
+                    for j in 0..<u {
+                        let si = row[j], sf = row[u + j], tg = row[2 * u + j], so = row[3 * u + j]
+                        let tc = row[5 * u + j]
+                        let dh = dr[j] + dhr[j]
+                        let dc = dcr[j] + dh * so * (1 - tc * tc)
+                        dr[j] = dc * tg * si * (1 - si)
+                        dr[u + j] = dc * cPrev[j] * sf * (1 - sf)
+                        dr[2 * u + j] = dc * si * (1 - tg * tg)
+                        dr[3 * u + j] = dh * tc * so * (1 - so)
+                        dcr[j] = dc * sf
+                    }
+                }
+            } else {
+                let hPrev = UnsafePointer(slot(h[l], l, m - 1))
+                for r in 0..<b {
+                    let row = g + r * aw, dr = dm + r * dw
+                    let hp = hPrev + r * u, dhr = dhNext + r * u
+                    for j in 0..<u {
+                        let rg = row[j], z = row[u + j], nv = row[2 * u + j], hn = row[3 * u + j]
+                        let dh = dr[j] + dhr[j]
+                        let dnx = dh * (1 - z) * (1 - nv * nv)
+                        dr[j] = dnx * hn * rg * (1 - rg)
+                        dr[u + j] = dh * (hp[j] - nv) * z * (1 - z)
+                        dr[2 * u + j] = dnx * rg
+                        dr[3 * u + j] = dnx
+                        dhr[j] = dh * z
+                    }
+                }
+            }
+            checkFinite(UnsafePointer(dm), count: b * dw, "gate delta, layer \(l), step \(m)")
+            guard m > lo else { break }  // nothing flows below the window start
+            // dhNext (+)= Delta_h,m · TW: (B, G·U) × (G·U, U)
+            if twT[l] != nil {
+                if isLSTM { dhNext.update(repeating: 0, count: b * u) }
+                rnn_sgemm_nn_acc(b, u, gu, Self.f32(UnsafePointer(dm)), dw, Self.f32(tw), u, Self.f32(dhNext), u)
+            } else {
+                Scalar.gemm(transA: false, transB: false, m: b, n: u, k: gu, alpha: 1,
+                            a: UnsafePointer(dm), lda: dw, b: tw, ldb: u,
+                            beta: isLSTM ? 0 : 1, c: dhNext, ldc: u)
+            }
+        }
+        // Weight gradients of the window, rows lo ... n.
+        let rows = (n - lo + 1) * b
+        let delta = UnsafePointer(deltaSlot(l, lo))
+        let grad = grads.baseAddress!
+        // Delta_x: lstm all 4U columns; gru (r z) = columns 0 ..< 2U and n_x = column block 3U.
+        let xBlocks: [(column: Int, row: Int, count: Int)] = isLSTM
+            ? [(0, 0, gu)] : [(0, 0, 2 * u), (3 * u, 2 * u, u)]
+        if l == 0, let hot = view.hotInputs {
+            let idx = hot + (lo - 1) * b
+            for r in 0..<rows where idx[r] >= 0 {
+                let col = Int(idx[r])
+                let dr = delta + r * dw
+                for block in xBlocks {
+                    for j in 0..<block.count { grad[e.sw + (block.row + j) * i + col] += dr[block.column + j] }
+                }
+            }
+        } else {
+            let x: UnsafePointer<Scalar> = l == 0
+                ? view.denseInputs! + (lo - 1) * b * i
+                : UnsafePointer(slot(h[l - 1], l - 1, lo))
+            for block in xBlocks {
+                Scalar.gemm(transA: true, transB: false, m: block.count, n: i, k: rows,
+                            alpha: 1, a: delta + block.column, lda: dw, b: x, ldb: i,
+                            beta: 1, c: grad + e.sw + block.row * i, ldc: i)
+            }
+        }
+        // Delta_h: the first G·U columns (lstm: i f g o; gru: r z n_h).
+        Scalar.gemm(transA: true, transB: false, m: gu, n: u, k: rows,
+                    alpha: 1, a: delta, lda: dw, b: UnsafePointer(slot(h[l], l, lo - 1)), ldb: u,
+                    beta: 1, c: grad + twOffset, ldc: u)
+        let dbs = grad + e.b, dbt = grad + btOffset
+        for r in 0..<rows {
+            let dr = delta + r * dw
+            for j in 0..<gu { dbt[j] += dr[j] }
+            for block in xBlocks {
+                for j in 0..<block.count { dbs[block.row + j] += dr[block.column + j] }
+            }
+        }
+    }
+
+    /// `dst (cols, rows) = srcᵀ`, `src` (rows, cols), both row-major, in 16 × 16 tiles (a plain
+    /// double loop writes with a stride of `rows` and misses the cache on every store).
+    static func transpose(_ src: UnsafePointer<Scalar>, rows: Int, cols: Int, into dst: UnsafeMutablePointer<Scalar>) {
+        let tile = 16
+        for r0 in stride(from: 0, to: rows, by: tile) {
+            let r1 = min(r0 + tile, rows)
+            for c0 in stride(from: 0, to: cols, by: tile) {
+                let c1 = min(c0 + tile, cols)
+                for r in r0..<r1 {
+                    for c in c0..<c1 { dst[c * rows + r] = src[r * cols + c] }
+                }
+            }
+        }
+    }
+
+    /// A float32 view of a `Scalar` pointer, for the C kernels (callers check `Scalar == Float`
+    /// through `twT`, which exists only then).
+    @inline(__always)
+    static func f32(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+
+    @inline(__always)
+    static func f32(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+}
