@@ -21,6 +21,17 @@ public struct ReportWriter {
         var sweepValues: [String: [String]] = [:]
         var gridSize = 0
         var skipped: [[String: String]] = []
+        /// The explain grids (SPEC 7) of the distinct (tau_b, tau_max).
+        var grids: [ExplainGrid] = []
+        /// The dataset's dependency lags, when every run shares them.
+        var lags: [ClosedRange<Int>]? = nil
+    }
+
+    /// One update's space × time grid, as `experiment.json` keeps it.
+    struct ExplainGrid {
+        var tauB = 0, tauMax = 0, updateStep = 0, previousStep = 0, windowStart = 0
+        var injected: [Int] = []
+        var layers: [(type: String, reached: [Int])] = []
     }
 
     let dir: String
@@ -29,6 +40,8 @@ public struct ReportWriter {
     var header: [String] = []
     var rows: [SummaryRow] = []
     var curves: [String: [(epoch: Double, train: Double, val: Double)]] = [:]
+    /// `summary-by-setting.csv`.
+    var settings = ResultsCSV(path: "")
 
     /// Reads the experiment's `experiment.json`, `summary.csv` and `metrics.csv`.
     public init(directory: String, options: Options = Options()) throws(WriteError) {
@@ -45,6 +58,15 @@ public struct ReportWriter {
         experiment.sweepValues = json["sweep_values"] as? [String: [String]] ?? [:]
         experiment.gridSize = json["grid_size"] as? Int ?? 0
         experiment.skipped = (json["skipped"] as? [[String: Any]] ?? []).map { $0["values"] as? [String: String] ?? [:] }
+        experiment.grids = (json["explain"] as? [[String: Any]] ?? []).compactMap { g in
+            guard let n = g["update_step"] as? Int, let p = g["previous_step"] as? Int, let a = g["window_start"] as? Int,
+                  let tb = g["tau_b"] as? Int, let tm = g["tau_max"] as? Int, let injected = g["injected"] as? [Int],
+                  let layers = g["layers"] as? [[String: Any]] else { return nil }
+            return ExplainGrid(tauB: tb, tauMax: tm, updateStep: n, previousStep: p, windowStart: a, injected: injected,
+                               layers: layers.map { ($0["type"] as? String ?? "?", $0["reached"] as? [Int] ?? []) })
+        }
+        experiment.lags = (json["dependency_lags"] as? [[Int]])?.compactMap { $0.count == 2 && $0[0] <= $0[1] ? $0[0]...$0[1] : nil }
+        settings = ResultsCSV(path: "\(dir)/summary-by-setting.csv")
         let summary = ResultsCSV(path: "\(dir)/summary.csv")
         header = summary.header
         rows = summary.rows.map { SummaryRow(fields: $0, table: summary) }
@@ -105,6 +127,10 @@ public struct ReportWriter {
             """
         body += learningCurves()
         body += heatmaps()
+        if header.contains("mean_grad_cos") { body += heatmaps(metric: "mean_grad_cos") }
+        body += creditProfile()
+        body += explainGrids()
+        body += settingsTable()
         body += table()
         return """
             <!doctype html>
@@ -236,7 +262,7 @@ public struct ReportWriter {
 
     // MARK: Heatmaps
 
-    func heatmaps() -> String {
+    func heatmaps(metric: String? = nil) -> String {
         let numericKeys = settingKeys.filter { k in (experiment.sweepValues[k] ?? []).allSatisfy { Self.numeric($0) != nil } && (experiment.sweepValues[k]?.count ?? 0) > 1 }
         var pairs: [(String, String)] = []
         if let x = options.x, let y = options.y { pairs = [(x, y)] }
@@ -245,16 +271,22 @@ public struct ReportWriter {
             // tau_max on the x axis and tau_b on y when both are swept (the seed's picture).
             pairs = pairs.map { p in p.1.hasSuffix("tau_max") && p.0.hasSuffix("tau_b") ? (p.1, p.0) : p }
         }
-        if pairs.isEmpty, let only = numericKeys.first ?? settingKeys.first { return heatmapRow(only) }
+        if pairs.isEmpty, let only = numericKeys.first ?? settingKeys.first { return heatmap(x: only, y: nil, metric: metric) }
         guard !pairs.isEmpty else { return "" }
-        return pairs.map { heatmap(x: $0.0, y: $0.1) }.joined()
+        return pairs.map { heatmap(x: $0.0, y: $0.1, metric: metric) }.joined()
     }
 
-    /// One swept setting only: a one-row heatmap.
-    func heatmapRow(_ x: String) -> String { heatmap(x: x, y: nil) }
+    /// SPEC 3.2's predicted frontier for a (tau_max, tau_b) cell and the dataset's longest
+    /// dependency lag L: some injected errors reach it iff tau_max >= L + 1, all iff
+    /// tau_max - tau_b >= L. Nil when the cell's settings or the lags are unknown.
+    func predictedReach(tauMax: String, tauB: String?) -> (some: Bool, all: Bool)? {
+        guard let lag = experiment.lags?.map(\.upperBound).max(), let tb = tauB.flatMap({ Int($0) }) else { return nil }
+        guard let tm = tauMax == "full" ? Int.max / 2 : Int(tauMax) else { return nil }
+        return (tm >= lag + 1, tm - tb >= lag)
+    }
 
-    func heatmap(x: String, y: String?) -> String {
-        let metric = metricColumn
+    func heatmap(x: String, y: String?, metric chosen: String? = nil) -> String {
+        let metric = chosen ?? metricColumn
         let xs = experiment.sweepValues[x] ?? []
         let ys = y.flatMap { experiment.sweepValues[$0] } ?? [""]
         struct Cell { var value: Double?; var state: String }
@@ -304,6 +336,21 @@ public struct ReportWriter {
                 }
             }
         }
+        // The predicted frontier (tau_max on x): outline the cells whose window reaches the
+        // dataset's longest dependency, dashed where some injected errors do, solid where all do.
+        var frontier = false
+        if x.hasSuffix("tau_max") {
+            for (j, yv) in ys.enumerated() {
+                for (i, xv) in xs.enumerated() {
+                    let tauB = y?.hasSuffix("tau_b") == true ? yv
+                        : rows.first(where: { $0[x] == xv && (y == nil || $0[y!] == yv) })?["tau_b"]
+                    guard let reach = predictedReach(tauMax: xv, tauB: tauB), reach.some else { continue }
+                    frontier = true
+                    let cx = left + cw * Double(i), cy = top + ch * Double(j)
+                    svg += "<rect x=\"\(cx + 1.5)\" y=\"\(cy + 1.5)\" width=\"\(cw - 5)\" height=\"\(ch - 5)\" fill=\"none\" stroke=\"#d81b60\" stroke-width=\"2.5\"\(reach.all ? "" : " stroke-dasharray=\"5 3\"")><title>predicted: \(reach.all ? "all" : "some") injected errors reach the dependency</title></rect>"
+                }
+            }
+        }
         for (i, xv) in xs.enumerated() {
             svg += "<text x=\"\(left + cw * Double(i) + cw / 2 - 1)\" y=\"\(top + ch * Double(ys.count) + 16)\" text-anchor=\"middle\" font-size=\"13\">\(Self.escape(xv))</text>"
         }
@@ -323,7 +370,7 @@ public struct ReportWriter {
             ?? "<code>\(Self.escape(metric))</code> over <code>\(Self.escape(Self.short(x)))</code>"
         return """
             <h2>\(title)</h2>
-            <p class="note">Each cell: the final value\(averaged.isEmpty ? "" : ", averaged over \(averaged.joined(separator: ", "))"). Hatched: skipped (tau_b &gt; tau_max) or not run; red: every run diverged or failed; * some did.</p>
+            <p class="note">Each cell: the final value\(averaged.isEmpty ? "" : ", averaged over \(averaged.joined(separator: ", "))"). Hatched: skipped (tau_b &gt; tau_max) or not run; red: every run diverged or failed; * some did.\(frontier ? " Pink outline: the predicted frontier for the dataset's longest dependency lag \(experiment.lags?.map(\.upperBound).max() ?? 0) (dashed: some injected errors reach it, tau_max ≥ L + 1; solid: all do, tau_max − tau_b ≥ L)." : "")</p>
             <figure>\(svg)</figure>
 
             """

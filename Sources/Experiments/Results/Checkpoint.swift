@@ -24,6 +24,8 @@ public struct Checkpoint: Sendable, Equatable {
     public var partial: EpochSums
     /// Seconds the run had trained before the checkpoint (so `wall_s` goes on counting).
     public var elapsedSeconds: Double
+    /// Gradient diagnostics recorded so far (empty when off).
+    public var diagnostics = DiagnosticsState()
 
     /// Running sums of one epoch's batches.
     public struct EpochSums: Sendable, Equatable {
@@ -61,7 +63,10 @@ public struct Checkpoint: Sendable, Equatable {
         let sums = [partial.lossSum, partial.gradNormSum, partial.seconds, elapsedSeconds].map(Self.exact)
             + [partial.elements, partial.updates, partial.sampleSteps, batchesDone, trainer.optimizerStep].map(String.init)
         let metadata = ["format": Self.format, "config": canonicalConfig, "progress": sums.joined(separator: " "),
-                        "records": ResultsStore.metricsCSV(records, metric: metric)]
+                        "records": ResultsStore.metricsCSV(records, metric: metric, diagnostics: true),
+                        "gradient_rows": ResultsStore.csv(diagnostics.gradientRows, GradientRow.columns),
+                        "credit_rows": ResultsStore.csv(diagnostics.creditRows, CreditRow.columns),
+                        "credit_partial": diagnostics.partialText]
         return Safetensors.encode(tensors, precision: .float64, metadata: metadata)
     }
 
@@ -98,8 +103,16 @@ public struct Checkpoint: Sendable, Equatable {
         partial.lossSum = reals[0]; partial.gradNormSum = reals[1]; partial.seconds = reals[2]
         partial.elements = ints[0]; partial.updates = ints[1]; partial.sampleSteps = ints[2]
         let trainer = TrainerState(parameters: parameters, optimizerStep: ints[4], optimizerFirst: first, optimizerSecond: second)
-        return .success(Checkpoint(canonicalConfig: config, trainer: trainer, records: records, batchesDone: ints[3],
-                                   partial: partial, elapsedSeconds: reals[3]))
+        var checkpoint = Checkpoint(canonicalConfig: config, trainer: trainer, records: records, batchesDone: ints[3],
+                                    partial: partial, elapsedSeconds: reals[3])
+        guard let partialCredit = DiagnosticsState.partial(m["credit_partial"] ?? "") else {
+            return .failure(.init("the checkpoint's diagnostics are damaged"))
+        }
+        checkpoint.diagnostics = DiagnosticsState(
+            gradientRows: ResultsStore.rows(m["gradient_rows"].map { Data($0.utf8) }, file: "checkpoint", GradientRow.init(fields:)),
+            creditRows: ResultsStore.rows(m["credit_rows"].map { Data($0.utf8) }, file: "checkpoint", CreditRow.init(fields:)),
+            creditSum: partialCredit.sum, creditCount: partialCredit.count)
+        return .success(checkpoint)
     }
 
     static func exact(_ d: Double) -> String { String(d.bitPattern, radix: 16) }

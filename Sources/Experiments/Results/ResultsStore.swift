@@ -1,13 +1,15 @@
 import Foundation
 import RNNCore
 import CSV
+import RNNDatasets
 
 /// The results folder of SPEC section 6. Everything in it is written here, except `report.html`
 /// (`ReportWriter`).
 ///
 /// ```
 /// <root>/<name>/summary.csv, metrics.csv, summary-by-setting.csv, experiment.json, report.html
-/// <root>/<name>/runs/<id>/config.yaml, metrics.csv, initial.safetensors, final.safetensors, baseline, floor,
+/// <root>/<name>/runs/<id>/config.yaml, metrics.csv, [gradient.csv, credit.csv], initial.safetensors,
+///                        final.safetensors, baseline, floor,
 ///                        environment, status, checkpoint/state.safetensors (while unfinished)
 /// ```
 /// Every file is written atomically (temporary file, fsync, rename); `status` is written last, and
@@ -95,14 +97,20 @@ public struct ResultsStore: Sendable {
         try writer.write(run.canonical, to: "\(dir)/config.yaml")
     }
 
-    public func writeMetrics(_ name: String, _ id: String, records: [EpochRecord], metric: MetricKind) throws(WriteError) {
-        try writer.write(Self.metricsCSV(records, metric: metric), to: "\(runDirectory(name, id))/metrics.csv")
+    public func writeMetrics(_ name: String, _ id: String, records: [EpochRecord], metric: MetricKind,
+                             diagnostics: Bool = false) throws(WriteError) {
+        try writer.write(Self.metricsCSV(records, metric: metric, diagnostics: diagnostics), to: "\(runDirectory(name, id))/metrics.csv")
     }
 
     /// Writes the weights and metrics of a finished run, then its status (last).
     public func finish(_ name: String, _ run: PlannedRun, _ outcome: RunOutcome) throws(WriteError) {
         let dir = runDirectory(name, run.id)
-        try writeMetrics(name, run.id, records: outcome.records, metric: run.config.metric)
+        let diagnostics = !run.config.diagnostics.isOff
+        try writeMetrics(name, run.id, records: outcome.records, metric: run.config.metric, diagnostics: diagnostics)
+        if diagnostics {
+            try writer.write(Self.csv(outcome.gradientRows, GradientRow.columns), to: "\(dir)/gradient.csv")
+            try writer.write(Self.csv(outcome.creditRows, CreditRow.columns), to: "\(dir)/credit.csv")
+        }
         if !outcome.initialParameters.isEmpty {
             let meta = ["run": run.id, "precision": run.config.precision.rawValue]
             try writer.write(Safetensors.encode(outcome.initialParameters, spec: outcome.spec,
@@ -168,11 +176,19 @@ public struct ResultsStore: Sendable {
 
     // MARK: CSV
 
-    static func metricsCSV(_ records: [EpochRecord], metric: MetricKind) -> String {
-        let columns = EpochRecord.columns(metric: metric)
+    static func metricsCSV(_ records: [EpochRecord], metric: MetricKind, diagnostics: Bool = false) -> String {
+        csv(records, EpochRecord.columns(metric: metric, diagnostics: diagnostics))
+    }
+
+    static func csv<Record>(_ records: [Record], _ columns: [Column<Record>]) -> String {
         var w = CSVWriter(header: columns.header())
         for r in records { w.append(columns.fields(r)) }
         return w.text
+    }
+
+    static func rows<Record>(_ data: Data?, file: String, _ parse: ([String]) -> Record?) -> [Record] {
+        guard let data, let table = try? CSVTable.parse(data, file: file) else { return [] }
+        return table.rows.compactMap(parse)
     }
 
     /// A run's files read back (nil when it has no status yet). Cached: a run whose `status` and
@@ -194,8 +210,12 @@ public struct ResultsStore: Sendable {
             reader.contents(atPath: "\(dir)/\(file)")
                 .flatMap { String(decoding: $0, as: UTF8.self).split(separator: "\n").first.flatMap { Double($0) } }
         }
-        let record = RunRecord(run: run, status: status, records: records, baselineLoss: firstNumber("baseline"),
+        var record = RunRecord(run: run, status: status, records: records, baselineLoss: firstNumber("baseline"),
                                floorLoss: firstNumber("floor"))
+        if !run.config.diagnostics.isOff {
+            record.gradientRows = Self.rows(reader.contents(atPath: "\(dir)/gradient.csv"), file: "gradient.csv", GradientRow.init(fields:))
+            record.creditRows = Self.rows(reader.contents(atPath: "\(dir)/credit.csv"), file: "credit.csv", CreditRow.init(fields:))
+        }
         cache.store(key, stamps: stamps, canonical: run.canonical, record)
         return record
     }
@@ -211,8 +231,9 @@ public struct ResultsStore: Sendable {
         defer { lock.unlock() }
         AtomicFile.removeStaleTemporaries(in: dir)
         let metric = plan.runs.first?.config.metric ?? .none
-        let columns = SummaryTable.columns(sweptKeys: plan.sweptKeys, metric: metric)
-        let longColumns = SummaryTable.longColumns(sweptKeys: plan.sweptKeys, metric: metric)
+        let diagnostics = plan.runs.contains { !$0.config.diagnostics.isOff }
+        let columns = SummaryTable.columns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics)
+        let longColumns = SummaryTable.longColumns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics)
         var summary = CSVWriter(header: columns.header())
         var long = CSVWriter(header: longColumns.header())
         var records: [String: RunRecord] = [:]
@@ -225,12 +246,12 @@ public struct ResultsStore: Sendable {
         try writer.write(summary.text, to: "\(dir)/summary.csv")
         try writer.write(long.text, to: "\(dir)/metrics.csv")
         try writer.write(SettingSummary.csv(plan, records: records, metric: metric), to: "\(dir)/summary-by-setting.csv")
-        try writer.write(Self.experimentJSON(plan), to: "\(dir)/experiment.json")
+        try writer.write(Self.experimentJSON(plan, grids: cache.explanations(plan)), to: "\(dir)/experiment.json")
     }
 
     /// What the report needs to know about the grid beyond the CSVs: description, swept values in
     /// sweep order, and the points skipped as invalid.
-    static func experimentJSON(_ plan: ExperimentPlan) -> Data {
+    static func experimentJSON(_ plan: ExperimentPlan, grids: [String] = []) -> Data {
         var sweepValues: [String: [String]] = [:]
         for key in plan.sweptKeys { sweepValues[key] = [] }
         for run in plan.runs {
@@ -248,8 +269,20 @@ public struct ResultsStore: Sendable {
                 ["label": s.label, "reason": s.reason,
                  "values": Dictionary(s.values.map { ($0.key, $0.text) }, uniquingKeysWith: { a, _ in a })] as [String: Any]
             },
+            // The explain grid (SPEC 7) of each distinct (tau_b, tau_max), and the dataset's
+            // dependency lags when every run shares them (the report draws the predicted frontier).
+            "explain": grids.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) },
+            "dependency_lags": Self.sharedLags(plan).map { $0.ranges.map { [$0.lowerBound, $0.upperBound] } } ?? NSNull(),
         ]
         return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+    }
+}
+
+extension ResultsStore {
+    /// The dependency lags of the plan's dataset, when every run's are the same (nil otherwise).
+    static func sharedLags(_ plan: ExperimentPlan) -> DependencyLags? {
+        guard let first = plan.runs.first?.config.dataset.dependencyLags else { return nil }
+        return plan.runs.allSatisfy({ $0.config.dataset.dependencyLags == first }) ? first : nil
     }
 }
 
@@ -269,5 +302,23 @@ final class RunRecordCache: @unchecked Sendable {
     func store(_ key: String, stamps: [FileStamp?], canonical: String, _ record: RunRecord) {
         lock.lock(); defer { lock.unlock() }
         entries[key] = Entry(stamps: stamps, canonical: canonical, record: record)
+    }
+
+    private var grids: [String: [String]] = [:]
+
+    /// The explain grid (JSON) of the first run of each distinct (tau_b, tau_max), computed once
+    /// per plan and process (it builds the dataset's first batch).
+    func explanations(_ plan: ExperimentPlan) -> [String] {
+        lock.lock()
+        if let g = grids[plan.name] { lock.unlock(); return g }
+        lock.unlock()
+        var seen = Set<String>(), out: [String] = []
+        for run in plan.runs {
+            let key = "\(run.config.tauBText)/\(run.config.tauMaxText)"
+            guard seen.insert(key).inserted, seen.count <= 24 else { continue }
+            if let e = try? Explanation.explain(run, in: plan) { out.append(e.json) }
+        }
+        lock.lock(); grids[plan.name] = out; lock.unlock()
+        return out
     }
 }

@@ -19,7 +19,8 @@ extension Array {
 extension EpochRecord {
     /// The per-epoch columns: `epoch, updates, train_loss, val_loss, [metric], grad_norm, wall_s,
     /// sample_steps_per_s`.
-    static func columns(metric: MetricKind) -> [Column<EpochRecord>] {
+    /// With `diagnostics`, `grad_cos, grad_rel_bias` follow (SPEC 3.1).
+    static func columns(metric: MetricKind, diagnostics: Bool = false) -> [Column<EpochRecord>] {
         var c: [Column<EpochRecord>] = [
             Column(name: "epoch") { String($0.epoch) },
             Column(name: "updates") { String($0.updates) },
@@ -32,6 +33,10 @@ extension EpochRecord {
             Column(name: "wall_s") { NumberText.format($0.wallSeconds) },
             Column(name: "sample_steps_per_s") { NumberText.format($0.sampleStepsPerSecond) },
         ]
+        if diagnostics {
+            c += [Column(name: "grad_cos") { NumberText.format($0.gradCos) },
+                  Column(name: "grad_rel_bias") { NumberText.format($0.gradRelBias) }]
+        }
         return c
     }
 
@@ -45,7 +50,7 @@ extension EpochRecord {
               let trainLoss = real("train_loss"), let wall = real("wall_s") else { return nil }
         self.init(epoch: epoch, updates: updates, trainLoss: trainLoss, valLoss: real("val_loss"),
                   metric: metric.columnName.flatMap(real), gradNorm: real("grad_norm"), wallSeconds: wall,
-                  sampleStepsPerSecond: real("sample_steps_per_s"))
+                  sampleStepsPerSecond: real("sample_steps_per_s"), gradCos: real("grad_cos"), gradRelBias: real("grad_rel_bias"))
     }
 }
 
@@ -58,6 +63,20 @@ struct RunRecord {
     let records: [EpochRecord]
     let baselineLoss: Double?
     let floorLoss: Double?
+    /// Gradient diagnostics (empty when off).
+    var gradientRows: [GradientRow] = []
+    var creditRows: [CreditRow] = []
+
+    /// Mean over the run's sampled updates (parameter `all`).
+    var meanGradCos: Double? { mean(gradientRows.filter { $0.parameter == "all" }.compactMap(\.cos)) }
+    var meanGradRelBias: Double? { mean(gradientRows.filter { $0.parameter == "all" }.compactMap(\.relBias)) }
+    /// The credit horizon of the lowest recurrent layer (SPEC 3.1).
+    var creditHorizon: Int? {
+        guard let layer = run.config.networkSpec.layers.firstIndex(where: \.isRecurrent) else { return nil }
+        return CreditRow.horizon(creditRows, layer: layer)
+    }
+
+    private func mean(_ x: [Double]) -> Double? { x.isEmpty ? nil : x.reduce(0, +) / Double(x.count) }
 
     /// The epoch with the lowest finite validation loss (the first of equals).
     var best: EpochRecord? {
@@ -79,7 +98,9 @@ struct RunRecord {
 
 enum SummaryTable {
     /// `run, status`, every swept key, the fixed settings, then the run's outcome.
-    static func columns(sweptKeys: [String], metric: MetricKind) -> [Column<RunRecord>] {
+    /// With `diagnostics` (some run of the experiment records them): `mean_grad_cos,
+    /// mean_grad_rel_bias, credit_horizon` at the end.
+    static func columns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false) -> [Column<RunRecord>] {
         var c: [Column<RunRecord>] = [Column(name: "run") { $0.run.id }, Column(name: "status") { $0.status.word }]
         for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.run.swept[i].text }) }
         c += [
@@ -105,14 +126,19 @@ enum SummaryTable {
             Column(name: "baseline_loss") { NumberText.format($0.baselineLoss) },
             Column(name: "floor_loss") { NumberText.format($0.floorLoss) },
         ]
+        if diagnostics {
+            c += [Column(name: "mean_grad_cos") { NumberText.format($0.meanGradCos) },
+                  Column(name: "mean_grad_rel_bias") { NumberText.format($0.meanGradRelBias) },
+                  Column(name: "credit_horizon") { $0.creditHorizon.map(String.init) ?? "" }]
+        }
         return c
     }
 
     /// The long table: `run, status`, the swept keys, then every per-epoch column.
-    static func longColumns(sweptKeys: [String], metric: MetricKind) -> [Column<(RunRecord, EpochRecord)>] {
+    static func longColumns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false) -> [Column<(RunRecord, EpochRecord)>] {
         var c: [Column<(RunRecord, EpochRecord)>] = [Column(name: "run") { $0.0.run.id }, Column(name: "status") { $0.0.status.word }]
         for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.0.run.swept[i].text }) }
-        for e in EpochRecord.columns(metric: metric) { c.append(Column(name: e.name) { e.field($0.1) }) }
+        for e in EpochRecord.columns(metric: metric, diagnostics: diagnostics) { c.append(Column(name: e.name) { e.field($0.1) }) }
         return c
     }
 }

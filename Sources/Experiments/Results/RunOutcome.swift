@@ -15,6 +15,17 @@ public struct EpochRecord: Sendable, Equatable {
     public var wallSeconds: Double
     /// Training sample-steps (lane steps) per second in this epoch (nil for epoch 0).
     public var sampleStepsPerSecond: Double?
+    /// Mean `cos(g, g_ref)` and `|g - g_ref| / |g_ref|` (parameter `all`) over the epoch's sampled
+    /// updates (gradient diagnostics, SPEC 3.1; nil when off or none was sampled).
+    public var gradCos: Double? = nil
+    public var gradRelBias: Double? = nil
+
+    public init(epoch: Int, updates: Int, trainLoss: Double, valLoss: Double?, metric: Double?, gradNorm: Double?,
+                wallSeconds: Double, sampleStepsPerSecond: Double?, gradCos: Double? = nil, gradRelBias: Double? = nil) {
+        self.epoch = epoch; self.updates = updates; self.trainLoss = trainLoss; self.valLoss = valLoss
+        self.metric = metric; self.gradNorm = gradNorm; self.wallSeconds = wallSeconds
+        self.sampleStepsPerSecond = sampleStepsPerSecond; self.gradCos = gradCos; self.gradRelBias = gradRelBias
+    }
 }
 
 /// How a run ended.
@@ -68,6 +79,9 @@ public struct RunOutcome: Sendable {
     public var baseline: (loss: Double, description: String)?
     /// The loss of a model that knows every dependency (echo's `floor_loss`), where the dataset knows it.
     public var floor: (loss: Double, description: String)?
+    /// Gradient diagnostics (SPEC 3.1): `gradient.csv` and `credit.csv` rows; empty when off.
+    public var gradientRows: [GradientRow] = []
+    public var creditRows: [CreditRow] = []
 
     public init(status: RunStatus, records: [EpochRecord], initialParameters: [Double], finalParameters: [Double],
                 spec: NetworkSpec, baseline: (loss: Double, description: String)? = nil) {

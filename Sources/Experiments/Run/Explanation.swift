@@ -29,6 +29,11 @@ public struct Explanation: Sendable {
 
     public static func explain(_ plan: ExperimentPlan, step: Int? = nil) throws(RunSetup.Failure) -> Explanation {
         guard let run = plan.runs.first else { throw RunSetup.Failure(description: "\(plan.file): the grid has no valid point") }
+        return try explain(run, in: plan, step: step)
+    }
+
+    /// The grid of one run of the plan.
+    public static func explain(_ run: PlannedRun, in plan: ExperimentPlan, step: Int? = nil) throws(RunSetup.Failure) -> Explanation {
         var config = run.config
         config.precision = .float64
         let setup = try RunSetup.prepare(config, datasets: plan.datasets)

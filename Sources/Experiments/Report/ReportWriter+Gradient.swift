@@ -1,0 +1,133 @@
+import CSV
+import Foundation
+
+/// The report's gradient sections (SPEC 3.1, 7): the credit profile, the explain grids, and the
+/// per-setting statistics.
+extension ReportWriter {
+    // MARK: Credit profile
+
+    /// `|∂C_t / ∂h^l_{t-k}|` against the lag k at the last epoch, for the lowest recurrent layer:
+    /// one line per setting (mean over seeds, band min–max), log scale.
+    func creditProfile() -> String {
+        var perRun: [String: [(lag: Double, norm: Double)]] = [:]
+        for r in rows {
+            let path = "\(dir)/runs/\(r.run)/credit.csv"
+            let csv = ResultsCSV(path: path)
+            guard !csv.rows.isEmpty else { continue }
+            let epochs = csv.rows.compactMap { csv.field($0, "epoch").flatMap(Int.init) }
+            guard let last = epochs.max() else { continue }
+            let layer = Self.lowestRecurrentLayer(r["layers"] ?? "")
+            perRun[r.run] = csv.rows.compactMap { row in
+                guard csv.field(row, "epoch").flatMap(Int.init) == last, csv.field(row, "layer").flatMap(Int.init) == layer,
+                      let k = csv.field(row, "lag").flatMap(Double.init), let n = csv.field(row, "norm").flatMap(Double.init) else { return nil }
+                return (k, n)
+            }
+        }
+        guard !perRun.isEmpty else { return "" }
+        let (_, list) = series()
+        var lines: [(label: String, color: String, dash: String, points: [(Double, Double, Double, Double)])] = []
+        var ys: [Double] = [], xs: [Double] = []
+        for (i, s) in list.enumerated() {
+            var byLag: [Double: [Double]] = [:]
+            for run in s.runs { for p in perRun[run] ?? [] where p.norm > 0 && p.norm.isFinite { byLag[p.lag, default: []].append(p.norm) } }
+            let pts = byLag.keys.sorted().map { k -> (Double, Double, Double, Double) in
+                let v = byLag[k]!
+                return (k, v.reduce(0, +) / Double(v.count), v.min()!, v.max()!)
+            }
+            guard !pts.isEmpty else { continue }
+            ys += pts.map(\.1); xs += pts.map(\.0)
+            lines.append((s.label, Viridis.color(list.count > 1 ? 0.85 * Double(i) / Double(list.count - 1) : 0.35), "", pts))
+        }
+        guard !lines.isEmpty else { return "" }
+        var legend = "<div class=\"legend\">"
+        for l in lines {
+            legend += "<span><span class=\"swatch\" style=\"background:\(l.color)\"></span>\(Self.escape(l.label))</span>"
+        }
+        legend += "</div>"
+        return """
+            <h2>Credit profile: how far back one error reaches</h2>
+            <p class="note">|∂C<sub>t</sub>/∂h<sub>t−k</sub>| of the lowest recurrent layer against the lag k, untruncated, at the last epoch (mean over its sampled updates, then over seeds). Where it falls below 1% of lag 0 is the run's <code>credit_horizon</code>.</p>
+            \(legend)
+            <figure>\(LineChart(title: "credit", xLabel: "lag k", yLabel: "credit", series: lines, yValues: ys, xValues: xs).svg())</figure>
+
+            """
+    }
+
+    /// The index of the first recurrent layer in a `layers` summary text (`rnn64-tanh,dense10-softmax`).
+    static func lowestRecurrentLayer(_ layers: String) -> Int {
+        layers.split(separator: ",").firstIndex { !$0.hasPrefix("dense") } ?? 0
+    }
+
+    // MARK: Explain grids
+
+    /// One update of each distinct (tau_b, tau_max), the seed's picture: layers as rows from the
+    /// top, steps as columns; filled: an injected error; dot: a cell an error reaches; the line:
+    /// the truncation boundary.
+    func explainGrids() -> String {
+        guard !experiment.grids.isEmpty else { return "" }
+        var out = "<h2>What one update reaches</h2><p class=\"note\">For each (tau_b, tau_max): the first update with a target, on the first batch. Rows are layers (output at the top), columns steps; <b>■</b> an injected error, <b>●</b> a cell some injected error reaches, the red line the truncation boundary a = max(1, n − tau_max + 1).\(experiment.lags.map { " The dataset's dependency lags: " + $0.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)…\($0.upperBound)" }.joined(separator: ", ") + "." } ?? "")</p><div class=\"charts\">"
+        for g in experiment.grids { out += "<figure>\(Self.gridSVG(g))<figcaption>tau_b \(g.tauB), tau_max \(g.tauMax): update at step \(g.updateStep), errors at (\(g.previousStep), \(g.updateStep)]</figcaption></figure>" }
+        return out + "</div>\n"
+    }
+
+    static func gridSVG(_ g: ExplainGrid) -> String {
+        let first = max(1, min(g.windowStart - 3, g.updateStep - 59))
+        let steps = Array(first...max(first, g.updateStep))
+        let cell = 12.0, left = 78.0, top = 10.0
+        let w = left + cell * Double(steps.count) + 10, h = top + cell * Double(g.layers.count) + 26
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" role=\"img\">"
+        let injected = Set(g.injected)
+        for (row, l) in g.layers.indices.reversed().enumerated() {
+            let y = top + cell * Double(row)
+            s += "<text x=\"\(left - 6)\" y=\"\(y + 9)\" text-anchor=\"end\" font-size=\"11\">\(l) \(escape(g.layers[l].type))</text>"
+            let reached = Set(g.layers[l].reached)
+            for (i, m) in steps.enumerated() {
+                let x = left + cell * Double(i)
+                if row == 0 && injected.contains(m) {
+                    s += "<rect x=\"\(x + 1)\" y=\"\(y + 1)\" width=\"\(cell - 2)\" height=\"\(cell - 2)\" fill=\"#1f3b73\"/>"
+                } else if reached.contains(m) {
+                    s += "<circle cx=\"\(x + cell / 2)\" cy=\"\(y + cell / 2)\" r=\"3.6\" fill=\"#3a7bd5\"/>"
+                } else {
+                    s += "<circle cx=\"\(x + cell / 2)\" cy=\"\(y + cell / 2)\" r=\"1.2\" fill=\"#bbb\"/>"
+                }
+            }
+        }
+        if let i = steps.firstIndex(of: g.windowStart) {
+            let x = left + cell * Double(i)
+            s += "<line x1=\"\(x)\" y1=\"\(top - 4)\" x2=\"\(x)\" y2=\"\(top + cell * Double(g.layers.count) + 2)\" stroke=\"#d62728\" stroke-width=\"1.5\"/>"
+        }
+        for (i, m) in steps.enumerated() where m % 5 == 0 || m == g.updateStep {
+            s += "<text x=\"\(left + cell * Double(i) + cell / 2)\" y=\"\(top + cell * Double(g.layers.count) + 14)\" text-anchor=\"middle\" font-size=\"10\">\(m)</text>"
+        }
+        return s + "</svg>"
+    }
+
+    // MARK: Settings
+
+    /// `summary-by-setting.csv` as a table: each setting's runs, and mean ± sd and the 95%
+    /// interval of its final metrics over seeds.
+    func settingsTable() -> String {
+        guard !settings.header.isEmpty, !settings.rows.isEmpty else { return "" }
+        var out = "<h2>Settings</h2><p class=\"note\">One row per setting (seeds pooled): from summary-by-setting.csv. mean ± sd over the setting's done runs, [min, max], ± the Student-t 95% half-width.</p><div class=\"tablewrap\"><table class=\"sortable\"><thead><tr>"
+        let keys = settings.header.prefix { $0 != "runs" }
+        let measures = settings.header.compactMap { h in h.hasSuffix("_mean") ? String(h.dropLast(5)) : nil }
+        out += (keys + ["runs", "done"] + measures).map { "<th>\(Self.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+        for r in settings.rows {
+            out += "<tr>"
+            for k in Array(keys) + ["runs", "done"] { out += "<td>\(Self.escape(settings.field(r, k) ?? ""))</td>" }
+            for m in measures {
+                func v(_ stat: String) -> Double? { settings.field(r, "\(m)_\(stat)").flatMap(Double.init) }
+                var text = ""
+                if let mean = v("mean") {
+                    text = ChartScale.label(mean)
+                    if let sd = v("sd") { text += " ± \(ChartScale.label(sd))" }
+                    if let lo = v("min"), let hi = v("max"), v("sd") != nil { text += " [\(ChartScale.label(lo)), \(ChartScale.label(hi))]" }
+                    if let ci = v("ci95") { text += " (±\(ChartScale.label(ci)))" }
+                }
+                out += "<td data-v=\"\(v("mean").map { String($0) } ?? "")\">\(Self.escape(text))</td>"
+            }
+            out += "</tr>"
+        }
+        return out + "</tbody></table></div>\n"
+    }
+}
