@@ -1,7 +1,8 @@
 import Foundation
 
-/// A syntax error in a CSV file, located by line and column (1-based; the column in bytes).
-public struct CSVError: Error, Sendable, Equatable, CustomStringConvertible {
+/// A problem with a data file, located at its line and column (1-based, the column in bytes;
+/// 0 when unknown). The CSV reader's syntax errors, and every dataset error (`DatasetError`).
+public struct DataFileError: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
     public var line: Int
     public var column: Int
@@ -32,11 +33,11 @@ public struct CSVTable: Sendable {
     public let file: String
 
     /// Parses `data`; `file` names it in errors.
-    public static func parse(_ data: Data, file: String) throws(CSVError) -> CSVTable {
+    public static func parse(_ data: Data, file: String) throws(DataFileError) -> CSVTable {
         var bytes = data.withUnsafeBytes { [UInt8]($0) }
         var start = 0
         if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { start = 3 }
-        guard bytes.count > start else { throw CSVError(file: file, line: 1, column: 1, "the file is empty") }
+        guard bytes.count > start else { throw DataFileError(file: file, line: 1, column: 1, "the file is empty") }
         bytes.append(0x0A)  // sentinel line end
         var records: [[String]] = [], lines: [Int] = [], columns: [[Int]] = []
         var fields: [String] = [], fieldColumns: [Int] = []
@@ -69,16 +70,16 @@ public struct CSVTable: Sendable {
                     i += 1
                 }
                 if !closed {
-                    throw CSVError(file: file, line: quoteLine, column: quoteColumn, "a quoted field is never closed")
+                    throw DataFileError(file: file, line: quoteLine, column: quoteColumn, "a quoted field is never closed")
                 }
                 if i < n && bytes[i] != 0x2C && bytes[i] != 0x0A && bytes[i] != 0x0D {
-                    throw CSVError(file: file, line: line, column: i - lineStart + 1,
+                    throw DataFileError(file: file, line: line, column: i - lineStart + 1,
                                        "unexpected character after a closing quote")
                 }
             } else {
                 while i < n && bytes[i] != 0x2C && bytes[i] != 0x0A && !(bytes[i] == 0x0D && i + 1 < n && bytes[i + 1] == 0x0A) {
                     if bytes[i] == 0x22 {
-                        throw CSVError(file: file, line: line, column: i - lineStart + 1,
+                        throw DataFileError(file: file, line: line, column: i - lineStart + 1,
                                            "a quote inside an unquoted field (quote the whole field and double the quote)")
                     }
                     field.append(bytes[i])
@@ -107,7 +108,7 @@ public struct CSVTable: Sendable {
             atRecordStart = true
         }
         guard let header = records.first else {
-            throw CSVError(file: file, line: 1, column: 1, "the file is empty")
+            throw DataFileError(file: file, line: 1, column: 1, "the file is empty")
         }
         return CSVTable(header: header, rows: Array(records.dropFirst()), lines: Array(lines.dropFirst()),
                         columns: Array(columns.dropFirst()), file: file)

@@ -1,3 +1,4 @@
+import CSV
 import RNNCore
 
 /// How a dataset's time steps relate (SPEC section 3).
@@ -81,20 +82,4 @@ public struct Dataset: Sendable {
 }
 
 /// A problem with a data file, located at its line and column (1-based; 0 when unknown).
-public struct DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var column: Int
-    public var message: String
-
-    public init(file: String, line: Int = 0, column: Int = 0, _ message: String) {
-        self.file = file
-        self.line = line
-        self.column = column
-        self.message = message
-    }
-
-    public var description: String {
-        line > 0 ? "\(file):\(line):\(column): \(message)" : "\(file): \(message)"
-    }
-}
+public typealias DatasetError = DataFileError

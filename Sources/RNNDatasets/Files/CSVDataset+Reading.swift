@@ -18,10 +18,7 @@ extension CSVDataset {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw DatasetError(file: path, "cannot read the file (\(error.localizedDescription))")
         }
-        let table: CSVTable
-        do { table = try CSVTable.parse(data, file: path) } catch {
-            throw DatasetError(file: error.file, line: error.line, column: error.column, error.message)
-        }
+        let table = try CSVTable.parse(data, file: path)
         func index(of name: String) throws(DatasetError) -> Int {
             guard let i = table.header.firstIndex(of: name) else {
                 throw DatasetError(file: path, line: 1, column: 1,
