@@ -200,17 +200,19 @@ struct GatedLayerTests {
     struct PrecisionCase: CustomTestStringConvertible, Sendable {
         let kind: LayerKind
         let units: Int
-        var testDescription: String { "\(kind) \(units) units" }
+        var oneHot = false
+        var testDescription: String { "\(kind) \(units) units\(oneHot ? ", one-hot" : "")" }
     }
 
     /// float32 and float64 runs of the same data and weights agree to float32 rounding, on both
     /// sides of the small-kernel / BLAS switch at 128 units.
     @Test(arguments: [PrecisionCase(kind: .lstm, units: 8), PrecisionCase(kind: .gru, units: 8),
-                      PrecisionCase(kind: .lstm, units: 130), PrecisionCase(kind: .gru, units: 130)])
+                      PrecisionCase(kind: .lstm, units: 130), PrecisionCase(kind: .gru, units: 130),
+                      PrecisionCase(kind: .lstm, units: 8, oneHot: true), PrecisionCase(kind: .gru, units: 130, oneHot: true)])
     func float32AgreesWithFloat64(_ c: PrecisionCase) {
         let spec = NetworkSpec(inputs: 3, layers: [(c.kind, c.units, .tanh), (.dense, 4, .softmax)], loss: .crossEntropy)
         let weights = spec.initialParameters(seed: 13)
-        let samples = TestData.samples(spec: spec, lengths: [14, 11, 14], seed: 6)
+        let samples = TestData.samples(spec: spec, lengths: [14, 11, 14], seed: 6, oneHot: c.oneHot)
         let truncation = Truncation(tauB: 3, tauMax: 6)
         let double = engineUpdates(spec: spec, weights: weights, samples: samples, truncation: truncation)
         let float = engineUpdatesFloat32(spec: spec, weights: weights, samples: samples, truncation: truncation)
