@@ -1,5 +1,6 @@
+import Foundation
 import Testing
-import RNNCore
+@testable import RNNCore
 
 /// LSTM and GRU finite-difference cases: alone, in stacks with rnn and dense layers, batch > 1,
 /// ragged lanes, many-to-one targets, one-hot inputs and truncated windows with carried state.
@@ -195,6 +196,16 @@ struct GatedLayerTests {
             let big = batch([9, 7, 9, 8], 2)
             #expect(gradients(reused, big) == gradients(trainer(), big), "one-hot: \(oneHot)")
         }
+    }
+
+    /// The gates' float32 sigmoid kernel against float64 libm (both the 8-wide and the tail path).
+    @Test func gateSigmoidIsAccurate() {
+        let grid = (0...200_001).map { Float(-100) + 200 * Float($0) / 200_001 } + [0, -0.0, 1e-8, -1e-8, 88.5, -88.5]
+        var s = grid
+        s.withUnsafeMutableBufferPointer { TruncatedBPTT<Float>.gateSigmoid($0.baseAddress!, count: grid.count) }
+        let worst = zip(grid, s).map { abs(Double($1) - 1 / (1 + Foundation.exp(-Double($0)))) }.max() ?? .nan
+        #expect(worst < 3e-7, "sigmoid: worst absolute error \(worst)")
+        #expect(s.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 1 })
     }
 
     struct PrecisionCase: CustomTestStringConvertible, Sendable {
