@@ -42,6 +42,15 @@ static inline float tanh_poly(float x) {
 
 static void tanh_generic(float *p, long n) { for (long i = 0; i < n; i++) p[i] = tanh_poly(p[i]); }
 
+/* 1 / (1 + exp(-x)) from exp(-|x|), so it never overflows. */
+static inline float sigmoid_poly(float x) {
+    float e = exp_poly(-fabsf(x));
+    float r = 1.0f / (1.0f + e);
+    return x < 0 ? e * r : r;
+}
+
+static void sigmoid_generic(float *p, long n) { for (long i = 0; i < n; i++) p[i] = sigmoid_poly(p[i]); }
+
 static float exp_generic(float *p, long n, float shift) {
     float s = 0;
     for (long i = 0; i < n; i++) { p[i] = exp_poly(p[i] - shift); s += p[i]; }
@@ -100,6 +109,19 @@ AVX2 static void tanh_avx2(float *p, long n) {
     long i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(p + i, tanh8(_mm256_loadu_ps(p + i)));
     for (; i < n; i++) p[i] = tanh_poly(p[i]);
+}
+
+AVX2 static void sigmoid_avx2(float *p, long n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 x = _mm256_loadu_ps(p + i);
+        __m256 e = exp8(_mm256_or_ps(x, sign));                 /* exp(-|x|) */
+        __m256 r = _mm256_div_ps(one, _mm256_add_ps(one, e));
+        __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+        _mm256_storeu_ps(p + i, _mm256_blendv_ps(r, _mm256_mul_ps(e, r), neg));
+    }
+    for (; i < n; i++) p[i] = sigmoid_poly(p[i]);
 }
 
 AVX2 static float exp_avx2(float *p, long n, float shift) {
@@ -178,6 +200,13 @@ void rnn_tanh_f32(float *p, long n) {
     if (rnn_kernels_avx2()) { tanh_avx2(p, n); return; }
 #endif
     tanh_generic(p, n);
+}
+
+void rnn_sigmoid_f32(float *p, long n) {
+#if RNN_X86
+    if (rnn_kernels_avx2()) { sigmoid_avx2(p, n); return; }
+#endif
+    sigmoid_generic(p, n);
 }
 
 float rnn_exp_shift_sum_f32(float *p, long n, float shift) {

@@ -1,6 +1,7 @@
+import Foundation
 import Testing
+@testable import RNNCore
 import RNNTestSupport
-import RNNCore
 
 /// LSTM and GRU finite-difference cases: alone, in stacks with rnn and dense layers, batch > 1,
 /// ragged lanes, many-to-one targets, one-hot inputs and truncated windows with carried state.
@@ -198,20 +199,32 @@ struct GatedLayerTests {
         }
     }
 
+    /// The gates' float32 sigmoid kernel against float64 libm (both the 8-wide and the tail path).
+    @Test func gateSigmoidIsAccurate() {
+        let grid = (0...200_001).map { Float(-100) + 200 * Float($0) / 200_001 } + [0, -0.0, 1e-8, -1e-8, 88.5, -88.5]
+        var s = grid
+        s.withUnsafeMutableBufferPointer { TruncatedBPTT<Float>.gateSigmoid($0.baseAddress!, count: grid.count) }
+        let worst = zip(grid, s).map { abs(Double($1) - 1 / (1 + Foundation.exp(-Double($0)))) }.max() ?? .nan
+        #expect(worst < 3e-7, "sigmoid: worst absolute error \(worst)")
+        #expect(s.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 1 })
+    }
+
     struct PrecisionCase: CustomTestStringConvertible, Sendable {
         let kind: LayerKind
         let units: Int
-        var testDescription: String { "\(kind) \(units) units" }
+        var oneHot = false
+        var testDescription: String { "\(kind) \(units) units\(oneHot ? ", one-hot" : "")" }
     }
 
     /// float32 and float64 runs of the same data and weights agree to float32 rounding, on both
     /// sides of the small-kernel / BLAS switch at 128 units.
     @Test(arguments: [PrecisionCase(kind: .lstm, units: 8), PrecisionCase(kind: .gru, units: 8),
-                      PrecisionCase(kind: .lstm, units: 130), PrecisionCase(kind: .gru, units: 130)])
+                      PrecisionCase(kind: .lstm, units: 130), PrecisionCase(kind: .gru, units: 130),
+                      PrecisionCase(kind: .lstm, units: 8, oneHot: true), PrecisionCase(kind: .gru, units: 130, oneHot: true)])
     func float32AgreesWithFloat64(_ c: PrecisionCase) {
         let spec = NetworkSpec(inputs: 3, layers: [(c.kind, c.units, .tanh), (.dense, 4, .softmax)], loss: .crossEntropy)
         let weights = spec.initialParameters(seed: 13)
-        let samples = TestData.samples(spec: spec, lengths: [14, 11, 14], seed: 6)
+        let samples = TestData.samples(spec: spec, lengths: [14, 11, 14], seed: 6, oneHot: c.oneHot)
         let truncation = Truncation(tauB: 3, tauMax: 6)
         let double = engineUpdates(spec: spec, weights: weights, samples: samples, truncation: truncation)
         let float = engineUpdatesFloat32(spec: spec, weights: weights, samples: samples, truncation: truncation)

@@ -25,7 +25,7 @@ extension ExperimentConfig {
         lines.append("model:")
         lines.append("  layers:")
         for l in networkSpec.layers {
-            lines.append("    - {type: \(l.kind.rawValue), units: \(l.units), activation: \(l.activation.rawValue)}")
+            lines.append("    - {type: \(l.kind.rawValue), units: \(l.units)" + (l.isGated ? "}" : ", activation: \(l.activation.rawValue)}"))
         }
         add(1, "loss", loss.rawValue)
         if let p = initFrom { add(1, "init_from", YAMLText.quote(relativePath(p))) }

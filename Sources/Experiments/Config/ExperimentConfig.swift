@@ -57,9 +57,9 @@ public struct ExperimentConfig: Sendable, Equatable {
 
     public var truncation: Truncation { Truncation(tauB: tauB, tauMax: tauMax) }
 
-    /// `rnn64-tanh,dense10-softmax`: the layer stack in one word, for summaries.
+    /// `rnn64-tanh,dense10-softmax` (gated layers without activation: `lstm64`): the layer stack in one word, for summaries.
     public var layersText: String {
-        networkSpec.layers.map { "\($0.kind.rawValue)\($0.units)-\($0.activation.rawValue)" }.joined(separator: ",")
+        networkSpec.layers.map { "\($0.kind.rawValue)\($0.units)" + ($0.isGated ? "" : "-\($0.activation.rawValue)") }.joined(separator: ",")
     }
 
     /// `full` or the number.

@@ -92,9 +92,9 @@ extension TruncatedBPTT {
                 }
                 for r in 0..<b {
                     let row = g + r * aw
-                    Scalar.sigmoidInPlace(row, count: 2 * u)          // σ(i), σ(f)
+                    Self.gateSigmoid(row, count: 2 * u)          // σ(i), σ(f)
                     Scalar.tanhInPlace(row + 2 * u, count: u)         // tanh(g)
-                    Scalar.sigmoidInPlace(row + 3 * u, count: u)      // σ(o)
+                    Self.gateSigmoid(row + 3 * u, count: u)      // σ(o)
                     let c = row + 4 * u, tc = row + 5 * u
                     let cPrev = gPrev + r * aw + 4 * u
                     for j in 0..<u {
@@ -119,7 +119,7 @@ extension TruncatedBPTT {
                 for r in 0..<b {
                     let row = g + r * aw, s = scratch + r * gu
                     for j in 0..<(2 * u) { row[j] += s[j] }
-                    Scalar.sigmoidInPlace(row, count: 2 * u)          // r, z
+                    Self.gateSigmoid(row, count: 2 * u)          // r, z
                     let hn = row + 3 * u                              // TW_n·h_{m-1} + b_tn
                     for j in 0..<u {
                         hn[j] = s[2 * u + j] + bt[2 * u + j]
@@ -238,6 +238,17 @@ extension TruncatedBPTT {
             for block in xBlocks {
                 for j in 0..<block.count { dbs[block.row + j] += dr[block.column + j] }
             }
+        }
+    }
+
+    /// `p[i] = σ(p[i])` for the gates: float32 through the AVX2 kernel of `RNNKernels` (the rnn
+    /// path's sigmoid activation keeps `FastMath.sigmoid`, so its results stay as they were).
+    @inline(__always)
+    static func gateSigmoid(_ p: UnsafeMutablePointer<Scalar>, count: Int) {
+        if Scalar.self == Float.self {
+            rnn_sigmoid_f32(UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self), count)
+        } else {
+            Scalar.sigmoidInPlace(p, count: count)
         }
     }
 

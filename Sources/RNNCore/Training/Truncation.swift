@@ -48,7 +48,8 @@ public struct UpdateEvent<Scalar: RNNScalar> {
     public let elements: Int
     /// Global L2 norm of the gradient before clipping.
     public let gradNorm: Double
-    /// The gradient (`dSW`, `dTW`, `db` of every layer, in `ParameterLayout` order), before clipping.
+    /// The gradient (`dSW`, `dTW`, `db` of every layer, `db_s`, `db_t` for lstm/gru, in
+    /// `ParameterLayout` order), before clipping.
     public let gradients: UnsafeBufferPointer<Scalar>
 }
 

@@ -9,6 +9,10 @@ int rnn_kernels_avx2(void);
 /* p[i] = tanh(p[i]) for i < n (Cephes polynomials; absolute error < 3e-7). */
 void rnn_tanh_f32(float *p, long n);
 
+/* p[i] = 1 / (1 + exp(-p[i])) (from exp(-|p[i]|); absolute error < 3e-7): the gates of LSTM and
+   GRU layers. */
+void rnn_sigmoid_f32(float *p, long n);
+
 /* p[i] = exp(p[i] - shift); returns the sum of the results. */
 float rnn_exp_shift_sum_f32(float *p, long n, float shift);
 
