@@ -18,7 +18,7 @@ public enum Batcher {
         case .sequences:
             var order = Array(split.indices)
             if shuffle {
-                var rng = Xoshiro256(seed: seed, stream: 3 + UInt64(epoch))
+                var rng = Xoshiro256(seed: seed, stream: SeedStream.shuffle(epoch: epoch))
                 rng.shuffle(&order)
             }
             return stride(from: 0, to: order.count, by: batch).map { start in

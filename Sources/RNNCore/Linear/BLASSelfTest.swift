@@ -18,7 +18,7 @@ public enum BLASSelfTest {
     }
 
     static func worst<S: RNNScalar>(_ type: S.Type) -> Double {
-        var rng = Xoshiro256(seed: 5)
+        var rng = Xoshiro256(seed: SeedStream.blasSelfTest)
         var worst = 0.0
         for (m, n, k) in shapes {
             for transA in [false, true] {

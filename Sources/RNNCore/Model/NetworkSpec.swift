@@ -125,7 +125,7 @@ extension NetworkSpec {
     /// `[-1/sqrt(units), 1/sqrt(units)]`, drawn in layout order from `Xoshiro256(seed, stream: 1)`.
     /// Values are drawn in float64 and rounded, so float32 and float64 runs start at the same point.
     public func initialParameters(seed: UInt64) -> [Double] {
-        var rng = Xoshiro256(seed: seed, stream: 1)
+        var rng = Xoshiro256(seed: seed, stream: SeedStream.initialWeights)
         let layout = ParameterLayout(self)
         var values = [Double](repeating: 0, count: layout.count)
         var offset = 0

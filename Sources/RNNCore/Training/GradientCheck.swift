@@ -46,7 +46,7 @@ public enum GradientCheck {
         let layout = ParameterLayout(spec)
         var indices = Array(0..<layout.count)
         if indices.count > maxChecks {
-            var rng = Xoshiro256(seed: 12345)
+            var rng = Xoshiro256(seed: SeedStream.gradientCheckSample)
             rng.shuffle(&indices)
             indices = Array(indices.prefix(maxChecks)).sorted()
         }

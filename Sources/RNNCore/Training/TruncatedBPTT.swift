@@ -155,7 +155,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
                                           elements: elements, gradNorm: norm,
                                           gradients: UnsafeBufferPointer(grads)))
                     if let clip = clipNorm {
-                        let coef = clip / (norm + 1e-6)
+                        let coef = clip / (norm + 1e-6)  // 1e-6: torch.nn.utils.clip_grad_norm_'s epsilon
                         if coef < 1 {
                             let c = Scalar(coef)
                             for i in 0..<layout.count { grads[i] *= c }
@@ -185,7 +185,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     @_specialize(where Scalar == Double)
     public func evaluate(_ batch: SequenceBatch<Scalar>, metric: inout MetricAccumulator) -> (lossSum: Double, elements: Int) {
         guard batch.steps > 0, batch.lanes > 0 else { return (0, 0) }
-        let chunk = min(batch.steps, 64)
+        let chunk = min(batch.steps, 64)  // steps per forward GEMM chunk: no gradient, so no window to keep
         prepare(lanes: batch.lanes, slots: chunk + 1, windowRows: 0, chunkRows: chunk)
         metric.beginBatch(lanes: batch.lanes)
         var total = 0.0, count = 0

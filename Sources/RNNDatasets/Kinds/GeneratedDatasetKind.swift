@@ -12,7 +12,7 @@ extension GeneratedDatasetKind {
 
 /// Data generation draws from `Xoshiro256(seed, stream: 2)`, the training split first and then the
 /// validation split: every generator is a pure function of the seed and its parameters.
-func dataGenerator(_ seed: UInt64) -> Xoshiro256 { Xoshiro256(seed: seed, stream: 2) }
+func dataGenerator(_ seed: UInt64) -> Xoshiro256 { Xoshiro256(seed: seed, stream: SeedStream.data) }
 
 /// The training split (`train` samples) then the validation split (`validation`), drawn in that
 /// order from `one`.
