@@ -227,6 +227,35 @@ struct GradientDiagnosticsTests {
         check(Double.self)
     }
 
+    /// One-hot inputs (the first layer's `SW` columns, and `SWᵀ` rows for gated layers): g == g_ref
+    /// untruncated, and training unchanged by diagnostics, float32 and float64.
+    @Test(arguments: [LayerKind.rnn, .lstm, .gru])
+    func oneHotInputs(kind: LayerKind) throws {
+        let spec = NetworkSpec(inputs: 5, layers: [(kind, 4, .tanh), (.dense, 5, .softmax)], loss: .crossEntropy)
+        let weights = spec.initialParameters(seed: 17)
+        let batches = (0..<3).map { TestData.samples(spec: spec, lengths: [10, 7, 9], seed: UInt64(60 + $0), oneHot: true) }
+        let settings = OptimizerSettings(name: .adam, lr: 0.05)
+        func check<S: RNNScalar>(_: S.Type) {
+            for truncation in [Truncation(tauB: 3), Truncation(tauB: 2, tauMax: 3)] {
+                let off = diagnosedUpdates(S.self, spec: spec, weights: weights, samples: batches, truncation: truncation,
+                                           diagnostics: GradientDiagnostics(), optimizer: settings, clipNorm: 1)
+                let on = diagnosedUpdates(S.self, spec: spec, weights: weights, samples: batches, truncation: truncation,
+                                          diagnostics: GradientDiagnostics(gradientEvery: 1, creditLags: 6),
+                                          optimizer: settings, clipNorm: 1)
+                #expect(on.parameters.map(\.bitPattern) == off.parameters.map(\.bitPattern), "\(S.self) \(truncation)")
+                #expect(on.results == off.results && on.gradients == off.gradients, "\(S.self) \(truncation)")
+                #expect(on.diagnostics.count == off.updates)
+                if truncation.tauMax == nil {
+                    #expect(on.diagnostics.allSatisfy { $0.gradient == $0.reference }, "\(S.self): g != g_ref untruncated")
+                } else {
+                    #expect(on.diagnostics.contains { $0.gradient != $0.reference }, "\(S.self): truncation should show")
+                }
+            }
+        }
+        check(Float.self)
+        check(Double.self)
+    }
+
     // MARK: - Sampling and the comparison
 
     @Test func samplingCountsOptimizerStepsOverTheTrainersLife() {
