@@ -20,6 +20,11 @@
 /// LSTM and GRU layers (`TruncatedBPTT+Gated.swift`) follow the same schedule; their recursion
 /// carries `delta` through both `h` and the LSTM cell `c`, and truncation cuts both at `a`.
 ///
+/// With `diagnostics` on (SPEC 3.1, `TruncatedBPTT+Diagnostics.swift`), sampled updates also get
+/// `g_ref` (the same backward pass from the reference horizon `a_ref`, into its own buffer) and
+/// the credit profile `|∂C_t/∂h^l_{t-k}|`; the workspace then keeps `h` back to `a_ref - 1`.
+/// Training is bit-identical with or without them.
+///
 /// Shape letters: `B` lanes, `U` units of a layer, `I` its inputs, `O` outputs, `G` gate blocks of
 /// a gated layer (4 for lstm, 3 for gru).
 public final class TruncatedBPTT<Scalar: RNNScalar> {
