@@ -39,11 +39,18 @@ Case JSON: {"layers": [{"kind": "dense"|"rnn"|"lstm"|"gru", "inputs": I, "units"
 "activation": name}] ("activation" is ignored and may be omitted for lstm/gru), "loss":
 "mse"|"binary-cross-entropy"|"cross-entropy", "weights": flat list (layout above),
 "inputs": (T, B, I) time-major, "mask": (T, B) booleans, "targets": (T, B, O) numbers or (T, B)
-class indices for cross-entropy, "tau_b": int, "tau_max": int}.
+class indices for cross-entropy, "tau_b": int, "tau_max": int, "credit_lags": int (optional)}.
+
+Gradient diagnostics (SPEC 3.1): with the same tau_b and tau_max set to the reference horizon
+(0 = full), every update's "grad" is g_ref of that update. With "credit_lags": K > 0, each update
+also gets "t" (its latest step with a target) and "credit": per layer, |dC_t/dh^l_{t-k}| for
+k = 0..K (null below the window start a), see credit_profile().
 
 Checks: --self-check compares every update's gradient, for random lstm/gru/rnn/dense stacks with
 truncated windows and ragged masks, with central differences of that update's loss (a separate
-forward from the detached states at a-1); exits 1 above a relative error of 1e-7.
+forward from the detached states at a-1); exits 1 above a relative error of 1e-7. It also checks
+every credit profile value against central differences of C_t with respect to each element of
+h^l_{t-k} (bumped_step_loss; limit 1e-6).
 check_against_torch.py (manual, needs torch, not part of `make test`) compares the lstm/gru
 forward with nn.LSTM/nn.GRU and every update's gradient with torch autograd.
 
@@ -215,6 +222,7 @@ def compute(case):
         Y = np.array(case["targets"], dtype=np.float64)  # (T, B, O)
     tau_max = case["tau_max"] or T
     tau_b = case["tau_b"] or (case["tau_max"] or T)
+    credit_lags = case.get("credit_lags", 0)
 
     # Forward over the whole stream (weights never change with lr = 0).
     H = [np.zeros((T + 1, B, L["units"])) for L in layers]  # H[l][n] = h^l_n, H[l][0] = 0
@@ -312,10 +320,89 @@ def compute(case):
                     grads[l]["W_t"] += delta.T @ H[l][step - 1]
                     carry[l] = delta @ P[l]["W_t"]
                 from_above = delta @ P[l]["W_s"]
-        results.append({"n": n, "loss": float(val / count), "elements": count,
-                        "grad": pack(layers, grads).tolist()})
+        result = {"n": n, "loss": float(val / count), "elements": count,
+                  "grad": pack(layers, grads).tolist()}
+        if credit_lags > 0:
+            t = int(max(s for s in steps if mask[s - 1].any()))
+            result["t"] = t
+            result["credit"] = credit_profile(layers, loss, P, X, Y, mask, H, C, cache, t, a,
+                                              credit_lags)
+        results.append(result)
         p = n
     return results
+
+
+def credit_profile(layers, loss, P, X, Y, mask, H, C, cache, t, a, K):
+    """Credit profile of step t (SPEC 3.1): |dC_t/dh^l_{t-k}| for every layer l and k = 0..K,
+    None where t - k < a. C_t is the loss of step t alone, averaged over its own target elements
+    (lanes with a target at t, times O except for cross-entropy). Back from t to a with errors
+    injected at t only; the derivative w.r.t. h^l_m is the total one (every path from m to t).
+    For the output layer at k = 0 it is dC_t/dy_t, also for the folded losses: cross-entropy
+    -1/y_c at the target class, binary cross-entropy -t/y + (1 - t)/(1 - y) (a term is 0 where
+    its log is clamped at -100)."""
+    B = mask.shape[1]
+    O = layers[-1]["units"]
+    top = len(layers) - 1
+    m = mask[t - 1].astype(np.float64)[:, None]             # (B, 1)
+    count = int(mask[t - 1].sum()) * (1 if loss == "cross-entropy" else O)
+    y = H[-1][t]
+    if loss == "mse":
+        inj = 2.0 * (y - Y[t - 1]) * m / count                 # dC_t/dy_t
+        dy = inj
+    elif loss == "binary-cross-entropy":
+        tt = Y[t - 1]
+        inj = (y - tt) * m / count                             # dC_t/dz_t
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d1 = np.where((tt != 0) & (np.log(y) > -100), -tt / y, 0.0)
+            d2 = np.where((tt != 1) & (np.log(1 - y) > -100), (1 - tt) / (1 - y), 0.0)
+        dy = (d1 + d2) * m / count
+    else:
+        onehot = np.eye(O)[Y[t - 1]]
+        inj = (y - onehot) * m / count                         # dC_t/dz_t
+        dy = np.zeros_like(y)
+        for b in range(B):
+            if mask[t - 1, b]:
+                c = Y[t - 1, b]
+                dy[b, c] = -1.0 / y[b, c] / count
+
+    out = [[None] * (K + 1) for _ in layers]
+    dummy = [{k: np.zeros_like(v) for k, v in p_.items()} for p_ in P]
+    carry = [np.zeros((B, L["units"])) for L in layers]
+    carry_c = [np.zeros((B, L["units"])) for L in layers]
+    for step in range(t, a - 1, -1):
+        k = t - step
+        from_above = None
+        for l in range(top, -1, -1):
+            L = layers[l]
+            g = np.zeros((B, L["units"]))
+            if l == top:
+                if step == t and loss == "mse":
+                    g = g + inj
+            else:
+                g = g + from_above
+            h_in = X[step - 1] if l == 0 else H[l - 1][step]
+            if L["kind"] in GATES or L["kind"] == "rnn":
+                g = g + carry[l]                               # dC_t/dh^l_step, complete
+            if k <= K:
+                out[l][k] = float(np.sqrt((g * g).sum()))
+            if L["kind"] == "lstm":
+                from_above, carry[l], carry_c[l] = lstm_step_back(
+                    P[l], cache[l][step], h_in, H[l][step - 1], C[l][step - 1], C[l][step],
+                    g, carry_c[l], dummy[l])
+                continue
+            if L["kind"] == "gru":
+                from_above, carry[l] = gru_step_back(
+                    P[l], cache[l][step], h_in, H[l][step - 1], g, dummy[l])
+                continue
+            delta = act_vjp(L["activation"], H[l][step], g)
+            if l == top and step == t and loss != "mse":
+                delta = delta + inj
+            if L["kind"] == "rnn":
+                carry[l] = delta @ P[l]["W_t"]
+            from_above = delta @ P[l]["W_s"]
+    if loss != "mse":
+        out[top][0] = float(np.sqrt((dy * dy).sum()))
+    return out
 
 
 def main(case_path, out_path):
@@ -537,7 +624,105 @@ def self_check():
         worst = max(worst, case_worst)
     print("self-check %s: worst relative error %.2e (max|grad - fd| / max|fd| per update, "
           "limit 1e-7)" % ("passed" if ok else "FAILED", worst))
-    return 0 if ok else 1
+    credit_ok = credit_self_check(rng, tmp)
+    return 0 if ok and credit_ok else 1
+
+
+def bumped_step_loss(case, flat, t, bump_layer, bump_step, bump):
+    """C_t (the loss of step t alone, mean over its target elements) of the untruncated forward
+    from step 1, with `bump` added to h^{bump_layer}_{bump_step} as soon as it is computed (the
+    layer above and later steps see the bumped value; an LSTM's cell does not). The loss is
+    written as a function of the output y (cross-entropy -log y_c), so a bump on the output layer
+    differentiates with respect to y."""
+    layers, loss = case["layers"], case["loss"]
+    P = unpack(layers, flat)
+    X = np.array(case["inputs"], dtype=np.float64)
+    mask = np.array(case["mask"], dtype=bool)
+    B = mask.shape[1]
+    state = [{"h": np.zeros((B, L["units"])), "c": np.zeros((B, L["units"]))} for L in layers]
+    below = None
+    for step in range(1, t + 1):
+        below = X[step - 1]
+        for l, L in enumerate(layers):
+            if L["kind"] == "lstm":
+                state[l]["h"], state[l]["c"], _ = lstm_step(P[l], below, state[l]["h"],
+                                                            state[l]["c"])
+            elif L["kind"] == "gru":
+                state[l]["h"], _ = gru_step(P[l], below, state[l]["h"])
+            else:
+                z = below @ P[l]["W_s"].T + P[l]["b"]
+                if L["kind"] == "rnn":
+                    z = z + state[l]["h"] @ P[l]["W_t"].T
+                state[l]["h"] = act(L["activation"], z)
+            if l == bump_layer and step == bump_step:
+                state[l]["h"] = state[l]["h"] + bump
+            below = state[l]["h"]
+    total, count = 0.0, 0
+    for b in range(B):
+        if not mask[t - 1, b]:
+            continue
+        y, target = below[b], case["targets"][t - 1][b]
+        if loss == "mse":
+            total += float(((y - np.array(target)) ** 2).sum())
+            count += y.size
+        elif loss == "binary-cross-entropy":
+            tb = np.array(target)
+            total -= float((tb * np.maximum(np.log(y), -100)
+                            + (1 - tb) * np.maximum(np.log(1 - y), -100)).sum())
+            count += y.size
+        else:
+            total -= float(np.log(y[target]))
+            count += 1
+    return total / count
+
+
+def credit_self_check(rng, tmp):
+    """The credit profile (|dC_t/dh^l_{t-k}|, untruncated) of every update against central
+    differences of C_t with respect to each element of h^l_{t-k} (bumped_step_loss)."""
+    import os
+    cases = [
+        ("rnn->rnn softmax, ce", [("rnn", 3, "tanh"), ("rnn", 3, "softmax")], "cross-entropy",
+         8, 3, 2, 3, 2, True),
+        ("lstm->dense, mse", [("lstm", 3, None), ("dense", 2, "identity")], "mse", 8, 2, 2, 2, 2, True),
+        ("gru->lstm->dense sigmoid, bce", [("gru", 3, None), ("lstm", 2, None),
+                                           ("dense", 2, "sigmoid")], "binary-cross-entropy",
+         7, 2, 3, 3, 2, False),
+        ("dense->gru, mse", [("dense", 3, "tanh"), ("gru", 2, None)], "mse", 7, 2, 1, 2, 2, True),
+    ]
+    ok, worst = True, 0.0
+    for name, stack, loss, T, B, tau_b, tau_max, I, holes in cases:
+        case = random_case(rng, stack, loss, T, B, tau_b, 0, I, holes)   # reference: full
+        case["credit_lags"] = T
+        flat = np.array(case["weights"])
+        case_path, out_path = os.path.join(tmp, "credit.json"), os.path.join(tmp, "credit-out.json")
+        json.dump(case, open(case_path, "w"))
+        main(case_path, out_path)
+        case_worst, checked = 0.0, 0
+        for u in json.load(open(out_path)):
+            t = u["t"]
+            for l, L in enumerate(case["layers"]):
+                for k, value in enumerate(u["credit"][l]):
+                    if t - k < 1:
+                        ok = ok and value is None
+                        continue
+                    grad = np.zeros((B, L["units"]))
+                    for b in range(B):
+                        for j in range(L["units"]):
+                            bump = np.zeros((B, L["units"]))
+                            bump[b, j] = 1e-6
+                            grad[b, j] = (bumped_step_loss(case, flat, t, l, t - k, bump)
+                                          - bumped_step_loss(case, flat, t, l, t - k, -bump)) / 2e-6
+                    fd = float(np.sqrt((grad * grad).sum()))
+                    rel = abs(fd - value) / max(abs(fd), abs(value), 1e-8)
+                    case_worst = max(case_worst, rel)
+                    checked += 1
+        print("credit %-32s T=%d B=%d tau_b=%d: %3d (update, layer, lag) values, max rel err %.1e"
+              % (name, T, B, tau_b, checked, case_worst))
+        worst = max(worst, case_worst)
+    ok = ok and worst < 1e-6
+    print("credit self-check %s: worst relative error %.2e (limit 1e-6)"
+          % ("passed" if ok else "FAILED", worst))
+    return ok
 
 
 if __name__ == "__main__":

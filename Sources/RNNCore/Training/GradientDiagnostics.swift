@@ -21,11 +21,19 @@ public struct GradientDiagnostics: Sendable, Equatable, Codable {
         self.creditLags = creditLags
     }
 
-    /// Nothing to record.
-    public var isOff: Bool { gradientEvery == 0 && creditLags == 0 }
+    /// Nothing to record (negative values count as 0).
+    public var isOff: Bool { gradientEvery <= 0 && creditLags <= 0 }
 
-    /// Whether optimizer step `update` (1-based, counted over the whole run) is sampled.
+    /// The sampling interval `k`: `gradientEvery`; 1 (every update) when only the credit profile
+    /// is recorded (`gradientEvery == 0`, `creditLags > 0`); 0 when off.
+    public var sampleInterval: Int {
+        gradientEvery > 0 ? gradientEvery : (creditLags > 0 ? 1 : 0)
+    }
+
+    /// Whether optimizer step `update` (1-based, counted over the whole run) is sampled: updates
+    /// 1, 1 + k, 1 + 2k, … for `k = sampleInterval`; none when off.
     public func samples(update: Int) -> Bool {
-        gradientEvery > 0 && update >= 1 && (update - 1) % gradientEvery == 0
+        let k = sampleInterval
+        return k > 0 && update >= 1 && (update - 1) % k == 0
     }
 }

@@ -20,6 +20,11 @@
 /// LSTM and GRU layers (`TruncatedBPTT+Gated.swift`) follow the same schedule; their recursion
 /// carries `delta` through both `h` and the LSTM cell `c`, and truncation cuts both at `a`.
 ///
+/// With `diagnostics` on (SPEC 3.1, `TruncatedBPTT+Diagnostics.swift`), sampled updates also get
+/// `g_ref` (the same backward pass from the reference horizon `a_ref`, into its own buffer) and
+/// the credit profile `|∂C_t/∂h^l_{t-k}|`; the workspace then keeps `h` back to `a_ref - 1`.
+/// Training is bit-identical with or without them.
+///
 /// Shape letters: `B` lanes, `U` units of a layer, `I` its inputs, `O` outputs, `G` gate blocks of
 /// a gated layer (4 for lstm, 3 for gru).
 public final class TruncatedBPTT<Scalar: RNNScalar> {
@@ -27,12 +32,18 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     public let layout: ParameterLayout
     public let truncation: Truncation
     public let clipNorm: Double?
+    /// What to record about the gradient of sampled updates (SPEC 3.1, `+Diagnostics`); off by default.
+    public let diagnostics: GradientDiagnostics
     let optimizer: Optimizer<Scalar>
 
     /// All parameters, contiguous, in `ParameterLayout` order.
     let params: UnsafeMutableBufferPointer<Scalar>
-    /// `ΔSW`, `ΔTW`, `Δb` of the current update, same layout.
-    let grads: UnsafeMutableBufferPointer<Scalar>
+    /// `ΔSW`, `ΔTW`, `Δb` of the current update, same layout. The diagnostics passes point it at
+    /// their own buffers for their duration (`withGradientBuffer`, `+Diagnostics`) and restore it.
+    var grads: UnsafeMutableBufferPointer<Scalar>
+    /// Buffers of the diagnostics passes (`+Diagnostics`): `g_ref` (layout), the credit pass's
+    /// unused weight gradients (layout), and `dC_t/dh^l` over the credit lags, (lags + 1, B, max U).
+    var diagnosticBuffers = DiagnosticBuffers<Scalar>()
 
     // MARK: Workspace (slot j holds step `origin + j`; slot 0 of a fresh batch is the zero state h_0)
     /// h^l per slot, (slots, B, U_l).
@@ -71,12 +82,16 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     /// - Parameters:
     ///   - parameters: initial values in `ParameterLayout` order (float64, rounded to `Scalar`).
     ///   - clipNorm: max global L2 norm, as `torch.nn.utils.clip_grad_norm_`; nil for none.
+    ///   - diagnostics: what to record about sampled updates' gradients (SPEC 3.1); the observer of
+    ///     `train` receives it in `UpdateEvent.diagnostics`. Training is bit-identical either way.
     public init(spec: NetworkSpec, parameters: [Double], truncation: Truncation,
-                optimizer: OptimizerSettings, clipNorm: Double? = nil) {
+                optimizer: OptimizerSettings, clipNorm: Double? = nil,
+                diagnostics: GradientDiagnostics = GradientDiagnostics()) {
         self.spec = spec
         self.layout = ParameterLayout(spec)
         self.truncation = truncation
         self.clipNorm = clipNorm
+        self.diagnostics = diagnostics
         precondition(parameters.count == layout.count, "parameter count \(parameters.count) != \(layout.count)")
         params = .allocate(capacity: max(layout.count, 1))
         grads = .allocate(capacity: max(layout.count, 1))
@@ -106,6 +121,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         for buffer in twT { buffer?.deallocate() }
         inject.deallocate()
         rowLoss.deallocate()
+        diagnosticBuffers.deallocate()
     }
 
     /// The current parameters, in float64, `ParameterLayout` order.
@@ -126,16 +142,19 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         var result = BatchResult()
         guard batch.steps > 0, batch.lanes > 0 else { return result }
         let (tauB, tauMax) = truncation.resolved(steps: batch.steps)
-        // h keeps steps n - tau_max ... n of the update in flight; the tau_max - tau_b extra
-        // slots amortise the shift to about one (B, U) copy per step (none extra when tau_b = tau_max).
-        prepare(lanes: batch.lanes, slots: min(batch.steps, max(2 * tauMax - tauB, tauMax)) + 1,
-                windowRows: min(batch.steps, tauMax), chunkRows: min(batch.steps, tauB))
+        // h keeps steps n - keep ... n of the update in flight (keep = tau_max, or the reference
+        // horizon when diagnostics are on); the keep - tau_b extra slots amortise the shift to
+        // about one (B, U) copy per step (none extra when tau_b = keep).
+        let keep = historySteps(steps: batch.steps, tauMax: tauMax)
+        prepare(lanes: batch.lanes, slots: min(batch.steps, max(2 * keep - tauB, keep)) + 1,
+                windowRows: min(batch.steps, keep), chunkRows: min(batch.steps, tauB))
+        prepareDiagnostics(lanes: batch.lanes, steps: batch.steps)
         batch.withView { view in
             var p = 0
             while p < view.steps {
                 let n = min(p + tauB, view.steps)
-                // This update needs h from a - 1 = n - tau_max on; later ones start later still.
-                makeRoom(through: n, keepFrom: max(0, n - tauMax), computed: p)
+                // This update needs h from a - 1 = n - keep on; later ones start later still.
+                makeRoom(through: n, keepFrom: max(0, n - keep), computed: p)
                 forward(view, from: p, to: n)
                 let (lossSum, elements) = lossAndInjection(view, from: p, to: n, inject: true)
                 if elements > 0 {
@@ -151,9 +170,12 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
                         result.divergence = "gradient norm is \(norm) at step \(n)"
                         return
                     }
+                    // Diagnostics of sampled updates: their own passes and buffers, before the step.
+                    let sampled = diagnostics.samples(update: optimizer.step + 1)
+                        ? diagnose(view, update: optimizer.step + 1, from: p, to: n, tauMax: tauMax) : nil
                     observer?(UpdateEvent(step: n, previousStep: p, windowStart: a, loss: meanLoss,
                                           elements: elements, gradNorm: norm,
-                                          gradients: UnsafeBufferPointer(grads)))
+                                          gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
                     if let clip = clipNorm {
                         let coef = clip / (norm + 1e-6)  // 1e-6: torch.nn.utils.clip_grad_norm_'s epsilon
                         if coef < 1 {

@@ -51,6 +51,9 @@ public struct UpdateEvent<Scalar: RNNScalar> {
     /// The gradient (`dSW`, `dTW`, `db` of every layer, `db_s`, `db_t` for lstm/gru, in
     /// `ParameterLayout` order), before clipping.
     public let gradients: UnsafeBufferPointer<Scalar>
+    /// `g`, `g_ref` and the credit profile, for the updates `GradientDiagnostics.samples(update:)`
+    /// selects (SPEC 3.1); nil for the others and when diagnostics are off.
+    public let diagnostics: UpdateDiagnostics?
 }
 
 /// What training one batch produced.

@@ -1,0 +1,326 @@
+/// What a sampled update's gradient looks like next to the untruncated one (SPEC 3.1).
+///
+/// For the update at step `n` (errors injected at the steps of `(p, n]` that have a target,
+/// propagated back to `a = max(s, n - tau_max + 1)`):
+/// ```
+/// g      = the update's gradient (ΔSW, ΔTW, Δb of every layer) before clipping, window [a, n]
+/// g_ref  = the same injected errors, stored activations and current weights, window [a_ref, n],
+///          a_ref = s (reference_tau_max: full) or max(s, n - R + 1) (reference_tau_max: R)
+/// credit(l, k) = |∂C_t / ∂h^l_{t-k}|       (L2 over lanes and units)
+/// ```
+/// `t` is the latest step of `(p, n]` that has a target (in any lane) and `C_t` the loss of that
+/// step alone, averaged over its own target elements (PyTorch's `reduction='mean'` applied to
+/// step `t`: `E_t` = lanes with a target at `t`, times the output width except for
+/// cross-entropy). That is the update's loss restricted to step `t`, times `E / E_t`, so credit
+/// values compare across `tau_b`. `∂C_t/∂h^l_m` is the total derivative through every path
+/// forward from `m` to `t` (for LSTM the cell `c` carries it too; only `h` is reported), so it
+/// is untruncated for every `m >= a_ref`.
+public struct UpdateDiagnostics: Sendable, Equatable {
+    /// The optimizer step (1-based, counted over the trainer's life, checkpoints included).
+    public let update: Int
+    /// The update's step `n`.
+    public let step: Int
+    /// The previous update's step `p`: errors were injected at `(p, n]`.
+    public let previousStep: Int
+    /// `a = max(s, n - tau_max + 1)`: where `g` stops.
+    public let windowStart: Int
+    /// `a_ref`: where `g_ref` (and the credit profile) stop.
+    public let referenceStart: Int
+    /// `g`: the update's gradient before clipping, `ParameterLayout` order.
+    public let gradient: [Double]
+    /// `g_ref`, same layout.
+    public let reference: [Double]
+    /// `t`, the step whose loss `C_t` the credit profile follows; nil when `creditLags == 0`.
+    public let creditStep: Int?
+    /// Per layer (index 0 = the first layer above the input), lags `k = 0 … creditLags`:
+    /// `|∂C_t / ∂h^l_{t-k}|`. NaN where `t - k < a_ref` (before the sequence start or the
+    /// reference horizon); 0 where no path links `h^l_{t-k}` to `C_t` (a dense layer at `k > 0`
+    /// with no recurrent layer above it). Nil when `creditLags == 0`.
+    ///
+    /// For the output layer at lag 0 this is `∂C_t/∂y_t`: for mse the injected `2(y − target)/E_t`;
+    /// for a folded loss the derivative through the output, computed in float64:
+    /// cross-entropy `−1/y_c / E_t` at the target class (`1/y_c = exp(log Σ exp z − z_c)`, finite
+    /// even where `y_c` underflows), binary cross-entropy `(−t/y + (1 − t)/(1 − y)) / E_t`, each
+    /// term 0 where its log is clamped at −100. At lags `k >= 1` the output layer's value is
+    /// `|TWᵀ delta_{t-k+1}|` as for any layer.
+    public let credit: [[Double]]?
+
+    public init(update: Int, step: Int, previousStep: Int, windowStart: Int, referenceStart: Int,
+                gradient: [Double], reference: [Double], creditStep: Int?, credit: [[Double]]?) {
+        self.update = update
+        self.step = step
+        self.previousStep = previousStep
+        self.windowStart = windowStart
+        self.referenceStart = referenceStart
+        self.gradient = gradient
+        self.reference = reference
+        self.creditStep = creditStep
+        self.credit = credit
+    }
+
+    /// `g` against `g_ref` over `range` of the layout (nil: every parameter, `all`):
+    /// ```
+    /// norm = |g|   referenceNorm = |g_ref|   cos = g·g_ref / (|g| |g_ref|)   relBias = |g − g_ref| / |g_ref|
+    /// ```
+    /// `cos` is nil when either norm is 0, `relBias` when `|g_ref|` is 0 (the CSV's empty cell).
+    /// Sums in float64; NaN or infinite entries propagate.
+    public func comparison(over range: Range<Int>? = nil) -> GradientComparison {
+        let r = range ?? 0..<gradient.count
+        var gg = 0.0, rr = 0.0, gr = 0.0, dd = 0.0
+        for i in r where i >= 0 && i < gradient.count && i < reference.count {
+            let g = gradient[i], f = reference[i]
+            gg += g * g
+            rr += f * f
+            gr += g * f
+            dd += (g - f) * (g - f)
+        }
+        let norm = gg.squareRoot(), referenceNorm = rr.squareRoot()
+        return GradientComparison(
+            norm: norm, referenceNorm: referenceNorm,
+            cos: norm > 0 && referenceNorm > 0 ? gr / (norm * referenceNorm) : nil,
+            relBias: referenceNorm > 0 ? dd.squareRoot() / referenceNorm : nil)
+    }
+}
+
+/// `g` against `g_ref` for one parameter group (SPEC 3.1, `gradient.csv`).
+public struct GradientComparison: Sendable, Equatable {
+    public let norm: Double
+    public let referenceNorm: Double
+    /// `g·g_ref / (|g| |g_ref|)`; nil when either is 0.
+    public let cos: Double?
+    /// `|g − g_ref| / |g_ref|`; nil when `|g_ref|` is 0.
+    public let relBias: Double?
+}
+
+/// The diagnostics passes' own buffers, sized once (grown only): training never reads them, and
+/// they never alias the training gradient.
+struct DiagnosticBuffers<Scalar: RNNScalar> {
+    /// `g_ref`, `ParameterLayout` order.
+    var reference = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
+    /// The credit pass's weight gradients (computed by the shared backward pass, not reported).
+    var creditWeights = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
+    /// `dC_t/dh^l_m` of one layer over the credit rows, (lags + 1, B, max U).
+    var dh = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
+
+    func deallocate() {
+        reference.deallocate()
+        creditWeights.deallocate()
+        dh.deallocate()
+    }
+}
+
+extension TruncatedBPTT {
+    // MARK: - Horizons
+
+    /// How many steps back the workspace keeps `h` (and the gates and cells of gated layers) at
+    /// an update: `tau_max`, or with diagnostics on the reference horizon `max(tau_max, R)`
+    /// (`R` = the batch's steps for `full`), so that the reference pass finds `h_{a_ref - 1}`.
+    func historySteps(steps: Int, tauMax: Int) -> Int {
+        guard !diagnostics.isOff else { return tauMax }
+        let horizon = diagnostics.referenceTauMax.map { max($0, 1) } ?? max(steps, 1)
+        // A reference shorter than tau_max says nothing about truncation (the configuration
+        // rejects it); it is raised to tau_max so that every injected error stays inside it.
+        return max(tauMax, horizon)
+    }
+
+    /// `a_ref = max(s, n - R + 1)`, `s = 1` (sequence or epoch start), `R` as in `historySteps`.
+    func referenceStart(n: Int, steps: Int, tauMax: Int) -> Int {
+        max(1, n - historySteps(steps: steps, tauMax: tauMax) + 1)
+    }
+
+    /// Sizes the diagnostics buffers (grown only) for a batch of `lanes` and `steps`.
+    func prepareDiagnostics(lanes: Int, steps: Int) {
+        guard !diagnostics.isOff else { return }
+        var buffers = diagnosticBuffers
+        if buffers.reference.count < max(layout.count, 1) {
+            buffers.reference.deallocate()
+            buffers.creditWeights.deallocate()
+            buffers.reference = .allocate(capacity: max(layout.count, 1))
+            buffers.creditWeights = .allocate(capacity: max(layout.count, 1))
+            buffers.reference.initialize(repeating: 0)
+            buffers.creditWeights.initialize(repeating: 0)
+        }
+        if diagnostics.creditLags > 0 {
+            let maxUnits = spec.layers.map(\.units).max() ?? 0
+            let need = max(min(diagnostics.creditLags + 1, steps) * lanes * maxUnits, 1)
+            if buffers.dh.count < need {
+                buffers.dh.deallocate()
+                buffers.dh = .allocate(capacity: need)
+                buffers.dh.initialize(repeating: 0)
+            }
+        }
+        diagnosticBuffers = buffers
+    }
+
+    /// Runs `body` (a backward pass) with `grads` pointing at `buffer`; the training gradient is
+    /// left untouched and `grads` restored.
+    func withGradientBuffer<R>(_ buffer: UnsafeMutableBufferPointer<Scalar>, _ body: () -> R) -> R {
+        let training = grads
+        grads = buffer
+        defer { grads = training }
+        return body()
+    }
+
+    // MARK: - The diagnostics of one update
+
+    /// `g`, `g_ref` and the credit profile of the update at `n` (errors at `(p, n]`), after the
+    /// training backward pass filled `grads` and before clipping and the optimizer step.
+    ///
+    /// The reference is the same backward pass (`backward`) with window start `a_ref`, into its
+    /// own gradient buffer: whole-window GEMMs, the deltas in the workspace's delta buffer (which
+    /// training refills at its next update). The credit pass is that backward pass again with only
+    /// `C_t` injected, window `[a_ref, t]`; its `dC_t/dh` come from its deltas (`creditProfile`).
+    /// Neither touches `grads`, the weights, the stored activations or the optimizer, so training
+    /// is bit-identical with or without diagnostics. The injection buffer's row `t` is
+    /// overwritten with `C_t`'s error; training rewrites it at its next chunk.
+    func diagnose(_ view: BatchView<Scalar>, update: Int, from p: Int, to n: Int, tauMax: Int) -> UpdateDiagnostics {
+        let aRef = referenceStart(n: n, steps: view.steps, tauMax: tauMax)
+        let a = max(1, n - tauMax + 1)
+        let buffers = diagnosticBuffers
+        withGradientBuffer(buffers.reference) { backward(view, windowStart: aRef, from: p, to: n) }
+        let gradient = (0..<layout.count).map { Double(grads[$0]) }
+        let reference = (0..<layout.count).map { Double(buffers.reference[$0]) }
+        var t: Int? = nil
+        var credit: [[Double]]? = nil
+        if diagnostics.creditLags > 0, let last = latestTargetStep(view, from: p, to: n) {
+            t = last
+            credit = creditProfile(view, at: last, referenceStart: aRef, lags: diagnostics.creditLags)
+        }
+        return UpdateDiagnostics(update: update, step: n, previousStep: p, windowStart: a, referenceStart: aRef,
+                                 gradient: gradient, reference: reference, creditStep: t, credit: credit)
+    }
+
+    /// The latest step of `(p, n]` with a target in some lane.
+    func latestTargetStep(_ view: BatchView<Scalar>, from p: Int, to n: Int) -> Int? {
+        for m in stride(from: n, through: p + 1, by: -1) {
+            for lane in 0..<lanes where view.mask[view.row(m, lane)] != 0 { return m }
+        }
+        return nil
+    }
+
+    /// `|∂C_t / ∂h^l_{t-k}|` for every layer and `k = 0 … lags` (NaN below `a_ref`).
+    ///
+    /// 1. `C_t`'s error is injected at step `t` alone (`lossAndInjection` over `(t - 1, t]`, which
+    ///    normalises by `E_t`) and `backward` runs over `[a_ref, t]` into a scratch gradient,
+    ///    leaving `delta^l_m` (gate deltas for gated layers) in the delta buffer.
+    /// 2. Per layer, over the rows `m = max(a_ref, t - lags) … t`, two whole-window GEMMs give
+    ///    ```
+    ///    dh^l_m = SW^{l+1}ᵀ Delta^{l+1}_m  +  TW^lᵀ Delta_h^l_{m+1}       (top layer: injected dC_t/dy_t)
+    ///    ```
+    ///    (`Delta^{l+1}` the input-side gate deltas of a gated layer above; `Delta_h` the
+    ///    recurrent-side ones), and for a GRU the direct path `dh_m += z_{m+1} ⊙ dh_{m+1}`, one
+    ///    elementwise pass downward in `m`.
+    func creditProfile(_ view: BatchView<Scalar>, at t: Int, referenceStart aRef: Int, lags: Int) -> [[Double]] {
+        let b = lanes
+        let top = spec.layers.count - 1
+        let buffers = diagnosticBuffers
+        let (_, elementsT) = lossAndInjection(view, from: t - 1, to: t, inject: true)
+        withGradientBuffer(buffers.creditWeights) { backward(view, windowStart: aRef, from: t - 1, to: t) }
+        // Where `backward` wrote delta rows: recurrent layers from a_ref, a dense layer from the
+        // lowest row of the layer above (the top layer: t).
+        var lo = [Int](repeating: t, count: spec.layers.count)
+        var loAbove = t
+        for l in stride(from: top, through: 0, by: -1) {
+            lo[l] = spec.layers[l].isRecurrent ? aRef : loAbove
+            loAbove = lo[l]
+        }
+        let r0 = max(aRef, t - lags)          // rows r0 ... t of dh, (t - r0 + 1) · B
+        let stepsIn = t - r0 + 1
+        var credit = [[Double]](repeating: [Double](repeating: .nan, count: lags + 1), count: spec.layers.count)
+        let x = buffers.dh.baseAddress!
+        let w = UnsafePointer(params.baseAddress!)
+        for (l, layer) in spec.layers.enumerated() {
+            let u = layer.units
+            x.update(repeating: 0, count: stepsIn * b * u)
+            // E^l: the error arriving from above (the top layer: dC_t/dy_t for mse).
+            if l == top {
+                if spec.loss == .mse {
+                    (x + (t - r0) * b * u).update(from: outputSlot(inject, t), count: b * u)
+                }
+            } else {
+                let above = spec.layers[l + 1]
+                let from = max(r0, lo[l + 1])
+                let aboveRows = (t - from + 1) * b
+                let dAbove = UnsafePointer(deltaSlot(l + 1, from))
+                let swAbove = w + layout.entries[l + 1].sw
+                let out = x + (from - r0) * b * u
+                if above.kind == .gru {  // Delta_x of a gru: (r z) = columns 0 ..< 2U', n_x = 3U' ..< 4U'
+                    let ua = above.units
+                    Scalar.gemm(transA: false, transB: false, m: aboveRows, n: u, k: 2 * ua,
+                                alpha: 1, a: dAbove, lda: deltaWidth[l + 1], b: swAbove, ldb: u,
+                                beta: 0, c: out, ldc: u)
+                    Scalar.gemm(transA: false, transB: false, m: aboveRows, n: u, k: ua,
+                                alpha: 1, a: dAbove + 3 * ua, lda: deltaWidth[l + 1], b: swAbove + 2 * ua * u, ldb: u,
+                                beta: 1, c: out, ldc: u)
+                } else {
+                    Scalar.gemm(transA: false, transB: false, m: aboveRows, n: u, k: above.kind.gates * above.units,
+                                alpha: 1, a: dAbove, lda: deltaWidth[l + 1], b: swAbove, ldb: u,
+                                beta: 0, c: out, ldc: u)
+                }
+            }
+            // + TWᵀ Delta_h_{m+1} for m = r0 ... t - 1 (rnn: delta; lstm: i f g o; gru: r z n_h).
+            if let twOffset = layout.entries[l].tw, t > r0 {
+                Scalar.gemm(transA: false, transB: false, m: (t - r0) * b, n: u, k: layer.kind.gates * u,
+                            alpha: 1, a: UnsafePointer(deltaSlot(l, r0 + 1)), lda: deltaWidth[l], b: w + twOffset, ldb: u,
+                            beta: 1, c: x, ldc: u)
+                if layer.kind == .gru {  // h_{m+1} = (1 - z) ⊙ n + z ⊙ h_m: dh_m += z_{m+1} ⊙ dh_{m+1}
+                    let aw = auxWidth[l]
+                    for m in stride(from: t - 1, through: r0, by: -1) {
+                        let gates = UnsafePointer(auxSlot(l, m + 1))
+                        let dm = x + (m - r0) * b * u, next = UnsafePointer(dm + b * u)
+                        for r in 0..<b {
+                            let z = gates + r * aw + u
+                            for j in 0..<u { dm[r * u + j] += z[j] * next[r * u + j] }
+                        }
+                    }
+                }
+            }
+            for m in r0...t {
+                let row = x + (m - r0) * b * u
+                var sum = 0.0
+                for j in 0..<(b * u) { sum += Double(row[j]) * Double(row[j]) }
+                credit[l][t - m] = sum.squareRoot()
+            }
+        }
+        if spec.loss != .mse {
+            credit[top][0] = foldedOutputCredit(view, at: t, elements: elementsT)
+        }
+        return credit
+    }
+
+    /// `|∂C_t / ∂y_t|` of a folded output (cross-entropy on softmax, binary cross-entropy on
+    /// sigmoid), in float64 (see `UpdateDiagnostics.credit`). The row losses of cross-entropy
+    /// are those of the chunk just computed, which contains `t`.
+    func foldedOutputCredit(_ view: BatchView<Scalar>, at t: Int, elements: Int) -> Double {
+        guard elements > 0 else { return 0 }
+        let b = lanes, o = spec.outputs
+        let top = spec.layers.count - 1
+        let scale = 1 / Double(elements)
+        var sum = 0.0
+        switch spec.loss {
+        case .crossEntropy:
+            let lz = rowLoss.baseAddress! + (t - chunkStart) * b
+            for lane in 0..<b where view.mask[view.row(t, lane)] != 0 {
+                let inverse = _exp(lz[lane]) * scale   // 1/y_c = exp(log Σ exp z - z_c)
+                sum += inverse * inverse
+            }
+        case .binaryCrossEntropy:
+            let y = UnsafePointer(slot(h[top], top, t))
+            guard let targets = view.valueTargets else { return .nan }
+            for lane in 0..<b where view.mask[view.row(t, lane)] != 0 {
+                let yr = y + lane * o, tr = targets + view.row(t, lane) * o
+                for j in 0..<o {
+                    let yv = Double(yr[j]), tv = Double(tr[j])
+                    var d = 0.0
+                    if tv != 0 && _log(yv) > -100 { d -= tv / yv }
+                    if tv != 1 && _log(1 - yv) > -100 { d += (1 - tv) / (1 - yv) }
+                    d *= scale
+                    sum += d * d
+                }
+            }
+        case .mse:
+            return .nan  // not folded: the injected rows carry dC/dy
+        }
+        return sum.squareRoot()
+    }
+}
