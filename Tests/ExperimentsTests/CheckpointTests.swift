@@ -33,6 +33,15 @@ struct CheckpointTests {
                        optimizer: {name: adam, lr: 0.02, weight_decay: 0.01}}
 
             """),
+        Case(id: "adding with gradient diagnostics, \(precision)", yaml: """
+            name: ck
+            dataset: {kind: adding, length: 8, train: 40, validation: 8}
+            model: {layers: [{type: rnn, units: 6}, {type: dense, activation: identity}]}
+            training: {epochs: 4, batch: 4, tau_max: 3, tau_b: 2, clip_norm: 0.5, precision: \(precision),
+                       optimizer: {name: adam, lr: 0.02, weight_decay: 0.01}}
+            diagnostics: {gradient_every: 3, credit_lags: 6}
+
+            """),
     ] }
 
     static func plan(_ c: Case) throws -> (ExperimentPlan, PlannedRun) {
@@ -46,8 +55,30 @@ struct CheckpointTests {
     static func fingerprint(_ o: RunOutcome, metric: MetricKind) -> [String] {
         o.records.map { r in
             [String(r.epoch), String(r.updates), NumberText.format(r.trainLoss), NumberText.format(r.valLoss),
-             NumberText.format(r.metric), NumberText.format(r.gradNorm)].joined(separator: ",")
-        } + [o.finalParameters.map { String($0.bitPattern, radix: 16) }.joined(separator: ",")]
+             NumberText.format(r.metric), NumberText.format(r.gradNorm), NumberText.format(r.gradCos),
+             NumberText.format(r.gradRelBias)].joined(separator: ",")
+        } + [o.finalParameters.map { String($0.bitPattern, radix: 16) }.joined(separator: ","),
+             ResultsStore.csv(o.gradientRows, GradientRow.columns), ResultsStore.csv(o.creditRows, CreditRow.columns)]
+    }
+
+    /// Diagnostics never change training (SPEC 3.1): the same run with and without them ends
+    /// with bit-identical weights and losses; with them, it records every sampled update.
+    @Test func diagnosticsLeaveTrainingUnchanged() throws {
+        let (plan, run) = try Self.plan(Self.cases[2])
+        var off = run.config
+        off.diagnostics = GradientDiagnostics()
+        let with = RunExecutor.execute(run.config, datasets: plan.datasets)
+        let without = RunExecutor.execute(off, datasets: plan.datasets)
+        #expect(with.finalParameters == without.finalParameters)
+        #expect(with.records.map(\.trainLoss) == without.records.map(\.trainLoss))
+        #expect(with.records.map(\.valLoss) == without.records.map(\.valLoss))
+        // adding has one target, at the last step: one update per batch of 4 of the 40 sequences,
+        // 40 over 4 epochs; sampled 1, 4, …, 40: 14, each as `all` + 5 tensors (W_s, W_t, b; W_s, b).
+        #expect(with.gradientRows.filter { $0.parameter == "all" }.map(\.update) == Array(stride(from: 1, through: 40, by: 3)))
+        #expect(with.gradientRows.count == 14 * 6)
+        #expect(with.records.dropFirst().allSatisfy { $0.gradCos != nil && $0.gradRelBias != nil })
+        #expect(Set(with.creditRows.map(\.lag)) == Set(0...6) && Set(with.creditRows.map(\.epoch)) == Set(1...4))
+        #expect(without.gradientRows.isEmpty && without.creditRows.isEmpty)
     }
 
     /// Stop after every possible number of batches (mid-epoch and at epoch boundaries), go through

@@ -18,20 +18,12 @@ public struct GradientRow: Sendable, Equatable {
     public var relBias: Double?
 
     /// The rows of one sampled update: `all`, then every tensor in layout order.
-    static func rows(epoch: Int, update: Int, step: Int, gradient g: [Double], reference r: [Double],
-                     tensors: [(name: String, range: Range<Int>, shape: [Int])]) -> [GradientRow] {
-        func row(_ name: String, _ range: Range<Int>) -> GradientRow {
-            var gg = 0.0, rr = 0.0, gr = 0.0, dd = 0.0
-            for i in range {
-                gg += g[i] * g[i]; rr += r[i] * r[i]; gr += g[i] * r[i]
-                let d = g[i] - r[i]
-                dd += d * d
-            }
-            let gn = gg.squareRoot(), rn = rr.squareRoot()
-            return GradientRow(epoch: epoch, update: update, step: step, parameter: name, norm: gn, referenceNorm: rn,
-                               cos: gn > 0 && rn > 0 ? gr / (gn * rn) : nil, relBias: rn > 0 ? dd.squareRoot() / rn : nil)
+    static func rows(epoch: Int, _ d: UpdateDiagnostics, tensors: [(name: String, range: Range<Int>, shape: [Int])]) -> [GradientRow] {
+        func row(_ name: String, _ c: GradientComparison) -> GradientRow {
+            GradientRow(epoch: epoch, update: d.update, step: d.step, parameter: name, norm: c.norm,
+                        referenceNorm: c.referenceNorm, cos: c.cos, relBias: c.relBias)
         }
-        return [row("all", 0..<g.count)] + tensors.map { row($0.name, $0.range) }
+        return [row("all", d.comparison())] + tensors.map { row($0.name, d.comparison(over: $0.range)) }
     }
 
     static var columns: [Column<GradientRow>] {
@@ -99,13 +91,21 @@ final class DiagnosticsRecorder {
         tensors = ParameterLayout(spec).namedTensors(spec)
     }
 
-    func record(epoch: Int, update: Int, step: Int, gradient: [Double], reference: [Double], credit: [[Double]]?) {
-        let rows = GradientRow.rows(epoch: epoch, update: update, step: step, gradient: gradient, reference: reference, tensors: tensors)
+    /// Records a sampled update: its gradient rows when `gradient_every` asked for them (credit
+    /// alone samples every update, and writes no gradient rows), and its credit profile.
+    func record(epoch: Int, _ d: UpdateDiagnostics, gradients: Bool) {
+        let credit = d.credit
+        guard gradients else { return accumulate(credit) }
+        let rows = GradientRow.rows(epoch: epoch, d, tensors: tensors)
         gradientRows += rows
         if let all = rows.first {
             if let c = all.cos { epochCos.append(c) }
             if let b = all.relBias { epochBias.append(b) }
         }
+        accumulate(credit)
+    }
+
+    private func accumulate(_ credit: [[Double]]?) {
         guard let credit else { return }
         if creditSum.isEmpty {
             creditSum = credit.map { [Double](repeating: 0, count: $0.count) }

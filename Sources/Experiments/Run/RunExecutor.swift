@@ -42,7 +42,13 @@ public enum RunExecutor {
             outcome.baseline = dataset.baseline
             outcome.floor = dataset.floor
             let trainer = TruncatedBPTT<Scalar>(spec: spec, parameters: setup.initialParameters, truncation: config.truncation,
-                                                optimizer: config.optimizer, clipNorm: config.clipNorm)
+                                                optimizer: config.optimizer, clipNorm: config.clipNorm,
+                                                diagnostics: config.diagnostics)
+            let recorder = config.diagnostics.isOff ? nil : DiagnosticsRecorder(spec: spec)
+            func finishDiagnostics() {
+                outcome.gradientRows = recorder?.gradientRows ?? []
+                outcome.creditRows = recorder?.creditRows ?? []
+            }
             outcome.initialParameters = trainer.parameters
             outcome.finalParameters = outcome.initialParameters
 
@@ -64,9 +70,10 @@ public enum RunExecutor {
             }
 
             func save(_ batchesDone: Int, _ sums: Checkpoint.EpochSums) {
-                checkpoint(Checkpoint(canonicalConfig: "", trainer: trainer.exportState(),
-                                            records: outcome.records, batchesDone: batchesDone, partial: sums,
-                                            elapsedSeconds: Date().timeIntervalSince(start)))
+                var c = Checkpoint(canonicalConfig: "", trainer: trainer.exportState(), records: outcome.records,
+                                   batchesDone: batchesDone, partial: sums, elapsedSeconds: Date().timeIntervalSince(start))
+                c.diagnostics = recorder?.state ?? DiagnosticsState()
+                checkpoint(c)
             }
 
             var firstEpoch = 1, skipBatches = 0, resumed = Checkpoint.EpochSums()
@@ -79,6 +86,7 @@ public enum RunExecutor {
                 firstEpoch = last.epoch + 1
                 skipBatches = c.batchesDone
                 resumed = c.partial
+                recorder?.restore(c.diagnostics, epochInProgress: firstEpoch)
                 start = Date(timeIntervalSinceNow: -c.elapsedSeconds)
             } else {
                 // Epoch 0: the initial weights on both splits.
@@ -106,7 +114,9 @@ public enum RunExecutor {
                         outcome.status = .interrupted
                         return outcome
                     }
-                    let r = trainer.train(batch)
+                    let r = trainer.train(batch) { event in
+                        if let d = event.diagnostics { recorder?.record(epoch: epoch, d, gradients: config.diagnostics.gradientEvery > 0) }
+                    }
                     trainedABatch = true
                     sums.lossSum += r.lossSum
                     sums.elements += r.elements
@@ -116,6 +126,7 @@ public enum RunExecutor {
                     if let reason = r.divergence {
                         outcome.status = .diverged(epoch: epoch, reason: reason)
                         outcome.finalParameters = trainer.parameters
+                        finishDiagnostics()
                         return outcome
                     }
                 }
@@ -123,20 +134,24 @@ public enum RunExecutor {
                 clock = Date()
                 let val = evaluate(validationBatches)
                 let trainLoss = sums.elements > 0 ? sums.lossSum / Double(sums.elements) : .nan
+                let gradient = recorder?.endEpoch(epoch)
                 let record = EpochRecord(epoch: epoch, updates: trainer.updates, trainLoss: trainLoss, valLoss: val.loss,
                                          metric: val.metric, gradNorm: sums.updates > 0 ? sums.gradNormSum / Double(sums.updates) : nil,
                                          wallSeconds: Date().timeIntervalSince(start),
-                                         sampleStepsPerSecond: sums.seconds > 0 ? Double(sums.sampleSteps) / sums.seconds : nil)
+                                         sampleStepsPerSecond: sums.seconds > 0 ? Double(sums.sampleSteps) / sums.seconds : nil,
+                                         gradCos: gradient?.cos, gradRelBias: gradient?.relBias)
                 outcome.records.append(record)
                 onEpoch(record)
                 if let v = val.loss, !v.isFinite {
                     outcome.status = .diverged(epoch: epoch, reason: "validation loss is \(v)")
                     outcome.finalParameters = trainer.parameters
+                    finishDiagnostics()
                     return outcome
                 }
                 if epoch < config.epochs { save(0, Checkpoint.EpochSums()) }
             }
             outcome.finalParameters = trainer.parameters
+            finishDiagnostics()
             return outcome
         }
     }
