@@ -52,7 +52,7 @@ test: deps
 	$(SWIFT) test --skip-build
 	$(SWIFT) build --build-tests -Xswiftc -DRNN_INTERNAL_CHECKS -Xswiftc -DRNN_EXP_TEST_HOOKS --scratch-path .build-checks
 	$(SWIFT) test --skip-build --scratch-path .build-checks --filter RNNCoreTests
-	RNN_EXP_BIN=.build-checks/debug/rnn-exp bash Tests/Integration/slurm-cluster.sh
+	RNN_EXP_BIN=$(CURDIR)/.build-checks/debug/rnn-exp bash Tests/Integration/slurm-cluster.sh
 	bash Tests/Integration/report-browser.sh
 
 # The binary on the PATH, with bash, zsh and fish completions written by argument-parser.

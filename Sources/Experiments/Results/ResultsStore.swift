@@ -316,7 +316,7 @@ final class RunRecordCache: @unchecked Sendable {
         for run in plan.runs {
             let key = "\(run.config.tauBText)/\(run.config.tauMaxText)"
             guard seen.insert(key).inserted, seen.count <= 24 else { continue }
-            if let e = try? Explanation.explain(run, in: plan) { out.append(e.json) }
+            if let e = try? Explanation.explain(run, in: plan, showingTruncation: true) { out.append(e.json) }
         }
         lock.lock(); grids[plan.name] = out; lock.unlock()
         return out

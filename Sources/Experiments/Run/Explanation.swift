@@ -32,14 +32,25 @@ public struct Explanation: Sendable {
         return try explain(run, in: plan, step: step)
     }
 
-    /// The grid of one run of the plan.
-    public static func explain(_ run: PlannedRun, in plan: ExperimentPlan, step: Int? = nil) throws(RunSetup.Failure) -> Explanation {
+    /// The grid of one run of the plan. `showingTruncation`: with no `step`, prefer the first
+    /// update with a target whose window is cut by tau_max (the report's pictures), else the first.
+    public static func explain(_ run: PlannedRun, in plan: ExperimentPlan, step: Int? = nil,
+                               showingTruncation: Bool = false) throws(RunSetup.Failure) -> Explanation {
         var config = run.config
         config.precision = .float64
         let setup = try RunSetup.prepare(config, datasets: plan.datasets)
         let batches: [SequenceBatch<Double>] = setup.trainingBatches(config, epoch: 0, shuffle: false)
         guard let batch = batches.first else { throw RunSetup.Failure(description: "\(plan.file): the training split is empty") }
         let hasTarget = (0..<batch.steps).map { n in (0..<batch.lanes).contains { batch.mask[n * batch.lanes + $0] != 0 } }
+        var step = step
+        if step == nil && showingTruncation {
+            let (_, tauMax) = config.truncation.resolved(steps: batch.steps)
+            var previous = 0
+            for n in UpdateGrid.updateSteps(length: batch.steps, truncation: config.truncation) {
+                if n > tauMax && hasTarget[previous..<n].contains(true) { step = n; break }
+                previous = n
+            }
+        }
         guard let grid = UpdateGrid(spec: setup.spec, truncation: config.truncation, hasTarget: hasTarget, step: step) else {
             if let step {
                 let steps = UpdateGrid.updateSteps(length: batch.steps, truncation: config.truncation)
