@@ -1,7 +1,8 @@
 #ifndef RNN_KERNELS_H
 #define RNN_KERNELS_H
-/* Float32 kernels of rnn-exp's hot loops, with an AVX2+FMA version chosen at run time where the
-   CPU has it (function-level target attributes: the library itself runs on any x86-64 CPU). */
+/* Float32 kernels of rnn-exp's hot loops, with AVX2+FMA / AVX-512 versions chosen at run time where
+   the CPU has them (function-level target attributes: the library itself runs on any x86-64 CPU).
+   The CPU features are read once, race-free (pthread_once), whichever thread asks first. */
 
 /* 1 when the AVX2+FMA versions are in use. */
 int rnn_kernels_avx2(void);
