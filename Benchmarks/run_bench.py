@@ -36,6 +36,8 @@ Options (or environment variables, for `make bench`):
   --no-lstm      BENCH_LSTM=0      no LSTM rows
                  BENCH_LSTM=auto   (default) LSTM rows exactly when `tbptt-bench --layer lstm` exits
                                    0; it exits 3 ("unsupported layer lstm") while the engine has none
+  --detail       BENCH_DETAIL=1    also each matrix product of the rnn workloads' update, timed alone
+                                   on its own shape (`tbptt-bench --detail`): GFLOP/s and path
                  BENCH_CPU=N       the CPU every timed run is pinned to (default: the last allowed)
 A peer whose framework is not installed is left out, with a note.
 """
@@ -82,6 +84,7 @@ def options():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", default=env.get("BENCH_QUICK", "0") not in ("", "0", "false", "no"))
     ap.add_argument("--reps", type=int, default=int(env["BENCH_REPS"]) if env.get("BENCH_REPS") else None)
+    ap.add_argument("--detail", action="store_true", default=env.get("BENCH_DETAIL", "0") not in ("", "0", "false", "no"))
     lstm = ap.add_mutually_exclusive_group()
     lstm.add_argument("--lstm", dest="lstm", action="store_const", const="1")
     lstm.add_argument("--no-lstm", dest="lstm", action="store_const", const="0")
@@ -263,6 +266,20 @@ def main():
         print(f"  {row[0]} {row[1]}: {n}")
     print("(sample-steps/s; ratio = rnn-exp / best peer; GFLOP/s = rnn-exp's GEMM flops per second, "
           "4IG + (6-2/K)HG + 6HC per sample-step; final loss: every peer within 1e-4 relative)\n")
+
+    if a.detail:
+        results["detail"] = {}
+        for row in rows:
+            if row[0] != "rnn" or "rnn-exp" not in impls[row]:
+                continue
+            out = subprocess.run([BENCH, "--data", data[row], "--detail"], capture_output=True, text=True, check=True,
+                                 env=dict(os.environ, OPENBLAS_NUM_THREADS="1"), preexec_fn=pinned)
+            lines = [json.loads(x) for x in out.stdout.strip().splitlines() if x.startswith("{")]
+            results["detail"][f"{row[0]}-{row[1]}"] = lines
+            print(f"{row[0]} {row[1]} (I, H, C, B, K) = {common.SHAPES[row[1]]}: each product alone, best of 5")
+            for d in lines:
+                print(f"  {d['product']:<58} {'x'.join(map(str, d['shape'])):>13} {d['gflops']:>7.1f} GFLOP/s  {d['path']}")
+        print()
 
     peak = run_json([PEAK_FMA])
     results["peak_fma"] = peak

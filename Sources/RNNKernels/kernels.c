@@ -1,5 +1,6 @@
 #include "RNNKernels.h"
 #include <math.h>
+#include <pthread.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define RNN_X86 1
@@ -179,20 +180,202 @@ AVX2 static void gemm_avx2(long m, long n, long k, const float *a, long lda, con
 }
 #endif
 
+/* ---- packed recurrence product (AVX-512) ---------------------------------------------------
+   The recurrent weight is constant within an update window, so it is packed once per window into
+   panels of RNN_PACK_NR columns: packed[(p * k + q) * NR + jj] = B(q, p * NR + jj), zero past n.
+   Each step's C (m x n) += A (m x k) . B then streams the panels through an MR x 32 register
+   block (MR <= 12, two zmm per row: 24 accumulators), A broadcast straight from its rows. */
+
+#define NR RNN_PACK_NR
+#ifndef RNN_KC
+#define RNN_KC 512  /* depth block; U <= 512 runs unblocked: its panels stream from L2 (2 MB here) */
+#endif
+#define KC RNN_KC
+
+long rnn_pack_size(long k, long n) { return k * ((n + NR - 1) / NR) * NR; }
+
+void rnn_pack_b(long k, long n, const float *b, long rs, long cs, float *packed) {
+    long panels = (n + NR - 1) / NR;
+    for (long p = 0; p < panels; p++)
+        for (long q = 0; q < k; q++) {
+            float *dst = packed + (p * k + q) * NR;
+            for (long jj = 0; jj < NR; jj++) {
+                long j = p * NR + jj;
+                dst[jj] = j < n ? b[q * rs + j * cs] : 0.0f;
+            }
+        }
+}
+
+static inline float epilogue1(float v, int epi, float h) {
+    if (epi == RNN_EPI_TANH) return tanh_poly(v);
+    if (epi == RNN_EPI_DTANH) return v * (1.0f - h * h);
+    return v;
+}
+
+void rnn_sgemm_packed_naive(long m, long n, long k, const float *a, long lda, const float *packed,
+                            float *c, long ldc, int epi, const float *h, long ldh) {
+    for (long i = 0; i < m; i++)
+        for (long j = 0; j < n; j++) {
+            const float *bp = packed + ((j / NR) * k) * NR + (j % NR);
+            float s = 0;
+            for (long q = 0; q < k; q++) s += a[i * lda + q] * bp[q * NR];
+            float v = c[i * ldc + j] + s;
+            c[i * ldc + j] = epilogue1(v, epi, h ? h[i * ldh + j] : 0.0f);
+        }
+}
+
+#if RNN_X86
+#define AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
+
+AVX512 static inline __m512 exp16(__m512 v) {
+    __m512 x = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+    __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+    x = _mm512_fmadd_ps(fx, _mm512_set1_ps(2.12194440e-4f), x);
+    __m512 z = _mm512_mul_ps(x, x);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(y, z, _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127));
+    return _mm512_mul_ps(y, _mm512_castsi512_ps(_mm512_slli_epi32(e, 23)));
+}
+
+AVX512 static inline __m512 tanh16(__m512 x) {
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    __m512 ax = _mm512_andnot_ps(sign, x);
+    __m512 e = exp16(_mm512_min_ps(_mm512_add_ps(ax, ax), _mm512_set1_ps(88.0f)));
+    __m512 big = _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
+    big = _mm512_or_ps(big, _mm512_and_ps(x, sign));
+    __m512 z = _mm512_mul_ps(x, x);
+    __m512 p = _mm512_set1_ps(-5.70498872745e-3f);
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.06390887954e-2f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.37397155531e-2f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036e-1f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422e-1f));
+    __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
+    __mmask16 lt = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_LT_OQ);
+    return _mm512_mask_blend_ps(lt, big, small);
+}
+
+AVX512 static inline __m512 epilogue16(__m512 v, int epi, const float *h, __mmask16 mask) {
+    if (epi == RNN_EPI_TANH) return tanh16(v);
+    if (epi == RNN_EPI_DTANH) {
+        __m512 hv = _mm512_maskz_loadu_ps(mask, h);
+        return _mm512_mul_ps(v, _mm512_fnmadd_ps(hv, hv, _mm512_set1_ps(1.0f)));
+    }
+    return v;
+}
+
+/* MR x 32 block of C += A[:, 0:kc] . panel slice; `last`: apply the epilogue before storing. */
+AVX512 static inline __attribute__((always_inline)) void ukr512(
+    const int MR, long kc, const float *a, long lda, const float *bp, float *c, long ldc,
+    __mmask16 m0, __mmask16 m1, int last, int epi, const float *h, long ldh) {
+    __m512 x0[12], x1[12];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) { x0[r] = _mm512_setzero_ps(); x1[r] = _mm512_setzero_ps(); }
+    for (long q = 0; q < kc; q++) {
+        __m512 b0 = _mm512_loadu_ps(bp + q * NR), b1 = _mm512_loadu_ps(bp + q * NR + 16);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) {
+            __m512 av = _mm512_set1_ps(a[r * lda + q]);
+            x0[r] = _mm512_fmadd_ps(av, b0, x0[r]);
+            x1[r] = _mm512_fmadd_ps(av, b1, x1[r]);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) {
+        float *cr = c + r * ldc;
+        __m512 v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr), x0[r]);
+        __m512 v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, cr + 16), x1[r]);
+        if (last && epi) {
+            v0 = epilogue16(v0, epi, h + r * ldh, m0);
+            v1 = epilogue16(v1, epi, h + r * ldh + 16, m1);
+        }
+        _mm512_mask_storeu_ps(cr, m0, v0);
+        _mm512_mask_storeu_ps(cr + 16, m1, v1);
+    }
+}
+
+#define UKR_CASE(R) case R: ukr512(R, kc, a, lda, bp, c, ldc, m0, m1, last, epi, h, ldh); break;
+AVX512 static void ukr512_any(int mr, long kc, const float *a, long lda, const float *bp, float *c, long ldc,
+                              __mmask16 m0, __mmask16 m1, int last, int epi, const float *h, long ldh) {
+    switch (mr) {
+        UKR_CASE(1) UKR_CASE(2) UKR_CASE(3) UKR_CASE(4) UKR_CASE(5) UKR_CASE(6)
+        UKR_CASE(7) UKR_CASE(8) UKR_CASE(9) UKR_CASE(10) UKR_CASE(11) UKR_CASE(12)
+        default: break;
+    }
+}
+
+#ifndef RNN_MR_MAX
+#define RNN_MR_MAX 12  /* 24 zmm accumulators of 32 */
+#endif
+
+AVX512 static void sgemm_packed_avx512(long m, long n, long k, const float *a, long lda, const float *packed,
+                                       float *c, long ldc, int epi, const float *h, long ldh) {
+    if (m <= 0 || n <= 0) return;
+    long panels = (n + NR - 1) / NR;
+    long blocks = (m + RNN_MR_MAX - 1) / RNN_MR_MAX;  /* balanced row blocks: 64 rows -> 6 x 10-11 */
+    if (k <= 0) {  /* nothing to add: the epilogue alone */
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < n; j++)
+                c[i * ldc + j] = epilogue1(c[i * ldc + j], epi, h ? h[i * ldh + j] : 0.0f);
+        return;
+    }
+    for (long k0 = 0; k0 < k; k0 += KC) {
+        long kc = k - k0 < KC ? k - k0 : KC;
+        int last = k0 + kc == k;
+        for (long p = 0; p < panels; p++) {
+            long j = p * NR, rem = n - j;
+            __mmask16 m0 = rem >= 16 ? 0xFFFF : (__mmask16)((1u << rem) - 1);
+            __mmask16 m1 = rem >= 32 ? 0xFFFF : (rem <= 16 ? 0 : (__mmask16)((1u << (rem - 16)) - 1));
+            const float *bp = packed + (p * k + k0) * NR;
+            long i = 0;
+            for (long blk = 0; blk < blocks; blk++) {
+                long mr = (m - i) / (blocks - blk) + ((m - i) % (blocks - blk) ? 1 : 0);
+                ukr512_any((int)mr, kc, a + i * lda + k0, lda, bp, c + i * ldc + j, ldc, m0, m1, last, epi,
+                           h ? h + i * ldh + j : h, ldh);
+                i += mr;
+            }
+        }
+    }
+}
+#endif
+
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
-static int use_avx2 = -1;
+/* CPU features, read once: pthread_once makes the first call from several threads race-free
+   (the trainer may be driven from worker threads of a sweep). */
+static int use_avx2 = 0, use_avx512 = 0;
+static pthread_once_t features_once = PTHREAD_ONCE_INIT;
+
+static void read_features(void) {
+#if RNN_X86
+    __builtin_cpu_init();
+    use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    use_avx512 = use_avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+#endif
+}
 
 int rnn_kernels_avx2(void) {
-    if (use_avx2 < 0) {
-#if RNN_X86
-        __builtin_cpu_init();
-        use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-        use_avx2 = 0;
-#endif
-    }
+    pthread_once(&features_once, read_features);
     return use_avx2;
+}
+
+int rnn_kernels_avx512(void) {
+    pthread_once(&features_once, read_features);
+    return use_avx512;
+}
+
+void rnn_sgemm_packed(long m, long n, long k, const float *a, long lda, const float *packed,
+                      float *c, long ldc, int epi, const float *h, long ldh) {
+#if RNN_X86
+    if (rnn_kernels_avx512()) { sgemm_packed_avx512(m, n, k, a, lda, packed, c, ldc, epi, h, ldh); return; }
+#endif
+    rnn_sgemm_packed_naive(m, n, k, a, lda, packed, c, ldc, epi, h, ldh);
 }
 
 void rnn_tanh_f32(float *p, long n) {

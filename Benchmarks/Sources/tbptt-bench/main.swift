@@ -13,6 +13,8 @@ import RNNCore
 ///        tbptt-bench --layer KIND      does the engine have layer KIND? exit 0, or 3 (below)
 ///        tbptt-bench --sgemm M N K     single-thread SGEMM rate of one shape (GFLOP/s)
 ///        tbptt-bench --compare-small-gemm M N K
+///        tbptt-bench --data DIR --detail   GFLOP/s of each matrix product of the workload's update
+///                                          (the shapes of one window, each timed alone, best of 5)
 /// The layer name goes to the engine as `LayerKind(rawValue:)`; when the engine has no such kind
 /// (or rejects the network for a non-rnn kind) it prints "unsupported layer KIND" and exits 3, which
 /// `run_bench.py` reads as "leave the rows of this layer out". Any other error exits 2.
@@ -92,6 +94,10 @@ func main() throws {
         throw BenchError("usage: tbptt-bench --data DIR [--windows N] [--warmup N] | --layer KIND | --sgemm M N K")
     }
     let w = try Workload.load(dir)
+    if CommandLine.arguments.contains("--detail") {
+        printDetail(w)
+        return
+    }
     let kind = try layerKind(option("--layer") ?? w.layer)
     let windows = try option("--windows").map { try count($0, "--windows") } ?? w.windows
     let warmup = try option("--warmup").map { try count($0, "--warmup") } ?? w.warmup
@@ -158,6 +164,76 @@ func main() throws {
     ]
     let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))
+}
+
+/// Best-of-5 rate of `f`, which does `flops` floating-point operations per call (GFLOP/s); each
+/// sample repeats `f` until it has run 0.1 s.
+func bestRate(flops: Double, _ f: () -> Void) -> Double {
+    var best = 0.0
+    for _ in 0..<5 {
+        var reps = 1
+        while true {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<reps { f() }
+            let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            if s > 0.1 { best = max(best, flops * Double(reps) / s / 1e9); break }
+            reps *= 2
+        }
+    }
+    return best
+}
+
+/// `--detail`: every matrix product of one update of the workload (rnn layer of H units under a
+/// dense layer of C, window of K steps on B lanes: R = K·B rows), timed alone on its own shape,
+/// as JSON lines {"product", "shape", "gflops", "path"}.
+func printDetail(_ w: Workload) {
+    let (I, H, C, B, K) = (w.I, w.H, w.C, w.B, w.K)
+    let rows = K * B
+    var rng = Xoshiro256(seed: 1)
+    func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.uniform(-1, 1)) * 0.05 } }
+    func blas(_ name: String, transA: Bool, transB: Bool, m: Int, n: Int, k: Int) {
+        let a = random(m * k), b = random(k * n)
+        var c = [Float](repeating: 0, count: m * n)
+        let rate = bestRate(flops: 2 * Double(m * n * k)) {
+            c.withUnsafeMutableBufferPointer {
+                Float.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: transA ? m : k,
+                           b: b, ldb: transB ? k : n, beta: 1, c: $0.baseAddress!, ldc: n)
+            }
+        }
+        emit(name, [m, n, k], rate, "BLAS (\(BLASRuntime.coreName))")
+    }
+    func emit(_ name: String, _ shape: [Int], _ rate: Double, _ path: String) {
+        print("{\"product\": \"\(name)\", \"shape\": \(shape), \"gflops\": \(String(format: "%.1f", rate)), \"path\": \"\(path)\"}")
+    }
+    blas("input projection Z = X·SWᵀ (window)", transA: false, transB: true, m: rows, n: H, k: I)
+    blas("output layer Y = H·SW_outᵀ (window)", transA: false, transB: true, m: rows, n: C, k: H)
+    blas("errors to h E = Δ_out·SW_out (window)", transA: false, transB: false, m: rows, n: H, k: C)
+    blas("output gradient ΔSW_out += Δ_outᵀ·H (window)", transA: true, transB: false, m: C, n: H, k: rows)
+    blas("input gradient ΔSW += Δᵀ·X (window)", transA: true, transB: false, m: H, n: I, k: rows)
+    blas("recurrent gradient ΔTW += Δᵀ·H (window)", transA: true, transB: false, m: H, n: H, k: rows)
+    blas("recurrence z += h·TWᵀ (per step, BLAS)", transA: false, transB: true, m: B, n: H, k: H)
+    // The per-step recurrence on TW packed once per window (the engine's path where it is in use).
+    let tw = random(H * H), h = random(B * H), hPrev = random(B * H)
+    let forward = tw.withUnsafeBufferPointer { PackedProduct.pack(k: H, n: H, $0.baseAddress!, rowStride: 1, columnStride: H) }
+    let backward = tw.withUnsafeBufferPointer { PackedProduct.pack(k: H, n: H, $0.baseAddress!, rowStride: H, columnStride: 1) }
+    let kernel = PackedProduct.usesAVX512 ? "packed panels, AVX-512" : "packed panels, naive twin"
+    var z = [Float](repeating: 0, count: B * H)
+    let flops = 2 * Double(B * H * H)
+    for (name, panels, epilogue) in [("recurrence z = tanh(z + h·TWᵀ) (per step)", forward, PackedProduct.Epilogue.tanh),
+                                     ("recurrence δ = (e + δ·TW)(1-h²) (per step)", backward, .tanhDerivative),
+                                     ("recurrence z += h·TWᵀ, no epilogue (per step)", forward, .none)] {
+        let rate = bestRate(flops: flops) {
+            z.withUnsafeMutableBufferPointer {
+                PackedProduct.product(m: B, n: H, k: H, a: hPrev, lda: H, packed: panels, c: $0.baseAddress!, ldc: H,
+                                      epilogue: epilogue, h: h, ldh: H)
+            }
+        }
+        emit(name, [B, H, H], rate, kernel)
+    }
+    let packRate = bestRate(flops: flops) {  // flops of one step's product, per pack: packs per step-equivalent
+        tw.withUnsafeBufferPointer { blackHole(PackedProduct.pack(k: H, n: H, $0.baseAddress!, rowStride: 1, columnStride: H)) }
+    }
+    emit("pack TWᵀ once per window (rate in step-product equivalents)", [H, H], packRate, "C")
 }
 
 /// The engine's layer kind of that name; `UnsupportedLayer` (exit 3) when it has none.

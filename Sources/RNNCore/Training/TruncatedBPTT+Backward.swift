@@ -73,18 +73,26 @@ extension TruncatedBPTT {
             // delta^l = sigma' ⊙ (E^l + TW^lᵀ delta^l_{m+1}).
             if let twOffset = e.tw {
                 let tw = UnsafePointer(params.baseAddress! + twOffset)
+                panels[l]?.packBackward(tw)
                 for m in stride(from: n, through: lo, by: -1) {
                     let dm = deltaSlot(l, m)
-                    if m < n {
-                        if twT[l] != nil {
-                            recurrentProduct(UnsafePointer(deltaSlot(l, m + 1)), tw, into: dm, rows: b, units: u)
-                        } else {
-                            Scalar.gemm(transA: false, transB: false, m: b, n: u, k: u,
-                                        alpha: 1, a: UnsafePointer(deltaSlot(l, m + 1)), lda: u, b: tw, ldb: u,
-                                        beta: 1, c: dm, ldc: u)
+                    if m < n, let pk = panels[l] {  // delta_m = (E_m + delta_{m+1} · TW) ⊙ sigma', fused for tanh
+                        let fused = layer.activation == .tanh
+                        pk.product(UnsafePointer(deltaSlot(l, m + 1)), pk.backward, into: dm, rows: b,
+                                   epilogue: fused ? .tanhDerivative : .none, h: UnsafePointer(slot(h[l], l, m)))
+                        if !fused { layer.activation.backward(h: UnsafePointer(slot(h[l], l, m)), g: dm, rows: b, width: u) }
+                    } else {
+                        if m < n {
+                            if twT[l] != nil {
+                                recurrentProduct(UnsafePointer(deltaSlot(l, m + 1)), tw, into: dm, rows: b, units: u)
+                            } else {
+                                Scalar.gemm(transA: false, transB: false, m: b, n: u, k: u,
+                                            alpha: 1, a: UnsafePointer(deltaSlot(l, m + 1)), lda: u, b: tw, ldb: u,
+                                            beta: 1, c: dm, ldc: u)
+                            }
                         }
+                        layer.activation.backward(h: UnsafePointer(slot(h[l], l, m)), g: dm, rows: b, width: u)
                     }
-                    layer.activation.backward(h: UnsafePointer(slot(h[l], l, m)), g: dm, rows: b, width: u)
                     if l == top && foldsActivation && m > p {
                         let injected = outputSlot(inject, m)
                         for j in 0..<(b * u) { dm[j] += injected[j] }

@@ -42,12 +42,19 @@ extension TruncatedBPTT {
             }
             if let twOffset = e.tw {
                 let tw = UnsafePointer(params.baseAddress! + twOffset)
-                if let t = twT[l] {  // TWᵀ for the small kernel, from the current weights
+                if let pk = panels[l] {  // TWᵀ packed for the AVX-512 kernel, from the current weights
+                    pk.packForward(tw)
+                } else if let t = twT[l] {  // TWᵀ for the small kernel, from the current weights
                     for i in 0..<u { for j in 0..<u { t[j * u + i] = tw[i * u + j] } }
                 }
+                let fusedTanh = layer.activation == .tanh && !(l == top && keepLogits)
                 for m in (p + 1)...n {
                     let zm = slot(h[l], l, m)
-                    if let t = twT[l] {
+                    if let pk = panels[l] {
+                        pk.product(UnsafePointer(slot(h[l], l, m - 1)), pk.forward, into: zm, rows: b,
+                                   epilogue: fusedTanh ? .tanh : .none)
+                        if fusedTanh { continue }
+                    } else if let t = twT[l] {
                         recurrentProduct(UnsafePointer(slot(h[l], l, m - 1)), UnsafePointer(t.baseAddress!), into: zm, rows: b, units: u)
                     } else {
                         Scalar.gemm(transA: false, transB: true, m: b, n: u, k: u,

@@ -70,6 +70,9 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     /// most `smallKernelUnits` units, AVX2 available), refreshed at every forward chunk:
     /// (U, U) for rnn, (U, G·U) for gated layers.
     var twT: [UnsafeMutableBufferPointer<Scalar>?] = []
+    /// Packed `TW` panels of each float32 rnn layer for the AVX-512 recurrence kernel (nil where
+    /// not in use): forward panels refreshed at every forward chunk, backward ones at every update.
+    var panels: [RecurrentPanels?] = []
     /// `SWᵀ` (I, G·U) of a gated first layer, for one-hot inputs (refreshed at every forward chunk).
     var oneHotSWT: UnsafeMutableBufferPointer<Scalar>? = nil
     var allocated = (slots: 0, window: 0, chunk: 0, lanes: 0)  // rows (steps · B) each kind of buffer holds
@@ -104,8 +107,9 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
             oneHotSWT = .allocate(capacity: max(first.kind.gates * first.units * first.inputs, 1))
             oneHotSWT?.initialize(repeating: 0)
         }
-        twT = spec.layers.map { layer in
-            guard layer.isRecurrent, Self.usesSmallKernel(units: layer.units) else { return nil }
+        panels = spec.layers.map { RecurrentPanels.make(for: $0, scalar: Scalar.self) }
+        twT = spec.layers.enumerated().map { l, layer in
+            guard layer.isRecurrent, panels[l] == nil, Self.usesSmallKernel(units: layer.units) else { return nil }
             let buffer = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: layer.kind.gates * layer.units * layer.units)
             buffer.initialize(repeating: 0)
             return buffer

@@ -1,7 +1,8 @@
 #ifndef RNN_KERNELS_H
 #define RNN_KERNELS_H
-/* Float32 kernels of rnn-exp's hot loops, with an AVX2+FMA version chosen at run time where the
-   CPU has it (function-level target attributes: the library itself runs on any x86-64 CPU). */
+/* Float32 kernels of rnn-exp's hot loops, with AVX2+FMA / AVX-512 versions chosen at run time where
+   the CPU has them (function-level target attributes: the library itself runs on any x86-64 CPU).
+   The CPU features are read once, race-free (pthread_once), whichever thread asks first. */
 
 /* 1 when the AVX2+FMA versions are in use. */
 int rnn_kernels_avx2(void);
@@ -20,4 +21,33 @@ float rnn_exp_shift_sum_f32(float *p, long n, float shift);
    step-by-step recurrence products of small layers, where a BLAS call costs more than the work. */
 void rnn_sgemm_nn_acc(long m, long n, long k, const float *a, long lda, const float *b, long ldb,
                       float *c, long ldc);
+
+/* 1 when the AVX-512 packed recurrence kernel is in use (else its portable twin runs). */
+int rnn_kernels_avx512(void);
+
+/* ---- packed recurrence product ----
+   B (k x n) packed once into panels of RNN_PACK_NR columns (zero-padded), then each step's
+   C (m x n, ldc) += A (m x k, lda) . B runs on the panels, with an optional fused epilogue:
+     RNN_EPI_NONE   C = C + A.B
+     RNN_EPI_TANH   C = tanh(C + A.B)                  (the forward step of a tanh layer)
+     RNN_EPI_DTANH  C = (C + A.B) * (1 - H*H), H (m x n, ldh)   (the backward step)      */
+#define RNN_PACK_NR 32
+#define RNN_EPI_NONE 0
+#define RNN_EPI_TANH 1
+#define RNN_EPI_DTANH 2
+
+/* Floats the packed form of a k x n matrix takes. */
+long rnn_pack_size(long k, long n);
+
+/* Packs B with B(q, j) = b[q * rs + j * cs] (rs = n, cs = 1: row-major B; rs = 1, cs = k: B is
+   the transpose of a row-major n x k matrix). */
+void rnn_pack_b(long k, long n, const float *b, long rs, long cs, float *packed);
+
+/* The product on packed panels: AVX-512 where the CPU has it, else the naive twin. */
+void rnn_sgemm_packed(long m, long n, long k, const float *a, long lda, const float *packed,
+                      float *c, long ldc, int epi, const float *h, long ldh);
+
+/* The naive twin (triple loop, same packed input, same epilogue): the reference for tests. */
+void rnn_sgemm_packed_naive(long m, long n, long k, const float *a, long lda, const float *packed,
+                            float *c, long ldc, int epi, const float *h, long ldh);
 #endif
