@@ -312,6 +312,24 @@ def main():
     results["sweep_seconds"] = {"runs": n, "jobs1": t1, "jobs2": t2, "speedup": t1 / t2}
     print(f"sweep of {n} medium runs: --jobs 1 {t1:.2f} s, --jobs 2 {t2:.2f} s: {t1 / t2:.2f}x")
 
+    # Gradient diagnostics: the medium model through rnn-exp with and without gradient_every: 10
+    # (reference 2 x tau_max back, a stream needs a number) and credit off. Target: < 25% overhead.
+    medium_body = ("name: diag\ndataset: {kind: random, inputs: 64, classes: 64, train: 200000, validation: 100}\n"
+                   "model: {layers: [{type: rnn, units: 128}, {type: dense, activation: softmax}]}\n"
+                   "training: {epochs: 10, batch: 32, tau_max: 25, optimizer: {name: sgd, lr: 0.01}}\n")
+    reps = 1 if a.quick else 3
+    plain = write_sweep(os.path.join(tmp, "diag-off.yaml"), medium_body, 1)
+    with_diag = write_sweep(os.path.join(tmp, "diag-on.yaml"),
+                            medium_body + "diagnostics: {gradient_every: 10, reference_tau_max: 50}\n", 1)
+    off, on = [], []
+    for i in range(reps):
+        off.append(timed([RNN_EXP, "run", plain, "--results", os.path.join(tmp, f"d-off-{i}"), "--jobs", "1", "--quiet", "--no-report"]))
+        on.append(timed([RNN_EXP, "run", with_diag, "--results", os.path.join(tmp, f"d-on-{i}"), "--jobs", "1", "--quiet", "--no-report"]))
+    overhead = statistics.median(on) / statistics.median(off) - 1
+    results["diagnostics_overhead"] = {"off_s": statistics.median(off), "on_s": statistics.median(on), "fraction": overhead}
+    print(f"gradient diagnostics on the medium model (gradient_every 10, reference 50 steps): "
+          f"{statistics.median(off):.2f} s -> {statistics.median(on):.2f} s, overhead {100 * overhead:.1f}% (target < 25%)")
+
     # Per-run overhead: trivial runs, so that the time is start-up, config, result writing and the
     # summaries. Measured at several sweep sizes: the cost per run must not grow with the sweep.
     sizes = [10, 150] if a.quick else [150, 3000, 10000]
