@@ -285,6 +285,14 @@ public struct ReportWriter {
         return (tm >= lag + 1, tm - tb >= lag)
     }
 
+    /// The cell's value from `summary-by-setting.csv` when the heatmap's axes are exactly the
+    /// swept settings (every other swept key is a seed) and the file has the metric's mean.
+    func settingMean(_ metric: String, x: (key: String, value: String), y: (key: String, value: String)?) -> Double? {
+        guard Set(settingKeys) == Set([x.key] + (y.map { [$0.key] } ?? [])), settings.header.contains("\(metric)_mean") else { return nil }
+        let row = settings.rows.first { settings.field($0, x.key) == x.value && (y == nil || settings.field($0, y!.key) == y!.value) }
+        return row.flatMap { settings.field($0, "\(metric)_mean") }.flatMap(Double.init)
+    }
+
     func heatmap(x: String, y: String?, metric chosen: String? = nil) -> String {
         let metric = chosen ?? metricColumn
         let xs = experiment.sweepValues[x] ?? []
@@ -298,7 +306,7 @@ public struct ReportWriter {
                 let matching = rows.filter { $0[x] == xv && (y == nil || $0[y!] == yv) }
                 let done = matching.filter { $0.status == RunStatus.done.word }.compactMap { Double($0[metric] ?? "") }.filter { $0.isFinite }
                 if !done.isEmpty {
-                    let mean = done.reduce(0, +) / Double(done.count)
+                    let mean = settingMean(metric, x: (x, xv), y: y.map { ($0, yv) }) ?? done.reduce(0, +) / Double(done.count)
                     values.append(mean)
                     let bad = matching.count - done.count
                     row.append(Cell(value: mean, state: bad > 0 ? "\(bad) diverged/failed" : ""))
@@ -370,7 +378,7 @@ public struct ReportWriter {
             ?? "<code>\(Self.escape(metric))</code> over <code>\(Self.escape(Self.short(x)))</code>"
         return """
             <h2>\(title)</h2>
-            <p class="note">Each cell: the final value\(averaged.isEmpty ? "" : ", averaged over \(averaged.joined(separator: ", "))"). Hatched: skipped (tau_b &gt; tau_max) or not run; red: every run diverged or failed; * some did.\(frontier ? " Pink outline: the predicted frontier for the dataset's longest dependency lag \(experiment.lags?.map(\.upperBound).max() ?? 0) (dashed: some injected errors reach it, tau_max ≥ L + 1; solid: all do, tau_max − tau_b ≥ L)." : "")</p>
+            <p class="note">Each cell: the final value\(averaged.isEmpty ? "" : ", averaged over \(averaged.joined(separator: ", "))") over the done runs (summary-by-setting.csv's mean where the axes are the swept settings). Hatched: skipped (tau_b &gt; tau_max) or not run; red: every run diverged or failed; * some did.\(frontier ? " Pink outline: the predicted frontier for the dataset's longest dependency lag \(experiment.lags?.map(\.upperBound).max() ?? 0) (dashed: some injected errors reach it, tau_max ≥ L + 1; solid: all do, tau_max − tau_b ≥ L)." : "")</p>
             <figure>\(svg)</figure>
 
             """
