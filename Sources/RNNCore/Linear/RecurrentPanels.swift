@@ -1,30 +1,35 @@
 import RNNKernels
 
-/// The recurrent weight `TW` (U×U) of a float32 rnn layer, packed into the panel layout of the
-/// AVX-512 micro-kernel of `RNNKernels` (`rnn_sgemm_packed`): `TW` is constant within an update
-/// window, so it is packed once there instead of at every step's product (which BLAS re-packs).
+/// The recurrent weight `TW` (G·U×U; G = 1 for rnn, 4 lstm, 3 gru) of a float32 recurrent layer,
+/// packed into the panel layout of the AVX-512 micro-kernel of `RNNKernels` (`rnn_sgemm_packed`):
+/// `TW` is constant within an update window, so it is packed once there instead of at every
+/// step's product (which BLAS re-packs).
 ///
-/// - `forward`: panels of `TWᵀ`, for `z_m (B×U) += h_{m-1} · TWᵀ` (with `tanh` fused in);
-/// - `backward`: panels of `TW`, for `delta_m (B×U) += delta_{m+1} · TW` (with `1 - h²` fused in).
+/// - `forward`: panels of `TWᵀ` (U×G·U), for `z_m (B×G·U) += h_{m-1} · TWᵀ` (rnn: `tanh` fused in);
+/// - `backward`: panels of `TW` (G·U×U), for `dh (B×U) += delta (B×G·U) · TW` (rnn: `1 - h²` fused in).
 final class RecurrentPanels {
     let units: Int
+    /// G·U: the rows of `TW`.
+    let gateRows: Int
     let forward: UnsafeMutablePointer<Float>
     let backward: UnsafeMutablePointer<Float>
 
-    /// Panels for an rnn layer of `units` when the packed kernel is in use: float32 and a CPU
-    /// with AVX-512 (elsewhere the recurrence keeps the AVX2 kernel or BLAS).
+    /// Panels for a recurrent layer when the packed kernel is in use: float32 and a CPU with
+    /// AVX-512 (elsewhere the recurrence keeps the AVX2 kernel or BLAS).
     static func make<Scalar: RNNScalar>(for layer: LayerSpec, scalar: Scalar.Type) -> RecurrentPanels? {
-        guard Scalar.self == Float.self, layer.kind == .rnn, rnn_kernels_avx512() != 0 else { return nil }
-        return RecurrentPanels(units: layer.units)
+        guard Scalar.self == Float.self, layer.isRecurrent, rnn_kernels_avx512() != 0 else { return nil }
+        return RecurrentPanels(units: layer.units, gates: layer.kind.gates)
     }
 
-    init(units: Int) {
+    init(units: Int, gates: Int = 1) {
         self.units = units
-        let count = rnn_pack_size(units, units)
+        self.gateRows = gates * units
+        let count = rnn_pack_size(units, gateRows)  // both orientations hold U·G·U values, padded
+        let countB = rnn_pack_size(gateRows, units)
         forward = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64).bindMemory(to: Float.self, capacity: count)
-        backward = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64).bindMemory(to: Float.self, capacity: count)
+        backward = UnsafeMutableRawPointer.allocate(byteCount: max(countB, 1) * 4, alignment: 64).bindMemory(to: Float.self, capacity: countB)
         forward.initialize(repeating: 0, count: count)
-        backward.initialize(repeating: 0, count: count)
+        backward.initialize(repeating: 0, count: countB)
     }
 
     deinit {
@@ -32,14 +37,30 @@ final class RecurrentPanels {
         UnsafeMutableRawPointer(backward).deallocate()
     }
 
-    /// Packs `TWᵀ` (B(q, j) = TW[j, q]) from the current weights.
+    /// Packs `TWᵀ` (U×G·U: B(q, j) = TW[j, q]) from the current weights.
     func packForward<Scalar>(_ tw: UnsafePointer<Scalar>) {
-        rnn_pack_b(units, units, UnsafeRawPointer(tw).assumingMemoryBound(to: Float.self), 1, units, forward)
+        rnn_pack_b(units, gateRows, UnsafeRawPointer(tw).assumingMemoryBound(to: Float.self), 1, units, forward)
     }
 
-    /// Packs `TW` (B(q, j) = TW[q, j]) from the current weights.
+    /// Packs `TW` (G·U×U: B(q, j) = TW[q, j]) from the current weights.
     func packBackward<Scalar>(_ tw: UnsafePointer<Scalar>) {
-        rnn_pack_b(units, units, UnsafeRawPointer(tw).assumingMemoryBound(to: Float.self), units, 1, backward)
+        rnn_pack_b(gateRows, units, UnsafeRawPointer(tw).assumingMemoryBound(to: Float.self), units, 1, backward)
+    }
+
+    /// Gated layers, no epilogue: `c (rows×G·U, ldc) += h (rows×U) · TWᵀ`.
+    @inline(__always)
+    func gateProduct<Scalar>(_ h: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>, ldc: Int, rows: Int) {
+        rnn_sgemm_packed(rows, gateRows, units, UnsafeRawPointer(h).assumingMemoryBound(to: Float.self), units, forward,
+                         UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc, PackedProduct.Epilogue.none.rawValue,
+                         nil, 0)
+    }
+
+    /// Gated layers: `dh (rows×U) += delta (rows×G·U, lda) · TW`.
+    @inline(__always)
+    func stateProduct<Scalar>(_ delta: UnsafePointer<Scalar>, lda: Int, into dh: UnsafeMutablePointer<Scalar>, rows: Int) {
+        rnn_sgemm_packed(rows, units, gateRows, UnsafeRawPointer(delta).assumingMemoryBound(to: Float.self), lda, backward,
+                         UnsafeMutableRawPointer(dh).assumingMemoryBound(to: Float.self), units, PackedProduct.Epilogue.none.rawValue,
+                         nil, 0)
     }
 
     /// `c (rows×U) += a (rows×U) · panels`, then the epilogue (`h`: the layer's outputs, for `.tanhDerivative`).

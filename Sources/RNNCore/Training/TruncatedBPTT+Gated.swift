@@ -72,6 +72,8 @@ extension TruncatedBPTT {
                         alpha: 1, a: x, lda: i, b: sw, ldb: i, beta: 1, c: pre, ldc: aw)
         }
         let t = twT[l]
+        let pk = panels[l]  // TWᵀ panels for the AVX-512 kernel (float32), from the current weights
+        pk?.packForward(tw)
         if let t {  // TWᵀ, (U, G·U), for the small kernel, from the current weights
             Self.transpose(tw, rows: gu, cols: u, into: t.baseAddress!)
         }
@@ -83,7 +85,9 @@ extension TruncatedBPTT {
             let hOut = slot(h[l], l, m)                           // (B, U)
             if isLSTM {
                 // g[:, 0 ..< 4U] += h_{m-1} · TWᵀ
-                if let t {
+                if let pk {
+                    pk.gateProduct(hPrev, into: g, ldc: aw, rows: b)
+                } else if let t {
                     rnn_sgemm_nn_acc(b, gu, u, Self.f32(hPrev), u, Self.f32(UnsafePointer(t.baseAddress!)), gu,
                                      Self.f32(g), aw)
                 } else {
@@ -108,7 +112,10 @@ extension TruncatedBPTT {
                 }
             } else {
                 // scratch = h_{m-1} · TWᵀ, (B, 3U)
-                if let t {
+                if let pk {
+                    scratch.update(repeating: 0, count: b * gu)
+                    pk.gateProduct(hPrev, into: scratch, ldc: gu, rows: b)
+                } else if let t {
                     scratch.update(repeating: 0, count: b * gu)
                     rnn_sgemm_nn_acc(b, gu, u, Self.f32(hPrev), u, Self.f32(UnsafePointer(t.baseAddress!)), gu,
                                      Self.f32(scratch), gu)
@@ -148,6 +155,7 @@ extension TruncatedBPTT {
         let isLSTM = layer.kind == .lstm
         guard let twOffset = e.tw, let btOffset = e.bt else { return }
         let tw = UnsafePointer(params.baseAddress! + twOffset)
+        panels[l]?.packBackward(tw)  // TW panels, once per update
         let dhNext = gatedScratch.baseAddress!          // TWᵀ delta_{m+1} (+ z ⊙ dh_{m+1}), (B, U)
         let dcNext = dhNext + b * u                      // dc_{m+1} ⊙ σ(f_{m+1}), (B, U)
         dhNext.update(repeating: 0, count: 2 * b * u)
@@ -192,7 +200,10 @@ extension TruncatedBPTT {
             checkFinite(UnsafePointer(dm), count: b * dw, "gate delta, layer \(l), step \(m)")
             guard m > lo else { break }  // nothing flows below the window start
             // dhNext (+)= Delta_h,m · TW: (B, G·U) × (G·U, U)
-            if twT[l] != nil {
+            if let pk = panels[l] {
+                if isLSTM { dhNext.update(repeating: 0, count: b * u) }
+                pk.stateProduct(UnsafePointer(dm), lda: dw, into: dhNext, rows: b)
+            } else if twT[l] != nil {
                 if isLSTM { dhNext.update(repeating: 0, count: b * u) }
                 rnn_sgemm_nn_acc(b, u, gu, Self.f32(UnsafePointer(dm)), dw, Self.f32(tw), u, Self.f32(dhNext), u)
             } else {
