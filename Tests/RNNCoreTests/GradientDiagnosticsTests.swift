@@ -318,8 +318,9 @@ func runNumpy(spec: NetworkSpec, weights: [Double], samples: [SequenceSample], t
         "loss": spec.loss.rawValue, "weights": weights,
         "inputs": (0..<t).map { n in (0..<b).map { l in Array(x[((n * b + l) * i)..<((n * b + l + 1) * i)]) } },
         "mask": (0..<t).map { n in (0..<b).map { batch.mask[n * b + $0] != 0 } },
-        "tau_b": tauB, "tau_max": tauMax, "credit_lags": creditLags,
+        "tau_b": tauB, "tau_max": tauMax,
     ]
+    if creditLags > 0 { json["credit_lags"] = creditLags }
     switch batch.targets {
     case .classes(let y): json["targets"] = (0..<t).map { n in (0..<b).map { Int(y[n * b + $0]) } }
     case .values(let y):

@@ -67,36 +67,8 @@ struct NumpyReferenceTests {
         let spec = NetworkSpec(inputs: c.inputs, layers: c.layers, loss: c.loss)
         let weights = spec.initialParameters(seed: 21)
         let samples = TestData.samples(spec: spec, lengths: c.lengths, seed: 8)
-        let batch = SequenceBatch<Double>(samples, inputSize: spec.inputs, outputSize: spec.outputs)
-        // Time-major arrays for numpy.
-        let t = batch.steps, b = batch.lanes
-        guard case .dense(let x) = batch.inputs else { throw CancellationError() }
-        var json: [String: Any] = [
-            "layers": spec.layers.map { ["kind": $0.kind.rawValue, "inputs": $0.inputs, "units": $0.units,
-                                         "activation": $0.activation.rawValue] },
-            "loss": c.loss.rawValue, "weights": weights,
-            "inputs": (0..<t).map { n in (0..<b).map { l in Array(x[((n * b + l) * c.inputs)..<((n * b + l + 1) * c.inputs)]) } },
-            "mask": (0..<t).map { n in (0..<b).map { batch.mask[n * b + $0] != 0 } },
-            "tau_b": c.tauB as Any, "tau_max": c.tauMax as Any,
-        ]
-        switch batch.targets {
-        case .classes(let y): json["targets"] = (0..<t).map { n in (0..<b).map { Int(y[n * b + $0]) } }
-        case .values(let y):
-            let o = spec.outputs
-            json["targets"] = (0..<t).map { n in (0..<b).map { l in Array(y[((n * b + l) * o)..<((n * b + l + 1) * o)]) } }
-        }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnn-exp-numpy-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let input = dir.appendingPathComponent("case.json"), output = dir.appendingPathComponent("out.json")
-        try JSONSerialization.data(withJSONObject: json).write(to: input)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script.path, input.path, output.path]
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "make_golden.py failed")
-        let reference = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [[String: Any]])
+        let reference = try runNumpy(spec: spec, weights: weights, samples: samples, tauB: c.tauB ?? 0,
+                                     tauMax: c.tauMax ?? 0, creditLags: 0)
 
         let updates = engineUpdates(spec: spec, weights: weights, samples: samples,
                                     truncation: Truncation(tauB: c.tauB, tauMax: c.tauMax))
