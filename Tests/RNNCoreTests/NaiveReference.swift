@@ -153,3 +153,16 @@ func engineUpdates(spec: NetworkSpec, weights: [Double], samples: [SequenceSampl
     }
     return out
 }
+
+/// Float32 parameters after four ragged batches (lengths 12, 9, 12; 2 inputs, 3 outputs) of Adam
+/// from `initialParameters(seed: 2)`: the run the full-BPTT equivalence tests compare.
+func adamParametersAfterFourBatches(_ spec: NetworkSpec, _ truncation: Truncation) -> [Double] {
+    let trainer = TruncatedBPTT<Float>(spec: spec, parameters: spec.initialParameters(seed: 2), truncation: truncation,
+                                       optimizer: OptimizerSettings(name: .adam, lr: 0.01))
+    for seed in 0..<4 as Range<UInt64> {
+        let batch = SequenceBatch<Float>(TestData.samples(spec: spec, lengths: [12, 9, 12], seed: seed),
+                                         inputSize: 2, outputSize: 3)
+        _ = trainer.train(batch)
+    }
+    return trainer.parameters
+}

@@ -60,17 +60,7 @@ struct TruncationTests {
     func longWindowsAreFullBPTTBitForBit(_ tb: Int?, _ tm: Int?) {
         let spec = NetworkSpec(inputs: 2, layers: [(.rnn, 5, .tanh), (.rnn, 3, .relu), (.dense, 3, .softmax)],
                                loss: .crossEntropy)
-        func run(_ truncation: Truncation) -> [Double] {
-            let trainer = TruncatedBPTT<Float>(spec: spec, parameters: spec.initialParameters(seed: 2),
-                                               truncation: truncation,
-                                               optimizer: OptimizerSettings(name: .adam, lr: 0.01))
-            for seed in 0..<4 as Range<UInt64> {
-                let batch = SequenceBatch<Float>(TestData.samples(spec: spec, lengths: [12, 9, 12], seed: seed),
-                                                 inputSize: 2, outputSize: 3)
-                _ = trainer.train(batch)
-            }
-            return trainer.parameters
-        }
+        func run(_ truncation: Truncation) -> [Double] { adamParametersAfterFourBatches(spec, truncation) }
         let full = run(.full)
         let other = run(Truncation(tauB: tb, tauMax: tm))
         #expect(full == other)
