@@ -54,23 +54,7 @@ struct GatedLayerTests {
     /// independent scalar reference in which `h_{a-1}` and `c_{a-1}` are constants).
     @Test(arguments: gatedGradientCases)
     func updateGradientsMatchFiniteDifferences(_ c: GradientCase) {
-        let spec = c.spec
-        #expect(spec.problems().isEmpty, "\(spec.problems())")
-        let weights = spec.initialParameters(seed: 7)
-        let samples = TestData.samples(spec: spec, lengths: c.lengths, seed: 3, targetEvery: c.targetEvery,
-                                       oneHot: c.oneHot)
-        let reference = NaiveReference(spec: spec)
-        let updates = engineUpdates(spec: spec, weights: weights, samples: samples, truncation: c.truncation)
-        #expect(!updates.isEmpty)
-        for u in updates {
-            let loss = reference.windowLoss(samples, weights: weights, frozen: weights, a: u.a, p: u.p, n: u.n)
-            #expect(relativeError(loss, u.loss) < 1e-12, "loss at n=\(u.n): \(u.loss) vs reference \(loss)")
-            let fd = reference.finiteDifferenceGradient(samples, weights: weights, a: u.a, p: u.p, n: u.n,
-                                                        epsilon: fdEpsilon)
-            let worst = worstRelativeError(u.grad, fd)
-            #expect(worst.error < 1e-6,
-                    "update n=\(u.n) (p=\(u.p), a=\(u.a)): parameter \(worst.index) engine \(u.grad[worst.index]) vs FD \(fd[worst.index])")
-        }
+        expectUpdatesMatchFiniteDifferences(c, epsilon: fdEpsilon)
     }
 
     /// Truncation cuts the LSTM cell too. With the window starting at a = n - tau_max + 1, the

@@ -70,6 +70,28 @@ let gradientCases: [GradientCase] = {
     return cases
 }()
 
+/// Every update of `c`'s batch against the finite differences of its window loss (float64, the
+/// naive reference; `epsilon` the difference step): the loss to
+/// 1e-12 and every gradient entry to 1e-6.
+func expectUpdatesMatchFiniteDifferences(_ c: GradientCase, epsilon: Double = 1e-4) {
+    let spec = c.spec
+    #expect(spec.problems().isEmpty, "\(spec.problems())")
+    let weights = spec.initialParameters(seed: 7)
+    let samples = TestData.samples(spec: spec, lengths: c.lengths, seed: 3, targetEvery: c.targetEvery,
+                                   oneHot: c.oneHot)
+    let reference = NaiveReference(spec: spec)
+    let updates = engineUpdates(spec: spec, weights: weights, samples: samples, truncation: c.truncation)
+    #expect(!updates.isEmpty)
+    for u in updates {
+        let loss = reference.windowLoss(samples, weights: weights, frozen: weights, a: u.a, p: u.p, n: u.n)
+        #expect(relativeError(loss, u.loss) < 1e-12, "loss at n=\(u.n): \(u.loss) vs reference \(loss)")
+        let fd = reference.finiteDifferenceGradient(samples, weights: weights, a: u.a, p: u.p, n: u.n, epsilon: epsilon)
+        let worst = worstRelativeError(u.grad, fd)
+        #expect(worst.error < 1e-6,
+                "update n=\(u.n) (p=\(u.p), a=\(u.a)): parameter \(worst.index) engine \(u.grad[worst.index]) vs FD \(fd[worst.index])")
+    }
+}
+
 @Suite("Finite differences (float64)")
 struct GradientCheckTests {
     /// Every update's gradient equals the central finite difference of its window loss, where the
@@ -77,22 +99,7 @@ struct GradientCheckTests {
     /// activations were computed with the current weights).
     @Test(arguments: gradientCases)
     func updateGradientsMatchFiniteDifferences(_ c: GradientCase) {
-        let spec = c.spec
-        #expect(spec.problems().isEmpty, "\(spec.problems())")
-        let weights = spec.initialParameters(seed: 7)
-        let samples = TestData.samples(spec: spec, lengths: c.lengths, seed: 3, targetEvery: c.targetEvery,
-                                       oneHot: c.oneHot)
-        let reference = NaiveReference(spec: spec)
-        let updates = engineUpdates(spec: spec, weights: weights, samples: samples, truncation: c.truncation)
-        #expect(!updates.isEmpty)
-        for u in updates {
-            let loss = reference.windowLoss(samples, weights: weights, frozen: weights, a: u.a, p: u.p, n: u.n)
-            #expect(relativeError(loss, u.loss) < 1e-12, "loss at n=\(u.n): \(u.loss) vs reference \(loss)")
-            let fd = reference.finiteDifferenceGradient(samples, weights: weights, a: u.a, p: u.p, n: u.n)
-            let worst = worstRelativeError(u.grad, fd)
-            #expect(worst.error < 1e-6,
-                    "update n=\(u.n) (p=\(u.p), a=\(u.a)): parameter \(worst.index) engine \(u.grad[worst.index]) vs FD \(fd[worst.index])")
-        }
+        expectUpdatesMatchFiniteDifferences(c)
     }
 
     /// The truncated gradient is not the full one: the same FD with the window reaching back to
