@@ -108,6 +108,18 @@ struct ConfigResolver {
 
     static func show(_ d: Double) -> String { d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : "\(d)" }
 
+    /// A truncation horizon: a number of steps (1 … the sequence bound), or `full` (nil, as is a
+    /// missing key); anything else is a located error (and nil).
+    mutating func horizon(_ node: ConfigNode?, _ path: String) -> Int? {
+        guard let node, node.text != "full" else { return nil }
+        let steps = int(node, path, min: 1, max: Bounds.sequenceLength)
+        if steps == nil, let t = node.text, Int(t) == nil, Double(t) == nil {
+            errors.removeLast()
+            error(node.location, path, "expected a positive integer or full, found \(node.kindDescription)")
+        }
+        return steps
+    }
+
     mutating func bool(_ node: ConfigNode?, _ path: String) -> Bool? {
         guard let node, let s = scalar(node, path, expected: "true or false") else { return nil }
         switch s.lowercased() {
@@ -352,14 +364,7 @@ struct ConfigResolver {
         let start = errors.count
         let epochs = node["epochs"] == nil ? 10 : int(node["epochs"], "training.epochs", min: 1, max: Bounds.epochs)
         let batch = node["batch"] == nil ? 32 : int(node["batch"], "training.batch", min: 1, max: Bounds.batch)
-        var tauMax: Int? = nil
-        if let tm = node["tau_max"], tm.text != "full" {
-            tauMax = int(tm, "training.tau_max", min: 1, max: Bounds.sequenceLength)
-            if tauMax == nil, let t = tm.text, Int(t) == nil, Double(t) == nil {
-                errors.removeLast()
-                error(tm.location, "training.tau_max", "expected a positive integer or full, found \(tm.kindDescription)")
-            }
-        }
+        let tauMax = horizon(node["tau_max"], "training.tau_max")
         let tauB = node["tau_b"] == nil ? nil : int(node["tau_b"], "training.tau_b", min: 1, max: Bounds.sequenceLength)
         let optimizer = resolveOptimizer(node["optimizer"])
         let clipNorm = node["clip_norm"] == nil ? nil : double(node["clip_norm"], "training.clip_norm", min: 0, open: true)
@@ -379,14 +384,7 @@ struct ConfigResolver {
         let start = errors.count
         let every = node["gradient_every"] == nil ? 0 : int(node["gradient_every"], "diagnostics.gradient_every", min: 0)
         let lags = node["credit_lags"] == nil ? 0 : int(node["credit_lags"], "diagnostics.credit_lags", min: 0, max: Bounds.sequenceLength)
-        var reference: Int? = nil
-        if let r = node["reference_tau_max"], r.text != "full" {
-            reference = int(r, "diagnostics.reference_tau_max", min: 1, max: Bounds.sequenceLength)
-            if reference == nil, let t = r.text, Int(t) == nil, Double(t) == nil {
-                errors.removeLast()
-                error(r.location, "diagnostics.reference_tau_max", "expected a positive integer or full, found \(r.kindDescription)")
-            }
-        }
+        let reference = horizon(node["reference_tau_max"], "diagnostics.reference_tau_max")
         guard errors.count == start, let every, let lags else { return nil }
         return GradientDiagnostics(gradientEvery: every, referenceTauMax: reference, creditLags: lags)
     }
