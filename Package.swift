@@ -58,7 +58,7 @@ let package = Package(
         // MARK: - Tests
         // Shared test helpers (relative error, the seeded test generator, fixtures, the binary runner).
         .target(name: "RNNTestSupport", dependencies: ["RNNCore"], path: "Tests/RNNTestSupport"),
-        .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore", "RNNTestSupport"]),
+        .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore", "RNNKernels", "RNNTestSupport"]),
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets", "RNNCore", "RNNTestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "RNNCore", "RNNDatasets", "RNNTestSupport"],
                     exclude: ["Golden"]),

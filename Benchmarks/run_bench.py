@@ -36,7 +36,7 @@ Options (or environment variables, for `make bench`):
   --no-lstm      BENCH_LSTM=0      no LSTM rows
                  BENCH_LSTM=auto   (default) LSTM rows exactly when `tbptt-bench --layer lstm` exits
                                    0; it exits 3 ("unsupported layer lstm") while the engine has none
-  --detail       BENCH_DETAIL=1    also each matrix product of the rnn workloads' update, timed alone
+  --detail       BENCH_DETAIL=1    also each matrix product of every workload's update, timed alone
                                    on its own shape (`tbptt-bench --detail`): GFLOP/s and path
                  BENCH_CPU=N       the CPU every timed run is pinned to (default: the last allowed)
 A peer whose framework is not installed is left out, with a note.
@@ -270,7 +270,7 @@ def main():
     if a.detail:
         results["detail"] = {}
         for row in rows:
-            if row[0] != "rnn" or "rnn-exp" not in impls[row]:
+            if "rnn-exp" not in impls[row]:
                 continue
             out = subprocess.run([BENCH, "--data", data[row], "--detail"], capture_output=True, text=True, check=True,
                                  env=dict(os.environ, OPENBLAS_NUM_THREADS="1"), preexec_fn=pinned)

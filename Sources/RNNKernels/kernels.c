@@ -244,11 +244,18 @@ AVX512 static inline __m512 exp16(__m512 v) {
     return _mm512_mul_ps(y, _mm512_castsi512_ps(_mm512_slli_epi32(e, 23)));
 }
 
+/* 1/d for d >= 1: the 14-bit estimate and one Newton step (relative error ~2^-27, under float32's
+   ulp), instead of a division, whose latency the per-step epilogue would wait on. */
+AVX512 static inline __m512 recip16(__m512 d) {
+    __m512 r = _mm512_rcp14_ps(d);
+    return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
+}
+
 AVX512 static inline __m512 tanh16(__m512 x) {
     const __m512 sign = _mm512_set1_ps(-0.0f);
     __m512 ax = _mm512_andnot_ps(sign, x);
     __m512 e = exp16(_mm512_min_ps(_mm512_add_ps(ax, ax), _mm512_set1_ps(88.0f)));
-    __m512 big = _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
+    __m512 big = _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), recip16(_mm512_add_ps(e, _mm512_set1_ps(1.0f))), _mm512_set1_ps(1.0f));
     big = _mm512_or_ps(big, _mm512_and_ps(x, sign));
     __m512 z = _mm512_mul_ps(x, x);
     __m512 p = _mm512_set1_ps(-5.70498872745e-3f);
@@ -343,7 +350,100 @@ AVX512 static void sgemm_packed_avx512(long m, long n, long k, const float *a, l
         }
     }
 }
+/* σ(x) = 1 / (1 + exp(-|x|)), mirrored for x < 0 (never overflows). */
+AVX512 static inline __m512 sigmoid16(__m512 x) {
+    __m512 e = exp16(_mm512_or_ps(x, _mm512_set1_ps(-0.0f)));
+    __m512 r = recip16(_mm512_add_ps(e, _mm512_set1_ps(1.0f)));
+    __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    return _mm512_mask_mul_ps(r, neg, e, r);
+}
+
+/* The LSTM cell over 16 units at a time; the last block of a row masked (u need not divide 16). */
+AVX512 static void lstm_forward_avx512(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh) {
+    for (long r = 0; r < b; r++) {
+        float *g = gates + r * aw;
+        const float *cp = c_prev + r * aw;
+        for (long j = 0; j < u; j += 16) {
+            __mmask16 m = u - j >= 16 ? 0xFFFF : (__mmask16)((1u << (u - j)) - 1);
+            __m512 si = sigmoid16(_mm512_maskz_loadu_ps(m, g + j));
+            __m512 sf = sigmoid16(_mm512_maskz_loadu_ps(m, g + u + j));
+            __m512 tg = tanh16(_mm512_maskz_loadu_ps(m, g + 2 * u + j));
+            __m512 so = sigmoid16(_mm512_maskz_loadu_ps(m, g + 3 * u + j));
+            __m512 c = _mm512_fmadd_ps(sf, _mm512_maskz_loadu_ps(m, cp + j), _mm512_mul_ps(si, tg));
+            __m512 tc = tanh16(c);
+            _mm512_mask_storeu_ps(g + j, m, si);
+            _mm512_mask_storeu_ps(g + u + j, m, sf);
+            _mm512_mask_storeu_ps(g + 2 * u + j, m, tg);
+            _mm512_mask_storeu_ps(g + 3 * u + j, m, so);
+            _mm512_mask_storeu_ps(g + 4 * u + j, m, c);
+            _mm512_mask_storeu_ps(g + 5 * u + j, m, tc);
+            _mm512_mask_storeu_ps(h + r * ldh + j, m, _mm512_mul_ps(so, tc));
+        }
+    }
+}
+
+AVX512 static void lstm_backward_avx512(long b, long u, const float *gates, long aw, const float *c_prev,
+                                        float *delta, long dw, const float *dh_next, float *dc_next) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (long r = 0; r < b; r++) {
+        const float *g = gates + r * aw, *cp = c_prev + r * aw, *dhn = dh_next + r * u;
+        float *d = delta + r * dw, *dcn = dc_next + r * u;
+        for (long j = 0; j < u; j += 16) {
+            __mmask16 m = u - j >= 16 ? 0xFFFF : (__mmask16)((1u << (u - j)) - 1);
+            __m512 si = _mm512_maskz_loadu_ps(m, g + j), sf = _mm512_maskz_loadu_ps(m, g + u + j);
+            __m512 tg = _mm512_maskz_loadu_ps(m, g + 2 * u + j), so = _mm512_maskz_loadu_ps(m, g + 3 * u + j);
+            __m512 tc = _mm512_maskz_loadu_ps(m, g + 5 * u + j);
+            __m512 dh = _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + j), _mm512_maskz_loadu_ps(m, dhn + j));
+            __m512 dc = _mm512_fmadd_ps(_mm512_mul_ps(dh, so), _mm512_fnmadd_ps(tc, tc, one), _mm512_maskz_loadu_ps(m, dcn + j));
+            __m512 di = _mm512_mul_ps(_mm512_mul_ps(dc, tg), _mm512_mul_ps(si, _mm512_sub_ps(one, si)));
+            __m512 df = _mm512_mul_ps(_mm512_mul_ps(dc, _mm512_maskz_loadu_ps(m, cp + j)), _mm512_mul_ps(sf, _mm512_sub_ps(one, sf)));
+            __m512 dg = _mm512_mul_ps(_mm512_mul_ps(dc, si), _mm512_fnmadd_ps(tg, tg, one));
+            __m512 dO = _mm512_mul_ps(_mm512_mul_ps(dh, tc), _mm512_mul_ps(so, _mm512_sub_ps(one, so)));
+            _mm512_mask_storeu_ps(d + j, m, di);
+            _mm512_mask_storeu_ps(d + u + j, m, df);
+            _mm512_mask_storeu_ps(d + 2 * u + j, m, dg);
+            _mm512_mask_storeu_ps(d + 3 * u + j, m, dO);
+            _mm512_mask_storeu_ps(dcn + j, m, _mm512_mul_ps(dc, sf));
+        }
+    }
+}
 #endif
+
+
+/* ---- LSTM cell (naive twins) --------------------------------------------------------------- */
+
+void rnn_lstm_forward_naive(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh) {
+    for (long r = 0; r < b; r++) {
+        float *g = gates + r * aw;
+        const float *cp = c_prev + r * aw;
+        for (long j = 0; j < u; j++) {
+            float si = sigmoid_poly(g[j]), sf = sigmoid_poly(g[u + j]);
+            float tg = tanh_poly(g[2 * u + j]), so = sigmoid_poly(g[3 * u + j]);
+            float c = sf * cp[j] + si * tg, tc = tanh_poly(c);
+            g[j] = si; g[u + j] = sf; g[2 * u + j] = tg; g[3 * u + j] = so;
+            g[4 * u + j] = c; g[5 * u + j] = tc;
+            h[r * ldh + j] = so * tc;
+        }
+    }
+}
+
+void rnn_lstm_backward_naive(long b, long u, const float *gates, long aw, const float *c_prev,
+                             float *delta, long dw, const float *dh_next, float *dc_next) {
+    for (long r = 0; r < b; r++) {
+        const float *g = gates + r * aw, *cp = c_prev + r * aw, *dhn = dh_next + r * u;
+        float *d = delta + r * dw, *dcn = dc_next + r * u;
+        for (long j = 0; j < u; j++) {
+            float si = g[j], sf = g[u + j], tg = g[2 * u + j], so = g[3 * u + j], tc = g[5 * u + j];
+            float dh = d[j] + dhn[j];
+            float dc = dcn[j] + dh * so * (1.0f - tc * tc);
+            d[j] = dc * tg * si * (1.0f - si);
+            d[u + j] = dc * cp[j] * sf * (1.0f - sf);
+            d[2 * u + j] = dc * si * (1.0f - tg * tg);
+            d[3 * u + j] = dh * tc * so * (1.0f - so);
+            dcn[j] = dc * sf;
+        }
+    }
+}
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
@@ -405,4 +505,19 @@ void rnn_sgemm_nn_acc(long m, long n, long k, const float *a, long lda, const fl
     if (rnn_kernels_avx2()) { gemm_avx2(m, n, k, a, lda, b, ldb, c, ldc); return; }
 #endif
     gemm_generic(m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+void rnn_lstm_forward_f32(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh) {
+#if RNN_X86
+    if (rnn_kernels_avx512()) { lstm_forward_avx512(b, u, gates, aw, c_prev, h, ldh); return; }
+#endif
+    rnn_lstm_forward_naive(b, u, gates, aw, c_prev, h, ldh);
+}
+
+void rnn_lstm_backward_f32(long b, long u, const float *gates, long aw, const float *c_prev,
+                           float *delta, long dw, const float *dh_next, float *dc_next) {
+#if RNN_X86
+    if (rnn_kernels_avx512()) { lstm_backward_avx512(b, u, gates, aw, c_prev, delta, dw, dh_next, dc_next); return; }
+#endif
+    rnn_lstm_backward_naive(b, u, gates, aw, c_prev, delta, dw, dh_next, dc_next);
 }

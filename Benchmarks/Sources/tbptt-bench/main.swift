@@ -183,11 +183,13 @@ func bestRate(flops: Double, _ f: () -> Void) -> Double {
     return best
 }
 
-/// `--detail`: every matrix product of one update of the workload (rnn layer of H units under a
-/// dense layer of C, window of K steps on B lanes: R = K·B rows), timed alone on its own shape,
-/// as JSON lines {"product", "shape", "gflops", "path"}.
+/// `--detail`: every matrix product of one update of the workload (a recurrent layer of H units and
+/// G·H gate rows — G = 1 rnn, 4 lstm — under a dense layer of C, window of K steps on B lanes:
+/// R = K·B rows), timed alone on its own shape, as JSON lines {"product", "shape", "gflops", "path"}.
 func printDetail(_ w: Workload) {
     let (I, H, C, B, K) = (w.I, w.H, w.C, w.B, w.K)
+    let gates = w.layer == "lstm" ? 4 : 1
+    let G = gates * H
     let rows = K * B
     var rng = Xoshiro256(seed: 1)
     func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.uniform(-1, 1)) * 0.05 } }
@@ -205,35 +207,41 @@ func printDetail(_ w: Workload) {
     func emit(_ name: String, _ shape: [Int], _ rate: Double, _ path: String) {
         print("{\"product\": \"\(name)\", \"shape\": \(shape), \"gflops\": \(String(format: "%.1f", rate)), \"path\": \"\(path)\"}")
     }
-    blas("input projection Z = X·SWᵀ (window)", transA: false, transB: true, m: rows, n: H, k: I)
+    let z = gates == 1 ? "Z" : "gates"
+    blas("input projection \(z) = X·SWᵀ (window)", transA: false, transB: true, m: rows, n: G, k: I)
     blas("output layer Y = H·SW_outᵀ (window)", transA: false, transB: true, m: rows, n: C, k: H)
     blas("errors to h E = Δ_out·SW_out (window)", transA: false, transB: false, m: rows, n: H, k: C)
     blas("output gradient ΔSW_out += Δ_outᵀ·H (window)", transA: true, transB: false, m: C, n: H, k: rows)
-    blas("input gradient ΔSW += Δᵀ·X (window)", transA: true, transB: false, m: H, n: I, k: rows)
-    blas("recurrent gradient ΔTW += Δᵀ·H (window)", transA: true, transB: false, m: H, n: H, k: rows)
-    blas("recurrence z += h·TWᵀ (per step, BLAS)", transA: false, transB: true, m: B, n: H, k: H)
+    blas("input gradient ΔSW += Δᵀ·X (window)", transA: true, transB: false, m: G, n: I, k: rows)
+    blas("recurrent gradient ΔTW += Δᵀ·H (window)", transA: true, transB: false, m: G, n: H, k: rows)
+    blas("recurrence \(z) += h·TWᵀ (per step, BLAS)", transA: false, transB: true, m: B, n: G, k: H)
     // The per-step recurrence on TW packed once per window (the engine's path where it is in use).
-    let tw = random(H * H), h = random(B * H), hPrev = random(B * H)
-    let forward = tw.withUnsafeBufferPointer { PackedProduct.pack(k: H, n: H, $0.baseAddress!, rowStride: 1, columnStride: H) }
-    let backward = tw.withUnsafeBufferPointer { PackedProduct.pack(k: H, n: H, $0.baseAddress!, rowStride: H, columnStride: 1) }
+    let tw = random(G * H), h = random(B * G), hPrev = random(B * G)
+    let forward = tw.withUnsafeBufferPointer { PackedProduct.pack(k: H, n: G, $0.baseAddress!, rowStride: 1, columnStride: H) }
+    let backward = tw.withUnsafeBufferPointer { PackedProduct.pack(k: G, n: H, $0.baseAddress!, rowStride: H, columnStride: 1) }
     let kernel = PackedProduct.usesAVX512 ? "packed panels, AVX-512" : "packed panels, naive twin"
-    var z = [Float](repeating: 0, count: B * H)
-    let flops = 2 * Double(B * H * H)
-    for (name, panels, epilogue) in [("recurrence z = tanh(z + h·TWᵀ) (per step)", forward, PackedProduct.Epilogue.tanh),
-                                     ("recurrence δ = (e + δ·TW)(1-h²) (per step)", backward, .tanhDerivative),
-                                     ("recurrence z += h·TWᵀ, no epilogue (per step)", forward, .none)] {
-        let rate = bestRate(flops: flops) {
-            z.withUnsafeMutableBufferPointer {
-                PackedProduct.product(m: B, n: H, k: H, a: hPrev, lda: H, packed: panels, c: $0.baseAddress!, ldc: H,
-                                      epilogue: epilogue, h: h, ldh: H)
+    var out = [Float](repeating: 0, count: B * G)
+    func packed(_ name: String, _ panels: [Float], n: Int, k: Int, _ epilogue: PackedProduct.Epilogue) {
+        let rate = bestRate(flops: 2 * Double(B * n * k)) {
+            out.withUnsafeMutableBufferPointer {
+                PackedProduct.product(m: B, n: n, k: k, a: hPrev, lda: k, packed: panels, c: $0.baseAddress!, ldc: n,
+                                      epilogue: epilogue, h: h, ldh: n)
             }
         }
-        emit(name, [B, H, H], rate, kernel)
+        emit(name, [B, n, k], rate, kernel)
     }
-    let packRate = bestRate(flops: flops) {  // flops of one step's product, per pack: packs per step-equivalent
-        tw.withUnsafeBufferPointer { blackHole(PackedProduct.pack(k: H, n: H, $0.baseAddress!, rowStride: 1, columnStride: H)) }
+    if gates == 1 {
+        packed("recurrence z = tanh(z + h·TWᵀ) (per step)", forward, n: H, k: H, .tanh)
+        packed("recurrence δ = (e + δ·TW)(1-h²) (per step)", backward, n: H, k: H, .tanhDerivative)
+        packed("recurrence z += h·TWᵀ, no epilogue (per step)", forward, n: H, k: H, .none)
+    } else {
+        packed("recurrence gates += h·TWᵀ (per step)", forward, n: G, k: H, .none)
+        packed("recurrence dh += δ·TW (per step)", backward, n: H, k: G, .none)
     }
-    emit("pack TWᵀ once per window (rate in step-product equivalents)", [H, H], packRate, "C")
+    let packRate = bestRate(flops: 2 * Double(B * G * H)) {  // flops of one step's product, per pack
+        tw.withUnsafeBufferPointer { blackHole(PackedProduct.pack(k: H, n: G, $0.baseAddress!, rowStride: 1, columnStride: H)) }
+    }
+    emit("pack TWᵀ once per window (rate in step-product equivalents)", [H, G], packRate, "C")
 }
 
 /// The engine's layer kind of that name; `UnsupportedLayer` (exit 3) when it has none.

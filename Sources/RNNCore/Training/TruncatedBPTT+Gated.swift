@@ -2,8 +2,10 @@ import RNNKernels
 
 /// LSTM and GRU layers (PyTorch `nn.LSTM` / `nn.GRU`, one layer each), in the engine's scheme:
 /// the input projection of a chunk is one GEMM into the G·U gate pre-activations, the recurrence
-/// one (B, U) × (U, G·U) product per step, the gate nonlinearities one fused pass per row, and the
-/// weight gradients of a window single GEMMs over its (steps · B) rows.
+/// one (B, U) × (U, G·U) product per step, the gate nonlinearities one fused pass per row (float32
+/// LSTM on AVX-512: the whole cell, forward and backward, one vectorised C pass per step —
+/// `rnn_lstm_forward_f32` / `rnn_lstm_backward_f32`, with the loops below as their float64 path),
+/// and the weight gradients of a window single GEMMs over its (steps · B) rows.
 ///
 /// Forward (gate blocks stacked in `SW`, `TW`, `b_s`, `b_t` in PyTorch's order):
 /// ```
@@ -94,6 +96,10 @@ extension TruncatedBPTT {
                     Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
                                 b: tw, ldb: u, beta: 1, c: g, ldc: aw)
                 }
+                if pk != nil {  // float32 on AVX-512: the whole cell in one vectorised pass (RNNKernels)
+                    rnn_lstm_forward_f32(b, u, Self.f32(g), aw, Self.f32(gPrev + 4 * u), Self.f32(hOut), u)
+                    continue
+                }
                 for r in 0..<b {
                     let row = g + r * aw
                     Self.gateSigmoid(row, count: 2 * u)          // σ(i), σ(f)
@@ -162,7 +168,10 @@ extension TruncatedBPTT {
         for m in stride(from: n, through: lo, by: -1) {
             let dm = deltaSlot(l, m)                               // (B, 4U)
             let g = UnsafePointer(auxSlot(l, m))                   // (B, aw)
-            if isLSTM {
+            if isLSTM, panels[l] != nil {  // float32 on AVX-512: the cell's backward in one vectorised pass
+                rnn_lstm_backward_f32(b, u, Self.f32(g), aw, Self.f32(UnsafePointer(auxSlot(l, m - 1)) + 4 * u),
+                                      Self.f32(dm), dw, Self.f32(UnsafePointer(dhNext)), Self.f32(dcNext))
+            } else if isLSTM {
                 let gPrev = UnsafePointer(auxSlot(l, m - 1))
                 for r in 0..<b {
                     let row = g + r * aw, dr = dm + r * dw

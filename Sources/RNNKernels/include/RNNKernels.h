@@ -50,4 +50,20 @@ void rnn_sgemm_packed(long m, long n, long k, const float *a, long lda, const fl
 /* The naive twin (triple loop, same packed input, same epilogue): the reference for tests. */
 void rnn_sgemm_packed_naive(long m, long n, long k, const float *a, long lda, const float *packed,
                             float *c, long ldc, int epi, const float *h, long ldh);
+/* ---- LSTM cell, one step of B rows (PyTorch's nn.LSTM gate order i, f, g, o) ----
+   Row r of `gates` (stride aw >= 6u) holds on entry the pre-activations [i f g o] (4u columns);
+   forward leaves there [σ(i) σ(f) tanh(g) σ(o)], then c = σ(f)⊙c_prev + σ(i)⊙tanh(g) in
+   columns 4u ..< 5u, tanh(c) in 5u ..< 6u, and writes h = σ(o)⊙tanh(c) (stride ldh).
+   c_prev of row r: c_prev + r * aw (the cell columns of the previous step's rows).
+   Backward, from those stored values: dh = delta[0 ..< u] + dh_next (delta's first u columns
+   hold the error E arriving from above), dc = dc_next + dh⊙σ(o)⊙(1 - tanh²(c)), then delta
+   (stride dw) gets the gate-pre-activation gradients [d_i d_f d_g d_o] and dc_next = dc⊙σ(f).
+   dh_next and dc_next: (B x u), stride u. AVX-512 where the CPU has it, else the naive twin. */
+void rnn_lstm_forward_f32(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh);
+void rnn_lstm_backward_f32(long b, long u, const float *gates, long aw, const float *c_prev,
+                           float *delta, long dw, const float *dh_next, float *dc_next);
+/* The naive twins (scalar loops, the portable tanh/sigmoid): the reference for tests. */
+void rnn_lstm_forward_naive(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh);
+void rnn_lstm_backward_naive(long b, long u, const float *gates, long aw, const float *c_prev,
+                             float *delta, long dw, const float *dh_next, float *dc_next);
 #endif
