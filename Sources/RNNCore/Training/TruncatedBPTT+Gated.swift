@@ -52,11 +52,9 @@ extension TruncatedBPTT {
         // z; b_tn goes inside r ⊙ (·)), then + X · SWᵀ as one GEMM.
         let pre = auxSlot(l, p + 1)
         let folded = isLSTM ? gu : 2 * u
-        for r in 0..<rows {
-            let row = pre + r * aw
-            row.update(from: bs, count: gu)
-            for j in 0..<folded { row[j] += bt[j] }
-        }
+        pre.update(from: bs, count: gu)
+        for j in 0..<folded { pre[j] += bt[j] }
+        for r in 1..<max(rows, 1) { (pre + r * aw).update(from: pre, count: gu) }
         if l == 0, let hot = view.hotInputs, let swT = oneHotSWT {
             // One-hot input: SW · x is column x of SW, a contiguous row of SWᵀ (I, G·U).
             Self.transpose(sw, rows: gu, cols: i, into: swT.baseAddress!)
@@ -255,8 +253,15 @@ extension TruncatedBPTT {
         for r in 0..<rows {
             let dr = delta + r * dw
             for j in 0..<gu { dbt[j] += dr[j] }
-            for block in xBlocks {
-                for j in 0..<block.count { dbs[block.row + j] += dr[block.column + j] }
+        }
+        if isLSTM {  // Delta_x = Delta_h: the same column sums (both started from zero in `backward`)
+            for j in 0..<gu { dbs[j] += dbt[j] }
+        } else {
+            for r in 0..<rows {
+                let dr = delta + r * dw
+                for block in xBlocks {
+                    for j in 0..<block.count { dbs[block.row + j] += dr[block.column + j] }
+                }
             }
         }
     }
