@@ -407,7 +407,53 @@ AVX512 static void lstm_backward_avx512(long b, long u, const float *gates, long
         }
     }
 }
+AVX512 static void gru_forward_avx512(long b, long u, float *gates, long aw, const float *s, long lds, const float *bt_n,
+                                      const float *h_prev, float *h, long ldh) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (long r = 0; r < b; r++) {
+        float *g = gates + r * aw;
+        const float *sr = s + r * lds, *hp = h_prev + r * ldh;
+        for (long j = 0; j < u; j += 16) {
+            __mmask16 m = u - j >= 16 ? 0xFFFF : (__mmask16)((1u << (u - j)) - 1);
+            __m512 rg = sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(m, g + j), _mm512_maskz_loadu_ps(m, sr + j)));
+            __m512 z = sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(m, g + u + j), _mm512_maskz_loadu_ps(m, sr + u + j)));
+            __m512 hn = _mm512_add_ps(_mm512_maskz_loadu_ps(m, sr + 2 * u + j), _mm512_maskz_loadu_ps(m, bt_n + j));
+            __m512 n = tanh16(_mm512_fmadd_ps(rg, hn, _mm512_maskz_loadu_ps(m, g + 2 * u + j)));
+            _mm512_mask_storeu_ps(g + j, m, rg);
+            _mm512_mask_storeu_ps(g + u + j, m, z);
+            _mm512_mask_storeu_ps(g + 2 * u + j, m, n);
+            _mm512_mask_storeu_ps(g + 3 * u + j, m, hn);
+            __m512 hv = _mm512_fmadd_ps(z, _mm512_maskz_loadu_ps(m, hp + j), _mm512_mul_ps(_mm512_sub_ps(one, z), n));
+            _mm512_mask_storeu_ps(h + r * ldh + j, m, hv);
+        }
+    }
+}
+
+AVX512 static void gru_backward_avx512(long b, long u, const float *gates, long aw, const float *h_prev, long ldh,
+                                       float *delta, long dw, float *dh_next) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (long r = 0; r < b; r++) {
+        const float *g = gates + r * aw, *hp = h_prev + r * ldh;
+        float *d = delta + r * dw, *dhn = dh_next + r * u;
+        for (long j = 0; j < u; j += 16) {
+            __mmask16 m = u - j >= 16 ? 0xFFFF : (__mmask16)((1u << (u - j)) - 1);
+            __m512 rg = _mm512_maskz_loadu_ps(m, g + j), z = _mm512_maskz_loadu_ps(m, g + u + j);
+            __m512 nv = _mm512_maskz_loadu_ps(m, g + 2 * u + j), hn = _mm512_maskz_loadu_ps(m, g + 3 * u + j);
+            __m512 dh = _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + j), _mm512_maskz_loadu_ps(m, dhn + j));
+            __m512 dnx = _mm512_mul_ps(_mm512_mul_ps(dh, _mm512_sub_ps(one, z)), _mm512_fnmadd_ps(nv, nv, one));
+            __m512 dr = _mm512_mul_ps(_mm512_mul_ps(dnx, hn), _mm512_mul_ps(rg, _mm512_sub_ps(one, rg)));
+            __m512 dz = _mm512_mul_ps(_mm512_mul_ps(dh, _mm512_sub_ps(_mm512_maskz_loadu_ps(m, hp + j), nv)),
+                                      _mm512_mul_ps(z, _mm512_sub_ps(one, z)));
+            _mm512_mask_storeu_ps(d + j, m, dr);
+            _mm512_mask_storeu_ps(d + u + j, m, dz);
+            _mm512_mask_storeu_ps(d + 2 * u + j, m, _mm512_mul_ps(dnx, rg));
+            _mm512_mask_storeu_ps(d + 3 * u + j, m, dnx);
+            _mm512_mask_storeu_ps(dhn + j, m, _mm512_mul_ps(dh, z));
+        }
+    }
+}
 #endif
+
 
 
 /* ---- LSTM cell (naive twins) --------------------------------------------------------------- */
@@ -441,6 +487,41 @@ void rnn_lstm_backward_naive(long b, long u, const float *gates, long aw, const 
             d[2 * u + j] = dc * si * (1.0f - tg * tg);
             d[3 * u + j] = dh * tc * so * (1.0f - so);
             dcn[j] = dc * sf;
+        }
+    }
+}
+
+/* ---- GRU cell (naive twins) ---------------------------------------------------------------- */
+
+void rnn_gru_forward_naive(long b, long u, float *gates, long aw, const float *s, long lds, const float *bt_n,
+                           const float *h_prev, float *h, long ldh) {
+    for (long r = 0; r < b; r++) {
+        float *g = gates + r * aw;
+        const float *sr = s + r * lds, *hp = h_prev + r * ldh;
+        for (long j = 0; j < u; j++) {
+            float rg = sigmoid_poly(g[j] + sr[j]), z = sigmoid_poly(g[u + j] + sr[u + j]);
+            float hn = sr[2 * u + j] + bt_n[j];
+            float n = tanh_poly(g[2 * u + j] + rg * hn);
+            g[j] = rg; g[u + j] = z; g[2 * u + j] = n; g[3 * u + j] = hn;
+            h[r * ldh + j] = (1.0f - z) * n + z * hp[j];
+        }
+    }
+}
+
+void rnn_gru_backward_naive(long b, long u, const float *gates, long aw, const float *h_prev, long ldh,
+                            float *delta, long dw, float *dh_next) {
+    for (long r = 0; r < b; r++) {
+        const float *g = gates + r * aw, *hp = h_prev + r * ldh;
+        float *d = delta + r * dw, *dhn = dh_next + r * u;
+        for (long j = 0; j < u; j++) {
+            float rg = g[j], z = g[u + j], nv = g[2 * u + j], hn = g[3 * u + j];
+            float dh = d[j] + dhn[j];
+            float dnx = dh * (1.0f - z) * (1.0f - nv * nv);
+            d[j] = dnx * hn * rg * (1.0f - rg);
+            d[u + j] = dh * (hp[j] - nv) * z * (1.0f - z);
+            d[2 * u + j] = dnx * rg;
+            d[3 * u + j] = dnx;
+            dhn[j] = dh * z;
         }
     }
 }
@@ -520,4 +601,20 @@ void rnn_lstm_backward_f32(long b, long u, const float *gates, long aw, const fl
     if (rnn_kernels_avx512()) { lstm_backward_avx512(b, u, gates, aw, c_prev, delta, dw, dh_next, dc_next); return; }
 #endif
     rnn_lstm_backward_naive(b, u, gates, aw, c_prev, delta, dw, dh_next, dc_next);
+}
+
+void rnn_gru_forward_f32(long b, long u, float *gates, long aw, const float *s, long lds, const float *bt_n,
+                         const float *h_prev, float *h, long ldh) {
+#if RNN_X86
+    if (rnn_kernels_avx512()) { gru_forward_avx512(b, u, gates, aw, s, lds, bt_n, h_prev, h, ldh); return; }
+#endif
+    rnn_gru_forward_naive(b, u, gates, aw, s, lds, bt_n, h_prev, h, ldh);
+}
+
+void rnn_gru_backward_f32(long b, long u, const float *gates, long aw, const float *h_prev, long ldh,
+                          float *delta, long dw, float *dh_next) {
+#if RNN_X86
+    if (rnn_kernels_avx512()) { gru_backward_avx512(b, u, gates, aw, h_prev, ldh, delta, dw, dh_next); return; }
+#endif
+    rnn_gru_backward_naive(b, u, gates, aw, h_prev, ldh, delta, dw, dh_next);
 }

@@ -3,8 +3,8 @@ import RNNKernels
 /// LSTM and GRU layers (PyTorch `nn.LSTM` / `nn.GRU`, one layer each), in the engine's scheme:
 /// the input projection of a chunk is one GEMM into the G·U gate pre-activations, the recurrence
 /// one (B, U) × (U, G·U) product per step, the gate nonlinearities one fused pass per row (float32
-/// LSTM on AVX-512: the whole cell, forward and backward, one vectorised C pass per step —
-/// `rnn_lstm_forward_f32` / `rnn_lstm_backward_f32`, with the loops below as their float64 path),
+/// on AVX-512: the whole cell, forward and backward, one vectorised C pass per step —
+/// `rnn_lstm_forward_f32`, `rnn_gru_backward_f32`, ... — with the loops below as the float64 path),
 /// and the weight gradients of a window single GEMMs over its (steps · B) rows.
 ///
 /// Forward (gate blocks stacked in `SW`, `TW`, `b_s`, `b_t` in PyTorch's order):
@@ -116,9 +116,12 @@ extension TruncatedBPTT {
                 }
             } else {
                 // scratch = h_{m-1} · TWᵀ, (B, 3U)
-                if let pk {
+                if let pk {  // float32 on AVX-512: then the whole cell in one vectorised pass (RNNKernels)
                     scratch.update(repeating: 0, count: b * gu)
                     pk.gateProduct(hPrev, into: scratch, ldc: gu, rows: b)
+                    rnn_gru_forward_f32(b, u, Self.f32(g), aw, Self.f32(UnsafePointer(scratch)), gu, Self.f32(bt + 2 * u),
+                                        Self.f32(hPrev), Self.f32(hOut), u)
+                    continue
                 } else if let t {
                     scratch.update(repeating: 0, count: b * gu)
                     rnn_sgemm_nn_acc(b, gu, u, Self.f32(hPrev), u, Self.f32(UnsafePointer(t.baseAddress!)), gu,
@@ -166,9 +169,14 @@ extension TruncatedBPTT {
         for m in stride(from: n, through: lo, by: -1) {
             let dm = deltaSlot(l, m)                               // (B, 4U)
             let g = UnsafePointer(auxSlot(l, m))                   // (B, aw)
-            if isLSTM, panels[l] != nil {  // float32 on AVX-512: the cell's backward in one vectorised pass
-                rnn_lstm_backward_f32(b, u, Self.f32(g), aw, Self.f32(UnsafePointer(auxSlot(l, m - 1)) + 4 * u),
-                                      Self.f32(dm), dw, Self.f32(UnsafePointer(dhNext)), Self.f32(dcNext))
+            if panels[l] != nil {  // float32 on AVX-512: the cell's backward in one vectorised pass
+                if isLSTM {
+                    rnn_lstm_backward_f32(b, u, Self.f32(g), aw, Self.f32(UnsafePointer(auxSlot(l, m - 1)) + 4 * u),
+                                          Self.f32(dm), dw, Self.f32(UnsafePointer(dhNext)), Self.f32(dcNext))
+                } else {
+                    rnn_gru_backward_f32(b, u, Self.f32(g), aw, Self.f32(UnsafePointer(slot(h[l], l, m - 1))), u,
+                                         Self.f32(dm), dw, Self.f32(dhNext))
+                }
             } else if isLSTM {
                 let gPrev = UnsafePointer(auxSlot(l, m - 1))
                 for r in 0..<b {

@@ -66,4 +66,18 @@ void rnn_lstm_backward_f32(long b, long u, const float *gates, long aw, const fl
 void rnn_lstm_forward_naive(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh);
 void rnn_lstm_backward_naive(long b, long u, const float *gates, long aw, const float *c_prev,
                              float *delta, long dw, const float *dh_next, float *dc_next);
+/* ---- GRU cell, one step of B rows (PyTorch's nn.GRU gate order r, z, n) ----
+   Row r of `gates` (stride aw >= 4u) holds on entry SW·x + b_s (+ b_t on r and z) in columns
+   0 ..< 3u, and `s` (stride lds) holds TW·h_prev without bias. Forward leaves [r z n (TW_n·h + b_tn)]
+   in columns 0 ..< 4u, with r, z = σ(pre + s), n = tanh(pre_n + r ⊙ (s_n + b_tn)), and writes
+   h = (1 − z) ⊙ n + z ⊙ h_prev (h_prev, h: stride ldh). Backward: dh = delta[0 ..< u] + dh_next,
+   delta gets [d_r d_z d_{n,h} d_{n,x}] and dh_next = dh ⊙ z (the recurrent product adds the rest). */
+void rnn_gru_forward_f32(long b, long u, float *gates, long aw, const float *s, long lds, const float *bt_n,
+                         const float *h_prev, float *h, long ldh);
+void rnn_gru_backward_f32(long b, long u, const float *gates, long aw, const float *h_prev, long ldh,
+                          float *delta, long dw, float *dh_next);
+void rnn_gru_forward_naive(long b, long u, float *gates, long aw, const float *s, long lds, const float *bt_n,
+                           const float *h_prev, float *h, long ldh);
+void rnn_gru_backward_naive(long b, long u, const float *gates, long aw, const float *h_prev, long ldh,
+                            float *delta, long dw, float *dh_next);
 #endif

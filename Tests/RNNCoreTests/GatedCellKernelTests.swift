@@ -4,12 +4,12 @@ import RNNCore
 import RNNKernels
 import RNNTestSupport
 
-/// The LSTM cell kernels of `RNNKernels` (one step of B rows: gate nonlinearities, cell, h; and the
-/// cell's backward), the AVX-512 versions against their naive twins and the twins against the
-/// equations in float64, on awkward widths (1, a prime, one vector, one past it, several vectors
-/// with a tail) and row strides wider than the data, which must stay untouched.
-@Suite("LSTM cell kernels")
-struct LSTMCellKernelTests {
+/// The LSTM and GRU cell kernels of `RNNKernels` (one step of B rows: gate nonlinearities, cell, h;
+/// and the cell's backward), the AVX-512 versions against their naive twins and the twins against
+/// the equations in float64, on awkward widths (1, a prime, one vector, one past it, several
+/// vectors with a tail) and row strides wider than the data, which must stay untouched.
+@Suite("Gated cell kernels")
+struct GatedCellKernelTests {
     static let shapes: [(b: Int, u: Int)] = [(1, 1), (3, 5), (2, 16), (4, 17), (1, 33), (5, 48), (32, 128)]
 
     struct Case {
@@ -105,6 +105,64 @@ struct LSTMCellKernelTests {
                 for j in (4 * s.u)..<input.dw { #expect(fast.delta[r * input.dw + j] == input.delta[r * input.dw + j]) }
             }
             #expect(fast.h.last == input.h.last)
+        }
+    }
+
+    /// GRU: forward then backward, fast against twin and both against the equations in float64.
+    @Test func gruKernelsMatchTwinsAndFloat64() {
+        var rng = Xoshiro256(seed: 22)
+        for (b, u) in Self.shapes {
+            let aw = 4 * u + 3, dw = 4 * u + 2, lds = 3 * u + 1
+            let gates0 = (0..<(b * aw)).map { _ in Float(rng.uniform(-3, 3)) }
+            let s = (0..<(b * lds)).map { _ in Float(rng.uniform(-2, 2)) }
+            let btn = (0..<u).map { _ in Float(rng.uniform(-1, 1)) }
+            let hPrev = (0..<(b * u)).map { _ in Float(rng.uniform(-1, 1)) }
+            let delta0 = (0..<(b * dw)).map { _ in Float(rng.uniform(-1, 1)) }
+            let dhNext0 = (0..<(b * u)).map { _ in Float(rng.uniform(-1, 1)) }
+            func run(naive: Bool) -> (gates: [Float], h: [Float], delta: [Float], dhNext: [Float]) {
+                var g = gates0, h = [Float](repeating: 9, count: b * u + 1), d = delta0, dh = dhNext0
+                if naive {
+                    rnn_gru_forward_naive(b, u, &g, aw, s, lds, btn, hPrev, &h, u)
+                    rnn_gru_backward_naive(b, u, g, aw, hPrev, u, &d, dw, &dh)
+                } else {
+                    rnn_gru_forward_f32(b, u, &g, aw, s, lds, btn, hPrev, &h, u)
+                    rnn_gru_backward_f32(b, u, g, aw, hPrev, u, &d, dw, &dh)
+                }
+                return (g, h, d, dh)
+            }
+            let fast = run(naive: false), twin = run(naive: true)
+            var g = gates0.map(Double.init), h = [Double](repeating: 9, count: b * u + 1)
+            var d = delta0.map(Double.init), dhn = dhNext0.map(Double.init)
+            func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+            for r in 0..<b {
+                for j in 0..<u {
+                    let o = r * aw, sr = r * lds
+                    let rg = sigmoid(g[o + j] + Double(s[sr + j])), z = sigmoid(g[o + u + j] + Double(s[sr + u + j]))
+                    let hn = Double(s[sr + 2 * u + j]) + Double(btn[j])
+                    let n = Foundation.tanh(g[o + 2 * u + j] + rg * hn)
+                    (g[o + j], g[o + u + j], g[o + 2 * u + j], g[o + 3 * u + j]) = (rg, z, n, hn)
+                    let hp = Double(hPrev[r * u + j])
+                    h[r * u + j] = (1 - z) * n + z * hp
+                    let dh = d[r * dw + j] + dhn[r * u + j]
+                    let dnx = dh * (1 - z) * (1 - n * n)
+                    d[r * dw + j] = dnx * hn * rg * (1 - rg)
+                    d[r * dw + u + j] = dh * (hp - n) * z * (1 - z)
+                    d[r * dw + 2 * u + j] = dnx * rg
+                    d[r * dw + 3 * u + j] = dnx
+                    dhn[r * u + j] = dh * z
+                }
+            }
+            for (name, f, t, e, bound) in [("gates", fast.gates, twin.gates, g, 2e-6), ("h", fast.h, twin.h, h, 2e-6),
+                                           ("delta", fast.delta, twin.delta, d, 1e-5),
+                                           ("dh_next", fast.dhNext, twin.dhNext, dhn, 1e-5)] {
+                #expect(Self.gap(f, t) <= bound, "gru \(b)x\(u) \(name): fast vs twin \(Self.gap(f, t))")
+                #expect(Self.gap(t, e) <= bound, "gru \(b)x\(u) \(name): twin vs float64 \(Self.gap(t, e))")
+            }
+            for r in 0..<b {
+                for j in (4 * u)..<aw { #expect(fast.gates[r * aw + j] == gates0[r * aw + j]) }
+                for j in (4 * u)..<dw { #expect(fast.delta[r * dw + j] == delta0[r * dw + j]) }
+            }
+            #expect(fast.h.last == 9)
         }
     }
 
