@@ -11,9 +11,12 @@ For each row the data and initial weights are exported once (peers/common.py), t
 implementation trains on them: rnn-exp through Benchmarks' `tbptt-bench` (the engine's
 TruncatedBPTT) and the peers of Benchmarks/peers/ (numpy by hand, PyTorch eager, JAX jit for rnn;
 numpy by hand and PyTorch nn.LSTM for lstm), each pinned to one CPU and limited to one thread,
-interleaved, REPS times. Printed: the medians of sample-steps/s, ratio = rnn-exp / best peer, and
-the check that every peer's final loss is within 1e-4 (relative) of rnn-exp's — that they all did
-the same work (exit status 1 otherwise). Then:
+interleaved, REPS times. Printed: each implementation's best repetition in sample-steps/s (this
+project's machine is a shared VM whose speed drifts by ±15% from minute to minute: the fastest of
+several interleaved runs is the least disturbed estimate of each, as `timeit` takes the minimum),
+ratio = rnn-exp / best peer, the same ratio from the medians, and the check that every peer's
+final loss is within 1e-4 (relative) of rnn-exp's — that they all did the same work (exit status
+1 otherwise). Then:
   - the CPU's single-thread FMA peak (Benchmarks' `peak-fma`) and the fraction of it the large
     workload reaches, with the GEMM flops of one sample-step (forward + backward) counted as
         4 I G + (6 - 2/K) H G + 6 H C,   G = H (rnn) or 4H (lstm)
@@ -31,7 +34,7 @@ one run count.
 Options (or environment variables, for `make bench`):
   --quick        BENCH_QUICK=1     few windows, one repetition, small sweeps: checks the plumbing
                                    in a few minutes; its speed figures mean little
-  --reps N       BENCH_REPS=N      repetitions (default 3, quick 1)
+  --reps N       BENCH_REPS=N      repetitions (default 5, quick 1)
   --lstm         BENCH_LSTM=1      LSTM rows even when rnn-exp has no lstm layer (peers only)
   --no-lstm      BENCH_LSTM=0      no LSTM rows
                  BENCH_LSTM=auto   (default) LSTM rows exactly when `tbptt-bench --layer lstm` exits
@@ -93,7 +96,7 @@ def options():
     if a.lstm not in ("auto", "1", "0"):
         ap.error(f"BENCH_LSTM must be auto, 1 or 0, not {a.lstm}")
     if a.reps is None:
-        a.reps = 1 if a.quick else 3
+        a.reps = 1 if a.quick else 5
     return a
 
 
@@ -191,7 +194,7 @@ def main():
                "rnn_exp": version, "installed": installed, "lstm_in_engine": lstm_engine, "rows": {}}
     print(version)
     missing = [p for p, ok in installed.items() if not ok]
-    print(f"{a.reps} interleaved repetition(s), medians; every run on CPU {CPU}, one thread"
+    print(f"{a.reps} interleaved repetition(s), best and median; every run on CPU {CPU}, one thread"
           + (f"; not installed, left out: {', '.join(missing)}" if missing else "")
           + ("; QUICK: few windows, for checking the plumbing" if a.quick else ""))
     if "lstm" not in layers:
@@ -233,38 +236,45 @@ def main():
     columns = ["numpy", "torch", "jax", "rnn-exp"]
     columns = [c for c in columns if any(c in impls[row] for row in rows)]
     header = (f"{'layer':<5} {'workload':<8} " + " ".join(f"{c:>11}" for c in columns)
-              + f" {'best peer':>10} {'ratio':>7} {'GFLOP/s':>8}  final loss vs rnn-exp's (max rel. diff.)")
+              + f" {'best peer':>10} {'ratio':>7} {'median':>7} {'GFLOP/s':>8}  final loss vs rnn-exp's (max rel. diff.)")
     print(header)
     for row in rows:
         layer, name = row
+        top = {f: max(r["sample_steps_per_s"] for r in rs) for f, rs in runs[row].items()}
         med = {f: statistics.median(r["sample_steps_per_s"] for r in rs) for f, rs in runs[row].items()}
-        peers = [f for f in med if f != "rnn-exp"]
-        best = max(peers, key=lambda f: med[f]) if peers else None
+        peers = [f for f in top if f != "rnn-exp"]
+        best = max(peers, key=lambda f: top[f]) if peers else None
+        best_median = max(peers, key=lambda f: med[f]) if peers else None
         ref_name = "rnn-exp" if "rnn-exp" in med else (peers[0] if peers else None)
         ref = runs[row][ref_name][0]["final_loss"] if ref_name else None
         diffs = {f: max(abs(r["final_loss"] - ref) / abs(ref) for r in rs) for f, rs in runs[row].items() if f != ref_name}
         agree = all(v <= TOLERANCE for v in diffs.values())
         ok &= agree
-        ratio = med["rnn-exp"] / med[best] if "rnn-exp" in med and best else None
-        rate = gflops(layer, name, med["rnn-exp"]) if "rnn-exp" in med else None
+        ratio = top["rnn-exp"] / top[best] if "rnn-exp" in top and best else None
+        ratio_median = med["rnn-exp"] / med[best_median] if "rnn-exp" in med and best_median else None
+        rate = gflops(layer, name, top["rnn-exp"]) if "rnn-exp" in top else None
+        rate_median = gflops(layer, name, med["rnn-exp"]) if "rnn-exp" in med else None
         results["rows"][f"{layer}-{name}"] = {
             "shape": dict(zip("IHCBK", common.SHAPES[name])), "windows": windows[row], "warmup": warmup,
-            "sample_steps_per_s": med, "runs": runs[row], "best_peer": best, "ratio": ratio,
+            "sample_steps_per_s": top, "sample_steps_per_s_median": med, "runs": runs[row], "best_peer": best,
+            "ratio": ratio, "best_peer_median": best_median, "ratio_median": ratio_median,
             "gemm_flops_per_sample_step": common.gemm_flops_per_sample_step(layer, *common.SHAPES[name][:3],
                                                                             common.SHAPES[name][4]),
-            "rnn_exp_gflops": rate, "loss_reference": ref_name, "final_loss": ref, "loss_rel_diff": diffs,
+            "rnn_exp_gflops": rate, "rnn_exp_gflops_median": rate_median, "loss_reference": ref_name, "final_loss": ref, "loss_rel_diff": diffs,
             "loss_agrees": agree, "note": notes.get(row)}
-        cells = " ".join(f"{med[c]:>11,.0f}" if c in med else f"{'-':>11}" for c in columns)
+        cells = " ".join(f"{top[c]:>11,.0f}" if c in top else f"{'-':>11}" for c in columns)
         worst = max(diffs.values(), default=0.0)
         verdict = ("same" if agree else "DIFFERENT: " + ", ".join(f for f, v in diffs.items() if v > TOLERANCE))
         if ref_name != "rnn-exp":
             verdict += f" (vs {ref_name}: no rnn-exp)"
         print(f"{layer:<5} {name:<8} {cells} {best or '-':>10} "
-              + (f"{ratio:>6.2f}x" if ratio else f"{'-':>7}") + (f" {rate:>8.1f}" if rate else f" {'-':>8}")
+              + (f"{ratio:>6.2f}x" if ratio else f"{'-':>7}") + (f" {ratio_median:>6.2f}x" if ratio_median else f" {'-':>7}")
+              + (f" {rate:>8.1f}" if rate else f" {'-':>8}")
               + f"  {verdict} ({worst:.1e})")
     for row, n in notes.items():
         print(f"  {row[0]} {row[1]}: {n}")
-    print("(sample-steps/s; ratio = rnn-exp / best peer; GFLOP/s = rnn-exp's GEMM flops per second, "
+    print("(sample-steps/s, each implementation's best repetition; ratio = rnn-exp / best peer, median = the same "
+          "from the medians; GFLOP/s = rnn-exp's GEMM flops per second at its best, "
           "4IG + (6-2/K)HG + 6HC per sample-step; final loss: every peer within 1e-4 relative)\n")
 
     if a.detail:
@@ -290,8 +300,11 @@ def main():
             r = results["rows"].get(f"{layer}-large")
             if r and r["rnn_exp_gflops"]:
                 frac = r["rnn_exp_gflops"] / peak["peak_gflops"]
+                frac_median = r["rnn_exp_gflops_median"] / peak["peak_gflops"]
                 r["fraction_of_peak"] = frac
-                line += f"; {layer} large reaches {r['rnn_exp_gflops']:.1f} GFLOP/s = {100 * frac:.0f}% of it"
+                r["fraction_of_peak_median"] = frac_median
+                line += (f"; {layer} large reaches {r['rnn_exp_gflops']:.1f} GFLOP/s = {100 * frac:.0f}% of it "
+                         f"(median {100 * frac_median:.0f}%)")
     print(line)
 
     sgemm = run_json([BENCH, "--sgemm", "64", "512", "512"])

@@ -196,14 +196,25 @@ long rnn_pack_size(long k, long n) { return k * ((n + NR - 1) / NR) * NR; }
 
 void rnn_pack_b(long k, long n, const float *b, long rs, long cs, float *packed) {
     long panels = (n + NR - 1) / NR;
-    for (long p = 0; p < panels; p++)
-        for (long q = 0; q < k; q++) {
-            float *dst = packed + (p * k + q) * NR;
-            for (long jj = 0; jj < NR; jj++) {
-                long j = p * NR + jj;
-                dst[jj] = j < n ? b[q * rs + j * cs] : 0.0f;
+    for (long p = 0; p < panels; p++) {
+        long j0 = p * NR, w = n - j0 < NR ? n - j0 : NR;  /* columns of this panel; the rest is padding */
+        float *panel = packed + p * k * NR;
+        if (cs == 1) {  /* row-major B: each panel row is a contiguous run of w floats */
+            for (long q = 0; q < k; q++) {
+                float *dst = panel + q * NR;
+                const float *src = b + q * rs + j0;
+                for (long jj = 0; jj < w; jj++) dst[jj] = src[jj];
+                for (long jj = w; jj < NR; jj++) dst[jj] = 0.0f;
+            }
+        } else {  /* general strides (rs = 1: B is a transpose): panel rows written whole, in order */
+            for (long q = 0; q < k; q++) {
+                float *dst = panel + q * NR;
+                const float *src = b + q * rs + j0 * cs;
+                for (long jj = 0; jj < w; jj++) dst[jj] = src[jj * cs];
+                for (long jj = w; jj < NR; jj++) dst[jj] = 0.0f;
             }
         }
+    }
 }
 
 static inline float epilogue1(float v, int epi, float h) {
@@ -452,7 +463,31 @@ AVX512 static void gru_backward_avx512(long b, long u, const float *gates, long 
         }
     }
 }
+/* Column sums in blocks of 64 columns (four accumulators), the last block masked. */
+AVX512 static void column_sums_avx512(long rows, long cols, const float *x, long ldx, float *sums) {
+    for (long j = 0; j < cols; j += 64) {
+        __mmask16 m[4];
+        for (int v = 0; v < 4; v++) {
+            long rem = cols - j - 16 * v;
+            m[v] = rem >= 16 ? 0xFFFF : (rem <= 0 ? 0 : (__mmask16)((1u << rem) - 1));
+        }
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+        for (long r = 0; r < rows; r++) {
+            const float *xr = x + r * ldx + j;
+            s0 = _mm512_add_ps(s0, _mm512_maskz_loadu_ps(m[0], xr));
+            s1 = _mm512_add_ps(s1, _mm512_maskz_loadu_ps(m[1], xr + 16));
+            s2 = _mm512_add_ps(s2, _mm512_maskz_loadu_ps(m[2], xr + 32));
+            s3 = _mm512_add_ps(s3, _mm512_maskz_loadu_ps(m[3], xr + 48));
+        }
+        float *d = sums + j;
+        _mm512_mask_storeu_ps(d, m[0], _mm512_add_ps(_mm512_maskz_loadu_ps(m[0], d), s0));
+        _mm512_mask_storeu_ps(d + 16, m[1], _mm512_add_ps(_mm512_maskz_loadu_ps(m[1], d + 16), s1));
+        _mm512_mask_storeu_ps(d + 32, m[2], _mm512_add_ps(_mm512_maskz_loadu_ps(m[2], d + 32), s2));
+        _mm512_mask_storeu_ps(d + 48, m[3], _mm512_add_ps(_mm512_maskz_loadu_ps(m[3], d + 48), s3));
+    }
+}
 #endif
+
 
 
 
@@ -523,6 +558,16 @@ void rnn_gru_backward_naive(long b, long u, const float *gates, long aw, const f
             d[3 * u + j] = dnx;
             dhn[j] = dh * z;
         }
+    }
+}
+
+/* ---- column sums (naive twin) -------------------------------------------------------------- */
+
+void rnn_column_sums_naive(long rows, long cols, const float *x, long ldx, float *sums) {
+    for (long j = 0; j < cols; j++) {
+        float s = 0.0f;
+        for (long r = 0; r < rows; r++) s += x[r * ldx + j];
+        sums[j] += s;
     }
 }
 
@@ -617,4 +662,11 @@ void rnn_gru_backward_f32(long b, long u, const float *gates, long aw, const flo
     if (rnn_kernels_avx512()) { gru_backward_avx512(b, u, gates, aw, h_prev, ldh, delta, dw, dh_next); return; }
 #endif
     rnn_gru_backward_naive(b, u, gates, aw, h_prev, ldh, delta, dw, dh_next);
+}
+
+void rnn_column_sums_f32(long rows, long cols, const float *x, long ldx, float *sums) {
+#if RNN_X86
+    if (rnn_kernels_avx512()) { column_sums_avx512(rows, cols, x, ldx, sums); return; }
+#endif
+    rnn_column_sums_naive(rows, cols, x, ldx, sums);
 }

@@ -1,3 +1,5 @@
+import RNNKernels
+
 extension TruncatedBPTT {
     /// Backward pass of the update at step `n`: errors injected at `(p, n]`, propagated back to
     /// `a`, gradients accumulated into `grads` (zeroed first).
@@ -130,12 +132,25 @@ extension TruncatedBPTT {
                             b: UnsafePointer(slot(h[l], l, lo - 1)), ldb: u,
                             beta: 1, c: g + twOffset, ldc: u)
             }
-            let db = g + e.b
-            for r in 0..<rows {
-                let dr = delta + r * u
-                for j in 0..<u { db[j] += dr[j] }
-            }
+            Self.addColumnSums(UnsafePointer(delta), rows: rows, cols: u, stride: u, into: g + e.b)
             loAbove = lo
+        }
+    }
+
+    /// `sums[j] += Σ_r x[r · stride + j]` for `j < cols`: the bias gradients of a window's rows.
+    /// Float32 through `rnn_column_sums_f32` (AVX-512 where the CPU has it), which sums each column
+    /// from zero in row order and then adds it: with `sums` at zero, as in `backward`, bit for bit
+    /// what this loop gives.
+    @inline(__always)
+    static func addColumnSums(_ x: UnsafePointer<Scalar>, rows: Int, cols: Int, stride: Int,
+                              into sums: UnsafeMutablePointer<Scalar>) {
+        if Scalar.self == Float.self {
+            rnn_column_sums_f32(rows, cols, f32(x), stride, f32(sums))
+            return
+        }
+        for r in 0..<rows {
+            let xr = x + r * stride
+            for j in 0..<cols { sums[j] += xr[j] }
         }
     }
 

@@ -258,18 +258,12 @@ extension TruncatedBPTT {
                     alpha: 1, a: delta, lda: dw, b: UnsafePointer(slot(h[l], l, lo - 1)), ldb: u,
                     beta: 1, c: grad + twOffset, ldc: u)
         let dbs = grad + e.b, dbt = grad + btOffset
-        for r in 0..<rows {
-            let dr = delta + r * dw
-            for j in 0..<gu { dbt[j] += dr[j] }
-        }
+        Self.addColumnSums(delta, rows: rows, cols: gu, stride: dw, into: dbt)
         if isLSTM {  // Delta_x = Delta_h: the same column sums (both started from zero in `backward`)
             for j in 0..<gu { dbs[j] += dbt[j] }
         } else {
-            for r in 0..<rows {
-                let dr = delta + r * dw
-                for block in xBlocks {
-                    for j in 0..<block.count { dbs[block.row + j] += dr[block.column + j] }
-                }
+            for block in xBlocks {
+                Self.addColumnSums(delta + block.column, rows: rows, cols: block.count, stride: dw, into: dbs + block.row)
             }
         }
     }

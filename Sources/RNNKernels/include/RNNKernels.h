@@ -80,4 +80,9 @@ void rnn_gru_forward_naive(long b, long u, float *gates, long aw, const float *s
                            const float *h_prev, float *h, long ldh);
 void rnn_gru_backward_naive(long b, long u, const float *gates, long aw, const float *h_prev, long ldh,
                             float *delta, long dw, float *dh_next);
+/* sums[j] += x[0][j] + x[1][j] + ... + x[rows-1][j] for j < cols (x: stride ldx), summed in row
+   order from zero in float32 and then added: the bias gradients of a window's rows. AVX-512 where
+   the CPU has it, else the naive twin (the same order, so the same result). */
+void rnn_column_sums_f32(long rows, long cols, const float *x, long ldx, float *sums);
+void rnn_column_sums_naive(long rows, long cols, const float *x, long ldx, float *sums);
 #endif
