@@ -486,7 +486,33 @@ AVX512 static void column_sums_avx512(long rows, long cols, const float *x, long
         _mm512_mask_storeu_ps(d + 48, m[3], _mm512_add_ps(_mm512_maskz_loadu_ps(m[3], d + 48), s3));
     }
 }
+AVX512 static double sum_squares_avx512(const float *x, long n) {
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd(), s2 = _mm512_setzero_pd(), s3 = _mm512_setzero_pd();
+    long i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512d a = _mm512_cvtps_pd(_mm256_loadu_ps(x + i)), b = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8));
+        __m512d c = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 16)), d = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 24));
+        s0 = _mm512_fmadd_pd(a, a, s0); s1 = _mm512_fmadd_pd(b, b, s1);
+        s2 = _mm512_fmadd_pd(c, c, s2); s3 = _mm512_fmadd_pd(d, d, s3);
+    }
+    double s = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
+    for (; i < n; i++) s += (double)x[i] * (double)x[i];
+    return s;
+}
+
+/* exp(p[i] - shift) in place, returning the sum (the softmax of a row of logits). */
+AVX512 static float exp_avx512(float *p, long n, float shift) {
+    __m512 s16 = _mm512_setzero_ps(), sh = _mm512_set1_ps(shift);
+    for (long i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p + i), sh));
+        _mm512_mask_storeu_ps(p + i, m, e);
+        s16 = _mm512_add_ps(s16, _mm512_maskz_mov_ps(m, e));
+    }
+    return _mm512_reduce_add_ps(s16);
+}
 #endif
+
 
 
 
@@ -571,6 +597,14 @@ void rnn_column_sums_naive(long rows, long cols, const float *x, long ldx, float
     }
 }
 
+/* ---- sum of squares (naive twin) ----------------------------------------------------------- */
+
+double rnn_sum_squares_naive(const float *x, long n) {
+    double s = 0;
+    for (long i = 0; i < n; i++) s += (double)x[i] * (double)x[i];
+    return s;
+}
+
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
 /* CPU features, read once: pthread_once makes the first call from several threads race-free
@@ -620,6 +654,7 @@ void rnn_sigmoid_f32(float *p, long n) {
 
 float rnn_exp_shift_sum_f32(float *p, long n, float shift) {
 #if RNN_X86
+    if (rnn_kernels_avx512()) return exp_avx512(p, n, shift);
     if (rnn_kernels_avx2()) return exp_avx2(p, n, shift);
 #endif
     return exp_generic(p, n, shift);
@@ -669,4 +704,11 @@ void rnn_column_sums_f32(long rows, long cols, const float *x, long ldx, float *
     if (rnn_kernels_avx512()) { column_sums_avx512(rows, cols, x, ldx, sums); return; }
 #endif
     rnn_column_sums_naive(rows, cols, x, ldx, sums);
+}
+
+double rnn_sum_squares_f32(const float *x, long n) {
+#if RNN_X86
+    if (rnn_kernels_avx512()) return sum_squares_avx512(x, n);
+#endif
+    return rnn_sum_squares_naive(x, n);
 }

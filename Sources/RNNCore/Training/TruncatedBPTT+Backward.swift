@@ -155,10 +155,11 @@ extension TruncatedBPTT {
     }
 
     /// Global L2 norm of the gradient, as `clip_grad_norm_` computes it: the squares summed in
-    /// float64 over eight interleaved partial sums (independent chains, so the loop runs at the
-    /// adder's throughput rather than its latency).
+    /// float64 (float32 through `rnn_sum_squares_f32`; otherwise over eight interleaved partial
+    /// sums: independent chains, so the loop runs at the adder's throughput rather than its latency).
     func gradientNorm() -> Double {
         let g = grads.baseAddress!, n = layout.count
+        if Scalar.self == Float.self { return rnn_sum_squares_f32(Self.f32(UnsafePointer(g)), n).squareRoot() }
         var s = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         var i = 0
         while i + 8 <= n {

@@ -85,4 +85,8 @@ void rnn_gru_backward_naive(long b, long u, const float *gates, long aw, const f
    the CPU has it, else the naive twin (the same order, so the same result). */
 void rnn_column_sums_f32(long rows, long cols, const float *x, long ldx, float *sums);
 void rnn_column_sums_naive(long rows, long cols, const float *x, long ldx, float *sums);
+/* The sum of x[i]² for i < n in float64 (the gradient norm): AVX-512 where the CPU has it, else the
+   naive twin; both sum in partial sums whose order differs, so they agree to rounding, not bits. */
+double rnn_sum_squares_f32(const float *x, long n);
+double rnn_sum_squares_naive(const float *x, long n);
 #endif
