@@ -77,6 +77,21 @@ struct TruncationTests {
         #expect(Truncation(tauB: 4, tauMax: nil).resolved(steps: 20) == (4, 20))
     }
 
+    /// An update that leaves a weight infinite or NaN (after a finite loss and gradient norm) is
+    /// reported by the weight check, in float32 and float64.
+    @Test func nonFiniteWeightIsReported() {
+        let spec = NetworkSpec(inputs: 1, layers: [(.rnn, 5, .tanh), (.dense, 1, .identity)], loss: .mse)
+        func divergence<S: RNNScalar>(_ type: S.Type) -> String? {
+            let trainer = TruncatedBPTT<S>(spec: spec, parameters: spec.initialParameters(seed: 3), truncation: .full,
+                                           optimizer: OptimizerSettings(name: .sgd, lr: .infinity))
+            let batch = SequenceBatch<S>(TestData.samples(spec: spec, lengths: [9, 9], seed: 1), inputSize: 1, outputSize: 1)
+            return trainer.train(batch).divergence
+        }
+        for d in [divergence(Float.self), divergence(Double.self)] {
+            #expect(d?.contains("a weight became NaN or infinite") == true, "\(d ?? "no divergence")")
+        }
+    }
+
     /// A learning rate that explodes is reported as a value, not a crash.
     @Test func divergenceIsReported() {
         let spec = NetworkSpec(inputs: 1, layers: [(.rnn, 4, .relu), (.dense, 1, .identity)], loss: .mse)
