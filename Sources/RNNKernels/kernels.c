@@ -238,6 +238,12 @@ void rnn_sgemm_packed_naive(long m, long n, long k, const float *a, long lda, co
 #if RNN_X86
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
 
+/* The lanes of a 16-wide vector that hold data when `rem` elements remain: none, the first rem,
+   or all 16 (the tail masks of every AVX-512 loop below). */
+static inline __mmask16 mask16(long rem) {
+    return rem >= 16 ? (__mmask16)0xFFFF : (rem <= 0 ? (__mmask16)0 : (__mmask16)((1u << rem) - 1));
+}
+
 AVX512 static inline __m512 exp16(__m512 v) {
     __m512 x = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
     __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -347,8 +353,7 @@ AVX512 static void sgemm_packed_avx512(long m, long n, long k, const float *a, l
         int last = k0 + kc == k;
         for (long p = 0; p < panels; p++) {
             long j = p * NR, rem = n - j;
-            __mmask16 m0 = rem >= 16 ? 0xFFFF : (__mmask16)((1u << rem) - 1);
-            __mmask16 m1 = rem >= 32 ? 0xFFFF : (rem <= 16 ? 0 : (__mmask16)((1u << (rem - 16)) - 1));
+            __mmask16 m0 = mask16(rem), m1 = mask16(rem - 16);
             const float *bp = packed + (p * k + k0) * NR;
             long i = 0;
             for (long blk = 0; blk < blocks; blk++) {
@@ -374,7 +379,7 @@ AVX512 static void lstm_forward_avx512(long b, long u, float *gates, long aw, co
         float *g = gates + r * aw;
         const float *cp = c_prev + r * aw;
         for (long j = 0; j < u; j += 16) {
-            __mmask16 m = u - j >= 16 ? 0xFFFF : (__mmask16)((1u << (u - j)) - 1);
+            __mmask16 m = mask16(u - j);
             __m512 si = sigmoid16(_mm512_maskz_loadu_ps(m, g + j));
             __m512 sf = sigmoid16(_mm512_maskz_loadu_ps(m, g + u + j));
             __m512 tg = tanh16(_mm512_maskz_loadu_ps(m, g + 2 * u + j));
@@ -399,7 +404,7 @@ AVX512 static void lstm_backward_avx512(long b, long u, const float *gates, long
         const float *g = gates + r * aw, *cp = c_prev + r * aw, *dhn = dh_next + r * u;
         float *d = delta + r * dw, *dcn = dc_next + r * u;
         for (long j = 0; j < u; j += 16) {
-            __mmask16 m = u - j >= 16 ? 0xFFFF : (__mmask16)((1u << (u - j)) - 1);
+            __mmask16 m = mask16(u - j);
             __m512 si = _mm512_maskz_loadu_ps(m, g + j), sf = _mm512_maskz_loadu_ps(m, g + u + j);
             __m512 tg = _mm512_maskz_loadu_ps(m, g + 2 * u + j), so = _mm512_maskz_loadu_ps(m, g + 3 * u + j);
             __m512 tc = _mm512_maskz_loadu_ps(m, g + 5 * u + j);
@@ -424,7 +429,7 @@ AVX512 static void gru_forward_avx512(long b, long u, float *gates, long aw, con
         float *g = gates + r * aw;
         const float *sr = s + r * lds, *hp = h_prev + r * ldh;
         for (long j = 0; j < u; j += 16) {
-            __mmask16 m = u - j >= 16 ? 0xFFFF : (__mmask16)((1u << (u - j)) - 1);
+            __mmask16 m = mask16(u - j);
             __m512 rg = sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(m, g + j), _mm512_maskz_loadu_ps(m, sr + j)));
             __m512 z = sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(m, g + u + j), _mm512_maskz_loadu_ps(m, sr + u + j)));
             __m512 hn = _mm512_add_ps(_mm512_maskz_loadu_ps(m, sr + 2 * u + j), _mm512_maskz_loadu_ps(m, bt_n + j));
@@ -446,7 +451,7 @@ AVX512 static void gru_backward_avx512(long b, long u, const float *gates, long 
         const float *g = gates + r * aw, *hp = h_prev + r * ldh;
         float *d = delta + r * dw, *dhn = dh_next + r * u;
         for (long j = 0; j < u; j += 16) {
-            __mmask16 m = u - j >= 16 ? 0xFFFF : (__mmask16)((1u << (u - j)) - 1);
+            __mmask16 m = mask16(u - j);
             __m512 rg = _mm512_maskz_loadu_ps(m, g + j), z = _mm512_maskz_loadu_ps(m, g + u + j);
             __m512 nv = _mm512_maskz_loadu_ps(m, g + 2 * u + j), hn = _mm512_maskz_loadu_ps(m, g + 3 * u + j);
             __m512 dh = _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + j), _mm512_maskz_loadu_ps(m, dhn + j));
@@ -465,11 +470,7 @@ AVX512 static void gru_backward_avx512(long b, long u, const float *gates, long 
 /* Column sums in blocks of 64 columns (four accumulators), the last block masked. */
 AVX512 static void column_sums_avx512(long rows, long cols, const float *x, long ldx, float *sums) {
     for (long j = 0; j < cols; j += 64) {
-        __mmask16 m[4];
-        for (int v = 0; v < 4; v++) {
-            long rem = cols - j - 16 * v;
-            m[v] = rem >= 16 ? 0xFFFF : (rem <= 0 ? 0 : (__mmask16)((1u << rem) - 1));
-        }
+        __mmask16 m[4] = {mask16(cols - j), mask16(cols - j - 16), mask16(cols - j - 32), mask16(cols - j - 48)};
         __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
         for (long r = 0; r < rows; r++) {
             const float *xr = x + r * ldx + j;
@@ -503,7 +504,7 @@ AVX512 static double sum_squares_avx512(const float *x, long n) {
 AVX512 static float exp_avx512(float *p, long n, float shift) {
     __m512 s16 = _mm512_setzero_ps(), sh = _mm512_set1_ps(shift);
     for (long i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 m = mask16(n - i);
         __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p + i), sh));
         _mm512_mask_storeu_ps(p + i, m, e);
         s16 = _mm512_add_ps(s16, _mm512_maskz_mov_ps(m, e));
