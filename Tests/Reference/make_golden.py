@@ -186,6 +186,22 @@ def gru_step(p, x, h_prev):
     return h, (r, z, n, hn)
 
 
+def layer_step(p, L, below, s):
+    """One step of layer L from its state s ({"h", "c"}), updated in place. Returns the
+    pre-activation z of an rnn or dense layer (None for lstm and gru)."""
+    if L["kind"] == "lstm":
+        s["h"], s["c"], _ = lstm_step(p, below, s["h"], s["c"])
+        return None
+    if L["kind"] == "gru":
+        s["h"], _ = gru_step(p, below, s["h"])
+        return None
+    z = below @ p["W_s"].T + p["b"]
+    if L["kind"] == "rnn":
+        z = z + s["h"] @ p["W_t"].T
+    s["h"] = act(L["activation"], z)
+    return z
+
+
 def gru_step_back(p, cache, x, h_prev, dh, grad):
     """dh = dC/dh_n (from above and from step n+1). Adds to grad; returns dC/dx, dC/dh_{n-1}."""
     r, z, n, hn = cache
@@ -421,17 +437,9 @@ def forward_window(layers, P, X, a, n, start):
         below = X[step - 1]
         z = None
         for l, L in enumerate(layers):
-            k = L["kind"]
-            if k == "lstm":
-                state[l]["h"], state[l]["c"], _ = lstm_step(P[l], below, state[l]["h"],
-                                                            state[l]["c"])
-            elif k == "gru":
-                state[l]["h"], _ = gru_step(P[l], below, state[l]["h"])
-            else:
-                z = below @ P[l]["W_s"].T + P[l]["b"]
-                if k == "rnn":
-                    z = z + state[l]["h"] @ P[l]["W_t"].T
-                state[l]["h"] = act(L["activation"], z)
+            zl = layer_step(P[l], L, below, state[l])
+            if zl is not None:
+                z = zl
             below = state[l]["h"]
         hs.append(below)
         zs.append(z)
@@ -478,16 +486,7 @@ def states_at(case, flat, s):
     for step in range(1, s + 1):
         below = X[step - 1]
         for l, L in enumerate(layers):
-            if L["kind"] == "lstm":
-                state[l]["h"], state[l]["c"], _ = lstm_step(P[l], below, state[l]["h"],
-                                                            state[l]["c"])
-            elif L["kind"] == "gru":
-                state[l]["h"], _ = gru_step(P[l], below, state[l]["h"])
-            else:
-                z = below @ P[l]["W_s"].T + P[l]["b"]
-                if L["kind"] == "rnn":
-                    z = z + state[l]["h"] @ P[l]["W_t"].T
-                state[l]["h"] = act(L["activation"], z)
+            layer_step(P[l], L, below, state[l])
             below = state[l]["h"]
     return state
 
@@ -644,16 +643,7 @@ def bumped_step_loss(case, flat, t, bump_layer, bump_step, bump):
     for step in range(1, t + 1):
         below = X[step - 1]
         for l, L in enumerate(layers):
-            if L["kind"] == "lstm":
-                state[l]["h"], state[l]["c"], _ = lstm_step(P[l], below, state[l]["h"],
-                                                            state[l]["c"])
-            elif L["kind"] == "gru":
-                state[l]["h"], _ = gru_step(P[l], below, state[l]["h"])
-            else:
-                z = below @ P[l]["W_s"].T + P[l]["b"]
-                if L["kind"] == "rnn":
-                    z = z + state[l]["h"] @ P[l]["W_t"].T
-                state[l]["h"] = act(L["activation"], z)
+            layer_step(P[l], L, below, state[l])
             if l == bump_layer and step == bump_step:
                 state[l]["h"] = state[l]["h"] + bump
             below = state[l]["h"]
