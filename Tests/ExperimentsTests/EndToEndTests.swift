@@ -106,8 +106,15 @@ struct EndToEndTests {
             p.arguments = ["run", file, "--results", results, "--jobs", "2", "--quiet"]
             p.standardError = FileHandle.nullDevice
             try p.run()
-            let delay = 0.02 + rng.unit() * 0.3  // 20 ... 320 ms
-            Thread.sleep(forTimeInterval: delay)
+            if kills == 0 {
+                // The first kill waits for the sweep to be under way (a run's first epoch
+                // checkpointed), so at least one kill lands mid-sweep however fast the machine is;
+                // the later ones come at seeded moments.
+                #expect(waitWhileRunning(p) { someRunHasACheckpoint("\(results)/tiny/runs") },
+                        "the sweep ended before any run wrote a checkpoint")
+            } else {
+                Thread.sleep(forTimeInterval: 0.02 + rng.unit() * 0.3)  // 20 ... 320 ms
+            }
             if p.isRunning && kills < 8 {
                 kill(p.processIdentifier, SIGKILL)
                 kills += 1

@@ -173,37 +173,65 @@ TRAINED=$(grep -h "trained," slurm/logs/*-"$ARRAY3"_*.out | awk '{s += $1} END {
 [ "$TRAINED" = 1 ] || { echo "slurm test: the resubmission trained $TRAINED runs, expected 1"; exit 1; }
 echo "slurm: resubmission trained only the missing run"
 # A task whose time limit (1 minute) is shorter than its runs: Slurm signals it (USR1, --grace
-# seconds before the limit), rnn-exp checkpoints and exits 138, the task requeues itself, and the
-# runs continue from their checkpoints until the sweep ends bit-identical to a local run.
-# With --time 1 --grace 40 a start is signalled about 20 s in (slurmctld checks limits
-# periodically and may signal early); the sweep needs about 45 s, so it is signalled at least once.
+# seconds before the limit; the script sets --signal=B:USR1@grace itself), rnn-exp checkpoints and
+# exits 138, the task requeues itself, and the runs continue from their checkpoints until the
+# sweep ends bit-identical to a local run.
+# When the signal comes: slurmctld checks time limits every 30 s and sends the warning signal at
+# the first check that finds the job within grace + 30 s of its limit; with --time 1 --grace 40
+# that is the first check after the start, at most about 30 s in. The sweep is sized from a
+# measured local run to need at least 3x that (MIN_SWEEP_SECONDS), so it is still running when the
+# signal comes on any machine, fast or slow. Once the task has been signalled and requeued, the
+# test raises the requeued job's time limit, so it finishes in its next start however slow the
+# machine is (one signal is the event under test; more would only make the test longer).
 # Slurm holds a requeued job for about 2 minutes before it may start again; the test releases
 # that hold (scontrol update StartTime=now) to keep its run short.
-cat > long.yaml <<YAML
+MIN_SWEEP_SECONDS=90
+MAX_EPOCHS=2000
+long_yaml() {  # epochs seeds
+  cat <<YAML
 name: long
-dataset: {kind: adding, length: 20, train: 10000, validation: 100}
+dataset: {kind: adding, length: 20, train: 2000, validation: 100}
 model:
   layers:
     - {type: rnn, units: 48, activation: tanh}
     - {type: dense, activation: identity}
-training: {epochs: 6, batch: 8, tau_max: 10, optimizer: {name: adam, lr: 0.003}}
+training: {epochs: $1, batch: 8, tau_max: 10, optimizer: {name: adam, lr: 0.003}}
 sweep:
-  training.seed: [1, 2]
+  training.seed: $2
 YAML
+}
+now() { date +%s.%N; }
+# Seconds per run-epoch: the difference of a 1-epoch and a 4-epoch run (start-up cancels out).
+long_yaml 1 "[1]" > calibrate.yaml
+t0=$(now); "$BIN" run calibrate.yaml --results calibrate-1 --jobs 1 --quiet; t1=$(now)
+long_yaml 4 "[1]" > calibrate.yaml
+"$BIN" run calibrate.yaml --results calibrate-4 --jobs 1 --quiet; t2=$(now)
+EPOCHS=$(python3 -c "
+import math, sys
+t1, t4 = $t1 - $t0, $t2 - $t1
+per_epoch = max((t4 - t1) / 3, t4 / 40, 1e-3)   # guard a noisy difference
+print(min($MAX_EPOCHS, max(4, math.ceil($MIN_SWEEP_SECONDS / 2 / per_epoch))))")
+long_yaml "$EPOCHS" "[1, 2]" > long.yaml
+echo "slurm: the time-limited sweep: 2 runs of $EPOCHS epochs (sized to need >= ${MIN_SWEEP_SECONDS} s on this machine)"
+# The local reference runs beside the cluster job (2 cores; results do not depend on timing).
 started=$(date +%s)
-"$BIN" run long.yaml --results local --jobs 1 --quiet
-echo "slurm: the time-limited sweep takes $(( $(date +%s) - started )) s locally (one job)"
+"$BIN" run long.yaml --results local --jobs 1 --quiet &
+LOCAL_PID=$!
 out=$("$BIN" slurm long.yaml --results cluster --tasks 1 --time 1 --grace 40 --output slurm-long --submit)
 echo "$out" | sed 's/^/  /'
+grep -q -- '--signal=B:USR1@40' slurm-long/rnn-exp-long.sbatch || { echo "slurm test: the array script does not ask for the time-limit signal"; exit 1; }
 read -r LARRAY LSUMMARY <<<"$(echo "$out" | sed -n 's/^submitted array job \([0-9]*\) and summary job \([0-9]*\)$/\1 \2/p')"
-for i in $(seq 1 900); do
+for i in $(seq 1 1800); do
   [ -z "$(squeue -h -j "$LARRAY,$LSUMMARY" 2>/dev/null)" ] && break
   for held in $(squeue -h -t PENDING -r -o '%A %r' 2>/dev/null | awk '$2 == "BeginTime" {print $1}'); do
+    scontrol update JobId="$held" TimeLimit=60 >/dev/null 2>&1 || true
     scontrol update JobId="$held" StartTime=now >/dev/null 2>&1 || true
   done
   sleep 1
 done
-[ -z "$(squeue -h -j "$LARRAY,$LSUMMARY" 2>/dev/null)" ] || { echo "slurm test: the time-limited task still queued after 900 s"; squeue; exit 1; }
+[ -z "$(squeue -h -j "$LARRAY,$LSUMMARY" 2>/dev/null)" ] || { echo "slurm test: the time-limited task still queued after 1800 s"; squeue; exit 1; }
+wait "$LOCAL_PID" || { echo "slurm test: the local reference run of long.yaml failed"; exit 1; }
+echo "slurm: the time-limited sweep and its local reference took $(( $(date +%s) - started )) s"
 REQUEUES=$(cat slurm-long/logs/*.out 2>/dev/null | grep -c "requeueing task" || true)
 echo "slurm: time-limited task: $REQUEUES requeue(s), final state $(task_states "$LARRAY")"
 [ "$REQUEUES" -ge 1 ] || { echo "slurm test: the task was never signalled and requeued"; cat slurm-long/logs/*.out; exit 1; }

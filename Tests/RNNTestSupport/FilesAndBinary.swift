@@ -89,3 +89,22 @@ public func shell(_ args: String...) -> Int32 {
     p.waitUntilExit()
     return p.terminationStatus
 }
+
+/// Waits for an event instead of a fixed time: polls `condition` every millisecond until it holds
+/// or `process` exits. True when the condition held while the process was still running, so a
+/// signal sent next reaches it in the state the test waited for, however fast the machine is.
+/// `limit` (seconds) only guards against a hang.
+public func waitWhileRunning(_ process: Process, limit: Double = 900, until condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(limit)
+    while process.isRunning && Date() < deadline {
+        if condition() { return process.isRunning }
+        usleep(1_000)
+    }
+    return false
+}
+
+/// Whether some run under `runsFolder` (an experiment's `runs/`) holds a checkpoint now.
+public func someRunHasACheckpoint(_ runsFolder: String) -> Bool {
+    let runs = (try? FileManager.default.contentsOfDirectory(atPath: runsFolder)) ?? []
+    return runs.contains { FileManager.default.fileExists(atPath: "\(runsFolder)/\($0)/checkpoint/state.safetensors") }
+}

@@ -1,0 +1,1211 @@
+#!/usr/bin/env python3
+"""Independent numpy reference (float64) for rnn-exp's online gradient algorithms (SPEC 3.3):
+exact RTRL, SnAp-1, UORO and RFLO, plus two BPTT oracles with SGD between updates.
+
+Written from the equations only (SPEC 2, 3, 3.3). It reuses make_golden.py's forward pieces
+(activations, lstm_step, gru_step, the flat parameter layout, and for the BPTT oracles its
+one-step backward functions); every online algorithm is built here from hand-derived local
+Jacobians.
+
+Usage: online_reference.py CASE.json OUT.json [CARRY_OUT.json]
+       online_reference.py --self-check
+
+------------------------------------------------------------------------------------------------
+Notation (SPEC 2-3.3). Layer l at step n has input x^l_n = h^{l-1}_n (h^0_n = the input) and
+state s^l_n: rnn, gru: s = h (U); lstm: s = [h; c] (2U, h first); dense: no carried state
+(its "state" below is just h, recomputed every step). theta^l = the layer's parameters in
+make_golden's flat layout (dense [W_s, b]; rnn [W_s, W_t, b]; lstm/gru [W_s, W_t, b_s, b_t],
+matrices row-major); theta = all of them, Ptot entries. Local derivatives of one step, taken
+with the weights in force at that step:
+    Jx^l_n = ds^l_n/dx^l_n,  J^l_n = ds^l_n/ds^l_{n-1} (recurrent layers),
+    I^l_n  = ds^l_n/dtheta^l with x^l_n and s^l_{n-1} held fixed (the immediate influence).
+  rnn/dense: z = SW x + TW h_{n-1} + b, h = sigma(z), D = dh/dz (diag(sigma'(z)); softmax: the
+    full Jacobian diag(y) - y y^T): Jx = D SW, J = D TW, I[k; W_s[i,j]] = D[k,i] x_j,
+    I[k; W_t[i,j]] = D[k,i] h_{n-1,j}, I[k; b_i] = D[k,i]  (SPEC: I = delta_ki sigma'(z_k) a^_j).
+  lstm (pre = W_s x + b_s + W_t h + b_t; i, f, g, o; c = f c_prev + i g; h = o tanh c; ' =
+    derivative of the gate nonlinearity): dc/dpre = [diag(g i'), diag(c_prev f'), diag(i g'), 0],
+    dh/dpre = diag(o tanh'(c)) dc/dpre + [0, 0, 0, diag(tanh(c) o')];
+    J = [[dh/dpre W_t, diag(o tanh'(c) f)], [dc/dpre W_t, diag(f)]], Jx = [dh/dpre; dc/dpre] W_s,
+    I = [dh/dpre; dc/dpre] times the row structure of (W_s: x, W_t: h_prev, b_s: 1, b_t: 1).
+    b_s and b_t have identical columns, so their influences and gradients are equal.
+  gru (r, z, n = tanh(a_sn + r (W_tn h + b_tn)), h = (1 - z) n + z h_prev), with
+    dn = (1 - z) n', dr = dn (W_tn h + b_tn) r', dz = (h_prev - n) z':
+    dh/da_s = [diag(dr), diag(dz), diag(dn)],  dh/da_t = [diag(dr), diag(dz), diag(dn r)],
+    J = diag(z) + dh/da_t W_t,  Jx = dh/da_s W_s,  I: W_s and b_s columns through dh/da_s,
+    W_t and b_t columns through dh/da_t (so W_tn, b_tn carry the factor r, b_sn != b_tn).
+
+Every algorithm runs the forward step by step. Per step n and lane: (1) forward with the current
+weights; (2) advance the influence; (3) if the step has targets, accumulate the gradient of the
+step's (unnormalised) loss C_n; (4) at every multiple of tau_b and at the last step T (of this
+call, see "stream"), if the window had targets: grad = sum / elements (make_golden's
+normalisation), emit it, then plain SGD  w <- w - lr * grad; zero the accumulators. The influence
+is never reset at an update: it runs on with the new weights (SPEC 3.3). A window without
+targets is skipped (no output, no SGD) and the influence still advances.
+Errors at a target step m: e_m = dC_m/dz^top (folded cross-entropy: softmax - onehot, folded
+binary-cross-entropy: y - t) or dC_m/dy_m (mse: 2 (y - t)); q^l_m = the error on h^l_m through
+step m only (readout: ordinary same-step backprop through the dense layers above the top
+recurrent layer L). The readout's gradient is always the exact same-step gradient.
+
+rtrl (exact, whole stack). M^l_n = ds^l_n/dtheta (all Ptot columns; the columns of layers above
+  l are 0; block j of M^l is SPEC's cross-layer block M^{l,j}):
+      M^l_n = Jx^l_n M^{l-1}_n[h rows] + J^l_n M^l_{n-1} + I^l_n     (no J term for dense layers;
+                                                                      I^l_n in layer l's columns)
+  updated bottom-up each step (M^0 := 0 for the input; dense layers between recurrent layers get
+  columns like everyone). Gradient at a target step m:  dC_m/dy_m . M^top_m[h rows], or with a
+  folded loss e_m . dz^top_m/dtheta  (dz/dtheta = SW M^{top-1}_m + TW M^top_{m-1} + dz/dtheta^top
+  immediate). This includes the readout's exact same-step gradient.
+
+snap1 (per layer). For each recurrent layer, M-bar^l (U or 2U rows, theta^l columns only):
+      M-bar^l_n = Pi^l (.) ( J^l_n M-bar^l_{n-1} + I^l_n )          ((.) = elementwise mask)
+  Pi^l is the structural SnAp-1 pattern, fixed (never computed from values: a 0 input cannot
+  wipe a carried entry): state row of unit k (h_k, and c_k for lstm) x every column of unit k's
+  own weight rows (rnn: row k of W_s, W_t, b; lstm: rows k, U+k, 2U+k, 3U+k of W_s, W_t, b_s,
+  b_t; gru: rows k, U+k, 2U+k). For rnn this is exactly SPEC 3.3's
+      M-bar_n[k, j] = sigma'(z_{n,k}) (TW[k, k] M-bar_{n-1}[k, j] + a^_{n,j}).
+  lstm: 2 x 4 rows x C entries per unit, carried with the per-unit 2x2 block of J. Note: the
+  strict pattern of I_n would drop (c_k, o-gate row k) (o does not touch c at the same step);
+  this reference keeps it (the per-unit block), which is what makes snap1 = rtrl exact when
+  every W_t gate block is diagonal (checked). gru: 1 x 3 rows x C per unit.
+  Error through the same step only:  Delta theta^l += q^l_m . M-bar^l_m  (q on h, 0 on c), and
+  q^{l-1}_m = (Jx^l_m)^T q^l_m  (rnn: SW^T (sigma'(z) (.) q); gated: the same-step VJP; dense
+  layers anywhere: Delta theta^d += q^d . I^d_m, q^{d-1} = (Jx^d)^T q^d, exact).
+  A softmax recurrent layer uses the same masked form with its full D (not elementwise).
+
+rflo (rnn layers only; lstm/gru raise ValueError; dense layers allowed anywhere). Per layer:
+      M~^l_n = lambda M~^l_{n-1} + I^l_n      (= SPEC's B_n = lambda B_{n-1} + sigma'(z_n) a^_n^T)
+  with lambda = rflo_decay, and the same per-layer same-step error as snap1.
+
+uoro (one rank-one pair over the whole stack). State vector s = [s^{l1}; s^{l2}; ...] over the
+  recurrent layers bottom-up (lstm: h then c), S entries; parameter vector theta (Ptot, the
+  readout's columns stay 0). Per lane: a~ (S), theta~ (Ptot), both 0 at the start.
+      nu = noise[n-1, lane]                    (+-1, S entries; from the case, see below)
+      J a~ : one forward-mode step, tangent t^0 = 0, t^l = Jx^l t^{l-1}[h] + J^l a~^l (dense:
+             Jx t), stacked over the recurrent layers  (= ds_n/ds_{n-1} a~_{n-1})
+      nu~  = nu^T I_n : one same-step VJP, top-down from L: cotangent c^l = nu^l + [(Jx^{l+1})^T
+             c^{l+1} on h; 0 on c], nu~[theta^l] = c^l . I^l_n (dense: no nu term)
+      rho0 = sqrt(|theta~_{n-1}| / |J a~_{n-1}|)   (1 when either norm is 0)
+      rho1 = sqrt(|nu~| / |nu|)                    (1 when |nu~| = 0); no other epsilon
+      a~_n = rho0 J a~_{n-1} + rho1 nu,   theta~_n = theta~_{n-1} / rho0 + nu~ / rho1
+  Gradient at a target step m (the new pair):  Delta theta += (q_m . a~_m) theta~_m, where q_m is
+  0 except on the top recurrent layer's h (its same-step error; a lower state acts on C_m only
+  through h^L_m, which M = ds/dtheta already includes). Gated layers need nothing special:
+  J a~ and nu^T I are the cell's JVP and VJP, the noise covers c as well, and the unbiasedness
+  argument (E[nu nu^T] = Id; rho1 even in nu, so the cross terms are odd in nu and average out)
+  holds for any J and I.
+
+bptt_stepweights (oracle): at each update n, BPTT of the window's loss (p, n] back to the start
+  of the call over the stored activations, using at every step r the weights that step r was
+  computed with (SPEC 3.3: what rtrl with tau_b < T and lr > 0 equals).
+bptt (oracle): SPEC 3's BPTT(tau_b, tau_max) with SGD: the stored activations and the current
+  weights, truncated at a = max(1, n - tau_max + 1) ("tau_max": 0 or absent = full). With lr = 0
+  it is make_golden.py.
+
+A recurrent (rnn) top layer with a folded loss: rtrl and the oracles use the folded error e on z;
+snap1, uoro and rflo need dC/dy there and use the unclamped derivative (binary-cross-entropy:
+(y - t) / (y (1 - y)); cross-entropy: -1/y_c at the target class).
+
+------------------------------------------------------------------------------------------------
+Case JSON: make_golden.py's fields {"layers", "loss", "weights", "inputs" (T, B, I), "mask"
+(T, B), "targets", "tau_b"} plus
+  "algorithm": "rtrl" | "snap1" | "uoro" | "rflo" | "bptt_stepweights" | "bptt"  (default rtrl)
+  "tau_b": int >= 1; 0 means T (one update per call)
+  "tau_max": bptt only (0/absent = full); ignored otherwise
+  "lr": float, default 0 (plain SGD after each update)
+  "rflo_decay": float lambda, default 0
+  "noise": uoro only, required: (T, B, S) of +-1, S = sum over the recurrent layers, bottom-up,
+           of their state sizes (rnn, gru: U; lstm: 2U, ordered [h; c]); noise[n-1][b] is the
+           nu of step n (1-based within the call) and lane b. Ignored on a lane's frozen steps.
+  "lengths": optional (B) ints: lane b runs steps 1..lengths[b] and is frozen after (state and
+           influence unchanged, no targets: the mask is forced false there). Default T.
+  "initial_state": optional, per layer null (dense) or {"h": (B, U)} ({"h", "c"} for lstm): the
+           state before step 1, influence 0 (a constant). Default zeros.
+  "carry_in": optional, a CARRY_OUT.json written by a previous call (same algorithm, layers, B):
+           state, influence, step count n and pending accumulators carry on; its "weights"
+           replace the case's "weights" (they include the previous call's SGD steps). Not for
+           the bptt oracles.
+  "stream": optional bool, default false. True: this call is one piece of a longer run; its last
+           step is an update only if it is a multiple of tau_b (global step count), and the
+           pending window goes into the carry. The final piece has stream false.
+Steps are numbered globally: n = carry_in's n + 1 ... + T; updates at multiples of tau_b and
+at the last step of a non-stream call. Two pieces chained with carry_in equal one call
+(checked), for every online algorithm.
+
+Out JSON: [{"n": step, "loss": window loss / elements, "elements": count, "grad": flat gradient
+in make_golden's layout (d loss / d theta, before the SGD step)}], one per non-skipped update.
+CARRY_OUT.json (optional third argument): {"algorithm", "n", "weights" (after the last SGD
+step), "state" (as initial_state), "influence" (rtrl: {"M": per layer (B, S_l, Ptot) or null};
+snap1/rflo: {"M": per layer (B, S_l, P_l) or null}; uoro: {"a": (B, S), "theta": (B, Ptot)}),
+"pending": {"grad": unnormalised sum (Ptot), "loss": sum, "elements": int}}.
+
+--self-check: random float64 cases (rnn stacks with dense layers between and on top, lstm,
+gru, ragged lanes, masks with holes, mse / cross-entropy / binary-cross-entropy); prints one
+line per check and exits 1 on any failure. Takes well under a minute.
+"""
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_golden as mg  # noqa: E402
+from make_golden import GATES, act, act_vjp, unpack, pack  # noqa: E402
+
+ONLINE = ("rtrl", "snap1", "uoro", "rflo")
+ORACLES = ("bptt_stepweights", "bptt")
+FOLDED = {"cross-entropy": "softmax", "binary-cross-entropy": "sigmoid"}
+
+
+# ---- layout ---------------------------------------------------------------------------------
+
+def param_count(L):
+    u, i = L["units"], L["inputs"]
+    if L["kind"] in GATES:
+        G = GATES[L["kind"]]
+        return G * u * i + G * u * u + 2 * G * u
+    return u * i + u + (u * u if L["kind"] == "rnn" else 0)
+
+
+class Layout:
+    """Parameter offsets, state sizes and the recurrent layers of a stack."""
+
+    def __init__(self, layers):
+        self.layers = layers
+        self.sizes = [param_count(L) for L in layers]
+        self.offsets = list(np.cumsum([0] + self.sizes[:-1]))
+        self.total = int(sum(self.sizes))
+        self.rec = [l for l, L in enumerate(layers) if L["kind"] != "dense"]
+        if not self.rec:
+            raise ValueError("online algorithms need a recurrent layer (use make_golden.py)")
+        self.top_rec = self.rec[-1]
+        self.top = len(layers) - 1
+        self.ssize = [2 * L["units"] if L["kind"] == "lstm" else L["units"] for L in layers]
+        self.soff, off = {}, 0
+        for l in self.rec:
+            self.soff[l] = off
+            off += self.ssize[l]
+        self.S = off
+
+    def cols(self, l):
+        return slice(self.offsets[l], self.offsets[l] + self.sizes[l])
+
+
+# ---- one step of one layer with its local derivatives ---------------------------------------
+
+def _diag(v):
+    """(B, U) -> (B, U, U) diagonal matrices."""
+    return v[:, :, None] * np.eye(v.shape[1])
+
+
+def _rows(D, v):
+    """d s / d W[r, j] = D[s, r] v[j] for a weight block W whose row r sees the vector v:
+    D (B, S, R), v (B, K) -> (B, S, R*K), columns in W's row-major order."""
+    B, S, R = D.shape
+    return np.einsum("bsr,bk->bsrk", D, v).reshape(B, S, R * v.shape[1])
+
+
+def act_jac(name, h):
+    """dh/dz as (B, U, U), through h = sigma(z)."""
+    if name == "softmax":
+        return _diag(h) - h[:, :, None] * h[:, None, :]
+    return _diag(act_vjp(name, h, np.ones_like(h)))
+
+
+def local_step(L, p, x, s_prev, derivs=True):
+    """One step of layer L for all lanes. s_prev: {"h", "c"} (None for dense).
+    Returns {"h", "c" (lstm), "cache" (gated, for make_golden's step_back), "z" (dense/rnn)} and
+    with derivs: "Jx" (B,S,I), "Js" (B,S,S) (recurrent), "Ip" (B,S,P) (see the docstring), and
+    for dense/rnn "D" (B,U,U), "Zp" (B,U,P) = dz/dtheta^l immediate, "SW", "TW"."""
+    B, U = x.shape[0], L["units"]
+    kind = L["kind"]
+    out = {}
+    if kind == "lstm":
+        hp, cp = s_prev["h"], s_prev["c"]
+        h, c, cache = mg.lstm_step(p, x, hp, cp)
+        out.update(h=h, c=c, cache=cache)
+        if not derivs:
+            return out
+        i, f, g, o = cache
+        tc = np.tanh(c)
+        zero = np.zeros((B, U, U))
+        dc = np.concatenate([_diag(g * i * (1 - i)), _diag(cp * f * (1 - f)),
+                             _diag(i * (1 - g * g)), zero], axis=2)          # (B, U, 4U)
+        dh_dc = o * (1 - tc * tc)
+        dh = dh_dc[:, :, None] * dc + np.concatenate(
+            [zero, zero, zero, _diag(tc * o * (1 - o))], axis=2)
+        Dpre = np.concatenate([dh, dc], axis=1)                              # (B, 2U, 4U)
+        out["Jx"] = Dpre @ p["W_s"]
+        out["Js"] = np.concatenate([
+            np.concatenate([dh @ p["W_t"], _diag(dh_dc * f)], axis=2),
+            np.concatenate([dc @ p["W_t"], _diag(f)], axis=2)], axis=1)
+        out["Ip"] = np.concatenate([_rows(Dpre, x), _rows(Dpre, hp), Dpre, Dpre], axis=2)
+        return out
+    if kind == "gru":
+        hp = s_prev["h"]
+        h, cache = mg.gru_step(p, x, hp)
+        out.update(h=h, cache=cache)
+        if not derivs:
+            return out
+        r, z, n, hn = cache
+        dn = (1 - z) * (1 - n * n)
+        dr = dn * hn * r * (1 - r)
+        dz = (hp - n) * z * (1 - z)
+        Ds = np.concatenate([_diag(dr), _diag(dz), _diag(dn)], axis=2)       # (B, U, 3U)
+        Dt = np.concatenate([_diag(dr), _diag(dz), _diag(dn * r)], axis=2)
+        out["Jx"] = Ds @ p["W_s"]
+        out["Js"] = _diag(z) + Dt @ p["W_t"]
+        out["Ip"] = np.concatenate([_rows(Ds, x), _rows(Dt, hp), Ds, Dt], axis=2)
+        return out
+    z = x @ p["W_s"].T + p["b"]
+    if kind == "rnn":
+        z = z + s_prev["h"] @ p["W_t"].T
+    h = act(L["activation"], z)
+    out.update(h=h, z=z)
+    if not derivs:
+        return out
+    eye = np.broadcast_to(np.eye(U), (B, U, U))
+    parts = [_rows(eye, x)] + ([_rows(eye, s_prev["h"])] if kind == "rnn" else []) + [eye]
+    Zp = np.concatenate(parts, axis=2)
+    D = act_jac(L["activation"], h)
+    out.update(D=D, Zp=Zp, SW=p["W_s"], Jx=D @ p["W_s"], Ip=D @ Zp)
+    if kind == "rnn":
+        out["TW"] = p["W_t"]
+        out["Js"] = D @ p["W_t"]
+    return out
+
+
+def stack_step(layers, P, x, state, derivs=True):
+    locs, below = [], x
+    for l, L in enumerate(layers):
+        loc = local_step(L, P[l], below, state[l], derivs)
+        loc["x"] = below
+        locs.append(loc)
+        below = loc["h"]
+    return locs
+
+
+def advance_state(layers, state, locs, active):
+    """The new per-layer states, lanes that are not active keep theirs."""
+    new = []
+    for L, s, loc in zip(layers, state, locs):
+        if L["kind"] == "dense":
+            new.append(None)
+            continue
+        keep = active[:, None]
+        d = {"h": np.where(keep, loc["h"], s["h"])}
+        if L["kind"] == "lstm":
+            d["c"] = np.where(keep, loc["c"], s["c"])
+        new.append(d)
+    return new
+
+
+def pad_state(L, c_h):
+    """An error on h extended to the layer's state (0 on an lstm's c)."""
+    if L["kind"] == "lstm":
+        return np.concatenate([c_h, np.zeros_like(c_h)], axis=1)
+    return c_h
+
+
+# ---- losses ---------------------------------------------------------------------------------
+
+def step_errors(loss, loc_top, t, m):
+    """Unnormalised loss sum, element count, dC/dy (B,O) and dC/dz (B,O; folded losses) of one
+    step; m (B,) bool = the lanes with a target."""
+    y = loc_top["h"]
+    O = y.shape[1]
+    mf = m.astype(np.float64)[:, None]
+    if loss == "mse":
+        diff = y - t
+        return float(((diff ** 2) * mf).sum()), int(m.sum()) * O, 2.0 * diff * mf, None
+    if loss == "binary-cross-entropy":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ll = (t * np.maximum(np.log(y), -100) + (1 - t) * np.maximum(np.log(1 - y), -100))
+            dy = np.where(mf > 0, (y - t) / (y * (1 - y)), 0.0)
+        ll = np.where(mf > 0, ll, 0.0)
+        return float(-ll.sum()), int(m.sum()) * O, dy, (y - t) * mf
+    z = loc_top["z"]
+    zmax = z.max(-1, keepdims=True)
+    lse = np.log(np.exp(z - zmax).sum(-1)) + zmax[:, 0]
+    cls = np.where(m, t, 0).astype(np.int64)
+    picked = np.take_along_axis(z, cls[:, None], -1)[:, 0]
+    onehot = np.eye(O)[cls] * mf
+    dy = -onehot / np.where(onehot > 0, y, 1.0)
+    return float(((lse - picked) * m).sum()), int(m.sum()), dy, (y - np.eye(O)[cls]) * mf
+
+
+# ---- the online algorithms ------------------------------------------------------------------
+
+class RTRL:
+    """Exact RTRL over the whole stack: M[l] = ds^l/dtheta (B, S_l, Ptot)."""
+
+    def __init__(self, lay, B, carry=None):
+        self.lay = lay
+        self.M = [np.zeros((B, lay.ssize[l], lay.total)) for l in range(len(lay.layers))]
+        if carry is not None:
+            for l, Ml in enumerate(carry["M"]):
+                if Ml is not None:
+                    self.M[l] = np.array(Ml, dtype=np.float64)
+        self.Mz_top = None
+
+    def advance(self, locs, active, nu=None):
+        lay = self.lay
+        below = None
+        for l, L in enumerate(lay.layers):
+            loc, cols = locs[l], lay.cols(l)
+            U = L["units"]
+            if L["kind"] in ("dense", "rnn"):
+                Mz = np.zeros((active.size, U, lay.total))
+                Mz[:, :, cols] = loc["Zp"]
+                if below is not None:
+                    Mz += np.matmul(loc["SW"], below)
+                if L["kind"] == "rnn":
+                    Mz += np.matmul(loc["TW"], self.M[l])
+                new = np.matmul(loc["D"], Mz)
+                if l == lay.top:
+                    self.Mz_top = Mz
+            else:
+                new = np.matmul(loc["Js"], self.M[l])
+                new[:, :, cols] += loc["Ip"]
+                if below is not None:
+                    new += np.matmul(loc["Jx"], below)
+            if L["kind"] != "dense":
+                new = np.where(active[:, None, None], new, self.M[l])
+            self.M[l] = new
+            below = new[:, :U]
+
+    def grad(self, locs, dy, dz, loss):
+        if loss in FOLDED:
+            return np.einsum("bo,bop->bp", dz, self.Mz_top)
+        return np.einsum("bo,bop->bp", dy, self.M[self.lay.top][:, :dy.shape[1]])
+
+    def export(self):
+        return {"M": [None if L["kind"] == "dense" else self.M[l].tolist()
+                      for l, L in enumerate(self.lay.layers)]}
+
+
+def snap1_pattern(L):
+    """Pi (S, P) bool: state row of unit k x the columns of unit k's own weight rows."""
+    U, I = L["units"], L["inputs"]
+    R = GATES.get(L["kind"], 1) * U
+    rows = [np.repeat(np.arange(R), I), np.repeat(np.arange(R), U), np.arange(R)]
+    if L["kind"] in GATES:
+        rows.append(np.arange(R))
+    rowid = np.concatenate(rows)
+    S = 2 * U if L["kind"] == "lstm" else U
+    return (np.arange(S)[:, None] % U) == (rowid[None, :] % U)
+
+
+def same_step_backprop(lay, locs, dy, dz, loss, grad, stop, rec_fn=None):
+    """Errors through one step only, from the top layer down to layer stop+1; dense layers get
+    their exact gradient, recurrent ones are handed to rec_fn(l, c_h) which adds their gradient
+    and returns the error on the layer below. Returns the error on h^{stop}."""
+    c = dy
+    for l in range(lay.top, stop, -1):
+        L, loc, cols = lay.layers[l], locs[l], lay.cols(l)
+        if l == lay.top and loss in FOLDED and L["kind"] == "dense":
+            grad[:, cols] += np.einsum("bu,bup->bp", dz, loc["Zp"])
+            c = dz @ loc["SW"]
+        elif L["kind"] == "dense":
+            grad[:, cols] += np.einsum("bu,bup->bp", c, loc["Ip"])
+            c = np.einsum("bu,bui->bi", c, loc["Jx"])
+        else:
+            c = rec_fn(l, c)
+    return c
+
+
+class PerLayer:
+    """snap1 (masked influence) and rflo (decaying trace), per recurrent layer."""
+
+    def __init__(self, lay, B, kind, decay=0.0, carry=None):
+        self.lay, self.kind, self.decay = lay, kind, decay
+        if kind == "rflo":
+            bad = [L["kind"] for L in lay.layers if L["kind"] in GATES]
+            if bad:
+                raise ValueError("rflo supports rnn layers only (SPEC 3.3), not %s" % bad[0])
+        self.M = {l: np.zeros((B, lay.ssize[l], lay.sizes[l])) for l in lay.rec}
+        self.pattern = {l: snap1_pattern(lay.layers[l]) for l in lay.rec}
+        if carry is not None:
+            for l in lay.rec:
+                self.M[l] = np.array(carry["M"][l], dtype=np.float64)
+
+    def advance(self, locs, active, nu=None):
+        for l in self.lay.rec:
+            loc = locs[l]
+            if self.kind == "snap1":
+                new = self.pattern[l] * (np.matmul(loc["Js"], self.M[l]) + loc["Ip"])
+            else:
+                new = self.decay * self.M[l] + loc["Ip"]
+            self.M[l] = np.where(active[:, None, None], new, self.M[l])
+
+    def grad(self, locs, dy, dz, loss):
+        lay = self.lay
+        grad = np.zeros((dy.shape[0], lay.total))
+
+        def rec_fn(l, c_h):
+            c = pad_state(lay.layers[l], c_h)
+            grad[:, lay.cols(l)] += np.einsum("bs,bsp->bp", c, self.M[l])
+            return np.einsum("bs,bsi->bi", c, locs[l]["Jx"])
+
+        same_step_backprop(lay, locs, dy, dz, loss, grad, -1, rec_fn)
+        return grad
+
+    def export(self):
+        return {"M": [self.M[l].tolist() if l in self.M else None
+                      for l in range(len(self.lay.layers))]}
+
+
+class UORO:
+    """One rank-one pair (a~ over the stacked state, theta~ over all parameters) per lane."""
+
+    def __init__(self, lay, B, carry=None):
+        self.lay = lay
+        self.a = np.zeros((B, lay.S))
+        self.th = np.zeros((B, lay.total))
+        if carry is not None:
+            self.a = np.array(carry["a"], dtype=np.float64).reshape(B, lay.S)
+            self.th = np.array(carry["theta"], dtype=np.float64)
+
+    def advance(self, locs, active, nu):
+        lay = self.lay
+        B = self.a.shape[0]
+        Ja = np.zeros_like(self.a)                       # forward mode: J a~
+        t_below = None
+        for l in range(lay.top_rec + 1):
+            L, loc = lay.layers[l], locs[l]
+            if L["kind"] == "dense":
+                if t_below is not None:
+                    t_below = np.einsum("bui,bi->bu", loc["Jx"], t_below)
+                continue
+            so = slice(lay.soff[l], lay.soff[l] + lay.ssize[l])
+            t = np.einsum("bst,bt->bs", loc["Js"], self.a[:, so])
+            if t_below is not None:
+                t = t + np.einsum("bsi,bi->bs", loc["Jx"], t_below)
+            Ja[:, so] = t
+            t_below = t[:, :L["units"]]
+        nt = np.zeros((B, lay.total))                    # reverse mode: nu^T I
+        cot = None
+        for l in range(lay.top_rec, -1, -1):
+            L, loc = lay.layers[l], locs[l]
+            if L["kind"] == "dense":
+                c = cot
+            else:
+                c = nu[:, lay.soff[l]:lay.soff[l] + lay.ssize[l]].copy()
+                if cot is not None:
+                    c[:, :L["units"]] += cot
+            nt[:, lay.cols(l)] = np.einsum("bs,bsp->bp", c, loc["Ip"])
+            cot = np.einsum("bs,bsi->bi", c, loc["Jx"])
+        n_th = np.linalg.norm(self.th, axis=1)
+        n_ja = np.linalg.norm(Ja, axis=1)
+        n_nt = np.linalg.norm(nt, axis=1)
+        n_nu = np.linalg.norm(nu, axis=1)
+        ok0 = (n_th > 0) & (n_ja > 0)
+        rho0 = np.where(ok0, np.sqrt(n_th / np.where(ok0, n_ja, 1.0)), 1.0)
+        ok1 = (n_nt > 0) & (n_nu > 0)
+        rho1 = np.where(ok1, np.sqrt(n_nt / np.where(ok1, n_nu, 1.0)), 1.0)
+        a = rho0[:, None] * Ja + rho1[:, None] * nu
+        th = self.th / rho0[:, None] + nt / rho1[:, None]
+        self.a = np.where(active[:, None], a, self.a)
+        self.th = np.where(active[:, None], th, self.th)
+
+    def grad(self, locs, dy, dz, loss):
+        lay = self.lay
+        grad = np.zeros((dy.shape[0], lay.total))
+        c_h = same_step_backprop(lay, locs, dy, dz, loss, grad, lay.top_rec)
+        off = lay.soff[lay.top_rec]
+        qa = np.einsum("bu,bu->b", c_h, self.a[:, off:off + c_h.shape[1]])
+        return grad + qa[:, None] * self.th
+
+    def export(self):
+        return {"a": self.a.tolist(), "theta": self.th.tolist()}
+
+
+# ---- the driver -----------------------------------------------------------------------------
+
+def parse(case):
+    layers, loss = case["layers"], case["loss"]
+    for L in layers:
+        if L["kind"] not in ("dense", "rnn", "lstm", "gru"):
+            raise ValueError("unknown layer kind %s" % L["kind"])
+    if loss in FOLDED:
+        top = layers[-1]
+        if top["kind"] in GATES or top.get("activation") != FOLDED[loss]:
+            raise ValueError("%s needs a %s dense or rnn top layer" % (loss, FOLDED[loss]))
+    elif loss != "mse":
+        raise ValueError("unknown loss %s" % loss)
+    X = np.asarray(case["inputs"], dtype=np.float64)
+    T, B = X.shape[:2]
+    mask = np.asarray(case["mask"], dtype=bool).reshape(T, B)
+    lengths = np.asarray(case.get("lengths") or [T] * B, dtype=np.int64)
+    active = np.arange(1, T + 1)[:, None] <= lengths[None, :]
+    mask = mask & active
+    if loss == "cross-entropy":
+        Y = np.asarray(case["targets"], dtype=np.int64).reshape(T, B)
+    else:
+        Y = np.asarray(case["targets"], dtype=np.float64).reshape(T, B, -1)
+    return layers, loss, X, mask, Y, active
+
+
+def initial_state(layers, B, given):
+    state = []
+    for l, L in enumerate(layers):
+        if L["kind"] == "dense":
+            state.append(None)
+            continue
+        U = L["units"]
+        g = given[l] if given else None
+        d = {"h": np.array(g["h"], dtype=np.float64) if g else np.zeros((B, U))}
+        if L["kind"] == "lstm":
+            d["c"] = np.array(g["c"], dtype=np.float64) if g else np.zeros((B, U))
+        state.append(d)
+    return state
+
+
+def run(case, record=False):
+    """Returns (updates, extra). extra: "carry" (online algorithms), and with record:
+    "weights_per_step" (flat weights used at each step), "lane_grads" (per update, the
+    unnormalised per-lane gradient sums (B, Ptot))."""
+    alg = case.get("algorithm", "rtrl")
+    if alg in ORACLES:
+        return run_bptt(case, record)
+    if alg not in ONLINE:
+        raise ValueError("unknown algorithm %s" % alg)
+    layers, loss, X, mask, Y, active = parse(case)
+    T, B = mask.shape
+    lay = Layout(layers)
+    lr = float(case.get("lr", 0.0))
+    tau_b = int(case.get("tau_b") or T)
+    carry = case.get("carry_in")
+    if carry is not None and carry.get("algorithm", alg) != alg:
+        raise ValueError("carry_in comes from %s, not %s" % (carry["algorithm"], alg))
+    n0 = int(carry["n"]) if carry else 0
+    flat = np.array(carry["weights"] if carry else case["weights"], dtype=np.float64)
+    if flat.size != lay.total:
+        raise ValueError("weights: %d entries, the layers need %d" % (flat.size, lay.total))
+    state = initial_state(layers, B, carry["state"] if carry else case.get("initial_state"))
+    infl = carry["influence"] if carry else None
+    if alg == "rtrl":
+        algo = RTRL(lay, B, infl)
+    elif alg == "uoro":
+        algo = UORO(lay, B, infl)
+        noise = np.asarray(case["noise"], dtype=np.float64)
+        if noise.shape != (T, B, lay.S) or not np.all(np.abs(noise) == 1):
+            raise ValueError("noise must be (T, B, S) = (%d, %d, %d) of +-1" % (T, B, lay.S))
+    else:
+        algo = PerLayer(lay, B, alg, float(case.get("rflo_decay", 0.0)), infl)
+    pend = carry["pending"] if carry else {"grad": None, "loss": 0.0, "elements": 0}
+    acc = np.zeros((B, lay.total))
+    acc_extra = np.array(pend["grad"]) if pend["grad"] is not None else np.zeros(lay.total)
+    acc_loss, acc_count = float(pend["loss"]), int(pend["elements"])
+    stream = bool(case.get("stream", False))
+    updates, extra = [], {"weights_per_step": [], "lane_grads": []}
+    for t in range(T):
+        n = n0 + t + 1
+        P = unpack(layers, flat)
+        if record:
+            extra["weights_per_step"].append(flat)
+        locs = stack_step(layers, P, X[t], state)
+        algo.advance(locs, active[t], noise[t] if alg == "uoro" else None)
+        state = advance_state(layers, state, locs, active[t])
+        if mask[t].any():
+            val, count, dy, dz = step_errors(loss, locs[-1], Y[t], mask[t])
+            acc += algo.grad(locs, dy, dz, loss)
+            acc_loss += val
+            acc_count += count
+        if n % tau_b == 0 or (t == T - 1 and not stream):
+            if acc_count:
+                grad = (acc.sum(0) + acc_extra) / acc_count
+                updates.append({"n": n, "loss": acc_loss / acc_count, "elements": acc_count,
+                                "grad": grad.tolist()})
+                if record:
+                    extra["lane_grads"].append(acc.copy())
+                flat = flat - lr * grad
+            acc = np.zeros((B, lay.total))
+            acc_extra = np.zeros(lay.total)
+            acc_loss, acc_count = 0.0, 0
+    extra["carry"] = {
+        "algorithm": alg, "n": n0 + T, "weights": flat.tolist(),
+        "state": [None if s is None else {k: v.tolist() for k, v in s.items()} for s in state],
+        "influence": algo.export(),
+        "pending": {"grad": (acc.sum(0) + acc_extra).tolist(), "loss": acc_loss,
+                    "elements": acc_count}}
+    return updates, extra
+
+
+def bptt_grad(layers, loss, Pw, X, H, C, cache, dys, dzs, p, n, a, count):
+    """Gradient of the window (p, n] by backpropagation from n down to a over the stored
+    activations; Pw(step) = the weights to use at that step (make_golden's recursion)."""
+    top = len(layers) - 1
+    fold = loss in FOLDED
+    B = X.shape[1]
+    grads = [{k: np.zeros_like(v) for k, v in q.items()} for q in Pw(n)]
+    carry = [np.zeros((B, L["units"])) for L in layers]
+    carry_c = [np.zeros((B, L["units"])) for L in layers]
+    for step in range(n, a - 1, -1):
+        P = Pw(step)
+        from_above = None
+        for l in range(top, -1, -1):
+            L = layers[l]
+            if l == top:
+                g = dys[step] / count if (p < step and not fold) else np.zeros((B, L["units"]))
+            else:
+                g = from_above
+            h_in = X[step - 1] if l == 0 else H[l - 1][step]
+            if L["kind"] == "lstm":
+                from_above, carry[l], carry_c[l] = mg.lstm_step_back(
+                    P[l], cache[l][step], h_in, H[l][step - 1], C[l][step - 1], C[l][step],
+                    g + carry[l], carry_c[l], grads[l])
+                continue
+            if L["kind"] == "gru":
+                from_above, carry[l] = mg.gru_step_back(
+                    P[l], cache[l][step], h_in, H[l][step - 1], g + carry[l], grads[l])
+                continue
+            if L["kind"] == "rnn":
+                g = g + carry[l]
+            delta = act_vjp(L["activation"], H[l][step], g)
+            if l == top and fold and p < step:
+                delta = delta + dzs[step] / count
+            grads[l]["W_s"] += delta.T @ h_in
+            grads[l]["b"] += delta.sum(0)
+            if L["kind"] == "rnn":
+                grads[l]["W_t"] += delta.T @ H[l][step - 1]
+                carry[l] = delta @ P[l]["W_t"]
+            from_above = delta @ P[l]["W_s"]
+    return pack(layers, grads)
+
+
+def run_bptt(case, record=False):
+    """The two BPTT oracles with SGD between updates (see the docstring)."""
+    alg = case["algorithm"]
+    if case.get("carry_in") is not None or case.get("stream"):
+        raise ValueError("the bptt oracles take no carry_in / stream")
+    layers, loss, X, mask, Y, active = parse(case)
+    T, B = mask.shape
+    lr = float(case.get("lr", 0.0))
+    tau_b = int(case.get("tau_b") or T)
+    tau_max = T if alg == "bptt_stepweights" else int(case.get("tau_max") or T)
+    flat = np.array(case["weights"], dtype=np.float64)
+    state = initial_state(layers, B, case.get("initial_state"))
+    H = [[s["h"] if s else None] for s in state]
+    C = [[s["c"] if s and "c" in s else None] for s in state]
+    cache = [[None] for _ in layers]
+    Pseq, dys, dzs = [None], [None], [None]
+    updates, extra = [], {"weights_per_step": []}
+    prev, acc_loss, acc_count = 0, 0.0, 0
+    for t in range(T):
+        n = t + 1
+        P = unpack(layers, flat)
+        Pseq.append(P)
+        extra["weights_per_step"].append(flat)
+        locs = stack_step(layers, P, X[t], state, derivs=False)
+        state = advance_state(layers, state, locs, active[t])
+        for l, L in enumerate(layers):
+            H[l].append(state[l]["h"] if state[l] else locs[l]["h"])
+            C[l].append(state[l].get("c") if state[l] else None)
+            cache[l].append(locs[l].get("cache"))
+        dy = dz = None
+        if mask[t].any():
+            val, count, dy, dz = step_errors(loss, locs[-1], Y[t], mask[t])
+            acc_loss += val
+            acc_count += count
+        dys.append(dy if dy is not None else np.zeros_like(locs[-1]["h"]))
+        dzs.append(dz if dz is not None else np.zeros_like(locs[-1]["h"]))
+        if n % tau_b == 0 or t == T - 1:
+            if acc_count:
+                a = max(1, n - tau_max + 1)
+                Pw = (lambda s: Pseq[s]) if alg == "bptt_stepweights" else (lambda s, P=P: P)
+                grad = bptt_grad(layers, loss, Pw, X, H, C, cache, dys, dzs, prev, n, a,
+                                 acc_count)
+                updates.append({"n": n, "loss": acc_loss / acc_count, "elements": acc_count,
+                                "grad": grad.tolist()})
+                flat = flat - lr * grad
+            prev, acc_loss, acc_count = n, 0.0, 0
+    return updates, extra
+
+
+def main(case_path, out_path, carry_path=None):
+    case = json.load(open(case_path))
+    updates, extra = run(case)
+    json.dump(updates, open(out_path, "w"))
+    if carry_path:
+        if "carry" not in extra:
+            raise ValueError("the bptt oracles have no carry")
+        json.dump(extra["carry"], open(carry_path, "w"))
+
+
+# ---- self-check -----------------------------------------------------------------------------
+
+def make_case(rng, stack, loss, T, B, I, tau_b, algorithm="rtrl", lr=0.0, holes=False,
+              ragged=True, scale=0.7):
+    """A random case; stack = [(kind, units, activation)]."""
+    layers, inputs = [], I
+    for kind, units, activation in stack:
+        L = {"kind": kind, "inputs": inputs, "units": units}
+        if activation is not None:
+            L["activation"] = activation
+        layers.append(L)
+        inputs = units
+    O = inputs
+    lengths = rng.integers(max(1, T // 2), T + 1, size=B) if ragged else np.full(B, T)
+    lengths[0] = T
+    mask = np.arange(T)[:, None] < lengths[None, :]
+    if holes:
+        mask &= rng.random((T, B)) < 0.6
+        mask[T - 1, 0] = True
+    if loss == "cross-entropy":
+        targets = rng.integers(0, O, size=(T, B)).tolist()
+    elif loss == "binary-cross-entropy":
+        targets = rng.random((T, B, O)).round(3).tolist()
+    else:
+        targets = rng.normal(size=(T, B, O)).tolist()
+    return {"layers": layers, "loss": loss,
+            "weights": (scale * rng.normal(size=mg.n_params(layers))).tolist(),
+            "inputs": rng.normal(size=(T, B, I)).tolist(), "mask": mask.tolist(),
+            "targets": targets, "tau_b": tau_b, "tau_max": 0, "lengths": lengths.tolist(),
+            "algorithm": algorithm, "lr": lr, "rflo_decay": 0.0}
+
+
+def with_(case, **kw):
+    c = dict(case)
+    c.update(kw)
+    return c
+
+
+_TMP = tempfile.mkdtemp()
+
+
+def via_cli(case, carry=False):
+    """Runs a case through the JSON CLI path; returns (updates, carry or None)."""
+    cp, op, kp = (os.path.join(_TMP, f) for f in ("case.json", "out.json", "carry.json"))
+    json.dump(case, open(cp, "w"))
+    main(cp, op, kp if carry else None)
+    return json.load(open(op)), (json.load(open(kp)) if carry else None)
+
+
+def rel(g, ref):
+    g, ref = np.asarray(g), np.asarray(ref)
+    nr = np.linalg.norm(ref)
+    return np.linalg.norm(g - ref) / (nr if nr > 0 else 1.0)
+
+
+def compare(a, b):
+    """Max relative gradient difference between two update lists (inf if the schedules or the
+    losses differ)."""
+    if [u["n"] for u in a] != [u["n"] for u in b] or \
+            [u["elements"] for u in a] != [u["elements"] for u in b]:
+        return np.inf
+    worst = 0.0
+    for u, v in zip(a, b):
+        if abs(u["loss"] - v["loss"]) > 1e-12 * max(1.0, abs(v["loss"])):
+            return np.inf
+        worst = max(worst, rel(u["grad"], v["grad"]))
+    return worst
+
+
+class Checker:
+    def __init__(self):
+        self.ok, self.count = True, 0
+
+    def check(self, name, passed, detail):
+        self.count += 1
+        self.ok = self.ok and bool(passed)
+        print("%s %-58s %s" % ("PASS" if passed else "FAIL", name, detail))
+
+
+def golden(case, tau_b=None, tau_max=0, weights=None):
+    c = with_(case, tau_max=tau_max)
+    if tau_b is not None:
+        c["tau_b"] = tau_b
+    if weights is not None:
+        c["weights"] = list(weights)
+    return json.loads(json.dumps(mg.compute(c)))
+
+
+def loss_along(case, wseq, n, p):
+    """Window loss (p, n] of a forward from zeros where step r uses the flat weights wseq[r-1]
+    (written like make_golden.window_loss)."""
+    layers, loss = case["layers"], case["loss"]
+    X = np.array(case["inputs"], dtype=np.float64)
+    mask = np.array(case["mask"], dtype=bool)
+    B = mask.shape[1]
+    state = [{"h": np.zeros((B, L["units"])), "c": np.zeros((B, L["units"]))} for L in layers]
+    total, count = 0.0, 0
+    for step in range(1, n + 1):
+        P = unpack(layers, wseq[step - 1])
+        below, z = X[step - 1], None
+        for l, L in enumerate(layers):
+            zl = mg.layer_step(P[l], L, below, state[l])
+            z = zl if zl is not None else z
+            below = state[l]["h"]
+        if step <= p:
+            continue
+        for b in range(B):
+            if not mask[step - 1, b]:
+                continue
+            t = case["targets"][step - 1][b]
+            if loss == "mse":
+                total += float(((below[b] - np.array(t)) ** 2).sum())
+                count += below.shape[1]
+            elif loss == "binary-cross-entropy":
+                tb = np.array(t)
+                total -= float((tb * np.log(below[b]) + (1 - tb) * np.log(1 - below[b])).sum())
+                count += below.shape[1]
+            else:
+                zb = z[b]
+                total += float(np.log(np.exp(zb - zb.max()).sum()) + zb.max() - zb[t])
+                count += 1
+    return total / count
+
+
+def snap1_compact(case):
+    """SPEC 3.3's table form of snap1 for one rnn layer under an identity dense readout (mse),
+    one update at T, lr 0: M-bar (B, U, C), C = I + U + 1, written separately."""
+    layers = case["layers"]
+    P = unpack(layers, np.array(case["weights"]))
+    X = np.array(case["inputs"])
+    mask = np.array(case["mask"], dtype=bool)
+    Y = np.array(case["targets"])
+    T, B, I = X.shape
+    U = layers[0]["units"]
+    SW, TW, b = P[0]["W_s"], P[0]["W_t"], P[0]["b"]
+    Wo, bo = P[1]["W_s"], P[1]["b"]
+    h = np.zeros((B, U))
+    Mb = np.zeros((B, U, I + U + 1))
+    dWc, dWo, dbo, count = np.zeros((U, I + U + 1)), np.zeros_like(Wo), np.zeros_like(bo), 0
+    for t in range(T):
+        ahat = np.concatenate([X[t], h, np.ones((B, 1))], axis=1)
+        h = np.tanh(X[t] @ SW.T + h @ TW.T + b)
+        Mb = (1 - h * h)[:, :, None] * (np.diag(TW)[None, :, None] * Mb + ahat[:, None, :])
+        y = h @ Wo.T + bo
+        e = 2 * (y - Y[t]) * mask[t][:, None]
+        count += int(mask[t].sum()) * y.shape[1]
+        dWo += e.T @ h
+        dbo += e.sum(0)
+        dWc += np.einsum("bk,bkj->kj", e @ Wo, Mb)
+    g = [{"W_s": dWc[:, :I], "W_t": dWc[:, I:I + U], "b": dWc[:, -1]}, {"W_s": dWo, "b": dbo}]
+    return pack(layers, g) / count
+
+
+def set_tw(case, layer, fn):
+    """Replaces layer's W_t (each gate block for gated layers) by fn(block)."""
+    layers = case["layers"]
+    flat = np.array(case["weights"])
+    P = unpack(layers, flat)          # views into flat
+    L = layers[layer]
+    U = L["units"]
+    G = GATES.get(L["kind"], 1)
+    for g in range(G):
+        blk = P[layer]["W_t"][g * U:(g + 1) * U]
+        blk[:] = fn(blk.copy())
+    return with_(case, weights=flat.tolist())
+
+
+def uoro_stats(rng, base, N, groups):
+    """Runs uoro on N copies of the base case's lanes (each lane its own noise) and rtrl on the
+    base case. Returns (per-draw gradients (N, d) over all updates, rtrl's (d,), readout mask)."""
+    T, B = len(base["mask"]), len(base["mask"][0])
+    rep = lambda a: np.tile(np.asarray(a), (1, N) + (1,) * (np.asarray(a).ndim - 2))
+    big = with_(base, algorithm="uoro", inputs=rep(base["inputs"]).tolist(),
+                mask=rep(base["mask"]).tolist(), targets=rep(base["targets"]).tolist(),
+                lengths=np.tile(base["lengths"], N).tolist())
+    lay = Layout(base["layers"])
+    big["noise"] = rng.choice([-1.0, 1.0], size=(T, B * N, lay.S))
+    ups, extra = run(big, record=True)
+    ref = run(with_(base, algorithm="rtrl"))[0]
+    per_draw, refs = [], []
+    for u, lg, r in zip(ups, extra["lane_grads"], ref):
+        per_draw.append(lg.reshape(N, B, -1).sum(1) / r["elements"])
+        refs.append(np.array(r["grad"]))
+    G = np.concatenate(per_draw, axis=1)
+    g = np.concatenate(refs)
+    readout = np.zeros(lay.total, dtype=bool)
+    for l in range(lay.top_rec + 1, len(lay.layers)):
+        readout[lay.cols(l)] = True
+    return G, g, np.tile(readout, len(ups))
+
+
+def self_check():
+    t0 = time.time()
+    ck = Checker()
+    rng = np.random.default_rng(20260514)
+    R, D, S = "rnn", "dense", None
+
+    # (1) rtrl, one update per sequence = make_golden's full BPTT; and tau_b = 2, lr = 0 =
+    #     make_golden BPTT(2, full) (the influence is not reset at updates), != BPTT(2, 2).
+    exact_cases = [
+        ("rnn->dense->rnn->dense softmax, ce, holes",
+         [(R, 3, "tanh"), (D, 3, "relu"), (R, 4, "tanh"), (D, 3, "softmax")],
+         "cross-entropy", 8, 3, 2, True),
+        ("rnn->rnn->dense, mse", [(R, 3, "tanh"), (R, 3, "sigmoid"), (D, 2, "identity")],
+         "mse", 7, 3, 2, False),
+        ("rnn->rnn sigmoid (recurrent top), bce, holes", [(R, 3, "tanh"), (R, 2, "sigmoid")],
+         "binary-cross-entropy", 7, 3, 2, True),
+        ("lstm->dense, mse", [("lstm", 3, S), (D, 2, "identity")], "mse", 7, 3, 2, True),
+        ("lstm->lstm, mse", [("lstm", 3, S), ("lstm", 2, S)], "mse", 6, 2, 2, False),
+        ("gru->dense softmax, ce", [("gru", 3, S), (D, 3, "softmax")], "cross-entropy",
+         7, 3, 2, True),
+        ("dense->gru->lstm, mse", [(D, 3, "relu"), ("gru", 3, S), ("lstm", 2, S)], "mse",
+         6, 3, 2, True),
+        ("lstm->rnn softmax (recurrent top), ce", [("lstm", 3, S), (R, 3, "softmax")],
+         "cross-entropy", 7, 3, 2, False),
+        ("gru->dense->rnn->dense, mse",
+         [("gru", 3, S), (D, 2, "tanh"), (R, 3, "tanh"), (D, 2, "identity")], "mse",
+         6, 2, 2, True),
+    ]
+    for name, stack, loss, T, B, I, holes in exact_cases:
+        case = make_case(rng, stack, loss, T, B, I, 0, holes=holes)
+        r_full = compare(via_cli(case)[0], golden(case, tau_b=T))
+        c2 = with_(case, tau_b=2)
+        ours = via_cli(c2)[0]
+        r_win = compare(ours, golden(c2, tau_b=2))
+        r_trunc = compare(ours, golden(c2, tau_b=2, tau_max=2))
+        ck.check("rtrl = BPTT full: " + name,
+                 r_full < 1e-10 and r_win < 1e-10 and r_trunc > 1e-3,
+                 "tau_b=T %.1e; tau_b=2 vs BPTT(2,full) %.1e, vs BPTT(2,2) %.1e"
+                 % (r_full, r_win, r_trunc))
+
+    # (2) rtrl against central differences of every update's loss (lr = 0).
+    for name, stack, loss in [
+            ("rnn->dense->rnn->dense, ce", [(R, 3, "tanh"), (D, 2, "tanh"), (R, 3, "tanh"),
+                                            (D, 3, "softmax")], "cross-entropy"),
+            ("lstm->gru->dense, mse", [("lstm", 2, S), ("gru", 3, S), (D, 2, "identity")],
+             "mse"),
+            ("gru->rnn sigmoid, bce", [("gru", 3, S), (R, 2, "sigmoid")],
+             "binary-cross-entropy")]:
+        case = make_case(rng, stack, loss, 6, 2, 2, 3, holes=True)
+        flat = np.array(case["weights"])
+        worst, prev = 0.0, 0
+        for u in via_cli(case)[0]:
+            n = u["n"]
+            fd = mg.fd_grad(lambda w: mg.window_loss(case, w, n, prev, 1,
+                                                     mg.states_at(case, w, 0))[0], flat)
+            worst = max(worst, np.abs(np.array(u["grad"]) - fd).max() / np.abs(fd).max())
+            prev = n
+        ck.check("rtrl vs central differences: " + name, worst < 1e-7,
+                 "max|g - fd|/max|fd| %.1e" % worst)
+
+    # (3) the oracles at lr = 0 are make_golden.
+    case = make_case(rng, [("lstm", 3, S), (R, 3, "tanh"), (D, 3, "softmax")],
+                     "cross-entropy", 9, 3, 2, 3, holes=True)
+    r1 = compare(via_cli(with_(case, algorithm="bptt_stepweights"))[0], golden(case))
+    r2 = compare(via_cli(with_(case, algorithm="bptt", tau_max=4))[0],
+                 golden(case, tau_max=4))
+    r3 = compare(via_cli(with_(case, algorithm="bptt", tau_b=1, tau_max=1))[0],
+                 golden(case, tau_b=1, tau_max=1))
+    ck.check("oracles at lr=0 = make_golden (lstm->rnn->dense, ce)",
+             max(r1, r2, r3) < 1e-12,
+             "bptt_stepweights %.1e; bptt(3,4) %.1e; bptt(1,1) %.1e" % (r1, r2, r3))
+
+    # (4) rtrl, tau_b = 2, lr > 0 = bptt_stepweights; != SPEC 3 BPTT and != make_golden at the
+    #     current weights after the first update; = FD of a common shift of all past weights.
+    for name, stack, loss in [
+            ("rnn->dense->rnn->dense, ce", [(R, 3, "tanh"), (D, 3, "tanh"), (R, 3, "tanh"),
+                                            (D, 3, "softmax")], "cross-entropy"),
+            ("lstm->dense, mse", [("lstm", 3, S), (D, 2, "identity")], "mse"),
+            ("gru->dense, mse", [("gru", 3, S), (D, 2, "identity")], "mse")]:
+        case = make_case(rng, stack, loss, 8, 3, 2, 2, lr=0.5, holes=True)
+        ours, extra = run(case, record=True)
+        ours = json.loads(json.dumps(ours))
+        r_sw = compare(ours, via_cli(with_(case, algorithm="bptt_stepweights"))[0])
+        spec3 = via_cli(with_(case, algorithm="bptt"))[0]
+        d_spec = [rel(u["grad"], v["grad"]) for u, v in zip(ours, spec3)]
+        wps = extra["weights_per_step"]
+        d_gold = []
+        for u in ours:
+            gl = {v["n"]: v for v in golden(case, tau_b=2, weights=wps[u["n"] - 1])}
+            d_gold.append(rel(u["grad"], gl[u["n"]]["grad"]))
+        ok = (r_sw < 1e-10 and d_spec[0] < 1e-12 and d_gold[0] < 1e-12
+              and min(d_spec[1:]) > 1e-4 and min(d_gold[1:]) > 1e-4)
+        ck.check("rtrl lr=0.5 tau_b=2 = bptt_stepweights: " + name, ok,
+                 "%.1e; vs SPEC-3 bptt: update 1 %.0e, later min %.1e; vs golden(current w) "
+                 "later min %.1e" % (r_sw, d_spec[0], min(d_spec[1:]), min(d_gold[1:])))
+        if name.startswith("rnn"):
+            worst, prev = 0.0, 0
+            for u in ours[:3]:
+                n = u["n"]
+                base = [np.array(w) for w in wps[:n]]
+
+                def shifted(w, base=base, n=n, prev=prev):
+                    delta = w - base[-1]
+                    return loss_along(case, [b + delta for b in base], n, prev)
+                fd = mg.fd_grad(shifted, base[-1])
+                worst = max(worst, np.abs(np.array(u["grad"]) - fd).max() / np.abs(fd).max())
+                prev = n
+            ck.check("rtrl lr=0.5 = FD of a common shift of all past weights", worst < 1e-7,
+                     "max|g - fd|/max|fd| %.1e (first 3 updates)" % worst)
+
+    # (5) snap1.
+    case = make_case(rng, [(R, 4, "tanh"), (D, 2, "identity")], "mse", 8, 3, 2, 2, holes=True)
+    full_tw = case
+    diag = set_tw(case, 0, lambda b: np.diag(np.diag(b)) * 2.0)
+    r_d = compare(via_cli(with_(diag, algorithm="snap1"))[0], via_cli(diag)[0])
+    r_f = compare(via_cli(with_(full_tw, algorithm="snap1"))[0], via_cli(full_tw)[0])
+    ck.check("snap1 = rtrl, single rnn layer, diagonal TW", r_d < 1e-12 and r_f > 1e-2,
+             "diag %.1e; full TW (must differ) %.2f" % (r_d, r_f))
+    onehot = with_(full_tw, tau_b=0, mask=np.ones((8, 3), bool).tolist(), lengths=[8] * 3,
+                   inputs=np.eye(2)[rng.integers(0, 2, size=(8, 3))].tolist())
+    r_c = rel(via_cli(with_(onehot, algorithm="snap1"))[0][0]["grad"], snap1_compact(onehot))
+    ck.check("snap1 = SPEC table form (per unit, full TW, one-hot inputs)", r_c < 1e-12,
+             "%.1e" % r_c)
+    for name, stack, loss in [("lstm->dense", [("lstm", 3, S), (D, 2, "identity")], "mse"),
+                              ("gru->dense", [("gru", 3, S), (D, 3, "softmax")],
+                               "cross-entropy")]:
+        case = make_case(rng, stack, loss, 7, 3, 2, 2, holes=True)
+        diag = set_tw(case, 0, lambda b: np.diag(np.diag(b)) * 2.0)
+        r_d = compare(via_cli(with_(diag, algorithm="snap1"))[0], via_cli(diag)[0])
+        r_f = compare(via_cli(with_(case, algorithm="snap1"))[0], via_cli(case)[0])
+        ck.check("snap1 = rtrl, %s, every W_t gate block diagonal" % name,
+                 r_d < 1e-12 and r_f > 1e-3, "diag %.1e; full (must differ) %.2f" % (r_d, r_f))
+    case = make_case(rng, [(R, 3, "tanh"), (R, 3, "tanh"), (D, 2, "identity")], "mse",
+                     7, 3, 2, 2)
+    lower_diag = set_tw(case, 0, lambda b: np.diag(np.diag(b)) * 2.0)
+    upper0 = set_tw(lower_diag, 1, lambda b: 0.0 * b)
+    upperd = set_tw(lower_diag, 1, lambda b: np.diag(np.diag(b)) * 2.0)
+    r0 = compare(via_cli(with_(upper0, algorithm="snap1"))[0], via_cli(upper0)[0])
+    rd = compare(via_cli(with_(upperd, algorithm="snap1"))[0], via_cli(upperd)[0])
+    ck.check("snap1 stack rnn->rnn: = rtrl iff upper TW = 0", r0 < 1e-12 and rd > 1e-3,
+             "lower diag, upper 0: %.1e; both diagonal (differs, per-layer error) %.2f"
+             % (r0, rd))
+
+    # (6) rflo.
+    case = make_case(rng, [(R, 3, "tanh"), (D, 3, "tanh"), (R, 3, "tanh"), (D, 3, "softmax")],
+                     "cross-entropy", 8, 3, 2, 1, lr=0.3, holes=True)
+    ours = via_cli(with_(case, algorithm="rflo"))[0]
+    r_b = compare(ours, via_cli(with_(case, algorithm="bptt", tau_max=1))[0])
+    r_g = compare(ours[:1], golden(case, tau_b=1, tau_max=1)[:1])
+    ck.check("rflo(0) = bptt(1,1) over an SGD run (rnn/dense stack, ce)",
+             r_b < 1e-10 and r_g < 1e-10 and len(ours) >= 5,
+             "%d updates, lr 0.3: %.1e (first update vs make_golden %.1e)"
+             % (len(ours), r_b, r_g))
+    case = make_case(rng, [(R, 4, "tanh"), (D, 2, "identity")], "mse", 8, 3, 2, 2, holes=True)
+    tw0 = set_tw(case, 0, lambda b: 0.0 * b)
+    offd = set_tw(case, 0, lambda b: b - np.diag(np.diag(b)))
+    r0 = compare(via_cli(with_(tw0, algorithm="rflo"))[0], via_cli(tw0)[0])
+    r1 = compare(via_cli(with_(offd, algorithm="rflo"))[0],
+                 via_cli(with_(offd, algorithm="snap1"))[0])
+    lam = 0.6
+    lin = with_(case, layers=[dict(case["layers"][0], activation="identity"),
+                              case["layers"][1]])
+    lin = set_tw(lin, 0, lambda b: lam * np.eye(b.shape[0]))
+    r2 = compare(via_cli(with_(lin, algorithm="rflo", rflo_decay=lam))[0], via_cli(lin)[0])
+    r3 = compare(via_cli(with_(case, algorithm="rflo"))[0], via_cli(case)[0])
+    ck.check("rflo = rtrl (TW=0), = snap1 (diag TW=0), lambda: identity TW=lambda I",
+             max(r0, r1, r2) < 1e-12 and r3 > 1e-2,
+             "%.1e, %.1e, %.1e; full TW vs rtrl (must differ) %.2f" % (r0, r1, r2, r3))
+    try:
+        run(make_case(rng, [("gru", 2, S)], "mse", 3, 1, 2, 1, algorithm="rflo"))
+        ck.check("rflo on gru is an error", False, "no error")
+    except ValueError as e:
+        ck.check("rflo on gru is an error", True, str(e))
+
+    # (7) uoro: unbiased, error of the mean ~ 1/sqrt(N).
+    for name, stack, loss, N, small, large in [
+            ("rnn->dense softmax, ce", [(R, 3, "tanh"), (D, 2, "softmax")], "cross-entropy",
+             16384, 64, 1024),
+            ("rnn->dense->rnn->dense, mse", [(R, 3, "tanh"), (D, 2, "tanh"), (R, 3, "tanh"),
+                                             (D, 2, "identity")], "mse", 4096, 16, 256),
+            ("lstm->dense, mse", [("lstm", 3, S), (D, 2, "identity")], "mse", 4096, 16, 256),
+            ("gru->dense softmax, ce", [("gru", 3, S), (D, 3, "softmax")], "cross-entropy",
+             4096, 16, 256)]:
+        base = make_case(rng, stack, loss, 5, 2, 2, 2, holes=True)
+        G, g, readout = uoro_stats(rng, base, N, (small, large))
+        ro_err = np.abs(G[:, readout] - g[readout]).max() if readout.any() else 0.0
+        mean = G.mean(0)
+        gn = np.linalg.norm(g)
+        var = G.var(0)
+        keep = var > 1e-20 * var.max()
+        d = int(keep.sum())
+        cov = np.cov(G[:, keep], rowvar=False)
+        w, V = np.linalg.eigh(cov)
+        good = w > 1e-12 * w.max()
+        proj = V[:, good].T @ (mean - g)[keep]
+        t2 = N * float((proj ** 2 / w[good]).sum()) / good.sum()
+        dd = int(good.sum())
+        rms = {}
+        for k in (small, large):
+            gm = G.reshape(N // k, k, -1).mean(1)
+            rms[k] = np.sqrt((np.linalg.norm(gm - g, axis=1) ** 2).mean()) / gn
+        ratio = rms[small] / rms[large]
+        pred = np.sqrt(var.sum() / N) / gn
+        expect = np.sqrt(large / small)
+        ok = (ro_err < 1e-12 and abs(t2 - 1) < 5 * np.sqrt(2.0 / dd)
+              and 0.6 * expect < ratio < 1.6 * expect
+              and rel(mean, g) < 3 * pred)
+        ck.check("uoro unbiased, N=%d: %s" % (N, name), ok,
+                 "readout exact %.0e; T2/d %.2f (d=%d); |mean-rtrl|/|rtrl| %.1e (pred %.1e); "
+                 "rms err N=%d/N=%d = %.2f (expect %.0f)"
+                 % (ro_err, t2, dd, rel(mean, g), pred, small, large, ratio, expect))
+
+    # (8) streams: two pieces chained with carry_in = one call (split off a tau_b multiple).
+    for alg, stack, loss in [
+            ("rtrl", [(R, 3, "tanh"), (D, 2, "tanh"), ("lstm", 2, S), (D, 2, "identity")],
+             "mse"),
+            ("snap1", [("gru", 3, S), (R, 3, "tanh"), (D, 3, "softmax")], "cross-entropy"),
+            ("uoro", [("lstm", 2, S), (R, 3, "tanh"), (D, 2, "identity")], "mse"),
+            ("rflo", [(R, 3, "tanh"), (R, 3, "tanh"), (D, 2, "sigmoid")],
+             "binary-cross-entropy")]:
+        T = 10
+        case = make_case(rng, stack, loss, T, 3, 2, 3, algorithm=alg, lr=0.2, holes=True,
+                         ragged=False)
+        case["initial_state"] = [None if L["kind"] == "dense" else
+                                 {"h": rng.normal(size=(3, L["units"])).tolist(),
+                                  "c": rng.normal(size=(3, L["units"])).tolist()}
+                                 for L in case["layers"]]
+        if alg == "uoro":
+            case["noise"] = rng.choice([-1.0, 1.0], size=(T, 3, Layout(case["layers"]).S))
+            case["noise"] = case["noise"].tolist()
+        whole, carry_w = via_cli(case, carry=True)
+        cut = lambda k, lo, hi: (np.asarray(case[k])[lo:hi]).tolist()
+        pieces = ["inputs", "mask", "targets"] + (["noise"] if alg == "uoro" else [])
+        first = with_(case, stream=True, **{k: cut(k, 0, 5) for k in pieces})
+        first.pop("lengths")
+        ups1, carry = via_cli(first, carry=True)
+        second = with_(case, carry_in=carry, **{k: cut(k, 5, T) for k in pieces})
+        second.pop("lengths")
+        second.pop("initial_state")
+        ups2, carry2 = via_cli(second, carry=True)
+        r = compare(ups1 + ups2, whole)
+        rw = rel(carry2["weights"], carry_w["weights"])
+        ck.check("stream: two pieces with carry_in = one call (%s)" % alg,
+                 r < 1e-12 and rw < 1e-12 and [u["n"] for u in whole] == [3, 6, 9, 10],
+                 "updates %s; grads %.1e; final weights %.1e"
+                 % ([u["n"] for u in ups1 + ups2], r, rw))
+
+    # (9) every online algorithm: readout gradient exact, and a window without targets is
+    #     skipped while the influence still advances (rtrl = BPTT(2, full) across it).
+    case = make_case(rng, [(R, 3, "tanh"), (D, 2, "tanh"), (R, 3, "tanh"), (D, 2, "identity")],
+                     "mse", 8, 2, 2, 2, ragged=False)
+    m = np.ones((8, 2), bool)
+    m[2:4] = False                                   # window (2, 4] has no target
+    case["mask"] = m.tolist()
+    lay = Layout(case["layers"])
+    case_u = with_(case, algorithm="uoro",
+                   noise=rng.choice([-1.0, 1.0], size=(8, 2, lay.S)).tolist())
+    ref = via_cli(case)[0]
+    ro = np.zeros(lay.total, bool)
+    for l in range(lay.top_rec + 1, len(lay.layers)):
+        ro[lay.cols(l)] = True
+    worst = 0.0
+    for c in (with_(case, algorithm="snap1"), with_(case, algorithm="rflo"), case_u):
+        for u, v in zip(via_cli(c)[0], ref):
+            worst = max(worst, rel(np.array(u["grad"])[ro], np.array(v["grad"])[ro]))
+    r = compare(ref, golden(case, tau_b=2))
+    ck.check("readout exact for snap1/rflo/uoro; a window without targets",
+             worst < 1e-12 and r < 1e-10 and [u["n"] for u in ref] == [2, 6, 8],
+             "readout %.1e; updates %s; rtrl vs BPTT(2,full) %.1e"
+             % (worst, [u["n"] for u in ref], r))
+
+    dt = time.time() - t0
+    print("self-check %s: %d checks, %.1f s" % ("passed" if ck.ok else "FAILED", ck.count, dt))
+    return 0 if ck.ok else 1
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--self-check"]:
+        sys.exit(self_check())
+    if len(sys.argv) not in (3, 4):
+        print(__doc__.split("\n---")[0])
+        print("usage: online_reference.py CASE.json OUT.json [CARRY_OUT.json] | --self-check")
+        sys.exit(2)
+    main(*sys.argv[1:])
