@@ -221,11 +221,19 @@ out=$("$BIN" slurm long.yaml --results cluster --tasks 1 --time 1 --grace 40 --o
 echo "$out" | sed 's/^/  /'
 grep -q -- '--signal=B:USR1@40' slurm-long/rnn-exp-long.sbatch || { echo "slurm test: the array script does not ask for the time-limit signal"; exit 1; }
 read -r LARRAY LSUMMARY <<<"$(echo "$out" | sed -n 's/^submitted array job \([0-9]*\) and summary job \([0-9]*\)$/\1 \2/p')"
+declare -A HELD_SINCE
 for i in $(seq 1 1800); do
   [ -z "$(squeue -h -j "$LARRAY,$LSUMMARY" 2>/dev/null)" ] && break
   for held in $(squeue -h -t PENDING -r -o '%A %r' 2>/dev/null | awk '$2 == "BeginTime" {print $1}'); do
-    scontrol update JobId="$held" TimeLimit=60 >/dev/null 2>&1 || true
-    scontrol update JobId="$held" StartTime=now >/dev/null 2>&1 || true
+    # Released a few seconds after the requeue, not at once: slurmd revokes the old start's
+    # credential with a time in whole seconds, and a start within that second is killed
+    # ("Job credential revoked").
+    : "${HELD_SINCE[$held]:=$i}"
+    if [ $(( i - HELD_SINCE[$held] )) -ge 5 ]; then
+      scontrol update JobId="$held" TimeLimit=60 >/dev/null 2>&1 || true
+      scontrol update JobId="$held" StartTime=now >/dev/null 2>&1 || true
+      unset "HELD_SINCE[$held]"
+    fi
   done
   sleep 1
 done
@@ -235,5 +243,6 @@ echo "slurm: the time-limited sweep and its local reference took $(( $(date +%s)
 REQUEUES=$(cat slurm-long/logs/*.out 2>/dev/null | grep -c "requeueing task" || true)
 echo "slurm: time-limited task: $REQUEUES requeue(s), final state $(task_states "$LARRAY")"
 [ "$REQUEUES" -ge 1 ] || { echo "slurm test: the task was never signalled and requeued"; cat slurm-long/logs/*.out; exit 1; }
+task_states "$LARRAY" | grep -q FAILED && { echo "slurm test: the time-limited task failed"; cat slurm-long/logs/*.out; exit 1; }
 compare local cluster long
 echo "slurm: 4 passed, 0 failed"
