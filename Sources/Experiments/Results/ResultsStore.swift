@@ -132,48 +132,6 @@ public struct ResultsStore: Sendable {
         removeCheckpoint(name, run.id)
     }
 
-    // MARK: Checkpoints
-
-    public func checkpointPath(_ name: String, _ id: String) -> String { "\(runDirectory(name, id))/checkpoint/state.safetensors" }
-
-    /// What a run's checkpoint folder holds.
-    public enum CheckpointLookup: Sendable {
-        case none
-        case found(Checkpoint)
-        /// Written for another resolved configuration: the run starts over.
-        case otherConfig
-        /// Unreadable (truncated, corrupt): the run starts over, and says why.
-        case damaged(String)
-    }
-
-    public func loadCheckpoint(_ name: String, _ run: PlannedRun) -> CheckpointLookup {
-        let path = checkpointPath(name, run.id)
-        guard let data = reader.contents(atPath: path) else { return .none }
-        switch Checkpoint.decode(data, metric: run.config.metric) {
-        case .failure(let e): return .damaged("\(path): \(e)")
-        case .success(let c): return c.canonicalConfig == run.canonical ? .found(c) : .otherConfig
-        }
-    }
-
-    /// Replaces the run's checkpoint atomically (a killed writer leaves the previous one whole),
-    /// stamped with the run's canonical configuration.
-    public func saveCheckpoint(_ name: String, _ run: PlannedRun, _ checkpoint: Checkpoint) throws(WriteError) {
-        let path = checkpointPath(name, run.id)
-        var stamped = checkpoint
-        stamped.canonicalConfig = run.canonical
-        try AtomicFile.makeDirectory((path as NSString).deletingLastPathComponent)
-        try writer.write(stamped.encoded(metric: run.config.metric), to: path)
-    }
-
-    /// Removes the checkpoint (when the run is over, or starts over).
-    public func removeCheckpoint(_ name: String, _ id: String) {
-        let path = checkpointPath(name, id)
-        let dir = (path as NSString).deletingLastPathComponent
-        unlink(path)
-        AtomicFile.removeStaleTemporaries(in: dir)
-        rmdir(dir)
-    }
-
     // MARK: CSV
 
     static func metricsCSV(_ records: [EpochRecord], metric: MetricKind, diagnostics: Bool = false) -> String {
@@ -219,72 +177,8 @@ public struct ResultsStore: Sendable {
         cache.store(key, stamps: stamps, canonical: run.canonical, record)
         return record
     }
-
-    // MARK: Summaries
-
-    /// Regenerates `summary.csv` and the top-level `metrics.csv` of an experiment from its runs'
-    /// files, atomically and under the experiment's lock.
-    public func writeSummaries(_ plan: ExperimentPlan) throws(WriteError) {
-        let dir = experimentDirectory(plan.name)
-        try AtomicFile.makeDirectory(dir)
-        let lock = try FileLock.lock("\(dir)/.summary.lock")
-        defer { lock.unlock() }
-        AtomicFile.removeStaleTemporaries(in: dir)
-        let metric = plan.runs.first?.config.metric ?? .none
-        let diagnostics = plan.runs.contains { !$0.config.diagnostics.isOff }
-        let columns = SummaryTable.columns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics)
-        let longColumns = SummaryTable.longColumns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics)
-        var summary = CSVWriter(header: columns.header())
-        var long = CSVWriter(header: longColumns.header())
-        var records: [String: RunRecord] = [:]
-        for run in plan.runs {
-            guard let record = readRun(plan.name, run, metric: metric) else { continue }
-            records[run.id] = record
-            for epoch in record.records { long.append(longColumns.fields((record, epoch))) }
-            summary.append(columns.fields(record))
-        }
-        try writer.write(summary.text, to: "\(dir)/summary.csv")
-        try writer.write(long.text, to: "\(dir)/metrics.csv")
-        try writer.write(SettingSummary.csv(plan, records: records, metric: metric), to: "\(dir)/summary-by-setting.csv")
-        try writer.write(Self.experimentJSON(plan, grids: cache.explanations(plan)), to: "\(dir)/experiment.json")
-    }
-
-    /// What the report needs to know about the grid beyond the CSVs: description, swept values in
-    /// sweep order, and the points skipped as invalid.
-    static func experimentJSON(_ plan: ExperimentPlan, grids: [String] = []) -> Data {
-        var sweepValues: [String: [String]] = [:]
-        for key in plan.sweptKeys { sweepValues[key] = [] }
-        for run in plan.runs {
-            for (k, v) in run.swept where !(sweepValues[k]?.contains(v) ?? true) { sweepValues[k]?.append(v) }
-        }
-        for s in plan.skipped {
-            for (k, v) in s.values where !(sweepValues[k]?.contains(v) ?? true) { sweepValues[k]?.append(v) }
-        }
-        let object: [String: Any] = [
-            "name": plan.name, "description": plan.description, "file": plan.file,
-            "swept_keys": plan.sweptKeys, "sweep_values": sweepValues,
-            "grid_size": plan.runs.count + plan.skipped.count, "runs": plan.runs.count,
-            "metric": plan.runs.first?.config.metric.columnName ?? "",
-            "skipped": plan.skipped.map { s in
-                ["label": s.label, "reason": s.reason,
-                 "values": Dictionary(s.values.map { ($0.key, $0.text) }, uniquingKeysWith: { a, _ in a })] as [String: Any]
-            },
-            // The explain grid (SPEC 7) of each distinct (tau_b, tau_max), and the dataset's
-            // dependency lags when every run shares them (the report draws the predicted frontier).
-            "explain": grids.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) },
-            "dependency_lags": Self.sharedLags(plan).map { $0.ranges.map { [$0.lowerBound, $0.upperBound] } } ?? NSNull(),
-        ]
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-    }
 }
 
-extension ResultsStore {
-    /// The dependency lags of the plan's dataset, when every run's are the same (nil otherwise).
-    static func sharedLags(_ plan: ExperimentPlan) -> DependencyLags? {
-        guard let first = plan.runs.first?.config.dataset.dependencyLags else { return nil }
-        return plan.runs.allSatisfy({ $0.config.dataset.dependencyLags == first }) ? first : nil
-    }
-}
 
 /// Runs read for the summaries, by `experiment/run id`, with the versions of the files they came
 /// from. Shared by the copies of one store (a struct); thread-safe.
