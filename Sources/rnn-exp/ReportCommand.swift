@@ -47,7 +47,7 @@ extension RNNExp {
             var failed = false
             for p in plans {
                 do {
-                    try store.writeSummaries(p)
+                    try store.writeSummaries(p, explainGrids: p.explainGrids())
                     let done = p.runs.filter { store.status(p.name, $0.id) == .done }.count
                     Output.line("\(store.experimentDirectory(p.name))/summary.csv: \(done) of \(p.runs.count) runs done")
                     Output.line(try ReportWriter(directory: store.experimentDirectory(p.name)).write())

@@ -41,7 +41,7 @@ struct SummaryTests {
             let store = ResultsStore(root: "\(dir)/\(n)/r", reader: reader)
             #expect(Runner(plans: [plan], store: store, options: .init(jobs: 1)).run().exitCode == 0)
             let afterSweep = reader.reads
-            try store.writeSummaries(plan)
+            try store.writeSummaries(plan, explainGrids: plan.explainGrids())
             #expect(reader.reads == afterSweep, "an unchanged results folder was read again")
             return afterSweep
         }
@@ -58,7 +58,7 @@ struct SummaryTests {
         #expect(Runner(plans: [plan], store: ResultsStore(root: "\(dir)/r"), options: .init(jobs: 2)).run().exitCode == 0)
         let files = ["summary.csv", "metrics.csv", "summary-by-setting.csv"]
         let swept = files.map { readFile("\(dir)/r/trivial/\($0)") }
-        try ResultsStore(root: "\(dir)/r").writeSummaries(plan)
+        try ResultsStore(root: "\(dir)/r").writeSummaries(plan, explainGrids: plan.explainGrids())
         for (name, text) in zip(files, swept) {
             #expect(text != nil && text == readFile("\(dir)/r/trivial/\(name)"), "\(name)")
         }

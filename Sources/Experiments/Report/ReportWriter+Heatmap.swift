@@ -21,7 +21,7 @@ extension ReportWriter {
     /// dependency lag L: some injected errors reach it iff tau_max >= L + 1, all iff
     /// tau_max - tau_b >= L. Nil when the cell's settings or the lags are unknown.
     func predictedReach(tauMax: String, tauB: String?) -> (some: Bool, all: Bool)? {
-        guard let lag = experiment.lags?.map(\.upperBound).max(), let tb = tauB.flatMap({ Int($0) }) else { return nil }
+        guard let lag = experiment.lagRanges?.map(\.upperBound).max(), let tb = tauB.flatMap({ Int($0) }) else { return nil }
         guard let tm = tauMax == "full" ? Int.max / 2 : Int(tauMax) else { return nil }
         return (tm >= lag + 1, tm - tb >= lag)
     }
@@ -45,15 +45,15 @@ extension ReportWriter {
             var row: [Cell] = []
             for xv in xs {
                 let matching = rows.filter { $0[x] == xv && (y == nil || $0[y!] == yv) }
-                let done = matching.filter { $0.status == RunStatus.done.word }.compactMap { Double($0[metric] ?? "") }.filter { $0.isFinite }
+                let done = matching.filter { $0.status == .done }.compactMap { Double($0[metric] ?? "") }.filter { $0.isFinite }
                 if !done.isEmpty {
                     let mean = settingMean(metric, x: (x, xv), y: y.map { ($0, yv) }) ?? done.reduce(0, +) / Double(done.count)
                     values.append(mean)
                     let bad = matching.count - done.count
                     row.append(Cell(value: mean, state: bad > 0 ? "\(bad) diverged/failed" : ""))
-                } else if let s = matching.first(where: { $0.status == "diverged" || $0.status == "failed" })?.status {
-                    row.append(Cell(value: nil, state: s))
-                } else if experiment.skipped.contains(where: { $0[x] == xv && (y == nil || $0[y!] == yv) }) {
+                } else if let s = matching.lazy.compactMap(\.status).first(where: \.isDivergedOrFailed) {
+                    row.append(Cell(value: nil, state: s.word))
+                } else if experiment.skipped.contains(where: { $0.values[x] == xv && (y == nil || $0.values[y!] == yv) }) {
                     row.append(Cell(value: nil, state: "skipped"))
                 } else {
                     row.append(Cell(value: nil, state: "not run"))
@@ -119,9 +119,18 @@ extension ReportWriter {
             ?? "<code>\(Self.escape(metric))</code> over <code>\(Self.escape(Self.short(x)))</code>"
         return """
             <h2>\(title)</h2>
-            <p class="note">Each cell: the final value\(averaged.isEmpty ? "" : ", averaged over \(averaged.joined(separator: ", "))") over the done runs (summary-by-setting.csv's mean where the axes are the swept settings). Hatched: skipped (tau_b &gt; tau_max) or not run; red: every run diverged or failed; * some did.\(frontier ? " Pink outline: the predicted frontier for the dataset's longest dependency lag \(experiment.lags?.map(\.upperBound).max() ?? 0) (dashed: some injected errors reach it, tau_max ≥ L + 1; solid: all do, tau_max − tau_b ≥ L)." : "")</p>
+            <p class="note">Each cell: the final value\(averaged.isEmpty ? "" : ", averaged over \(averaged.joined(separator: ", "))") over the done runs (summary-by-setting.csv's mean where the axes are the swept settings). Hatched: skipped (tau_b &gt; tau_max) or not run; red: every run diverged or failed; * some did.\(frontier ? " Pink outline: the predicted frontier for the dataset's longest dependency lag \(experiment.lagRanges?.map(\.upperBound).max() ?? 0) (dashed: some injected errors reach it, tau_max ≥ L + 1; solid: all do, tau_max − tau_b ≥ L)." : "")</p>
             <figure>\(svg)</figure>
 
             """
+    }
+}
+
+private extension RunStatus {
+    var isDivergedOrFailed: Bool {
+        switch self {
+        case .diverged, .failed: return true
+        case .done, .interrupted: return false
+        }
     }
 }

@@ -5,12 +5,12 @@ extension ReportWriter {
     // MARK: HTML
 
     func html() -> String {
-        let counts = Dictionary(grouping: rows, by: \.status).mapValues(\.count)
+        let counts = Dictionary(grouping: rows.compactMap { $0.status?.word }, by: { $0 }).mapValues(\.count)
         let wall = rows.compactMap(\.wallSeconds).reduce(0, +)
         var facts = "grid of \(experiment.gridSize) point\(experiment.gridSize == 1 ? "" : "s")"
         if !experiment.sweptKeys.isEmpty { facts += " over " + experiment.sweptKeys.map { "<code>\(Self.escape(Self.short($0)))</code>" }.joined(separator: " × ") }
-        facts += " · \(counts["done"] ?? 0) done"
-        for s in ["diverged", "failed"] where (counts[s] ?? 0) > 0 { facts += " · <b class=\"bad\">\(counts[s]!) \(s)</b>" }
+        facts += " · \(counts[RunStatus.done.word] ?? 0) done"
+        for s in [RunStatus.diverged(epoch: 0, reason: "").word, RunStatus.failed(reason: "").word] where (counts[s] ?? 0) > 0 { facts += " · <b class=\"bad\">\(counts[s]!) \(s)</b>" }
         if !experiment.skipped.isEmpty { facts += " · \(experiment.skipped.count) skipped (tau_b &gt; tau_max)" }
         facts += " · total training time \(DurationText.format(wall))"
         var body = """

@@ -1,4 +1,5 @@
 import Foundation
+import RNNCore
 
 /// Writes `report.html` for one experiment's results folder: one self-contained file (inline SVG
 /// and CSS, a few lines of inline script for sorting the table, nothing fetched) with the
@@ -15,67 +16,39 @@ public struct ReportWriter {
         }
     }
 
-    struct Experiment {
-        var name = "", description = "", metric = ""
-        var sweptKeys: [String] = []
-        var sweepValues: [String: [String]] = [:]
-        var gridSize = 0
-        var skipped: [[String: String]] = []
-        /// The explain grids (SPEC 7) of the distinct (tau_b, tau_max).
-        var grids: [ExplainGrid] = []
-        /// The dataset's dependency lags, when every run shares them.
-        var lags: [ClosedRange<Int>]? = nil
-    }
-
-    /// One update's space × time grid, as `experiment.json` keeps it.
-    struct ExplainGrid {
-        var tauB = 0, tauMax = 0, updateStep = 0, previousStep = 0, windowStart = 0
-        var injected: [Int] = []
-        var layers: [(type: String, reached: [Int])] = []
-    }
-
     let dir: String
     let options: Options
-    var experiment = Experiment()
+    /// `experiment.json`.
+    var experiment: ExperimentRecord
+    /// `summary.csv`: its header (the runs table shows every column) and rows.
     var header: [String] = []
     var rows: [SummaryRow] = []
-    var curves: [String: [(epoch: Double, train: Double, val: Double)]] = [:]
+    /// Each run's epochs, from its folder.
+    var curves: [String: [EpochRecord]] = [:]
+    /// Each run's `credit.csv` (runs with diagnostics).
+    var credit: [String: [CreditRow]] = [:]
     /// `summary-by-setting.csv`.
     var settings = ResultsCSV(path: "")
 
-    /// Reads the experiment's `experiment.json`, `summary.csv` and `metrics.csv`.
+    /// Reads the experiment's `experiment.json` and `summary.csv`, and each listed run's folder
+    /// through `ResultsStore.readRunFolder`.
     public init(directory: String, options: Options = Options()) throws(WriteError) {
         dir = directory
         self.options = options
-        guard let meta = FileManager.default.contents(atPath: "\(dir)/experiment.json"),
-              let json = try? JSONSerialization.jsonObject(with: meta) as? [String: Any] else {
+        guard let data = FileManager.default.contents(atPath: "\(dir)/experiment.json"),
+              let experiment = ExperimentRecord.decode(data) else {
             throw WriteError(path: "\(dir)/experiment.json", reason: "missing or unreadable: is this a results folder written by rnn-exp run?")
         }
-        experiment.name = json["name"] as? String ?? ""
-        experiment.description = json["description"] as? String ?? ""
-        experiment.metric = json["metric"] as? String ?? ""
-        experiment.sweptKeys = json["swept_keys"] as? [String] ?? []
-        experiment.sweepValues = json["sweep_values"] as? [String: [String]] ?? [:]
-        experiment.gridSize = json["grid_size"] as? Int ?? 0
-        experiment.skipped = (json["skipped"] as? [[String: Any]] ?? []).map { $0["values"] as? [String: String] ?? [:] }
-        experiment.grids = (json["explain"] as? [[String: Any]] ?? []).compactMap { g in
-            guard let n = g["update_step"] as? Int, let p = g["previous_step"] as? Int, let a = g["window_start"] as? Int,
-                  let tb = g["tau_b"] as? Int, let tm = g["tau_max"] as? Int, let injected = g["injected"] as? [Int],
-                  let layers = g["layers"] as? [[String: Any]] else { return nil }
-            return ExplainGrid(tauB: tb, tauMax: tm, updateStep: n, previousStep: p, windowStart: a, injected: injected,
-                               layers: layers.map { ($0["type"] as? String ?? "?", $0["reached"] as? [Int] ?? []) })
-        }
-        experiment.lags = (json["dependency_lags"] as? [[Int]])?.compactMap { $0.count == 2 && $0[0] <= $0[1] ? $0[0]...$0[1] : nil }
+        self.experiment = experiment
         settings = ResultsCSV(path: "\(dir)/summary-by-setting.csv")
         let summary = ResultsCSV(path: "\(dir)/summary.csv")
         header = summary.header
         rows = summary.rows.map { SummaryRow(fields: $0, table: summary) }
-        let metrics = ResultsCSV(path: "\(dir)/metrics.csv")
-        for r in metrics.rows {
-            guard let run = metrics.field(r, "run"), let e = metrics.field(r, "epoch").flatMap(Double.init) else { continue }
-            let train = metrics.field(r, "train_loss").flatMap(Double.init) ?? .nan
-            let val = metrics.field(r, "val_loss").flatMap(Double.init) ?? .nan
-            curves[run, default: []].append((e, train, val))
+        let metric = MetricKind.allCases.first { $0.columnName == experiment.metric } ?? .none
+        for r in rows {
+            guard let run = ResultsStore.readRunFolder("\(dir)/runs/\(r.run)", metric: metric, diagnostics: true) else { continue }
+            curves[r.run] = run.records
+            credit[r.run] = run.creditRows
         }
     }
 
@@ -146,12 +119,12 @@ public struct ReportWriter {
             seenInGroup[s.group, default: 0] += 1
         }
         let dashPatterns = ["", "6 4", "2 3", "8 3 2 3"]
-        func chart(_ title: String, _ pick: ((epoch: Double, train: Double, val: Double)) -> Double) -> String {
+        func chart(_ title: String, _ pick: (EpochRecord) -> Double) -> String {
             var lines: [(label: String, color: String, dash: String, points: [(Double, Double, Double, Double)])] = []
             var all: [Double] = [], epochs: [Double] = []
             for s in list {
                 var byEpoch: [Double: [Double]] = [:]
-                for run in s.runs { for p in curves[run] ?? [] { byEpoch[p.epoch, default: []].append(pick(p)) } }
+                for run in s.runs { for p in curves[run] ?? [] { byEpoch[Double(p.epoch), default: []].append(pick(p)) } }
                 var pts: [(Double, Double, Double, Double)] = []
                 for e in byEpoch.keys.sorted() {
                     let v = byEpoch[e]!.filter { $0.isFinite }
@@ -176,8 +149,8 @@ public struct ReportWriter {
             <p class="note">Loss per epoch (epoch 0: the initial weights)\(groupKey.map { ", coloured by <code>\(Self.escape(Self.short($0)))</code>" } ?? "").\(seeds)</p>
             \(legend)
             <div class="charts">
-            <figure>\(chart("train_loss") { $0.train })</figure>
-            <figure>\(chart("val_loss") { $0.val })</figure>
+            <figure>\(chart("train_loss") { $0.trainLoss })</figure>
+            <figure>\(chart("val_loss") { $0.valLoss ?? .nan })</figure>
             </div>
 
             """
@@ -190,8 +163,7 @@ public struct ReportWriter {
         var out = "<h2>Runs</h2><p class=\"note\">Click a column to sort. Each run links to its folder's files.</p><div class=\"tablewrap\"><table class=\"sortable\"><thead><tr>"
         out += header.map { "<th>\(Self.escape($0))</th>" }.joined() + "<th>files</th></tr></thead><tbody>"
         for r in rows {
-            let status = r.status
-            out += "<tr class=\"\(Self.escape(status))\">"
+            out += "<tr class=\"\(Self.escape(r.status?.word ?? ""))\">"
             for h in header {
                 let v = r[h] ?? ""
                 let shown = Double(v).map { v.count > 9 ? ChartScale.label($0) : v } ?? v
@@ -209,14 +181,14 @@ public struct ReportWriter {
 /// every other column (swept settings, the chosen metric) by its header.
 struct SummaryRow {
     let run: String
-    /// `done`, `diverged`, `failed` (`RunStatus.word`).
-    let status: String
+    /// `done`, `diverged` or `failed` (the summary keeps the word only: no epoch, no reason).
+    let status: RunStatus?
     let wallSeconds: Double?
     private let values: [String: String]
 
     init(fields: [String], table: ResultsCSV) {
         run = table.field(fields, "run") ?? ""
-        status = table.field(fields, "status") ?? ""
+        status = table.field(fields, "status").flatMap(RunStatus.parse)
         wallSeconds = table.field(fields, "wall_s").flatMap(Double.init)
         var values: [String: String] = [:]
         for h in table.header { values[h] = table.field(fields, h) }

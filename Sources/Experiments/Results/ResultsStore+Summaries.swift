@@ -6,8 +6,9 @@ extension ResultsStore {
     // MARK: Summaries
 
     /// Regenerates `summary.csv` and the top-level `metrics.csv` of an experiment from its runs'
-    /// files, atomically and under the experiment's lock.
-    public func writeSummaries(_ plan: ExperimentPlan) throws(WriteError) {
+    /// files, atomically and under the experiment's lock, and `experiment.json` with the plan's
+    /// explain grids (`ExperimentPlan.explainGrids()`, computed by the caller).
+    public func writeSummaries(_ plan: ExperimentPlan, explainGrids: [ExplainGrid]) throws(WriteError) {
         let dir = experimentDirectory(plan.name)
         try AtomicFile.makeDirectory(dir)
         let lock = try FileLock.lock("\(dir)/.summary.lock")
@@ -29,12 +30,12 @@ extension ResultsStore {
         try writer.write(summary.text, to: "\(dir)/summary.csv")
         try writer.write(long.text, to: "\(dir)/metrics.csv")
         try writer.write(SettingSummary.csv(plan, records: records, metric: metric), to: "\(dir)/summary-by-setting.csv")
-        try writer.write(Self.experimentJSON(plan, grids: cache.explanations(plan)), to: "\(dir)/experiment.json")
+        try writer.write(Self.experimentRecord(plan, explainGrids: explainGrids).encoded(), to: "\(dir)/experiment.json")
     }
 
-    /// What the report needs to know about the grid beyond the CSVs: description, swept values in
-    /// sweep order, and the points skipped as invalid.
-    static func experimentJSON(_ plan: ExperimentPlan, grids: [String] = []) -> Data {
+    /// `experiment.json` of the plan: description, swept values in sweep order, the points skipped
+    /// as invalid, the explain grids and the dataset's dependency lags when every run shares them.
+    static func experimentRecord(_ plan: ExperimentPlan, explainGrids: [ExplainGrid]) -> ExperimentRecord {
         var sweepValues: [String: [String]] = [:]
         for key in plan.sweptKeys { sweepValues[key] = [] }
         for run in plan.runs {
@@ -43,21 +44,16 @@ extension ResultsStore {
         for s in plan.skipped {
             for (k, v) in s.values where !(sweepValues[k]?.contains(v) ?? true) { sweepValues[k]?.append(v) }
         }
-        let object: [String: Any] = [
-            "name": plan.name, "description": plan.description, "file": plan.file,
-            "swept_keys": plan.sweptKeys, "sweep_values": sweepValues,
-            "grid_size": plan.runs.count + plan.skipped.count, "runs": plan.runs.count,
-            "metric": plan.runs.first?.config.metric.columnName ?? "",
-            "skipped": plan.skipped.map { s in
-                ["label": s.label, "reason": s.reason,
-                 "values": Dictionary(s.values.map { ($0.key, $0.text) }, uniquingKeysWith: { a, _ in a })] as [String: Any]
+        return ExperimentRecord(
+            name: plan.name, description: plan.description, file: plan.file, sweptKeys: plan.sweptKeys,
+            sweepValues: sweepValues, gridSize: plan.runs.count + plan.skipped.count, runs: plan.runs.count,
+            metric: plan.runs.first?.config.metric.columnName ?? "",
+            skipped: plan.skipped.map { s in
+                ExperimentRecord.Skipped(label: s.label, reason: s.reason,
+                                         values: Dictionary(s.values.map { ($0.key, $0.text) }, uniquingKeysWith: { a, _ in a }))
             },
-            // The explain grid (SPEC 7) of each distinct (tau_b, tau_max), and the dataset's
-            // dependency lags when every run shares them (the report draws the predicted frontier).
-            "explain": grids.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) },
-            "dependency_lags": Self.sharedLags(plan).map { $0.ranges.map { [$0.lowerBound, $0.upperBound] } } ?? NSNull(),
-        ]
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+            explain: explainGrids,
+            dependencyLags: Self.sharedLags(plan).map { $0.ranges.map { [$0.lowerBound, $0.upperBound] } })
     }
 }
 

@@ -158,7 +158,19 @@ public struct ResultsStore: Sendable {
         let stamps = [statusStamp, reader.stamp(atPath: "\(dir)/metrics.csv")]
         let key = "\(name)/\(run.id)"
         if let hit = cache.lookup(key, stamps: stamps, canonical: run.canonical) { return hit }
-        guard let status = status(name, run.id) else { return nil }
+        guard let folder = Self.readRunFolder(dir, metric: metric, diagnostics: !run.config.diagnostics.isOff, reader: reader) else { return nil }
+        let record = RunRecord(run: run, folder: folder)
+        cache.store(key, stamps: stamps, canonical: run.canonical, record)
+        return record
+    }
+
+    /// What a run's folder holds, typed (nil when it has no status). `diagnostics`: read
+    /// `gradient.csv` and `credit.csv` too. The summaries read through `readRun`; the report,
+    /// which has the folder but not the plan, reads here.
+    static func readRunFolder(_ dir: String, metric: MetricKind, diagnostics: Bool,
+                              reader: any ResultsFileReader = FileSystemReader()) -> RunFolder? {
+        guard let data = reader.contents(atPath: "\(dir)/status"),
+              let status = RunStatus.parse(String(decoding: data, as: UTF8.self)) else { return nil }
         var records: [EpochRecord] = []
         if let data = reader.contents(atPath: "\(dir)/metrics.csv"),
            let table = try? CSVTable.parse(data, file: "\(dir)/metrics.csv") {
@@ -168,17 +180,14 @@ public struct ResultsStore: Sendable {
             reader.contents(atPath: "\(dir)/\(file)")
                 .flatMap { String(decoding: $0, as: UTF8.self).split(separator: "\n").first.flatMap { Double($0) } }
         }
-        var record = RunRecord(run: run, status: status, records: records, baselineLoss: firstNumber("baseline"),
-                               floorLoss: firstNumber("floor"))
-        if !run.config.diagnostics.isOff {
-            record.gradientRows = Self.rows(reader.contents(atPath: "\(dir)/gradient.csv"), file: "gradient.csv", GradientRow.init(fields:))
-            record.creditRows = Self.rows(reader.contents(atPath: "\(dir)/credit.csv"), file: "credit.csv", CreditRow.init(fields:))
+        var folder = RunFolder(status: status, records: records, baselineLoss: firstNumber("baseline"), floorLoss: firstNumber("floor"))
+        if diagnostics {
+            folder.gradientRows = rows(reader.contents(atPath: "\(dir)/gradient.csv"), file: "gradient.csv", GradientRow.init(fields:))
+            folder.creditRows = rows(reader.contents(atPath: "\(dir)/credit.csv"), file: "credit.csv", CreditRow.init(fields:))
         }
-        cache.store(key, stamps: stamps, canonical: run.canonical, record)
-        return record
+        return folder
     }
 }
-
 
 /// Runs read for the summaries, by `experiment/run id`, with the versions of the files they came
 /// from. Shared by the copies of one store (a struct); thread-safe.
@@ -198,21 +207,4 @@ final class RunRecordCache: @unchecked Sendable {
         entries[key] = Entry(stamps: stamps, canonical: canonical, record: record)
     }
 
-    private var grids: [String: [String]] = [:]
-
-    /// The explain grid (JSON) of the first run of each distinct (tau_b, tau_max), computed once
-    /// per plan and process (it builds the dataset's first batch).
-    func explanations(_ plan: ExperimentPlan) -> [String] {
-        lock.lock()
-        if let g = grids[plan.name] { lock.unlock(); return g }
-        lock.unlock()
-        var seen = Set<String>(), out: [String] = []
-        for run in plan.runs {
-            let key = "\(run.config.tauBText)/\(run.config.tauMaxText)"
-            guard seen.insert(key).inserted, seen.count <= 24 else { continue }
-            if let e = try? Explanation.explain(run, in: plan, showingTruncation: true) { out.append(e.json) }
-        }
-        lock.lock(); grids[plan.name] = out; lock.unlock()
-        return out
-    }
 }

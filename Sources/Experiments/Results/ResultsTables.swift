@@ -56,23 +56,35 @@ extension EpochRecord {
 
 // MARK: - One run's files, read once
 
-/// What a run's folder holds, read once: status, epoch records and the dataset's baseline.
-struct RunRecord {
-    let run: PlannedRun
-    let status: RunStatus
-    let records: [EpochRecord]
-    let baselineLoss: Double?
-    let floorLoss: Double?
-    /// Gradient diagnostics (empty when off).
+/// What a run's folder holds, typed: status, epoch records, the dataset's baseline and floor, and
+/// the gradient diagnostics (empty when off).
+struct RunFolder {
+    var status: RunStatus
+    var records: [EpochRecord]
+    var baselineLoss: Double?
+    var floorLoss: Double?
     var gradientRows: [GradientRow] = []
     var creditRows: [CreditRow] = []
+}
+
+/// A planned run with its folder read back: one row of the summaries.
+struct RunRecord {
+    let run: PlannedRun
+    let folder: RunFolder
+
+    var status: RunStatus { folder.status }
+    var records: [EpochRecord] { folder.records }
+    var baselineLoss: Double? { folder.baselineLoss }
+    var floorLoss: Double? { folder.floorLoss }
+    var gradientRows: [GradientRow] { folder.gradientRows }
+    var creditRows: [CreditRow] { folder.creditRows }
 
     /// Mean over the run's sampled updates (parameter `all`).
     var meanGradCos: Double? { mean(gradientRows.filter { $0.parameter == "all" }.compactMap(\.cos)) }
     var meanGradRelBias: Double? { mean(gradientRows.filter { $0.parameter == "all" }.compactMap(\.relBias)) }
     /// The credit horizon of the lowest recurrent layer (SPEC 3.1).
     var creditHorizon: Int? {
-        guard let layer = run.config.networkSpec.layers.firstIndex(where: \.isRecurrent) else { return nil }
+        guard let layer = run.config.lowestRecurrentLayer else { return nil }
         return CreditRow.horizon(creditRows, layer: layer)
     }
 

@@ -89,7 +89,8 @@ public final class Runner: @unchecked Sendable {
         observer.sweepStarted(total: selected.count, alreadyDone: report.alreadyDone)
         // Summaries exist even when nothing is left to train.
         for plan in plans {
-            do { try store.writeSummaries(plan) } catch { report.writeErrors.append(error.description) }
+            explainGrids[plan.name] = plan.explainGrids()
+            do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { report.writeErrors.append(error.description) }
             lastSummary[plan.name] = Date()
         }
         let group = DispatchGroup()
@@ -124,7 +125,7 @@ public final class Runner: @unchecked Sendable {
         group.wait()
         observer.sweepFinished()
         for plan in plans {
-            do { try store.writeSummaries(plan) } catch { report.writeErrors.append(error.description) }
+            do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { report.writeErrors.append(error.description) }
         }
         // Exit status over the whole selection, including runs finished by earlier invocations.
         for item in selected {
@@ -142,6 +143,9 @@ public final class Runner: @unchecked Sendable {
     public static let summaryInterval: TimeInterval = 2
 
     private var lastSummary: [String: Date] = [:]
+    /// Each plan's explain grids for `experiment.json`, computed once per `run()` before the
+    /// workers start (read-only while they run).
+    private var explainGrids: [String: [ExplainGrid]] = [:]
 
     /// True (and the clock restarts) when the experiment's summaries are older than `summaryInterval`.
     private func summaryDue(_ name: String) -> Bool {
@@ -212,7 +216,7 @@ public final class Runner: @unchecked Sendable {
         }
         observer.runFinished(label, status: outcome.status, seconds: Date().timeIntervalSince(started))
         if summaryDue(plan.name) {
-            do { try store.writeSummaries(plan) } catch { return .writeFailed(error.description) }
+            do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { return .writeFailed(error.description) }
         }
         return .trained(outcome.status)
     }
