@@ -44,7 +44,7 @@ struct LineChart {
                 let upper = pts.map { "\(f($0.0)),\(f($0.3))" }, lower = pts.reversed().map { "\(f($0.0)),\(f($0.2))" }
                 s += "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(line.color)\" fill-opacity=\"0.18\" stroke=\"none\"/>"
             }
-            s += "<polyline points=\"\(pts.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " "))\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\"\(line.dash.isEmpty ? "" : " stroke-dasharray=\"\(line.dash)\"")><title>\(ReportWriter.escape(line.label))</title></polyline>"
+            s += "<polyline points=\"\(pts.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " "))\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\"\(line.dash.isEmpty ? "" : " stroke-dasharray=\"\(line.dash)\"")><title>\(HTMLReport.escape(line.label))</title></polyline>"
         }
         return s + "</svg>"
     }

@@ -20,7 +20,7 @@ extension ResultsStore {
         let longColumns = SummaryTable.longColumns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics)
         var summary = CSVWriter(header: columns.header())
         var long = CSVWriter(header: longColumns.header())
-        var records: [String: RunRecord] = [:]
+        var records: [String: StoredRun] = [:]
         for run in plan.runs {
             guard let record = readRun(plan.name, run, metric: metric) else { continue }
             records[run.id] = record

@@ -4,7 +4,7 @@ import CSV
 import RNNDatasets
 
 /// The results folder of SPEC section 6. Everything in it is written here, except `report.html`
-/// (`ReportWriter`).
+/// (`HTMLReport`).
 ///
 /// ```
 /// <root>/<name>/summary.csv, metrics.csv, summary-by-setting.csv, experiment.json, report.html
@@ -22,7 +22,7 @@ public struct ResultsStore: Sendable {
     let writer: any ResultsFileWriter
     let reader: any ResultsFileReader
     /// Runs already read for a summary, kept while their files are unchanged.
-    let cache = RunRecordCache()
+    let cache = StoredRunCache()
 
     public init(root: String, writer: any ResultsFileWriter = AtomicFileWriter(),
                 reader: any ResultsFileReader = FileSystemReader()) {
@@ -52,7 +52,7 @@ public struct ResultsStore: Sendable {
     }
 
     /// Where a planned run stands, for `rnn-exp plan`.
-    public enum RunState: Sendable, Equatable {
+    public enum Standing: Sendable, Equatable {
         /// No status yet.
         case toRun
         /// Finished (`done` or `diverged`) with the same resolved configuration.
@@ -63,7 +63,7 @@ public struct ResultsStore: Sendable {
         case retry(RunStatus)
     }
 
-    public func state(_ name: String, _ run: PlannedRun) -> RunState {
+    public func standing(_ name: String, _ run: PlannedRun) -> Standing {
         guard let s = status(name, run.id) else { return .toRun }
         if isFinished(name, run) { return .finished(s) }
         return s == .done ? .configChanged : .retry(s)
@@ -152,14 +152,14 @@ public struct ResultsStore: Sendable {
     /// A run's files read back (nil when it has no status yet). Cached: a run whose `status` and
     /// `metrics.csv` are the same versions as last time is not read again, so regenerating the
     /// summaries reads only what changed (and stats the rest).
-    func readRun(_ name: String, _ run: PlannedRun, metric: MetricKind) -> RunRecord? {
+    func readRun(_ name: String, _ run: PlannedRun, metric: MetricKind) -> StoredRun? {
         let dir = runDirectory(name, run.id)
         guard let statusStamp = reader.stamp(atPath: "\(dir)/status") else { return nil }
         let stamps = [statusStamp, reader.stamp(atPath: "\(dir)/metrics.csv")]
         let key = "\(name)/\(run.id)"
         if let hit = cache.lookup(key, stamps: stamps, canonical: run.canonical) { return hit }
         guard let folder = Self.readRunFolder(dir, metric: metric, diagnostics: !run.config.diagnostics.isOff, reader: reader) else { return nil }
-        let record = RunRecord(run: run, folder: folder)
+        let record = StoredRun(run: run, folder: folder)
         cache.store(key, stamps: stamps, canonical: run.canonical, record)
         return record
     }
@@ -191,18 +191,18 @@ public struct ResultsStore: Sendable {
 
 /// Runs read for the summaries, by `experiment/run id`, with the versions of the files they came
 /// from. Shared by the copies of one store (a struct); thread-safe.
-final class RunRecordCache: @unchecked Sendable {
-    private struct Entry { let stamps: [FileStamp?]; let canonical: String; let record: RunRecord }
+final class StoredRunCache: @unchecked Sendable {
+    private struct Entry { let stamps: [FileStamp?]; let canonical: String; let record: StoredRun }
     private var entries: [String: Entry] = [:]
     private let lock = NSLock()
 
-    func lookup(_ key: String, stamps: [FileStamp?], canonical: String) -> RunRecord? {
+    func lookup(_ key: String, stamps: [FileStamp?], canonical: String) -> StoredRun? {
         lock.lock(); defer { lock.unlock() }
         guard let e = entries[key], e.stamps == stamps, e.canonical == canonical else { return nil }
         return e.record
     }
 
-    func store(_ key: String, stamps: [FileStamp?], canonical: String, _ record: RunRecord) {
+    func store(_ key: String, stamps: [FileStamp?], canonical: String, _ record: StoredRun) {
         lock.lock(); defer { lock.unlock() }
         entries[key] = Entry(stamps: stamps, canonical: canonical, record: record)
     }

@@ -68,7 +68,7 @@ struct RunFolder {
 }
 
 /// A planned run with its folder read back: one row of the summaries.
-struct RunRecord {
+struct StoredRun {
     let run: PlannedRun
     let folder: RunFolder
 
@@ -112,8 +112,8 @@ enum SummaryTable {
     /// `run, status`, every swept key, the fixed settings, then the run's outcome.
     /// With `diagnostics` (some run of the experiment records them): `mean_grad_cos,
     /// mean_grad_rel_bias, credit_horizon` at the end.
-    static func columns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false) -> [Column<RunRecord>] {
-        var c: [Column<RunRecord>] = [Column(name: "run") { $0.run.id }, Column(name: "status") { $0.status.word }]
+    static func columns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false) -> [Column<StoredRun>] {
+        var c: [Column<StoredRun>] = [Column(name: "run") { $0.run.id }, Column(name: "status") { $0.status.word }]
         for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.run.swept[i].text }) }
         c += [
             Column(name: "dataset") { $0.run.config.dataset.kind.rawValue },
@@ -147,8 +147,8 @@ enum SummaryTable {
     }
 
     /// The long table: `run, status`, the swept keys, then every per-epoch column.
-    static func longColumns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false) -> [Column<(RunRecord, EpochRecord)>] {
-        var c: [Column<(RunRecord, EpochRecord)>] = [Column(name: "run") { $0.0.run.id }, Column(name: "status") { $0.0.status.word }]
+    static func longColumns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false) -> [Column<(StoredRun, EpochRecord)>] {
+        var c: [Column<(StoredRun, EpochRecord)>] = [Column(name: "run") { $0.0.run.id }, Column(name: "status") { $0.0.status.word }]
         for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.0.run.swept[i].text }) }
         for e in EpochRecord.columns(metric: metric, diagnostics: diagnostics) { c.append(Column(name: e.name) { e.field($0.1) }) }
         return c

@@ -30,19 +30,6 @@ public final class Runner: @unchecked Sendable {
         }
     }
 
-    /// What happened to the runs this process was given.
-    public struct Report: Sendable {
-        public var trained = 0
-        public var alreadyDone = 0
-        public var busyElsewhere = 0
-        public var problems: [(id: String, status: RunStatus)] = []
-        public var interrupted: [String] = []
-        public var writeErrors: [String] = []
-        /// Things worth knowing that stopped nothing (a damaged checkpoint, a checkpoint that could not be written).
-        public var warnings: [String] = []
-        public var exitCode: Int32 = 0
-    }
-
     let plans: [ExperimentPlan]
     let store: ResultsStore
     let options: Options
@@ -69,28 +56,28 @@ public final class Runner: @unchecked Sendable {
     }
 
     // Shared by the worker threads, guarded by `lock`.
-    private var report = Report()
+    private var sweepResult = SweepResult()
     private var pending: [(plan: ExperimentPlan, run: PlannedRun)] = []
     private var next = 0
 
-    public func run() -> Report {
+    public func run() -> SweepResult {
         BLASRuntime.useSingleThread()
-        report = Report()
+        sweepResult = SweepResult()
         pending = []
         next = 0
         let selected = Sharding.select(plans, shard: options.shard)
         for item in selected {
             if !options.force && store.isFinished(item.plan.name, item.run) {
-                report.alreadyDone += 1
+                sweepResult.alreadyDone += 1
             } else {
                 pending.append(item)
             }
         }
-        observer.sweepStarted(total: selected.count, alreadyDone: report.alreadyDone)
+        observer.sweepStarted(total: selected.count, alreadyDone: sweepResult.alreadyDone)
         // Summaries exist even when nothing is left to train.
         for plan in plans {
             explainGrids[plan.name] = plan.explainGrids()
-            do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { report.writeErrors.append(error.description) }
+            do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { sweepResult.writeErrors.append(error.description) }
             lastSummary[plan.name] = Date()
         }
         let group = DispatchGroup()
@@ -101,7 +88,7 @@ public final class Runner: @unchecked Sendable {
                 defer { group.leave() }
                 while true {
                     lock.lock()
-                    guard next < pending.count, report.writeErrors.isEmpty, !shouldStop else { lock.unlock(); return }
+                    guard next < pending.count, sweepResult.writeErrors.isEmpty, !shouldStop else { lock.unlock(); return }
                     let item = pending[next]
                     next += 1
                     lock.unlock()
@@ -109,12 +96,12 @@ public final class Runner: @unchecked Sendable {
                     lock.lock()
                     switch result {
                     case .trained(let status):
-                        report.trained += 1
-                        if status != .done { report.problems.append((item.run.id, status)) }
-                    case .busy: report.busyElsewhere += 1
-                    case .finishedElsewhere: report.alreadyDone += 1
-                    case .interrupted: report.interrupted.append(item.run.id)
-                    case .writeFailed(let message): report.writeErrors.append(message)
+                        sweepResult.trained += 1
+                        if status != .done { sweepResult.problems.append((item.run.id, status)) }
+                    case .busy: sweepResult.busyElsewhere += 1
+                    case .finishedElsewhere: sweepResult.alreadyDone += 1
+                    case .interrupted: sweepResult.interrupted.append(item.run.id)
+                    case .writeFailed(let message): sweepResult.writeErrors.append(message)
                     }
                     lock.unlock()
                 }
@@ -125,17 +112,16 @@ public final class Runner: @unchecked Sendable {
         group.wait()
         observer.sweepFinished()
         for plan in plans {
-            do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { report.writeErrors.append(error.description) }
+            do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { sweepResult.writeErrors.append(error.description) }
         }
         // Exit status over the whole selection, including runs finished by earlier invocations.
         for item in selected {
             if let s = store.status(item.plan.name, item.run.id), s != .done,
-               !report.problems.contains(where: { $0.id == item.run.id }) {
-                report.problems.append((item.run.id, s))
+               !sweepResult.problems.contains(where: { $0.id == item.run.id }) {
+                sweepResult.problems.append((item.run.id, s))
             }
         }
-        report.exitCode = report.writeErrors.isEmpty && report.problems.isEmpty && report.interrupted.isEmpty ? 0 : 1
-        return report
+        return sweepResult
     }
 
     /// The experiment summaries are regenerated after a run at most this often (and always at
@@ -158,7 +144,7 @@ public final class Runner: @unchecked Sendable {
 
     private func warn(_ message: String) {
         lock.lock(); defer { lock.unlock() }
-        report.warnings.append(message)
+        sweepResult.warnings.append(message)
     }
 
     /// Worker threads train deep call stacks (the engine's generic specialisations); 8 MiB is
@@ -222,3 +208,17 @@ public final class Runner: @unchecked Sendable {
     }
 }
 
+/// What happened to the runs this process was given.
+public struct SweepResult: Sendable {
+    public var trained = 0
+    public var alreadyDone = 0
+    public var busyElsewhere = 0
+    public var problems: [(id: String, status: RunStatus)] = []
+    public var interrupted: [String] = []
+    public var writeErrors: [String] = []
+    /// Things worth knowing that stopped nothing (a damaged checkpoint, a checkpoint that could not be written).
+    public var warnings: [String] = []
+
+    /// Every run of the selection done, nothing interrupted, every file written.
+    public var allDone: Bool { writeErrors.isEmpty && problems.isEmpty && interrupted.isEmpty }
+}

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The page around the sections: head, style, facts, the sorting script.
-extension ReportWriter {
+extension HTMLReport {
     // MARK: HTML
 
     func html() -> String {

@@ -1,6 +1,6 @@
 import Foundation
 
-extension ReportWriter {
+extension HTMLReport {
     // MARK: Heatmaps
 
     func heatmaps(metric: String? = nil) -> String {

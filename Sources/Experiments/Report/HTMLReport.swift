@@ -5,7 +5,7 @@ import RNNCore
 /// and CSS, a few lines of inline script for sorting the table, nothing fetched) with the
 /// experiment's facts, learning curves (mean over seeds with a min–max band), heatmaps of the
 /// final metric over pairs of swept settings (averaged over seeds), and the summary table.
-public struct ReportWriter {
+public struct HTMLReport {
     public struct Options: Sendable {
         public var x: String?
         public var y: String?

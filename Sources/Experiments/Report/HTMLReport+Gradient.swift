@@ -3,7 +3,7 @@ import Foundation
 
 /// The report's gradient sections (SPEC 3.1, 7): the credit profile, the explain grids, and the
 /// per-setting statistics.
-extension ReportWriter {
+extension HTMLReport {
     // MARK: Credit profile
 
     /// `|∂C_t / ∂h^l_{t-k}|` against the lag k at the last epoch, for the lowest recurrent layer:
@@ -58,8 +58,13 @@ extension ReportWriter {
         return out + "</div>\n"
     }
 
+    /// Steps an explain grid's picture shows at most (the last ones up to the update's step).
+    static let gridPictureSteps = 60
+    /// Steps shown before the window start, when the picture has room.
+    static let gridStepsBeforeWindow = 3
+
     static func gridSVG(_ g: ExplainGrid) -> String {
-        let first = max(1, min(g.windowStart - 3, g.updateStep - 59))
+        let first = max(1, min(g.windowStart - gridStepsBeforeWindow, g.updateStep - (gridPictureSteps - 1)))
         let steps = Array(first...max(first, g.updateStep))
         let cell = 12.0, left = 78.0, top = 10.0
         let w = left + cell * Double(steps.count) + 10, h = top + cell * Double(g.layers.count) + 26
