@@ -32,12 +32,12 @@ public struct HTMLReport {
 
     /// Reads the experiment's `experiment.json` and `summary.csv`, and each listed run's folder
     /// through `ResultsStore.readRunFolder`.
-    public init(directory: String, options: Options = Options()) throws(WriteError) {
+    public init(directory: String, options: Options = Options()) throws(ReadError) {
         dir = directory
         self.options = options
         guard let data = FileManager.default.contents(atPath: "\(dir)/experiment.json"),
               let experiment = ExperimentRecord.decode(data) else {
-            throw WriteError(path: "\(dir)/experiment.json", reason: "missing or unreadable: is this a results folder written by rnn-exp run?")
+            throw ReadError(path: "\(dir)/experiment.json", reason: "missing or unreadable: is this a results folder written by rnn-exp run?")
         }
         self.experiment = experiment
         settings = ResultsCSV(path: "\(dir)/summary-by-setting.csv")
@@ -50,6 +50,13 @@ public struct HTMLReport {
             curves[r.run] = run.records
             credit[r.run] = run.creditRows
         }
+    }
+
+    /// A results file the report needs is missing or unreadable.
+    public struct ReadError: Error, Sendable, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "cannot read \(path): \(reason)" }
     }
 
     public func write() throws(WriteError) -> String {
