@@ -27,7 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: blasTargets + [
-        // MARK: - Float32 kernels in C (AVX2+FMA chosen at run time, portable fallback)
+        // MARK: - Float32 kernels in C (AVX-512 or AVX2+FMA chosen at run time, portable fallback)
         .target(name: "RNNKernels", path: "Sources/RNNKernels"),
 
         // MARK: - Math core: tensors, layers, losses, BPTT, optimizers. No file I/O, no YAML.
@@ -43,7 +43,7 @@ let package = Package(
         // MARK: - Datasets: built-in tasks, CSV sequences, text streams. Depends on Core (and CSV) only.
         .target(name: "RNNDatasets", dependencies: ["RNNCore", "CSV"]),
 
-        // MARK: - Experiments: YAML, validation, sweep grid, runner, CSV and safetensors writers.
+        // MARK: - Experiments: YAML, validation, sweep grid, runner, results (CSV tables, safetensors), report.
         .target(
             name: "Experiments",
             dependencies: ["RNNCore", "RNNDatasets", "CSV", .product(name: "Yams", package: "Yams")]

@@ -64,16 +64,14 @@ public struct Dataset: Sendable {
         DatasetShape(inputs: inputSize, outputs: outputSize, loss: defaultLoss, metric: metric, layout: layout)
     }
 
-    /// Total steps of the training split (sample-steps per epoch, one lane).
-    public var trainSteps: Int { train.reduce(0) { $0 + $1.length } }
-
     /// Builds a dataset from its configuration, deterministically from `seed`.
     public static func load(_ config: DatasetConfig, seed: UInt64) throws(DatasetError) -> Dataset {
         try config.kind.descriptor.make(config, seed: seed)
     }
 
     /// The shape a configuration gives: from the parameters for the generated kinds, by reading the
-    /// data for `text` and `csv`.
+    /// data for `text` and `csv`. (The experiments read shapes through `DatasetCatalog.shape`,
+    /// which keeps the data it read; this one is for callers without a catalog.)
     public static func shape(for config: DatasetConfig) throws(DatasetError) -> DatasetShape {
         let descriptor = config.kind.descriptor
         if let shape = descriptor.shape(config.resolved()) { return shape }

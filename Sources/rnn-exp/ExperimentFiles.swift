@@ -6,10 +6,9 @@ struct ExperimentFiles: ParsableArguments {
     @Argument(help: ArgumentHelp("Experiment files (YAML).", valueName: "file"))
     var files: [String]
 
-    @Option(name: .customLong("set"), help: ArgumentHelp(
-        "Override any setting before the grid is expanded, e.g. --set training.tau_max=20 (repeatable).",
-        valueName: "path=value"))
-    var overrides: [String] = []
+    @OptionGroup var settings: SettingOverrides
+
+    var overrides: [String] { settings.overrides }
 
     /// Every file's plan, or every located error printed and exit 2 (nothing is run or written).
     func plans() throws -> [ExperimentPlan] {
@@ -32,6 +31,28 @@ struct ExperimentFiles: ParsableArguments {
             Output.error("warning: \(p.file): \(Output.count(p.skipped.count, "grid point")) skipped (tau_b > tau_max): "
                          + p.skipped.map(\.label).joined(separator: "; "))
         }
+    }
+}
+
+/// `--set PATH=VALUE`, declared once for every command that reads experiment files.
+struct SettingOverrides: ParsableArguments {
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "Override any setting before the grid is expanded, e.g. --set training.tau_max=20 (repeatable).",
+        valueName: "path=value"))
+    var overrides: [String] = []
+}
+
+/// One experiment file and its overrides, for the commands that look at its first grid point.
+struct SingleExperimentFile: ParsableArguments {
+    @Argument(help: ArgumentHelp("Experiment file (YAML).", valueName: "file"))
+    var file: String
+
+    @OptionGroup var settings: SettingOverrides
+
+    /// The file's plan, or every located error printed and exit 2.
+    func plan() throws -> ExperimentPlan {
+        guard let plan = try ExperimentFiles.plans([file], overrides: settings.overrides).first else { throw ExitCode.badInput }
+        return plan
     }
 }
 

@@ -14,11 +14,7 @@ extension RNNExp {
                 from all iff tau_max - tau_b >= L.
                 """)
 
-        @Argument(help: ArgumentHelp("Experiment file (YAML).", valueName: "file"))
-        var file: String
-
-        @Option(name: .customLong("set"), help: ArgumentHelp("Override a setting (repeatable).", valueName: "path=value"))
-        var overrides: [String] = []
+        @OptionGroup var experiment: SingleExperimentFile
 
         @Option(help: ArgumentHelp("The update at this step (default: the first update with a target).", valueName: "n"))
         var step: Int?
@@ -27,7 +23,7 @@ extension RNNExp {
         var json = false
 
         func run() throws {
-            guard let plan = try ExperimentFiles.plans([file], overrides: overrides).first else { throw ExitCode.badInput }
+            let plan = try experiment.plan()
             let e: Explanation
             do { e = try Explanation.explain(plan, step: step) } catch {
                 Output.error("error: \(error.description)")
@@ -54,10 +50,15 @@ extension RNNExp {
             }
         }
 
-        /// Rows from the top layer down, steps as columns (at most the last 80 steps up to n).
+        /// Steps the picture shows at most (the last ones up to the update's step n).
+        static let pictureSteps = 80
+        /// Steps shown before the window start, when the picture has room.
+        static let stepsBeforeWindow = 3
+
+        /// Rows from the top layer down, steps as columns (at most the last `pictureSteps` steps up to n).
         static func picture(_ e: Explanation) -> [String] {
             let g = e.grid
-            let first = max(1, min(g.windowStart - 3, g.updateStep - 79))
+            let first = max(1, min(g.windowStart - stepsBeforeWindow, g.updateStep - (pictureSteps - 1)))
             let steps = Array(first...g.updateStep)
             let labels = e.layers.enumerated().map { "layer \($0.offset) \($0.element.kind.rawValue)" }
             let width = max(labels.map(\.count).max() ?? 0, 5)

@@ -24,14 +24,14 @@ extension RNNExp {
                 Output.line("  grid: \(Output.count(grid, "point"))" + (p.sweptKeys.isEmpty ? "" : " over \(p.sweptKeys.joined(separator: ", "))")
                             + "; \(p.runs.count) to train, \(p.skipped.count) skipped")
                 for r in p.runs where selected.contains("\(p.name)/\(r.id)") {
-                    Output.line("  \(r.id)  \(Self.describe(store.state(p.name, r)))")
+                    Output.line("  \(r.id)  \(Self.describe(store.standing(p.name, r)))")
                 }
                 for s in p.skipped { Output.line("  \(s.label)  skipped-invalid: \(s.reason)") }
             }
         }
 
-        static func describe(_ state: ResultsStore.RunState) -> String {
-            switch state {
+        static func describe(_ standing: ResultsStore.Standing) -> String {
+            switch standing {
             case .toRun: return "to run"
             case .finished(let s): return s.fileText.trimmingCharacters(in: .whitespacesAndNewlines)
             case .configChanged: return "to run (config changed)"

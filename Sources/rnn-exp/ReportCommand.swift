@@ -25,7 +25,7 @@ extension RNNExp {
 
         func run() throws {
             do {
-                Output.line(try ReportWriter(directory: directory, options: .init(x: x, y: y, metric: metric, group: group)).write())
+                Output.line(try HTMLReport(directory: directory, options: .init(x: x, y: y, metric: metric, group: group)).write())
             } catch {
                 Output.error("error: \(error)")
                 throw ExitCode.badInput
@@ -47,10 +47,10 @@ extension RNNExp {
             var failed = false
             for p in plans {
                 do {
-                    try store.writeSummaries(p)
+                    try store.writeSummaries(p, explainGrids: p.explainGrids())
                     let done = p.runs.filter { store.status(p.name, $0.id) == .done }.count
                     Output.line("\(store.experimentDirectory(p.name))/summary.csv: \(done) of \(p.runs.count) runs done")
-                    Output.line(try ReportWriter(directory: store.experimentDirectory(p.name)).write())
+                    Output.line(try HTMLReport(directory: store.experimentDirectory(p.name)).write())
                 } catch {
                     Output.error("error: \(error)")
                     failed = true

@@ -74,10 +74,10 @@ extension RNNExp {
                 for p in plans { writeReport(store.experimentDirectory(p.name), name: p.name) }
             }
             if let s = caught { throw ExitCode(128 + s) }
-            if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+            if !report.allDone { throw ExitCode.someRunsFailed }
         }
 
-        func printSummary(_ r: Runner.Report, plans: [ExperimentPlan], store: ResultsStore, interrupted: Bool) {
+        func printSummary(_ r: SweepResult, plans: [ExperimentPlan], store: ResultsStore, interrupted: Bool) {
             var line = "\(r.trained) trained, \(r.alreadyDone) already done"
             if r.busyElsewhere > 0 { line += ", \(r.busyElsewhere) being run by another process" }
             if !r.interrupted.isEmpty { line += ", \(r.interrupted.count) interrupted" }
@@ -99,7 +99,7 @@ extension RNNExp {
 
         func writeReport(_ directory: String, name: String) {
             do {
-                Output.error("report: \(try ReportWriter(directory: directory).write())")
+                Output.error("report: \(try HTMLReport(directory: directory).write())")
             } catch {
                 Output.error("warning: no report for \(name): \(error)")
             }

@@ -39,9 +39,9 @@ struct SummaryTests {
             let plan = try Self.trivialSweep(n, dir: "\(dir)/\(n)")
             let reader = CountingReader()
             let store = ResultsStore(root: "\(dir)/\(n)/r", reader: reader)
-            #expect(Runner(plans: [plan], store: store, options: .init(jobs: 1)).run().exitCode == 0)
+            #expect(Runner(plans: [plan], store: store, options: .init(jobs: 1)).run().allDone)
             let afterSweep = reader.reads
-            try store.writeSummaries(plan)
+            try store.writeSummaries(plan, explainGrids: plan.explainGrids())
             #expect(reader.reads == afterSweep, "an unchanged results folder was read again")
             return afterSweep
         }
@@ -55,10 +55,10 @@ struct SummaryTests {
     @Test func thousandRunSweepEqualsAFreshSummary() throws {
         let dir = scratchDirectory("thousand")
         let plan = try Self.trivialSweep(1000, dir: dir)
-        #expect(Runner(plans: [plan], store: ResultsStore(root: "\(dir)/r"), options: .init(jobs: 2)).run().exitCode == 0)
+        #expect(Runner(plans: [plan], store: ResultsStore(root: "\(dir)/r"), options: .init(jobs: 2)).run().allDone)
         let files = ["summary.csv", "metrics.csv", "summary-by-setting.csv"]
         let swept = files.map { readFile("\(dir)/r/trivial/\($0)") }
-        try ResultsStore(root: "\(dir)/r").writeSummaries(plan)
+        try ResultsStore(root: "\(dir)/r").writeSummaries(plan, explainGrids: plan.explainGrids())
         for (name, text) in zip(files, swept) {
             #expect(text != nil && text == readFile("\(dir)/r/trivial/\(name)"), "\(name)")
         }

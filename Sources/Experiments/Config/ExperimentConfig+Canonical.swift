@@ -13,7 +13,6 @@ extension ExperimentConfig {
         func add(_ indent: Int, _ key: String, _ value: String) {
             lines.append(String(repeating: "  ", count: indent) + "\(key): \(value)")
         }
-        func num(_ d: Double) -> String { NumberText.format(d) }
         add(0, "name", YAMLText.quote(name))
         lines.append("dataset:")
         let d = dataset
@@ -23,35 +22,12 @@ extension ExperimentConfig {
             if let v = key.value(in: d) { add(1, key.name, canonicalText(v, key.type)) }
         }
         lines.append("model:")
-        lines.append("  layers:")
-        for l in networkSpec.layers {
-            lines.append("    - {type: \(l.kind.rawValue), units: \(l.units)" + (l.isGated ? "}" : ", activation: \(l.activation.rawValue)}"))
-        }
-        add(1, "loss", loss.rawValue)
-        if let p = initFrom { add(1, "init_from", YAMLText.quote(relativePath(p))) }
+        for key in ModelSettings.keys { lines += key.canonical(ModelSettings.of(self), self) }
         lines.append("training:")
-        add(1, "epochs", String(epochs))
-        add(1, "batch", String(batch))
-        add(1, "tau_max", tauMaxText)
-        if let tb = tauB { add(1, "tau_b", String(tb)) } else { add(1, "tau_b", tauMax.map(String.init) ?? "length  # the sequence length") }
-        lines.append("  optimizer:")
-        let o = optimizer
-        add(2, "name", o.name.rawValue)
-        for key in o.name.parameterKeys {
-            switch o[key] {
-            case .real(let v): add(2, key.rawValue, num(v))
-            case .flag(let v): add(2, key.rawValue, String(v))
-            }
-        }
-        add(1, "clip_norm", clipNorm.map(num) ?? "null")
-        add(1, "seed", String(seed))
-        add(1, "shuffle", String(shuffle))
-        add(1, "precision", precision.rawValue)
+        for key in TrainingSettings.keys { lines += key.canonical(training, self) }
         if !diagnostics.isOff {  // left out when off, so adding the block changed no existing run id
             lines.append("diagnostics:")
-            add(1, "gradient_every", String(diagnostics.gradientEvery))
-            add(1, "reference_tau_max", diagnostics.referenceTauMax.map(String.init) ?? "full")
-            add(1, "credit_lags", String(diagnostics.creditLags))
+            for key in GradientDiagnostics.keys { lines += key.canonical(diagnostics, self) }
         }
         let dataFiles = descriptor.canonicalKeys.filter { $0.type == .file }.compactMap { key -> String? in
             if case .text(let path)? = key.value(in: d) { return path }
@@ -90,46 +66,4 @@ extension ExperimentConfig {
 
     /// Short hash of the canonical YAML (first 6 hex digits of FNV-1a 64).
     public var configHash: String { Hash.short(canonicalYAML()) }
-}
-
-enum Hash {
-    static func fnv1a(_ bytes: some Sequence<UInt8>, seed: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64 {
-        var h = seed
-        for b in bytes {
-            h ^= UInt64(b)
-            h = h &* 0x100_0000_01B3
-        }
-        return h
-    }
-
-    static func short(_ text: String) -> String {
-        let h = fnv1a(text.utf8)
-        return String(String(h, radix: 16).leftPadded(to: 16).prefix(6))
-    }
-}
-
-/// Checksums of data files, read once per process.
-enum FileChecksum {
-    nonisolated(unsafe) private static var cache: [String: String] = [:]
-    private static let lock = NSLock()
-
-    static func of(_ path: String) -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        if let c = cache[path] { return c }
-        let value: String
-        if let data = FileManager.default.contents(atPath: path) {
-            value = "fnv1a64:" + String(Hash.fnv1a(data), radix: 16).leftPadded(to: 16)
-        } else {
-            value = "unreadable"
-        }
-        cache[path] = value
-        return value
-    }
-}
-
-extension String {
-    func leftPadded(to n: Int, with c: Character = "0") -> String {
-        count >= n ? self : String(repeating: c, count: n - count) + self
-    }
 }

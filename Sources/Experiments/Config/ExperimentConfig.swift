@@ -25,16 +25,8 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var loss: Loss
     /// Absolute path of a safetensors file to start from, or nil for the seeded initialisation.
     public var initFrom: String?
-    public var epochs: Int
-    public var batch: Int
-    /// nil means `full`.
-    public var tauMax: Int?
-    public var tauB: Int?
-    public var optimizer: OptimizerSettings
-    public var clipNorm: Double?
-    public var seed: Int
-    public var shuffle: Bool
-    public var precision: Precision
+    /// `training:`.
+    public var training: TrainingSettings
     /// Input and output size and metric, from the dataset.
     public var inputSize: Int
     public var outputSize: Int
@@ -42,6 +34,17 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var layout: DatasetLayout
     /// `diagnostics:` (SPEC 3.1); off by default.
     public var diagnostics = GradientDiagnostics()
+
+    public var epochs: Int { get { training.epochs } set { training.epochs = newValue } }
+    public var batch: Int { get { training.batch } set { training.batch = newValue } }
+    /// nil means `full`.
+    public var tauMax: Int? { get { training.tauMax } set { training.tauMax = newValue } }
+    public var tauB: Int? { get { training.tauB } set { training.tauB = newValue } }
+    public var optimizer: OptimizerSettings { get { training.optimizer } set { training.optimizer = newValue } }
+    public var clipNorm: Double? { get { training.clipNorm } set { training.clipNorm = newValue } }
+    public var seed: Int { get { training.seed } set { training.seed = newValue } }
+    public var shuffle: Bool { get { training.shuffle } set { training.shuffle = newValue } }
+    public var precision: Precision { get { training.precision } set { training.precision = newValue } }
 
     /// The layer stack with sizes chained from the dataset's input size.
     public var networkSpec: NetworkSpec {
@@ -61,6 +64,18 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var layersText: String {
         networkSpec.layers.map { "\($0.kind.rawValue)\($0.units)" + ($0.isGated ? "" : "-\($0.activation.rawValue)") }.joined(separator: ",")
     }
+
+    /// The layer kinds of a `layersText` (`rnn64-tanh,dense10-softmax` → rnn, dense), as the
+    /// report reads them back from `summary.csv`.
+    public static func layerKinds(inLayersText text: String) -> [LayerKind] {
+        text.split(separator: ",").compactMap { LayerKind(rawValue: String($0.prefix(while: \.isLetter))) }
+    }
+
+    /// The index of the lowest recurrent layer of a stack (nil: none): the layer whose credit
+    /// profile `credit_horizon` and the report follow.
+    public static func lowestRecurrentLayer(_ kinds: [LayerKind]) -> Int? { kinds.firstIndex { $0 != .dense } }
+
+    public var lowestRecurrentLayer: Int? { Self.lowestRecurrentLayer(layers.map(\.kind)) }
 
     /// `full` or the number.
     public var tauMaxText: String { tauMax.map(String.init) ?? "full" }

@@ -4,7 +4,7 @@ import CSV
 import RNNDatasets
 
 /// The results folder of SPEC section 6. Everything in it is written here, except `report.html`
-/// (`ReportWriter`).
+/// (`HTMLReport`).
 ///
 /// ```
 /// <root>/<name>/summary.csv, metrics.csv, summary-by-setting.csv, experiment.json, report.html
@@ -22,7 +22,7 @@ public struct ResultsStore: Sendable {
     let writer: any ResultsFileWriter
     let reader: any ResultsFileReader
     /// Runs already read for a summary, kept while their files are unchanged.
-    let cache = RunRecordCache()
+    let cache = StoredRunCache()
 
     public init(root: String, writer: any ResultsFileWriter = AtomicFileWriter(),
                 reader: any ResultsFileReader = FileSystemReader()) {
@@ -52,7 +52,7 @@ public struct ResultsStore: Sendable {
     }
 
     /// Where a planned run stands, for `rnn-exp plan`.
-    public enum RunState: Sendable, Equatable {
+    public enum Standing: Sendable, Equatable {
         /// No status yet.
         case toRun
         /// Finished (`done` or `diverged`) with the same resolved configuration.
@@ -63,7 +63,7 @@ public struct ResultsStore: Sendable {
         case retry(RunStatus)
     }
 
-    public func state(_ name: String, _ run: PlannedRun) -> RunState {
+    public func standing(_ name: String, _ run: PlannedRun) -> Standing {
         guard let s = status(name, run.id) else { return .toRun }
         if isFinished(name, run) { return .finished(s) }
         return s == .done ? .configChanged : .retry(s)
@@ -132,48 +132,6 @@ public struct ResultsStore: Sendable {
         removeCheckpoint(name, run.id)
     }
 
-    // MARK: Checkpoints
-
-    public func checkpointPath(_ name: String, _ id: String) -> String { "\(runDirectory(name, id))/checkpoint/state.safetensors" }
-
-    /// What a run's checkpoint folder holds.
-    public enum CheckpointLookup: Sendable {
-        case none
-        case found(Checkpoint)
-        /// Written for another resolved configuration: the run starts over.
-        case otherConfig
-        /// Unreadable (truncated, corrupt): the run starts over, and says why.
-        case damaged(String)
-    }
-
-    public func loadCheckpoint(_ name: String, _ run: PlannedRun) -> CheckpointLookup {
-        let path = checkpointPath(name, run.id)
-        guard let data = reader.contents(atPath: path) else { return .none }
-        switch Checkpoint.decode(data, metric: run.config.metric) {
-        case .failure(let e): return .damaged("\(path): \(e)")
-        case .success(let c): return c.canonicalConfig == run.canonical ? .found(c) : .otherConfig
-        }
-    }
-
-    /// Replaces the run's checkpoint atomically (a killed writer leaves the previous one whole),
-    /// stamped with the run's canonical configuration.
-    public func saveCheckpoint(_ name: String, _ run: PlannedRun, _ checkpoint: Checkpoint) throws(WriteError) {
-        let path = checkpointPath(name, run.id)
-        var stamped = checkpoint
-        stamped.canonicalConfig = run.canonical
-        try AtomicFile.makeDirectory((path as NSString).deletingLastPathComponent)
-        try writer.write(stamped.encoded(metric: run.config.metric), to: path)
-    }
-
-    /// Removes the checkpoint (when the run is over, or starts over).
-    public func removeCheckpoint(_ name: String, _ id: String) {
-        let path = checkpointPath(name, id)
-        let dir = (path as NSString).deletingLastPathComponent
-        unlink(path)
-        AtomicFile.removeStaleTemporaries(in: dir)
-        rmdir(dir)
-    }
-
     // MARK: CSV
 
     static func metricsCSV(_ records: [EpochRecord], metric: MetricKind, diagnostics: Bool = false) -> String {
@@ -194,13 +152,25 @@ public struct ResultsStore: Sendable {
     /// A run's files read back (nil when it has no status yet). Cached: a run whose `status` and
     /// `metrics.csv` are the same versions as last time is not read again, so regenerating the
     /// summaries reads only what changed (and stats the rest).
-    func readRun(_ name: String, _ run: PlannedRun, metric: MetricKind) -> RunRecord? {
+    func readRun(_ name: String, _ run: PlannedRun, metric: MetricKind) -> StoredRun? {
         let dir = runDirectory(name, run.id)
         guard let statusStamp = reader.stamp(atPath: "\(dir)/status") else { return nil }
         let stamps = [statusStamp, reader.stamp(atPath: "\(dir)/metrics.csv")]
         let key = "\(name)/\(run.id)"
         if let hit = cache.lookup(key, stamps: stamps, canonical: run.canonical) { return hit }
-        guard let status = status(name, run.id) else { return nil }
+        guard let folder = Self.readRunFolder(dir, metric: metric, diagnostics: !run.config.diagnostics.isOff, reader: reader) else { return nil }
+        let record = StoredRun(run: run, folder: folder)
+        cache.store(key, stamps: stamps, canonical: run.canonical, record)
+        return record
+    }
+
+    /// What a run's folder holds, typed (nil when it has no status). `diagnostics`: read
+    /// `gradient.csv` and `credit.csv` too. The summaries read through `readRun`; the report,
+    /// which has the folder but not the plan, reads here.
+    static func readRunFolder(_ dir: String, metric: MetricKind, diagnostics: Bool,
+                              reader: any ResultsFileReader = FileSystemReader()) -> RunFolder? {
+        guard let data = reader.contents(atPath: "\(dir)/status"),
+              let status = RunStatus.parse(String(decoding: data, as: UTF8.self)) else { return nil }
         var records: [EpochRecord] = []
         if let data = reader.contents(atPath: "\(dir)/metrics.csv"),
            let table = try? CSVTable.parse(data, file: "\(dir)/metrics.csv") {
@@ -210,115 +180,31 @@ public struct ResultsStore: Sendable {
             reader.contents(atPath: "\(dir)/\(file)")
                 .flatMap { String(decoding: $0, as: UTF8.self).split(separator: "\n").first.flatMap { Double($0) } }
         }
-        var record = RunRecord(run: run, status: status, records: records, baselineLoss: firstNumber("baseline"),
-                               floorLoss: firstNumber("floor"))
-        if !run.config.diagnostics.isOff {
-            record.gradientRows = Self.rows(reader.contents(atPath: "\(dir)/gradient.csv"), file: "gradient.csv", GradientRow.init(fields:))
-            record.creditRows = Self.rows(reader.contents(atPath: "\(dir)/credit.csv"), file: "credit.csv", CreditRow.init(fields:))
+        var folder = RunFolder(status: status, records: records, baselineLoss: firstNumber("baseline"), floorLoss: firstNumber("floor"))
+        if diagnostics {
+            folder.gradientRows = rows(reader.contents(atPath: "\(dir)/gradient.csv"), file: "gradient.csv", GradientRow.init(fields:))
+            folder.creditRows = rows(reader.contents(atPath: "\(dir)/credit.csv"), file: "credit.csv", CreditRow.init(fields:))
         }
-        cache.store(key, stamps: stamps, canonical: run.canonical, record)
-        return record
-    }
-
-    // MARK: Summaries
-
-    /// Regenerates `summary.csv` and the top-level `metrics.csv` of an experiment from its runs'
-    /// files, atomically and under the experiment's lock.
-    public func writeSummaries(_ plan: ExperimentPlan) throws(WriteError) {
-        let dir = experimentDirectory(plan.name)
-        try AtomicFile.makeDirectory(dir)
-        let lock = try FileLock.lock("\(dir)/.summary.lock")
-        defer { lock.unlock() }
-        AtomicFile.removeStaleTemporaries(in: dir)
-        let metric = plan.runs.first?.config.metric ?? .none
-        let diagnostics = plan.runs.contains { !$0.config.diagnostics.isOff }
-        let columns = SummaryTable.columns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics)
-        let longColumns = SummaryTable.longColumns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics)
-        var summary = CSVWriter(header: columns.header())
-        var long = CSVWriter(header: longColumns.header())
-        var records: [String: RunRecord] = [:]
-        for run in plan.runs {
-            guard let record = readRun(plan.name, run, metric: metric) else { continue }
-            records[run.id] = record
-            for epoch in record.records { long.append(longColumns.fields((record, epoch))) }
-            summary.append(columns.fields(record))
-        }
-        try writer.write(summary.text, to: "\(dir)/summary.csv")
-        try writer.write(long.text, to: "\(dir)/metrics.csv")
-        try writer.write(SettingSummary.csv(plan, records: records, metric: metric), to: "\(dir)/summary-by-setting.csv")
-        try writer.write(Self.experimentJSON(plan, grids: cache.explanations(plan)), to: "\(dir)/experiment.json")
-    }
-
-    /// What the report needs to know about the grid beyond the CSVs: description, swept values in
-    /// sweep order, and the points skipped as invalid.
-    static func experimentJSON(_ plan: ExperimentPlan, grids: [String] = []) -> Data {
-        var sweepValues: [String: [String]] = [:]
-        for key in plan.sweptKeys { sweepValues[key] = [] }
-        for run in plan.runs {
-            for (k, v) in run.swept where !(sweepValues[k]?.contains(v) ?? true) { sweepValues[k]?.append(v) }
-        }
-        for s in plan.skipped {
-            for (k, v) in s.values where !(sweepValues[k]?.contains(v) ?? true) { sweepValues[k]?.append(v) }
-        }
-        let object: [String: Any] = [
-            "name": plan.name, "description": plan.description, "file": plan.file,
-            "swept_keys": plan.sweptKeys, "sweep_values": sweepValues,
-            "grid_size": plan.runs.count + plan.skipped.count, "runs": plan.runs.count,
-            "metric": plan.runs.first?.config.metric.columnName ?? "",
-            "skipped": plan.skipped.map { s in
-                ["label": s.label, "reason": s.reason,
-                 "values": Dictionary(s.values.map { ($0.key, $0.text) }, uniquingKeysWith: { a, _ in a })] as [String: Any]
-            },
-            // The explain grid (SPEC 7) of each distinct (tau_b, tau_max), and the dataset's
-            // dependency lags when every run shares them (the report draws the predicted frontier).
-            "explain": grids.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) },
-            "dependency_lags": Self.sharedLags(plan).map { $0.ranges.map { [$0.lowerBound, $0.upperBound] } } ?? NSNull(),
-        ]
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-    }
-}
-
-extension ResultsStore {
-    /// The dependency lags of the plan's dataset, when every run's are the same (nil otherwise).
-    static func sharedLags(_ plan: ExperimentPlan) -> DependencyLags? {
-        guard let first = plan.runs.first?.config.dataset.dependencyLags else { return nil }
-        return plan.runs.allSatisfy({ $0.config.dataset.dependencyLags == first }) ? first : nil
+        return folder
     }
 }
 
 /// Runs read for the summaries, by `experiment/run id`, with the versions of the files they came
 /// from. Shared by the copies of one store (a struct); thread-safe.
-final class RunRecordCache: @unchecked Sendable {
-    private struct Entry { let stamps: [FileStamp?]; let canonical: String; let record: RunRecord }
+final class StoredRunCache: @unchecked Sendable {
+    private struct Entry { let stamps: [FileStamp?]; let canonical: String; let record: StoredRun }
     private var entries: [String: Entry] = [:]
     private let lock = NSLock()
 
-    func lookup(_ key: String, stamps: [FileStamp?], canonical: String) -> RunRecord? {
+    func lookup(_ key: String, stamps: [FileStamp?], canonical: String) -> StoredRun? {
         lock.lock(); defer { lock.unlock() }
         guard let e = entries[key], e.stamps == stamps, e.canonical == canonical else { return nil }
         return e.record
     }
 
-    func store(_ key: String, stamps: [FileStamp?], canonical: String, _ record: RunRecord) {
+    func store(_ key: String, stamps: [FileStamp?], canonical: String, _ record: StoredRun) {
         lock.lock(); defer { lock.unlock() }
         entries[key] = Entry(stamps: stamps, canonical: canonical, record: record)
     }
 
-    private var grids: [String: [String]] = [:]
-
-    /// The explain grid (JSON) of the first run of each distinct (tau_b, tau_max), computed once
-    /// per plan and process (it builds the dataset's first batch).
-    func explanations(_ plan: ExperimentPlan) -> [String] {
-        lock.lock()
-        if let g = grids[plan.name] { lock.unlock(); return g }
-        lock.unlock()
-        var seen = Set<String>(), out: [String] = []
-        for run in plan.runs {
-            let key = "\(run.config.tauBText)/\(run.config.tauMaxText)"
-            guard seen.insert(key).inserted, seen.count <= 24 else { continue }
-            if let e = try? Explanation.explain(run, in: plan, showingTruncation: true) { out.append(e.json) }
-        }
-        lock.lock(); grids[plan.name] = out; lock.unlock()
-        return out
-    }
 }

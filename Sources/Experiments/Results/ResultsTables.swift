@@ -56,23 +56,35 @@ extension EpochRecord {
 
 // MARK: - One run's files, read once
 
-/// What a run's folder holds, read once: status, epoch records and the dataset's baseline.
-struct RunRecord {
-    let run: PlannedRun
-    let status: RunStatus
-    let records: [EpochRecord]
-    let baselineLoss: Double?
-    let floorLoss: Double?
-    /// Gradient diagnostics (empty when off).
+/// What a run's folder holds, typed: status, epoch records, the dataset's baseline and floor, and
+/// the gradient diagnostics (empty when off).
+struct RunFolder {
+    var status: RunStatus
+    var records: [EpochRecord]
+    var baselineLoss: Double?
+    var floorLoss: Double?
     var gradientRows: [GradientRow] = []
     var creditRows: [CreditRow] = []
+}
+
+/// A planned run with its folder read back: one row of the summaries.
+struct StoredRun {
+    let run: PlannedRun
+    let folder: RunFolder
+
+    var status: RunStatus { folder.status }
+    var records: [EpochRecord] { folder.records }
+    var baselineLoss: Double? { folder.baselineLoss }
+    var floorLoss: Double? { folder.floorLoss }
+    var gradientRows: [GradientRow] { folder.gradientRows }
+    var creditRows: [CreditRow] { folder.creditRows }
 
     /// Mean over the run's sampled updates (parameter `all`).
     var meanGradCos: Double? { mean(gradientRows.filter { $0.parameter == "all" }.compactMap(\.cos)) }
     var meanGradRelBias: Double? { mean(gradientRows.filter { $0.parameter == "all" }.compactMap(\.relBias)) }
     /// The credit horizon of the lowest recurrent layer (SPEC 3.1).
     var creditHorizon: Int? {
-        guard let layer = run.config.networkSpec.layers.firstIndex(where: \.isRecurrent) else { return nil }
+        guard let layer = run.config.lowestRecurrentLayer else { return nil }
         return CreditRow.horizon(creditRows, layer: layer)
     }
 
@@ -100,8 +112,8 @@ enum SummaryTable {
     /// `run, status`, every swept key, the fixed settings, then the run's outcome.
     /// With `diagnostics` (some run of the experiment records them): `mean_grad_cos,
     /// mean_grad_rel_bias, credit_horizon` at the end.
-    static func columns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false) -> [Column<RunRecord>] {
-        var c: [Column<RunRecord>] = [Column(name: "run") { $0.run.id }, Column(name: "status") { $0.status.word }]
+    static func columns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false) -> [Column<StoredRun>] {
+        var c: [Column<StoredRun>] = [Column(name: "run") { $0.run.id }, Column(name: "status") { $0.status.word }]
         for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.run.swept[i].text }) }
         c += [
             Column(name: "dataset") { $0.run.config.dataset.kind.rawValue },
@@ -135,8 +147,8 @@ enum SummaryTable {
     }
 
     /// The long table: `run, status`, the swept keys, then every per-epoch column.
-    static func longColumns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false) -> [Column<(RunRecord, EpochRecord)>] {
-        var c: [Column<(RunRecord, EpochRecord)>] = [Column(name: "run") { $0.0.run.id }, Column(name: "status") { $0.0.status.word }]
+    static func longColumns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false) -> [Column<(StoredRun, EpochRecord)>] {
+        var c: [Column<(StoredRun, EpochRecord)>] = [Column(name: "run") { $0.0.run.id }, Column(name: "status") { $0.0.status.word }]
         for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.0.run.swept[i].text }) }
         for e in EpochRecord.columns(metric: metric, diagnostics: diagnostics) { c.append(Column(name: e.name) { e.field($0.1) }) }
         return c

@@ -13,11 +13,11 @@ import RNNCore
 enum SettingSummary {
     static let statistics = ["mean", "sd", "min", "max", "ci95"]
 
-    static func csv(_ plan: ExperimentPlan, records: [String: RunRecord], metric: MetricKind) -> String {
+    static func csv(_ plan: ExperimentPlan, records: [String: StoredRun], metric: MetricKind) -> String {
         let settingKeys = plan.sweptKeys.enumerated().filter { !SweepGrid.isSeedKey($0.element) }
-        let measures: [(name: String, value: (RunRecord) -> Double?)] =
+        let measures: [(name: String, value: (StoredRun) -> Double?)] =
             [("final_val_loss", { $0.records.last?.valLoss }), ("best_val_loss", { $0.best?.valLoss })]
-            + (metric.columnName.map { m in [("final_\(m)", { (r: RunRecord) in r.records.last?.metric })] } ?? [])
+            + (metric.columnName.map { m in [("final_\(m)", { (r: StoredRun) in r.records.last?.metric })] } ?? [])
         var header = settingKeys.map(\.element) + ["runs", "done"]
         for m in measures { header += statistics.map { "\(m.name)_\($0)" } }
         var w = CSVWriter(header: header)

@@ -64,16 +64,41 @@ public struct Explanation: Sendable {
                            steps: batch.steps, lags: config.dataset.dependencyLags)
     }
 
+    /// The grid as `experiment.json` keeps it.
+    public var explainGrid: ExplainGrid {
+        ExplainGrid(updateStep: grid.updateStep, previousStep: grid.previousStep, windowStart: grid.windowStart,
+                    tauB: tauB, tauMax: tauMax, injected: grid.injected,
+                    layers: layers.enumerated().map { i, l in ExplainGrid.Layer(index: i, type: l.kind.rawValue, reached: grid.reached[i]) },
+                    dependencies: dependencyReach.map { ExplainGrid.Dependency(lag: $0.lag, some: $0.some, all: $0.all) })
+    }
+
     /// The SPEC 7 JSON object, plus the dependency lags: keys in a fixed order.
     public var json: String {
+        let g = explainGrid
         func list(_ xs: [Int]) -> String { "[" + xs.map(String.init).joined(separator: ", ") + "]" }
-        let layerItems = layers.enumerated().map { i, l in
-            "{\"index\": \(i), \"type\": \"\(l.kind.rawValue)\", \"reached\": \(list(grid.reached[i]))}"
-        }
-        let dependencies = dependencyReach.map { "{\"lag\": \($0.lag), \"some\": \($0.some), \"all\": \($0.all)}" }
-        return "{\"update_step\": \(grid.updateStep), \"previous_step\": \(grid.previousStep), "
-            + "\"window_start\": \(grid.windowStart), \"tau_b\": \(tauB), \"tau_max\": \(tauMax), "
-            + "\"injected\": \(list(grid.injected)), \"layers\": [" + layerItems.joined(separator: ", ") + "], "
+        let layerItems = g.layers.map { "{\"index\": \($0.index), \"type\": \"\($0.type)\", \"reached\": \(list($0.reached))}" }
+        let dependencies = g.dependencies.map { "{\"lag\": \($0.lag), \"some\": \($0.some), \"all\": \($0.all)}" }
+        return "{\"update_step\": \(g.updateStep), \"previous_step\": \(g.previousStep), "
+            + "\"window_start\": \(g.windowStart), \"tau_b\": \(g.tauB), \"tau_max\": \(g.tauMax), "
+            + "\"injected\": \(list(g.injected)), \"layers\": [" + layerItems.joined(separator: ", ") + "], "
             + "\"dependencies\": [" + dependencies.joined(separator: ", ") + "]}"
+    }
+}
+
+extension ExperimentPlan {
+    /// At most this many distinct (tau_b, tau_max) get an explain grid in `experiment.json`.
+    public static let maxExplainGrids = 24
+
+    /// The explain grid of the first run of each distinct (tau_b, tau_max), for `experiment.json`
+    /// (the report's pictures). Builds the dataset's first batch of each; points whose grid cannot
+    /// be drawn are left out.
+    public func explainGrids() -> [ExplainGrid] {
+        var seen = Set<String>(), out: [ExplainGrid] = []
+        for run in runs {
+            let key = "\(run.config.tauBText)/\(run.config.tauMaxText)"
+            guard seen.insert(key).inserted, seen.count <= Self.maxExplainGrids else { continue }
+            if let e = try? Explanation.explain(run, in: self, showingTruncation: true) { out.append(e.explainGrid) }
+        }
+        return out
     }
 }

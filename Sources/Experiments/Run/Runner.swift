@@ -30,19 +30,6 @@ public final class Runner: @unchecked Sendable {
         }
     }
 
-    /// What happened to the runs this process was given.
-    public struct Report: Sendable {
-        public var trained = 0
-        public var alreadyDone = 0
-        public var busyElsewhere = 0
-        public var problems: [(id: String, status: RunStatus)] = []
-        public var interrupted: [String] = []
-        public var writeErrors: [String] = []
-        /// Things worth knowing that stopped nothing (a damaged checkpoint, a checkpoint that could not be written).
-        public var warnings: [String] = []
-        public var exitCode: Int32 = 0
-    }
-
     let plans: [ExperimentPlan]
     let store: ResultsStore
     let options: Options
@@ -69,27 +56,28 @@ public final class Runner: @unchecked Sendable {
     }
 
     // Shared by the worker threads, guarded by `lock`.
-    private var report = Report()
+    private var sweepResult = SweepResult()
     private var pending: [(plan: ExperimentPlan, run: PlannedRun)] = []
     private var next = 0
 
-    public func run() -> Report {
+    public func run() -> SweepResult {
         BLASRuntime.useSingleThread()
-        report = Report()
+        sweepResult = SweepResult()
         pending = []
         next = 0
         let selected = Sharding.select(plans, shard: options.shard)
         for item in selected {
             if !options.force && store.isFinished(item.plan.name, item.run) {
-                report.alreadyDone += 1
+                sweepResult.alreadyDone += 1
             } else {
                 pending.append(item)
             }
         }
-        observer.sweepStarted(total: selected.count, alreadyDone: report.alreadyDone)
+        observer.sweepStarted(total: selected.count, alreadyDone: sweepResult.alreadyDone)
         // Summaries exist even when nothing is left to train.
         for plan in plans {
-            do { try store.writeSummaries(plan) } catch { report.writeErrors.append(error.description) }
+            explainGrids[plan.name] = plan.explainGrids()
+            do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { sweepResult.writeErrors.append(error.description) }
             lastSummary[plan.name] = Date()
         }
         let group = DispatchGroup()
@@ -100,7 +88,7 @@ public final class Runner: @unchecked Sendable {
                 defer { group.leave() }
                 while true {
                     lock.lock()
-                    guard next < pending.count, report.writeErrors.isEmpty, !shouldStop else { lock.unlock(); return }
+                    guard next < pending.count, sweepResult.writeErrors.isEmpty, !shouldStop else { lock.unlock(); return }
                     let item = pending[next]
                     next += 1
                     lock.unlock()
@@ -108,12 +96,12 @@ public final class Runner: @unchecked Sendable {
                     lock.lock()
                     switch result {
                     case .trained(let status):
-                        report.trained += 1
-                        if status != .done { report.problems.append((item.run.id, status)) }
-                    case .busy: report.busyElsewhere += 1
-                    case .finishedElsewhere: report.alreadyDone += 1
-                    case .interrupted: report.interrupted.append(item.run.id)
-                    case .writeFailed(let message): report.writeErrors.append(message)
+                        sweepResult.trained += 1
+                        if status != .done { sweepResult.problems.append((item.run.id, status)) }
+                    case .busy: sweepResult.busyElsewhere += 1
+                    case .finishedElsewhere: sweepResult.alreadyDone += 1
+                    case .interrupted: sweepResult.interrupted.append(item.run.id)
+                    case .writeFailed(let message): sweepResult.writeErrors.append(message)
                     }
                     lock.unlock()
                 }
@@ -124,17 +112,16 @@ public final class Runner: @unchecked Sendable {
         group.wait()
         observer.sweepFinished()
         for plan in plans {
-            do { try store.writeSummaries(plan) } catch { report.writeErrors.append(error.description) }
+            do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { sweepResult.writeErrors.append(error.description) }
         }
         // Exit status over the whole selection, including runs finished by earlier invocations.
         for item in selected {
             if let s = store.status(item.plan.name, item.run.id), s != .done,
-               !report.problems.contains(where: { $0.id == item.run.id }) {
-                report.problems.append((item.run.id, s))
+               !sweepResult.problems.contains(where: { $0.id == item.run.id }) {
+                sweepResult.problems.append((item.run.id, s))
             }
         }
-        report.exitCode = report.writeErrors.isEmpty && report.problems.isEmpty && report.interrupted.isEmpty ? 0 : 1
-        return report
+        return sweepResult
     }
 
     /// The experiment summaries are regenerated after a run at most this often (and always at
@@ -142,6 +129,9 @@ public final class Runner: @unchecked Sendable {
     public static let summaryInterval: TimeInterval = 2
 
     private var lastSummary: [String: Date] = [:]
+    /// Each plan's explain grids for `experiment.json`, computed once per `run()` before the
+    /// workers start (read-only while they run).
+    private var explainGrids: [String: [ExplainGrid]] = [:]
 
     /// True (and the clock restarts) when the experiment's summaries are older than `summaryInterval`.
     private func summaryDue(_ name: String) -> Bool {
@@ -154,7 +144,7 @@ public final class Runner: @unchecked Sendable {
 
     private func warn(_ message: String) {
         lock.lock(); defer { lock.unlock() }
-        report.warnings.append(message)
+        sweepResult.warnings.append(message)
     }
 
     /// Worker threads train deep call stacks (the engine's generic specialisations); 8 MiB is
@@ -212,9 +202,23 @@ public final class Runner: @unchecked Sendable {
         }
         observer.runFinished(label, status: outcome.status, seconds: Date().timeIntervalSince(started))
         if summaryDue(plan.name) {
-            do { try store.writeSummaries(plan) } catch { return .writeFailed(error.description) }
+            do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { return .writeFailed(error.description) }
         }
         return .trained(outcome.status)
     }
 }
 
+/// What happened to the runs this process was given.
+public struct SweepResult: Sendable {
+    public var trained = 0
+    public var alreadyDone = 0
+    public var busyElsewhere = 0
+    public var problems: [(id: String, status: RunStatus)] = []
+    public var interrupted: [String] = []
+    public var writeErrors: [String] = []
+    /// Things worth knowing that stopped nothing (a damaged checkpoint, a checkpoint that could not be written).
+    public var warnings: [String] = []
+
+    /// Every run of the selection done, nothing interrupted, every file written.
+    public var allDone: Bool { writeErrors.isEmpty && problems.isEmpty && interrupted.isEmpty }
+}

@@ -39,7 +39,9 @@ public struct ExperimentPlan: Sendable {
 }
 
 /// Reads experiment files, applies `--set` overrides, expands every grid and validates every
-/// point before anything runs. Pure apart from reading the files it is given.
+/// point before anything runs. Besides the experiment files it reads the data files they name
+/// (csv and text datasets, through the catalog; checksummed for the canonical YAML) and decodes
+/// `model.init_from` to check it against the model; it writes nothing.
 public enum Planner {
     public static func plan(files: [String], overrides: [String] = [], cache: DatasetCatalog = DatasetCatalog())
         -> Result<[ExperimentPlan], ConfigErrors>

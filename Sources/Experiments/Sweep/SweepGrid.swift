@@ -182,9 +182,12 @@ public enum SweepGrid {
         return "\(body)-\(hash)"
     }
 
+    /// Characters of one swept value in a run id (longer values are cut; the hash tells them apart).
+    static let runIDValueLength = 40
+
     static func sanitize(_ s: String) -> String {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-")
         let cleaned = String(s.map { allowed.contains($0) ? $0 : "_" })
-        return String(cleaned.prefix(40))
+        return String(cleaned.prefix(runIDValueLength))
     }
 }

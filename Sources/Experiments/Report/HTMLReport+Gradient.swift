@@ -3,7 +3,7 @@ import Foundation
 
 /// The report's gradient sections (SPEC 3.1, 7): the credit profile, the explain grids, and the
 /// per-setting statistics.
-extension ReportWriter {
+extension HTMLReport {
     // MARK: Credit profile
 
     /// `|∂C_t / ∂h^l_{t-k}|` against the lag k at the last epoch, for the lowest recurrent layer:
@@ -11,17 +11,10 @@ extension ReportWriter {
     func creditProfile() -> String {
         var perRun: [String: [(lag: Double, norm: Double)]] = [:]
         for r in rows {
-            let path = "\(dir)/runs/\(r.run)/credit.csv"
-            let csv = ResultsCSV(path: path)
-            guard !csv.rows.isEmpty else { continue }
-            let epochs = csv.rows.compactMap { csv.field($0, "epoch").flatMap(Int.init) }
-            guard let last = epochs.max() else { continue }
-            let layer = Self.lowestRecurrentLayer(r["layers"] ?? "")
-            perRun[r.run] = csv.rows.compactMap { row in
-                guard csv.field(row, "epoch").flatMap(Int.init) == last, csv.field(row, "layer").flatMap(Int.init) == layer,
-                      let k = csv.field(row, "lag").flatMap(Double.init), let n = csv.field(row, "norm").flatMap(Double.init) else { return nil }
-                return (k, n)
-            }
+            let rows = credit[r.run] ?? []
+            guard let last = rows.map(\.epoch).max() else { continue }
+            let layer = ExperimentConfig.lowestRecurrentLayer(ExperimentConfig.layerKinds(inLayersText: r["layers"] ?? "")) ?? 0
+            perRun[r.run] = rows.filter { $0.epoch == last && $0.layer == layer }.map { (Double($0.lag), $0.norm) }
         }
         guard !perRun.isEmpty else { return "" }
         let (_, list) = series()
@@ -53,25 +46,25 @@ extension ReportWriter {
             """
     }
 
-    /// The index of the first recurrent layer in a `layers` summary text (`rnn64-tanh,dense10-softmax`).
-    static func lowestRecurrentLayer(_ layers: String) -> Int {
-        layers.split(separator: ",").firstIndex { !$0.hasPrefix("dense") } ?? 0
-    }
-
     // MARK: Explain grids
 
     /// One update of each distinct (tau_b, tau_max), the seed's picture: layers as rows from the
     /// top, steps as columns; filled: an injected error; dot: a cell an error reaches; the line:
     /// the truncation boundary.
     func explainGrids() -> String {
-        guard !experiment.grids.isEmpty else { return "" }
-        var out = "<h2>What one update reaches</h2><p class=\"note\">For each (tau_b, tau_max): the first update with a target whose window truncation cuts (else the first update with a target), on the first batch. Rows are layers (output at the top), columns steps; <b>■</b> an injected error, <b>●</b> a cell some injected error reaches, the red line the truncation boundary a = max(1, n − tau_max + 1).\(experiment.lags.map { " The dataset's dependency lags: " + $0.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)…\($0.upperBound)" }.joined(separator: ", ") + "." } ?? "")</p><div class=\"charts\">"
-        for g in experiment.grids { out += "<figure>\(Self.gridSVG(g))<figcaption>tau_b \(g.tauB), tau_max \(g.tauMax): update at step \(g.updateStep), errors at (\(g.previousStep), \(g.updateStep)]</figcaption></figure>" }
+        guard !experiment.explain.isEmpty else { return "" }
+        var out = "<h2>What one update reaches</h2><p class=\"note\">For each (tau_b, tau_max): the first update with a target whose window truncation cuts (else the first update with a target), on the first batch. Rows are layers (output at the top), columns steps; <b>■</b> an injected error, <b>●</b> a cell some injected error reaches, the red line the truncation boundary a = max(1, n − tau_max + 1).\(experiment.lagRanges.map { " The dataset's dependency lags: " + $0.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)…\($0.upperBound)" }.joined(separator: ", ") + "." } ?? "")</p><div class=\"charts\">"
+        for g in experiment.explain { out += "<figure>\(Self.gridSVG(g))<figcaption>tau_b \(g.tauB), tau_max \(g.tauMax): update at step \(g.updateStep), errors at (\(g.previousStep), \(g.updateStep)]</figcaption></figure>" }
         return out + "</div>\n"
     }
 
+    /// Steps an explain grid's picture shows at most (the last ones up to the update's step).
+    static let gridPictureSteps = 60
+    /// Steps shown before the window start, when the picture has room.
+    static let gridStepsBeforeWindow = 3
+
     static func gridSVG(_ g: ExplainGrid) -> String {
-        let first = max(1, min(g.windowStart - 3, g.updateStep - 59))
+        let first = max(1, min(g.windowStart - gridStepsBeforeWindow, g.updateStep - (gridPictureSteps - 1)))
         let steps = Array(first...max(first, g.updateStep))
         let cell = 12.0, left = 78.0, top = 10.0
         let w = left + cell * Double(steps.count) + 10, h = top + cell * Double(g.layers.count) + 26

@@ -1,0 +1,85 @@
+import Foundation
+import RNNCore
+import RNNDatasets
+
+extension ConfigResolver {
+    // MARK: Rules that span sections
+
+    /// - Parameter datasetLoss: the loss the dataset's targets call for (class targets: cross-entropy).
+    mutating func crossCheck(_ c: inout ExperimentConfig, root: ConfigNode, datasetAt: SourceLocation, datasetLoss: Loss) {
+        let layersNode = root["model"]?["layers"]
+        func layerAt(_ i: Int, _ key: String) -> SourceLocation {
+            if case .sequence(let items, _)? = layersNode, i < items.count {
+                return items[i][key]?.location ?? items[i].location
+            }
+            return root.location
+        }
+        // Output units and activation defaults from the dataset and the loss.
+        let last = c.layers.count - 1
+        if let u = c.layers[last].units, u != c.outputSize {
+            if !(c.loss == .crossEntropy && c.dataset.kind.descriptor.acceptsExtraOutputUnits(c.dataset) && u > c.outputSize) {
+                error(layerAt(last, "units"), "model.layers.\(last).units",
+                      "the dataset has \(c.outputSize) output\(c.outputSize == 1 ? "" : "s") (\(c.dataset.kind.rawValue)); leave units out or set \(c.outputSize)")
+            } else {
+                c.outputSize = u
+            }
+        }
+        if !c.layers[last].kind.isGated, root["model"]?["layers"].flatMap({ node -> ConfigNode? in
+            if case .sequence(let items, _) = node { return items.last?["activation"] }
+            return nil
+        }) == nil {
+            c.layers[last].activation = c.loss.requiredActivation ?? .identity
+        }
+        let spec = c.networkSpec
+        for (i, layer) in c.layers.enumerated() where layer.activation == .softmax && i != last {
+            error(layerAt(i, "activation"), "model.layers.\(i).activation", "softmax is allowed on the output layer only")
+        }
+        let lossAt = root["model"]?["loss"]?.location ?? layerAt(last, "activation")
+        if let required = c.loss.requiredActivation, spec.layers[last].isGated {
+            error(layerAt(last, "type"), "model.layers.\(last).type",
+                  "\(c.loss.rawValue) needs a \(required.rawValue) output layer; \(spec.layers[last].kind == .lstm ? "an" : "a") \(spec.layers[last].kind.rawValue) layer cannot be last (add {type: dense, activation: \(required.rawValue)} after it)")
+        } else if let required = c.loss.requiredActivation, spec.layers[last].activation != required {
+            error(lossAt, root["model"]?["loss"] != nil ? "model.loss" : "model.layers.\(last).activation",
+                  "\(c.loss.rawValue) needs a \(required.rawValue) output layer, not \(spec.layers[last].activation.rawValue)")
+        }
+        if c.loss == .mse && spec.layers[last].activation == .softmax {
+            error(layerAt(last, "activation"), "model.layers.\(last).activation", "softmax output is paired with cross-entropy, not mse")
+        }
+        if (c.loss == .crossEntropy) != (datasetLoss == .crossEntropy) {
+            error(lossAt, "model.loss", "\(c.loss.rawValue) does not fit the \(c.dataset.kind.rawValue) dataset's targets (use \(datasetLoss.rawValue))")
+        }
+        if let path = c.initFrom, let at = root["model"]?["init_from"]?.location {
+            if let data = FileManager.default.contents(atPath: path) {
+                if case .failure(let e) = Safetensors.decode(data, spec: spec) {
+                    error(at, "model.init_from", "\(relativeName(path)): \(e)")
+                }
+            } else {
+                error(at, "model.init_from", "cannot read \(path)")
+            }
+        }
+        // Truncation.
+        let training = root["training"]
+        if c.layout == .stream && c.tauMax == nil {
+            let at = training?["tau_max"]?.location ?? datasetAt
+            error(at, "training.tau_max", "a \(c.dataset.kind.rawValue) stream has no sequence start to go back to: give a finite tau_max")
+        }
+        if let tb = c.tauB, let tm = c.tauMax, tb > tm {
+            tauConflict = true
+            error(training?["tau_b"]?.location ?? root.location, "training.tau_b",
+                  "tau_b (\(tb)) is larger than tau_max (\(tm)): errors would not reach their own step")
+        }
+        // Memory of one window: stored activations of tau_max + tau_b steps.
+        let steps = c.tauMax.map { $0 + max($0, c.tauB ?? $0) } ?? c.dataset.stepsPerSequence
+        // (A gated layer stores its gates and cell too: about G + 1 times an rnn layer's values.)
+        let units = spec.layers.reduce(0) { $0 + $1.units * ($1.isGated ? $1.kind.gates + 1 : 1) }
+        let window = Double(steps) * Double(c.batch) * Double(units) * Bounds.valuesPerUnitStep
+        if window > Bounds.windowValues {
+            error(training?["batch"]?.location ?? root.location, "training",
+                  "one window would store \(Int(window)) values (steps × batch × units); lower batch, tau_max or units")
+        }
+        let params = Double(spec.parameterCount)
+        if params > Double(Bounds.parameters) {
+            error(layersNode?.location ?? root.location, "model.layers", "the model would have \(Int(params)) parameters (more than \(Bounds.parameters))")
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import RNNCore
+
+/// `training:` (SPEC 5), every key at its default until the file says otherwise.
+public struct TrainingSettings: Sendable, Equatable {
+    public var epochs = 10
+    public var batch = 32
+    /// nil means `full`.
+    public var tauMax: Int? = nil
+    /// nil: tau_max, or the sequence length when tau_max is `full`.
+    public var tauB: Int? = nil
+    public var optimizer = OptimizerSettings(name: .sgd)
+    /// nil: no clipping.
+    public var clipNorm: Double? = nil
+    public var seed = 1
+    public var shuffle = true
+    public var precision = Precision.float32
+
+    public init() {}
+}
+
+extension TrainingSettings: SectionSettings {
+    static func of(_ config: ExperimentConfig) -> TrainingSettings { config.training }
+
+    /// The keys of `training:`, in the canonical YAML's order. A new key is one row (with
+    /// `omittedWhenDefault`, so that run ids stay) and one field above.
+    static let keys: [SectionKey<TrainingSettings>] = [
+        .integer("epochs", \.epochs, in: 1...ConfigResolver.Bounds.epochs),
+        .integer("batch", \.batch, in: 1...ConfigResolver.Bounds.batch),
+        .horizon("tau_max", \.tauMax),
+        SectionKey(name: "tau_b", type: .integer(1...ConfigResolver.Bounds.sequenceLength), read: { r, node, path, s in
+            guard let node else { return }
+            s.tauB = r.int(node, path, min: 1, max: ConfigResolver.Bounds.sequenceLength)
+        }, canonical: { s, _ in
+            // Left out, it is tau_max, or the sequence length when tau_max is full.
+            ["  tau_b: " + (s.tauB.map(String.init) ?? s.tauMax.map(String.init) ?? "length  # the sequence length")]
+        }),
+        SectionKey(name: "optimizer", type: .structured, read: { r, node, _, s in
+            if let o = r.resolveOptimizer(node) { s.optimizer = o }
+        }, canonical: { s, _ in
+            let o = s.optimizer
+            return ["  optimizer:", "    name: \(o.name.rawValue)"] + o.name.parameterKeys.map { key in
+                switch o[key] {
+                case .real(let v): return "    \(key.rawValue): \(NumberText.format(v))"
+                case .flag(let v): return "    \(key.rawValue): \(v)"
+                }
+            }
+        }),
+        .optionalReal("clip_norm", \.clipNorm, in: 0...Double.greatestFiniteMagnitude, excludingLower: true),
+        .integer("seed", \.seed, in: 0...Int(Int64.max)),
+        .boolean("shuffle", \.shuffle),
+        .choice("precision", \.precision, what: "precision"),
+    ]
+}

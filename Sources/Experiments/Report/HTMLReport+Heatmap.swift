@@ -1,0 +1,136 @@
+import Foundation
+
+extension HTMLReport {
+    // MARK: Heatmaps
+
+    func heatmaps(metric: String? = nil) -> String {
+        let numericKeys = settingKeys.filter { k in (experiment.sweepValues[k] ?? []).allSatisfy { Self.numeric($0) != nil } && (experiment.sweepValues[k]?.count ?? 0) > 1 }
+        var pairs: [(String, String)] = []
+        if let x = options.x, let y = options.y { pairs = [(x, y)] }
+        else {
+            for (i, a) in numericKeys.enumerated() { for b in numericKeys[(i + 1)...] { pairs.append((a, b)) } }
+            // tau_max on the x axis and tau_b on y when both are swept (the seed's picture).
+            pairs = pairs.map { p in p.1.hasSuffix("tau_max") && p.0.hasSuffix("tau_b") ? (p.1, p.0) : p }
+        }
+        if pairs.isEmpty, let only = numericKeys.first ?? settingKeys.first { return heatmap(x: only, y: nil, metric: metric) }
+        guard !pairs.isEmpty else { return "" }
+        return pairs.map { heatmap(x: $0.0, y: $0.1, metric: metric) }.joined()
+    }
+
+    /// SPEC 3.2's predicted frontier for a (tau_max, tau_b) cell and the dataset's longest
+    /// dependency lag L: some injected errors reach it iff tau_max >= L + 1, all iff
+    /// tau_max - tau_b >= L. Nil when the cell's settings or the lags are unknown.
+    func predictedReach(tauMax: String, tauB: String?) -> (some: Bool, all: Bool)? {
+        guard let lag = experiment.lagRanges?.map(\.upperBound).max(), let tb = tauB.flatMap({ Int($0) }) else { return nil }
+        guard let tm = tauMax == "full" ? Int.max / 2 : Int(tauMax) else { return nil }
+        return (tm >= lag + 1, tm - tb >= lag)
+    }
+
+    /// The cell's value from `summary-by-setting.csv` when the heatmap's axes are exactly the
+    /// swept settings (every other swept key is a seed) and the file has the metric's mean.
+    func settingMean(_ metric: String, x: (key: String, value: String), y: (key: String, value: String)?) -> Double? {
+        guard Set(settingKeys) == Set([x.key] + (y.map { [$0.key] } ?? [])), settings.header.contains("\(metric)_mean") else { return nil }
+        let row = settings.rows.first { settings.field($0, x.key) == x.value && (y == nil || settings.field($0, y!.key) == y!.value) }
+        return row.flatMap { settings.field($0, "\(metric)_mean") }.flatMap(Double.init)
+    }
+
+    func heatmap(x: String, y: String?, metric chosen: String? = nil) -> String {
+        let metric = chosen ?? metricColumn
+        let xs = experiment.sweepValues[x] ?? []
+        let ys = y.flatMap { experiment.sweepValues[$0] } ?? [""]
+        struct Cell { var value: Double?; var state: String }
+        var cells: [[Cell]] = []
+        var values: [Double] = []
+        for yv in ys {
+            var row: [Cell] = []
+            for xv in xs {
+                let matching = rows.filter { $0[x] == xv && (y == nil || $0[y!] == yv) }
+                let done = matching.filter { $0.status == .done }.compactMap { Double($0[metric] ?? "") }.filter { $0.isFinite }
+                if !done.isEmpty {
+                    let mean = settingMean(metric, x: (x, xv), y: y.map { ($0, yv) }) ?? done.reduce(0, +) / Double(done.count)
+                    values.append(mean)
+                    let bad = matching.count - done.count
+                    row.append(Cell(value: mean, state: bad > 0 ? "\(bad) diverged/failed" : ""))
+                } else if let s = matching.lazy.compactMap(\.status).first(where: \.isDivergedOrFailed) {
+                    row.append(Cell(value: nil, state: s.word))
+                } else if experiment.skipped.contains(where: { $0.values[x] == xv && (y == nil || $0.values[y!] == yv) }) {
+                    row.append(Cell(value: nil, state: "skipped"))
+                } else {
+                    row.append(Cell(value: nil, state: "not run"))
+                }
+            }
+            cells.append(row)
+        }
+        let lo = values.min() ?? 0, hi = values.max() ?? 1
+        func t(_ v: Double) -> Double { hi > lo ? (v - lo) / (hi - lo) : 0.5 }
+        let cw = 78.0, ch = 42.0, left = 96.0, top = 34.0
+        let width = left + cw * Double(xs.count) + 200, height = top + ch * Double(ys.count) + 58
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\">"
+        svg += "<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#f3f3f3\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#c8c8c8\" stroke-width=\"2\"/></pattern>"
+        svg += "<linearGradient id=\"viridis\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">" + (0...8).map { "<stop offset=\"\(Double($0) / 8)\" stop-color=\"\(Viridis.color(Double($0) / 8))\"/>" }.joined() + "</linearGradient></defs>"
+        for (j, yv) in ys.enumerated() {
+            let cy = top + ch * Double(j)
+            if y != nil { svg += "<text x=\"\(left - 8)\" y=\"\(cy + ch / 2 + 4)\" text-anchor=\"end\" font-size=\"13\">\(Self.escape(yv))</text>" }
+            for (i, _) in xs.enumerated() {
+                let cx = left + cw * Double(i)
+                let c = cells[j][i]
+                if let v = c.value {
+                    let tv = t(v)
+                    svg += "<rect x=\"\(cx)\" y=\"\(cy)\" width=\"\(cw - 2)\" height=\"\(ch - 2)\" fill=\"\(Viridis.color(tv))\"><title>\(Self.escape("\(metric) = \(v)\(c.state.isEmpty ? "" : " (\(c.state))")"))</title></rect>"
+                    svg += "<text x=\"\(cx + cw / 2 - 1)\" y=\"\(cy + ch / 2 + 4)\" text-anchor=\"middle\" font-size=\"13\" fill=\"\(Viridis.wantsDarkText(tv) ? "#111" : "#fff")\">\(ChartScale.label(v))\(c.state.isEmpty ? "" : "*")</text>"
+                } else {
+                    let fill = c.state == "skipped" || c.state == "not run" ? "url(#hatch)" : "#f6d5da"
+                    svg += "<rect x=\"\(cx)\" y=\"\(cy)\" width=\"\(cw - 2)\" height=\"\(ch - 2)\" fill=\"\(fill)\"/>"
+                    svg += "<text x=\"\(cx + cw / 2 - 1)\" y=\"\(cy + ch / 2 + 4)\" text-anchor=\"middle\" font-size=\"11.5\" fill=\"\(c.state == "skipped" || c.state == "not run" ? "#666" : "#b00020")\">\(Self.escape(c.state))</text>"
+                }
+            }
+        }
+        // The predicted frontier (tau_max on x): outline the cells whose window reaches the
+        // dataset's longest dependency, dashed where some injected errors do, solid where all do.
+        var frontier = false
+        if x.hasSuffix("tau_max") {
+            for (j, yv) in ys.enumerated() {
+                for (i, xv) in xs.enumerated() {
+                    let tauB = y?.hasSuffix("tau_b") == true ? yv
+                        : rows.first(where: { $0[x] == xv && (y == nil || $0[y!] == yv) })?["tau_b"]
+                    guard let reach = predictedReach(tauMax: xv, tauB: tauB), reach.some else { continue }
+                    frontier = true
+                    let cx = left + cw * Double(i), cy = top + ch * Double(j)
+                    svg += "<rect x=\"\(cx + 1.5)\" y=\"\(cy + 1.5)\" width=\"\(cw - 5)\" height=\"\(ch - 5)\" fill=\"none\" stroke=\"#d81b60\" stroke-width=\"2.5\"\(reach.all ? "" : " stroke-dasharray=\"5 3\"")><title>predicted: \(reach.all ? "all" : "some") injected errors reach the dependency</title></rect>"
+                }
+            }
+        }
+        for (i, xv) in xs.enumerated() {
+            svg += "<text x=\"\(left + cw * Double(i) + cw / 2 - 1)\" y=\"\(top + ch * Double(ys.count) + 16)\" text-anchor=\"middle\" font-size=\"13\">\(Self.escape(xv))</text>"
+        }
+        svg += "<text x=\"\(left + cw * Double(xs.count) / 2)\" y=\"\(top + ch * Double(ys.count) + 40)\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"600\">\(Self.escape(Self.short(x)))</text>"
+        if let y {
+            svg += "<text transform=\"translate(18,\(top + ch * Double(ys.count) / 2)) rotate(-90)\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"600\">\(Self.escape(Self.short(y)))</text>"
+        }
+        // Colour scale legend.
+        let lx = left + cw * Double(xs.count) + 28, barH = max(ch * Double(ys.count) - 2, 60)
+        svg += "<rect x=\"\(lx)\" y=\"\(top)\" width=\"16\" height=\"\(barH)\" fill=\"url(#viridis)\"/>"
+        svg += "<text x=\"\(lx + 22)\" y=\"\(top + 10)\" font-size=\"12\">\(values.isEmpty ? "" : ChartScale.label(hi))</text>"
+        svg += "<text x=\"\(lx + 22)\" y=\"\(top + barH)\" font-size=\"12\">\(values.isEmpty ? "" : ChartScale.label(lo))</text>"
+        svg += "<text x=\"\(lx)\" y=\"\(top - 12)\" font-size=\"12\">\(Self.escape(metric))</text>"
+        svg += "</svg>"
+        let averaged = (seedKeys.isEmpty ? [] : ["seeds"]) + settingKeys.filter { $0 != x && $0 != y }.map(Self.short)
+        let title = y.map { "<code>\(Self.escape(metric))</code> over <code>\(Self.escape(Self.short($0)))</code> × <code>\(Self.escape(Self.short(x)))</code>" }
+            ?? "<code>\(Self.escape(metric))</code> over <code>\(Self.escape(Self.short(x)))</code>"
+        return """
+            <h2>\(title)</h2>
+            <p class="note">Each cell: the final value\(averaged.isEmpty ? "" : ", averaged over \(averaged.joined(separator: ", "))") over the done runs (summary-by-setting.csv's mean where the axes are the swept settings). Hatched: skipped (tau_b &gt; tau_max) or not run; red: every run diverged or failed; * some did.\(frontier ? " Pink outline: the predicted frontier for the dataset's longest dependency lag \(experiment.lagRanges?.map(\.upperBound).max() ?? 0) (dashed: some injected errors reach it, tau_max ≥ L + 1; solid: all do, tau_max − tau_b ≥ L)." : "")</p>
+            <figure>\(svg)</figure>
+
+            """
+    }
+}
+
+private extension RunStatus {
+    var isDivergedOrFailed: Bool {
+        switch self {
+        case .diverged, .failed: return true
+        case .done, .interrupted: return false
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import RNNCore
+
+/// Writes `report.html` for one experiment's results folder: one self-contained file (inline SVG
+/// and CSS, a few lines of inline script for sorting the table, nothing fetched) with the
+/// experiment's facts, learning curves (mean over seeds with a min–max band), heatmaps of the
+/// final metric over pairs of swept settings (averaged over seeds), and the summary table.
+public struct HTMLReport {
+    public struct Options: Sendable {
+        public var x: String?
+        public var y: String?
+        public var metric: String?
+        public var group: String?
+        public init(x: String? = nil, y: String? = nil, metric: String? = nil, group: String? = nil) {
+            self.x = x; self.y = y; self.metric = metric; self.group = group
+        }
+    }
+
+    let dir: String
+    let options: Options
+    /// `experiment.json`.
+    var experiment: ExperimentRecord
+    /// `summary.csv`: its header (the runs table shows every column) and rows.
+    var header: [String] = []
+    var rows: [SummaryRow] = []
+    /// Each run's epochs, from its folder.
+    var curves: [String: [EpochRecord]] = [:]
+    /// Each run's `credit.csv` (runs with diagnostics).
+    var credit: [String: [CreditRow]] = [:]
+    /// `summary-by-setting.csv`.
+    var settings = ResultsCSV(path: "")
+
+    /// Reads the experiment's `experiment.json` and `summary.csv`, and each listed run's folder
+    /// through `ResultsStore.readRunFolder`.
+    public init(directory: String, options: Options = Options()) throws(ReadError) {
+        dir = directory
+        self.options = options
+        guard let data = FileManager.default.contents(atPath: "\(dir)/experiment.json"),
+              let experiment = ExperimentRecord.decode(data) else {
+            throw ReadError(path: "\(dir)/experiment.json", reason: "missing or unreadable: is this a results folder written by rnn-exp run?")
+        }
+        self.experiment = experiment
+        settings = ResultsCSV(path: "\(dir)/summary-by-setting.csv")
+        let summary = ResultsCSV(path: "\(dir)/summary.csv")
+        header = summary.header
+        rows = summary.rows.map { SummaryRow(fields: $0, table: summary) }
+        let metric = MetricKind.allCases.first { $0.columnName == experiment.metric } ?? .none
+        for r in rows {
+            guard let run = ResultsStore.readRunFolder("\(dir)/runs/\(r.run)", metric: metric, diagnostics: true) else { continue }
+            curves[r.run] = run.records
+            credit[r.run] = run.creditRows
+        }
+    }
+
+    /// A results file the report needs is missing or unreadable.
+    public struct ReadError: Error, Sendable, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "cannot read \(path): \(reason)" }
+    }
+
+    public func write() throws(WriteError) -> String {
+        let path = "\(dir)/report.html"
+        try AtomicFile.write(html(), to: path)
+        return path
+    }
+
+    // MARK: Helpers
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    /// Display names in the seed's notation: `training.tau_max` → `tau_max`.
+    static func short(_ key: String) -> String { SweepGrid.shortNames([key])[0] }
+
+    var seedKeys: [String] { experiment.sweptKeys.filter(SweepGrid.isSeedKey) }
+    var settingKeys: [String] { experiment.sweptKeys.filter { !SweepGrid.isSeedKey($0) } }
+
+    /// The metric column shown in heatmaps: the option, the dataset's metric, else final_val_loss.
+    var metricColumn: String {
+        if let m = options.metric { return m }
+        if !experiment.metric.isEmpty, header.contains("final_\(experiment.metric)") { return "final_\(experiment.metric)" }
+        return "final_val_loss"
+    }
+
+    /// Numeric position of a swept value (`full` after every number).
+    static func numeric(_ s: String) -> Double? { s == "full" ? .infinity : Double(s) }
+
+    // MARK: Learning curves
+
+    struct Series {
+        var label: String
+        var group: String
+        var runs: [String]
+    }
+
+    func series() -> (groupKey: String?, list: [Series]) {
+        let groupKey = options.group ?? settingKeys.first
+        var order: [String] = []
+        var byLabel: [String: Series] = [:]
+        for r in rows {
+            let id = r.run
+            let label = settingKeys.map { "\(Self.short($0))=\(r[$0] ?? "")" }.joined(separator: ", ")
+            let group = groupKey.flatMap { r[$0] } ?? ""
+            if byLabel[label] == nil { order.append(label); byLabel[label] = Series(label: label.isEmpty ? "all runs" : label, group: group, runs: []) }
+            byLabel[label]!.runs.append(id)
+        }
+        return (groupKey, order.map { byLabel[$0]! })
+    }
+
+    func learningCurves() -> String {
+        let (groupKey, list) = series()
+        guard !list.isEmpty else { return "<h2>Learning curves</h2><p>No finished runs yet.</p>" }
+        // Colours by group value, in sweep order.
+        let groupValues = groupKey.flatMap { experiment.sweepValues[$0] } ?? Array(Set(list.map(\.group))).sorted()
+        func color(_ g: String) -> String {
+            let i = groupValues.firstIndex(of: g) ?? 0
+            return Viridis.color(groupValues.count > 1 ? 0.85 * Double(i) / Double(groupValues.count - 1) : 0.35)
+        }
+        var dashes: [String: Int] = [:]
+        var seenInGroup: [String: Int] = [:]
+        for s in list {
+            dashes[s.label] = seenInGroup[s.group, default: 0]
+            seenInGroup[s.group, default: 0] += 1
+        }
+        let dashPatterns = ["", "6 4", "2 3", "8 3 2 3"]
+        func chart(_ title: String, _ pick: (EpochRecord) -> Double) -> String {
+            var lines: [(label: String, color: String, dash: String, points: [(Double, Double, Double, Double)])] = []
+            var all: [Double] = [], epochs: [Double] = []
+            for s in list {
+                var byEpoch: [Double: [Double]] = [:]
+                for run in s.runs { for p in curves[run] ?? [] { byEpoch[Double(p.epoch), default: []].append(pick(p)) } }
+                var pts: [(Double, Double, Double, Double)] = []
+                for e in byEpoch.keys.sorted() {
+                    let v = byEpoch[e]!.filter { $0.isFinite }
+                    guard !v.isEmpty else { continue }
+                    pts.append((e, v.reduce(0, +) / Double(v.count), v.min()!, v.max()!))
+                    all += v
+                    epochs.append(e)
+                }
+                lines.append((s.label, color(s.group), dashPatterns[(dashes[s.label] ?? 0) % dashPatterns.count], pts))
+            }
+            return LineChart(title: title, xLabel: "epoch", yLabel: title, series: lines, yValues: all, xValues: epochs).svg()
+        }
+        var legend = "<div class=\"legend\">"
+        for s in list {
+            let c = color(s.group), dash = dashPatterns[(dashes[s.label] ?? 0) % dashPatterns.count]
+            legend += "<span><svg width=\"22\" height=\"8\"><line x1=\"1\" y1=\"4\" x2=\"21\" y2=\"4\" stroke=\"\(c)\" stroke-width=\"2.5\"\(dash.isEmpty ? "" : " stroke-dasharray=\"\(dash)\"")/></svg>\(Self.escape(s.label))</span>"
+        }
+        legend += "</div>"
+        let seeds = seedKeys.isEmpty ? "" : " Lines are the mean over seeds (<code>\(seedKeys.map(Self.short).joined(separator: ", "))</code>); the band spans their minimum to maximum."
+        return """
+            <h2>Learning curves</h2>
+            <p class="note">Loss per epoch (epoch 0: the initial weights)\(groupKey.map { ", coloured by <code>\(Self.escape(Self.short($0)))</code>" } ?? "").\(seeds)</p>
+            \(legend)
+            <div class="charts">
+            <figure>\(chart("train_loss") { $0.trainLoss })</figure>
+            <figure>\(chart("val_loss") { $0.valLoss ?? .nan })</figure>
+            </div>
+
+            """
+    }
+
+    // MARK: Table
+
+    func table() -> String {
+        guard !header.isEmpty else { return "" }
+        var out = "<h2>Runs</h2><p class=\"note\">Click a column to sort. Each run links to its folder's files.</p><div class=\"tablewrap\"><table class=\"sortable\"><thead><tr>"
+        out += header.map { "<th>\(Self.escape($0))</th>" }.joined() + "<th>files</th></tr></thead><tbody>"
+        for r in rows {
+            out += "<tr class=\"\(Self.escape(r.status?.word ?? ""))\">"
+            for h in header {
+                let v = r[h] ?? ""
+                let shown = Double(v).map { v.count > 9 ? ChartScale.label($0) : v } ?? v
+                out += "<td data-v=\"\(Self.escape(v))\">\(Self.escape(shown))</td>"
+            }
+            let id = r.run
+            let base = "runs/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)"
+            out += "<td><a href=\"\(base)/metrics.csv\">metrics</a> <a href=\"\(base)/config.yaml\">config</a> <a href=\"\(base)/final.safetensors\">weights</a></td></tr>"
+        }
+        return out + "</tbody></table></div>\n"
+    }
+}
+
+/// One row of `summary.csv` as the report reads it: the run, its status and wall time typed, and
+/// every other column (swept settings, the chosen metric) by its header.
+struct SummaryRow {
+    let run: String
+    /// `done`, `diverged` or `failed` (the summary keeps the word only: no epoch, no reason).
+    let status: RunStatus?
+    let wallSeconds: Double?
+    private let values: [String: String]
+
+    init(fields: [String], table: ResultsCSV) {
+        run = table.field(fields, "run") ?? ""
+        status = table.field(fields, "status").flatMap(RunStatus.parse)
+        wallSeconds = table.field(fields, "wall_s").flatMap(Double.init)
+        var values: [String: String] = [:]
+        for h in table.header { values[h] = table.field(fields, h) }
+        self.values = values
+    }
+
+    /// The field under `column` (nil when the table has no such column).
+    subscript(column: String) -> String? { values[column] }
+}

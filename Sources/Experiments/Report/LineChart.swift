@@ -1,0 +1,53 @@
+import Foundation
+
+/// An SVG line chart with min–max bands.
+struct LineChart {
+    let title: String
+    let xLabel: String
+    let yLabel: String
+    let series: [(label: String, color: String, dash: String, points: [(Double, Double, Double, Double)])]
+    let yValues: [Double]
+    let xValues: [Double]
+
+    func svg() -> String {
+        let w = 540.0, h = 330.0, left = 64.0, right = 14.0, top = 26.0, bottom = 44.0
+        let logY = ChartScale.wantsLog(yValues)
+        guard let ye = ChartScale.extent(yValues, positiveOnly: logY), let xe = ChartScale.extent(xValues) else {
+            return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"80\"><text x=\"10\" y=\"40\" font-size=\"13\">\(title): no finite values</text></svg>"
+        }
+        let pad = logY ? 1.0 : (ye.hi - ye.lo) * 0.05
+        let ys = AxisScale(lo: logY ? ye.lo : ye.lo - pad, hi: logY ? ye.hi : ye.hi + pad, pixelLo: h - bottom, pixelHi: top, logarithmic: logY)
+        let xs = AxisScale(lo: xe.lo, hi: xe.hi, pixelLo: left, pixelHi: w - right)
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" role=\"img\" aria-label=\"\(title)\">"
+        s += "<text x=\"\(left)\" y=\"16\" font-size=\"14\" font-weight=\"600\">\(title)\(logY ? " (log scale)" : "")</text>"
+        for t in ys.ticks {
+            guard let py = ys(t) else { continue }
+            s += "<line x1=\"\(left)\" y1=\"\(py)\" x2=\"\(w - right)\" y2=\"\(py)\" stroke=\"#e6e6e6\"/>"
+            s += "<text x=\"\(left - 6)\" y=\"\(py + 4)\" text-anchor=\"end\" font-size=\"12\">\(ChartScale.label(t))</text>"
+        }
+        let xticks = xs.ticks.filter { $0 == $0.rounded() }
+        for t in xticks {
+            guard let px = xs(t) else { continue }
+            s += "<line x1=\"\(px)\" y1=\"\(h - bottom)\" x2=\"\(px)\" y2=\"\(h - bottom + 4)\" stroke=\"#555\"/>"
+            s += "<text x=\"\(px)\" y=\"\(h - bottom + 17)\" text-anchor=\"middle\" font-size=\"12\">\(ChartScale.label(t))</text>"
+        }
+        s += "<line x1=\"\(left)\" y1=\"\(h - bottom)\" x2=\"\(w - right)\" y2=\"\(h - bottom)\" stroke=\"#555\"/>"
+        s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(h - bottom)\" stroke=\"#555\"/>"
+        s += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 8)\" text-anchor=\"middle\" font-size=\"13\">\(xLabel)</text>"
+        for line in series {
+            let pts = line.points.compactMap { p -> (Double, Double, Double, Double)? in
+                guard let x = xs(p.0), let m = ys(p.1), let lo = ys(p.2), let hi = ys(p.3) else { return nil }
+                return (x, m, lo, hi)
+            }
+            guard !pts.isEmpty else { continue }
+            if pts.contains(where: { $0.2 != $0.3 }) {
+                let upper = pts.map { "\(f($0.0)),\(f($0.3))" }, lower = pts.reversed().map { "\(f($0.0)),\(f($0.2))" }
+                s += "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(line.color)\" fill-opacity=\"0.18\" stroke=\"none\"/>"
+            }
+            s += "<polyline points=\"\(pts.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " "))\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\"\(line.dash.isEmpty ? "" : " stroke-dasharray=\"\(line.dash)\"")><title>\(HTMLReport.escape(line.label))</title></polyline>"
+        }
+        return s + "</svg>"
+    }
+
+    func f(_ v: Double) -> String { String(format: "%.1f", v) }
+}
