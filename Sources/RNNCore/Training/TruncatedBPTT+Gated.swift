@@ -71,12 +71,8 @@ extension TruncatedBPTT {
             Scalar.gemm(transA: false, transB: true, m: rows, n: gu, k: i,
                         alpha: 1, a: x, lda: i, b: sw, ldb: i, beta: 1, c: pre, ldc: aw)
         }
-        let t = twT[l]
-        let pk = panels[l]  // TWᵀ panels for the AVX-512 kernel (float32), from the current weights
-        pk?.packForward(tw)
-        if let t {  // TWᵀ, (U, G·U), for the small kernel, from the current weights
-            Self.transpose(tw, rows: gu, cols: u, into: t.baseAddress!)
-        }
+        let product = recurrence[l]
+        product.refreshForward(tw, gateRows: gu, units: u)  // from the current weights
         let scratch = gatedScratch.baseAddress!  // gru: TW·h_{m-1}, (B, 3U)
         for m in (p + 1)...n {
             let g = auxSlot(l, m)                                 // (B, aw)
@@ -85,18 +81,18 @@ extension TruncatedBPTT {
             let hOut = slot(h[l], l, m)                           // (B, U)
             if isLSTM {
                 // g[:, 0 ..< 4U] += h_{m-1} · TWᵀ
-                if let pk {
+                switch product {
+                case .packed(let pk):
                     pk.gateProduct(hPrev, into: g, ldc: aw, rows: b)
-                } else if let t {
-                    rnn_sgemm_nn_acc(b, gu, u, Self.f32(hPrev), u, Self.f32(UnsafePointer(t.baseAddress!)), gu,
-                                     Self.f32(g), aw)
-                } else {
-                    Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
-                                b: tw, ldb: u, beta: 1, c: g, ldc: aw)
-                }
-                if pk != nil {  // float32 on AVX-512: the whole cell in one vectorised pass (RNNKernels)
+                    // float32 on AVX-512: the whole cell in one vectorised pass (RNNKernels)
                     rnn_lstm_forward_f32(b, u, Self.f32(g), aw, Self.f32(gPrev + 4 * u), Self.f32(hOut), u)
                     continue
+                case .smallKernel(let t):
+                    rnn_sgemm_nn_acc(b, gu, u, Self.f32(hPrev), u, Self.f32(UnsafePointer(t.baseAddress!)), gu,
+                                     Self.f32(g), aw)
+                case .blas:
+                    Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
+                                b: tw, ldb: u, beta: 1, c: g, ldc: aw)
                 }
                 for r in 0..<b {
                     let row = g + r * aw
@@ -116,17 +112,18 @@ extension TruncatedBPTT {
                 }
             } else {
                 // scratch = h_{m-1} · TWᵀ, (B, 3U)
-                if let pk {  // float32 on AVX-512: then the whole cell in one vectorised pass (RNNKernels)
+                switch product {
+                case .packed(let pk):  // float32 on AVX-512: then the whole cell in one vectorised pass (RNNKernels)
                     scratch.update(repeating: 0, count: b * gu)
                     pk.gateProduct(hPrev, into: scratch, ldc: gu, rows: b)
                     rnn_gru_forward_f32(b, u, Self.f32(g), aw, Self.f32(UnsafePointer(scratch)), gu, Self.f32(bt + 2 * u),
                                         Self.f32(hPrev), Self.f32(hOut), u)
                     continue
-                } else if let t {
+                case .smallKernel(let t):
                     scratch.update(repeating: 0, count: b * gu)
                     rnn_sgemm_nn_acc(b, gu, u, Self.f32(hPrev), u, Self.f32(UnsafePointer(t.baseAddress!)), gu,
                                      Self.f32(scratch), gu)
-                } else {
+                case .blas:
                     Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
                                 b: tw, ldb: u, beta: 0, c: scratch, ldc: gu)
                 }
@@ -162,14 +159,15 @@ extension TruncatedBPTT {
         let isLSTM = layer.kind == .lstm
         guard let twOffset = e.tw, let btOffset = e.bt else { return }
         let tw = UnsafePointer(params.baseAddress! + twOffset)
-        panels[l]?.packBackward(tw)  // TW panels, once per update
+        let product = recurrence[l]
+        product.refreshBackward(tw)  // TW panels, once per update
         let dhNext = gatedScratch.baseAddress!          // TWᵀ delta_{m+1} (+ z ⊙ dh_{m+1}), (B, U)
         let dcNext = dhNext + b * u                      // dc_{m+1} ⊙ σ(f_{m+1}), (B, U)
         dhNext.update(repeating: 0, count: 2 * b * u)
         for m in stride(from: n, through: lo, by: -1) {
             let dm = deltaSlot(l, m)                               // (B, 4U)
             let g = UnsafePointer(auxSlot(l, m))                   // (B, aw)
-            if panels[l] != nil {  // float32 on AVX-512: the cell's backward in one vectorised pass
+            if case .packed = product {  // float32 on AVX-512: the cell's backward in one vectorised pass
                 if isLSTM {
                     rnn_lstm_backward_f32(b, u, Self.f32(g), aw, Self.f32(UnsafePointer(auxSlot(l, m - 1)) + 4 * u),
                                           Self.f32(dm), dw, Self.f32(UnsafePointer(dhNext)), Self.f32(dcNext))
@@ -215,13 +213,14 @@ extension TruncatedBPTT {
             checkFinite(UnsafePointer(dm), count: b * dw, "gate delta, layer \(l), step \(m)")
             guard m > lo else { break }  // nothing flows below the window start
             // dhNext (+)= Delta_h,m · TW: (B, G·U) × (G·U, U)
-            if let pk = panels[l] {
+            switch product {
+            case .packed(let pk):
                 if isLSTM { dhNext.update(repeating: 0, count: b * u) }
                 pk.stateProduct(UnsafePointer(dm), lda: dw, into: dhNext, rows: b)
-            } else if twT[l] != nil {
+            case .smallKernel:
                 if isLSTM { dhNext.update(repeating: 0, count: b * u) }
                 rnn_sgemm_nn_acc(b, u, gu, Self.f32(UnsafePointer(dm)), dw, Self.f32(tw), u, Self.f32(dhNext), u)
-            } else {
+            case .blas:
                 Scalar.gemm(transA: false, transB: false, m: b, n: u, k: gu, alpha: 1,
                             a: UnsafePointer(dm), lda: dw, b: tw, ldb: u,
                             beta: isLSTM ? 0 : 1, c: dhNext, ldc: u)
@@ -279,23 +278,13 @@ extension TruncatedBPTT {
         }
     }
 
-    /// `dst (cols, rows) = srcᵀ`, `src` (rows, cols), both row-major, in 16 × 16 tiles (a plain
-    /// double loop writes with a stride of `rows` and misses the cache on every store).
+    /// `dst (cols, rows) = srcᵀ` (`RecurrenceProduct.transpose`: 16 × 16 tiles).
     static func transpose(_ src: UnsafePointer<Scalar>, rows: Int, cols: Int, into dst: UnsafeMutablePointer<Scalar>) {
-        let tile = 16
-        for r0 in stride(from: 0, to: rows, by: tile) {
-            let r1 = min(r0 + tile, rows)
-            for c0 in stride(from: 0, to: cols, by: tile) {
-                let c1 = min(c0 + tile, cols)
-                for r in r0..<r1 {
-                    for c in c0..<c1 { dst[c * rows + r] = src[r * cols + c] }
-                }
-            }
-        }
+        RecurrenceProduct<Scalar>.transpose(src, rows: rows, cols: cols, into: dst)
     }
 
     /// A float32 view of a `Scalar` pointer, for the C kernels (callers check `Scalar == Float`
-    /// through `twT`, which exists only then).
+    /// through `RecurrenceProduct`, whose kernel cases exist only then).
     @inline(__always)
     static func f32(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
         UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
