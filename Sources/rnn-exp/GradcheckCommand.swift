@@ -6,7 +6,13 @@ extension RNNExp {
     struct Gradcheck: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compare the BPTT gradient of the file's model with central finite differences (float64).",
-            discussion: "Uses the first grid point and its first update window. Prints the worst relative error per parameter; exits 1 above \(GradientCheckRun.toleranceText).")
+            discussion: """
+                Uses the first grid point and its first update window. A parameter tensor passes when every \
+                checked entry has \(GradientCheckRun.tolerance.text) (max|fd|: the tensor's largest \
+                difference quotient; as torch.autograd.gradcheck's atol + rtol, with the absolute part \
+                relative to the tensor's scale, floored for tensors whose exact gradient is 0). Prints per tensor the worst ratio of |g - fd| to that \
+                bound (pass: <= 1), max|fd| and the worst relative error; exits 1 when a ratio exceeds 1.
+                """)
 
         @Argument(help: ArgumentHelp("Experiment file (YAML).", valueName: "file"))
         var file: String
@@ -25,17 +31,20 @@ extension RNNExp {
             let report = result.report
             Output.line("\(result.runID): first update at step \(report.step), errors injected at (\(report.previousStep), \(report.step)], window from step \(report.windowStart), float64")
             let nameWidth = max(report.tensors.map(\.name.count).max() ?? 4, 9)
-            Output.line("parameter".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  worst rel. error  index   BPTT                   finite difference")
+            Output.line("parameter".padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+                        + "  worst ratio  index   BPTT                    finite difference       max|fd|    worst rel. error")
             for t in report.tensors {
                 let cells = [t.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0),
-                             String(format: "%.3e", t.worstError).padding(toLength: 16, withPad: " ", startingAt: 0),
-                             String(t.worstIndex).padding(toLength: 6, withPad: " ", startingAt: 0),
-                             String(format: "% .15e", t.analytic), String(format: "% .15e", t.numeric)]
+                             String(format: "%.3e", t.worstRatio).padding(toLength: 11, withPad: " ", startingAt: 0),
+                             String(t.worstRatioIndex).padding(toLength: 6, withPad: " ", startingAt: 0),
+                             String(format: "% .15e", t.ratioAnalytic), String(format: "% .15e", t.ratioNumeric),
+                             String(format: "%.3e", t.scale), String(format: "%.3e", t.worstError)]
                 Output.line(cells.joined(separator: "  ") + (t.checked < t.count ? "  (\(t.checked) of \(t.count) checked)" : ""))
             }
-            let worst = String(format: "%.3e", report.worstError)
-            let limit = GradientCheckRun.toleranceText
-            Output.line(result.passed ? "ok: worst relative error \(worst) <= \(limit)" : "FAILED: worst relative error \(worst) > \(limit)")
+            let ratio = String(format: "%.3e", report.worstRatio), relative = String(format: "%.3e", report.worstError)
+            let rule = GradientCheckRun.tolerance.text
+            Output.line(result.passed ? "ok: worst relative error \(relative); worst ratio \(ratio) <= 1 (\(rule), per tensor)"
+                                      : "FAILED: worst ratio \(ratio) > 1 (\(rule), per tensor); worst relative error \(relative)")
             if !result.passed { throw ExitCode.someRunsFailed }
         }
     }

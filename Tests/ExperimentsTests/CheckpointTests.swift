@@ -190,3 +190,66 @@ struct CheckpointTests {
         #expect(lossesAndWeights("\(dir)/r", "ckkill") == lossesAndWeights("\(dir)/ref", "ckkill"))
     }
 }
+
+/// Checkpoints of the previous layout (format 1, progress numbers by position) are still read,
+/// number for number; the named layout (format 2) round-trips and rejects what it cannot name.
+@Suite("Checkpoint layouts")
+struct CheckpointLayoutTests {
+    static let golden = "\(repositoryRoot)/Tests/ExperimentsTests/Golden/checkpoint-v1"
+
+    /// `Golden/checkpoint-v1/state.safetensors` was written by the pre-change binary (`910f1ed`),
+    /// stopped by SIGINT in epoch 1 of `ckv1.yaml` after 75 batches; `final-uninterrupted.safetensors`
+    /// is that binary's uninterrupted run. Read now, the checkpoint gives the same numbers, and
+    /// the run continued from it ends with those final weights, byte for byte.
+    @Test func version1CheckpointIsReadAndContinued() throws {
+        let dir = scratchDirectory("ck-v1")
+        writeFile("\(dir)/ckv1.yaml", try String(contentsOfFile: "\(Self.golden)/ckv1.yaml", encoding: .utf8))
+        let plan = try Planner.plan(files: ["\(dir)/ckv1.yaml"]).get()[0]
+        let run = plan.runs[0]
+        let bytes = try #require(FileManager.default.contents(atPath: "\(Self.golden)/state.safetensors"))
+        let c = try Checkpoint.decode(bytes, metric: run.config.metric).get()
+        #expect(c.batchesDone == 75 && c.trainer.optimizerStep == 75)
+        #expect(c.partial.elements == 300 && c.partial.updates == 75 && c.partial.sampleSteps == 2400)
+        #expect(c.partial.lossSum == Double(bitPattern: 0x40514271168b5d67))
+        #expect(c.partial.gradNormSum == Double(bitPattern: 0x4057c34092873e11))
+        #expect(c.partial.seconds == Double(bitPattern: 0x3fa26b9000000000))
+        #expect(c.elapsedSeconds == Double(bitPattern: 0x3fb7e9e400000000))
+        #expect(c.records.map(\.epoch) == [0])
+        #expect(c.canonicalConfig == run.canonical)
+
+        let store = ResultsStore(root: "\(dir)/r")
+        let path = store.checkpointPath(plan.name, run.id)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try bytes.write(to: URL(fileURLWithPath: path))
+        guard case .found = store.loadCheckpoint(plan.name, run) else {
+            Issue.record("the version-1 checkpoint is not found as this run's")
+            return
+        }
+        let report = Runner(plans: [plan], store: store, options: .init(jobs: 1)).run()
+        #expect(report.exitCode == 0)
+        #expect(report.warnings.isEmpty, "\(report.warnings)")
+        let final = FileManager.default.contents(atPath: "\(dir)/r/\(plan.name)/runs/\(run.id)/final.safetensors")
+        let expected = FileManager.default.contents(atPath: "\(Self.golden)/final-uninterrupted.safetensors")
+        #expect(final != nil && final == expected)
+    }
+
+    /// Format 2 writes `name=value` pairs and reads back the same checkpoint; a missing, unknown
+    /// or repeated name, or a version-1 list of the wrong length, is damage, never a misread.
+    @Test func namedProgressRoundTripsAndRejectsWhatItCannotName() throws {
+        let bytes = try #require(FileManager.default.contents(atPath: "\(Self.golden)/state.safetensors"))
+        let c = try Checkpoint.decode(bytes, metric: MetricKind.none).get()
+        let again = try Checkpoint.decode(c.encoded(metric: MetricKind.none), metric: MetricKind.none).get()
+        #expect(again == c)
+        #expect(c.progressText.hasPrefix("loss_sum=40514271168b5d67 grad_norm_sum="))
+        #expect(c.progressText.hasSuffix("batches_done=75 optimizer_step=75"))
+        let v2 = Checkpoint.format, v1 = Checkpoint.formatVersion1
+        #expect(Checkpoint.progress(c.progressText, format: v2) != nil)
+        let words = c.progressText.split(separator: " ").map(String.init)
+        #expect(Checkpoint.progress(words.dropLast().joined(separator: " "), format: v2) == nil)
+        #expect(Checkpoint.progress((words + ["epochs=3"]).joined(separator: " "), format: v2) == nil)
+        #expect(Checkpoint.progress((words + [words[0]]).joined(separator: " "), format: v2) == nil)
+        #expect(Checkpoint.progress("1 2 3 4 5 6 7 8", format: v1) == nil)
+        #expect(Checkpoint.progress(c.progressText, format: v1) == nil)
+    }
+}

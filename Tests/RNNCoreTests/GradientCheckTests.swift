@@ -116,3 +116,51 @@ struct GradientCheckTests {
         #expect(worstRelativeError(last.grad, full).error > 1e-3)
     }
 }
+
+@Suite("Gradient check criterion")
+struct GradientCheckCriterionTests {
+    /// `|g - fd| <= atol · max|fd| + rtol · |fd|` per tensor: the unperturbed gradient passes, and
+    /// the same gradient with one entry off by 1e-4 relative (the largest entry of each tensor in
+    /// turn, so the error is 1e-4 of the tensor's scale) fails, in that tensor only.
+    @Test(arguments: [LayerKind.rnn, .lstm, .gru])
+    func failsWhenOneEntryIsOffBy1e4Relative(_ kind: LayerKind) throws {
+        let spec = NetworkSpec(inputs: 3, layers: [(kind, 4, .tanh), (.dense, 3, .softmax)], loss: .crossEntropy)
+        let samples = TestData.samples(spec: spec, lengths: [8, 6], seed: 9)
+        let batch = SequenceBatch<Double>(samples, inputSize: 3, outputSize: 3)
+        let report = try #require(GradientCheck.run(spec: spec, parameters: spec.initialParameters(seed: 1),
+                                                    batch: batch, truncation: Truncation(tauB: 4, tauMax: 6)))
+        #expect(report.passed, "worst ratio \(report.worstRatio)")
+        let tensors = ParameterLayout(spec).namedTensors(spec).map { ($0.name, $0.range) }
+        let checked = Set(0..<report.analytic.count)
+        let unperturbed = GradientCheck.compare(analytic: report.analytic, numeric: report.numeric, checked: checked,
+                                                tensors: tensors)
+        #expect(unperturbed.allSatisfy { $0.worstRatio <= 1 })
+        for (t, tensor) in tensors.enumerated() {
+            let largest = try #require(tensor.1.max { abs(report.numeric[$0]) < abs(report.numeric[$1]) })
+            var g = report.analytic
+            g[largest] *= 1 + 1e-4
+            let results = GradientCheck.compare(analytic: g, numeric: report.numeric, checked: checked, tensors: tensors)
+            #expect(results[t].worstRatio > 1, "\(tensor.0): ratio \(results[t].worstRatio)")
+            #expect(results[t].worstRatioIndex == largest - tensor.1.lowerBound)
+            for (other, r) in results.enumerated() where other != t { #expect(r.worstRatio <= 1) }
+        }
+    }
+
+    /// The ratio's edge cases: exact agreement is 0, a difference where the bound is 0 is
+    /// infinite, NaN fails.
+    @Test func ratioEdgeCases() {
+        let tol = GradientCheck.Tolerance.standard
+        #expect(tol.ratio(analytic: 0, numeric: 0, scale: 0) == 0)
+        let exact = GradientCheck.Tolerance(absolute: 1e-6, relative: 1e-6, scaleFloor: 0)
+        #expect(exact.ratio(analytic: 1e-30, numeric: 0, scale: 0) == .infinity)
+        // A tensor whose exact gradient is 0: difference quotients of ~1e-13 noise pass, 1e-9 fails.
+        #expect(tol.ratio(analytic: 0, numeric: -3.7e-13, scale: 3.7e-13) < 0.01)
+        #expect(tol.ratio(analytic: 0, numeric: 1e-9, scale: 1e-9) > 1)
+        #expect(tol.ratio(analytic: 1 + 1e-4, numeric: 1, scale: 1) > 1)
+        #expect(tol.ratio(analytic: 1 + 1e-7, numeric: 1, scale: 1) <= 1)
+        #expect(tol.ratio(analytic: 1e-6 + 5e-12, numeric: 1e-6, scale: 1) < 1e-5)
+        #expect(tol.text == "|g - fd| <= 1e-6·max(max|fd|, 1e-4) + 1e-6·|fd|")
+        let r = GradientCheck.compare(analytic: [.nan], numeric: [1], checked: [0], tensors: [("w", 0..<1)])
+        #expect(r[0].worstRatio == .infinity)
+    }
+}

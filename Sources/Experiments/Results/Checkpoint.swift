@@ -37,6 +37,22 @@ public struct Checkpoint: Sendable, Equatable {
         /// Seconds spent in this epoch's training so far.
         public var seconds = 0.0
         public init() {}
+
+        /// Adds one trained batch: its `BatchResult` and the steps its lanes hold.
+        public mutating func add(_ batch: BatchResult, sampleSteps steps: Int) {
+            lossSum += batch.lossSum
+            elements += batch.elements
+            gradNormSum += batch.gradNormSum
+            updates += batch.updates
+            sampleSteps += steps
+        }
+
+        /// The epoch's mean training loss over its target elements (NaN when none).
+        public var meanLoss: Double { elements > 0 ? lossSum / Double(elements) : .nan }
+        /// The mean gradient norm over the epoch's updates (nil when none).
+        public var meanGradNorm: Double? { updates > 0 ? gradNormSum / Double(updates) : nil }
+        /// Sample steps trained per second (nil before any time passed).
+        public var sampleStepsPerSecond: Double? { seconds > 0 ? Double(sampleSteps) / seconds : nil }
     }
 
     public init(canonicalConfig: String, trainer: TrainerState, records: [EpochRecord], batchesDone: Int,
@@ -49,7 +65,65 @@ public struct Checkpoint: Sendable, Equatable {
         self.elapsedSeconds = elapsedSeconds
     }
 
-    static let format = "rnn-exp checkpoint 1"
+    /// The format written: version 2 names its progress numbers (`progress`: `name=value` pairs).
+    static let format = "rnn-exp checkpoint 2"
+    /// Version 1 (before 2026-12-01) wrote the same numbers by position, in `Progress.version1Order`;
+    /// it is still read.
+    static let formatVersion1 = "rnn-exp checkpoint 1"
+
+    /// The progress numbers of the metadata's `progress` entry, by name. Reals are written as the
+    /// hex of their bits (they read back exactly), counts in decimal.
+    enum Progress: String, CaseIterable {
+        case lossSum = "loss_sum", gradNormSum = "grad_norm_sum", epochSeconds = "epoch_seconds"
+        case elapsedSeconds = "elapsed_seconds"
+        case elements, updates, sampleSteps = "sample_steps", batchesDone = "batches_done"
+        case optimizerStep = "optimizer_step"
+
+        var isReal: Bool { [.lossSum, .gradNormSum, .epochSeconds, .elapsedSeconds].contains(self) }
+        /// Version 1's positions: nine numbers, the four reals first.
+        static let version1Order: [Progress] = [.lossSum, .gradNormSum, .epochSeconds, .elapsedSeconds,
+                                                .elements, .updates, .sampleSteps, .batchesDone, .optimizerStep]
+    }
+
+    /// The progress numbers as `name=value` text.
+    var progressText: String {
+        let reals: [Progress: Double] = [.lossSum: partial.lossSum, .gradNormSum: partial.gradNormSum,
+                                         .epochSeconds: partial.seconds, .elapsedSeconds: elapsedSeconds]
+        let counts: [Progress: Int] = [.elements: partial.elements, .updates: partial.updates, .sampleSteps: partial.sampleSteps,
+                                       .batchesDone: batchesDone, .optimizerStep: trainer.optimizerStep]
+        return Progress.allCases.map { field in
+            "\(field.rawValue)=" + (field.isReal ? Self.exact(reals[field] ?? 0) : String(counts[field] ?? 0))
+        }.joined(separator: " ")
+    }
+
+    /// The progress numbers of a checkpoint of `format` (nil: missing, unknown, repeated or
+    /// damaged; never a number under another name). Reals as `Double`s' bit patterns, counts >= 0.
+    static func progress(_ text: String, format: String) -> [Progress: Double]? {
+        let words = text.split(separator: " ").map(String.init)
+        var pairs: [(Progress, String)] = []
+        if format == formatVersion1 {
+            guard words.count == Progress.version1Order.count else { return nil }
+            pairs = Array(zip(Progress.version1Order, words))
+        } else {
+            for word in words {
+                let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let field = Progress(rawValue: parts[0]) else { return nil }
+                pairs.append((field, parts[1]))
+            }
+        }
+        var values: [Progress: Double] = [:]
+        for (field, word) in pairs {
+            guard values[field] == nil else { return nil }
+            if field.isReal {
+                guard let v = real(word) else { return nil }
+                values[field] = v
+            } else {
+                guard let v = Int(word), v >= 0 else { return nil }
+                values[field] = Double(v)
+            }
+        }
+        return values.count == Progress.allCases.count ? values : nil
+    }
 
     /// One safetensors file: the state as F64 tensors, the rest as metadata (numbers as the hex
     /// of their bits, so they read back exactly).
@@ -60,9 +134,7 @@ public struct Checkpoint: Sendable, Equatable {
             Safetensors.Tensor(name: "optimizer.first", shape: [trainer.optimizerFirst.count], values: trainer.optimizerFirst),
             Safetensors.Tensor(name: "optimizer.second", shape: [trainer.optimizerSecond.count], values: trainer.optimizerSecond),
         ]
-        let sums = [partial.lossSum, partial.gradNormSum, partial.seconds, elapsedSeconds].map(Self.exact)
-            + [partial.elements, partial.updates, partial.sampleSteps, batchesDone, trainer.optimizerStep].map(String.init)
-        let metadata = ["format": Self.format, "config": canonicalConfig, "progress": sums.joined(separator: " "),
+        let metadata = ["format": Self.format, "config": canonicalConfig, "progress": progressText,
                         "records": ResultsStore.metricsCSV(records, metric: metric, diagnostics: true),
                         "gradient_rows": ResultsStore.csv(diagnostics.gradientRows, GradientRow.columns),
                         "credit_rows": ResultsStore.csv(diagnostics.creditRows, CreditRow.columns),
@@ -78,15 +150,16 @@ public struct Checkpoint: Sendable, Equatable {
         case .failure(let e): return .failure(e)
         }
         let m = file.metadata
-        guard m["format"] == format else { return .failure(.init("not an rnn-exp checkpoint (format \(m["format"] ?? "missing"))")) }
-        guard let config = m["config"], let progress = m["progress"]?.split(separator: " ").map(String.init),
-              progress.count == 9, let recordsText = m["records"] else {
+        guard let version = m["format"], version == format || version == formatVersion1 else {
+            return .failure(.init("not an rnn-exp checkpoint (format \(m["format"] ?? "missing"))"))
+        }
+        guard let config = m["config"], let progressText = m["progress"], let recordsText = m["records"] else {
             return .failure(.init("the checkpoint's metadata is incomplete"))
         }
-        let reals = progress[0..<4].compactMap(Self.real), ints = progress[4..<9].compactMap { Int($0) }
-        guard reals.count == 4, ints.count == 5, ints.allSatisfy({ $0 >= 0 }) else {
+        guard let progress = Self.progress(progressText, format: version) else {
             return .failure(.init("the checkpoint's progress numbers are damaged"))
         }
+        func count(_ field: Progress) -> Int { Int(progress[field] ?? 0) }
         guard let parameters = file.tensors["parameters"]?.values, let first = file.tensors["optimizer.first"]?.values,
               let second = file.tensors["optimizer.second"]?.values else {
             return .failure(.init("the checkpoint lacks its parameter or optimizer tensors"))
@@ -100,11 +173,17 @@ public struct Checkpoint: Sendable, Equatable {
             return .failure(.init("the checkpoint's epoch records are damaged"))
         }
         var partial = EpochSums()
-        partial.lossSum = reals[0]; partial.gradNormSum = reals[1]; partial.seconds = reals[2]
-        partial.elements = ints[0]; partial.updates = ints[1]; partial.sampleSteps = ints[2]
-        let trainer = TrainerState(parameters: parameters, optimizerStep: ints[4], optimizerFirst: first, optimizerSecond: second)
-        var checkpoint = Checkpoint(canonicalConfig: config, trainer: trainer, records: records, batchesDone: ints[3],
-                                    partial: partial, elapsedSeconds: reals[3])
+        partial.lossSum = progress[.lossSum] ?? 0
+        partial.gradNormSum = progress[.gradNormSum] ?? 0
+        partial.seconds = progress[.epochSeconds] ?? 0
+        partial.elements = count(.elements)
+        partial.updates = count(.updates)
+        partial.sampleSteps = count(.sampleSteps)
+        let trainer = TrainerState(parameters: parameters, optimizerStep: count(.optimizerStep),
+                                   optimizerFirst: first, optimizerSecond: second)
+        var checkpoint = Checkpoint(canonicalConfig: config, trainer: trainer, records: records,
+                                    batchesDone: count(.batchesDone), partial: partial,
+                                    elapsedSeconds: progress[.elapsedSeconds] ?? 0)
         guard let partialCredit = DiagnosticsState.partial(m["credit_partial"] ?? "") else {
             return .failure(.init("the checkpoint's diagnostics are damaged"))
         }

@@ -53,32 +53,3 @@ public struct RunSetup {
                         seed: UInt64(config.seed), epoch: epoch, inputSize: dataset.inputSize, outputSize: spec.outputs)
     }
 }
-
-/// `rnn-exp gradcheck`: the first grid point's first update window in float64, against central
-/// finite differences (`GradientCheck`).
-public enum GradientCheckRun {
-    /// The pass threshold on the worst relative error (SPEC 7).
-    public static let tolerance = 1e-6
-    /// `tolerance` as the messages print it.
-    public static let toleranceText = "1e-6"
-
-    public struct Result: Sendable {
-        public let runID: String
-        public let report: GradientCheck.Report
-        public var passed: Bool { report.worstError <= GradientCheckRun.tolerance }
-    }
-
-    public static func check(_ plan: ExperimentPlan) throws(RunSetup.Failure) -> Result {
-        guard let run = plan.runs.first else { throw RunSetup.Failure(description: "\(plan.file): the grid has no valid point") }
-        var config = run.config
-        config.precision = .float64
-        let setup = try RunSetup.prepare(config, datasets: plan.datasets)
-        let batches: [SequenceBatch<Double>] = setup.trainingBatches(config, epoch: 0, shuffle: false)
-        guard let batch = batches.first,
-              let report = GradientCheck.run(spec: setup.spec, parameters: setup.initialParameters, batch: batch,
-                                             truncation: config.truncation) else {
-            throw RunSetup.Failure(description: "\(plan.file): the first batch has no update with a target")
-        }
-        return Result(runID: run.id, report: report)
-    }
-}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Applies one optimizer step to the contiguous parameter buffer, with PyTorch's update rules
 /// (`torch.optim.SGD`, `Adam`, `RMSprop`, single-tensor implementations, `maximize=False`).
 ///
@@ -14,7 +16,7 @@
 final class Optimizer<Scalar: RNNScalar> {
     let settings: OptimizerSettings
     let count: Int
-    // Internal (not private) so that checkpoints can save and restore them (TruncatedBPTT+State).
+    // Internal (not private) so that checkpoints can save and restore them (ParameterUpdate).
     var step = 0
     var first: UnsafeMutableBufferPointer<Scalar>   // momentum buffer / exp_avg
     var second: UnsafeMutableBufferPointer<Scalar>  // exp_avg_sq / square_avg
@@ -92,5 +94,3 @@ final class Optimizer<Scalar: RNNScalar> {
         }
     }
 }
-
-import Foundation

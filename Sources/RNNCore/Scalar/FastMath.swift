@@ -1,3 +1,5 @@
+import RNNKernels
+
 /// Float32 elementwise math without libm calls, which otherwise dominate small and medium RNNs
 /// (one libm call per hidden unit and step). `tanh` and the softmax's `exp` run in the C kernels
 /// of `RNNKernels` (AVX2+FMA where available); `sigmoid` here, from Cephes' `exp` polynomial
@@ -40,7 +42,6 @@ enum FastMath {
     }
 }
 
-import RNNKernels
 
 extension RNNScalar {
     /// `p[i] = tanh(p[i])`: for float32 the C kernel (`RNNKernels`, the same polynomials with

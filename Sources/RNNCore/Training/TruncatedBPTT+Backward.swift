@@ -21,7 +21,7 @@ extension TruncatedBPTT {
         grads.update(repeating: 0)
         deltaOrigin = a
         internalCheck(a >= 1 && a <= p + 1 && p < n, "window: a = \(a), p = \(p), n = \(n)")
-        let foldsActivation = spec.loss != .mse  // injection is dC/dz: added after sigma'
+        let foldsActivation = spec.loss.injectsPreActivation  // injection is dC/dz: added after sigma'
         var loAbove = p + 1
         for l in stride(from: top, through: 0, by: -1) {
             let layer = spec.layers[l]
@@ -75,26 +75,31 @@ extension TruncatedBPTT {
             // delta^l = sigma' ⊙ (E^l + TW^lᵀ delta^l_{m+1}).
             if let twOffset = e.tw {
                 let tw = UnsafePointer(params.baseAddress! + twOffset)
-                panels[l]?.packBackward(tw)
+                let product = recurrence[l]
+                product.refreshBackward(tw)
                 for m in stride(from: n, through: lo, by: -1) {
                     let dm = deltaSlot(l, m)
-                    if m < n, let pk = panels[l] {  // delta_m = (E_m + delta_{m+1} · TW) ⊙ sigma', fused for tanh
-                        let fused = layer.activation == .tanh
-                        pk.product(UnsafePointer(deltaSlot(l, m + 1)), pk.backward, into: dm, rows: b,
-                                   epilogue: fused ? .tanhDerivative : .none, h: UnsafePointer(slot(h[l], l, m)))
-                        if !fused { layer.activation.backward(h: UnsafePointer(slot(h[l], l, m)), g: dm, rows: b, width: u) }
-                    } else {
-                        if m < n {
-                            if twT[l] != nil {
-                                recurrentProduct(UnsafePointer(deltaSlot(l, m + 1)), tw, into: dm, rows: b, units: u)
-                            } else {
-                                Scalar.gemm(transA: false, transB: false, m: b, n: u, k: u,
-                                            alpha: 1, a: UnsafePointer(deltaSlot(l, m + 1)), lda: u, b: tw, ldb: u,
-                                            beta: 1, c: dm, ldc: u)
-                            }
+                    let hm = UnsafePointer(slot(h[l], l, m))
+                    var activationApplied = false
+                    if m < n {
+                        // TW^lᵀ delta_{m+1} of the recursion, for all lanes at once: row-major
+                        // (delta (B×U) · TW (U×U))[r, j] = Σ_i delta[r, i] TW[i, j] = (TWᵀ delta_r)_j,
+                        // so the transposed product reads TW itself (forward reads TWᵀ).
+                        let next = UnsafePointer(deltaSlot(l, m + 1))
+                        switch product {
+                        case .packed(let pk):  // delta_m = (E_m + delta_{m+1} · TW) ⊙ sigma', fused for tanh
+                            activationApplied = layer.activation == .tanh
+                            pk.product(next, pk.backward, into: dm, rows: b,
+                                       epilogue: activationApplied ? .tanhDerivative : .none, h: hm)
+                        case .smallKernel:
+                            recurrentProduct(next, tw, into: dm, rows: b, units: u)
+                        case .blas:
+                            Scalar.gemm(transA: false, transB: false, m: b, n: u, k: u,
+                                        alpha: 1, a: next, lda: u, b: tw, ldb: u,
+                                        beta: 1, c: dm, ldc: u)
                         }
-                        layer.activation.backward(h: UnsafePointer(slot(h[l], l, m)), g: dm, rows: b, width: u)
                     }
+                    if !activationApplied { layer.activation.backward(h: hm, g: dm, rows: b, width: u) }
                     if l == top && foldsActivation && m > p {
                         let injected = outputSlot(inject, m)
                         for j in 0..<(b * u) { dm[j] += injected[j] }
@@ -152,41 +157,5 @@ extension TruncatedBPTT {
             let xr = x + r * stride
             for j in 0..<cols { sums[j] += xr[j] }
         }
-    }
-
-    /// Global L2 norm of the gradient, as `clip_grad_norm_` computes it: the squares summed in
-    /// float64 (float32 through `rnn_sum_squares_f32`; otherwise over eight interleaved partial
-    /// sums: independent chains, so the loop runs at the adder's throughput rather than its latency).
-    func gradientNorm() -> Double {
-        let g = grads.baseAddress!, n = layout.count
-        if Scalar.self == Float.self { return rnn_sum_squares_f32(Self.f32(UnsafePointer(g)), n).squareRoot() }
-        var s = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        var i = 0
-        while i + 8 <= n {
-            @inline(__always) func sq(_ k: Int) -> Double { let v = Double(g[i + k]); return v * v }
-            s.0 += sq(0); s.1 += sq(1); s.2 += sq(2); s.3 += sq(3)
-            s.4 += sq(4); s.5 += sq(5); s.6 += sq(6); s.7 += sq(7)
-            i += 8
-        }
-        var sum = ((s.0 + s.1) + (s.2 + s.3)) + ((s.4 + s.5) + (s.6 + s.7))
-        while i < n { let v = Double(g[i]); sum += v * v; i += 1 }
-        return sum.squareRoot()
-    }
-
-    /// Whether every weight is finite: `w - w` is 0 for a finite weight and NaN for an infinite or
-    /// NaN one, so one NaN test of the summed differences (eight partial sums) decides, branch-free.
-    func parametersAreFinite() -> Bool {
-        let w = params.baseAddress!, n = layout.count
-        var s = (Scalar(0), Scalar(0), Scalar(0), Scalar(0), Scalar(0), Scalar(0), Scalar(0), Scalar(0))
-        var i = 0
-        while i + 8 <= n {
-            @inline(__always) func z(_ k: Int) -> Scalar { w[i + k] - w[i + k] }
-            s.0 += z(0); s.1 += z(1); s.2 += z(2); s.3 += z(3)
-            s.4 += z(4); s.5 += z(5); s.6 += z(6); s.7 += z(7)
-            i += 8
-        }
-        var sum = s.0 + s.1 + s.2 + s.3 + s.4 + s.5 + s.6 + s.7
-        while i < n { sum += w[i] - w[i]; i += 1 }
-        return !sum.isNaN
     }
 }

@@ -1,3 +1,6 @@
+import Foundation
+import RNNKernels
+
 extension TruncatedBPTT {
     /// Runs steps `(p, n]` forward, layer by layer, with the current weights:
     /// ```
@@ -13,7 +16,7 @@ extension TruncatedBPTT {
         let rows = (n - p) * b
         let top = spec.layers.count - 1
         chunkStart = p + 1
-        let keepLogits = spec.loss == .crossEntropy
+        let keepLogits = spec.loss.usesClassTargets  // softmax + cross-entropy: keep the row losses
         for (l, layer) in spec.layers.enumerated() {
             if layer.isGated {
                 forwardGated(view, layer: l, from: p, to: n)
@@ -42,23 +45,21 @@ extension TruncatedBPTT {
             }
             if let twOffset = e.tw {
                 let tw = UnsafePointer(params.baseAddress! + twOffset)
-                if let pk = panels[l] {  // TWᵀ packed for the AVX-512 kernel, from the current weights
-                    pk.packForward(tw)
-                } else if let t = twT[l] {  // TWᵀ for the small kernel, from the current weights
-                    for i in 0..<u { for j in 0..<u { t[j * u + i] = tw[i * u + j] } }
-                }
+                let product = recurrence[l]
+                product.refreshForward(tw, gateRows: u, units: u)  // from the current weights
                 let fusedTanh = layer.activation == .tanh && !(l == top && keepLogits)
                 for m in (p + 1)...n {
                     let zm = slot(h[l], l, m)
-                    if let pk = panels[l] {
-                        pk.product(UnsafePointer(slot(h[l], l, m - 1)), pk.forward, into: zm, rows: b,
-                                   epilogue: fusedTanh ? .tanh : .none)
+                    let hPrev = UnsafePointer(slot(h[l], l, m - 1))
+                    switch product {
+                    case .packed(let pk):
+                        pk.product(hPrev, pk.forward, into: zm, rows: b, epilogue: fusedTanh ? .tanh : .none)
                         if fusedTanh { continue }
-                    } else if let t = twT[l] {
-                        recurrentProduct(UnsafePointer(slot(h[l], l, m - 1)), UnsafePointer(t.baseAddress!), into: zm, rows: b, units: u)
-                    } else {
+                    case .smallKernel(let t):
+                        recurrentProduct(hPrev, UnsafePointer(t.baseAddress!), into: zm, rows: b, units: u)
+                    case .blas:
                         Scalar.gemm(transA: false, transB: true, m: b, n: u, k: u,
-                                    alpha: 1, a: UnsafePointer(slot(h[l], l, m - 1)), lda: u, b: tw, ldb: u,
+                                    alpha: 1, a: hPrev, lda: u, b: tw, ldb: u,
                                     beta: 1, c: zm, ldc: u)
                     }
                     if l == top && keepLogits {
@@ -77,17 +78,8 @@ extension TruncatedBPTT {
         }
     }
 
-    /// Whether a layer of `units` runs its recurrence through the C kernel rather than BLAS:
-    /// float32, AVX2+FMA available, and small enough that a BLAS call's overhead dominates
-    /// (measured on this project's machine: the kernel wins up to 128 units, BLAS beyond).
-    static func usesSmallKernel(units: Int) -> Bool {
-        Scalar.self == Float.self && units <= smallKernelUnits && rnn_kernels_avx2() != 0
-    }
-
-    static var smallKernelUnits: Int { 128 }
-
     /// `c (B×U) += a (B×U) · w (U×U)`, `w` row-major: the recurrence product of one step through
-    /// the C kernel (callers check `usesSmallKernel`).
+    /// the C kernel (`RecurrenceProduct.smallKernel`).
     @inline(__always)
     func recurrentProduct(_ a: UnsafePointer<Scalar>, _ w: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>,
                           rows: Int, units u: Int) {
@@ -127,7 +119,7 @@ extension TruncatedBPTT {
         for m in (p + 1)...n {
             for lane in 0..<b where view.mask[view.row(m, lane)] != 0 { targets += 1 }
         }
-        let elements = spec.loss == .crossEntropy ? targets : targets * o
+        let elements = spec.loss.usesClassTargets ? targets : targets * o
         guard elements > 0 else { return (0, 0) }
         let scale = Scalar(1) / Scalar(elements)
         let y = slot(h[top], top, p + 1)
@@ -173,7 +165,5 @@ extension TruncatedBPTT {
     }
 }
 
-import Foundation
-import RNNKernels
 @inline(__always) func _log(_ x: Double) -> Double { Foundation.log(x) }
 @inline(__always) func _exp(_ x: Double) -> Double { Foundation.exp(x) }

@@ -31,6 +31,9 @@ import RNNKernels
 /// Truncation: the recursion stops at `a`; `h_{a-1}` and `c_{a-1}` enter only as stored
 /// constants (in `ΔTW`, `delta_f`, `delta_z`), so no gradient flows through `h` or `c` below `a`.
 ///
+/// The cells themselves (gates, cell state, `h`, and their backward step) are `LSTMCell` and
+/// `GRUCell` (`Layers/GatedCells.swift`), which an online algorithm reuses step by step.
+///
 /// Buffers: `aux[l]` per slot holds the gate activations (and the cell), `d[l]` per window row the
 /// gate deltas, (B, 4U): lstm `[i f g o]`, gru `[r z n_h n_x]` (so `Delta_h` is the contiguous
 /// first 3U columns, the one the per-step recurrence product reads).
@@ -71,13 +74,11 @@ extension TruncatedBPTT {
             Scalar.gemm(transA: false, transB: true, m: rows, n: gu, k: i,
                         alpha: 1, a: x, lda: i, b: sw, ldb: i, beta: 1, c: pre, ldc: aw)
         }
-        let t = twT[l]
-        let pk = panels[l]  // TWᵀ panels for the AVX-512 kernel (float32), from the current weights
-        pk?.packForward(tw)
-        if let t {  // TWᵀ, (U, G·U), for the small kernel, from the current weights
-            Self.transpose(tw, rows: gu, cols: u, into: t.baseAddress!)
-        }
+        let product = recurrence[l]
+        product.refreshForward(tw, gateRows: gu, units: u)  // from the current weights
         let scratch = gatedScratch.baseAddress!  // gru: TW·h_{m-1}, (B, 3U)
+        let vectorisedCell: Bool
+        if case .packed = product { vectorisedCell = true } else { vectorisedCell = false }
         for m in (p + 1)...n {
             let g = auxSlot(l, m)                                 // (B, aw)
             let gPrev = UnsafePointer(auxSlot(l, m - 1))          // (B, aw)
@@ -85,67 +86,34 @@ extension TruncatedBPTT {
             let hOut = slot(h[l], l, m)                           // (B, U)
             if isLSTM {
                 // g[:, 0 ..< 4U] += h_{m-1} · TWᵀ
-                if let pk {
+                switch product {
+                case .packed(let pk):
                     pk.gateProduct(hPrev, into: g, ldc: aw, rows: b)
-                } else if let t {
+                case .smallKernel(let t):
                     rnn_sgemm_nn_acc(b, gu, u, Self.f32(hPrev), u, Self.f32(UnsafePointer(t.baseAddress!)), gu,
                                      Self.f32(g), aw)
-                } else {
+                case .blas:
                     Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
                                 b: tw, ldb: u, beta: 1, c: g, ldc: aw)
                 }
-                if pk != nil {  // float32 on AVX-512: the whole cell in one vectorised pass (RNNKernels)
-                    rnn_lstm_forward_f32(b, u, Self.f32(g), aw, Self.f32(gPrev + 4 * u), Self.f32(hOut), u)
-                    continue
-                }
-                for r in 0..<b {
-                    let row = g + r * aw
-                    Self.gateSigmoid(row, count: 2 * u)          // σ(i), σ(f)
-                    Scalar.tanhInPlace(row + 2 * u, count: u)         // tanh(g)
-                    Self.gateSigmoid(row + 3 * u, count: u)      // σ(o)
-                    let c = row + 4 * u, tc = row + 5 * u
-                    let cPrev = gPrev + r * aw + 4 * u
-                    for j in 0..<u {
-                        let cj = row[u + j] * cPrev[j] + row[j] * row[2 * u + j]
-                        c[j] = cj
-                        tc[j] = cj
-                    }
-                    Scalar.tanhInPlace(tc, count: u)
-                    let hr = hOut + r * u
-                    for j in 0..<u { hr[j] = row[3 * u + j] * tc[j] }
-                }
+                // float32 on AVX-512 (packed panels): the whole cell in one vectorised pass
+                LSTMCell.forward(g, previous: gPrev, h: hOut, lanes: b, units: u, stride: aw, vectorised: vectorisedCell)
             } else {
                 // scratch = h_{m-1} · TWᵀ, (B, 3U)
-                if let pk {  // float32 on AVX-512: then the whole cell in one vectorised pass (RNNKernels)
+                switch product {
+                case .packed(let pk):  // float32 on AVX-512: then the whole cell in one vectorised pass
                     scratch.update(repeating: 0, count: b * gu)
                     pk.gateProduct(hPrev, into: scratch, ldc: gu, rows: b)
-                    rnn_gru_forward_f32(b, u, Self.f32(g), aw, Self.f32(UnsafePointer(scratch)), gu, Self.f32(bt + 2 * u),
-                                        Self.f32(hPrev), Self.f32(hOut), u)
-                    continue
-                } else if let t {
+                case .smallKernel(let t):
                     scratch.update(repeating: 0, count: b * gu)
                     rnn_sgemm_nn_acc(b, gu, u, Self.f32(hPrev), u, Self.f32(UnsafePointer(t.baseAddress!)), gu,
                                      Self.f32(scratch), gu)
-                } else {
+                case .blas:
                     Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
                                 b: tw, ldb: u, beta: 0, c: scratch, ldc: gu)
                 }
-                for r in 0..<b {
-                    let row = g + r * aw, s = scratch + r * gu
-                    for j in 0..<(2 * u) { row[j] += s[j] }
-                    Self.gateSigmoid(row, count: 2 * u)          // r, z
-                    let hn = row + 3 * u                              // TW_n·h_{m-1} + b_tn
-                    for j in 0..<u {
-                        hn[j] = s[2 * u + j] + bt[2 * u + j]
-                        row[2 * u + j] += row[j] * hn[j]
-                    }
-                    Scalar.tanhInPlace(row + 2 * u, count: u)         // n
-                    let hp = hPrev + r * u, hr = hOut + r * u
-                    for j in 0..<u {
-                        let z = row[u + j]
-                        hr[j] = (1 - z) * row[2 * u + j] + z * hp[j]
-                    }
-                }
+                GRUCell.forward(g, recurrent: UnsafePointer(scratch), recurrentStride: gu, bt: bt, hPrev: hPrev, h: hOut,
+                                lanes: b, units: u, stride: aw, vectorised: vectorisedCell)
             }
         }
     }
@@ -162,66 +130,34 @@ extension TruncatedBPTT {
         let isLSTM = layer.kind == .lstm
         guard let twOffset = e.tw, let btOffset = e.bt else { return }
         let tw = UnsafePointer(params.baseAddress! + twOffset)
-        panels[l]?.packBackward(tw)  // TW panels, once per update
+        let product = recurrence[l]
+        product.refreshBackward(tw)  // TW panels, once per update
+        let vectorisedCell: Bool
+        if case .packed = product { vectorisedCell = true } else { vectorisedCell = false }
         let dhNext = gatedScratch.baseAddress!          // TWᵀ delta_{m+1} (+ z ⊙ dh_{m+1}), (B, U)
         let dcNext = dhNext + b * u                      // dc_{m+1} ⊙ σ(f_{m+1}), (B, U)
         dhNext.update(repeating: 0, count: 2 * b * u)
         for m in stride(from: n, through: lo, by: -1) {
             let dm = deltaSlot(l, m)                               // (B, 4U)
             let g = UnsafePointer(auxSlot(l, m))                   // (B, aw)
-            if panels[l] != nil {  // float32 on AVX-512: the cell's backward in one vectorised pass
-                if isLSTM {
-                    rnn_lstm_backward_f32(b, u, Self.f32(g), aw, Self.f32(UnsafePointer(auxSlot(l, m - 1)) + 4 * u),
-                                          Self.f32(dm), dw, Self.f32(UnsafePointer(dhNext)), Self.f32(dcNext))
-                } else {
-                    rnn_gru_backward_f32(b, u, Self.f32(g), aw, Self.f32(UnsafePointer(slot(h[l], l, m - 1))), u,
-                                         Self.f32(dm), dw, Self.f32(dhNext))
-                }
-            } else if isLSTM {
-                let gPrev = UnsafePointer(auxSlot(l, m - 1))
-                for r in 0..<b {
-                    let row = g + r * aw, dr = dm + r * dw
-                    let cPrev = gPrev + r * aw + 4 * u
-                    let dhr = dhNext + r * u, dcr = dcNext + r * u
-                    for j in 0..<u {
-                        let si = row[j], sf = row[u + j], tg = row[2 * u + j], so = row[3 * u + j]
-                        let tc = row[5 * u + j]
-                        let dh = dr[j] + dhr[j]
-                        let dc = dcr[j] + dh * so * (1 - tc * tc)
-                        dr[j] = dc * tg * si * (1 - si)
-                        dr[u + j] = dc * cPrev[j] * sf * (1 - sf)
-                        dr[2 * u + j] = dc * si * (1 - tg * tg)
-                        dr[3 * u + j] = dh * tc * so * (1 - so)
-                        dcr[j] = dc * sf
-                    }
-                }
+            if isLSTM {  // float32 on AVX-512 (packed panels): the cell's backward in one vectorised pass
+                LSTMCell.backward(gates: g, previous: UnsafePointer(auxSlot(l, m - 1)), delta: dm, deltaStride: dw,
+                                  dhNext: dhNext, dcNext: dcNext, lanes: b, units: u, stride: aw, vectorised: vectorisedCell)
             } else {
-                let hPrev = UnsafePointer(slot(h[l], l, m - 1))
-                for r in 0..<b {
-                    let row = g + r * aw, dr = dm + r * dw
-                    let hp = hPrev + r * u, dhr = dhNext + r * u
-                    for j in 0..<u {
-                        let rg = row[j], z = row[u + j], nv = row[2 * u + j], hn = row[3 * u + j]
-                        let dh = dr[j] + dhr[j]
-                        let dnx = dh * (1 - z) * (1 - nv * nv)
-                        dr[j] = dnx * hn * rg * (1 - rg)
-                        dr[u + j] = dh * (hp[j] - nv) * z * (1 - z)
-                        dr[2 * u + j] = dnx * rg
-                        dr[3 * u + j] = dnx
-                        dhr[j] = dh * z
-                    }
-                }
+                GRUCell.backward(gates: g, hPrev: UnsafePointer(slot(h[l], l, m - 1)), delta: dm, deltaStride: dw,
+                                 dhNext: dhNext, lanes: b, units: u, stride: aw, vectorised: vectorisedCell)
             }
             checkFinite(UnsafePointer(dm), count: b * dw, "gate delta, layer \(l), step \(m)")
             guard m > lo else { break }  // nothing flows below the window start
             // dhNext (+)= Delta_h,m · TW: (B, G·U) × (G·U, U)
-            if let pk = panels[l] {
+            switch product {
+            case .packed(let pk):
                 if isLSTM { dhNext.update(repeating: 0, count: b * u) }
                 pk.stateProduct(UnsafePointer(dm), lda: dw, into: dhNext, rows: b)
-            } else if twT[l] != nil {
+            case .smallKernel:
                 if isLSTM { dhNext.update(repeating: 0, count: b * u) }
                 rnn_sgemm_nn_acc(b, u, gu, Self.f32(UnsafePointer(dm)), dw, Self.f32(tw), u, Self.f32(dhNext), u)
-            } else {
+            case .blas:
                 Scalar.gemm(transA: false, transB: false, m: b, n: u, k: gu, alpha: 1,
                             a: UnsafePointer(dm), lda: dw, b: tw, ldb: u,
                             beta: isLSTM ? 0 : 1, c: dhNext, ldc: u)
@@ -268,34 +204,19 @@ extension TruncatedBPTT {
         }
     }
 
-    /// `p[i] = σ(p[i])` for the gates: float32 through the AVX2 kernel of `RNNKernels` (the rnn
-    /// path's sigmoid activation keeps `FastMath.sigmoid`, so its results stay as they were).
+    /// `p[i] = σ(p[i])` for the gates (`GateSigmoid`).
     @inline(__always)
     static func gateSigmoid(_ p: UnsafeMutablePointer<Scalar>, count: Int) {
-        if Scalar.self == Float.self {
-            rnn_sigmoid_f32(UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self), count)
-        } else {
-            Scalar.sigmoidInPlace(p, count: count)
-        }
+        GateSigmoid<Scalar>.apply(p, count: count)
     }
 
-    /// `dst (cols, rows) = srcᵀ`, `src` (rows, cols), both row-major, in 16 × 16 tiles (a plain
-    /// double loop writes with a stride of `rows` and misses the cache on every store).
+    /// `dst (cols, rows) = srcᵀ` (`RecurrenceProduct.transpose`: 16 × 16 tiles).
     static func transpose(_ src: UnsafePointer<Scalar>, rows: Int, cols: Int, into dst: UnsafeMutablePointer<Scalar>) {
-        let tile = 16
-        for r0 in stride(from: 0, to: rows, by: tile) {
-            let r1 = min(r0 + tile, rows)
-            for c0 in stride(from: 0, to: cols, by: tile) {
-                let c1 = min(c0 + tile, cols)
-                for r in r0..<r1 {
-                    for c in c0..<c1 { dst[c * rows + r] = src[r * cols + c] }
-                }
-            }
-        }
+        RecurrenceProduct<Scalar>.transpose(src, rows: rows, cols: cols, into: dst)
     }
 
     /// A float32 view of a `Scalar` pointer, for the C kernels (callers check `Scalar == Float`
-    /// through `twT`, which exists only then).
+    /// through `RecurrenceProduct`, whose kernel cases exist only then).
     @inline(__always)
     static func f32(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
         UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)

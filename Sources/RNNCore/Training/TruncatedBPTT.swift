@@ -31,10 +31,12 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     public let spec: NetworkSpec
     public let layout: ParameterLayout
     public let truncation: Truncation
-    public let clipNorm: Double?
     /// What to record about the gradient of sampled updates (SPEC 3.1, `+Diagnostics`); off by default.
     public let diagnostics: GradientDiagnostics
-    let optimizer: Optimizer<Scalar>
+    /// Norm, clip, optimizer step and finiteness of the weights, with the optimizer's state.
+    public let update: ParameterUpdate<Scalar>
+    /// Max global L2 norm of the update step's clipping; nil for none.
+    public var clipNorm: Double? { update.clipNorm }
 
     /// All parameters, contiguous, in `ParameterLayout` order.
     let params: UnsafeMutableBufferPointer<Scalar>
@@ -66,13 +68,9 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     /// Cross-entropy of each top-layer row, `log Σ_j exp(z_j) - z_t`, from the logits before the
     /// softmax overwrote them (cross-entropy only), (chunk, B).
     var rowLoss = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
-    /// `TWᵀ` of each recurrent layer whose recurrence runs through the small C kernel (float32, at
-    /// most `smallKernelUnits` units, AVX2 available), refreshed at every forward chunk:
-    /// (U, U) for rnn, (U, G·U) for gated layers.
-    var twT: [UnsafeMutableBufferPointer<Scalar>?] = []
-    /// Packed `TW` panels of each float32 rnn layer for the AVX-512 recurrence kernel (nil where
-    /// not in use): forward panels refreshed at every forward chunk, backward ones at every update.
-    var panels: [RecurrentPanels?] = []
+    /// How each layer forms its per-step products with `TW` (packed AVX-512 panels, the small C
+    /// kernel on `TWᵀ`, or BLAS), chosen once here; see `RecurrenceProduct`.
+    let recurrence: [RecurrenceProduct<Scalar>]
     /// `SWᵀ` (I, G·U) of a gated first layer, for one-hot inputs (refreshed at every forward chunk).
     var oneHotSWT: UnsafeMutableBufferPointer<Scalar>? = nil
     var allocated = (slots: 0, window: 0, chunk: 0, lanes: 0)  // rows (steps · B) each kind of buffer holds
@@ -93,27 +91,20 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         self.spec = spec
         self.layout = ParameterLayout(spec)
         self.truncation = truncation
-        self.clipNorm = clipNorm
         self.diagnostics = diagnostics
         precondition(parameters.count == layout.count, "parameter count \(parameters.count) != \(layout.count)")
         params = .allocate(capacity: max(layout.count, 1))
         grads = .allocate(capacity: max(layout.count, 1))
         for i in 0..<layout.count { params[i] = Scalar(parameters[i]) }
         grads.initialize(repeating: 0)
-        self.optimizer = Optimizer(settings: optimizer, count: layout.count)
+        self.update = ParameterUpdate(optimizer: optimizer, clipNorm: clipNorm, count: layout.count)
         auxWidth = spec.layers.map { $0.kind == .lstm ? 6 * $0.units : ($0.kind == .gru ? 4 * $0.units : 0) }
         deltaWidth = spec.layers.map { $0.isGated ? 4 * $0.units : $0.units }
         if let first = spec.layers.first, first.isGated {
             oneHotSWT = .allocate(capacity: max(first.kind.gates * first.units * first.inputs, 1))
             oneHotSWT?.initialize(repeating: 0)
         }
-        panels = spec.layers.map { RecurrentPanels.make(for: $0, scalar: Scalar.self) }
-        twT = spec.layers.enumerated().map { l, layer in
-            guard layer.isRecurrent, panels[l] == nil, Self.usesSmallKernel(units: layer.units) else { return nil }
-            let buffer = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: layer.kind.gates * layer.units * layer.units)
-            buffer.initialize(repeating: 0)
-            return buffer
-        }
+        recurrence = spec.layers.map { RecurrenceProduct.choose(for: $0) }
     }
 
     deinit {
@@ -122,7 +113,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         for buffer in h + d + aux { buffer.deallocate() }
         gatedScratch.deallocate()
         oneHotSWT?.deallocate()
-        for buffer in twT { buffer?.deallocate() }
+        for product in recurrence { product.deallocate() }
         inject.deallocate()
         rowLoss.deallocate()
         diagnosticBuffers.deallocate()
@@ -134,7 +125,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     }
 
     /// Optimizer steps taken so far.
-    public var updates: Int { optimizer.step }
+    public var updates: Int { update.steps }
 
     // MARK: - Training
 
@@ -169,26 +160,18 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
                         return
                     }
                     backward(view, windowStart: a, from: p, to: n)
-                    let norm = gradientNorm()
+                    let norm = update.norm(grads)
                     guard norm.isFinite else {
                         result.divergence = "gradient norm is \(norm) at step \(n)"
                         return
                     }
                     // Diagnostics of sampled updates: their own passes and buffers, before the step.
-                    let sampled = diagnostics.samples(update: optimizer.step + 1)
-                        ? diagnose(view, update: optimizer.step + 1, from: p, to: n, tauMax: tauMax) : nil
+                    let sampled = diagnostics.samples(update: update.steps + 1)
+                        ? diagnose(view, update: update.steps + 1, from: p, to: n, tauMax: tauMax) : nil
                     observer?(UpdateEvent(step: n, previousStep: p, windowStart: a, loss: meanLoss,
                                           elements: elements, gradNorm: norm,
                                           gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
-                    if let clip = clipNorm {
-                        let coef = clip / (norm + 1e-6)  // 1e-6: torch.nn.utils.clip_grad_norm_'s epsilon
-                        if coef < 1 {
-                            let c = Scalar(coef)
-                            for i in 0..<layout.count { grads[i] *= c }
-                        }
-                    }
-                    optimizer.update(parameters: params.baseAddress!, gradients: grads.baseAddress!)
-                    if !parametersAreFinite() {
+                    guard update.apply(grads, norm: norm, to: params) else {
                         result.divergence = "a weight became NaN or infinite at step \(n)"
                         return
                     }
@@ -201,6 +184,19 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
             }
         }
         return result
+    }
+
+    // MARK: - State
+
+    /// The state to save in a checkpoint: the parameters and the optimizer's.
+    public func exportState() -> TrainerState {
+        update.exportState(parameters: parameters)
+    }
+
+    /// Continues from a saved state; false (nothing changed) when it does not fit this trainer
+    /// (another network or optimizer).
+    public func restore(_ state: TrainerState) -> Bool {
+        update.restore(state, into: params)
     }
 
     // MARK: - Evaluation
