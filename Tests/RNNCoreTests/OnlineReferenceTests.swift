@@ -106,6 +106,8 @@ struct OnlineReferenceTests {
                                weights: &w, tauB: tauB, lr: lr, offset: 0, stream: true, batchIndex: 0)
         let saved = first.exportState()
         #expect(saved.pendingElements > 0, "the cut falls inside a window")
+        #expect(saved.influence.count == first.influenceScalars)
+        #expect(first.influenceScalars == OnlineGradient<Double>.influenceScalars(spec: spec, algorithm: algorithm, lanes: 3))
         let data = try JSONEncoder().encode(saved)
         let second = try OnlineGradient<Double>(spec: spec, algorithm: algorithm, lanes: 3, noiseSeed: seed)
         try second.restoreState(try JSONDecoder().decode(OnlineState.self, from: data))

@@ -70,7 +70,7 @@ extension OnlineGradient {
     }
 
     /// Half of `uoroTangent`: two alternating dense-layer tangents.
-    var uoroTangentHalf: Int { max(spec.layers.map { max($0.units, $0.inputs) }.max() ?? 1, 1) }
+    var uoroTangentHalf: Int { maxWidth }
 
     /// `Δθ += (q · ã^L[h]) θ̃` for one lane.
     func uoroGradient(_ lane: Int) {

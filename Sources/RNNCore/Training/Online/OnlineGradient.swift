@@ -72,6 +72,8 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     public let stackedStateSize: Int
     /// Parameters of layers `0 ... L` (they come first in the layout): the influence's columns.
     let influenceColumns: Int
+    /// The widest layer input or output: the size of the per-lane vector scratch.
+    let maxWidth: Int
 
     // MARK: Buffers (all allocated at init)
     var storage: [UnsafeMutableBufferPointer<Scalar>] = []
@@ -173,6 +175,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         }
         let b = lanes
         let maxWidth = max(spec.layers.map { max($0.units, $0.inputs) }.max() ?? 1, 1)
+        self.maxWidth = maxWidth
         let maxRows = shapes.map(\.rows).max() ?? 1
         var hs: [UnsafeMutablePointer<Scalar>] = [], cs: [UnsafeMutablePointer<Scalar>] = []
         var hps: [UnsafeMutablePointer<Scalar>] = [], cps: [UnsafeMutablePointer<Scalar>] = []
@@ -243,15 +246,36 @@ public final class OnlineGradient<Scalar: RNNScalar> {
 
     // MARK: - Public API
 
-    /// Scalars of influence carried for all lanes (the memory SPEC 3.3 asks `validate` to state).
+    /// Scalars of influence carried for all lanes (the memory SPEC 3.3 asks `validate` and
+    /// `plan` to state): `influenceScalars(spec:algorithm:lanes:)` of this engine.
     public var influenceScalars: Int {
-        switch algorithm {
-        case .rtrl: return (0...topRecurrent).filter { shapes[$0].isRecurrent }
-            .reduce(0) { $0 + shapes[$1].stateSize * lanes * rtrlColumns[$1] }
-        case .snap1, .rflo: return perLayerM.indices.reduce(0) { acc, l in
-            perLayerM[l] == nil ? acc : acc + lanes * shapes[l].stateSize * shapes[l].gates * shapes[l].blockColumns }
-        case .uoro: return lanes * (stackedStateSize + influenceColumns)
+        Self.influenceScalars(spec: spec, algorithm: algorithm, lanes: lanes)
+    }
+
+    /// The influence an engine would carry, in scalars, without building it (for a memory bound
+    /// checked before training). With `cols_l` the parameters of layers `0 … l` and `P_l` layer
+    /// `l`'s own:
+    /// - rtrl: `Σ_{recurrent l ≤ L} B · S_l · cols_l` (the blocks `M^{l,j}`, `j ≤ l`, with the
+    ///   cross blocks and the columns of dense layers between); plus per step two GEMM products of
+    ///   `R_l · B · cols_l` scratch (not counted);
+    /// - snap1, rflo: `Σ_l B · (S_l / U_l) · P_l` (lstm 2P, otherwise P);
+    /// - uoro: `B · (S + cols_L)`.
+    /// Returns 0 for a stack without a recurrent layer.
+    public static func influenceScalars(spec: NetworkSpec, algorithm: OnlineAlgorithm, lanes: Int) -> Int {
+        guard let top = spec.layers.lastIndex(where: { $0.isRecurrent }) else { return 0 }
+        var cols = 0, total = 0, state = 0
+        for (l, layer) in spec.layers.enumerated() where l <= top {
+            cols += layer.parameterCount
+            guard layer.isRecurrent else { continue }
+            let s = layer.kind == .lstm ? 2 * layer.units : layer.units
+            state += s
+            switch algorithm {
+            case .rtrl: total += lanes * s * cols
+            case .snap1, .rflo: total += lanes * (s / layer.units) * layer.parameterCount
+            case .uoro: break
+            }
         }
+        return algorithm == .uoro ? lanes * (state + cols) : total
     }
 
     /// Sequence start (streams: epoch start): every lane's state and influence to 0, the pending

@@ -64,9 +64,9 @@ extension OnlineGradient {
     }
 
     /// Restores `saved` (from `exportState()` of an engine with the same spec, algorithm and
-    /// lanes). The batch in flight is not part of it: call `begin` and then `advance` from
-    /// `saved.step` (the restored step count is kept: `begin` resets it, so pass the batch first
-    /// and restore after, or resume at a batch boundary where `step` is 0).
+    /// lanes), including the step count. The batch in flight is not part of it: at a batch
+    /// boundary restore, then `begin` the next batch (which sets `step` to 0); inside a batch,
+    /// `begin` the same batch first, then restore (so `step` = `saved.step`), then `advance`.
     public func restoreState(_ saved: OnlineState) throws {
         guard saved.algorithm == algorithm else {
             throw OnlineGradientError("saved online state is for \(saved.algorithm.rawValue), not \(algorithm.rawValue)")
