@@ -265,4 +265,49 @@ struct OnlineExactnessTests {
         }
         #expect(head + tail == all, "resumed run differs")
     }
+
+    /// A smaller batch (a dataset's last one) runs in an engine sized for more lanes and gives
+    /// what a fresh engine of its size gives.
+    @Test(arguments: OnlineAlgorithm.allCases)
+    func smallerBatchInALargerEngine(_ algorithm: OnlineAlgorithm) throws {
+        let spec = NetworkSpec(inputs: 2, layers: [(.rnn, 3, .tanh), (.rnn, 3, .tanh), (.dense, 2, .identity)], loss: .mse)
+        let w0 = spec.initialParameters(seed: 2).map { $0 * 2 }
+        let big = SequenceBatch<Double>(TestData.samples(spec: spec, lengths: [6, 5, 6], seed: 1), inputSize: 2, outputSize: 2)
+        let small = SequenceBatch<Double>(TestData.samples(spec: spec, lengths: [5, 4], seed: 2), inputSize: 2, outputSize: 2)
+        let engine = try OnlineGradient<Double>(spec: spec, algorithm: algorithm, lanes: 3, noiseSeed: 1)
+        var w = w0
+        engine.resetState()
+        _ = driveOnline(engine, batch: big, weights: &w, tauB: 2, lr: 0, batchIndex: 0)
+        let shared = driveOnline(engine, batch: small, weights: &w, tauB: 2, lr: 0, batchIndex: 1)
+        let fresh = try OnlineGradient<Double>(spec: spec, algorithm: algorithm, lanes: 2, noiseSeed: 1)
+        fresh.resetState()
+        var w2 = w0
+        let alone = driveOnline(fresh, batch: small, weights: &w2, tauB: 2, lr: 0, batchIndex: 1)
+        #expect(engine.lanes == 2 && engine.laneCapacity == 3)
+        #expect(shared.map(\.grad) == alone.map(\.grad))
+    }
+
+    /// One-hot inputs give what the same inputs as dense vectors give; with one-hot inputs most
+    /// input columns are 0 at every step, and snap1's structural pattern keeps their carried
+    /// entries (snap1 = rtrl with diagonal TW still holds).
+    @Test(arguments: OnlineAlgorithm.allCases)
+    func oneHotInputsEqualDenseInputs(_ algorithm: OnlineAlgorithm) throws {
+        let spec = NetworkSpec(inputs: 4, layers: [(.rnn, 3, .tanh), (.dense, 3, .softmax)], loss: .crossEntropy)
+        let hot = TestData.samples(spec: spec, lengths: [7, 5], seed: 3, oneHot: true)
+        let dense = hot.map { s -> SequenceSample in
+            guard case .oneHot(let idx) = s.inputs else { fatalError() }
+            var x = [Double](repeating: 0, count: s.length * 4)
+            for (n, k) in idx.enumerated() { x[n * 4 + Int(k)] = 1 }
+            return SequenceSample(length: s.length, inputs: .dense(x), targets: s.targets, mask: s.mask)
+        }
+        let w = Self.diagonalTW(spec, spec.initialParameters(seed: 3).map { $0 * 2 }, layer: 0)
+        let a = try onlineUpdates(Double.self, spec: spec, algorithm: algorithm, weights: w, samples: hot, tauB: 2, lr: 0.2, seed: 5)
+        let b = try onlineUpdates(Double.self, spec: spec, algorithm: algorithm, weights: w, samples: dense, tauB: 2, lr: 0.2, seed: 5)
+        #expect(a.updates.map(\.grad) == b.updates.map(\.grad))
+        if algorithm == .snap1 {
+            let r = try onlineUpdates(Double.self, spec: spec, algorithm: .rtrl, weights: w, samples: hot, tauB: 0).updates[0].grad
+            let s = try onlineUpdates(Double.self, spec: spec, algorithm: .snap1, weights: w, samples: hot, tauB: 0).updates[0].grad
+            #expect(normRelative(s, r) < 1e-12)
+        }
+    }
 }

@@ -42,8 +42,10 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     public let spec: NetworkSpec
     public let algorithm: OnlineAlgorithm
     public let layout: ParameterLayout
-    /// B
-    public let lanes: Int
+    /// B of the batch in flight (at most `laneCapacity`).
+    public internal(set) var lanes: Int
+    /// The most lanes a batch may have: every buffer is sized for it at `init`.
+    public let laneCapacity: Int
     /// rflo's trace decay λ.
     public let rfloDecay: Double
     /// UORO's noise seed (the run's seed); the noise of (epoch, batch, lane, step) is
@@ -122,7 +124,8 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     public internal(set) var pendingElements = 0
 
     /// - Parameters:
-    ///   - lanes: B, fixed for the engine's life (every buffer is sized for it).
+    ///   - lanes: B, the most lanes a batch may have (every buffer is sized for it; a smaller
+    ///     batch, e.g. a dataset's last one, runs in the same buffers).
     ///   - rfloDecay: λ of rflo (ignored otherwise).
     ///   - noiseSeed: UORO's noise seed (ignored otherwise).
     /// - Throws: `OnlineGradientError` for a stack the algorithm does not support (no recurrent
@@ -144,6 +147,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         self.algorithm = algorithm
         self.layout = ParameterLayout(spec)
         self.lanes = lanes
+        self.laneCapacity = lanes
         self.rfloDecay = rfloDecay
         self.noiseSeed = noiseSeed
         var shapes: [Shape] = []
@@ -296,11 +300,18 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         discardGradient()
     }
 
-    /// Makes `batch` the one in flight (its lanes must equal `lanes`), at its step 0. Does not
-    /// touch state or influence (streams carry them on; call `resetState()` for a sequence start).
-    /// `epoch` and `batchIndex` only key UORO's noise.
+    /// Makes `batch` the one in flight, at its step 0. Does not touch state or influence
+    /// (streams carry them on; call `resetState()` for a sequence start), except that a batch
+    /// with another lane count than the previous one (at most `laneCapacity`) starts from a
+    /// reset, since state and influence are per lane. `epoch` and `batchIndex` only key UORO's
+    /// noise.
     public func begin(_ batch: SequenceBatch<Scalar>, epoch: Int = 0, batchIndex: Int = 0) {
-        precondition(batch.lanes == lanes, "batch has \(batch.lanes) lanes, the engine \(lanes)")
+        precondition(batch.lanes >= 1 && batch.lanes <= laneCapacity,
+                     "batch has \(batch.lanes) lanes, the engine at most \(laneCapacity)")
+        if batch.lanes != lanes {
+            lanes = batch.lanes
+            resetState()
+        }
         precondition(batch.inputSize == spec.inputs && batch.outputSize == spec.outputs, "batch shape does not match the spec")
         self.batch = batch
         self.step = 0

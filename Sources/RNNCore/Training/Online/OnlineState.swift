@@ -64,14 +64,17 @@ extension OnlineGradient {
     }
 
     /// Restores `saved` (from `exportState()` of an engine with the same spec, algorithm and
-    /// lanes), including the step count. The batch in flight is not part of it: at a batch
+    /// lanes, or at most as many lanes as `laneCapacity`), including the step count. The batch in flight is not part of it: at a batch
     /// boundary restore, then `begin` the next batch (which sets `step` to 0); inside a batch,
     /// `begin` the same batch first, then restore (so `step` = `saved.step`), then `advance`.
     public func restoreState(_ saved: OnlineState) throws {
         guard saved.algorithm == algorithm else {
             throw OnlineGradientError("saved online state is for \(saved.algorithm.rawValue), not \(algorithm.rawValue)")
         }
-        guard saved.lanes == lanes else { throw OnlineGradientError("saved online state has \(saved.lanes) lanes, not \(lanes)") }
+        guard saved.lanes >= 1 && saved.lanes <= laneCapacity else {
+            throw OnlineGradientError("saved online state has \(saved.lanes) lanes, the engine at most \(laneCapacity)")
+        }
+        lanes = saved.lanes
         func load(_ values: [Double], into tensors: [(UnsafeMutablePointer<Scalar>, Int)], _ what: String) throws {
             let total = tensors.reduce(0) { $0 + $1.1 }
             guard values.count == total else {
