@@ -22,54 +22,63 @@
 extension OnlineGradient {
     func perLayerAdvance(_ w: UnsafePointer<Scalar>) {
         let lambda = Scalar(rfloDecay)
+        let snap = algorithm == .snap1
         for (l, sh) in shapes.enumerated() {
             guard let Mb = perLayerM[l] else { continue }
             let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, C = sh.blockColumns
-            let unitRows = S / u  // 1 or 2 (lstm)
+            let gated = sh.isGated, lstm = sh.kind == .lstm, gru = sh.kind == .gru
+            let tw = w + max(sh.tw, 0)
             for lane in 0..<lanes where active[lane] {
                 let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G, sc = selfCoef[l] + lane * S
                 let x = layerInput(l) + lane * i
                 let hp = hPrev[l] + lane * u
                 let base = Mb + lane * S * G * C
                 for k in 0..<u {
-                    if algorithm == .snap1 {
-                        // One unit's rows of M̄_{n-1}, copied (an lstm's h and c rows mix).
-                        let prev = unitScratch
-                        for a in 0..<unitRows {
-                            (prev + a * G * C).update(from: base + (a * u + k) * G * C, count: G * C)
+                    // The per-unit block of J (snap1) or λI (rflo): rows h_k (and c_k), columns
+                    // h_k (and c_k). J[s, h_k] = Σ_g Dt[s, g] TW[gU + k, k] (+ z_k for gru);
+                    // J[s, c_k] = self[s] for lstm.
+                    let sH = k, sC = u + k
+                    var aHH = lambda, aHC: Scalar = 0, aCH: Scalar = 0, aCC = lambda
+                    if snap {
+                        aHH = 0
+                        for g in 0..<G { aHH += e[sH * G + g] * tw[(g * u + k) * u + k] }
+                        if gru { aHH += sc[sH] }
+                        if lstm {
+                            aHC = sc[sH]
+                            aCH = 0
+                            for g in 0..<G { aCH += e[sC * G + g] * tw[(g * u + k) * u + k] }
+                            aCC = sc[sC]
                         }
-                        for a in 0..<unitRows {
-                            let s = a * u + k
-                            // J[s, h_k] and J[s, c_k] (the per-unit block of J).
-                            var jh: Scalar = 0
-                            for g in 0..<G { jh += e[s * G + g] * w[sh.tw + (g * u + k) * u + k] }
-                            var jc: Scalar = 0
-                            switch sh.kind {
-                            case .lstm: jc = sc[s]
-                            case .gru: jh += sc[s]
-                            default: break
-                            }
-                            let out = base + s * G * C
-                            for m in 0..<(G * C) {
-                                var v = jh * prev[m]
-                                if unitRows == 2 { v += jc * prev[G * C + m] }
-                                out[m] = v
-                            }
-                        }
-                    } else {
-                        let out = base + k * G * C
-                        for m in 0..<(G * C) { out[m] *= lambda }
                     }
-                    // Immediate influence.
-                    for a in 0..<unitRows {
-                        let s = a * u + k
-                        for g in 0..<G {
-                            let dsv = d[s * G + g], dtv = e[s * G + g]
-                            let out = base + (s * G + g) * C
-                            for j in 0..<i { out[j] += dsv * x[j] }
-                            for j in 0..<u { out[i + j] += dtv * hp[j] }
-                            out[i + u] += dsv
-                            if sh.isGated { out[i + u + 1] += dtv }
+                    // M̄_n = J M̄_{n-1} + I_n, in place, one pass per gate row.
+                    for g in 0..<G {
+                        let dsH = d[sH * G + g], dtH = e[sH * G + g]
+                        let oh = base + (sH * G + g) * C
+                        if !lstm {
+                            for j in 0..<i { oh[j] = aHH * oh[j] + dsH * x[j] }
+                            let ot = oh + i
+                            for j in 0..<u { ot[j] = aHH * ot[j] + dtH * hp[j] }
+                            oh[i + u] = aHH * oh[i + u] + dsH
+                            if gated { oh[i + u + 1] = aHH * oh[i + u + 1] + dtH }
+                        } else {
+                            let dsC = d[sC * G + g], dtC = e[sC * G + g]
+                            let oc = base + (sC * G + g) * C
+                            for j in 0..<i {
+                                let ph = oh[j], pc = oc[j], xj = x[j]
+                                oh[j] = aHH * ph + aHC * pc + dsH * xj
+                                oc[j] = aCH * ph + aCC * pc + dsC * xj
+                            }
+                            for j in 0..<u {
+                                let ph = oh[i + j], pc = oc[i + j], hj = hp[j]
+                                oh[i + j] = aHH * ph + aHC * pc + dtH * hj
+                                oc[i + j] = aCH * ph + aCC * pc + dtC * hj
+                            }
+                            let jb = i + u, jt = i + u + 1  // b_s, b_t
+                            let phb = oh[jb], pcb = oc[jb], pht = oh[jt], pct = oc[jt]
+                            oh[jb] = aHH * phb + aHC * pcb + dsH
+                            oc[jb] = aCH * phb + aCC * pcb + dsC
+                            oh[jt] = aHH * pht + aHC * pct + dtH
+                            oc[jt] = aCH * pht + aCC * pct + dtC
                         }
                     }
                 }
@@ -96,12 +105,13 @@ extension OnlineGradient {
                     for g in 0..<G {
                         let r = g * u + k
                         let src = base + (s * G + g) * C
-                        let ws = accumulator + sh.sw + r * i
+                        let acc = accumulator
+                        let ws = acc + sh.sw + r * i
                         for j in 0..<i { ws[j] += qs * src[j] }
-                        let wt = accumulator + sh.tw + r * u
+                        let wt = acc + sh.tw + r * u
                         for j in 0..<u { wt[j] += qs * src[i + j] }
-                        accumulator[sh.b + r] += qs * src[i + u]
-                        if sh.isGated { accumulator[sh.bt + r] += qs * src[i + u + 1] }
+                        acc[sh.b + r] += qs * src[i + u]
+                        if sh.isGated { acc[sh.bt + r] += qs * src[i + u + 1] }
                     }
                 }
                 if l > 0 { layerVJP(l, lane, UnsafePointer(cot), w, grad: nil, cx: below) }

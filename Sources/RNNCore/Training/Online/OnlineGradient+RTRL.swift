@@ -82,12 +82,12 @@ extension OnlineGradient {
     func rtrlGradient(_ lane: Int) {
         let l = topRecurrent
         let cols = rtrlColumns[l], b = lanes
-        let M = rtrlM[l]
+        let M = rtrlM[l], acc = accumulator
         for k in 0..<shapes[l].units {
             let qk = q[k]
             if qk == 0 { continue }
             let row = M + (k * b + lane) * cols
-            for p in 0..<cols { accumulator[p] += qk * row[p] }
+            for p in 0..<cols { acc[p] += qk * row[p] }
         }
     }
 }

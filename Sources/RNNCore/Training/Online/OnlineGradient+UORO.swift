@@ -78,7 +78,7 @@ extension OnlineGradient {
         let a = uoroA + lane * S + stateOffset[topRecurrent]
         var dot: Scalar = 0
         for k in 0..<shapes[topRecurrent].units { dot += q[k] * a[k] }
-        let theta = uoroTheta + lane * cols
-        for p in 0..<cols { accumulator[p] += dot * theta[p] }
+        let theta = uoroTheta + lane * cols, acc = accumulator
+        for p in 0..<cols { acc[p] += dot * theta[p] }
     }
 }

@@ -104,7 +104,6 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     var rtrlSW: UnsafeMutablePointer<Scalar>          // (R, B·cols) SW · M^{l-1}_n[h]
     // snap1 / rflo: Mbar[l] (B, S, G, C) for recurrent l.
     var perLayerM: [UnsafeMutablePointer<Scalar>?] = []
-    var unitScratch: UnsafeMutablePointer<Scalar>     // (2, G, C) one unit's previous rows (lstm)
     // uoro: ã (B, S), θ̃ (B, cols), per-lane scratch.
     var uoroA: UnsafeMutablePointer<Scalar>
     var uoroTheta: UnsafeMutablePointer<Scalar>
@@ -220,17 +219,14 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         }
         rtrlTW = make(maxProduct)
         rtrlSW = make(maxProduct)
-        var maxUnit = 0
         var pls: [UnsafeMutablePointer<Scalar>?] = []
         for (l, shape) in shapes.enumerated() {
             if (algorithm == .snap1 || algorithm == .rflo) && shape.isRecurrent && l <= top {
                 pls.append(make(b * shape.stateSize * shape.gates * shape.blockColumns))
-                maxUnit = max(maxUnit, 2 * shape.gates * shape.blockColumns)
             } else {
                 pls.append(nil)
             }
         }
-        unitScratch = make(maxUnit)
         let uoro = algorithm == .uoro
         uoroA = make(uoro ? b * s : 0)
         uoroTheta = make(uoro ? b * shapes[top].end : 0)
@@ -321,6 +317,8 @@ public final class OnlineGradient<Scalar: RNNScalar> {
 
     /// Runs the steps `(step, n]` of the batch in flight with `parameters` (`ParameterLayout`
     /// order), accumulating every target step's gradient, loss and element count.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func advance(to n: Int, parameters: UnsafeBufferPointer<Scalar>) {
         guard let batch else { preconditionFailure("begin(_:) a batch first") }
         precondition(parameters.count == layout.count, "parameter count \(parameters.count) != \(layout.count)")
@@ -346,6 +344,8 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     /// the window's loss sum and element count. With no target element, `gradient` is zeroed
     /// and `(0, 0)` returned (SPEC 3: the update is skipped). The influence is not touched.
     @discardableResult
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func takeGradient(into gradient: UnsafeMutableBufferPointer<Scalar>) -> (lossSum: Double, elements: Int) {
         precondition(gradient.count == layout.count)
         let out = (pendingLossSum, pendingElements)
