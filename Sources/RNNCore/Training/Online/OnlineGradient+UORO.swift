@@ -55,10 +55,9 @@ extension OnlineGradient {
                 swap(&cot, &below)
             }
             // Norms and the pair update.
-            var nTheta = 0.0, nJa = 0.0, nNt = 0.0
-            for p in 0..<cols { nTheta += Double(theta[p]) * Double(theta[p]); nNt += Double(nt[p]) * Double(nt[p]) }
-            for s in 0..<S { nJa += Double(ja[s]) * Double(ja[s]) }
-            nTheta = nTheta.squareRoot(); nJa = nJa.squareRoot(); nNt = nNt.squareRoot()
+            let nTheta = Self.sumOfSquares(theta, cols).squareRoot()
+            let nNt = Self.sumOfSquares(nt, cols).squareRoot()
+            let nJa = Self.sumOfSquares(ja, S).squareRoot()
             let nNu = Double(S).squareRoot()
             let rho0 = nTheta > 0 && nJa > 0 ? (nTheta / nJa).squareRoot() : 1
             let rho1 = nNt > 0 ? (nNt / nNu).squareRoot() : 1
@@ -67,6 +66,23 @@ extension OnlineGradient {
             for s in 0..<S { a[s] = r0 * ja[s] + r1 * nu[s] }
             for p in 0..<cols { theta[p] = theta[p] * inv0 + nt[p] * inv1 }
         }
+    }
+
+    /// `Σ p[i]²` in float64, with eight independent partial sums (a single running sum is a
+    /// dependency chain that dominated UORO's step).
+    @inline(__always)
+    static func sumOfSquares(_ p: UnsafePointer<Scalar>, _ n: Int) -> Double {
+        var a = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        var i = 0
+        while i + 8 <= n {
+            let x0 = Double(p[i]), x1 = Double(p[i + 1]), x2 = Double(p[i + 2]), x3 = Double(p[i + 3])
+            let x4 = Double(p[i + 4]), x5 = Double(p[i + 5]), x6 = Double(p[i + 6]), x7 = Double(p[i + 7])
+            a.0 += x0 * x0; a.1 += x1 * x1; a.2 += x2 * x2; a.3 += x3 * x3
+            a.4 += x4 * x4; a.5 += x5 * x5; a.6 += x6 * x6; a.7 += x7 * x7
+            i += 8
+        }
+        while i < n { let x = Double(p[i]); a.0 += x * x; i += 1 }
+        return ((a.0 + a.1) + (a.2 + a.3)) + ((a.4 + a.5) + (a.6 + a.7))
     }
 
     /// Half of `uoroTangent`: two alternating dense-layer tangents.
