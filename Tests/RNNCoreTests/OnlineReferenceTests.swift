@@ -128,4 +128,33 @@ struct OnlineReferenceTests {
         #expect(reference.map(\.n) == [3, 6, 9, 10])
         expectSameUpdates(ours, reference, tolerance: 1e-10, "stream \(algorithm.rawValue)")
     }
+
+    /// rtrl with tau_b = 2 and SGD (lr 0.5) is not SPEC 3's BPTT: it equals BPTT over the stored
+    /// trajectory with the weights each step was computed with (the reference's
+    /// `bptt_stepweights` oracle), and differs from SPEC 3's BPTT(2, full) after the first update.
+    @Test(arguments: [0, 1, 2])
+    func rtrlEqualsBPTTWithEachStepsWeights(_ index: Int) throws {
+        let stacks: [[(LayerKind, Int, Activation)]] = [
+            [(.rnn, 3, .tanh), (.dense, 3, .tanh), (.rnn, 3, .tanh), (.dense, 3, .softmax)],
+            [(.lstm, 3, .tanh), (.dense, 3, .softmax)],
+            [(.gru, 3, .tanh), (.dense, 3, .softmax)],
+        ]
+        let spec = NetworkSpec(inputs: 2, layers: stacks[index], loss: .crossEntropy)
+        let weights = spec.initialParameters(seed: 41).map { $0 * 2 }
+        let samples = TestData.samples(spec: spec, lengths: [8, 6, 7], seed: 2, targetEvery: 1)
+        let ours = try onlineUpdates(Double.self, spec: spec, algorithm: .rtrl, weights: weights, samples: samples,
+                                     tauB: 2, lr: 0.5).updates
+        var json = OnlineReference.caseJSON(spec: spec, weights: weights, samples: samples)
+        json["tau_b"] = 2
+        json["lr"] = 0.5
+        json["algorithm"] = "bptt_stepweights"
+        let stepWeights = try OnlineReference.run(json).updates
+        expectSameUpdates(ours, stepWeights, tolerance: 1e-10, "rtrl lr 0.5 vs bptt_stepweights, stack \(index)")
+        json["algorithm"] = "bptt"
+        let spec3 = try OnlineReference.run(json).updates
+        #expect(normRelative(ours[0].grad, spec3[0].grad) < 1e-12, "the first update is SPEC 3's")
+        let later = zip(ours.dropFirst(), spec3.dropFirst()).map { normRelative($0.grad, $1.grad) }.min() ?? 0
+        print("online agreement: rtrl lr 0.5 vs SPEC 3 BPTT(2, full) after the first update: min difference \(later)")
+        #expect(later > 1e-6, "non-vacuity: SPEC 3's BPTT uses the current weights for every step")
+    }
 }
