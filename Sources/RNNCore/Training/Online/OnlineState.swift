@@ -21,6 +21,18 @@ public struct OnlineState: Sendable, Equatable, Codable {
     public var pendingGradient: [Double]
     public var pendingLossSum: Double
     public var pendingElements: Int
+
+    public init(algorithm: OnlineAlgorithm, lanes: Int, step: Int, state: [Double], influence: [Double],
+                pendingGradient: [Double], pendingLossSum: Double, pendingElements: Int) {
+        self.algorithm = algorithm
+        self.lanes = lanes
+        self.step = step
+        self.state = state
+        self.influence = influence
+        self.pendingGradient = pendingGradient
+        self.pendingLossSum = pendingLossSum
+        self.pendingElements = pendingElements
+    }
 }
 
 extension OnlineGradient {
