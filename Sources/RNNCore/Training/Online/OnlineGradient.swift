@@ -1,0 +1,700 @@
+/// The online gradient engine of SPEC 3.3: runs a layer stack forward step by step over a batch
+/// of `B` lanes with parameters the caller supplies at every call, carries each lane's influence
+/// for the chosen `OnlineAlgorithm`, and accumulates, at every step with a target, the readout's
+/// exact same-step gradient and `q_mᵀ M_m` into one gradient buffer in `ParameterLayout` order,
+/// with the loss sum and the element count (SPEC 2's normalisation).
+///
+/// The caller owns the schedule (SPEC 3.3: an update at every multiple of `tau_b` and at the last
+/// step of the longest lane):
+/// ```
+/// let engine = try OnlineGradient<Double>(spec: spec, algorithm: .rtrl, lanes: B)
+/// engine.resetState()                       // sequence start (streams: epoch start)
+/// engine.begin(batch, epoch: e, batchIndex: k)
+/// while engine.step < batch.steps {
+///     engine.advance(to: min(engine.step + tauB, batch.steps), parameters: w)
+///     let (lossSum, elements) = engine.takeGradient(into: g)   // g = Σ / elements
+///     if elements > 0 { optimizer step on w with g }
+/// }
+/// ```
+/// The influence is not reset by `takeGradient`: it runs on with the new weights. A stream keeps
+/// state and influence across `begin` calls until `resetState()`. A lane is frozen after its
+/// last step (`batch.lengths`): no state or influence change, no targets.
+///
+/// Shape letters: `B` lanes, `U` units, `I` inputs of a layer, `G` gate blocks (4 lstm, 3 gru,
+/// 1 otherwise), `R = G·U` weight rows, `S` state size (lstm `2U`, else `U`), `L` the top recurrent
+/// layer. Every buffer is sized at `init` for `B` lanes; the step loop allocates nothing.
+///
+/// Local derivatives of one step (weights in force at that step), stored per lane in a per-unit
+/// compact form: `Ds[s, g] = ∂s_s/∂pre_s[gU + k]`, `Dt[s, g] = ∂s_s/∂pre_t[gU + k]` with
+/// `k = s mod U` (pre_s = `SW x + b_s`, pre_t = `TW h_{n-1} + b_t`; equal except for gru), and
+/// `self[s]`, the direct dependence of `s_s` on the previous state outside `TW`:
+/// ```
+/// rnn, dense: Ds = Dt = σ'(z)                                           self = 0
+/// lstm:  dc = [g σ'(i), c_{n-1} σ'(f), σ(i) tanh'(g), 0]; dh = σ(o) tanh'(c) dc + [0, 0, 0, tanh(c) σ'(o)]
+///        Ds = Dt = [dh; dc];  self[h_k] = σ(o) tanh'(c_k) σ(f_k) (on c_{n-1,k}), self[c_k] = σ(f_k)
+/// gru:   dn = (1 - z) tanh'(n), dr = dn (TW_n h + b_tn) σ'(r), dz = (h_{n-1} - n) σ'(z)
+///        Ds = [dr, dz, dn], Dt = [dr, dz, dn r];  self[h_k] = z_k (on h_{n-1,k})
+/// ```
+/// so `J = ∂s_n/∂s_{n-1}` is `Dt · TW` (on the `h` part) plus `self`, `Jx = Ds · SW`, and the
+/// immediate influence is `I[s; W_s[r, j]] = Ds[s, g] x_j`, `I[s; W_t[r, j]] = Dt[s, g] h_{n-1, j}`,
+/// `I[s; b_s[r]] = Ds[s, g]`, `I[s; b_t[r]] = Dt[s, g]` for the rows `r = gU + k` of unit `k`.
+///
+/// Per-step cost (multiply-adds per lane; formulas in each algorithm's file): rtrl `≈ n²P` per
+/// layer (the `TW · M` GEMM over all lanes side by side, plus the cross blocks for stacks),
+/// snap1 `≈ 3P` (lstm `≈ 6P`), rflo `≈ 2P`, uoro `≈ n² + 5P`, each plus the forward and the
+/// readout. Measured once (release, float32, one thread, on this project's shared VM whose speed
+/// drifts by ±15 % or more), rnn(32) → dense(16, softmax), 16 one-hot inputs, B = 16, one update
+/// per step: `bptt` with tau_b = tau_max = 1 about 5 µs per step; rtrl 2.0–3.6 ms (the GEMM at
+/// 14–25 GFLOP/s); snap1 67–89 µs; uoro 49–70 µs; rflo 28–62 µs; 0 heap allocations over 200
+/// steps for every algorithm (a counting `malloc` around `advance` + `takeGradient`). The
+/// per-lane loops are plain Swift (SSE2 on the x86-64 baseline), not yet the AVX2 kernels of
+/// `RNNKernels`: that is where snap1, uoro and rflo lose their 3× target against `bptt(1, 1)`.
+public final class OnlineGradient<Scalar: RNNScalar> {
+    public let spec: NetworkSpec
+    public let algorithm: OnlineAlgorithm
+    public let layout: ParameterLayout
+    /// B of the batch in flight (at most `laneCapacity`).
+    public internal(set) var lanes: Int
+    /// The most lanes a batch may have: every buffer is sized for it at `init`.
+    public let laneCapacity: Int
+    /// rflo's trace decay λ.
+    public let rfloDecay: Double
+    /// UORO's noise seed (the run's seed); the noise of (epoch, batch, lane, step) is
+    /// `OnlineNoise.signs(seed: noiseSeed, ...)`.
+    public let noiseSeed: UInt64
+
+    /// Per-layer shape and parameter offsets.
+    struct Shape {
+        let kind: LayerKind
+        let activation: Activation
+        let units: Int, inputs: Int, gates: Int, rows: Int, stateSize: Int
+        let sw: Int, tw: Int, b: Int, bt: Int  // flat offsets; tw, bt = -1 when absent
+        let end: Int                             // one past the layer's last parameter
+        var isRecurrent: Bool { kind != .dense }
+        var isGated: Bool { kind.isGated }
+        /// Columns of one (state row, gate) block of the per-layer influence: `I + U + 1` (rnn),
+        /// `I + U + 2` (gated).
+        var blockColumns: Int { inputs + (isRecurrent ? units : 0) + (isGated ? 2 : 1) }
+    }
+    let shapes: [Shape]
+    /// Index of the top recurrent layer `L`.
+    let topRecurrent: Int
+    /// Offset of each recurrent layer's state in the stacked state `[s^{l1}; s^{l2}; …]`, -1 for dense.
+    let stateOffset: [Int]
+    /// `S`, the stacked state size.
+    public let stackedStateSize: Int
+    /// Parameters of layers `0 ... L` (they come first in the layout): the influence's columns.
+    let influenceColumns: Int
+    /// The widest layer input or output: the size of the per-lane vector scratch.
+    let maxWidth: Int
+
+    // MARK: Buffers (all allocated at init)
+    var storage: [UnsafeMutableBufferPointer<Scalar>] = []
+    var h: [UnsafeMutablePointer<Scalar>] = []       // (B, U) state (dense: this step's output)
+    var c: [UnsafeMutablePointer<Scalar>] = []       // (B, U) lstm cell
+    var hPrev: [UnsafeMutablePointer<Scalar>] = []   // (B, U)
+    var cPrev: [UnsafeMutablePointer<Scalar>] = []   // (B, U)
+    var pre: [UnsafeMutablePointer<Scalar>] = []     // (B, 2R): pre-activations, tanh(c) scratch
+    var ds: [UnsafeMutablePointer<Scalar>] = []      // (B, S, G)
+    var dt: [UnsafeMutablePointer<Scalar>] = []      // (B, S, G)
+    var selfCoef: [UnsafeMutablePointer<Scalar>] = [] // (B, S)
+    var input: UnsafeMutablePointer<Scalar>          // (B, I) layer 0's input of the step
+    var logits: UnsafeMutablePointer<Scalar>         // (B, O) top pre-activation (cross-entropy)
+    var active: UnsafeMutablePointer<Bool>           // (B)
+    var accumulator: UnsafeMutablePointer<Scalar>    // (P) summed gradient of the pending window
+    var cotangent: UnsafeMutablePointer<Scalar>      // (2 · max width) same-step backprop scratch
+    var cotangentBelow: UnsafeMutablePointer<Scalar>
+    var rowScratchS: UnsafeMutablePointer<Scalar>    // (max R) per-lane pre cotangent/tangent
+    var rowScratchT: UnsafeMutablePointer<Scalar>    // (max R)
+    var q: UnsafeMutablePointer<Scalar>              // (max U) error on h^L
+
+    // rtrl: M[l] (S, B, cols_l) for l ≤ L (dense layers: this step's), and the GEMM products.
+    var rtrlM: [UnsafeMutablePointer<Scalar>] = []
+    var rtrlColumns: [Int] = []
+    var rtrlTW: UnsafeMutablePointer<Scalar>          // (R, B·cols) TW · M_{n-1}[h]
+    var rtrlSW: UnsafeMutablePointer<Scalar>          // (R, B·cols) SW · M^{l-1}_n[h]
+    // snap1 / rflo: Mbar[l] (B, S, G, C) for recurrent l.
+    var perLayerM: [UnsafeMutablePointer<Scalar>?] = []
+    // uoro: ã (B, S), θ̃ (B, cols), per-lane scratch.
+    var uoroA: UnsafeMutablePointer<Scalar>
+    var uoroTheta: UnsafeMutablePointer<Scalar>
+    var uoroJa: UnsafeMutablePointer<Scalar>          // (S)
+    var uoroNu: UnsafeMutablePointer<Scalar>          // (S)
+    var uoroNuTilde: UnsafeMutablePointer<Scalar>     // (cols)
+    var uoroTangent: UnsafeMutablePointer<Scalar>     // (max U) tangent of a dense layer
+
+    // MARK: Batch in flight
+    var batch: SequenceBatch<Scalar>? = nil
+    /// Steps of the current batch done (the last one computed; 0 after `begin`).
+    public internal(set) var step = 0
+    var epoch = 0
+    var batchIndex = 0
+    /// Loss sum and target elements of the pending window.
+    public internal(set) var pendingLossSum = 0.0
+    public internal(set) var pendingElements = 0
+
+    /// - Parameters:
+    ///   - lanes: B, the most lanes a batch may have (every buffer is sized for it; a smaller
+    ///     batch, e.g. a dataset's last one, runs in the same buffers).
+    ///   - rfloDecay: λ of rflo (ignored otherwise).
+    ///   - noiseSeed: UORO's noise seed (ignored otherwise).
+    /// - Throws: `OnlineGradientError` for a stack the algorithm does not support (no recurrent
+    ///   layer; rflo on lstm/gru; a recurrent softmax layer) or an invalid spec.
+    public init(spec: NetworkSpec, algorithm: OnlineAlgorithm, lanes: Int, rfloDecay: Double = 0,
+                noiseSeed: UInt64 = 0) throws {
+        if let problem = spec.problems().first { throw OnlineGradientError(problem) }
+        guard lanes >= 1 else { throw OnlineGradientError("lanes must be at least 1") }
+        guard let top = spec.layers.lastIndex(where: { $0.isRecurrent }) else {
+            throw OnlineGradientError("\(algorithm.rawValue) needs a recurrent layer (rnn, lstm or gru)")
+        }
+        if algorithm == .rflo, let l = spec.layers.firstIndex(where: { $0.isGated }) {
+            throw OnlineGradientError("layer \(l): rflo supports rnn layers only (SPEC 3.3), not \(spec.layers[l].kind.rawValue)")
+        }
+        if let l = spec.layers.firstIndex(where: { $0.kind == .rnn && $0.activation == .softmax }) {
+            throw OnlineGradientError("layer \(l): a recurrent softmax layer is not supported by the online algorithms (put a dense softmax layer on top)")
+        }
+        self.spec = spec
+        self.algorithm = algorithm
+        self.layout = ParameterLayout(spec)
+        self.lanes = lanes
+        self.laneCapacity = lanes
+        self.rfloDecay = rfloDecay
+        self.noiseSeed = noiseSeed
+        var shapes: [Shape] = []
+        for (l, layer) in spec.layers.enumerated() {
+            let e = layout.entries[l]
+            let g = layer.kind.gates
+            shapes.append(Shape(kind: layer.kind, activation: layer.activation, units: layer.units, inputs: layer.inputs,
+                                gates: g, rows: g * layer.units, stateSize: layer.kind == .lstm ? 2 * layer.units : layer.units,
+                                sw: e.sw, tw: e.tw ?? -1, b: e.b, bt: e.bt ?? -1,
+                                end: e.sw + layer.parameterCount))
+        }
+        self.shapes = shapes
+        self.topRecurrent = top
+        var offsets: [Int] = [], s = 0
+        for shape in shapes {
+            offsets.append(shape.isRecurrent ? s : -1)
+            if shape.isRecurrent { s += shape.stateSize }
+        }
+        self.stateOffset = offsets
+        self.stackedStateSize = s
+        self.influenceColumns = shapes[top].end
+
+        var owned: [UnsafeMutableBufferPointer<Scalar>] = []
+        func make(_ count: Int) -> UnsafeMutablePointer<Scalar> {
+            let buffer = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: max(count, 1))
+            buffer.initialize(repeating: 0)
+            owned.append(buffer)
+            return buffer.baseAddress!
+        }
+        let b = lanes
+        let maxWidth = max(spec.layers.map { max($0.units, $0.inputs) }.max() ?? 1, 1)
+        self.maxWidth = maxWidth
+        let maxRows = shapes.map(\.rows).max() ?? 1
+        var hs: [UnsafeMutablePointer<Scalar>] = [], cs: [UnsafeMutablePointer<Scalar>] = []
+        var hps: [UnsafeMutablePointer<Scalar>] = [], cps: [UnsafeMutablePointer<Scalar>] = []
+        var pres: [UnsafeMutablePointer<Scalar>] = [], dss: [UnsafeMutablePointer<Scalar>] = []
+        var dts: [UnsafeMutablePointer<Scalar>] = [], scs: [UnsafeMutablePointer<Scalar>] = []
+        for shape in shapes {
+            hs.append(make(b * shape.units))
+            cs.append(make(shape.kind == .lstm ? b * shape.units : 0))
+            hps.append(make(b * shape.units))
+            cps.append(make(shape.kind == .lstm ? b * shape.units : 0))
+            pres.append(make(b * 2 * shape.rows))
+            dss.append(make(b * shape.stateSize * shape.gates))
+            dts.append(make(b * shape.stateSize * shape.gates))
+            scs.append(make(b * shape.stateSize))
+        }
+        input = make(b * spec.inputs)
+        logits = make(b * spec.outputs)
+        let activeBuffer = UnsafeMutablePointer<Bool>.allocate(capacity: b)
+        activeBuffer.initialize(repeating: true, count: b)
+        active = activeBuffer
+        accumulator = make(layout.count)
+        cotangent = make(2 * maxWidth)
+        cotangentBelow = make(2 * maxWidth)
+        rowScratchS = make(maxRows)
+        rowScratchT = make(maxRows)
+        q = make(maxWidth)
+
+        // Algorithm state.
+        var maxProduct = 0
+        var ms: [UnsafeMutablePointer<Scalar>] = [], mcols: [Int] = []
+        if algorithm == .rtrl {
+            for l in 0...top {
+                let cols = shapes[l].end
+                mcols.append(cols)
+                ms.append(make(shapes[l].stateSize * b * cols))
+                maxProduct = max(maxProduct, shapes[l].rows * b * cols)
+            }
+        }
+        rtrlTW = make(maxProduct)
+        rtrlSW = make(maxProduct)
+        var pls: [UnsafeMutablePointer<Scalar>?] = []
+        for (l, shape) in shapes.enumerated() {
+            if (algorithm == .snap1 || algorithm == .rflo) && shape.isRecurrent && l <= top {
+                pls.append(make(b * shape.stateSize * shape.gates * shape.blockColumns))
+            } else {
+                pls.append(nil)
+            }
+        }
+        let uoro = algorithm == .uoro
+        uoroA = make(uoro ? b * s : 0)
+        uoroTheta = make(uoro ? b * shapes[top].end : 0)
+        uoroJa = make(uoro ? s : 0)
+        uoroNu = make(uoro ? s : 0)
+        uoroNuTilde = make(uoro ? shapes[top].end : 0)
+        uoroTangent = make(uoro ? 2 * maxWidth : 0)
+        h = hs; c = cs; hPrev = hps; cPrev = cps; pre = pres; ds = dss; dt = dts; selfCoef = scs
+        rtrlM = ms; rtrlColumns = mcols; perLayerM = pls
+        storage = owned
+    }
+
+    deinit {
+        for buffer in storage { buffer.deallocate() }
+        active.deallocate()
+    }
+
+    // MARK: - Public API
+
+    /// Scalars of influence carried for all lanes (the memory SPEC 3.3 asks `validate` and
+    /// `plan` to state): `influenceScalars(spec:algorithm:lanes:)` of this engine.
+    public var influenceScalars: Int {
+        Self.influenceScalars(spec: spec, algorithm: algorithm, lanes: lanes)
+    }
+
+    /// The influence an engine would carry, in scalars, without building it (for a memory bound
+    /// checked before training). With `cols_l` the parameters of layers `0 … l` and `P_l` layer
+    /// `l`'s own:
+    /// - rtrl: `Σ_{recurrent l ≤ L} B · S_l · cols_l` (the blocks `M^{l,j}`, `j ≤ l`, with the
+    ///   cross blocks and the columns of dense layers between); plus per step two GEMM products of
+    ///   `R_l · B · cols_l` scratch (not counted);
+    /// - snap1, rflo: `Σ_l B · (S_l / U_l) · P_l` (lstm 2P, otherwise P);
+    /// - uoro: `B · (S + cols_L)`.
+    /// Returns 0 for a stack without a recurrent layer.
+    public static func influenceScalars(spec: NetworkSpec, algorithm: OnlineAlgorithm, lanes: Int) -> Int {
+        guard let top = spec.layers.lastIndex(where: { $0.isRecurrent }) else { return 0 }
+        var cols = 0, total = 0, state = 0
+        for (l, layer) in spec.layers.enumerated() where l <= top {
+            cols += layer.parameterCount
+            guard layer.isRecurrent else { continue }
+            let s = layer.kind == .lstm ? 2 * layer.units : layer.units
+            state += s
+            switch algorithm {
+            case .rtrl: total += lanes * s * cols
+            case .snap1, .rflo: total += lanes * (s / layer.units) * layer.parameterCount
+            case .uoro: break
+            }
+        }
+        return algorithm == .uoro ? lanes * (state + cols) : total
+    }
+
+    /// Sequence start (streams: epoch start): every lane's state and influence to 0, the pending
+    /// accumulators to 0. Exact, since `s_0 = 0` is a constant (`M_0 = 0`).
+    public func resetState() {
+        for (l, shape) in shapes.enumerated() {
+            h[l].update(repeating: 0, count: lanes * shape.units)
+            if shape.kind == .lstm { c[l].update(repeating: 0, count: lanes * shape.units) }
+        }
+        for l in rtrlM.indices { rtrlM[l].update(repeating: 0, count: shapes[l].stateSize * lanes * rtrlColumns[l]) }
+        for (l, m) in perLayerM.enumerated() {
+            if let m { m.update(repeating: 0, count: lanes * shapes[l].stateSize * shapes[l].gates * shapes[l].blockColumns) }
+        }
+        if algorithm == .uoro {
+            uoroA.update(repeating: 0, count: lanes * stackedStateSize)
+            uoroTheta.update(repeating: 0, count: lanes * influenceColumns)
+        }
+        discardGradient()
+    }
+
+    /// Makes `batch` the one in flight, at its step 0. Does not touch state or influence
+    /// (streams carry them on; call `resetState()` for a sequence start), except that a batch
+    /// with another lane count than the previous one (at most `laneCapacity`) starts from a
+    /// reset, since state and influence are per lane. `epoch` and `batchIndex` only key UORO's
+    /// noise.
+    public func begin(_ batch: SequenceBatch<Scalar>, epoch: Int = 0, batchIndex: Int = 0) {
+        precondition(batch.lanes >= 1 && batch.lanes <= laneCapacity,
+                     "batch has \(batch.lanes) lanes, the engine at most \(laneCapacity)")
+        if batch.lanes != lanes {
+            lanes = batch.lanes
+            resetState()
+        }
+        precondition(batch.inputSize == spec.inputs && batch.outputSize == spec.outputs, "batch shape does not match the spec")
+        self.batch = batch
+        self.step = 0
+        self.epoch = epoch
+        self.batchIndex = batchIndex
+    }
+
+    /// Runs the steps `(step, n]` of the batch in flight with `parameters` (`ParameterLayout`
+    /// order), accumulating every target step's gradient, loss and element count.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func advance(to n: Int, parameters: UnsafeBufferPointer<Scalar>) {
+        guard let batch else { preconditionFailure("begin(_:) a batch first") }
+        precondition(parameters.count == layout.count, "parameter count \(parameters.count) != \(layout.count)")
+        precondition(n <= batch.steps, "step \(n) past the batch's \(batch.steps) steps")
+        guard n > step else { return }
+        let w = parameters.baseAddress!
+        batch.withView { view in
+            while step < n {
+                step += 1
+                runStep(view, w, lengths: batch.lengths)
+            }
+        }
+    }
+
+    /// `advance(to:parameters:)` from float64 parameters (converts; allocates, for tests and tools).
+    public func advance(to n: Int, parameters: [Double]) {
+        let w = parameters.map { Scalar($0) }
+        w.withUnsafeBufferPointer { advance(to: n, parameters: $0) }
+    }
+
+    /// Writes the pending window's gradient, normalised by its element count as the loss is
+    /// (SPEC 2), into `gradient` (`ParameterLayout` order), zeroes the accumulators, and returns
+    /// the window's loss sum and element count. With no target element, `gradient` is zeroed
+    /// and `(0, 0)` returned (SPEC 3: the update is skipped). The influence is not touched.
+    @discardableResult
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func takeGradient(into gradient: UnsafeMutableBufferPointer<Scalar>) -> (lossSum: Double, elements: Int) {
+        precondition(gradient.count == layout.count)
+        let out = (pendingLossSum, pendingElements)
+        if pendingElements > 0 {
+            let scale = Scalar(1) / Scalar(pendingElements)
+            for i in 0..<layout.count { gradient[i] = accumulator[i] * scale }
+        } else {
+            gradient.update(repeating: 0)
+        }
+        discardGradient()
+        return out
+    }
+
+    /// One update's result (allocating form of `takeGradient(into:)`).
+    public struct Update: Sendable {
+        public let lossSum: Double
+        public let elements: Int
+        /// Mean loss over the window's target elements.
+        public var loss: Double { lossSum / Double(elements) }
+        /// `∂loss/∂θ` in `ParameterLayout` order, float64.
+        public let gradient: [Double]
+    }
+
+    /// The pending window's normalised gradient, or nil when it has no target (skipped update).
+    public func takeGradient() -> Update? {
+        var g = [Scalar](repeating: 0, count: layout.count)
+        let (sum, elements) = g.withUnsafeMutableBufferPointer { takeGradient(into: $0) }
+        guard elements > 0 else { return nil }
+        return Update(lossSum: sum, elements: elements, gradient: g.map { Double($0) })
+    }
+
+    /// Zeroes the pending accumulators.
+    public func discardGradient() {
+        accumulator.update(repeating: 0, count: layout.count)
+        pendingLossSum = 0
+        pendingElements = 0
+    }
+
+    // MARK: - One step
+
+    func runStep(_ view: BatchView<Scalar>, _ w: UnsafePointer<Scalar>, lengths: [Int]) {
+        let n = step
+        for lane in 0..<lanes { active[lane] = n <= lengths[lane] }
+        forward(view, w, n)
+        switch algorithm {
+        case .rtrl: rtrlAdvance(w)
+        case .snap1, .rflo: perLayerAdvance(w)
+        case .uoro: uoroAdvance(w, n)
+        }
+        for lane in 0..<lanes where active[lane] && view.mask[view.row(n, lane)] != 0 {
+            lossAndReadout(view, w, n, lane)
+            switch algorithm {
+            case .rtrl: rtrlGradient(lane)
+            case .snap1, .rflo: perLayerGradient(w, lane)
+            case .uoro: uoroGradient(lane)
+            }
+        }
+    }
+
+    /// Layer `l`'s input of this step, (B, I).
+    @inline(__always)
+    func layerInput(_ l: Int) -> UnsafeMutablePointer<Scalar> { l == 0 ? input : h[l - 1] }
+
+    /// Forward of step `n` for every lane with the given weights, and the local derivatives of
+    /// the layers up to `L` (see the type's doc). Frozen lanes keep their state.
+    func forward(_ view: BatchView<Scalar>, _ w: UnsafePointer<Scalar>, _ n: Int) {
+        let b = lanes
+        let inputs = spec.inputs
+        if let dense = view.denseInputs {
+            input.update(from: dense + (n - 1) * b * inputs, count: b * inputs)
+        } else if let hot = view.hotInputs {
+            input.update(repeating: 0, count: b * inputs)
+            for lane in 0..<b {
+                let k = Int(hot[view.row(n, lane)])
+                if k >= 0 { input[lane * inputs + k] = 1 }
+            }
+        }
+        let top = shapes.count - 1
+        for (l, sh) in shapes.enumerated() {
+            let u = sh.units, i = sh.inputs, r = sh.rows
+            let x = UnsafePointer(layerInput(l))
+            if sh.isRecurrent {
+                hPrev[l].update(from: h[l], count: b * u)
+                if sh.kind == .lstm { cPrev[l].update(from: c[l], count: b * u) }
+            }
+            switch sh.kind {
+            case .rnn, .dense:
+                let z = h[l]
+                for lane in 0..<b { (z + lane * u).update(from: w + sh.b, count: u) }
+                Scalar.gemm(transA: false, transB: true, m: b, n: u, k: i, alpha: 1, a: x, lda: i,
+                            b: w + sh.sw, ldb: i, beta: 1, c: z, ldc: u)
+                if sh.kind == .rnn {
+                    Scalar.gemm(transA: false, transB: true, m: b, n: u, k: u, alpha: 1, a: UnsafePointer(hPrev[l]), lda: u,
+                                b: w + sh.tw, ldb: u, beta: 1, c: z, ldc: u)
+                }
+                if l == top { logits.update(from: z, count: b * u) }
+                sh.activation.forward(z, rows: b, width: u)
+                if l <= topRecurrent {
+                    let d = ds[l], e = dt[l]
+                    for j in 0..<(b * u) {
+                        let hv = z[j]
+                        let v: Scalar
+                        switch sh.activation {
+                        case .tanh: v = 1 - hv * hv
+                        case .sigmoid: v = hv * (1 - hv)
+                        case .relu: v = hv > 0 ? 1 : 0
+                        case .identity, .softmax: v = 1  // softmax below L is rejected by the spec
+                        }
+                        d[j] = v
+                        e[j] = v
+                    }
+                }
+            case .lstm:
+                let p = pre[l]  // (B, 2R): [pre (4U) | tanh(c) (U)]
+                let w2 = 2 * r
+                for lane in 0..<b {
+                    let row = p + lane * w2
+                    for j in 0..<r { row[j] = w[sh.b + j] + w[sh.bt + j] }
+                }
+                Scalar.gemm(transA: false, transB: true, m: b, n: r, k: i, alpha: 1, a: x, lda: i,
+                            b: w + sh.sw, ldb: i, beta: 1, c: p, ldc: w2)
+                Scalar.gemm(transA: false, transB: true, m: b, n: r, k: u, alpha: 1, a: UnsafePointer(hPrev[l]), lda: u,
+                            b: w + sh.tw, ldb: u, beta: 1, c: p, ldc: w2)
+                let s = sh.stateSize
+                for lane in 0..<b {
+                    let row = p + lane * w2
+                    Scalar.sigmoidInPlace(row, count: 2 * u)
+                    Scalar.tanhInPlace(row + 2 * u, count: u)
+                    Scalar.sigmoidInPlace(row + 3 * u, count: u)
+                    let cp = cPrev[l] + lane * u, cn = c[l] + lane * u, hn = h[l] + lane * u
+                    let tc = row + 4 * u
+                    for k in 0..<u {
+                        let cv = row[u + k] * cp[k] + row[k] * row[2 * u + k]
+                        cn[k] = cv
+                        tc[k] = cv
+                    }
+                    Scalar.tanhInPlace(tc, count: u)
+                    let d = ds[l] + lane * s * 4, e = dt[l] + lane * s * 4, sc = selfCoef[l] + lane * s
+                    for k in 0..<u {
+                        let ig = row[k], fg = row[u + k], gg = row[2 * u + k], og = row[3 * u + k], t = tc[k]
+                        hn[k] = og * t
+                        let dcI = gg * ig * (1 - ig), dcF = cp[k] * fg * (1 - fg), dcG = ig * (1 - gg * gg)
+                        let dhdc = og * (1 - t * t)
+                        let hRow = d + k * 4, cRow = d + (u + k) * 4
+                        hRow[0] = dhdc * dcI; hRow[1] = dhdc * dcF; hRow[2] = dhdc * dcG; hRow[3] = t * og * (1 - og)
+                        cRow[0] = dcI; cRow[1] = dcF; cRow[2] = dcG; cRow[3] = 0
+                        for g in 0..<4 { e[k * 4 + g] = hRow[g]; e[(u + k) * 4 + g] = cRow[g] }
+                        sc[k] = dhdc * fg
+                        sc[u + k] = fg
+                    }
+                }
+            case .gru:
+                let p = pre[l]  // (B, 2R): [a_s (3U) | a_t (3U)]
+                let w2 = 2 * r
+                for lane in 0..<b {
+                    let row = p + lane * w2
+                    for j in 0..<r { row[j] = w[sh.b + j]; row[r + j] = w[sh.bt + j] }
+                }
+                Scalar.gemm(transA: false, transB: true, m: b, n: r, k: i, alpha: 1, a: x, lda: i,
+                            b: w + sh.sw, ldb: i, beta: 1, c: p, ldc: w2)
+                Scalar.gemm(transA: false, transB: true, m: b, n: r, k: u, alpha: 1, a: UnsafePointer(hPrev[l]), lda: u,
+                            b: w + sh.tw, ldb: u, beta: 1, c: p + r, ldc: w2)
+                for lane in 0..<b {
+                    let row = p + lane * w2, at = row + r
+                    // row[0..<2U] ← σ(a_s + a_t) for r, z; row[2U..<3U] ← tanh(a_sn + r (a_tn))
+                    for j in 0..<(2 * u) { row[j] += at[j] }
+                    Scalar.sigmoidInPlace(row, count: 2 * u)
+                    for k in 0..<u { row[2 * u + k] += row[k] * at[2 * u + k] }
+                    Scalar.tanhInPlace(row + 2 * u, count: u)
+                    let hp = hPrev[l] + lane * u, hn = h[l] + lane * u
+                    let d = ds[l] + lane * u * 3, e = dt[l] + lane * u * 3, sc = selfCoef[l] + lane * u
+                    for k in 0..<u {
+                        let rg = row[k], zg = row[u + k], ng = row[2 * u + k]
+                        hn[k] = (1 - zg) * ng + zg * hp[k]
+                        let dn = (1 - zg) * (1 - ng * ng)
+                        let dr = dn * at[2 * u + k] * rg * (1 - rg)
+                        let dz = (hp[k] - ng) * zg * (1 - zg)
+                        d[k * 3] = dr; d[k * 3 + 1] = dz; d[k * 3 + 2] = dn
+                        e[k * 3] = dr; e[k * 3 + 1] = dz; e[k * 3 + 2] = dn * rg
+                        sc[k] = zg
+                    }
+                }
+            }
+            // Frozen lanes keep their state.
+            if sh.isRecurrent {
+                for lane in 0..<b where !active[lane] {
+                    (h[l] + lane * u).update(from: hPrev[l] + lane * u, count: u)
+                    if sh.kind == .lstm { (c[l] + lane * u).update(from: cPrev[l] + lane * u, count: u) }
+                }
+            }
+        }
+    }
+
+    /// Loss of one lane's target step, the readout's exact same-step gradient (dense layers above
+    /// `L`) into the accumulator, and the error `q = ∂C_m/∂h^L_m` into `q`.
+    ///
+    /// Errors: mse `dC/dy = 2 (y - t)`; with a dense top, cross-entropy and binary cross-entropy
+    /// inject `dC/dz = y - t` (folded); with a recurrent top, binary cross-entropy uses
+    /// `dC/dy = (y - t) / (y (1 - y))` (it meets `σ'` inside the influence).
+    func lossAndReadout(_ view: BatchView<Scalar>, _ w: UnsafePointer<Scalar>, _ n: Int, _ lane: Int) {
+        let top = shapes.count - 1
+        let o = spec.outputs
+        let row = view.row(n, lane)
+        let y = h[top] + lane * o
+        let g = cotangent  // error on the top layer: dC/dz (folded) or dC/dy
+        var sum = 0.0
+        let foldedTop = top > topRecurrent && spec.loss != .mse
+        switch spec.loss {
+        case .mse:
+            let t = view.valueTargets! + row * o
+            for j in 0..<o {
+                let diff = y[j] - t[j]
+                sum += Double(diff) * Double(diff)
+                g[j] = 2 * diff
+            }
+            pendingElements += o
+        case .binaryCrossEntropy:
+            let t = view.valueTargets! + row * o
+            for j in 0..<o {
+                let yv = Double(y[j]), tv = Double(t[j])
+                sum -= tv * max(_log(yv), -100) + (1 - tv) * max(_log(1 - yv), -100)
+                g[j] = foldedTop ? y[j] - t[j] : (y[j] - t[j]) / (y[j] * (1 - y[j]))
+            }
+            pendingElements += o
+        case .crossEntropy:
+            let cls = Int(view.classTargets![row])
+            let z = logits + lane * o
+            var mx = Double(z[0])
+            for j in 1..<o { mx = max(mx, Double(z[j])) }
+            var s = 0.0
+            for j in 0..<o { s += _exp(Double(z[j]) - mx) }
+            sum += mx + _log(s) - Double(z[cls])
+            for j in 0..<o { g[j] = y[j] }
+            g[cls] -= 1
+            pendingElements += 1
+        }
+        pendingLossSum += sum
+        // Same-step backprop through the readout.
+        var cot = g, below = cotangentBelow
+        if top > topRecurrent {
+            for l in stride(from: top, to: topRecurrent, by: -1) {
+                let sh = shapes[l]
+                let u = sh.units, i = sh.inputs
+                let hl = UnsafePointer(h[l] + lane * u)
+                if !(l == top && foldedTop) {
+                    sh.activation.backward(h: hl, g: cot, rows: 1, width: u)
+                }
+                let x = layerInput(l) + lane * i
+                let acc = accumulator
+                for k in 0..<u {
+                    let dk = cot[k]
+                    acc[sh.b + k] += dk
+                    let wrow = acc + sh.sw + k * i
+                    for j in 0..<i { wrow[j] += dk * x[j] }
+                }
+                for j in 0..<i {
+                    var v: Scalar = 0
+                    for k in 0..<u { v += w[sh.sw + k * i + j] * cot[k] }
+                    below[j] = v
+                }
+                swap(&cot, &below)
+            }
+        }
+        q.update(from: cot, count: shapes[topRecurrent].units)
+    }
+
+    // MARK: - Per-lane local maps (shared by snap1, rflo and uoro)
+
+    /// Same-step VJP of layer `l` for one lane: with the cotangent `cot` on its new state (S),
+    /// adds `cotᵀ I^l` to `grad` (flat layout; nil to skip) and writes `Jxᵀ cot` (I) into `cx`
+    /// (nil to skip). `cs = Dsᵀ cot`, `ct = Dtᵀ cot` per weight row.
+    func layerVJP(_ l: Int, _ lane: Int, _ cot: UnsafePointer<Scalar>, _ w: UnsafePointer<Scalar>,
+                  grad: UnsafeMutablePointer<Scalar>?, cx: UnsafeMutablePointer<Scalar>?) {
+        let sh = shapes[l]
+        let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, R = sh.rows
+        let cs = rowScratchS, ct = rowScratchT
+        cs.update(repeating: 0, count: R)
+        ct.update(repeating: 0, count: R)
+        let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G
+        for s in 0..<S {
+            let k = s % u, v = cot[s]
+            if v == 0 { continue }
+            for g in 0..<G {
+                cs[g * u + k] += d[s * G + g] * v
+                ct[g * u + k] += e[s * G + g] * v
+            }
+        }
+        if let grad {
+            let x = layerInput(l) + lane * i
+            let hp = hPrev[l] + lane * u
+            for r in 0..<R {
+                let a = cs[r], t = ct[r]
+                let ws = grad + sh.sw + r * i
+                for j in 0..<i { ws[j] += a * x[j] }
+                if sh.isRecurrent {
+                    let wt = grad + sh.tw + r * u
+                    for j in 0..<u { wt[j] += t * hp[j] }
+                }
+                grad[sh.b + r] += a
+                if sh.isGated { grad[sh.bt + r] += t }
+            }
+        }
+        if let cx {
+            for j in 0..<i {
+                var v: Scalar = 0
+                for r in 0..<R { v += w[sh.sw + r * i + j] * cs[r] }
+                cx[j] = v
+            }
+        }
+    }
+
+    /// Forward-mode (JVP) of layer `l` for one lane: `out = Jx tx + J tPrev` (S), with `tx` the
+    /// tangent of the input (nil = 0) and `tPrev` of the previous state (nil = 0, recurrent only).
+    func layerJVP(_ l: Int, _ lane: Int, tx: UnsafePointer<Scalar>?, tPrev: UnsafePointer<Scalar>?,
+                  _ w: UnsafePointer<Scalar>, out: UnsafeMutablePointer<Scalar>) {
+        let sh = shapes[l]
+        let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, R = sh.rows
+        let ts = rowScratchS, tt = rowScratchT
+        for r in 0..<R {
+            var a: Scalar = 0, t: Scalar = 0
+            if let tx { for j in 0..<i { a += w[sh.sw + r * i + j] * tx[j] } }
+            if let tPrev, sh.isRecurrent { for j in 0..<u { t += w[sh.tw + r * u + j] * tPrev[j] } }
+            ts[r] = a
+            tt[r] = t
+        }
+        let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G, sc = selfCoef[l] + lane * S
+        for s in 0..<S {
+            let k = s % u
+            var v: Scalar = 0
+            for g in 0..<G { v += d[s * G + g] * ts[g * u + k] + e[s * G + g] * tt[g * u + k] }
+            if let tPrev {
+                switch sh.kind {
+                case .lstm: v += sc[s] * tPrev[u + k]
+                case .gru: v += sc[s] * tPrev[k]
+                default: break
+                }
+            }
+            out[s] = v
+        }
+    }
+}

@@ -1,0 +1,105 @@
+/// Everything an `OnlineGradient` carries between calls, as flat float64 arrays, for
+/// checkpoints: restoring it into an engine of the same spec, algorithm and lanes continues the
+/// run bit-identically in float64 (float32 values round-trip exactly through float64).
+///
+/// Layouts:
+/// - `state`: per recurrent layer in stack order, `h` (B, U), then `c` (B, U) for lstm.
+/// - `influence`: rtrl: per layer `l ≤ L` that is recurrent, `M^l` as `(S_l, B, cols_l)` with
+///   `cols_l` the parameters of layers `0 … l` (dense layers between are recomputed each step and
+///   not stored); snap1 / rflo: per recurrent layer `(B, S_l, G, C_l)`; uoro: `ã` (B, S) then
+///   `θ̃` (B, cols_L).
+/// - `pendingGradient`: the unnormalised gradient sum of the open window (`ParameterLayout`),
+///   with `pendingLossSum` and `pendingElements`.
+/// - `step`: steps of the batch in flight already run (0 at a batch boundary).
+/// UORO's noise needs no generator state (a pure function of the step's key).
+public struct OnlineState: Sendable, Equatable, Codable {
+    public var algorithm: OnlineAlgorithm
+    public var lanes: Int
+    public var step: Int
+    public var state: [Double]
+    public var influence: [Double]
+    public var pendingGradient: [Double]
+    public var pendingLossSum: Double
+    public var pendingElements: Int
+
+    public init(algorithm: OnlineAlgorithm, lanes: Int, step: Int, state: [Double], influence: [Double],
+                pendingGradient: [Double], pendingLossSum: Double, pendingElements: Int) {
+        self.algorithm = algorithm
+        self.lanes = lanes
+        self.step = step
+        self.state = state
+        self.influence = influence
+        self.pendingGradient = pendingGradient
+        self.pendingLossSum = pendingLossSum
+        self.pendingElements = pendingElements
+    }
+}
+
+extension OnlineGradient {
+    /// (buffer, count) of every carried tensor, in `OnlineState` order.
+    var stateTensors: [(UnsafeMutablePointer<Scalar>, Int)] {
+        var out: [(UnsafeMutablePointer<Scalar>, Int)] = []
+        for (l, sh) in shapes.enumerated() where sh.isRecurrent {
+            out.append((h[l], lanes * sh.units))
+            if sh.kind == .lstm { out.append((c[l], lanes * sh.units)) }
+        }
+        return out
+    }
+
+    var influenceTensors: [(UnsafeMutablePointer<Scalar>, Int)] {
+        switch algorithm {
+        case .rtrl:
+            return (0...topRecurrent).filter { shapes[$0].isRecurrent }.map {
+                (rtrlM[$0], shapes[$0].stateSize * lanes * rtrlColumns[$0])
+            }
+        case .snap1, .rflo:
+            return shapes.indices.compactMap { l in
+                perLayerM[l].map { ($0, lanes * shapes[l].stateSize * shapes[l].gates * shapes[l].blockColumns) }
+            }
+        case .uoro:
+            return [(uoroA, lanes * stackedStateSize), (uoroTheta, lanes * influenceColumns)]
+        }
+    }
+
+    /// The carried state (see `OnlineState` for the layouts).
+    public func exportState() -> OnlineState {
+        func flat(_ tensors: [(UnsafeMutablePointer<Scalar>, Int)]) -> [Double] {
+            var out: [Double] = []
+            out.reserveCapacity(tensors.reduce(0) { $0 + $1.1 })
+            for (p, n) in tensors { for i in 0..<n { out.append(Double(p[i])) } }
+            return out
+        }
+        return OnlineState(algorithm: algorithm, lanes: lanes, step: step, state: flat(stateTensors),
+                           influence: flat(influenceTensors),
+                           pendingGradient: (0..<layout.count).map { Double(accumulator[$0]) },
+                           pendingLossSum: pendingLossSum, pendingElements: pendingElements)
+    }
+
+    /// Restores `saved` (from `exportState()` of an engine with the same spec, algorithm and
+    /// lanes, or at most as many lanes as `laneCapacity`), including the step count. The batch in flight is not part of it: at a batch
+    /// boundary restore, then `begin` the next batch (which sets `step` to 0); inside a batch,
+    /// `begin` the same batch first, then restore (so `step` = `saved.step`), then `advance`.
+    public func restoreState(_ saved: OnlineState) throws {
+        guard saved.algorithm == algorithm else {
+            throw OnlineGradientError("saved online state is for \(saved.algorithm.rawValue), not \(algorithm.rawValue)")
+        }
+        guard saved.lanes >= 1 && saved.lanes <= laneCapacity else {
+            throw OnlineGradientError("saved online state has \(saved.lanes) lanes, the engine at most \(laneCapacity)")
+        }
+        lanes = saved.lanes
+        func load(_ values: [Double], into tensors: [(UnsafeMutablePointer<Scalar>, Int)], _ what: String) throws {
+            let total = tensors.reduce(0) { $0 + $1.1 }
+            guard values.count == total else {
+                throw OnlineGradientError("saved online \(what) has \(values.count) values, the engine needs \(total)")
+            }
+            var k = 0
+            for (p, n) in tensors { for i in 0..<n { p[i] = Scalar(values[k]); k += 1 } }
+        }
+        try load(saved.state, into: stateTensors, "state")
+        try load(saved.influence, into: influenceTensors, "influence")
+        try load(saved.pendingGradient, into: [(accumulator, layout.count)], "pending gradient")
+        pendingLossSum = saved.pendingLossSum
+        pendingElements = saved.pendingElements
+        step = saved.step
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+import RNNCore
+import RNNTestSupport
+
+/// One update of an online run: step (global), mean loss, element count, gradient (float64).
+struct OnlineUpdateRecord {
+    let n: Int
+    let loss: Double
+    let elements: Int
+    let grad: [Double]
+}
+
+/// Drives an `OnlineGradient` the way SPEC 3.3 schedules it: an update at every multiple of
+/// `tauB` (global step count, from `offset`) and, unless `stream`, at the batch's last step;
+/// plain SGD `w -= lr · grad` after each non-skipped update (what the numpy reference does).
+func driveOnline<S: RNNScalar>(_ engine: OnlineGradient<S>, batch: SequenceBatch<S>, weights: inout [Double],
+                               tauB: Int, lr: Double, offset: Int = 0, stream: Bool = false,
+                               epoch: Int = 0, batchIndex: Int = 0) -> [OnlineUpdateRecord] {
+    let tb = tauB > 0 ? tauB : batch.steps
+    engine.begin(batch, epoch: epoch, batchIndex: batchIndex)
+    var out: [OnlineUpdateRecord] = []
+    var w = weights.map { S($0) }
+    var g = [S](repeating: 0, count: w.count)
+    while engine.step < batch.steps {
+        let global = offset + engine.step
+        let nextMultiple = (global / tb + 1) * tb - offset
+        let n = min(nextMultiple, batch.steps)
+        w.withUnsafeBufferPointer { engine.advance(to: n, parameters: $0) }
+        let isUpdate = (offset + n) % tb == 0 || (n == batch.steps && !stream)
+        guard isUpdate else { continue }
+        let (sum, elements) = g.withUnsafeMutableBufferPointer { engine.takeGradient(into: $0) }
+        guard elements > 0 else { continue }
+        out.append(OnlineUpdateRecord(n: offset + n, loss: sum / Double(elements), elements: elements,
+                                      grad: g.map { Double($0) }))
+        if lr != 0 { for i in 0..<w.count { w[i] -= S(lr) * g[i] } }
+    }
+    weights = w.map { Double($0) }
+    return out
+}
+
+/// A fresh engine, reset, run over one batch.
+func onlineUpdates<S: RNNScalar>(_: S.Type, spec: NetworkSpec, algorithm: OnlineAlgorithm, weights: [Double],
+                                 samples: [SequenceSample], tauB: Int, lr: Double = 0, rfloDecay: Double = 0,
+                                 seed: UInt64 = 0, batchIndex: Int = 0) throws -> (updates: [OnlineUpdateRecord], weights: [Double]) {
+    let batch = SequenceBatch<S>(samples, inputSize: spec.inputs, outputSize: spec.outputs)
+    let engine = try OnlineGradient<S>(spec: spec, algorithm: algorithm, lanes: batch.lanes, rfloDecay: rfloDecay,
+                                       noiseSeed: seed)
+    engine.resetState()
+    var w = weights
+    let ups = driveOnline(engine, batch: batch, weights: &w, tauB: tauB, lr: lr, batchIndex: batchIndex)
+    return (ups, w)
+}
+
+/// ‖a − b‖ / ‖b‖ (‖b‖ floored at 1e-300).
+func normRelative(_ a: [Double], _ b: [Double]) -> Double {
+    var d = 0.0, n = 0.0
+    for i in 0..<b.count { d += (a[i] - b[i]) * (a[i] - b[i]); n += b[i] * b[i] }
+    return (d / max(n, 1e-300)).squareRoot()
+}
+
+/// The stacked state size S of a spec (recurrent layers bottom-up, lstm 2U).
+func stackedState(_ spec: NetworkSpec) -> Int {
+    spec.layers.reduce(0) { $0 + ($1.isRecurrent ? ($1.kind == .lstm ? 2 : 1) * $1.units : 0) }
+}
+
+/// UORO noise of a batch as the reference takes it, (T, B, S).
+func noiseArray(seed: UInt64, epoch: Int = 0, batchIndex: Int, steps: Int, lanes: Int, size: Int) -> [[[Double]]] {
+    (1...steps).map { n in
+        (0..<lanes).map { OnlineNoise.signs(seed: seed, epoch: epoch, batch: batchIndex, lane: $0, step: n, count: size) }
+    }
+}
+
+/// Runs `Tests/Reference/online_reference.py` on one case; returns its updates and its carry.
+enum OnlineReference {
+    static let script = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Reference/online_reference.py")
+
+    /// The case JSON of a batch (dense inputs), without algorithm-specific keys.
+    static func caseJSON(spec: NetworkSpec, weights: [Double], samples: [SequenceSample]) -> [String: Any] {
+        let batch = SequenceBatch<Double>(samples, inputSize: spec.inputs, outputSize: spec.outputs)
+        let t = batch.steps, b = batch.lanes, i = spec.inputs, o = spec.outputs
+        guard case .dense(let x) = batch.inputs else { fatalError("dense inputs only") }
+        var json: [String: Any] = [
+            "layers": spec.layers.map { ["kind": $0.kind.rawValue, "inputs": $0.inputs, "units": $0.units,
+                                         "activation": $0.activation.rawValue] },
+            "loss": spec.loss.rawValue, "weights": weights,
+            "inputs": (0..<t).map { n in (0..<b).map { l in Array(x[((n * b + l) * i)..<((n * b + l + 1) * i)]) } },
+            "mask": (0..<t).map { n in (0..<b).map { batch.mask[n * b + $0] != 0 } },
+            "lengths": batch.lengths,
+        ]
+        switch batch.targets {
+        case .classes(let y): json["targets"] = (0..<t).map { n in (0..<b).map { Int(y[n * b + $0]) } }
+        case .values(let y):
+            json["targets"] = (0..<t).map { n in (0..<b).map { l in Array(y[((n * b + l) * o)..<((n * b + l + 1) * o)]) } }
+        }
+        return json
+    }
+
+    static func run(_ json: [String: Any], carry: Bool = false) throws -> (updates: [OnlineUpdateRecord], carry: [String: Any]?) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnn-exp-online-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("case.json"), output = dir.appendingPathComponent("out.json")
+        let carryURL = dir.appendingPathComponent("carry.json")
+        try JSONSerialization.data(withJSONObject: json).write(to: input)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path, input.path, output.path] + (carry ? [carryURL.path] : [])
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "online_reference.py failed")
+        let raw = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [[String: Any]])
+        let updates = try raw.map { r in
+            OnlineUpdateRecord(n: try #require(r["n"] as? Int), loss: try #require(r["loss"] as? Double),
+                               elements: try #require(r["elements"] as? Int), grad: try #require(r["grad"] as? [Double]))
+        }
+        let c = carry ? try JSONSerialization.jsonObject(with: Data(contentsOf: carryURL)) as? [String: Any] : nil
+        return (updates, c)
+    }
+}
+
+/// Expects two update lists to agree: same steps and elements, losses and gradients to `tolerance`
+/// (relative, the gradient in norm). Returns the worst gradient difference.
+@discardableResult
+func expectSameUpdates(_ ours: [OnlineUpdateRecord], _ reference: [OnlineUpdateRecord], tolerance: Double,
+                       _ label: String, sourceLocation: SourceLocation = #_sourceLocation) -> Double {
+    #expect(ours.map(\.n) == reference.map(\.n), "\(label): update steps", sourceLocation: sourceLocation)
+    #expect(ours.map(\.elements) == reference.map(\.elements), "\(label): elements", sourceLocation: sourceLocation)
+    var worst = 0.0
+    for (u, r) in zip(ours, reference) {
+        #expect(relativeError(u.loss, r.loss, floor: 1e-12) < tolerance, "\(label): loss at n=\(u.n): \(u.loss) vs \(r.loss)",
+                sourceLocation: sourceLocation)
+        worst = max(worst, normRelative(u.grad, r.grad))
+    }
+    #expect(worst < tolerance, "\(label): gradient differs by \(worst)", sourceLocation: sourceLocation)
+    #expect(!ours.isEmpty, "\(label): no update", sourceLocation: sourceLocation)
+    print("online agreement: \(label): \(ours.count) updates, worst gradient rel \(worst)")
+    return worst
+}
