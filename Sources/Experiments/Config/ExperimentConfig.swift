@@ -59,6 +59,12 @@ public struct ExperimentConfig: Sendable, Equatable {
     }
 
     public var truncation: Truncation { Truncation(tauB: tauB, tauMax: tauMax) }
+    /// The training algorithm (SPEC 3, 3.3): BPTT(tau_b, tau_max), or an online algorithm with an
+    /// update every tau_b steps (default 1).
+    public var algorithm: Algorithm {
+        guard let online = training.algorithm.online else { return .bptt(truncation) }
+        return .online(online, tauB: tauB ?? 1, rfloDecay: training.rfloDecay)
+    }
 
     /// `rnn64-tanh,dense10-softmax` (gated layers without activation: `lstm64`): the layer stack in one word, for summaries.
     public var layersText: String {

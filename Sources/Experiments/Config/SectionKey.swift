@@ -60,6 +60,17 @@ extension SectionKey {
         })
     }
 
+    /// A real number in `bounds` (closed).
+    static func real(_ name: String, _ field: WritableKeyPath<Settings, Double> & Sendable, in bounds: ClosedRange<Double>,
+                     omittedWhenDefault: Bool = false) -> SectionKey {
+        SectionKey(name: name, type: .real(bounds, excludingLower: false), read: { r, node, path, s in
+            guard let node else { return }
+            if let v = r.double(node, path, min: bounds.lowerBound, open: false, max: bounds.upperBound) { s[keyPath: field] = v }
+        }, canonical: { s, _ in
+            omittedWhenDefault && s[keyPath: field] == Settings()[keyPath: field] ? [] : line(name, NumberText.format(s[keyPath: field]))
+        })
+    }
+
     /// A real number; left out it is nil, written `null`.
     static func optionalReal(_ name: String, _ field: WritableKeyPath<Settings, Double?> & Sendable, in bounds: ClosedRange<Double>,
                              excludingLower: Bool) -> SectionKey {

@@ -14,8 +14,20 @@ public struct TrainingSettings: Sendable, Equatable {
     public var seed = 1
     public var shuffle = true
     public var precision = Precision.float32
+    /// `training.algorithm` (SPEC 3.3): bptt, or an online algorithm.
+    public var algorithm = AlgorithmName.bptt
+    /// `training.rflo_decay`: rflo's trace decay λ.
+    public var rfloDecay = 0.0
 
     public init() {}
+}
+
+/// The values of `training.algorithm`: truncated BPTT (SPEC 3) or an online algorithm (SPEC 3.3).
+public enum AlgorithmName: String, Sendable, Codable, CaseIterable {
+    case bptt, rtrl, snap1, uoro, rflo
+
+    /// The online algorithm, nil for bptt.
+    public var online: OnlineAlgorithm? { OnlineAlgorithm(rawValue: rawValue) }
 }
 
 extension TrainingSettings: SectionSettings {
@@ -49,5 +61,8 @@ extension TrainingSettings: SectionSettings {
         .integer("seed", \.seed, in: 0...Int(Int64.max)),
         .boolean("shuffle", \.shuffle),
         .choice("precision", \.precision, what: "precision"),
+        // Left out of the canonical YAML at their defaults, so earlier run ids stay.
+        .choice("algorithm", \.algorithm, what: "algorithm", omittedWhenDefault: true),
+        .real("rflo_decay", \.rfloDecay, in: 0...1, omittedWhenDefault: true),
     ]
 }

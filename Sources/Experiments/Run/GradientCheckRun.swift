@@ -18,9 +18,9 @@ public enum GradientCheckRun {
         guard let run = plan.runs.first else { throw RunSetup.Failure(description: "\(plan.file): the grid has no valid point") }
         var config = run.config
         config.precision = .float64
-        let algorithm = Algorithm.bptt(config.truncation)
+        let algorithm = config.algorithm
         guard algorithm.exactGradient else {
-            throw RunSetup.Failure(description: "\(plan.file): the training algorithm approximates the gradient; gradcheck applies to exact ones (bptt)")
+            throw RunSetup.Failure(description: "\(plan.file): the training algorithm approximates the gradient; gradcheck applies to exact ones (bptt, rtrl)")
         }
         let setup = try RunSetup.prepare(config, datasets: plan.datasets)
         let batches: [SequenceBatch<Double>] = setup.trainingBatches(config, epoch: 0, shuffle: false)

@@ -104,9 +104,13 @@ final class RunTrainer<Scalar: RNNScalar> {
         self.config = config
         setup = try RunSetup.prepare(config, datasets: datasets)
         let spec = config.networkSpec
-        algorithm = Algorithm.bptt(config.truncation).make(
-            spec: spec, parameters: setup.initialParameters, optimizer: config.optimizer,
-            clipNorm: config.clipNorm, diagnostics: config.diagnostics, as: Scalar.self)
+        do {
+            algorithm = try config.algorithm.make(
+                spec: spec, parameters: setup.initialParameters, optimizer: config.optimizer,
+                clipNorm: config.clipNorm, diagnostics: config.diagnostics, seed: UInt64(config.seed), as: Scalar.self)
+        } catch {
+            throw RunSetup.Failure(description: "\(error)")
+        }
         recorder = config.diagnostics.isOff ? nil : DiagnosticsRecorder(spec: spec)
         let initial = algorithm.parameters
         outcome = RunOutcome(status: .done, records: [], initialParameters: initial, finalParameters: initial, spec: spec)
@@ -151,7 +155,7 @@ final class RunTrainer<Scalar: RNNScalar> {
                 checkpoint(self.checkpoint(at: Position(epoch: epoch, batchesDone: index, sums: sums)))
                 return .stopped
             }
-            let result = algorithm.train(batch) { [recorder] event in
+            let result = algorithm.train(batch, at: BatchPosition(epoch: epoch, index: index)) { [recorder] event in
                 if let d = event.diagnostics { recorder?.record(epoch: epoch, d, gradients: sampleGradients) }
             }
             trainedABatch = true

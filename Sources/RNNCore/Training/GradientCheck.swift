@@ -124,8 +124,8 @@ public enum GradientCheck {
                            algorithm: Algorithm, maxChecks: Int = 20_000, epsilon: Double? = nil,
                            tolerance: Tolerance = .standard) -> Report? {
         guard algorithm.exactGradient else { return nil }
-        let trainer: any TrainingAlgorithm<Double> = algorithm.make(spec: spec, parameters: parameters,
-                                                                    optimizer: OptimizerSettings(name: .sgd, lr: 0))
+        guard let trainer: any TrainingAlgorithm<Double> = try? algorithm.make(
+            spec: spec, parameters: parameters, optimizer: OptimizerSettings(name: .sgd, lr: 0)) else { return nil }
         var first: (n: Int, p: Int, a: Int, grad: [Double])? = nil
         _ = trainer.train(batch) { e in
             if first == nil { first = (e.step, e.previousStep, e.windowStart, Array(e.gradients)) }

@@ -28,6 +28,10 @@ public protocol TrainingAlgorithm<Scalar>: AnyObject {
     /// Trains on one batch (sequence datasets) or one epoch's lanes (stream datasets), from the
     /// zero state; `observer` sees every update, before the step changes `W`.
     func train(_ batch: SequenceBatch<Scalar>, observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult
+    /// `train(_:observer:)` for the batch at `position` of the run: algorithms whose randomness
+    /// is a pure function of where a batch sits (UORO's noise) read it; the others ignore it.
+    func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition,
+               observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult
     /// `batch` forward from the zero state with the current weights: the summed loss over all
     /// target elements and their count; `metric` scores every target step.
     func evaluate(_ batch: SequenceBatch<Scalar>, metric: inout MetricAccumulator) -> (lossSum: Double, elements: Int)
@@ -41,30 +45,67 @@ public protocol TrainingAlgorithm<Scalar>: AnyObject {
     func windowLoss(_ batch: SequenceBatch<Scalar>, weights: [Double], frozen: [Double], a: Int, p: Int, n: Int) -> Double
 }
 
+/// Where a batch sits in a run: its epoch (1-based) and its index in the epoch's batch order.
+public struct BatchPosition: Sendable, Equatable {
+    public var epoch: Int
+    public var index: Int
+    public init(epoch: Int, index: Int) {
+        self.epoch = epoch
+        self.index = index
+    }
+}
+
+extension TrainingAlgorithm {
+    /// Algorithms that draw nothing at random train the same batch the same way wherever it sits.
+    public func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition,
+                      observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult {
+        train(batch, observer: observer)
+    }
+}
+
 /// The training algorithm of a run (`training.algorithm`, SPEC 3 and 3.3). Adding one: a case
 /// here, its `exactGradient`, its branch of `make`, and a `TrainingAlgorithm` class; the run
 /// loop (`RunTrainer`), `gradcheck` and checkpoints need no change.
 public enum Algorithm: Sendable, Equatable, Codable {
     /// BPTT(tau_b, tau_max), SPEC 3: the default.
     case bptt(Truncation)
+    /// An online algorithm of SPEC 3.3 with an update every `tauB` steps (and at the batch's last
+    /// step); `rfloDecay` is rflo's trace decay λ (0 for the others).
+    case online(OnlineAlgorithm, tauB: Int, rfloDecay: Double)
 
     /// Whether each update's gradient is the exact gradient of its window loss
-    /// (`TrainingAlgorithm.windowLoss`), so that `gradcheck` applies: BPTT (and RTRL) yes; UORO,
-    /// SnAp-1 and RFLO approximate it (their distance from it is what diagnostics measure).
+    /// (`TrainingAlgorithm.windowLoss`), so that `gradcheck` applies: BPTT and RTRL (whose first
+    /// update is the full-BPTT gradient of its window) yes; UORO, SnAp-1 and RFLO approximate it
+    /// (their distance from it is what diagnostics measure).
     public var exactGradient: Bool {
         switch self {
         case .bptt: return true
+        case .online(let a, _, _): return a == .rtrl
         }
     }
 
+    /// Why this algorithm cannot train `spec` (a plain sentence), or nil: the online algorithms
+    /// need a recurrent layer and no recurrent softmax layer; rflo takes rnn layers only.
+    public func problem(with spec: NetworkSpec) -> String? {
+        guard case .online(let a, _, _) = self else { return nil }
+        do { _ = try OnlineGradient<Double>(spec: spec, algorithm: a, lanes: 1) } catch {
+            return (error as? OnlineGradientError)?.description ?? "\(error)"
+        }
+        return nil
+    }
+
     /// The algorithm, set up on `parameters` (float64, `ParameterLayout` order, rounded to `S`).
+    /// `seed` keys UORO's noise. Throws `OnlineGradientError` where `problem(with:)` is not nil.
     public func make<S: RNNScalar>(spec: NetworkSpec, parameters: [Double], optimizer: OptimizerSettings,
                                    clipNorm: Double? = nil, diagnostics: GradientDiagnostics = GradientDiagnostics(),
-                                   as _: S.Type = S.self) -> any TrainingAlgorithm<S> {
+                                   seed: UInt64 = 0, as _: S.Type = S.self) throws -> any TrainingAlgorithm<S> {
         switch self {
         case .bptt(let truncation):
             return TruncatedBPTT<S>(spec: spec, parameters: parameters, truncation: truncation,
                                     optimizer: optimizer, clipNorm: clipNorm, diagnostics: diagnostics)
+        case .online(let a, let tauB, let decay):
+            return try OnlineTraining<S>(spec: spec, parameters: parameters, algorithm: a, tauB: tauB, rfloDecay: decay,
+                                         optimizer: optimizer, clipNorm: clipNorm, diagnostics: diagnostics, seed: seed)
         }
     }
 }

@@ -1,0 +1,166 @@
+/// An online algorithm of SPEC 3.3 (`training.algorithm: rtrl | snap1 | uoro | rflo`) as a
+/// `TrainingAlgorithm`: the run loop, checkpoints, evaluation and `gradcheck` see it as they see
+/// truncated BPTT.
+///
+/// Every batch starts from the zero state and influence (a stream epoch is one batch, so the
+/// influence carries across its update windows for the whole epoch). The forward runs step by
+/// step in `OnlineGradient`; at every multiple of `tau_b` and at the batch's last step
+/// ```
+/// g = (1/E) Σ_{m ∈ (p, n], target} (readout gradient_m + q_mᵀ M_m)      (E: target elements)
+/// ```
+/// goes through the shared update step (`ParameterUpdate`: norm, clip, optimizer, finiteness).
+/// The influence is not reset at an update: it runs on with the new weights. A window without
+/// a target is skipped (no optimizer step), as in SPEC 3.
+///
+/// The network — parameters, evaluation, the update step and its checkpoint state — is a
+/// `TruncatedBPTT` whose own training is never called: evaluation and checkpoints are the same
+/// code for every algorithm.
+///
+/// Diagnostics (SPEC 3.1) of a sampled update at step `n`: `g` is the update's online gradient;
+/// `g_ref` and the credit profile come from a BPTT pass over the batch's first `n` steps with the
+/// current weights, its errors injected at `(p, n]` only and propagated back to the reference
+/// horizon. (The activations are recomputed with the current weights; the online forward computed
+/// earlier steps with the weights of their time, which differ by the updates since then.)
+public final class OnlineTraining<Scalar: RNNScalar>: TrainingAlgorithm {
+    /// Parameters, evaluation, the update step and checkpoint state.
+    let network: TruncatedBPTT<Scalar>
+    public let algorithm: OnlineAlgorithm
+    public let tauB: Int
+    public let rfloDecay: Double
+    /// UORO's noise seed (the run's seed).
+    public let seed: UInt64
+    public let diagnostics: GradientDiagnostics
+    /// The influence engine, sized for the largest batch seen so far (grown outside the step loop).
+    var engine: OnlineGradient<Scalar>
+    /// `g` of the update in flight, `ParameterLayout` order.
+    let grads: UnsafeMutableBufferPointer<Scalar>
+
+    public init(spec: NetworkSpec, parameters: [Double], algorithm: OnlineAlgorithm, tauB: Int, rfloDecay: Double,
+                optimizer: OptimizerSettings, clipNorm: Double?, diagnostics: GradientDiagnostics, seed: UInt64) throws {
+        engine = try OnlineGradient<Scalar>(spec: spec, algorithm: algorithm, lanes: 1, rfloDecay: rfloDecay, noiseSeed: seed)
+        network = TruncatedBPTT<Scalar>(spec: spec, parameters: parameters, truncation: .full,
+                                        optimizer: optimizer, clipNorm: clipNorm)
+        self.algorithm = algorithm
+        self.tauB = max(tauB, 1)
+        self.rfloDecay = rfloDecay
+        self.seed = seed
+        self.diagnostics = diagnostics
+        grads = .allocate(capacity: max(network.layout.count, 1))
+        grads.initialize(repeating: 0)
+    }
+
+    deinit { grads.deallocate() }
+
+    public var spec: NetworkSpec { network.spec }
+    public var layout: ParameterLayout { network.layout }
+    public var parameters: [Double] { network.parameters }
+    public var updates: Int { network.updates }
+
+    public func train(_ batch: SequenceBatch<Scalar>, observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult {
+        train(batch, at: BatchPosition(epoch: 0, index: 0), observer: observer)
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition,
+                      observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult {
+        var result = BatchResult()
+        guard batch.steps > 0, batch.lanes > 0 else { return result }
+        if batch.lanes > engine.laneCapacity,
+           let larger = try? OnlineGradient<Scalar>(spec: spec, algorithm: algorithm, lanes: batch.lanes,
+                                                   rfloDecay: rfloDecay, noiseSeed: seed) {
+            engine = larger  // init succeeded once for this spec, so it succeeds for more lanes
+        }
+        engine.begin(batch, epoch: position.epoch, batchIndex: position.index)
+        engine.resetState()
+        let params = network.params, update = network.update
+        var p = 0
+        while p < batch.steps {
+            let n = min(p + tauB, batch.steps)
+            engine.advance(to: n, parameters: UnsafeBufferPointer(params))
+            let (lossSum, elements) = engine.takeGradient(into: grads)
+            if elements > 0 {
+                let meanLoss = lossSum / Double(elements)
+                guard meanLoss.isFinite else {
+                    result.divergence = "loss is \(meanLoss) at step \(n)"
+                    return result
+                }
+                let norm = update.norm(grads)
+                guard norm.isFinite else {
+                    result.divergence = "gradient norm is \(norm) at step \(n)"
+                    return result
+                }
+                let sampled = diagnostics.samples(update: update.steps + 1)
+                    ? diagnose(batch, update: update.steps + 1, from: p, to: n) : nil
+                observer?(UpdateEvent(step: n, previousStep: p, windowStart: 1, loss: meanLoss, elements: elements,
+                                      gradNorm: norm, gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
+                guard update.apply(grads, norm: norm, to: params) else {
+                    result.divergence = "a weight became NaN or infinite at step \(n)"
+                    return result
+                }
+                result.lossSum += lossSum
+                result.elements += elements
+                result.updates += 1
+                result.gradNormSum += norm
+            }
+            p = n
+        }
+        return result
+    }
+
+    public func evaluate(_ batch: SequenceBatch<Scalar>, metric: inout MetricAccumulator) -> (lossSum: Double, elements: Int) {
+        network.evaluate(batch, metric: &metric)
+    }
+
+    public func exportState() -> TrainerState { network.exportState() }
+
+    public func restore(_ state: TrainerState) -> Bool { network.restore(state) }
+
+    /// The window loss of the first update (`gradcheck`): with unchanged weights, RTRL's first
+    /// gradient is full BPTT's over `(p, n]` back to the sequence start.
+    public func windowLoss(_ batch: SequenceBatch<Scalar>, weights: [Double], frozen: [Double], a: Int, p: Int, n: Int) -> Double {
+        network.windowLoss(batch, weights: weights, frozen: frozen, a: a, p: p, n: n)
+    }
+
+    // MARK: - Diagnostics
+
+    /// `g` (this update's online gradient, in `grads`) against `g_ref` and the credit profile of a
+    /// BPTT pass over steps `1 ... n` with the current weights and errors injected at `(p, n]`.
+    /// Allocates (sampled updates only); leaves the weights and the engine untouched.
+    func diagnose(_ batch: SequenceBatch<Scalar>, update: Int, from p: Int, to n: Int) -> UpdateDiagnostics? {
+        let window = batch.prefix(steps: n, targetsAfter: p)
+        let shadow = TruncatedBPTT<Scalar>(
+            spec: spec, parameters: parameters, truncation: Truncation(tauB: n, tauMax: n),
+            optimizer: OptimizerSettings(name: .sgd, lr: 0),
+            diagnostics: GradientDiagnostics(gradientEvery: 1, referenceTauMax: diagnostics.referenceTauMax,
+                                             creditLags: diagnostics.creditLags))
+        var reference: UpdateDiagnostics? = nil
+        _ = shadow.train(window) { event in reference = event.diagnostics }
+        guard let r = reference else { return nil }
+        return UpdateDiagnostics(update: update, step: n, previousStep: p, windowStart: 1, referenceStart: r.referenceStart,
+                                 gradient: (0..<layout.count).map { Double(grads[$0]) }, reference: r.reference,
+                                 creditStep: r.creditStep, credit: r.credit)
+    }
+}
+
+extension SequenceBatch {
+    /// The first `steps` steps of the batch, with targets only after step `targetsAfter`
+    /// (the mask cleared at steps `1 ... targetsAfter`).
+    func prefix(steps n: Int, targetsAfter p: Int) -> SequenceBatch {
+        let t = min(n, steps)
+        let inputs: Inputs
+        switch self.inputs {
+        case .dense(let x): inputs = .dense(Array(x.prefix(t * lanes * inputSize)))
+        case .oneHot(let x): inputs = .oneHot(Array(x.prefix(t * lanes)))
+        }
+        let targets: Targets
+        switch self.targets {
+        case .values(let y): targets = .values(Array(y.prefix(t * lanes * outputSize)))
+        case .classes(let y): targets = .classes(Array(y.prefix(t * lanes)))
+        }
+        var mask = Array(self.mask.prefix(t * lanes))
+        for i in 0..<min(p, t) * lanes { mask[i] = 0 }
+        return SequenceBatch(lanes: lanes, steps: t, inputSize: inputSize, outputSize: outputSize,
+                             lengths: lengths.map { Swift.min($0, t) }, inputs: inputs, targets: targets, mask: mask)
+    }
+}
