@@ -25,7 +25,16 @@ extension RNNExp {
 
         func run() throws {
             do {
-                Output.line(try HTMLReport(directory: directory, options: .init(x: x, y: y, metric: metric, group: group)).write())
+                let report = try HTMLReport(directory: directory, options: .init(x: x, y: y, metric: metric, group: group))
+                let problems = report.optionErrors()
+                guard problems.isEmpty else {
+                    for p in problems { Output.error(p.description) }
+                    Output.error("\(Output.count(problems.count, "error")); nothing was written.")
+                    throw ExitCode.badInput
+                }
+                Output.line(try report.write())
+            } catch let e as ExitCode {
+                throw e
             } catch {
                 Output.error("error: \(error)")
                 throw ExitCode.badInput
@@ -48,8 +57,8 @@ extension RNNExp {
             for p in plans {
                 do {
                     try store.writeSummaries(p, explainGrids: p.explainGrids())
-                    let done = p.runs.filter { store.status(p.name, $0.id) == .done }.count
-                    Output.line("\(store.experimentDirectory(p.name))/summary.csv: \(done) of \(p.runs.count) runs done")
+                    let done = p.gridRuns.filter { store.status(p.name, $0.id) == .done }.count
+                    Output.line("\(store.experimentDirectory(p.name))/summary.csv: \(done) of \(p.gridRuns.count) runs done")
                     Output.line(try HTMLReport(directory: store.experimentDirectory(p.name)).write())
                 } catch {
                     Output.error("error: \(error)")

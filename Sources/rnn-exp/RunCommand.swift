@@ -10,6 +10,8 @@ extension RNNExp {
 
         @OptionGroup var experiments: ExperimentFiles
 
+        @OptionGroup var selection: GridSelectionOption
+
         @Option(help: "Runs trained side by side, one BLAS thread each (default: the number of cores).")
         var jobs: Int?
 
@@ -41,7 +43,7 @@ extension RNNExp {
                 Output.error("error: --jobs must be at least 1")
                 throw ExitCode.badInput
             }
-            let plans = try experiments.plans()
+            let plans = try experiments.plans(only: selection.only)
             ExperimentFiles.warnSkipped(plans)
             let store = ResultsStore(root: resultsFolder.results)
             do { try store.checkWritable() } catch {

@@ -7,7 +7,12 @@ extension HTMLReport {
         let numericKeys = settingKeys.filter { k in (experiment.sweepValues[k] ?? []).allSatisfy { Self.numeric($0) != nil } && (experiment.sweepValues[k]?.count ?? 0) > 1 }
         var pairs: [(String, String)] = []
         if let x = options.x, let y = options.y { pairs = [(x, y)] }
-        else {
+        else if let given = options.x ?? options.y {
+            // One axis chosen: pair it with each other numeric setting, or draw it alone.
+            let others = numericKeys.filter { $0 != given }
+            if others.isEmpty { return heatmap(x: given, y: nil, metric: metric) }
+            pairs = others.map { options.x != nil ? (given, $0) : ($0, given) }
+        } else {
             for (i, a) in numericKeys.enumerated() { for b in numericKeys[(i + 1)...] { pairs.append((a, b)) } }
             // tau_max on the x axis and tau_b on y when both are swept (the seed's picture).
             pairs = pairs.map { p in p.1.hasSuffix("tau_max") && p.0.hasSuffix("tau_b") ? (p.1, p.0) : p }

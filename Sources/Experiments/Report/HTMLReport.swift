@@ -34,12 +34,17 @@ public struct HTMLReport {
     /// through `ResultsStore.readRunFolder`.
     public init(directory: String, options: Options = Options()) throws(ReadError) {
         dir = directory
-        self.options = options
         guard let data = FileManager.default.contents(atPath: "\(dir)/experiment.json"),
               let experiment = ExperimentRecord.decode(data) else {
             throw ReadError(path: "\(dir)/experiment.json", reason: "missing or unreadable: is this a results folder written by rnn-exp run?")
         }
         self.experiment = experiment
+        // Swept keys may be given by their short names (`tau_max` for `training.tau_max`).
+        var options = options
+        options.x = options.x.map { Self.sweptKey($0, in: experiment.sweptKeys) ?? $0 }
+        options.y = options.y.map { Self.sweptKey($0, in: experiment.sweptKeys) ?? $0 }
+        options.group = options.group.map { Self.sweptKey($0, in: experiment.sweptKeys) ?? $0 }
+        self.options = options
         settings = ResultsCSV(path: "\(dir)/summary-by-setting.csv")
         let summary = ResultsCSV(path: "\(dir)/summary.csv")
         header = summary.header
@@ -50,6 +55,44 @@ public struct HTMLReport {
             curves[r.run] = run.records
             credit[r.run] = run.creditRows
         }
+    }
+
+    /// The swept key a name stands for: the dotted path itself or its short name.
+    static func sweptKey(_ name: String, in keys: [String]) -> String? {
+        if keys.contains(name) { return name }
+        let short = SweepGrid.shortNames(keys)
+        return short.firstIndex(of: name).map { keys[$0] }
+    }
+
+    /// What is wrong with the options, as located errors (`--metric final_val_los:1:1: …`): a
+    /// `--metric` that is not a column of summary.csv, an `--x`, `--y` or `--group` that is not a
+    /// swept key, each with a did-you-mean. Empty when the report can use them all.
+    public func optionErrors() -> [ConfigError] {
+        var errors: [ConfigError] = []
+        let keys = experiment.sweptKeys
+        let names = Array(Set(keys + SweepGrid.shortNames(keys))).sorted()
+        for (option, value) in [("--x", options.x), ("--y", options.y), ("--group", options.group)] {
+            guard let value, !keys.contains(value) else { continue }
+            let at = SourceLocation(file: "\(option) \(value)", line: 1, column: 1)
+            if keys.isEmpty {
+                errors.append(ConfigError(at, "", "the experiment sweeps nothing: there is no swept key to use"))
+            } else if let s = Suggestion.closest(to: value, in: names) {
+                errors.append(ConfigError(at, "", "not a swept key; did you mean \(s)?"))
+            } else {
+                errors.append(ConfigError(at, "", "not a swept key (swept: \(keys.joined(separator: ", ")))"))
+            }
+        }
+        if let m = options.metric, !header.contains(m) {
+            let at = SourceLocation(file: "--metric \(m)", line: 1, column: 1)
+            if header.isEmpty {
+                errors.append(ConfigError(at, "", "\(dir)/summary.csv has no columns yet"))
+            } else if let s = Suggestion.closest(to: m, in: header) {
+                errors.append(ConfigError(at, "", "not a column of summary.csv; did you mean \(s)?"))
+            } else {
+                errors.append(ConfigError(at, "", "not a column of summary.csv (columns: \(header.joined(separator: ", ")))"))
+            }
+        }
+        return errors
     }
 
     /// A results file the report needs is missing or unreadable.

@@ -94,7 +94,7 @@ extension ExperimentPlan {
     /// be drawn are left out.
     public func explainGrids() -> [ExplainGrid] {
         var seen = Set<String>(), out: [ExplainGrid] = []
-        for run in runs {
+        for run in gridRuns {
             let key = "\(run.config.tauBText)/\(run.config.tauMaxText)"
             guard seen.insert(key).inserted, seen.count <= Self.maxExplainGrids else { continue }
             if let e = try? Explanation.explain(run, in: self, showingTruncation: true) { out.append(e.explainGrid) }
