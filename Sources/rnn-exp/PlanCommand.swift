@@ -42,6 +42,7 @@ extension RNNExp {
             case .finished(let s): return s.fileText.trimmingCharacters(in: .whitespacesAndNewlines)
             case .configChanged: return "to run (config changed)"
             case .retry(let s): return "to run (was \(s.word))"
+            case .resumes(let epoch): return "resumes at epoch \(epoch) (from its checkpoint)"
             }
         }
     }

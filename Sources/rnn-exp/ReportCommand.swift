@@ -44,17 +44,33 @@ extension RNNExp {
 
     struct Summarize: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Regenerate summary.csv and metrics.csv from the runs' files (after sharded or cluster runs).")
+            abstract: "Regenerate summary.csv and metrics.csv from the runs' files (after sharded or cluster runs).",
+            discussion: "Takes experiment files, or results folders (results/NAME, as report does): a folder stands for the experiment file its experiment.json names.")
 
         @OptionGroup var experiments: ExperimentFiles
 
         @OptionGroup var resultsFolder: ResultsFolder
 
         func run() throws {
-            let plans = try experiments.plans()
-            let store = ResultsStore(root: resultsFolder.results)
+            // A results folder (results/NAME, as `report` takes) stands for the experiment file its
+            // experiment.json names, with its parent as the results root.
+            var files: [String] = [], roots: [String: String] = [:]
+            for f in experiments.files {
+                switch ResultsStore.experimentFile(ofResultsFolder: f) {
+                case .notAFolder: files.append(f)
+                case .file(let yaml, let root, let name):
+                    files.append(yaml)
+                    roots[name] = root
+                case .unreadable(let reason):
+                    Output.error("\(f):1:1: \(reason)")
+                    Output.error("1 error; nothing was written.")
+                    throw ExitCode.badInput
+                }
+            }
+            let plans = try ExperimentFiles.plans(files, overrides: experiments.overrides)
             var failed = false
             for p in plans {
+                let store = ResultsStore(root: roots[p.name] ?? resultsFolder.results)
                 do {
                     try store.writeSummaries(p, explainGrids: p.explainGrids())
                     let done = p.gridRuns.filter { store.status(p.name, $0.id) == .done }.count
@@ -69,11 +85,10 @@ extension RNNExp {
         }
     }
 
-    /// Self-test of the BLAS kernels this process uses (hidden: for tests and bug reports).
+    /// Self-test of the BLAS kernels this process uses (for bug reports; the README lists it).
     struct CheckBLAS: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "check-blas", abstract: "Check BLAS GEMM against a naive kernel on awkward shapes.",
-            shouldDisplay: false)
+            commandName: "check-blas", abstract: "Check BLAS GEMM against a naive kernel on awkward shapes (exit 1 if it is off).")
 
         func run() throws {
             BLASProcessSetup.reexecIfItHelps()
