@@ -63,6 +63,17 @@ extension HTMLReport {
     /// Steps shown before the window start, when the picture has room.
     static let gridStepsBeforeWindow = 3
 
+    /// The steps an update grid labels: every fifth and the update's own, leaving out a fifth
+    /// too close to the update's step for both labels to fit (12 px cells, 10 px digits: "1516").
+    static func gridTickSteps(_ steps: [Int], updateStep: Int) -> [Int] {
+        steps.filter { m in
+            if m == updateStep { return true }
+            guard m % 5 == 0 else { return false }
+            let gap = String(max(m, updateStep)).count >= 2 ? 3 : 2
+            return abs(m - updateStep) >= gap
+        }
+    }
+
     static func gridSVG(_ g: ExplainGrid) -> String {
         let first = max(1, min(g.windowStart - gridStepsBeforeWindow, g.updateStep - (gridPictureSteps - 1)))
         let steps = Array(first...max(first, g.updateStep))
@@ -89,7 +100,7 @@ extension HTMLReport {
             let x = left + cell * Double(i)
             s += "<line x1=\"\(x)\" y1=\"\(top - 4)\" x2=\"\(x)\" y2=\"\(top + cell * Double(g.layers.count) + 2)\" stroke=\"#d62728\" stroke-width=\"1.5\"/>"
         }
-        for (i, m) in steps.enumerated() where m % 5 == 0 || m == g.updateStep {
+        for (i, m) in steps.enumerated() where gridTickSteps(steps, updateStep: g.updateStep).contains(m) {
             s += "<text x=\"\(left + cell * Double(i) + cell / 2)\" y=\"\(top + cell * Double(g.layers.count) + 14)\" text-anchor=\"middle\" font-size=\"10\">\(m)</text>"
         }
         return s + "</svg>"

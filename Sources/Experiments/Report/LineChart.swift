@@ -34,9 +34,16 @@ struct LineChart {
         s += "<line x1=\"\(left)\" y1=\"\(h - bottom)\" x2=\"\(w - right)\" y2=\"\(h - bottom)\" stroke=\"#555\"/>"
         s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(h - bottom)\" stroke=\"#555\"/>"
         s += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 8)\" text-anchor=\"middle\" font-size=\"13\">\(xLabel)</text>"
+        // Lines and bands stay inside the plot: pixels are clamped to it (a min–max band can
+        // reach far below the axis, which covers the means only), and the SVG clips to it too.
+        let clip = "plot\(Self.clipIDs.next())"
+        s += "<defs><clipPath id=\"\(clip)\"><rect x=\"\(left)\" y=\"\(top)\" width=\"\(w - right - left)\" height=\"\(h - bottom - top)\"/></clipPath></defs><g clip-path=\"url(#\(clip))\">"
+        func inside(_ py: Double?) -> Double? { py.map { min(max($0, top), h - bottom) } }
         for line in series {
             let pts = line.points.compactMap { p -> (Double, Double, Double, Double)? in
-                guard let x = xs(p.0), let m = ys(p.1), let lo = ys(p.2), let hi = ys(p.3) else { return nil }
+                guard let x = xs(p.0), let m = inside(ys(p.1)) else { return nil }
+                // A band end the axis cannot show (≤ 0 on a log axis) is drawn at the plot's edge.
+                let lo = inside(ys(p.2)) ?? (h - bottom), hi = inside(ys(p.3)) ?? top
                 return (x, m, lo, hi)
             }
             guard !pts.isEmpty else { continue }
@@ -46,7 +53,16 @@ struct LineChart {
             }
             s += "<polyline points=\"\(pts.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " "))\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\"\(line.dash.isEmpty ? "" : " stroke-dasharray=\"\(line.dash)\"")><title>\(HTMLReport.escape(line.label))</title></polyline>"
         }
-        return s + "</svg>"
+        return s + "</g></svg>"
+    }
+
+    /// Clip-path ids unique within one report page.
+    static let clipIDs = Counter()
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func next() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
     }
 
     func f(_ v: Double) -> String { String(format: "%.1f", v) }
