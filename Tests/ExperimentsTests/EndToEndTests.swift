@@ -54,7 +54,10 @@ struct EndToEndTests {
                                    "best_val_loss", "best_epoch", "wall_s", "sample_steps_per_s", "baseline_loss", "floor_loss"])
         #expect(column(summary, "run") == ids)
         #expect(column(summary, "training.tau_max") == ["2", "2", "full", "full"])
-        #expect(column(summary, "tau_b") == ["2", "2", "length", "length"])
+        // Issue 24: the swept key's column as written, the effective tau_max and tau_b as step
+        // counts (full: the 6 steps of an adding sequence), so a spreadsheet reads numbers.
+        #expect(column(summary, "tau_max") == ["2", "2", "6", "6"])
+        #expect(column(summary, "tau_b") == ["2", "2", "6", "6"])
         #expect(column(summary, "layers") == Array(repeating: "rnn5-tanh,dense1-identity", count: 4))
         // adding has one target, at the last step: windows without one are skipped, so every run
         // makes one update per batch: 4 batches × 3 epochs.

@@ -137,4 +137,28 @@ struct UserMessagesTests {
         let ignore = try #require(readFile(root.appendingPathComponent(".gitignore").path))
         #expect(ignore.split(separator: "\n").contains("slurm/"))
     }
+
+    /// Bug 8: `full` is a number of steps in summary.csv's tau_max and tau_b: the longest training
+    /// sequence when lengths vary (csv), tau_b given stays; the swept key's column keeps `full`.
+    @Test func fullIsAStepCountInTheSummary() throws {
+        let dir = scratchDirectory("msg-full")
+        writeFile("\(dir)/d.csv", "id,x,y\na,1,\na,0,1\nb,1,\nb,0,\nb,1,0\nc,0,1\n")
+        writeFile("\(dir)/full.yaml", """
+            name: full
+            dataset: {kind: csv, path: d.csv, sequence: id, inputs: x, targets: y}
+            model: {layers: [{type: rnn, units: 3}, {type: dense}]}
+            training: {epochs: 1, batch: 2}
+            sweep:
+              training.tau_max: [1, full]
+              training.tau_b: [1, 2]
+
+            """)
+        let r = try rnnExp(["run", "\(dir)/full.yaml", "--results", "\(dir)/results", "--quiet", "--no-report"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = parseCSV(try #require(readFile("\(dir)/results/full/summary.csv")))
+        #expect(column(summary, "training.tau_max") == ["1", "full", "full"])
+        #expect(column(summary, "tau_max") == ["1", "3", "3"])
+        #expect(column(summary, "tau_b") == ["1", "1", "2"])
+        #expect(column(summary, "tau_max").allSatisfy { Int($0) != nil } && column(summary, "tau_b").allSatisfy { Int($0) != nil })
+    }
 }

@@ -16,7 +16,15 @@ extension ResultsStore {
         AtomicFile.removeStaleTemporaries(in: dir)
         let metric = plan.gridRuns.first?.config.metric ?? .none
         let diagnostics = plan.gridRuns.contains { !$0.config.diagnostics.isOff }
-        let columns = SummaryTable.columns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics)
+        // Step counts per dataset configuration and seed (`full` may need the data's longest sequence).
+        var counts: [String: (tauMax: Int, tauB: Int)?] = [:]
+        let columns = SummaryTable.columns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics) { run in
+            let key = "\(run.config.dataset)|\(run.config.seed)|\(run.config.tauMaxText)|\(run.config.tauBText)"
+            if let known = counts[key] { return known }
+            let c = run.config.stepCounts(datasets: plan.datasets)
+            counts[key] = c
+            return c
+        }
         let longColumns = SummaryTable.longColumns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics)
         var summary = CSVWriter(header: columns.header())
         var long = CSVWriter(header: longColumns.header())
