@@ -265,4 +265,21 @@ struct EndToEndTests {
         let three = try rnnExp(["explain", "\(dir)/c.yaml", "--step", "3"])
         #expect(three.status == 2 && three.stderr.contains("no update happens at step 3: updates are at steps 2, 4, 6"), "\(three.stderr)")
     }
+
+    /// Issue 24 bug 7 (explain's half): on a stream the first update is never cut, so `explain`
+    /// defaults to the first update with a target whose window truncation cuts: echo, BPTT(1, 4),
+    /// the update at step 5, whose window starts at 2.
+    @Test func explainDefaultsToAnUpdateTruncationCuts() throws {
+        let dir = scratchDirectory("explain-cut")
+        writeFile("\(dir)/e.yaml", """
+            dataset: {kind: echo, lags: [3], weights: [0.4], train: 40, validation: 20}
+            model: {layers: [{type: rnn, units: 3}, {type: dense}]}
+            training: {epochs: 1, batch: 2, tau_max: 4, tau_b: 1}
+
+            """)
+        let r = try rnnExp(["explain", "\(dir)/e.yaml", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(json["update_step"] as? Int == 5 && json["window_start"] as? Int == 2, "\(r.stdout)")
+    }
 }
