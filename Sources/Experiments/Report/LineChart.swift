@@ -8,11 +8,15 @@ struct LineChart {
     let series: [(label: String, color: String, dash: String, points: [(Double, Double, Double, Double)])]
     let yValues: [Double]
     let xValues: [Double]
+    /// Horizontal reference lines (the task's baseline and floor), labelled at the right end and
+    /// always inside the y range.
+    var references: [(label: String, value: Double)] = []
 
     func svg() -> String {
         let w = 540.0, h = 330.0, left = 64.0, right = 14.0, top = 26.0, bottom = 44.0
-        let logY = ChartScale.wantsLog(yValues)
-        guard let ye = ChartScale.extent(yValues, positiveOnly: logY), let xe = ChartScale.extent(xValues) else {
+        let allY = yValues + references.map(\.value).filter(\.isFinite)
+        let logY = ChartScale.wantsLog(allY)
+        guard let ye = ChartScale.extent(allY, positiveOnly: logY), let xe = ChartScale.extent(xValues) else {
             return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"80\"><text x=\"10\" y=\"40\" font-size=\"13\">\(title): no finite values</text></svg>"
         }
         let pad = logY ? 1.0 : (ye.hi - ye.lo) * 0.05
@@ -39,6 +43,11 @@ struct LineChart {
         let clip = "plot\(Self.clipIDs.next())"
         s += "<defs><clipPath id=\"\(clip)\"><rect x=\"\(left)\" y=\"\(top)\" width=\"\(w - right - left)\" height=\"\(h - bottom - top)\"/></clipPath></defs><g clip-path=\"url(#\(clip))\">"
         func inside(_ py: Double?) -> Double? { py.map { min(max($0, top), h - bottom) } }
+        for r in references {
+            guard let py = inside(ys(r.value)) else { continue }
+            s += "<line x1=\"\(left)\" y1=\"\(f(py))\" x2=\"\(w - right)\" y2=\"\(f(py))\" stroke=\"#d81b60\" stroke-width=\"1.3\" stroke-dasharray=\"7 4\"><title>\(HTMLReport.escape(r.label)) \(ChartScale.label(r.value))</title></line>"
+            s += "<text class=\"ref\" x=\"\(w - right - 4)\" y=\"\(f(py - 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#ad1457\">\(HTMLReport.escape(r.label)) \(ChartScale.label(r.value))</text>"
+        }
         for line in series {
             let pts = line.points.compactMap { p -> (Double, Double, Double, Double)? in
                 guard let x = xs(p.0), let m = inside(ys(p.1)) else { return nil }
