@@ -5,11 +5,14 @@ import RNNCore
 extension RNNExp {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write DIR/report.html: learning curves, heatmaps of a metric over two swept settings, the run table.",
-            discussion: "DIR is an experiment's results folder, e.g. results/copy-truncation. `rnn-exp run` refreshes it at the end of a sweep.")
+            abstract: "Write DIR/report.html: learning curves, heatmaps of a metric over two swept settings, the run table; with several DIRs, one page comparing them.",
+            discussion: "DIR is an experiment's results folder, e.g. results/copy-truncation. `rnn-exp run` refreshes it at the end of a sweep. `rnn-exp report results/a results/b` writes results/comparison.html (or --output).")
 
-        @Argument(help: ArgumentHelp("Results folder of one experiment.", valueName: "dir"))
-        var directory: String
+        @Argument(help: ArgumentHelp("Results folder of an experiment; several write one page comparing them.", valueName: "dir"))
+        var directories: [String]
+
+        @Option(help: ArgumentHelp("Where the comparison of several folders goes (default: comparison.html in their common parent).", valueName: "path"))
+        var output: String?
 
         @Option(help: ArgumentHelp("Swept setting on the heatmap's x axis (dotted path, e.g. training.tau_max).", valueName: "key"))
         var x: String?
@@ -24,6 +27,29 @@ extension RNNExp {
         var group: String?
 
         func run() throws {
+            if directories.count > 1 {
+                let given = [("--x", x), ("--y", y), ("--metric", metric), ("--group", group)].filter { $0.1 != nil }
+                guard given.isEmpty else {
+                    for (option, value) in given {
+                        Output.error("\(option) \(value ?? ""):1:1: applies to one experiment's report; give one folder, or leave it out to compare several")
+                    }
+                    Output.error("\(Output.count(given.count, "error")); nothing was written.")
+                    throw ExitCode.badInput
+                }
+                do {
+                    let path = output ?? ComparisonReport.defaultOutput(directories)
+                    Output.line(try ComparisonReport(directories: directories).write(to: path))
+                } catch {
+                    Output.error("error: \(error)")
+                    throw ExitCode.badInput
+                }
+                return
+            }
+            guard let directory = directories.first else { throw ExitCode.badInput }
+            guard output == nil else {
+                Output.error("--output \(output ?? ""):1:1: names the comparison page of several folders; one folder's report is DIR/report.html")
+                throw ExitCode.badInput
+            }
             do {
                 let report = try HTMLReport(directory: directory, options: .init(x: x, y: y, metric: metric, group: group))
                 let problems = report.optionErrors()

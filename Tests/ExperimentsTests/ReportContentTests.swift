@@ -54,4 +54,29 @@ struct ReportContentTests {
                                           sweptKeys: ["training.tau_max"])
         #expect(order == ["run", "status", "final_val_loss", "best_val_loss", "final_train_loss", "best_epoch", "training.tau_max", "dataset", "wall_s"])
     }
+
+    /// `rnn-exp report A B` compares experiments on one page: both in the table (linked to their
+    /// reports), both in the legend and the curves; the one-report options are an error there.
+    @Test func reportOfSeveralFoldersComparesThem() throws {
+        let dir = scratchDirectory("report-compare")
+        let a = try Self.run(Self.echoYAML, name: "echo-small", in: dir)
+        let b = try Self.run(Self.echoYAML.replacingOccurrences(of: "name: echo-small", with: "name: echo-gru")
+            .replacingOccurrences(of: "type: rnn", with: "type: gru"), name: "echo-gru", in: dir)
+        let r = try rnnExp(["report", a, b])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "\(dir)/results/comparison.html\n", "\(r.stdout)")
+        let html = try #require(readFile("\(dir)/results/comparison.html"))
+        #expect(html.contains("<a href=\"echo-small/report.html\">echo-small</a>") && html.contains("<a href=\"echo-gru/report.html\">echo-gru</a>"))
+        #expect(html.contains(">echo-small</b>") && html.contains(">echo-gru</b>"))
+        #expect(html.contains("aria-label=\"val_loss\"") && html.contains("aria-label=\"val_accuracy\""))
+        #expect(html.contains(">baseline 0.6616</text>"), "the same baseline, named once")
+        // Each experiment's lines: 2 tau_max × 2 lr settings, as polylines titled by experiment.
+        #expect(html.components(separatedBy: "<title>echo-gru: ").count - 1 >= 4)
+        let out = "\(dir)/elsewhere.html"
+        #expect(try rnnExp(["report", a, b, "--output", out]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: out))
+        let bad = try rnnExp(["report", a, b, "--x", "tau_max"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.hasPrefix("--x tau_max:1:1: applies to one experiment's report"), "\(bad.stderr)")
+    }
 }
