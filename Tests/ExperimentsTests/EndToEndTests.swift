@@ -184,7 +184,7 @@ struct EndToEndTests {
             .filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") && !$0.contains("See") }
             .compactMap { $0.split(separator: " ").first.map(String.init) }
         // Issue 24: check-blas is in the README, so --help lists it too.
-        #expect(listed == ["run", "plan", "validate", "gradcheck", "explain", "report", "slurm", "summarize", "check-blas"], "\(help.stdout)")
+        #expect(listed == ["run", "plan", "validate", "gradcheck", "explain", "report", "slurm", "summarize", "dataset", "check-blas"], "\(help.stdout)")
     }
 
     /// `model.init_from` starts a run from saved weights: its initial.safetensors holds exactly the

@@ -46,7 +46,7 @@ struct LineChart {
         for r in references {
             guard let py = inside(ys(r.value)) else { continue }
             s += "<line x1=\"\(left)\" y1=\"\(f(py))\" x2=\"\(w - right)\" y2=\"\(f(py))\" stroke=\"#d81b60\" stroke-width=\"1.3\" stroke-dasharray=\"7 4\"><title>\(HTMLReport.escape(r.label)) \(ChartScale.label(r.value))</title></line>"
-            s += "<text class=\"ref\" x=\"\(w - right - 4)\" y=\"\(f(py - 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#ad1457\">\(HTMLReport.escape(r.label)) \(ChartScale.label(r.value))</text>"
+            s += "<text class=\"ref\" x=\"\(w - right - 4)\" y=\"\(f(py - 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#ad1457\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">\(HTMLReport.escape(r.label)) \(ChartScale.label(r.value))</text>"
         }
         for line in series {
             let pts = line.points.compactMap { p -> (Double, Double, Double, Double)? in
