@@ -25,10 +25,11 @@ struct GridSelectionTests {
         #expect(narrowed.runs.map(\.id) == whole.runs.filter { $0.id.hasPrefix("tau_max=2,") }.map(\.id))
         #expect(narrowed.runs.count == 2)
         #expect(narrowed.gridRuns.map(\.id) == whole.runs.map(\.id))
-        // A list with values the file does not have replaces the list where it stands: the keys
-        // keep the file's order in the run ids.
+        // Values the file does not have join its list where it stands: the keys keep the file's
+        // order in the run ids, only the new points are selected, and the grid keeps the file's.
         let other = try plan(file, set: ["sweep.training.tau_max=[3]"]).get()
         #expect(other.runs.map { String($0.id.prefix(while: { $0 != "-" })) } == ["tau_max=3,seed=1", "tau_max=3,seed=2"])
+        #expect(Set(whole.runs.map(\.id)).isSubset(of: other.gridRuns.map(\.id)) && other.gridRuns.count == 6)
     }
 
     /// Bug 1 end to end: a narrowed run trains nothing already done and the summaries keep every run.
@@ -44,6 +45,12 @@ struct GridSelectionTests {
         #expect(after.rows.count == 4)
         let bySetting = parseCSV(readFile("\(results)/tiny/summary-by-setting.csv")!)
         #expect(column(bySetting, "done") == ["2", "2"])
+        // A new value trains only its points; the finished runs stay in the summary.
+        let wider = try rnnExp(["run", file, "--results", results, "--quiet", "--set", "sweep.training.tau_max=[3]"])
+        #expect(wider.status == 0, "\(wider.stderr)")
+        #expect(wider.stderr.contains("2 trained, 0 already done."), "\(wider.stderr)")
+        let widened = parseCSV(readFile("\(results)/tiny/summary.csv")!)
+        #expect(Set(column(before, "run")).isSubset(of: column(widened, "run")) && widened.rows.count == 6)
     }
 
     /// Bug 2: `--set` on a swept key is never silently ignored: a value of its list selects

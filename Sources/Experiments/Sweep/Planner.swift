@@ -113,6 +113,7 @@ public enum Planner {
             switch override(o, root: root) {
             case .success(.document(let r)): root = r
             case .success(.selection(let s)): selections.append(s)
+            case .success(.widened(let r, let s)): root = r; selections.append(s)
             case .failure(let e): errors.append(e)
             }
         }
@@ -235,12 +236,16 @@ public enum Planner {
         case document(ConfigNode)
         /// A swept key set to values its list already has: those grid points are selected.
         case selection(GridSelection)
+        /// A swept key's list given new values: they join the file's list (the grid keeps every
+        /// finished run in the summaries) and only they are selected.
+        case widened(ConfigNode, GridSelection)
     }
 
     /// Applies one `--set PATH=VALUE` (the value is read as YAML: `0.01`, `full`, `[1, 2]`).
-    /// `sweep.KEY=[…]` replaces KEY's list where it stands (the run ids keep the file's key order),
-    /// or selects those points when every value is already in the list; a swept KEY=VALUE selects
-    /// that value's points, and is an error when the list does not have it (never silently ignored).
+    /// `sweep.KEY=[…]` on a swept KEY selects those points: values the list lacks are appended to
+    /// it where it stands (the run ids keep the file's key order, and the summaries keep every
+    /// point of the file); on another KEY it adds a list. A swept KEY=VALUE selects that value's
+    /// points, and is an error when the list does not have it (never silently ignored).
     static func override(_ argument: String, root: ConfigNode) -> Result<OverrideEffect, ConfigError> {
         let label = "--set \(argument)"
         let at = SourceLocation(file: label, line: 1, column: 1)
@@ -268,7 +273,15 @@ public enum Planner {
             var sweepAt = at
             if case .mapping(let e, let a)? = root["sweep"] { entries = e; sweepAt = a }
             if let i = entries.firstIndex(where: { $0.key == key }) {
-                entries[i] = ConfigNode.Entry(key: key, keyAt: at, value: value)  // in place: the key order is the file's
+                // In place (the key order is the file's), the file's values kept, the new ones after them.
+                if case .sequence(let old, let listAt) = entries[i].value, case .sequence(let items, _) = value, !items.isEmpty,
+                   items.allSatisfy({ if case .scalar = $0 { return true } else { return false } }) {
+                    let added = items.filter { item in !old.contains { sameValue($0.flowText, item.flowText) } }
+                    entries[i].value = .sequence(old + added, at: listAt)
+                    let selection = GridSelection(key: key, texts: items.map(\.flowText))
+                    return SweepGrid.apply("sweep", keyAt: at, value: .mapping(entries, at: sweepAt), to: root).map { .widened($0, selection) }
+                }
+                entries[i] = ConfigNode.Entry(key: key, keyAt: at, value: value)
             } else {
                 entries.append(ConfigNode.Entry(key: key, keyAt: at, value: value))
             }

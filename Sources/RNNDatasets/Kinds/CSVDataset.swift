@@ -21,7 +21,7 @@ public enum CSVDataset: DatasetKindDescriptor {
 
     /// `lags` declares what the data's targets depend on, for `explain`, the report and the
     /// predicted frontier; it changes no run, so it stays out of the canonical config (and the run id).
-    public static var canonicalKeyOrder: [String] { keys.map(\.name).filter { $0 != "lags" } }
+    public static var annotationKeys: [String] { ["lags"] }
 
     /// The lags the file declares (SPEC 3.2), if any.
     public static func dependencyLags(_ c: DatasetConfig) -> DependencyLags? {
