@@ -157,6 +157,7 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
     private func drawBlock() {
         var lines: [String] = []
         var longestRunning = 0.0
+        var expectedDurations: [Double] = []  // running jobs: elapsed + time left
         let now = Date()
         for label in order {
             guard let j = jobs[label] else { continue }
@@ -167,6 +168,7 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
                 let eta = ProgressEstimate.runRemaining(perEpoch: perEpoch, epochsLeft: j.epochs - j.epoch,
                                                         sinceLastEpoch: now.timeIntervalSince(j.lastEpochAt))
                 longestRunning = max(longestRunning, eta)
+                expectedDurations.append(now.timeIntervalSince(j.started) + eta)
                 line += "  ETA \(Self.duration(eta))"
             }
             lines.append(line)
@@ -177,7 +179,9 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
             // Runs not started yet, at the mean duration so far, shared by the workers; and at
             // least as long as the slowest running job still needs.
             let notStarted = max(left - order.count, 0)
-            let mean = runSeconds.isEmpty ? longestRunning : runSeconds.reduce(0, +) / Double(runSeconds.count)
+            // A run's duration: the finished ones' mean, else what the running ones are expected to take.
+            let durations = runSeconds.isEmpty ? expectedDurations : runSeconds
+            let mean = durations.isEmpty ? longestRunning : durations.reduce(0, +) / Double(durations.count)
             let estimate = max(longestRunning, mean * Double(notStarted) / Double(jobsInParallel))
             totals += "  ETA \(Self.duration(sweepCountdown.update(estimate: estimate, now: ProcessInfo.processInfo.systemUptime)))"
         }
