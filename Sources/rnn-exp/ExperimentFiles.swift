@@ -11,12 +11,12 @@ struct ExperimentFiles: ParsableArguments {
     var overrides: [String] { settings.overrides }
 
     /// Every file's plan, or every located error printed and exit 2 (nothing is run or written).
-    func plans() throws -> [ExperimentPlan] {
-        try Self.plans(files, overrides: overrides)
+    func plans(only: [String] = []) throws -> [ExperimentPlan] {
+        try Self.plans(files, overrides: overrides, only: only)
     }
 
-    static func plans(_ files: [String], overrides: [String]) throws -> [ExperimentPlan] {
-        switch Planner.plan(files: files, overrides: overrides) {
+    static func plans(_ files: [String], overrides: [String], only: [String] = []) throws -> [ExperimentPlan] {
+        switch Planner.plan(files: files, overrides: overrides, only: only) {
         case .success(let p): return p
         case .failure(let e):
             for error in e.errors { Output.error(error.description) }
@@ -40,6 +40,14 @@ struct SettingOverrides: ParsableArguments {
         "Override any setting before the grid is expanded, e.g. --set training.tau_max=20 (repeatable).",
         valueName: "path=value"))
     var overrides: [String] = []
+}
+
+/// `--only KEY=VALUE[,VALUE]`: part of a grid, for `run` and `plan`.
+struct GridSelectionOption: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Only the grid points whose swept KEY (e.g. tau_max or training.tau_max) has one of these values (repeatable); "
+        + "the grid, its run ids and its summaries stay those of the whole file.", valueName: "key=value[,value]"))
+    var only: [String] = []
 }
 
 /// One experiment file and its overrides, for the commands that look at its first grid point.

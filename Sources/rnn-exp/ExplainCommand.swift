@@ -16,7 +16,7 @@ extension RNNExp {
 
         @OptionGroup var experiment: SingleExperimentFile
 
-        @Option(help: ArgumentHelp("The update at this step (default: the first update with a target).", valueName: "n"))
+        @Option(help: ArgumentHelp("The update at this step (default: the first update with a target whose window truncation cuts, else the first with a target).", valueName: "n"))
         var step: Int?
 
         @Flag(help: "Print one JSON object instead of the picture.")

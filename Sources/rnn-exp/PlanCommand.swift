@@ -8,21 +8,27 @@ extension RNNExp {
 
         @OptionGroup var experiments: ExperimentFiles
 
+        @OptionGroup var selection: GridSelectionOption
+
         @OptionGroup var resultsFolder: ResultsFolder
 
         @Option(help: ArgumentHelp("Show only slice I of N.", valueName: "I/N"))
         var shard: Shard?
 
         func run() throws {
-            let plans = try experiments.plans()
+            let plans = try experiments.plans(only: selection.only)
             let store = ResultsStore(root: resultsFolder.results)
             let selected = Set(Sharding.select(plans, shard: shard).map { "\($0.plan.name)/\($0.run.id)" })
             for p in plans {
-                let grid = p.runs.count + p.skipped.count
+                let grid = p.gridRuns.count + p.gridSkipped.count
                 Output.line("\(p.name) (\(p.file))")
                 if !p.description.isEmpty { Output.line("  \(p.description)") }
                 Output.line("  grid: \(Output.count(grid, "point"))" + (p.sweptKeys.isEmpty ? "" : " over \(p.sweptKeys.joined(separator: ", "))")
-                            + "; \(p.runs.count) to train, \(p.skipped.count) skipped")
+                            + "; \(p.gridRuns.count) to train, \(p.gridSkipped.count) skipped")
+                if !p.selection.isEmpty {
+                    Output.line("  selected (\(p.selection.joined(separator: " "))): \(Output.count(p.runs.count, "run"))"
+                                + (p.skipped.isEmpty ? "" : ", \(p.skipped.count) skipped") + "; summaries keep the whole grid")
+                }
                 for r in p.runs where selected.contains("\(p.name)/\(r.id)") {
                     Output.line("  \(r.id)  \(Self.describe(store.standing(p.name, r)))")
                 }
@@ -36,6 +42,7 @@ extension RNNExp {
             case .finished(let s): return s.fileText.trimmingCharacters(in: .whitespacesAndNewlines)
             case .configChanged: return "to run (config changed)"
             case .retry(let s): return "to run (was \(s.word))"
+            case .resumes(let epoch): return "resumes at epoch \(epoch) (from its checkpoint)"
             }
         }
     }

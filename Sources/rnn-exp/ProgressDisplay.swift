@@ -15,6 +15,10 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
         var loss: Double? = nil
         var stepsPerSecond: Double? = nil
         var started = Date()
+        /// The end of the latest epoch (epoch 0, the initial evaluation, included).
+        var lastEpochAt = Date()
+        /// Smoothed duration of a training epoch (nil before the first ends).
+        var perEpoch: Double? = nil
     }
 
     let mode: Mode
@@ -25,6 +29,7 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
     private var done = 0, failed = 0, skipped = 0
     private var runSeconds: [Double] = []
     private var drawnLines = 0
+    private var sweepCountdown = SmoothedCountdown()
     private var timer: DispatchSourceTimer?
     private let jobsInParallel: Int
     private let output: FileHandle
@@ -58,6 +63,9 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
 
     func write(_ s: String) { output.write(Data(s.utf8)) }
 
+    /// The metric column of each run's dataset (`val_accuracy`) by run label, for the plain log lines.
+    var metricNames: [String: String] = [:]
+
     func runStarted(_ label: String, epochs: Int) {
         lock.lock(); defer { lock.unlock() }
         jobs[label] = Job(label: label, epochs: epochs)
@@ -67,6 +75,11 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
     func epochFinished(_ label: String, _ r: EpochRecord) {
         lock.lock(); defer { lock.unlock() }
         guard var job = jobs[label] else { return }
+        let now = Date()
+        if r.epoch > 0 {
+            job.perEpoch = ProgressEstimate.smoothedEpoch(previous: job.perEpoch, latest: now.timeIntervalSince(job.lastEpochAt))
+        }
+        job.lastEpochAt = now
         job.epoch = r.epoch
         job.loss = r.valLoss ?? r.trainLoss
         job.stepsPerSecond = r.sampleStepsPerSecond ?? job.stepsPerSecond
@@ -74,7 +87,7 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
         if mode == .plain && r.epoch > 0 {
             var line = "\(label) epoch \(r.epoch)/\(job.epochs) train_loss=\(Self.short(r.trainLoss))"
             if let v = r.valLoss { line += " val_loss=\(Self.short(v))" }
-            if let m = r.metric { line += " metric=\(Self.short(m))" }
+            if let m = r.metric { line += " \(metricNames[label] ?? "metric")=\(Self.short(m))" }
             if let s = r.sampleStepsPerSecond { line += " \(Int(s)) steps/s" }
             write(line + "\n")
         }
@@ -96,6 +109,18 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
         }
         if mode == .live { clearBlock() }
         write(line + "\n")
+        if mode == .live { drawBlock() }
+    }
+
+    func runResumed(_ label: String, epoch: Int) {
+        lock.lock(); defer { lock.unlock() }
+        if var job = jobs[label] {
+            job.epoch = epoch - 1
+            jobs[label] = job
+        }
+        guard mode != .quiet else { return }
+        if mode == .live { clearBlock() }
+        write("\(label) resumes at epoch \(epoch) from its checkpoint\n")
         if mode == .live { drawBlock() }
     }
 
@@ -132,15 +157,18 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
     private func drawBlock() {
         var lines: [String] = []
         var longestRunning = 0.0
+        var expectedDurations: [Double] = []  // running jobs: elapsed + time left
+        let now = Date()
         for label in order {
             guard let j = jobs[label] else { continue }
-            let elapsed = Date().timeIntervalSince(j.started)
             var line = "  \(label)  epoch \(j.epoch)/\(j.epochs)"
             if let l = j.loss { line += "  loss \(Self.short(l))" }
             if let s = j.stepsPerSecond { line += "  \(Int(s)) steps/s" }
-            if j.epoch > 0 {
-                let eta = elapsed / Double(j.epoch) * Double(j.epochs - j.epoch)
+            if let perEpoch = j.perEpoch {
+                let eta = ProgressEstimate.runRemaining(perEpoch: perEpoch, epochsLeft: j.epochs - j.epoch,
+                                                        sinceLastEpoch: now.timeIntervalSince(j.lastEpochAt))
                 longestRunning = max(longestRunning, eta)
+                expectedDurations.append(now.timeIntervalSince(j.started) + eta)
                 line += "  ETA \(Self.duration(eta))"
             }
             lines.append(line)
@@ -151,8 +179,11 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
             // Runs not started yet, at the mean duration so far, shared by the workers; and at
             // least as long as the slowest running job still needs.
             let notStarted = max(left - order.count, 0)
-            let mean = runSeconds.isEmpty ? longestRunning : runSeconds.reduce(0, +) / Double(runSeconds.count)
-            totals += "  ETA \(Self.duration(max(longestRunning, mean * Double(notStarted) / Double(jobsInParallel))))"
+            // A run's duration: the finished ones' mean, else what the running ones are expected to take.
+            let durations = runSeconds.isEmpty ? expectedDurations : runSeconds
+            let mean = durations.isEmpty ? longestRunning : durations.reduce(0, +) / Double(durations.count)
+            let estimate = max(longestRunning, mean * Double(notStarted) / Double(jobsInParallel))
+            totals += "  ETA \(Self.duration(sweepCountdown.update(estimate: estimate, now: ProcessInfo.processInfo.systemUptime)))"
         }
         lines.append(totals)
         write(lines.joined(separator: "\n") + "\n")

@@ -5,11 +5,14 @@ import RNNCore
 extension RNNExp {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write DIR/report.html: learning curves, heatmaps of a metric over two swept settings, the run table.",
-            discussion: "DIR is an experiment's results folder, e.g. results/copy-truncation. `rnn-exp run` refreshes it at the end of a sweep.")
+            abstract: "Write DIR/report.html: learning curves, heatmaps of a metric over two swept settings, the run table; with several DIRs, one page comparing them.",
+            discussion: "DIR is an experiment's results folder, e.g. results/copy-truncation. `rnn-exp run` refreshes it at the end of a sweep. `rnn-exp report results/a results/b` writes results/comparison.html (or --output).")
 
-        @Argument(help: ArgumentHelp("Results folder of one experiment.", valueName: "dir"))
-        var directory: String
+        @Argument(help: ArgumentHelp("Results folder of an experiment; several write one page comparing them.", valueName: "dir"))
+        var directories: [String]
+
+        @Option(help: ArgumentHelp("Where the comparison of several folders goes (default: comparison.html in their common parent).", valueName: "path"))
+        var output: String?
 
         @Option(help: ArgumentHelp("Swept setting on the heatmap's x axis (dotted path, e.g. training.tau_max).", valueName: "key"))
         var x: String?
@@ -24,8 +27,40 @@ extension RNNExp {
         var group: String?
 
         func run() throws {
+            if directories.count > 1 {
+                let given = [("--x", x), ("--y", y), ("--metric", metric), ("--group", group)].filter { $0.1 != nil }
+                guard given.isEmpty else {
+                    for (option, value) in given {
+                        Output.error("\(option) \(value ?? ""):1:1: applies to one experiment's report; give one folder, or leave it out to compare several")
+                    }
+                    Output.error("\(Output.count(given.count, "error")); nothing was written.")
+                    throw ExitCode.badInput
+                }
+                do {
+                    let path = output ?? ComparisonReport.defaultOutput(directories)
+                    Output.line(try ComparisonReport(directories: directories).write(to: path))
+                } catch {
+                    Output.error("error: \(error)")
+                    throw ExitCode.badInput
+                }
+                return
+            }
+            guard let directory = directories.first else { throw ExitCode.badInput }
+            guard output == nil else {
+                Output.error("--output \(output ?? ""):1:1: names the comparison page of several folders; one folder's report is DIR/report.html")
+                throw ExitCode.badInput
+            }
             do {
-                Output.line(try HTMLReport(directory: directory, options: .init(x: x, y: y, metric: metric, group: group)).write())
+                let report = try HTMLReport(directory: directory, options: .init(x: x, y: y, metric: metric, group: group))
+                let problems = report.optionErrors()
+                guard problems.isEmpty else {
+                    for p in problems { Output.error(p.description) }
+                    Output.error("\(Output.count(problems.count, "error")); nothing was written.")
+                    throw ExitCode.badInput
+                }
+                Output.line(try report.write())
+            } catch let e as ExitCode {
+                throw e
             } catch {
                 Output.error("error: \(error)")
                 throw ExitCode.badInput
@@ -35,21 +70,37 @@ extension RNNExp {
 
     struct Summarize: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Regenerate summary.csv and metrics.csv from the runs' files (after sharded or cluster runs).")
+            abstract: "Regenerate summary.csv and metrics.csv from the runs' files (after sharded or cluster runs).",
+            discussion: "Takes experiment files, or results folders (results/NAME, as report does): a folder stands for the experiment file its experiment.json names.")
 
         @OptionGroup var experiments: ExperimentFiles
 
         @OptionGroup var resultsFolder: ResultsFolder
 
         func run() throws {
-            let plans = try experiments.plans()
-            let store = ResultsStore(root: resultsFolder.results)
+            // A results folder (results/NAME, as `report` takes) stands for the experiment file its
+            // experiment.json names, with its parent as the results root.
+            var files: [String] = [], roots: [String: String] = [:]
+            for f in experiments.files {
+                switch ResultsStore.experimentFile(ofResultsFolder: f) {
+                case .notAFolder: files.append(f)
+                case .file(let yaml, let root, let name):
+                    files.append(yaml)
+                    roots[name] = root
+                case .unreadable(let reason):
+                    Output.error("\(f):1:1: \(reason)")
+                    Output.error("1 error; nothing was written.")
+                    throw ExitCode.badInput
+                }
+            }
+            let plans = try ExperimentFiles.plans(files, overrides: experiments.overrides)
             var failed = false
             for p in plans {
+                let store = ResultsStore(root: roots[p.name] ?? resultsFolder.results)
                 do {
                     try store.writeSummaries(p, explainGrids: p.explainGrids())
-                    let done = p.runs.filter { store.status(p.name, $0.id) == .done }.count
-                    Output.line("\(store.experimentDirectory(p.name))/summary.csv: \(done) of \(p.runs.count) runs done")
+                    let done = p.gridRuns.filter { store.status(p.name, $0.id) == .done }.count
+                    Output.line("\(store.experimentDirectory(p.name))/summary.csv: \(done) of \(p.gridRuns.count) runs done")
                     Output.line(try HTMLReport(directory: store.experimentDirectory(p.name)).write())
                 } catch {
                     Output.error("error: \(error)")
@@ -60,11 +111,10 @@ extension RNNExp {
         }
     }
 
-    /// Self-test of the BLAS kernels this process uses (hidden: for tests and bug reports).
+    /// Self-test of the BLAS kernels this process uses (for bug reports; the README lists it).
     struct CheckBLAS: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "check-blas", abstract: "Check BLAS GEMM against a naive kernel on awkward shapes.",
-            shouldDisplay: false)
+            commandName: "check-blas", abstract: "Check BLAS GEMM against a naive kernel on awkward shapes (exit 1 if it is off).")
 
         func run() throws {
             BLASProcessSetup.reexecIfItHelps()

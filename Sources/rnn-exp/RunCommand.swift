@@ -10,6 +10,8 @@ extension RNNExp {
 
         @OptionGroup var experiments: ExperimentFiles
 
+        @OptionGroup var selection: GridSelectionOption
+
         @Option(help: "Runs trained side by side, one BLAS thread each (default: the number of cores).")
         var jobs: Int?
 
@@ -41,7 +43,7 @@ extension RNNExp {
                 Output.error("error: --jobs must be at least 1")
                 throw ExitCode.badInput
             }
-            let plans = try experiments.plans()
+            let plans = try experiments.plans(only: selection.only)
             ExperimentFiles.warnSkipped(plans)
             let store = ResultsStore(root: resultsFolder.results)
             do { try store.checkWritable() } catch {
@@ -60,6 +62,9 @@ extension RNNExp {
             }
             #endif
             let display = ProgressDisplay(mode: ProgressDisplay.defaultMode(quiet: quiet), jobs: jobs)
+            for p in plans {
+                for r in p.runs { display.metricNames[plans.count > 1 ? "\(p.name)/\(r.id)" : r.id] = r.config.metric.columnName }
+            }
             let runner = Runner(plans: plans, store: store, options: options, observer: display)
             let signals = SignalTrap { signal in
                 let what = signal == SIGINT ? "interrupted" : signal == SIGUSR1 ? "asked to stop (USR1)" : "terminated"
@@ -89,12 +94,33 @@ extension RNNExp {
                 }
             }
             if interrupted || !r.interrupted.isEmpty {
-                Output.error("finished runs are kept; \(Output.count(r.interrupted.count, "interrupted run")) continue from their checkpoints; they and any not started will run with the same command:")
-                for id in r.interrupted { Output.error("  \(id)") }
+                Output.error(Self.stopMessage(interrupted: r.interrupted, command: CommandLine.arguments))
             }
             for w in r.warnings { Output.error("warning: \(w)") }
             for e in r.writeErrors { Output.error("error: \(e)") }
             for p in plans { Output.error("results: \(store.experimentDirectory(p.name))/summary.csv") }
+        }
+
+        /// What a stopped sweep leaves and how to go on: the interrupted runs, then the command.
+        static func stopMessage(interrupted: [String], command: [String]) -> String {
+            var lines: [String] = []
+            if interrupted.isEmpty {
+                lines.append("finished runs are kept; to train the runs not started, run the same command again:")
+            } else {
+                let one = interrupted.count == 1
+                lines.append("finished runs are kept; \(Output.count(interrupted.count, "interrupted run")) will continue from "
+                             + (one ? "its checkpoint" : "their checkpoints") + " (\(interrupted.sorted().joined(separator: ", "))), "
+                             + "and the runs not started will train, when you run the same command again:")
+            }
+            lines.append("  " + command.map(Self.shellQuoted).joined(separator: " "))
+            return lines.joined(separator: "\n")
+        }
+
+        /// A word as a POSIX shell reads it back: bare when safe, else in single quotes.
+        static func shellQuoted(_ word: String) -> String {
+            let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")
+            if !word.isEmpty && word.allSatisfy({ safe.contains($0) }) { return word }
+            return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
         }
 
         func writeReport(_ directory: String, name: String) {

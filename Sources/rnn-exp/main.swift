@@ -20,7 +20,7 @@ struct RNNExp: ParsableCommand {
             themselves once; set OPENBLAS_CORETYPE yourself, or RNN_EXP_NO_REEXEC=1, to opt out.
             """,
         version: RNNExpVersion.versionText,
-        subcommands: [Run.self, Plan.self, Validate.self, Gradcheck.self, Explain.self, Report.self, Slurm.self, Summarize.self, CheckBLAS.self]
+        subcommands: [Run.self, Plan.self, Validate.self, Gradcheck.self, Explain.self, Report.self, Slurm.self, Summarize.self, DatasetCommand.self, CheckBLAS.self]
     )
 }
 

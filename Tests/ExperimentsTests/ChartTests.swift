@@ -52,4 +52,42 @@ struct ChartTests {
         #expect(ChartScale.label(30) == "30")
         #expect(ChartScale.label(0.123456) == "0.1235")
     }
+
+    /// Issue 24 bug 5: a min–max band reaching far below the axis (credit down to 2.8e-23 on a
+    /// log axis that covers the means) stays inside the plot instead of spilling over "lag k".
+    @Test func bandsStayInsideThePlot() {
+        var pts: [(Double, Double, Double, Double)] = []
+        for k in 0...8 {
+            let mean: Double = pow(10, -Double(k) / 2)
+            let low: Double = k < 6 ? mean / 3 : 2.8e-23
+            pts.append((Double(k), mean, low, mean * 2))
+        }
+        let chart = LineChart(title: "credit", xLabel: "lag k", yLabel: "credit", series: [("tau_max=4", "#440154", "", pts)],
+                              yValues: pts.map(\.1), xValues: pts.map(\.0))
+        let svg = chart.svg()
+        // The plot area: top 26, bottom 330 − 44 (LineChart's margins).
+        var ys: [Double] = []
+        for shape in ["polygon points=\"", "polyline points=\""] {
+            for part in svg.components(separatedBy: shape).dropFirst() {
+                let list = part.prefix { $0 != "\"" }
+                ys += list.split(separator: " ").compactMap { $0.split(separator: ",").last.flatMap { Double($0) } }
+            }
+        }
+        #expect(ys.count > 20)
+        #expect(ys.allSatisfy { $0 >= 26 && $0 <= 286 }, "\(ys.filter { $0 < 26 || $0 > 286 })")
+        #expect(svg.contains("clip-path=\"url(#plot"))
+    }
+
+    /// Issue 24 bug 6: the update grid's step labels do not collide ("1516"): a fifth next to the
+    /// update's step is left out.
+    @Test func gridStepLabelsDoNotCollide() {
+        #expect(HTMLReport.gridTickSteps(Array(1...16), updateStep: 16) == [5, 10, 16])
+        #expect(HTMLReport.gridTickSteps(Array(1...25), updateStep: 25) == [5, 10, 15, 20, 25])
+        #expect(HTMLReport.gridTickSteps(Array(1...6), updateStep: 6) == [6])
+        #expect(HTMLReport.gridTickSteps(Array(1...4), updateStep: 4) == [4])
+        for update in 10...120 {
+            let labels = HTMLReport.gridTickSteps(Array(max(1, update - 59)...update), updateStep: update)
+            #expect(zip(labels, labels.dropFirst()).allSatisfy { $1 - $0 >= 3 }, "\(update): \(labels)")
+        }
+    }
 }

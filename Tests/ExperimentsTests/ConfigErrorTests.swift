@@ -46,6 +46,11 @@ struct ConfigErrorTests {
         BrokenYAMLCase(id: "stream with full tau_max", yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: sine, train: 50}")
                         .replacingOccurrences(of: "batch: 4}", with: "batch: 4, tau_max: full}"),
                        expected: ["6:42: training.tau_max: a sine stream has no sequence start to go back to: give a finite tau_max"]),
+        // Issue 24: "an echo stream", not "a echo stream".
+        BrokenYAMLCase(id: "echo stream with full tau_max", yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: echo, train: 50}")
+                        .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax")
+                        .replacingOccurrences(of: "batch: 4}", with: "batch: 4, tau_max: full}"),
+                       expected: ["6:42: training.tau_max: an echo stream has no sequence start to go back to: give a finite tau_max"]),
         // Issue 14: the reference horizon of gradient diagnostics.
         BrokenYAMLCase(id: "diagnostics: full reference on a stream", yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: sine, train: 50}")
                         .replacingOccurrences(of: "batch: 4}", with: "batch: 4, tau_max: 5}\ndiagnostics: {gradient_every: 2, reference_tau_max: full}"),
@@ -139,6 +144,22 @@ struct ConfigErrorTests {
         case .failure(let e):
             let expected = c.expected.map { "\(path):\($0.replacingOccurrences(of: "DIR", with: dir))" }
             #expect(e.errors.map(\.description) == expected)
+        }
+    }
+
+    /// Issue 24: a csv dataset without target_type under a softmax output says target_type
+    /// defaults to real and how to declare class targets (it blamed the softmax layer).
+    @Test func csvClassesWithoutTargetTypeNameTargetType() {
+        let dir = scratchDirectory("cfg")
+        let path = "\(dir)/exp.yaml"
+        writeFile("\(dir)/c.csv", "id,x,y\na,1,\na,0,1\nb,1,\nb,0,0\n")
+        writeFile(path, validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: csv, path: c.csv, sequence: id, inputs: x, targets: y}")
+            .replacingOccurrences(of: "units: 1, activation: identity", with: "activation: softmax"))
+        switch Planner.plan(files: [path]) {
+        case .success: Issue.record("no error")
+        case .failure(let e):
+            #expect(e.errors.map(\.description) == ["\(path):1:10: dataset.target_type: target_type defaults to real (mse on the target values), "
+                + "which does not fit a softmax output or cross-entropy; for class ids 0 … C-1 in the target column set target_type: class (binary for 0/1 targets)"])
         }
     }
 

@@ -54,7 +54,10 @@ struct EndToEndTests {
                                    "best_val_loss", "best_epoch", "wall_s", "sample_steps_per_s", "baseline_loss", "floor_loss"])
         #expect(column(summary, "run") == ids)
         #expect(column(summary, "training.tau_max") == ["2", "2", "full", "full"])
-        #expect(column(summary, "tau_b") == ["2", "2", "length", "length"])
+        // Issue 24: the swept key's column as written, the effective tau_max and tau_b as step
+        // counts (full: the 6 steps of an adding sequence), so a spreadsheet reads numbers.
+        #expect(column(summary, "tau_max") == ["2", "2", "6", "6"])
+        #expect(column(summary, "tau_b") == ["2", "2", "6", "6"])
         #expect(column(summary, "layers") == Array(repeating: "rnn5-tanh,dense1-identity", count: 4))
         // adding has one target, at the last step: windows without one are skipped, so every run
         // makes one update per batch: 4 batches × 3 epochs.
@@ -180,8 +183,8 @@ struct EndToEndTests {
         let listed = section.split(separator: "\n")
             .filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") && !$0.contains("See") }
             .compactMap { $0.split(separator: " ").first.map(String.init) }
-        #expect(listed == ["run", "plan", "validate", "gradcheck", "explain", "report", "slurm", "summarize"], "\(help.stdout)")
-        #expect(!help.stdout.contains("check-blas"))
+        // Issue 24: check-blas is in the README, so --help lists it too.
+        #expect(listed == ["run", "plan", "validate", "gradcheck", "explain", "report", "slurm", "summarize", "dataset", "check-blas"], "\(help.stdout)")
     }
 
     /// `model.init_from` starts a run from saved weights: its initial.safetensors holds exactly the
@@ -261,5 +264,22 @@ struct EndToEndTests {
         #expect(four.status == 0 && four.stdout.contains("\"injected\": []"), "\(four.stdout)\(four.stderr)")
         let three = try rnnExp(["explain", "\(dir)/c.yaml", "--step", "3"])
         #expect(three.status == 2 && three.stderr.contains("no update happens at step 3: updates are at steps 2, 4, 6"), "\(three.stderr)")
+    }
+
+    /// Issue 24 bug 7 (explain's half): on a stream the first update is never cut, so `explain`
+    /// defaults to the first update with a target whose window truncation cuts: echo, BPTT(1, 4),
+    /// the update at step 5, whose window starts at 2.
+    @Test func explainDefaultsToAnUpdateTruncationCuts() throws {
+        let dir = scratchDirectory("explain-cut")
+        writeFile("\(dir)/e.yaml", """
+            dataset: {kind: echo, lags: [3], weights: [0.4], train: 40, validation: 20}
+            model: {layers: [{type: rnn, units: 3}, {type: dense}]}
+            training: {epochs: 1, batch: 2, tau_max: 4, tau_b: 1}
+
+            """)
+        let r = try rnnExp(["explain", "\(dir)/e.yaml", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(json["update_step"] as? Int == 5 && json["window_start"] as? Int == 2, "\(r.stdout)")
     }
 }

@@ -50,7 +50,7 @@ struct FaultTests {
             stopped = true
             #expect(status == 128 + signal, "\(text)")
             #expect(text.contains(signal == SIGINT ? "interrupted" : signal == SIGUSR1 ? "asked to stop (USR1)" : "terminated"), "\(text)")
-            #expect(text.contains("will run with the same command"), "\(text)")
+            #expect(text.contains("when you run the same command again:\n  "), "\(text)")
             let again = try rnnExp(["run", "\(dir)/s.yaml", "--results", "\(dir)/r", "--quiet"])
             #expect(again.status == 0, "\(again.stderr)")
             #expect(lossesAndWeights("\(dir)/r", "tiny") == lossesAndWeights("\(dir)/ref", "tiny"))

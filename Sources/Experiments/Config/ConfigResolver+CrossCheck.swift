@@ -35,17 +35,25 @@ extension ConfigResolver {
             error(layerAt(i, "activation"), "model.layers.\(i).activation", "softmax is allowed on the output layer only")
         }
         let lossAt = root["model"]?["loss"]?.location ?? layerAt(last, "activation")
-        if let required = c.loss.requiredActivation, spec.layers[last].isGated {
+        // A csv dataset without target_type reads real targets (mse): a softmax output or a
+        // cross-entropy loss says the user meant class ids, so say how to declare them.
+        let csvTargetsUndeclared = c.dataset.kind == .csv && root["dataset"]?["target_type"] == nil
+            && (spec.layers[last].activation == .softmax || c.loss == .crossEntropy)
+        if csvTargetsUndeclared {
+            error(root["dataset"]?.location ?? datasetAt, "dataset.target_type",
+                  "target_type defaults to real (mse on the target values), which does not fit a softmax output or cross-entropy; "
+                  + "for class ids 0 … C-1 in the target column set target_type: class (binary for 0/1 targets)")
+        } else if let required = c.loss.requiredActivation, spec.layers[last].isGated {
             error(layerAt(last, "type"), "model.layers.\(last).type",
                   "\(c.loss.rawValue) needs a \(required.rawValue) output layer; \(spec.layers[last].kind == .lstm ? "an" : "a") \(spec.layers[last].kind.rawValue) layer cannot be last (add {type: dense, activation: \(required.rawValue)} after it)")
         } else if let required = c.loss.requiredActivation, spec.layers[last].activation != required {
             error(lossAt, root["model"]?["loss"] != nil ? "model.loss" : "model.layers.\(last).activation",
                   "\(c.loss.rawValue) needs a \(required.rawValue) output layer, not \(spec.layers[last].activation.rawValue)")
         }
-        if c.loss == .mse && spec.layers[last].activation == .softmax {
+        if c.loss == .mse && spec.layers[last].activation == .softmax && !csvTargetsUndeclared {
             error(layerAt(last, "activation"), "model.layers.\(last).activation", "softmax output is paired with cross-entropy, not mse")
         }
-        if (c.loss == .crossEntropy) != (datasetLoss == .crossEntropy) {
+        if (c.loss == .crossEntropy) != (datasetLoss == .crossEntropy) && !csvTargetsUndeclared {
             error(lossAt, "model.loss", "\(c.loss.rawValue) does not fit the \(c.dataset.kind.rawValue) dataset's targets (use \(datasetLoss.rawValue))")
         }
         if let path = c.initFrom, let at = root["model"]?["init_from"]?.location {
@@ -61,7 +69,7 @@ extension ConfigResolver {
         let training = root["training"]
         if c.layout == .stream && c.tauMax == nil {
             let at = training?["tau_max"]?.location ?? datasetAt
-            error(at, "training.tau_max", "a \(c.dataset.kind.rawValue) stream has no sequence start to go back to: give a finite tau_max")
+            error(at, "training.tau_max", "\(ConfigResolver.withArticle(c.dataset.kind.rawValue)) stream has no sequence start to go back to: give a finite tau_max")
         }
         if let tb = c.tauB, let tm = c.tauMax, tb > tm {
             tauConflict = true

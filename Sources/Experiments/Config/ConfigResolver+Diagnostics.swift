@@ -13,7 +13,7 @@ extension ConfigResolver {
         let at = node["reference_tau_max"]?.location ?? node.location
         if d.referenceTauMax == nil && c.layout == .stream {
             error(at, "diagnostics.reference_tau_max",
-                  "a \(c.dataset.kind.rawValue) stream has no sequence start to go back to: give a number >= tau_max")
+                  "\(ConfigResolver.withArticle(c.dataset.kind.rawValue)) stream has no sequence start to go back to: give a number >= tau_max")
         }
         if let r = d.referenceTauMax, let tm = c.tauMax, r < tm {
             error(at, "diagnostics.reference_tau_max", "\(r) is below tau_max \(tm): the reference must reach at least as far as the update")

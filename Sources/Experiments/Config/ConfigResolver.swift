@@ -38,6 +38,11 @@ struct ConfigResolver {
         self.datasets = cache
     }
 
+    /// `a sine`, `an echo`: the indefinite article a word takes (by its first letter).
+    static func withArticle(_ word: String) -> String {
+        ("aeiou".contains(word.first?.lowercased().first ?? "x") ? "an " : "a ") + word
+    }
+
     mutating func error(_ at: SourceLocation, _ path: String, _ message: String) {
         errors.append(ConfigError(at, path, message))
     }

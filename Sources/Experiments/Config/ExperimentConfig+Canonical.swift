@@ -18,7 +18,7 @@ extension ExperimentConfig {
         let d = dataset
         let descriptor = d.kind.descriptor
         add(1, "kind", d.kind.rawValue)
-        for key in descriptor.canonicalKeys {
+        for key in descriptor.canonicalKeys where !descriptor.annotationKeys.contains(key.name) {
             if let v = key.value(in: d) { add(1, key.name, canonicalText(v, key.type)) }
         }
         lines.append("model:")

@@ -17,10 +17,12 @@ extension HTMLReport {
             perRun[r.run] = rows.filter { $0.epoch == last && $0.layer == layer }.map { (Double($0.lag), $0.norm) }
         }
         guard !perRun.isEmpty else { return "" }
-        let (_, list) = series()
+        let (groupKey, list) = series()
+        let styles = lineStyles(list, groupKey: groupKey)
         var lines: [(label: String, color: String, dash: String, points: [(Double, Double, Double, Double)])] = []
         var ys: [Double] = [], xs: [Double] = []
-        for (i, s) in list.enumerated() {
+        var drawn: [Series] = []
+        for s in list {
             var byLag: [Double: [Double]] = [:]
             for run in s.runs { for p in perRun[run] ?? [] where p.norm > 0 && p.norm.isFinite { byLag[p.lag, default: []].append(p.norm) } }
             let pts = byLag.keys.sorted().map { k -> (Double, Double, Double, Double) in
@@ -29,14 +31,12 @@ extension HTMLReport {
             }
             guard !pts.isEmpty else { continue }
             ys += pts.map(\.1); xs += pts.map(\.0)
-            lines.append((s.label, Viridis.color(list.count > 1 ? 0.85 * Double(i) / Double(list.count - 1) : 0.35), "", pts))
+            let st = styles[s.label] ?? ("#444", "")
+            lines.append((s.label, st.color, st.dash, pts))
+            drawn.append(s)
         }
         guard !lines.isEmpty else { return "" }
-        var legend = "<div class=\"legend\">"
-        for l in lines {
-            legend += "<span><span class=\"swatch\" style=\"background:\(l.color)\"></span>\(Self.escape(l.label))</span>"
-        }
-        legend += "</div>"
+        let legend = self.legend(drawn, groupKey: groupKey, styles: styles)
         return """
             <h2>Credit profile: how far back one error reaches</h2>
             <p class="note">|∂C<sub>t</sub>/∂h<sub>t−k</sub>| of the lowest recurrent layer against the lag k, untruncated, at the last epoch (mean over its sampled updates, then over seeds). Where it falls below 1% of lag 0 is the run's <code>credit_horizon</code>.</p>
@@ -62,6 +62,17 @@ extension HTMLReport {
     static let gridPictureSteps = 60
     /// Steps shown before the window start, when the picture has room.
     static let gridStepsBeforeWindow = 3
+
+    /// The steps an update grid labels: every fifth and the update's own, leaving out a fifth
+    /// too close to the update's step for both labels to fit (12 px cells, 10 px digits: "1516").
+    static func gridTickSteps(_ steps: [Int], updateStep: Int) -> [Int] {
+        steps.filter { m in
+            if m == updateStep { return true }
+            guard m % 5 == 0 else { return false }
+            let gap = String(max(m, updateStep)).count >= 2 ? 3 : 2
+            return abs(m - updateStep) >= gap
+        }
+    }
 
     static func gridSVG(_ g: ExplainGrid) -> String {
         let first = max(1, min(g.windowStart - gridStepsBeforeWindow, g.updateStep - (gridPictureSteps - 1)))
@@ -89,7 +100,7 @@ extension HTMLReport {
             let x = left + cell * Double(i)
             s += "<line x1=\"\(x)\" y1=\"\(top - 4)\" x2=\"\(x)\" y2=\"\(top + cell * Double(g.layers.count) + 2)\" stroke=\"#d62728\" stroke-width=\"1.5\"/>"
         }
-        for (i, m) in steps.enumerated() where m % 5 == 0 || m == g.updateStep {
+        for (i, m) in steps.enumerated() where gridTickSteps(steps, updateStep: g.updateStep).contains(m) {
             s += "<text x=\"\(left + cell * Double(i) + cell / 2)\" y=\"\(top + cell * Double(g.layers.count) + 14)\" text-anchor=\"middle\" font-size=\"10\">\(m)</text>"
         }
         return s + "</svg>"

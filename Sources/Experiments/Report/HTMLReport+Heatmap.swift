@@ -7,7 +7,12 @@ extension HTMLReport {
         let numericKeys = settingKeys.filter { k in (experiment.sweepValues[k] ?? []).allSatisfy { Self.numeric($0) != nil } && (experiment.sweepValues[k]?.count ?? 0) > 1 }
         var pairs: [(String, String)] = []
         if let x = options.x, let y = options.y { pairs = [(x, y)] }
-        else {
+        else if let given = options.x ?? options.y {
+            // One axis chosen: pair it with each other numeric setting, or draw it alone.
+            let others = numericKeys.filter { $0 != given }
+            if others.isEmpty { return heatmap(x: given, y: nil, metric: metric) }
+            pairs = others.map { options.x != nil ? (given, $0) : ($0, given) }
+        } else {
             for (i, a) in numericKeys.enumerated() { for b in numericKeys[(i + 1)...] { pairs.append((a, b)) } }
             // tau_max on the x axis and tau_b on y when both are swept (the seed's picture).
             pairs = pairs.map { p in p.1.hasSuffix("tau_max") && p.0.hasSuffix("tau_b") ? (p.1, p.0) : p }
@@ -32,6 +37,26 @@ extension HTMLReport {
         guard Set(settingKeys) == Set([x.key] + (y.map { [$0.key] } ?? [])), settings.header.contains("\(metric)_mean") else { return nil }
         let row = settings.rows.first { settings.field($0, x.key) == x.value && (y == nil || settings.field($0, y!.key) == y!.value) }
         return row.flatMap { settings.field($0, "\(metric)_mean") }.flatMap(Double.init)
+    }
+
+    /// The colour scale's ends. Anchored where the metric has natural ends, so that small
+    /// differences between cells do not fill the whole scale: a loss between the task's floor and
+    /// its baseline (when known; the data widen it), an accuracy or a cosine within [0, 1];
+    /// otherwise the data's range. Notes name an anchor that is an end (" baseline", " floor").
+    func colourRange(_ metric: String, _ values: [Double]) -> (lo: Double, hi: Double, loNote: String, hiNote: String) {
+        let dataLo = values.min() ?? 0, dataHi = values.max() ?? 1
+        if metric.hasSuffix("loss") {
+            let refs = lossReferences
+            let baseline = refs.first { $0.label == "baseline" }?.value, floor = refs.first { $0.label == "floor" }?.value
+            if baseline != nil || floor != nil {
+                let lo = min(floor ?? dataLo, dataLo), hi = max(baseline ?? dataHi, dataHi)
+                return (lo, hi, floor == lo ? " (floor)" : "", baseline == hi ? " (baseline)" : "")
+            }
+        }
+        if metric.contains("accuracy") || metric.hasSuffix("grad_cos") {
+            return (min(0, dataLo), max(1, dataHi), "", "")
+        }
+        return (dataLo, dataHi, "", "")
     }
 
     func heatmap(x: String, y: String?, metric chosen: String? = nil) -> String {
@@ -61,7 +86,8 @@ extension HTMLReport {
             }
             cells.append(row)
         }
-        let lo = values.min() ?? 0, hi = values.max() ?? 1
+        let range = colourRange(metric, values)
+        let lo = range.lo, hi = range.hi
         func t(_ v: Double) -> Double { hi > lo ? (v - lo) / (hi - lo) : 0.5 }
         let cw = 78.0, ch = 42.0, left = 96.0, top = 34.0
         let width = left + cw * Double(xs.count) + 200, height = top + ch * Double(ys.count) + 58
@@ -110,8 +136,8 @@ extension HTMLReport {
         // Colour scale legend.
         let lx = left + cw * Double(xs.count) + 28, barH = max(ch * Double(ys.count) - 2, 60)
         svg += "<rect x=\"\(lx)\" y=\"\(top)\" width=\"16\" height=\"\(barH)\" fill=\"url(#viridis)\"/>"
-        svg += "<text x=\"\(lx + 22)\" y=\"\(top + 10)\" font-size=\"12\">\(values.isEmpty ? "" : ChartScale.label(hi))</text>"
-        svg += "<text x=\"\(lx + 22)\" y=\"\(top + barH)\" font-size=\"12\">\(values.isEmpty ? "" : ChartScale.label(lo))</text>"
+        svg += "<text x=\"\(lx + 22)\" y=\"\(top + 10)\" font-size=\"12\">\(values.isEmpty ? "" : ChartScale.label(hi) + range.hiNote)</text>"
+        svg += "<text x=\"\(lx + 22)\" y=\"\(top + barH)\" font-size=\"12\">\(values.isEmpty ? "" : ChartScale.label(lo) + range.loNote)</text>"
         svg += "<text x=\"\(lx)\" y=\"\(top - 12)\" font-size=\"12\">\(Self.escape(metric))</text>"
         svg += "</svg>"
         let averaged = (seedKeys.isEmpty ? [] : ["seeds"]) + settingKeys.filter { $0 != x && $0 != y }.map(Self.short)
@@ -119,7 +145,7 @@ extension HTMLReport {
             ?? "<code>\(Self.escape(metric))</code> over <code>\(Self.escape(Self.short(x)))</code>"
         return """
             <h2>\(title)</h2>
-            <p class="note">Each cell: the final value\(averaged.isEmpty ? "" : ", averaged over \(averaged.joined(separator: ", "))") over the done runs (summary-by-setting.csv's mean where the axes are the swept settings). Hatched: skipped (tau_b &gt; tau_max) or not run; red: every run diverged or failed; * some did.\(frontier ? " Pink outline: the predicted frontier for the dataset's longest dependency lag \(experiment.lagRanges?.map(\.upperBound).max() ?? 0) (dashed: some injected errors reach it, tau_max ≥ L + 1; solid: all do, tau_max − tau_b ≥ L)." : "")</p>
+            <p class="note">Each cell: the value printed in it, the final value\(averaged.isEmpty ? "" : ", averaged over \(averaged.joined(separator: ", "))") over the done runs (summary-by-setting.csv's mean where the axes are the swept settings). Hatched: skipped (tau_b &gt; tau_max) or not run; red: every run diverged or failed; * some did.\(frontier ? " Pink outline: the predicted frontier for the dataset's longest dependency lag \(experiment.lagRanges?.map(\.upperBound).max() ?? 0) (dashed: some injected errors reach it, tau_max ≥ L + 1; solid: all do, tau_max − tau_b ≥ L)." : "")</p>
             <figure>\(svg)</figure>
 
             """

@@ -21,6 +21,8 @@ extension HTMLReport {
             """
         body += learningCurves()
         body += heatmaps()
+        // A task with a known baseline or floor is judged by its loss against them, whatever its metric.
+        if metricColumn != "final_val_loss", !lossReferences.isEmpty, header.contains("final_val_loss") { body += heatmaps(metric: "final_val_loss") }
         if header.contains("mean_grad_cos") { body += heatmaps(metric: "mean_grad_cos") }
         body += creditProfile()
         body += explainGrids()
@@ -39,7 +41,9 @@ extension HTMLReport {
             .desc { margin: 4px 0 8px; max-width: 900px; } .facts { color: #444; } .bad { color: #b00020; } .note { color: #555; font-size: 13px; }
             code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; }
             .charts { display: flex; flex-wrap: wrap; gap: 16px; } figure { margin: 0; } figcaption { font-size: 13px; color: #333; }
-            .legend { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 13px; margin: 6px 0; } .legend span { white-space: nowrap; }
+            .legend { display: flex; flex-direction: column; gap: 3px; font-size: 13px; margin: 6px 0; }
+            .legend-row { display: flex; flex-wrap: wrap; align-items: center; gap: 2px 14px; } .legend-row b { min-width: 96px; } .legend span { white-space: nowrap; }
+            .legend svg { vertical-align: middle; margin-right: 4px; }
             .swatch { display: inline-block; width: 18px; height: 3px; vertical-align: middle; margin-right: 5px; }
             svg text { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
             table { border-collapse: collapse; font-size: 12.5px; } th, td { border: 1px solid #ddd; padding: 3px 6px; text-align: right; white-space: nowrap; }

@@ -34,12 +34,17 @@ public struct HTMLReport {
     /// through `ResultsStore.readRunFolder`.
     public init(directory: String, options: Options = Options()) throws(ReadError) {
         dir = directory
-        self.options = options
         guard let data = FileManager.default.contents(atPath: "\(dir)/experiment.json"),
               let experiment = ExperimentRecord.decode(data) else {
             throw ReadError(path: "\(dir)/experiment.json", reason: "missing or unreadable: is this a results folder written by rnn-exp run?")
         }
         self.experiment = experiment
+        // Swept keys may be given by their short names (`tau_max` for `training.tau_max`).
+        var options = options
+        options.x = options.x.map { Self.sweptKey($0, in: experiment.sweptKeys) ?? $0 }
+        options.y = options.y.map { Self.sweptKey($0, in: experiment.sweptKeys) ?? $0 }
+        options.group = options.group.map { Self.sweptKey($0, in: experiment.sweptKeys) ?? $0 }
+        self.options = options
         settings = ResultsCSV(path: "\(dir)/summary-by-setting.csv")
         let summary = ResultsCSV(path: "\(dir)/summary.csv")
         header = summary.header
@@ -50,6 +55,44 @@ public struct HTMLReport {
             curves[r.run] = run.records
             credit[r.run] = run.creditRows
         }
+    }
+
+    /// The swept key a name stands for: the dotted path itself or its short name.
+    static func sweptKey(_ name: String, in keys: [String]) -> String? {
+        if keys.contains(name) { return name }
+        let short = SweepGrid.shortNames(keys)
+        return short.firstIndex(of: name).map { keys[$0] }
+    }
+
+    /// What is wrong with the options, as located errors (`--metric final_val_los:1:1: …`): a
+    /// `--metric` that is not a column of summary.csv, an `--x`, `--y` or `--group` that is not a
+    /// swept key, each with a did-you-mean. Empty when the report can use them all.
+    public func optionErrors() -> [ConfigError] {
+        var errors: [ConfigError] = []
+        let keys = experiment.sweptKeys
+        let names = Array(Set(keys + SweepGrid.shortNames(keys))).sorted()
+        for (option, value) in [("--x", options.x), ("--y", options.y), ("--group", options.group)] {
+            guard let value, !keys.contains(value) else { continue }
+            let at = SourceLocation(file: "\(option) \(value)", line: 1, column: 1)
+            if keys.isEmpty {
+                errors.append(ConfigError(at, "", "the experiment sweeps nothing: there is no swept key to use"))
+            } else if let s = Suggestion.closest(to: value, in: names) {
+                errors.append(ConfigError(at, "", "not a swept key; did you mean \(s)?"))
+            } else {
+                errors.append(ConfigError(at, "", "not a swept key (swept: \(keys.joined(separator: ", ")))"))
+            }
+        }
+        if let m = options.metric, !header.contains(m) {
+            let at = SourceLocation(file: "--metric \(m)", line: 1, column: 1)
+            if header.isEmpty {
+                errors.append(ConfigError(at, "", "\(dir)/summary.csv has no columns yet"))
+            } else if let s = Suggestion.closest(to: m, in: header) {
+                errors.append(ConfigError(at, "", "not a column of summary.csv; did you mean \(s)?"))
+            } else {
+                errors.append(ConfigError(at, "", "not a column of summary.csv (columns: \(header.joined(separator: ", ")))"))
+            }
+        }
+        return errors
     }
 
     /// A results file the report needs is missing or unreadable.
@@ -110,28 +153,89 @@ public struct HTMLReport {
         return (groupKey, order.map { byLabel[$0]! })
     }
 
+    /// Dash patterns told apart at a glance, for the settings that share a colour.
+    static let dashPatterns = ["", "7 4", "2 3", "9 3 2 3", "14 4", "4 2 1 2", "1 3", "12 3 3 3 3 3"]
+
+    /// Each series' colour (by its value of the colouring key, viridis in sweep order) and dash
+    /// (its place among the series of that colour).
+    func lineStyles(_ list: [Series], groupKey: String?) -> [String: (color: String, dash: String)] {
+        let groupValues = groupKey.flatMap { experiment.sweepValues[$0] } ?? Array(Set(list.map(\.group))).sorted()
+        var styles: [String: (color: String, dash: String)] = [:]
+        var seenInGroup: [String: Int] = [:]
+        for s in list {
+            let i = groupValues.firstIndex(of: s.group) ?? 0
+            let color = Viridis.color(groupValues.count > 1 ? 0.88 * Double(i) / Double(groupValues.count - 1) : 0.35)
+            let k = seenInGroup[s.group, default: 0]
+            seenInGroup[s.group] = k + 1
+            styles[s.label] = (color, Self.dashPatterns[k % Self.dashPatterns.count])
+        }
+        return styles
+    }
+
+    /// The legend as one row per colour: the colouring key's value, then a dashed sample and the
+    /// other settings of each line of that colour (stays readable with a dozen or more settings).
+    func legend(_ list: [Series], groupKey: String?, styles: [String: (color: String, dash: String)]) -> String {
+        func sample(_ style: (color: String, dash: String)) -> String {
+            "<svg width=\"30\" height=\"10\" aria-hidden=\"true\"><line x1=\"1\" y1=\"5\" x2=\"29\" y2=\"5\" stroke=\"\(style.color)\" stroke-width=\"3\"\(style.dash.isEmpty ? "" : " stroke-dasharray=\"\(style.dash)\"")/></svg>"
+        }
+        var groups: [String] = [], members: [String: [Series]] = [:]
+        for s in list {
+            if members[s.group] == nil { groups.append(s.group) }
+            members[s.group, default: []].append(s)
+        }
+        let others = settingKeys.filter { $0 != groupKey }
+        if groups.allSatisfy({ (members[$0]?.count ?? 0) == 1 }) {
+            // One line per colour: a single wrapped row of samples and labels.
+            var out = "<div class=\"legend\"><div class=\"legend-row\">"
+            for s in list { if let st = styles[s.label] { out += "<span>\(sample(st))\(Self.escape(s.label))</span>" } }
+            return out + "</div></div>"
+        }
+        var out = "<div class=\"legend\">"
+        for g in groups {
+            let items = members[g] ?? []
+            let head = groupKey.map { "\(Self.short($0))=\(g)" } ?? ""
+            out += "<div class=\"legend-row\">"
+            if !head.isEmpty, let first = items.first, let st = styles[first.label] {
+                out += "<b style=\"color:\(st.color)\">\(Self.escape(head))</b>"
+            }
+            for s in items {
+                guard let st = styles[s.label] else { continue }
+                var text = s.label
+                if groupKey != nil, !others.isEmpty {
+                    text = others.map { k in "\(Self.short(k))=\(rows.first { $0.run == s.runs.first }?[k] ?? "")" }.joined(separator: ", ")
+                } else if groupKey != nil {
+                    text = ""
+                }
+                out += "<span>\(sample(st))\(Self.escape(text))</span>"
+            }
+            out += "</div>"
+        }
+        return out + "</div>"
+    }
+
+    /// The value every row shares in `column` (the task's baseline or floor), if any.
+    func sharedValue(_ column: String) -> Double? {
+        let values = rows.compactMap { $0[column].flatMap(Double.init) }.filter(\.isFinite)
+        guard let first = values.first, values.count == rows.count,
+              values.allSatisfy({ abs($0 - first) <= 1e-9 * max(1, abs(first)) }) else { return nil }
+        return first
+    }
+
+    /// The task's baseline and floor losses, when every run shares them.
+    var lossReferences: [(label: String, value: Double)] {
+        [("baseline", sharedValue("baseline_loss")), ("floor", sharedValue("floor_loss"))].compactMap { r in r.1.map { (r.0, $0) } }
+    }
+
     func learningCurves() -> String {
         let (groupKey, list) = series()
         guard !list.isEmpty else { return "<h2>Learning curves</h2><p>No finished runs yet.</p>" }
-        // Colours by group value, in sweep order.
-        let groupValues = groupKey.flatMap { experiment.sweepValues[$0] } ?? Array(Set(list.map(\.group))).sorted()
-        func color(_ g: String) -> String {
-            let i = groupValues.firstIndex(of: g) ?? 0
-            return Viridis.color(groupValues.count > 1 ? 0.85 * Double(i) / Double(groupValues.count - 1) : 0.35)
-        }
-        var dashes: [String: Int] = [:]
-        var seenInGroup: [String: Int] = [:]
-        for s in list {
-            dashes[s.label] = seenInGroup[s.group, default: 0]
-            seenInGroup[s.group, default: 0] += 1
-        }
-        let dashPatterns = ["", "6 4", "2 3", "8 3 2 3"]
-        func chart(_ title: String, _ pick: (EpochRecord) -> Double) -> String {
+        let styles = lineStyles(list, groupKey: groupKey)
+        func chart(_ title: String, references: [(label: String, value: Double)] = [], _ pick: (EpochRecord) -> Double?) -> String? {
             var lines: [(label: String, color: String, dash: String, points: [(Double, Double, Double, Double)])] = []
             var all: [Double] = [], epochs: [Double] = []
             for s in list {
                 var byEpoch: [Double: [Double]] = [:]
-                for run in s.runs { for p in curves[run] ?? [] { byEpoch[Double(p.epoch), default: []].append(pick(p)) } }
+                for run in s.runs { for p in curves[run] ?? [] { if let v = pick(p) { byEpoch[Double(p.epoch), default: []].append(v) } } }
                 var pts: [(Double, Double, Double, Double)] = []
                 for e in byEpoch.keys.sorted() {
                     let v = byEpoch[e]!.filter { $0.isFinite }
@@ -140,24 +244,26 @@ public struct HTMLReport {
                     all += v
                     epochs.append(e)
                 }
-                lines.append((s.label, color(s.group), dashPatterns[(dashes[s.label] ?? 0) % dashPatterns.count], pts))
+                let st = styles[s.label] ?? ("#444", "")
+                lines.append((s.label, st.color, st.dash, pts))
             }
-            return LineChart(title: title, xLabel: "epoch", yLabel: title, series: lines, yValues: all, xValues: epochs).svg()
+            guard !all.isEmpty else { return nil }
+            return LineChart(title: title, xLabel: "epoch", yLabel: title, series: lines, yValues: all, xValues: epochs,
+                             references: references).svg()
         }
-        var legend = "<div class=\"legend\">"
-        for s in list {
-            let c = color(s.group), dash = dashPatterns[(dashes[s.label] ?? 0) % dashPatterns.count]
-            legend += "<span><svg width=\"22\" height=\"8\"><line x1=\"1\" y1=\"4\" x2=\"21\" y2=\"4\" stroke=\"\(c)\" stroke-width=\"2.5\"\(dash.isEmpty ? "" : " stroke-dasharray=\"\(dash)\"")/></svg>\(Self.escape(s.label))</span>"
-        }
-        legend += "</div>"
+        let refs = lossReferences
+        var figures = [chart("train_loss", references: refs) { $0.trainLoss }, chart("val_loss", references: refs) { $0.valLoss }]
+        if !experiment.metric.isEmpty { figures.append(chart(experiment.metric) { $0.metric }) }
+        let gradCos = chart("grad_cos") { $0.gradCos }
+        figures.append(gradCos)
         let seeds = seedKeys.isEmpty ? "" : " Lines are the mean over seeds (<code>\(seedKeys.map(Self.short).joined(separator: ", "))</code>); the band spans their minimum to maximum."
+        let refNote = refs.isEmpty ? "" : " Dashed pink: the task's " + refs.map { "\($0.label) \(ChartScale.label($0.value))" }.joined(separator: " and ") + " (summary.csv's baseline_loss, floor_loss)."
         return """
             <h2>Learning curves</h2>
-            <p class="note">Loss per epoch (epoch 0: the initial weights)\(groupKey.map { ", coloured by <code>\(Self.escape(Self.short($0)))</code>" } ?? "").\(seeds)</p>
-            \(legend)
+            <p class="note">Per epoch (epoch 0: the initial weights)\(groupKey.map { ", coloured by <code>\(Self.escape(Self.short($0)))</code>" } ?? "").\(seeds)\(refNote)\(gradCos != nil ? " <code>grad_cos</code>: the cosine between each sampled update's truncated gradient and the untruncated one (1: truncation changes nothing)." : "")</p>
+            \(legend(list, groupKey: groupKey, styles: styles))
             <div class="charts">
-            <figure>\(chart("train_loss") { $0.trainLoss })</figure>
-            <figure>\(chart("val_loss") { $0.valLoss ?? .nan })</figure>
+            \(figures.compactMap { $0 }.map { "<figure>\($0)</figure>" }.joined(separator: "\n"))
             </div>
 
             """
@@ -165,13 +271,23 @@ public struct HTMLReport {
 
     // MARK: Table
 
+    /// The run table's columns: `run, status`, the results (final and best losses, the metric,
+    /// the gradient diagnostics), the swept keys, then every other column of summary.csv.
+    static func tableOrder(_ header: [String], sweptKeys: [String]) -> [String] {
+        let results = ["final_val_loss", "best_val_loss"] + header.filter { $0.hasPrefix("final_val_") && $0 != "final_val_loss" }
+            + ["mean_grad_cos", "mean_grad_rel_bias", "credit_horizon", "final_train_loss", "best_epoch"]
+        let first = ["run", "status"] + results + sweptKeys
+        return first.filter(header.contains) + header.filter { !first.contains($0) }
+    }
+
     func table() -> String {
         guard !header.isEmpty else { return "" }
-        var out = "<h2>Runs</h2><p class=\"note\">Click a column to sort. Each run links to its folder's files.</p><div class=\"tablewrap\"><table class=\"sortable\"><thead><tr>"
-        out += header.map { "<th>\(Self.escape($0))</th>" }.joined() + "<th>files</th></tr></thead><tbody>"
+        var out = "<h2>Runs</h2><p class=\"note\">Results first, then the swept settings and the rest of summary.csv. Click a column to sort. Each run links to its folder's files.</p><div class=\"tablewrap\"><table class=\"sortable\"><thead><tr>"
+        let columns = Self.tableOrder(header, sweptKeys: experiment.sweptKeys)
+        out += columns.map { "<th>\(Self.escape($0))</th>" }.joined() + "<th>files</th></tr></thead><tbody>"
         for r in rows {
             out += "<tr class=\"\(Self.escape(r.status?.word ?? ""))\">"
-            for h in header {
+            for h in columns {
                 let v = r[h] ?? ""
                 let shown = Double(v).map { v.count > 9 ? ChartScale.label($0) : v } ?? v
                 out += "<td data-v=\"\(Self.escape(v))\">\(Self.escape(shown))</td>"

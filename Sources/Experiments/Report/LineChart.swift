@@ -8,11 +8,15 @@ struct LineChart {
     let series: [(label: String, color: String, dash: String, points: [(Double, Double, Double, Double)])]
     let yValues: [Double]
     let xValues: [Double]
+    /// Horizontal reference lines (the task's baseline and floor), labelled at the right end and
+    /// always inside the y range.
+    var references: [(label: String, value: Double)] = []
 
     func svg() -> String {
         let w = 540.0, h = 330.0, left = 64.0, right = 14.0, top = 26.0, bottom = 44.0
-        let logY = ChartScale.wantsLog(yValues)
-        guard let ye = ChartScale.extent(yValues, positiveOnly: logY), let xe = ChartScale.extent(xValues) else {
+        let allY = yValues + references.map(\.value).filter(\.isFinite)
+        let logY = ChartScale.wantsLog(allY)
+        guard let ye = ChartScale.extent(allY, positiveOnly: logY), let xe = ChartScale.extent(xValues) else {
             return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"80\"><text x=\"10\" y=\"40\" font-size=\"13\">\(title): no finite values</text></svg>"
         }
         let pad = logY ? 1.0 : (ye.hi - ye.lo) * 0.05
@@ -34,9 +38,21 @@ struct LineChart {
         s += "<line x1=\"\(left)\" y1=\"\(h - bottom)\" x2=\"\(w - right)\" y2=\"\(h - bottom)\" stroke=\"#555\"/>"
         s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(h - bottom)\" stroke=\"#555\"/>"
         s += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 8)\" text-anchor=\"middle\" font-size=\"13\">\(xLabel)</text>"
+        // Lines and bands stay inside the plot: pixels are clamped to it (a min–max band can
+        // reach far below the axis, which covers the means only), and the SVG clips to it too.
+        let clip = "plot\(Self.clipIDs.next())"
+        s += "<defs><clipPath id=\"\(clip)\"><rect x=\"\(left)\" y=\"\(top)\" width=\"\(w - right - left)\" height=\"\(h - bottom - top)\"/></clipPath></defs><g clip-path=\"url(#\(clip))\">"
+        func inside(_ py: Double?) -> Double? { py.map { min(max($0, top), h - bottom) } }
+        for r in references {
+            guard let py = inside(ys(r.value)) else { continue }
+            s += "<line x1=\"\(left)\" y1=\"\(f(py))\" x2=\"\(w - right)\" y2=\"\(f(py))\" stroke=\"#d81b60\" stroke-width=\"1.3\" stroke-dasharray=\"7 4\"><title>\(HTMLReport.escape(r.label)) \(ChartScale.label(r.value))</title></line>"
+            s += "<text class=\"ref\" x=\"\(w - right - 4)\" y=\"\(f(py - 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#ad1457\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">\(HTMLReport.escape(r.label)) \(ChartScale.label(r.value))</text>"
+        }
         for line in series {
             let pts = line.points.compactMap { p -> (Double, Double, Double, Double)? in
-                guard let x = xs(p.0), let m = ys(p.1), let lo = ys(p.2), let hi = ys(p.3) else { return nil }
+                guard let x = xs(p.0), let m = inside(ys(p.1)) else { return nil }
+                // A band end the axis cannot show (≤ 0 on a log axis) is drawn at the plot's edge.
+                let lo = inside(ys(p.2)) ?? (h - bottom), hi = inside(ys(p.3)) ?? top
                 return (x, m, lo, hi)
             }
             guard !pts.isEmpty else { continue }
@@ -46,7 +62,16 @@ struct LineChart {
             }
             s += "<polyline points=\"\(pts.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " "))\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\"\(line.dash.isEmpty ? "" : " stroke-dasharray=\"\(line.dash)\"")><title>\(HTMLReport.escape(line.label))</title></polyline>"
         }
-        return s + "</svg>"
+        return s + "</g></svg>"
+    }
+
+    /// Clip-path ids unique within one report page.
+    static let clipIDs = Counter()
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func next() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
     }
 
     func f(_ v: Double) -> String { String(format: "%.1f", v) }

@@ -14,14 +14,22 @@ extension ResultsStore {
         let lock = try FileLock.lock("\(dir)/.summary.lock")
         defer { lock.unlock() }
         AtomicFile.removeStaleTemporaries(in: dir)
-        let metric = plan.runs.first?.config.metric ?? .none
-        let diagnostics = plan.runs.contains { !$0.config.diagnostics.isOff }
-        let columns = SummaryTable.columns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics)
+        let metric = plan.gridRuns.first?.config.metric ?? .none
+        let diagnostics = plan.gridRuns.contains { !$0.config.diagnostics.isOff }
+        // Step counts per dataset configuration and seed (`full` may need the data's longest sequence).
+        var counts: [String: (tauMax: Int, tauB: Int)?] = [:]
+        let columns = SummaryTable.columns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics) { run in
+            let key = "\(run.config.dataset)|\(run.config.seed)|\(run.config.tauMaxText)|\(run.config.tauBText)"
+            if let known = counts[key] { return known }
+            let c = run.config.stepCounts(datasets: plan.datasets)
+            counts[key] = c
+            return c
+        }
         let longColumns = SummaryTable.longColumns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics)
         var summary = CSVWriter(header: columns.header())
         var long = CSVWriter(header: longColumns.header())
         var records: [String: StoredRun] = [:]
-        for run in plan.runs {
+        for run in plan.gridRuns {
             guard let record = readRun(plan.name, run, metric: metric) else { continue }
             records[run.id] = record
             for epoch in record.records { long.append(longColumns.fields((record, epoch))) }
@@ -38,17 +46,17 @@ extension ResultsStore {
     static func experimentRecord(_ plan: ExperimentPlan, explainGrids: [ExplainGrid]) -> ExperimentRecord {
         var sweepValues: [String: [String]] = [:]
         for key in plan.sweptKeys { sweepValues[key] = [] }
-        for run in plan.runs {
+        for run in plan.gridRuns {
             for (k, v) in run.swept where !(sweepValues[k]?.contains(v) ?? true) { sweepValues[k]?.append(v) }
         }
-        for s in plan.skipped {
+        for s in plan.gridSkipped {
             for (k, v) in s.values where !(sweepValues[k]?.contains(v) ?? true) { sweepValues[k]?.append(v) }
         }
         return ExperimentRecord(
             name: plan.name, description: plan.description, file: plan.file, sweptKeys: plan.sweptKeys,
-            sweepValues: sweepValues, gridSize: plan.runs.count + plan.skipped.count, runs: plan.runs.count,
-            metric: plan.runs.first?.config.metric.columnName ?? "",
-            skipped: plan.skipped.map { s in
+            sweepValues: sweepValues, gridSize: plan.gridRuns.count + plan.gridSkipped.count, runs: plan.gridRuns.count,
+            metric: plan.gridRuns.first?.config.metric.columnName ?? "",
+            skipped: plan.gridSkipped.map { s in
                 ExperimentRecord.Skipped(label: s.label, reason: s.reason,
                                          values: Dictionary(s.values.map { ($0.key, $0.text) }, uniquingKeysWith: { a, _ in a }))
             },
@@ -60,7 +68,7 @@ extension ResultsStore {
 extension ResultsStore {
     /// The dependency lags of the plan's dataset, when every run's are the same (nil otherwise).
     static func sharedLags(_ plan: ExperimentPlan) -> DependencyLags? {
-        guard let first = plan.runs.first?.config.dataset.dependencyLags else { return nil }
-        return plan.runs.allSatisfy({ $0.config.dataset.dependencyLags == first }) ? first : nil
+        guard let first = plan.gridRuns.first?.config.dataset.dependencyLags else { return nil }
+        return plan.gridRuns.allSatisfy({ $0.config.dataset.dependencyLags == first }) ? first : nil
     }
 }

@@ -61,13 +61,47 @@ public struct ResultsStore: Sendable {
         case configChanged
         /// Failed or interrupted earlier: it trains again.
         case retry(RunStatus)
+        /// Stopped earlier, with a checkpoint of the same configuration: it continues in this
+        /// epoch (1-based; epochs before it are done).
+        case resumes(epoch: Int)
     }
 
     public func standing(_ name: String, _ run: PlannedRun) -> Standing {
-        guard let s = status(name, run.id) else { return .toRun }
+        guard let s = status(name, run.id) else {
+            if case .found(let c) = loadCheckpoint(name, run) { return .resumes(epoch: Self.resumeEpoch(c)) }
+            return .toRun
+        }
         if isFinished(name, run) { return .finished(s) }
         return s == .done ? .configChanged : .retry(s)
     }
+
+    /// What a path given where an experiment file is expected turns out to be.
+    public enum ResultsFolderLookup: Sendable, Equatable {
+        /// Not a directory: read it as an experiment file.
+        case notAFolder
+        /// A results folder: the experiment file its `experiment.json` names, the results root
+        /// (the folder's parent) and the experiment's name.
+        case file(String, root: String, name: String)
+        /// A directory that is not a results folder, or whose experiment file is gone.
+        case unreadable(String)
+    }
+
+    /// `summarize results/NAME`: the experiment file behind a results folder.
+    public static func experimentFile(ofResultsFolder path: String) -> ResultsFolderLookup {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return .notAFolder }
+        guard let data = FileManager.default.contents(atPath: "\(path)/experiment.json"), let record = ExperimentRecord.decode(data) else {
+            return .unreadable("a folder without experiment.json: give the experiment file (YAML), or a results folder written by rnn-exp run")
+        }
+        guard FileManager.default.fileExists(atPath: record.file) else {
+            return .unreadable("the experiment file of this results folder, \(record.file), is gone: give the experiment file (YAML)")
+        }
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        return .file(record.file, root: url.deletingLastPathComponent().path, name: record.name)
+    }
+
+    /// The epoch a run continues in from `checkpoint`: the one after its last finished epoch.
+    public static func resumeEpoch(_ checkpoint: Checkpoint) -> Int { (checkpoint.records.last?.epoch ?? 0) + 1 }
 
     /// Checks that the results folder can be written before anything trains (creates it). Asks
     /// the system (`access`, which knows read-only mounts) rather than writing a probe file, so a

@@ -112,14 +112,17 @@ enum SummaryTable {
     /// `run, status`, every swept key, the fixed settings, then the run's outcome.
     /// With `diagnostics` (some run of the experiment records them): `mean_grad_cos,
     /// mean_grad_rel_bias, credit_horizon` at the end.
-    static func columns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false) -> [Column<StoredRun>] {
+    /// `stepCounts`: each run's tau_max and tau_b in steps (`ExperimentConfig.stepCounts`); the
+    /// columns hold the config's text where it gives none.
+    static func columns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false,
+                        stepCounts: @escaping (PlannedRun) -> (tauMax: Int, tauB: Int)? = { _ in nil }) -> [Column<StoredRun>] {
         var c: [Column<StoredRun>] = [Column(name: "run") { $0.run.id }, Column(name: "status") { $0.status.word }]
         for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.run.swept[i].text }) }
         c += [
             Column(name: "dataset") { $0.run.config.dataset.kind.rawValue },
             Column(name: "layers") { $0.run.config.layersText },
-            Column(name: "tau_max") { $0.run.config.tauMaxText },
-            Column(name: "tau_b") { $0.run.config.tauBText },
+            Column(name: "tau_max") { r in stepCounts(r.run).map { String($0.tauMax) } ?? r.run.config.tauMaxText },
+            Column(name: "tau_b") { r in stepCounts(r.run).map { String($0.tauB) } ?? r.run.config.tauBText },
             Column(name: "batch") { String($0.run.config.batch) },
             Column(name: "optimizer") { $0.run.config.optimizer.name.rawValue },
             Column(name: "lr") { NumberText.format($0.run.config.optimizer.lr) },

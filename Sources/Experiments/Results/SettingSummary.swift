@@ -24,7 +24,7 @@ enum SettingSummary {
 
         var order: [[String]] = []
         var groups: [[String]: [PlannedRun]] = [:]
-        for run in plan.runs {
+        for run in plan.gridRuns {
             let setting = settingKeys.map { run.swept[$0.offset].text }
             if groups[setting] == nil { order.append(setting) }
             groups[setting, default: []].append(run)

@@ -27,9 +27,12 @@ public struct Explanation: Sendable {
         }
     }
 
+    /// `rnn-exp explain`: without `step`, the first update with a target whose window truncation
+    /// cuts (the report's picture; the first update of a stream is never cut), else the first
+    /// update with a target (SPEC 7).
     public static func explain(_ plan: ExperimentPlan, step: Int? = nil) throws(RunSetup.Failure) -> Explanation {
         guard let run = plan.runs.first else { throw RunSetup.Failure(description: "\(plan.file): the grid has no valid point") }
-        return try explain(run, in: plan, step: step)
+        return try explain(run, in: plan, step: step, showingTruncation: true)
     }
 
     /// The grid of one run of the plan. `showingTruncation`: with no `step`, prefer the first
@@ -94,7 +97,7 @@ extension ExperimentPlan {
     /// be drawn are left out.
     public func explainGrids() -> [ExplainGrid] {
         var seen = Set<String>(), out: [ExplainGrid] = []
-        for run in runs {
+        for run in gridRuns {
             let key = "\(run.config.tauBText)/\(run.config.tauMaxText)"
             guard seen.insert(key).inserted, seen.count <= Self.maxExplainGrids else { continue }
             if let e = try? Explanation.explain(run, in: self, showingTruncation: true) { out.append(e.explainGrid) }

@@ -4,11 +4,17 @@ public protocol RunObserver: AnyObject, Sendable {
     /// Before the first run starts: `total` runs selected, `alreadyDone` of them finished earlier.
     func sweepStarted(total: Int, alreadyDone: Int)
     func runStarted(_ label: String, epochs: Int)
+    /// Right after `runStarted` when the run continues from its checkpoint in epoch `epoch`.
+    func runResumed(_ label: String, epoch: Int)
     func epochFinished(_ label: String, _ record: EpochRecord)
     func runFinished(_ label: String, status: RunStatus, seconds: Double)
     func runSkipped(_ label: String, reason: String)
     /// After the last worker has stopped.
     func sweepFinished()
+}
+
+extension RunObserver {
+    public func runResumed(_ label: String, epoch: Int) {}
 }
 
 /// Watches nothing: the default when no one is interested.

@@ -183,6 +183,7 @@ public final class Runner: @unchecked Sendable {
         }
         do { try store.begin(plan.name, run) } catch { return .writeFailed(error.description) }
         observer.runStarted(label, epochs: run.config.epochs)
+        if let resume { observer.runResumed(label, epoch: ResultsStore.resumeEpoch(resume)) }
         let started = Date()
         var checkpointFailed = false
         let outcome = options.executor(run, plan, resume, { record in observer.epochFinished(label, record) }, { self.shouldStop }) { c in

@@ -33,9 +33,36 @@ public struct ExperimentPlan: Sendable {
     public let description: String
     public let file: String
     public let sweptKeys: [String]
+    /// The runs selected to train or show (`--only`, or `--set` naming values the grid already
+    /// has): every run of the grid when nothing narrows it.
     public let runs: [PlannedRun]
+    /// The grid points skipped as invalid, among the selected ones.
     public let skipped: [SkippedPoint]
     public let datasets: DatasetCatalog
+    /// Every run of the grid, selected or not: the experiment's summaries cover these, so running
+    /// part of a grid never drops finished runs from them.
+    public let gridRuns: [PlannedRun]
+    /// Every grid point skipped as invalid.
+    public let gridSkipped: [SkippedPoint]
+    /// What narrows the grid, as `tau_max=8` or `seed=1,2` (empty: the whole grid).
+    public let selection: [String]
+}
+
+/// A narrowing of a grid to the points whose swept `key` has one of `texts` (as written).
+struct GridSelection: Sendable {
+    let key: String
+    let texts: [String]
+
+    func admits(_ keys: [String], _ values: [String]) -> Bool {
+        guard let i = keys.firstIndex(of: key) else { return true }
+        return texts.contains { Planner.sameValue($0, values[i]) }
+    }
+
+    func label(_ keys: [String]) -> String {
+        let short = SweepGrid.shortNames(keys)
+        let name = keys.firstIndex(of: key).map { short[$0] } ?? key
+        return "\(name)=\(texts.joined(separator: ","))"
+    }
 }
 
 /// Reads experiment files, applies `--set` overrides, expands every grid and validates every
@@ -43,13 +70,17 @@ public struct ExperimentPlan: Sendable {
 /// (csv and text datasets, through the catalog; checksummed for the canonical YAML) and decodes
 /// `model.init_from` to check it against the model; it writes nothing.
 public enum Planner {
-    public static func plan(files: [String], overrides: [String] = [], cache: DatasetCatalog = DatasetCatalog())
-        -> Result<[ExperimentPlan], ConfigErrors>
+    /// `overrides`: `--set PATH=VALUE` arguments; a swept key set to values its list already has
+    /// (`--set training.tau_max=8`, `--set 'sweep.training.tau_max=[8]'`) selects those points
+    /// instead, so the grid, its run ids and its summaries stay those of the file. `only`:
+    /// `--only KEY=VALUE[,VALUE]` arguments, selections by swept key (dotted path or short name).
+    public static func plan(files: [String], overrides: [String] = [], only: [String] = [],
+                            cache: DatasetCatalog = DatasetCatalog()) -> Result<[ExperimentPlan], ConfigErrors>
     {
         var plans: [ExperimentPlan] = [], errors: [ConfigError] = []
         var owners: [String: String] = [:]
         for path in files {
-            switch planFile(path, overrides: overrides, cache: cache) {
+            switch planFile(path, overrides: overrides, only: only, cache: cache) {
             case .success(let p):
                 if let other = owners[p.name], other != p.file {
                     errors.append(ConfigError(SourceLocation(file: path, line: 1, column: 1), "name",
@@ -64,7 +95,7 @@ public enum Planner {
         return errors.isEmpty ? .success(plans) : .failure(ConfigErrors(errors))
     }
 
-    static func planFile(_ path: String, overrides: [String], cache: DatasetCatalog) -> Result<ExperimentPlan, ConfigErrors> {
+    static func planFile(_ path: String, overrides: [String], only: [String] = [], cache: DatasetCatalog) -> Result<ExperimentPlan, ConfigErrors> {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         let start = SourceLocation(file: path, line: 1, column: 1)
         guard let data = FileManager.default.contents(atPath: absolute) else {
@@ -77,14 +108,25 @@ public enum Planner {
         var root: ConfigNode
         do { root = try ConfigNode.parse(yaml: text, file: path) } catch { return .failure(error) }
         var errors: [ConfigError] = []
+        var selections: [GridSelection] = []
         for o in overrides {
             switch override(o, root: root) {
-            case .success(let r): root = r
+            case .success(.document(let r)): root = r
+            case .success(.selection(let s)): selections.append(s)
+            case .success(.widened(let r, let s)): root = r; selections.append(s)
             case .failure(let e): errors.append(e)
             }
         }
         let (axes, sweepErrors) = SweepGrid.axes(root["sweep"])
         errors += sweepErrors
+        if sweepErrors.isEmpty {
+            for o in only {
+                switch selection(only: o, axes: axes) {
+                case .success(let s): selections.append(s)
+                case .failure(let e): errors.append(e)
+                }
+            }
+        }
         guard errors.isEmpty else {
             // Still report what is wrong with the document itself.
             var resolver = ConfigResolver(file: absolute, cache: cache)
@@ -95,6 +137,7 @@ public enum Planner {
         let names = SweepGrid.shortNames(keys)
         let sweepsTau = keys.contains { $0 == "training.tau_b" || $0 == "training.tau_max" }
         var runs: [PlannedRun] = [], skipped: [SkippedPoint] = []
+        var gridRuns: [PlannedRun] = [], gridSkipped: [SkippedPoint] = []
         var ids = Set<String>()
         var first: ExperimentConfig? = nil
         for point in SweepGrid.expand(axes) {
@@ -111,8 +154,11 @@ public enum Planner {
             var resolver = ConfigResolver(file: absolute, cache: cache)
             let config = pointErrors.isEmpty ? resolver.resolve(doc) : nil
             pointErrors += resolver.errors
+            let selected = selections.allSatisfy { $0.admits(keys, values) }
             if pointErrors.count == 1 && resolver.tauConflict && sweepsTau {
-                skipped.append(SkippedPoint(label: label, reason: "tau_b > tau_max", values: Array(zip(keys, values))))
+                let point = SkippedPoint(label: label, reason: "tau_b > tau_max", values: Array(zip(keys, values)))
+                gridSkipped.append(point)
+                if selected { skipped.append(point) }
                 continue
             }
             guard pointErrors.isEmpty, let config else { errors += pointErrors; continue }
@@ -120,19 +166,87 @@ public enum Planner {
             let canonical = config.canonicalYAML()
             let id = SweepGrid.runID(names: names, values: values, hash: Hash.short(canonical))
             guard ids.insert(id).inserted else { continue }
-            runs.append(PlannedRun(id: id, swept: Array(zip(keys, values)), config: config, canonical: canonical))
+            let run = PlannedRun(id: id, swept: Array(zip(keys, values)), config: config, canonical: canonical)
+            gridRuns.append(run)
+            if selected { runs.append(run) }
         }
-        if errors.isEmpty && runs.isEmpty {
+        if errors.isEmpty && gridRuns.isEmpty {
             errors.append(ConfigError(root["sweep"]?.location ?? start, "sweep",
                                       "every grid point was skipped (tau_b > tau_max everywhere): nothing to run"))
+        } else if errors.isEmpty && runs.isEmpty {
+            errors.append(ConfigError(start, "", "the selection " + selections.map { $0.label(keys) }.joined(separator: " ")
+                                      + " leaves no valid grid point: nothing to run"))
         }
         guard errors.isEmpty, let first else { return .failure(ConfigErrors(errors)) }
         return .success(ExperimentPlan(name: first.name, description: first.description, file: absolute,
-                                       sweptKeys: keys, runs: runs, skipped: skipped, datasets: cache))
+                                       sweptKeys: keys, runs: runs, skipped: skipped, datasets: cache,
+                                       gridRuns: gridRuns, gridSkipped: gridSkipped,
+                                       selection: selections.map { $0.label(keys) }))
+    }
+
+    /// Two values of a swept key as written are the same point when their text is, or when both
+    /// read as the same number (`0.01`, `1e-2`).
+    static func sameValue(_ a: String, _ b: String) -> Bool {
+        if a == b { return true }
+        guard let x = Double(a), let y = Double(b) else { return false }
+        return x == y
+    }
+
+    /// The values (as written) of every swept key of `axes`.
+    static func sweptValues(_ axes: [SweepAxis]) -> [(key: String, values: [String])] {
+        axes.flatMap { axis in axis.keys.enumerated().map { k, key in (key, axis.values.map { $0[k].flowText }) } }
+    }
+
+    /// Reads one `--only KEY=VALUE[,VALUE]`: KEY a swept key (dotted path or its short name in run
+    /// ids), every VALUE one of its values.
+    static func selection(only argument: String, axes: [SweepAxis]) -> Result<GridSelection, ConfigError> {
+        let at = SourceLocation(file: "--only \(argument)", line: 1, column: 1)
+        guard let eq = argument.firstIndex(of: "="), eq != argument.startIndex else {
+            return .failure(ConfigError(at, "", "expected KEY=VALUE[,VALUE], e.g. --only tau_max=8,12"))
+        }
+        let name = String(argument[..<eq]).trimmingCharacters(in: .whitespaces)
+        let swept = sweptValues(axes)
+        let keys = swept.map(\.key)
+        guard !keys.isEmpty else { return .failure(ConfigError(at, name, "the file sweeps nothing: there is no grid to select from")) }
+        let short = SweepGrid.shortNames(keys)
+        let index = keys.firstIndex(of: name) ?? short.firstIndex(of: name)
+            ?? keys.firstIndex { $0.hasSuffix("." + name) }
+        guard let index else {
+            let candidates = Array(Set(keys + short)).sorted()
+            if let s = Suggestion.closest(to: name, in: candidates) {
+                return .failure(ConfigError(at, name, "not a swept key; did you mean \(s)?"))
+            }
+            return .failure(ConfigError(at, name, "not a swept key (swept: \(keys.joined(separator: ", ")))"))
+        }
+        let texts = argument[argument.index(after: eq)...].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let column = argument.distance(from: argument.startIndex, to: eq) + 2
+        let valueAt = SourceLocation(file: at.file, line: 1, column: column)
+        guard !texts.isEmpty, !texts.contains(where: \.isEmpty) else {
+            return .failure(ConfigError(valueAt, keys[index], "expected one or more values separated by commas"))
+        }
+        let values = swept[index].values
+        for t in texts where !values.contains(where: { sameValue($0, t) }) {
+            return .failure(ConfigError(valueAt, keys[index], "\(t) is not one of the grid's values (\(values.joined(separator: ", ")))"))
+        }
+        return .success(GridSelection(key: keys[index], texts: texts))
+    }
+
+    enum OverrideEffect {
+        /// The document with the override written into it.
+        case document(ConfigNode)
+        /// A swept key set to values its list already has: those grid points are selected.
+        case selection(GridSelection)
+        /// A swept key's list given new values: they join the file's list (the grid keeps every
+        /// finished run in the summaries) and only they are selected.
+        case widened(ConfigNode, GridSelection)
     }
 
     /// Applies one `--set PATH=VALUE` (the value is read as YAML: `0.01`, `full`, `[1, 2]`).
-    static func override(_ argument: String, root: ConfigNode) -> Result<ConfigNode, ConfigError> {
+    /// `sweep.KEY=[…]` on a swept KEY selects those points: values the list lacks are appended to
+    /// it where it stands (the run ids keep the file's key order, and the summaries keep every
+    /// point of the file); on another KEY it adds a list. A swept KEY=VALUE selects that value's
+    /// points, and is an error when the list does not have it (never silently ignored).
+    static func override(_ argument: String, root: ConfigNode) -> Result<OverrideEffect, ConfigError> {
         let label = "--set \(argument)"
         let at = SourceLocation(file: label, line: 1, column: 1)
         guard let eq = argument.firstIndex(of: "="), eq != argument.startIndex else {
@@ -148,16 +262,39 @@ public enum Planner {
         } catch {
             return .failure(ConfigError(at, path, "cannot read the value '\(valueText)' as YAML"))
         }
+        let swept = sweptValues(SweepGrid.axes(root["sweep"]).0)
         if path.hasPrefix("sweep.") {
             let key = String(path.dropFirst("sweep.".count))
+            if let existing = swept.first(where: { $0.key == key })?.values, case .sequence(let items, _) = value, !items.isEmpty,
+               items.allSatisfy({ item in existing.contains { sameValue($0, item.flowText) } }) {
+                return .success(.selection(GridSelection(key: key, texts: items.map(\.flowText))))
+            }
             var entries: [ConfigNode.Entry] = []
             var sweepAt = at
             if case .mapping(let e, let a)? = root["sweep"] { entries = e; sweepAt = a }
-            entries.removeAll { $0.key == key }
-            entries.append(ConfigNode.Entry(key: key, keyAt: at, value: value))
-            return SweepGrid.apply("sweep", keyAt: at, value: .mapping(entries, at: sweepAt), to: root)
+            if let i = entries.firstIndex(where: { $0.key == key }) {
+                // In place (the key order is the file's), the file's values kept, the new ones after them.
+                if case .sequence(let old, let listAt) = entries[i].value, case .sequence(let items, _) = value, !items.isEmpty,
+                   items.allSatisfy({ if case .scalar = $0 { return true } else { return false } }) {
+                    let added = items.filter { item in !old.contains { sameValue($0.flowText, item.flowText) } }
+                    entries[i].value = .sequence(old + added, at: listAt)
+                    let selection = GridSelection(key: key, texts: items.map(\.flowText))
+                    return SweepGrid.apply("sweep", keyAt: at, value: .mapping(entries, at: sweepAt), to: root).map { .widened($0, selection) }
+                }
+                entries[i] = ConfigNode.Entry(key: key, keyAt: at, value: value)
+            } else {
+                entries.append(ConfigNode.Entry(key: key, keyAt: at, value: value))
+            }
+            return SweepGrid.apply("sweep", keyAt: at, value: .mapping(entries, at: sweepAt), to: root).map { .document($0) }
         }
-        return SweepGrid.apply(path, keyAt: at, value: value, to: root)
+        if let existing = swept.first(where: { $0.key == path })?.values {
+            if case .scalar = value, existing.contains(where: { sameValue($0, value.flowText) }) {
+                return .success(.selection(GridSelection(key: path, texts: [value.flowText])))
+            }
+            return .failure(ConfigError(at, path, "\(path) is swept (\(existing.joined(separator: ", "))) and \(valueText) is not one of its values: "
+                                        + "pick one of them, or sweep others with --set 'sweep.\(path)=[\(valueText)]'"))
+        }
+        return SweepGrid.apply(path, keyAt: at, value: value, to: root).map { .document($0) }
     }
 
     static func relocate(_ node: ConfigNode, to at: SourceLocation) -> ConfigNode {

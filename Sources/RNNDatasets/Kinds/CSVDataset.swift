@@ -15,8 +15,19 @@ public enum CSVDataset: DatasetKindDescriptor {
         .names("targets", \.targetColumns, whenMissing: whenMissing),
         .choice("target_type", \.targetType, what: "target type", default: TargetType.real),
         .file("validation_path", \.validationPath),
+        .integers("lags", \.lags, in: 0...DatasetLimits.sequenceLength),
     ]
     public static let readsFiles = true
+
+    /// `lags` declares what the data's targets depend on, for `explain`, the report and the
+    /// predicted frontier; it changes no run, so it stays out of the canonical config (and the run id).
+    public static var annotationKeys: [String] { ["lags"] }
+
+    /// The lags the file declares (SPEC 3.2), if any.
+    public static func dependencyLags(_ c: DatasetConfig) -> DependencyLags? {
+        guard let lags = c.lags, !lags.isEmpty else { return nil }
+        return .exact(lags)
+    }
 
     /// Known only from the file (the number of classes).
     public static func shape(_ config: DatasetConfig) -> DatasetShape? { nil }

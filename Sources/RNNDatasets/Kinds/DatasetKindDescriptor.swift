@@ -29,6 +29,9 @@ public protocol DatasetKindDescriptor {
     static func acceptsExtraOutputUnits(_ config: DatasetConfig) -> Bool
     /// Whether the data comes from files (read once and kept by the catalog) rather than the seed.
     static var readsFiles: Bool { get }
+    /// Keys that describe the data without changing any run (csv `lags`): left out of the
+    /// canonical config, so that adding them keeps every run id (default none).
+    static var annotationKeys: [String] { get }
     /// The dataset, a pure function of the configuration and `seed` (or of the files it names).
     static func make(_ config: DatasetConfig, seed: UInt64) throws(DatasetError) -> Dataset
 }
@@ -40,6 +43,7 @@ extension DatasetKindDescriptor {
     public static func dependencyLags(_ config: DatasetConfig) -> DependencyLags? { nil }
     public static func acceptsExtraOutputUnits(_ config: DatasetConfig) -> Bool { false }
     public static var readsFiles: Bool { false }
+    public static var annotationKeys: [String] { [] }
 
     /// The keys in canonical order.
     public static var canonicalKeys: [DatasetKey] {
