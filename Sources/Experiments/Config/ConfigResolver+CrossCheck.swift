@@ -65,8 +65,30 @@ extension ConfigResolver {
                 error(at, "model.init_from", "cannot read \(path)")
             }
         }
-        // Truncation.
         let training = root["training"]
+        // Online algorithms (SPEC 3.3): no truncation; the stack must suit the algorithm.
+        if let online = c.training.algorithm.online {
+            let algorithmAt = training?["algorithm"]?.location ?? root.location
+            if let tauMaxAt = training?["tau_max"]?.location {
+                error(tauMaxAt, "training.tau_max",
+                      "\(online.rawValue) is an online algorithm: it carries the influence forward and truncates nothing; leave tau_max out (tau_b sets the update interval, default 1)")
+            }
+            if let problem = c.algorithm.problem(with: spec) {
+                error(algorithmAt, "training.algorithm", problem)
+            }
+            let influence = Double(OnlineGradient<Float>.influenceScalars(spec: spec, algorithm: online, lanes: c.batch))
+            if influence > Bounds.influenceValues {
+                error(algorithmAt, "training.algorithm",
+                      "\(online.rawValue) would carry \(Int(influence)) influence values (\(ExperimentConfig.megabytes(influence, c.precision)) MB for \(c.batch) lanes; more than \(Int(Bounds.influenceValues))); lower batch or units, or use snap1, uoro or rflo")
+            }
+        } else if let at = training?["rflo_decay"]?.location, c.training.rfloDecay != 0 {
+            error(at, "training.rflo_decay", "rflo_decay applies to algorithm: rflo only")
+        }
+        guard c.training.algorithm == .bptt else {
+            checkParameterCount(spec, at: layersNode?.location ?? root.location)
+            return
+        }
+        // Truncation.
         if c.layout == .stream && c.tauMax == nil {
             let at = training?["tau_max"]?.location ?? datasetAt
             error(at, "training.tau_max", "\(ConfigResolver.withArticle(c.dataset.kind.rawValue)) stream has no sequence start to go back to: give a finite tau_max")
@@ -85,9 +107,13 @@ extension ConfigResolver {
             error(training?["batch"]?.location ?? root.location, "training",
                   "one window would store \(Int(window)) values (steps × batch × units); lower batch, tau_max or units")
         }
+        checkParameterCount(spec, at: layersNode?.location ?? root.location)
+    }
+
+    private mutating func checkParameterCount(_ spec: NetworkSpec, at: SourceLocation) {
         let params = Double(spec.parameterCount)
         if params > Double(Bounds.parameters) {
-            error(layersNode?.location ?? root.location, "model.layers", "the model would have \(Int(params)) parameters (more than \(Bounds.parameters))")
+            error(at, "model.layers", "the model would have \(Int(params)) parameters (more than \(Bounds.parameters))")
         }
     }
 }

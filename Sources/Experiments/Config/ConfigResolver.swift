@@ -31,6 +31,9 @@ struct ConfigResolver {
         /// `h` and the error `delta` per slot; the third leaves room for the injected errors and scratch.
         static let valuesPerUnitStep = 3.0
         static let parameters = 500_000_000
+        /// Influence values an online algorithm may carry over all lanes (SPEC 3.3, `rtrl`: `B · n · P`
+        /// per layer plus the cross blocks): 2^28, 1 GiB in float32.
+        static let influenceValues = 268_435_456.0
     }
 
     init(file: String, cache: DatasetCatalog) {

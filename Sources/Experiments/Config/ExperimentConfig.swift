@@ -59,6 +59,17 @@ public struct ExperimentConfig: Sendable, Equatable {
     }
 
     public var truncation: Truncation { Truncation(tauB: tauB, tauMax: tauMax) }
+    /// Influence values an online algorithm carries over the run's lanes (SPEC 3.3; `rtrl`:
+    /// `B · n · P` per layer plus the cross blocks); nil for bptt.
+    public var influenceValues: Int? {
+        training.algorithm.online.map { OnlineGradient<Float>.influenceScalars(spec: networkSpec, algorithm: $0, lanes: batch) }
+    }
+
+    /// `values` scalars of `precision` in megabytes (one decimal).
+    public static func megabytes(_ values: Double, _ precision: Precision) -> String {
+        String(format: "%.1f", values * (precision == .float64 ? 8 : 4) / 1e6)
+    }
+
     /// The training algorithm (SPEC 3, 3.3): BPTT(tau_b, tau_max), or an online algorithm with an
     /// update every tau_b steps (default 1).
     public var algorithm: Algorithm {

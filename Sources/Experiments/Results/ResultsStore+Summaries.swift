@@ -18,7 +18,9 @@ extension ResultsStore {
         let diagnostics = plan.gridRuns.contains { !$0.config.diagnostics.isOff }
         // Step counts per dataset configuration and seed (`full` may need the data's longest sequence).
         var counts: [String: (tauMax: Int, tauB: Int)?] = [:]
-        let columns = SummaryTable.columns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics) { run in
+        let algorithms = SummaryTable.AlgorithmColumns(plan.gridRuns.map(\.config))
+        let columns = SummaryTable.columns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics,
+                                           algorithms: algorithms) { run in
             let key = "\(run.config.dataset)|\(run.config.seed)|\(run.config.tauMaxText)|\(run.config.tauBText)"
             if let known = counts[key] { return known }
             let c = run.config.stepCounts(datasets: plan.datasets)

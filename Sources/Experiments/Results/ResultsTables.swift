@@ -114,15 +114,50 @@ enum SummaryTable {
     /// mean_grad_rel_bias, credit_horizon` at the end.
     /// `stepCounts`: each run's tau_max and tau_b in steps (`ExperimentConfig.stepCounts`); the
     /// columns hold the config's text where it gives none.
+    /// Which algorithm columns an experiment's summary has: `algorithm` when some run is not
+    /// `bptt` (SPEC 3.3), `rflo_decay` when some run is `rflo`; an all-bptt experiment's summary
+    /// is as before.
+    struct AlgorithmColumns {
+        var algorithm = false
+        var rfloDecay = false
+
+        init(algorithm: Bool = false, rfloDecay: Bool = false) {
+            self.algorithm = algorithm
+            self.rfloDecay = rfloDecay
+        }
+
+        init(_ configs: [ExperimentConfig]) {
+            algorithm = configs.contains { $0.training.algorithm != .bptt }
+            rfloDecay = configs.contains { $0.training.algorithm == .rflo }
+        }
+    }
+
+    /// With `algorithms`: `algorithm` (and `rflo_decay`) before `tau_max`; an online run's
+    /// `tau_max` is empty (it does not truncate) and its `tau_b` the update interval.
     static func columns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false,
+                        algorithms: AlgorithmColumns = AlgorithmColumns(),
                         stepCounts: @escaping (PlannedRun) -> (tauMax: Int, tauB: Int)? = { _ in nil }) -> [Column<StoredRun>] {
         var c: [Column<StoredRun>] = [Column(name: "run") { $0.run.id }, Column(name: "status") { $0.status.word }]
         for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.run.swept[i].text }) }
         c += [
             Column(name: "dataset") { $0.run.config.dataset.kind.rawValue },
             Column(name: "layers") { $0.run.config.layersText },
-            Column(name: "tau_max") { r in stepCounts(r.run).map { String($0.tauMax) } ?? r.run.config.tauMaxText },
-            Column(name: "tau_b") { r in stepCounts(r.run).map { String($0.tauB) } ?? r.run.config.tauBText },
+        ]
+        if algorithms.algorithm { c.append(Column(name: "algorithm") { $0.run.config.training.algorithm.rawValue }) }
+        if algorithms.rfloDecay {
+            c.append(Column(name: "rflo_decay") { r in
+                r.run.config.training.algorithm == .rflo ? NumberText.format(r.run.config.training.rfloDecay) : ""
+            })
+        }
+        c += [
+            Column(name: "tau_max") { r in
+                guard r.run.config.training.algorithm == .bptt else { return "" }
+                return stepCounts(r.run).map { String($0.tauMax) } ?? r.run.config.tauMaxText
+            },
+            Column(name: "tau_b") { r in
+                if case .online(_, let tauB, _) = r.run.config.algorithm { return String(tauB) }
+                return stepCounts(r.run).map { String($0.tauB) } ?? r.run.config.tauBText
+            },
             Column(name: "batch") { String($0.run.config.batch) },
             Column(name: "optimizer") { $0.run.config.optimizer.name.rawValue },
             Column(name: "lr") { NumberText.format($0.run.config.optimizer.lr) },
