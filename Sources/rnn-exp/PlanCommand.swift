@@ -20,20 +20,28 @@ extension RNNExp {
             let store = ResultsStore(root: resultsFolder.results)
             let selected = Set(Sharding.select(plans, shard: shard).map { "\($0.plan.name)/\($0.run.id)" })
             for p in plans {
-                let grid = p.gridRuns.count + p.gridSkipped.count
+                let grid = p.gridRuns.count + p.gridSkipped.count + p.gridCollapsed.count
                 Output.line("\(p.name) (\(p.file))")
                 if !p.description.isEmpty { Output.line("  \(p.description)") }
                 Output.line("  grid: \(Output.count(grid, "point"))" + (p.sweptKeys.isEmpty ? "" : " over \(p.sweptKeys.joined(separator: ", "))")
-                            + "; \(p.gridRuns.count) to train, \(p.gridSkipped.count) skipped")
+                            + "; \(p.gridRuns.count) to train, \(p.gridSkipped.count) skipped"
+                            + (p.gridCollapsed.isEmpty ? "" : ", \(p.gridCollapsed.count) collapsed (online algorithms take no tau_max)"))
                 if !p.selection.isEmpty {
                     Output.line("  selected (\(p.selection.joined(separator: " "))): \(Output.count(p.runs.count, "run"))"
                                 + (p.skipped.isEmpty ? "" : ", \(p.skipped.count) skipped") + "; summaries keep the whole grid")
                 }
                 for r in p.runs where selected.contains("\(p.name)/\(r.id)") {
-                    Output.line("  \(r.id)  \(Self.describe(store.standing(p.name, r)))")
+                    Output.line("  \(r.id)  \(Self.describe(store.standing(p.name, r)))" + Self.influence(r.config))
                 }
                 for s in p.skipped { Output.line("  \(s.label)  skipped-invalid: \(s.reason)") }
+                for s in p.collapsed { Output.line("  \(s.label)  collapsed: \(s.reason)") }
             }
+        }
+
+        /// `; rtrl influence N values (X MB)` for an online run (SPEC 3.3's memory), else nothing.
+        static func influence(_ config: ExperimentConfig) -> String {
+            guard let n = config.influenceValues else { return "" }
+            return "; \(config.training.algorithm.rawValue) influence \(n) values (\(ExperimentConfig.megabytes(Double(n), config.precision)) MB)"
         }
 
         static func describe(_ standing: ResultsStore.Standing) -> String {
@@ -57,7 +65,12 @@ extension RNNExp {
             let plans = try experiments.plans()
             ExperimentFiles.warnSkipped(plans)
             for p in plans {
-                Output.line("\(p.file): ok, \(Output.count(p.runs.count, "run"))" + (p.skipped.isEmpty ? "" : ", \(p.skipped.count) skipped"))
+                Output.line("\(p.file): ok, \(Output.count(p.runs.count, "run"))" + (p.skipped.isEmpty ? "" : ", \(p.skipped.count) skipped")
+                            + (p.collapsed.isEmpty ? "" : ", \(p.collapsed.count) collapsed into online runs"))
+                if let largest = p.runs.max(by: { ($0.config.influenceValues ?? 0) < ($1.config.influenceValues ?? 0) }),
+                   largest.config.influenceValues != nil {
+                    Output.line("  largest influence: \(largest.id)" + Plan.influence(largest.config))
+                }
             }
         }
     }

@@ -42,6 +42,41 @@ struct CheckpointTests {
             diagnostics: {gradient_every: 3, credit_lags: 6}
 
             """),
+        // Issue 22: the online algorithms (SPEC 3.3). UORO's noise is a pure function of (seed,
+        // epoch, batch, lane, step), so a continued run needs no generator state.
+        Case(id: "uoro on adding, tau_b 2, \(precision)", yaml: """
+            name: ck
+            dataset: {kind: adding, length: 8, train: 40, validation: 8}
+            model: {layers: [{type: rnn, units: 6}, {type: dense, activation: identity}]}
+            training: {epochs: 4, batch: 4, algorithm: uoro, tau_b: 2, clip_norm: 0.5, precision: \(precision),
+                       optimizer: {name: adam, lr: 0.02, weight_decay: 0.01}}
+
+            """),
+        Case(id: "rtrl on sine (stream), \(precision)", yaml: """
+            name: ck
+            dataset: {kind: sine, train: 400, validation: 50}
+            model: {layers: [{type: rnn, units: 5}, {type: dense, activation: identity}]}
+            training: {epochs: 4, batch: 4, algorithm: rtrl, clip_norm: 0.5, precision: \(precision),
+                       optimizer: {name: adam, lr: 0.02}}
+
+            """),
+        Case(id: "rflo (decay 0.3) with diagnostics, \(precision)", yaml: """
+            name: ck
+            dataset: {kind: adding, length: 8, train: 40, validation: 8}
+            model: {layers: [{type: rnn, units: 6}, {type: dense, activation: identity}]}
+            training: {epochs: 4, batch: 4, algorithm: rflo, rflo_decay: 0.3, precision: \(precision),
+                       optimizer: {name: sgd, lr: 0.05, momentum: 0.9}}
+            diagnostics: {gradient_every: 3, credit_lags: 4}
+
+            """),
+        Case(id: "snap1 on gru, \(precision)", yaml: """
+            name: ck
+            dataset: {kind: adding, length: 8, train: 40, validation: 8}
+            model: {layers: [{type: gru, units: 4}, {type: dense, activation: identity}]}
+            training: {epochs: 4, batch: 4, algorithm: snap1, tau_b: 3, precision: \(precision),
+                       optimizer: {name: rmsprop, lr: 0.01}}
+
+            """),
     ] }
 
     static func plan(_ c: Case) throws -> (ExperimentPlan, PlannedRun) {

@@ -51,6 +51,16 @@ struct ConfigErrorTests {
                         .replacingOccurrences(of: "units: 1, activation: identity", with: "units: 2, activation: softmax")
                         .replacingOccurrences(of: "batch: 4}", with: "batch: 4, tau_max: full}"),
                        expected: ["6:42: training.tau_max: an echo stream has no sequence start to go back to: give a finite tau_max"]),
+        // Issue 22: online algorithms (SPEC 3.3) truncate nothing and suit some stacks only.
+        BrokenYAMLCase(id: "online algorithm with tau_max", yaml: validBase.replacingOccurrences(of: "batch: 4}", with: "batch: 4, algorithm: rtrl, tau_max: 5}"),
+                       expected: ["6:59: training.tau_max: rtrl is an online algorithm: it carries the influence forward and truncates nothing; leave tau_max out (tau_b sets the update interval, default 1)"]),
+        BrokenYAMLCase(id: "rflo on a gated layer", yaml: validBase.replacingOccurrences(of: "type: rnn, units: 4, activation: tanh", with: "type: lstm, units: 4")
+                        .replacingOccurrences(of: "batch: 4}", with: "batch: 4, algorithm: rflo}"),
+                       expected: ["6:44: training.algorithm: layer 0: rflo supports rnn layers only, not lstm"]),
+        BrokenYAMLCase(id: "rflo_decay without rflo", yaml: validBase.replacingOccurrences(of: "batch: 4}", with: "batch: 4, algorithm: uoro, rflo_decay: 0.5}"),
+                       expected: ["6:62: training.rflo_decay: rflo_decay applies to algorithm: rflo only"]),
+        BrokenYAMLCase(id: "unknown algorithm", yaml: validBase.replacingOccurrences(of: "batch: 4}", with: "batch: 4, algorithm: rtlr}"),
+                       expected: ["6:44: training.algorithm: unknown algorithm 'rtlr'; did you mean rtrl?"]),
         // Issue 14: the reference horizon of gradient diagnostics.
         BrokenYAMLCase(id: "diagnostics: full reference on a stream", yaml: validBase.replacingOccurrences(of: "{kind: adding, length: 6, train: 8, validation: 4}", with: "{kind: sine, train: 50}")
                         .replacingOccurrences(of: "batch: 4}", with: "batch: 4, tau_max: 5}\ndiagnostics: {gradient_every: 2, reference_tau_max: full}"),

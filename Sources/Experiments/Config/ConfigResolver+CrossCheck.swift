@@ -81,7 +81,8 @@ extension ConfigResolver {
                 error(algorithmAt, "training.algorithm",
                       "\(online.rawValue) would carry \(Int(influence)) influence values (\(ExperimentConfig.megabytes(influence, c.precision)) MB for \(c.batch) lanes; more than \(Int(Bounds.influenceValues))); lower batch or units, or use snap1, uoro or rflo")
             }
-        } else if let at = training?["rflo_decay"]?.location, c.training.rfloDecay != 0 {
+        }
+        if c.training.algorithm != .rflo, let at = training?["rflo_decay"]?.location, c.training.rfloDecay != 0 {
             error(at, "training.rflo_decay", "rflo_decay applies to algorithm: rflo only")
         }
         guard c.training.algorithm == .bptt else {

@@ -46,6 +46,11 @@ public struct ExperimentPlan: Sendable {
     public let gridSkipped: [SkippedPoint]
     /// What narrows the grid, as `tau_max=8` or `seed=1,2` (empty: the whole grid).
     public let selection: [String]
+    /// Grid points (among the selected ones) that are the same run as an earlier point: an online
+    /// algorithm's points that differ only in `tau_max`, which it does not take (SPEC 3.3).
+    public var collapsed: [SkippedPoint] = []
+    /// Every such point of the grid.
+    public var gridCollapsed: [SkippedPoint] = []
 }
 
 /// A narrowing of a grid to the points whose swept `key` has one of `texts` (as written).
@@ -136,6 +141,9 @@ public enum Planner {
         let keys = axes.flatMap(\.keys)
         let names = SweepGrid.shortNames(keys)
         let sweepsTau = keys.contains { $0 == "training.tau_b" || $0 == "training.tau_max" }
+        let sweepsAlgorithm = keys.contains("training.algorithm")
+        var collapsedTauMax: [String: String] = [:]
+        var collapsed: [SkippedPoint] = [], gridCollapsed: [SkippedPoint] = []
         var runs: [PlannedRun] = [], skipped: [SkippedPoint] = []
         var gridRuns: [PlannedRun] = [], gridSkipped: [SkippedPoint] = []
         var ids = Set<String>()
@@ -149,8 +157,19 @@ public enum Planner {
                 case .failure(let e): pointErrors.append(e)
                 }
             }
-            let values = point.assignments.map { $0.value.flowText }
+            var values = point.assignments.map { $0.value.flowText }
             let label = zip(names, values).map { "\($0)=\($1)" }.joined(separator: ",")
+            // An online point of a grid that sweeps the algorithm takes no tau_max (SPEC 3.3): its
+            // tau_max, swept or fixed, is dropped, so the points that differ only in it are one run.
+            var idNames = names
+            if sweepsAlgorithm, let online = Self.onlineAlgorithm(doc), let dropped = Self.removingTauMax(doc) {
+                doc = dropped
+                if let i = keys.firstIndex(of: "training.tau_max") {
+                    collapsedTauMax[label] = online
+                    idNames.remove(at: i)
+                    values[i] = ""
+                }
+            }
             var resolver = ConfigResolver(file: absolute, cache: cache)
             let config = pointErrors.isEmpty ? resolver.resolve(doc) : nil
             pointErrors += resolver.errors
@@ -164,8 +183,17 @@ public enum Planner {
             guard pointErrors.isEmpty, let config else { errors += pointErrors; continue }
             first = first ?? config
             let canonical = config.canonicalYAML()
-            let id = SweepGrid.runID(names: names, values: values, hash: Hash.short(canonical))
-            guard ids.insert(id).inserted else { continue }
+            let id = SweepGrid.runID(names: idNames, values: values.enumerated().filter { i, _ in
+                idNames.count == names.count || keys[i] != "training.tau_max" }.map(\.element), hash: Hash.short(canonical))
+            guard ids.insert(id).inserted else {
+                if collapsedTauMax[label] != nil {
+                    let point = SkippedPoint(label: label, reason: "the same run as \(id) (an online algorithm takes no tau_max)",
+                                             values: Array(zip(keys, values)))
+                    gridCollapsed.append(point)
+                    if selected { collapsed.append(point) }
+                }
+                continue
+            }
             let run = PlannedRun(id: id, swept: Array(zip(keys, values)), config: config, canonical: canonical)
             gridRuns.append(run)
             if selected { runs.append(run) }
@@ -181,7 +209,23 @@ public enum Planner {
         return .success(ExperimentPlan(name: first.name, description: first.description, file: absolute,
                                        sweptKeys: keys, runs: runs, skipped: skipped, datasets: cache,
                                        gridRuns: gridRuns, gridSkipped: gridSkipped,
-                                       selection: selections.map { $0.label(keys) }))
+                                       selection: selections.map { $0.label(keys) },
+                                       collapsed: collapsed, gridCollapsed: gridCollapsed))
+    }
+
+    /// The online algorithm a grid point's document names in `training.algorithm`, if any.
+    static func onlineAlgorithm(_ doc: ConfigNode) -> String? {
+        guard let text = doc["training"]?["algorithm"]?.text, let name = AlgorithmName(rawValue: text), name != .bptt else { return nil }
+        return text
+    }
+
+    /// `doc` without `training.tau_max`; nil when it has none.
+    static func removingTauMax(_ doc: ConfigNode) -> ConfigNode? {
+        guard case .mapping(var top, let at) = doc, let t = top.firstIndex(where: { $0.key == "training" }),
+              case .mapping(let entries, let trainingAt) = top[t].value, entries.contains(where: { $0.key == "tau_max" })
+        else { return nil }
+        top[t].value = .mapping(entries.filter { $0.key != "tau_max" }, at: trainingAt)
+        return .mapping(top, at: at)
     }
 
     /// Two values of a swept key as written are the same point when their text is, or when both

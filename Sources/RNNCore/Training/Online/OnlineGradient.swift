@@ -148,7 +148,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
             throw OnlineGradientError("\(algorithm.rawValue) needs a recurrent layer (rnn, lstm or gru)")
         }
         if algorithm == .rflo, let l = spec.layers.firstIndex(where: { $0.isGated }) {
-            throw OnlineGradientError("layer \(l): rflo supports rnn layers only (SPEC 3.3), not \(spec.layers[l].kind.rawValue)")
+            throw OnlineGradientError("layer \(l): rflo supports rnn layers only, not \(spec.layers[l].kind.rawValue)")
         }
         if let l = spec.layers.firstIndex(where: { $0.kind == .rnn && $0.activation == .softmax }) {
             throw OnlineGradientError("layer \(l): a recurrent softmax layer is not supported by the online algorithms (put a dense softmax layer on top)")
