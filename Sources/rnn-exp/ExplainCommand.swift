@@ -1,5 +1,6 @@
 import ArgumentParser
 import Experiments
+import RNNCore
 
 extension RNNExp {
     struct Explain: ParsableCommand {
@@ -24,6 +25,19 @@ extension RNNExp {
 
         func run() throws {
             let plan = try experiment.plan()
+            if let run = plan.runs.first, case .online(let algorithm, let tauB, _) = run.config.algorithm {
+                // No window to draw: an online update sums q_mᵀ M_m over its steps (SPEC 3.3).
+                let name = algorithm.rawValue
+                if json {
+                    Output.line("{\"algorithm\": \"\(name)\", \"tau_b\": \(tauB), \"window_start\": null}")
+                } else {
+                    Output.line("\(run.id): \(name), an online algorithm: an update every \(tauB) step\(tauB == 1 ? "" : "s") and at the batch's last step")
+                    Output.line("Nothing runs backward in time and there is no window: each update adds, at every step m with a")
+                    Output.line("target, the step's error through the readout times the carried influence ∂h_m/∂W, which reaches")
+                    Output.line("back to the sequence start (streams: the epoch start). " + Self.approximation(algorithm))
+                }
+                return
+            }
             let e: Explanation
             do { e = try Explanation.explain(plan, step: step) } catch {
                 Output.error("error: \(error.description)")
@@ -78,6 +92,16 @@ extension RNNExp {
             }
             out.append(pad("input") + " " + row { _ in " " })
             return out
+        }
+
+        /// What the algorithm's influence is, in one sentence.
+        static func approximation(_ algorithm: OnlineAlgorithm) -> String {
+            switch algorithm {
+            case .rtrl: return "rtrl carries it exactly (with the weights each step was computed with)."
+            case .snap1: return "snap1 keeps only each unit's own parameter row of it (SnAp-1)."
+            case .uoro: return "uoro keeps an unbiased rank-one estimate of it, driven by ±1 noise."
+            case .rflo: return "rflo replaces the recurrent Jacobian by a decay λ (a local eligibility trace)."
+            }
         }
     }
 }

@@ -97,7 +97,8 @@ extension ExperimentPlan {
     /// be drawn are left out.
     public func explainGrids() -> [ExplainGrid] {
         var seen = Set<String>(), out: [ExplainGrid] = []
-        for run in gridRuns {
+        // Online runs have no window to draw: their updates use the carried influence (SPEC 3.3).
+        for run in gridRuns where run.config.training.algorithm == .bptt {
             let key = "\(run.config.tauBText)/\(run.config.tauMaxText)"
             guard seen.insert(key).inserted, seen.count <= Self.maxExplainGrids else { continue }
             if let e = try? Explanation.explain(run, in: self, showingTruncation: true) { out.append(e.explainGrid) }
