@@ -7,29 +7,29 @@ extension RNNExp {
         static let configuration = CommandConfiguration(
             abstract: "Compare the BPTT gradient of the file's model with central finite differences (float64).",
             discussion: """
-                Uses the first grid point and its first update window. A parameter tensor passes when every \
+                Uses the first grid point, its first batch and one update: --step N, or by default the \
+                first update whose window truncation cuts (else the first). A parameter tensor passes when every \
                 checked entry has \(GradientCheckRun.tolerance.text) (max|fd|: the tensor's largest \
                 difference quotient; as torch.autograd.gradcheck's atol + rtol, with the absolute part \
                 relative to the tensor's scale, floored for tensors whose exact gradient is 0). Prints per tensor the worst ratio of |g - fd| to that \
                 bound (pass: <= 1), max|fd| and the worst relative error; exits 1 when a ratio exceeds 1.
                 """)
 
-        @Argument(help: ArgumentHelp("Experiment file (YAML).", valueName: "file"))
-        var file: String
+        @OptionGroup var experiment: SingleExperimentFile
 
-        @Option(name: .customLong("set"), help: ArgumentHelp("Override a setting (repeatable).", valueName: "path=value"))
-        var overrides: [String] = []
+        @Option(help: ArgumentHelp("The update at this step of the first batch (default: the first update whose window truncation cuts, else the first).", valueName: "n"))
+        var step: Int?
 
         func run() throws {
             BLASProcessSetup.reexecIfItHelps()
-            guard let plan = try ExperimentFiles.plans([file], overrides: overrides).first else { throw ExitCode.badInput }
+            let plan = try experiment.plan()
             let result: GradientCheckRun.Result
-            do { result = try GradientCheckRun.check(plan) } catch {
+            do { result = try GradientCheckRun.check(plan, step: step) } catch {
                 Output.error(error.description)
                 throw ExitCode.badInput
             }
             let report = result.report
-            Output.line("\(result.runID): first update at step \(report.step), errors injected at (\(report.previousStep), \(report.step)], window from step \(report.windowStart), float64")
+            Output.line("\(result.runID): update at step \(report.step), errors injected at (\(report.previousStep), \(report.step)], window from step \(report.windowStart), float64")
             let nameWidth = max(report.tensors.map(\.name.count).max() ?? 4, 9)
             Output.line("parameter".padding(toLength: nameWidth, withPad: " ", startingAt: 0)
                         + "  worst ratio  index   BPTT                    finite difference       max|fd|    worst rel. error")

@@ -230,6 +230,22 @@ struct EndToEndTests {
         #expect(r.status == 0, "\(r.stderr)")
     }
 
+    /// Issue 24 bug 7: gradcheck defaults to the first update whose window truncation cuts. On
+    /// echo-truncation's first point (a stream, tau_b 1, tau_max 2) the update at n has
+    /// a = max(1, n - 1): step 3 is the first with a > 1. `--step 1` checks the first update,
+    /// where W_t's gradient is exactly 0 (h_0 = 0).
+    @Test func gradcheckDefaultsToAnUpdateTruncationCuts() throws {
+        let file = "\(repositoryRoot)/experiments/echo-truncation.yaml"
+        let cut = try rnnExp(["gradcheck", file])
+        #expect(cut.status == 0, "\(cut.stdout)\(cut.stderr)")
+        #expect(cut.stdout.contains("update at step 3, errors injected at (2, 3], window from step 2"), "\(cut.stdout)")
+        let first = try rnnExp(["gradcheck", file, "--step", "1"])
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(first.stdout.contains("update at step 1, errors injected at (0, 1], window from step 1"), "\(first.stdout)")
+        let none = try rnnExp(["gradcheck", file, "--step", "100000"])
+        #expect(none.status == 2 && none.stderr.contains("no update with a target at step 100000"), "\(none.stderr)")
+    }
+
     @Test func gradcheckPassesOnTheSeedNetwork() throws {
         let r = try rnnExp(["gradcheck", "\(repositoryRoot)/experiments/binary-addition.yaml"])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")

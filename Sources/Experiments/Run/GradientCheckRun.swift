@@ -1,8 +1,8 @@
 import RNNCore
 import RNNDatasets
 
-/// `rnn-exp gradcheck`: the first grid point's first update window in float64, against central
-/// finite differences (`GradientCheck`).
+/// `rnn-exp gradcheck`: one update window of the first grid point's first batch in float64,
+/// against central finite differences (`GradientCheck`).
 public enum GradientCheckRun {
     /// The pass criterion (SPEC 7): per tensor, `|g - fd| <= atol · max|fd| + rtol · |fd|`.
     public static let tolerance = GradientCheck.Tolerance.standard
@@ -14,7 +14,9 @@ public enum GradientCheckRun {
         public var passed: Bool { report.passed }
     }
 
-    public static func check(_ plan: ExperimentPlan) throws(RunSetup.Failure) -> Result {
+    /// - Parameter step: the update at this step of the first batch; nil for the first update
+    ///   whose window truncation cuts, else the first update (as `explain` and the report).
+    public static func check(_ plan: ExperimentPlan, step: Int? = nil) throws(RunSetup.Failure) -> Result {
         guard let run = plan.runs.first else { throw RunSetup.Failure(description: "\(plan.file): the grid has no valid point") }
         var config = run.config
         config.precision = .float64
@@ -26,8 +28,9 @@ public enum GradientCheckRun {
         let batches: [SequenceBatch<Double>] = setup.trainingBatches(config, epoch: 0, shuffle: false)
         guard let batch = batches.first,
               let report = GradientCheck.run(spec: setup.spec, parameters: setup.initialParameters, batch: batch,
-                                             algorithm: algorithm, tolerance: tolerance) else {
-            throw RunSetup.Failure(description: "\(plan.file): the first batch has no update with a target")
+                                             algorithm: algorithm, step: step, tolerance: tolerance) else {
+            throw RunSetup.Failure(description: step.map { "\(plan.file): the first batch has no update with a target at step \($0)" }
+                                   ?? "\(plan.file): the first batch has no update with a target")
         }
         return Result(runID: run.id, report: report)
     }

@@ -119,18 +119,26 @@ public enum GradientCheck {
     }
 
     /// The same for any algorithm whose updates follow the exact gradient
-    /// (`Algorithm.exactGradient`); nil when it has none, or the batch has no update with a target.
+    /// (`Algorithm.exactGradient`); nil when it has none, or the batch has no such update.
+    ///
+    /// `step`: the update at that step; nil for the first update whose window truncation cuts
+    /// (`a > 1`), else the first update (SPEC 7). The weights never change (SGD with lr 0), so
+    /// every update's gradient is that of its own window loss.
     public static func run(spec: NetworkSpec, parameters: [Double], batch: SequenceBatch<Double>,
-                           algorithm: Algorithm, maxChecks: Int = 20_000, epsilon: Double? = nil,
+                           algorithm: Algorithm, step: Int? = nil, maxChecks: Int = 20_000, epsilon: Double? = nil,
                            tolerance: Tolerance = .standard) -> Report? {
         guard algorithm.exactGradient else { return nil }
         guard let trainer: any TrainingAlgorithm<Double> = try? algorithm.make(
             spec: spec, parameters: parameters, optimizer: OptimizerSettings(name: .sgd, lr: 0)) else { return nil }
-        var first: (n: Int, p: Int, a: Int, grad: [Double])? = nil
+        var earliest: (n: Int, p: Int, a: Int, grad: [Double])? = nil
+        var chosen: (n: Int, p: Int, a: Int, grad: [Double])? = nil
         _ = trainer.train(batch) { e in
-            if first == nil { first = (e.step, e.previousStep, e.windowStart, Array(e.gradients)) }
+            guard chosen == nil else { return }
+            let update = (e.step, e.previousStep, e.windowStart, Array(e.gradients))
+            if earliest == nil { earliest = update }
+            if let step { if e.step == step { chosen = update } } else if e.windowStart > 1 { chosen = update }
         }
-        guard let first else { return nil }
+        guard let first = chosen ?? (step == nil ? earliest : nil) else { return nil }
         let layout = ParameterLayout(spec)
         var indices = Array(0..<layout.count)
         if indices.count > maxChecks {
