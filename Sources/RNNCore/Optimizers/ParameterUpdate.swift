@@ -65,6 +65,30 @@ public final class ParameterUpdate<Scalar: RNNScalar> {
         return Self.allFinite(parameters, count: count)
     }
 
+    /// One whole update of any algorithm, from its gradient `g` (`lossSum` over `elements` target
+    /// elements at step `n`): `|g|`, then `observe(|g|)` (the algorithm's observer sees the
+    /// unclipped `g`), clip, optimizer step, finiteness of `W`; the update is added to `result`.
+    /// False, with `result.divergence` saying what, when `|g|` or a weight is NaN or infinite.
+    func take(_ gradient: UnsafeMutableBufferPointer<Scalar>, into parameters: UnsafeMutableBufferPointer<Scalar>,
+              lossSum: Double, elements: Int, step n: Int, result: inout BatchResult,
+              observe: (_ norm: Double) -> Void) -> Bool {
+        let norm = self.norm(gradient)
+        guard norm.isFinite else {
+            result.divergence = "gradient norm is \(norm) at step \(n)"
+            return false
+        }
+        observe(norm)
+        guard apply(gradient, norm: norm, to: parameters) else {
+            result.divergence = "a weight became NaN or infinite at step \(n)"
+            return false
+        }
+        result.lossSum += lossSum
+        result.elements += elements
+        result.updates += 1
+        result.gradNormSum += norm
+        return true
+    }
+
     /// Whether every weight is finite: `w - w` is 0 for a finite weight and NaN for an infinite or
     /// NaN one, so one NaN test of the summed differences (eight partial sums) decides, branch-free.
     static func allFinite(_ parameters: UnsafeMutableBufferPointer<Scalar>, count n: Int) -> Bool {

@@ -160,25 +160,16 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
                         return
                     }
                     backward(view, windowStart: a, from: p, to: n)
-                    let norm = update.norm(grads)
-                    guard norm.isFinite else {
-                        result.divergence = "gradient norm is \(norm) at step \(n)"
-                        return
+                    let stepped = update.take(grads, into: params, lossSum: lossSum, elements: elements, step: n,
+                                              result: &result) { norm in
+                        // Diagnostics of sampled updates: their own passes and buffers, before the step.
+                        let sampled = diagnostics.samples(update: update.steps + 1)
+                            ? diagnose(view, update: update.steps + 1, from: p, to: n, tauMax: tauMax) : nil
+                        observer?(UpdateEvent(step: n, previousStep: p, windowStart: a, loss: meanLoss,
+                                              elements: elements, gradNorm: norm,
+                                              gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
                     }
-                    // Diagnostics of sampled updates: their own passes and buffers, before the step.
-                    let sampled = diagnostics.samples(update: update.steps + 1)
-                        ? diagnose(view, update: update.steps + 1, from: p, to: n, tauMax: tauMax) : nil
-                    observer?(UpdateEvent(step: n, previousStep: p, windowStart: a, loss: meanLoss,
-                                          elements: elements, gradNorm: norm,
-                                          gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
-                    guard update.apply(grads, norm: norm, to: params) else {
-                        result.divergence = "a weight became NaN or infinite at step \(n)"
-                        return
-                    }
-                    result.lossSum += lossSum
-                    result.elements += elements
-                    result.updates += 1
-                    result.gradNormSum += norm
+                    guard stepped else { return }
                 }
                 p = n
             }

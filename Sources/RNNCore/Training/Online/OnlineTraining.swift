@@ -85,23 +85,14 @@ public final class OnlineTraining<Scalar: RNNScalar>: TrainingAlgorithm {
                     result.divergence = "loss is \(meanLoss) at step \(n)"
                     return result
                 }
-                let norm = update.norm(grads)
-                guard norm.isFinite else {
-                    result.divergence = "gradient norm is \(norm) at step \(n)"
-                    return result
+                let stepped = update.take(grads, into: params, lossSum: lossSum, elements: elements, step: n,
+                                          result: &result) { norm in
+                    let sampled = diagnostics.samples(update: update.steps + 1)
+                        ? diagnose(batch, update: update.steps + 1, from: p, to: n) : nil
+                    observer?(UpdateEvent(step: n, previousStep: p, windowStart: 1, loss: meanLoss, elements: elements,
+                                          gradNorm: norm, gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
                 }
-                let sampled = diagnostics.samples(update: update.steps + 1)
-                    ? diagnose(batch, update: update.steps + 1, from: p, to: n) : nil
-                observer?(UpdateEvent(step: n, previousStep: p, windowStart: 1, loss: meanLoss, elements: elements,
-                                      gradNorm: norm, gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
-                guard update.apply(grads, norm: norm, to: params) else {
-                    result.divergence = "a weight became NaN or infinite at step \(n)"
-                    return result
-                }
-                result.lossSum += lossSum
-                result.elements += elements
-                result.updates += 1
-                result.gradNormSum += norm
+                guard stepped else { return result }
             }
             p = n
         }
