@@ -11,6 +11,7 @@ Thread limits are set here, before numpy, torch or jax is imported, since their 
 read them when they load: OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS,
 BLIS_NUM_THREADS = 1; for jax also JAX_PLATFORMS=cpu and XLA_FLAGS +=
 --xla_cpu_multi_thread_eigen=false. (torch calls set_num_threads(1) in its module.)
+The JSON line's `kernel` names the BLAS kernel set the process loaded (threadpoolctl), see kernel().
 
 Exit status: 0 with a JSON line; 4 when the peer's framework is not installed or it has no
 implementation of the layer (run_bench.py leaves that peer out); anything else is a failure.
@@ -57,7 +58,33 @@ def main():
            "windows": meta["windows"], "warmup": meta["warmup"], "threads": 1, "dtype": "float32",
            "version": module.Trainer.version}
     out.update(common.time_training(trainer, meta["B"], meta["K"], meta["warmup"], meta["windows"]))
+    out["kernel"] = kernel(args.peer)
     print(json.dumps(out), flush=True)
+
+
+def kernel(peer):
+    """The matrix-product kernels this process loaded, as the process itself sees them (after
+    training, so every library is loaded): threadpoolctl's view of the BLAS / OpenMP libraries
+    (numpy's OpenBLAS names its kernel set, e.g. SkylakeX; `threadpoolctl missing` when it is not
+    installed), plus PyTorch's ATen CPU capability and oneDNN, or JAX's XLA:CPU backend."""
+    parts = []
+    try:
+        import threadpoolctl
+        for lib in threadpoolctl.threadpool_info():
+            if lib.get("user_api") == "blas":
+                arch = lib.get("architecture")
+                parts.append(f"{lib.get('internal_api')} {lib.get('version')}" + (f" core {arch}" if arch else "")
+                             + f", {lib.get('num_threads')} thread(s)")
+    except ImportError:
+        parts.append("threadpoolctl missing")
+    if peer == "torch":
+        import torch
+        cap = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "?"
+        parts.append(f"ATen CPU {cap}, oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'}")
+    elif peer == "jax":
+        import jax
+        parts.append(f"XLA:CPU ({jax.devices()[0].platform}, jaxlib {jax.__version__})")
+    return "; ".join(parts) or "none found"
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@
                step), then C = alpha . acc + beta . C with masked loads/stores (only the m x n
                entries are ever read or written: padded leading dimensions stay untouched, and
                beta = 0 never reads C, so NaNs there do not propagate).
-   Block sizes: KC <= 384, MC <= 480 (multiples of 12), NC <= 3072, each split evenly so that no
+   Block sizes: KC <= 256 (a B micro-panel of 32 KB: L1), MC <= 480 (multiples of 12), NC <= 3072, each split evenly so that no
    block is a sliver. Packing buffers are per thread (pthread key, freed at thread exit), grown on
    demand: sweeps run trainers on several threads at once.
 
@@ -31,9 +31,15 @@
 
 #define GEMM_MR 12
 #define GEMM_NR 32
-#define GEMM_KC 384
+#ifndef GEMM_KC  /* -D overrides: for tuning runs only */
+#define GEMM_KC 256
+#endif
+#ifndef GEMM_MC
 #define GEMM_MC 480
+#endif
+#ifndef GEMM_NC
 #define GEMM_NC 3072
+#endif
 
 /* ---- the naive twin ------------------------------------------------------------------------ */
 
@@ -87,9 +93,14 @@ int rnn_sgemm_own_wins(int transA, int transB, long m, long n, long k) {
     if (!gemm_avx512_ok || gemm_mode == 2) return 0;
     if (gemm_mode == 1) return 1;
     (void)transA; (void)transB;
-    /* Measured (Benchmarks: tbptt-bench --gemm-compare): the packing pays off once the product
-       has some volume; below that the system BLAS's small-matrix paths are as good. */
-    return m * n * k >= 32768 && m >= 4 && n >= 16;
+    /* Measured on the engine's shapes (tbptt-bench --gemm-compare, thread CPU time, best of 15;
+       README's speed section): from the medium workload's window products up (m n k >= 2^20:
+       800x128x64, 64x128x800, ...) the own kernel matches or beats OpenBLAS's Haswell and
+       SkylakeX/Cooperlake kernels. Below that OpenBLAS's small-matrix paths win (the small
+       workload's 16x32x320 runs at 111 GFLOP/s there, 76 here), and so does any n that leaves
+       much of the last 32-column panel empty (n = 16: half of every FMA wasted). */
+    long panels = (n + GEMM_NR - 1) / GEMM_NR;
+    return m * n * k >= (1L << 20) && 4 * n >= 3 * panels * GEMM_NR;
 }
 
 /* The calling thread's packing buffer of at least `floats` floats, 64-byte aligned. */
