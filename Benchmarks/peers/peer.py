@@ -63,28 +63,38 @@ def main():
 
 
 def kernel(peer):
-    """The matrix-product kernels this process loaded, as the process itself sees them (after
-    training, so every library is loaded): threadpoolctl's view of the BLAS / OpenMP libraries
-    (numpy's OpenBLAS names its kernel set, e.g. SkylakeX; `threadpoolctl missing` when it is not
-    installed), plus PyTorch's ATen CPU capability and oneDNN, or JAX's XLA:CPU backend."""
-    parts = []
+    """The matrix-product kernels this process used, as the process itself sees them (after
+    training, so every library is loaded). numpy: its BLAS through threadpoolctl (the wheel's
+    OpenBLAS names its kernel set, e.g. SkylakeX; `threadpoolctl missing` when it is not
+    installed). PyTorch: ATen's CPU capability, oneDNN and MKL, plus any BLAS of its own that
+    threadpoolctl finds. JAX: XLA:CPU (its own Eigen-based kernels). numpy's OpenBLAS is loaded in
+    every peer (the data are numpy arrays) but computes only in the numpy peer."""
+    libs = None
     try:
         import threadpoolctl
-        for lib in threadpoolctl.threadpool_info():
-            if lib.get("user_api") == "blas":
-                arch = lib.get("architecture")
-                parts.append(f"{lib.get('internal_api')} {lib.get('version')}" + (f" core {arch}" if arch else "")
-                             + f", {lib.get('num_threads')} thread(s)")
+        libs = [lib for lib in threadpoolctl.threadpool_info() if lib.get("user_api") == "blas"]
     except ImportError:
-        parts.append("threadpoolctl missing")
+        pass
+
+    def describe(lib):
+        arch = lib.get("architecture")
+        return (f"{lib.get('internal_api')} {lib.get('version')}" + (f" core {arch}" if arch else "")
+                + f", {lib.get('num_threads')} thread(s)")
+
+    if peer == "numpy":
+        if libs is None:
+            return "threadpoolctl missing: numpy's BLAS kernel not checked"
+        return "; ".join(describe(lib) for lib in libs if "numpy" in lib.get("filepath", "")) or "no BLAS found"
     if peer == "torch":
         import torch
         cap = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "?"
-        parts.append(f"ATen CPU {cap}, oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'}")
-    elif peer == "jax":
-        import jax
-        parts.append(f"XLA:CPU ({jax.devices()[0].platform}, jaxlib {jax.__version__})")
-    return "; ".join(parts) or "none found"
+        parts = [f"ATen CPU {cap}", f"oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'}",
+                 f"MKL {'on' if torch.backends.mkl.is_available() else 'off'}"]
+        parts += [describe(lib) for lib in libs or [] if "torch" in lib.get("filepath", "")]
+        return ", ".join(parts)
+    import jax
+    import jaxlib
+    return f"XLA:CPU ({jax.devices()[0].platform}, jaxlib {jaxlib.__version__})"
 
 
 if __name__ == "__main__":
