@@ -14,8 +14,9 @@
                step), then C = alpha . acc + beta . C with masked loads/stores (only the m x n
                entries are ever read or written: padded leading dimensions stay untouched, and
                beta = 0 never reads C, so NaNs there do not propagate).
-   Block sizes: KC <= 256 (a B micro-panel of 32 KB: L1), MC <= 480 (multiples of 12), NC <= 3072, each split evenly so that no
-   block is a sliver. Packing buffers are per thread (pthread key, freed at thread exit), grown on
+   Block sizes: KC <= 256 (a B micro-panel of 32 KB: L1), MC <= 480 (multiples of 12), NC <= 3072,
+   each split evenly so that no block is a sliver (KC 128-512 and MC 240-960 measured level on
+   Zen 4 within its noise). Packing buffers are per thread (pthread key, freed at thread exit), grown on
    demand: sweeps run trainers on several threads at once.
 
    Compiled with function-level target attributes (AVX-512F+BW+VL), chosen at run time: the CPU
