@@ -85,10 +85,15 @@ sweep: build
 # created here). PyTorch and JAX are installed with pip when missing; a peer that cannot be
 # installed is left out. BENCH_QUICK=1: a few windows, one repetition (checks the plumbing);
 # BENCH_LSTM=auto|1|0: LSTM rows when the engine has the layer (default) / always / never.
+# The peers run without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (rnn-exp keeps them); threadpoolctl
+# (pip, pinned) reports the BLAS kernel set each peer loaded, printed with the CPU model.
 JAX_VERSION   ?= 0.8.1
 TORCH_VERSION ?= 2.13.0+cpu
+THREADPOOLCTL_VERSION ?= 3.8.0
 bench: build
 	@mkdir -p Benchmarks/results
+	@$(PYTHON) -c "import threadpoolctl" 2>/dev/null || $(PYTHON) -m pip install -q "threadpoolctl==$(THREADPOOLCTL_VERSION)" \
+	  || echo "threadpoolctl could not be installed: the peers' BLAS kernels are not checked"
 	@$(PYTHON) -c "import jax" 2>/dev/null || $(PYTHON) -m pip install -q "jax==$(JAX_VERSION)" "jaxlib==$(JAX_VERSION)" \
 	  || echo "jax could not be installed: benchmarking without it"
 	@$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install -q "torch==$(TORCH_VERSION)" \

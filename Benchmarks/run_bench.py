@@ -119,15 +119,44 @@ def pinned():
     os.sched_setaffinity(0, {CPU})
 
 
-def run_json(cmd, pin=True):
-    """The last stdout line of `cmd` as JSON; Unsupported on tbptt-bench's exit 3."""
+# OpenBLAS overrides meant for rnn-exp's system OpenBLAS (older builds are unsafe on some CPUs):
+# the peers run without them, each at its own library's best (numpy's wheel ships a newer
+# OpenBLAS that picks its kernel set by itself); rnn-exp runs in the environment as it is.
+PEER_DROPPED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def run_json(cmd, pin=True, peer=False):
+    """The last stdout line of `cmd` as JSON; Unsupported on tbptt-bench's exit 3. `peer`: the
+    environment without PEER_DROPPED_ENV."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    if peer:
+        for var in PEER_DROPPED_ENV:
+            env.pop(var, None)
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, preexec_fn=pinned if pin else None)
     if out.returncode == UNSUPPORTED and cmd[0] == BENCH:
         raise Unsupported(out.stdout.strip())
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout}{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cpu_model():
+    """`model name (family F model M)` from /proc/cpuinfo, else platform's processor string."""
+    try:
+        info = {}
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if ":" in line:
+                    k, v = (x.strip() for x in line.split(":", 1))
+                    info.setdefault(k, v)
+                if not line.strip() and info:
+                    break
+        flags = set(info.get("flags", "").split())
+        simd = "AVX-512" if {"avx512f", "avx512bw", "avx512vl"} <= flags else ("AVX2" if "avx2" in flags else "no AVX2")
+        return (f"{info.get('model name', '?')} (vendor {info.get('vendor_id', '?')}, family {info.get('cpu family', '?')} "
+                f"model {info.get('model', '?')}, {simd}, {os.cpu_count()} CPUs)")
+    except OSError:
+        return platform.processor() or platform.machine()
 
 
 def have(module):
@@ -196,7 +225,15 @@ def main():
     results = {"date": time.strftime("%Y-%m-%d %H:%M"), "quick": a.quick, "reps": a.reps,
                "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "pinned_cpu": CPU,
                "rnn_exp": version, "installed": installed, "lstm_in_engine": lstm_engine, "rows": {}}
+    cpu = cpu_model()
+    results["cpu"] = cpu
+    dropped = {v: os.environ[v] for v in PEER_DROPPED_ENV if v in os.environ}
+    results["peer_env_dropped"] = dropped
     print(version)
+    print(f"CPU: {cpu}")
+    if dropped:
+        print("rnn-exp runs with " + " ".join(f"{k}={v}" for k, v in dropped.items())
+              + " as set; the peers run without it (each library picks its own kernels)")
     missing = [p for p, ok in installed.items() if not ok]
     print(f"{a.reps} interleaved repetition(s), best and median; every run on CPU {CPU}, one thread"
           + (f"; not installed, left out: {', '.join(missing)}" if missing else "")
@@ -232,7 +269,7 @@ def main():
                     elif f == "rnn-exp":
                         r = run_json([BENCH, "--data", data[row]])
                     else:
-                        r = run_json([sys.executable, PEER, "--peer", f, "--data", data[row]])
+                        r = run_json([sys.executable, PEER, "--peer", f, "--data", data[row]], peer=True)
                 except Unsupported as e:
                     notes[row] = f"rnn-exp: {e}"
                     impls[row].remove(f)
@@ -284,6 +321,29 @@ def main():
               + f"  {verdict} ({worst:.1e})")
     for row, n in notes.items():
         print(f"  {row[0]} {row[1]}: {n}")
+    # The same table in CPU time (each implementation's best repetition): on a shared machine the
+    # wall-clock rates above include the time other processes held the CPU; these do not.
+    if all(r.get("sample_steps_per_cpu_s") for row in rows for rs in runs[row].values() for r in rs):
+        print(f"in CPU time (sample-steps per CPU-second; the machine's load: {os.getloadavg()[0]:.1f}):")
+        for row in rows:
+            layer, name = row
+            top = {f: max(r["sample_steps_per_cpu_s"] for r in rs) for f, rs in runs[row].items() if rs}
+            peers = [f for f in top if f != "rnn-exp"]
+            best = max(peers, key=lambda f: top[f]) if peers else None
+            ratio = top["rnn-exp"] / top[best] if "rnn-exp" in top and best else None
+            rate = gflops(layer, name, top["rnn-exp"]) if "rnn-exp" in top else None
+            results["rows"][f"{layer}-{name}"].update(sample_steps_per_cpu_s=top, ratio_cpu=ratio, rnn_exp_gflops_cpu=rate)
+            cells = " ".join(f"{top[c]:>11,.0f}" if c in top else f"{'-':>11}" for c in columns)
+            print(f"{layer:<5} {name:<8} {cells} {best or '-':>10} " + (f"{ratio:>6.2f}x" if ratio else f"{'-':>7}")
+                  + f" {'':>7}" + (f" {rate:>8.1f}" if rate else f" {'-':>8}"))
+        print()
+    kernels = {}
+    for row in rows:
+        for f, rs in runs[row].items():
+            if rs and f not in kernels:
+                kernels[f] = rs[0].get("kernel") or rs[0].get("version", "?")
+    results["kernels"] = kernels
+    print("matrix-product kernels used: " + "; ".join(f"{f}: {k}" for f, k in kernels.items()))
     print("(sample-steps/s, each implementation's best repetition; ratio = rnn-exp / best peer, median = the same "
           "from the medians; GFLOP/s = rnn-exp's GEMM flops per second at its best, "
           "4IG + (6-2/K)HG + 6HC per sample-step; final loss: every peer within 1e-4 relative)\n")

@@ -129,10 +129,14 @@ def time_training(trainer, B, K, warmup, windows):
     if warmup:
         trainer.train(0, warmup)
     trainer.sync()
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     loss = trainer.train(warmup, windows)
     trainer.sync()
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     seconds = t2 - t1
+    # CPU time of the process as well: on a shared machine the wall-clock rate counts the time
+    # other processes had the CPU; the CPU-time rate does not (one thread: the two agree when quiet).
+    cpu = max(c2 - c1, 1e-9)
     return {"seconds": round(seconds, 6), "sample_steps_per_s": round(B * K * windows / seconds, 1),
+            "cpu_seconds": round(cpu, 6), "sample_steps_per_cpu_s": round(B * K * windows / cpu, 1),
             "final_loss": trainer.loss_value(loss), "warmup_seconds": round(t1 - t0, 3)}

@@ -11,6 +11,7 @@ Thread limits are set here, before numpy, torch or jax is imported, since their 
 read them when they load: OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS,
 BLIS_NUM_THREADS = 1; for jax also JAX_PLATFORMS=cpu and XLA_FLAGS +=
 --xla_cpu_multi_thread_eigen=false. (torch calls set_num_threads(1) in its module.)
+The JSON line's `kernel` names the BLAS kernel set the process loaded (threadpoolctl), see kernel().
 
 Exit status: 0 with a JSON line; 4 when the peer's framework is not installed or it has no
 implementation of the layer (run_bench.py leaves that peer out); anything else is a failure.
@@ -57,7 +58,43 @@ def main():
            "windows": meta["windows"], "warmup": meta["warmup"], "threads": 1, "dtype": "float32",
            "version": module.Trainer.version}
     out.update(common.time_training(trainer, meta["B"], meta["K"], meta["warmup"], meta["windows"]))
+    out["kernel"] = kernel(args.peer)
     print(json.dumps(out), flush=True)
+
+
+def kernel(peer):
+    """The matrix-product kernels this process used, as the process itself sees them (after
+    training, so every library is loaded). numpy: its BLAS through threadpoolctl (the wheel's
+    OpenBLAS names its kernel set, e.g. SkylakeX; `threadpoolctl missing` when it is not
+    installed). PyTorch: ATen's CPU capability, oneDNN and MKL, plus any BLAS of its own that
+    threadpoolctl finds. JAX: XLA:CPU (its own Eigen-based kernels). numpy's OpenBLAS is loaded in
+    every peer (the data are numpy arrays) but computes only in the numpy peer."""
+    libs = None
+    try:
+        import threadpoolctl
+        libs = [lib for lib in threadpoolctl.threadpool_info() if lib.get("user_api") == "blas"]
+    except ImportError:
+        pass
+
+    def describe(lib):
+        arch = lib.get("architecture")
+        return (f"{lib.get('internal_api')} {lib.get('version')}" + (f" core {arch}" if arch else "")
+                + f", {lib.get('num_threads')} thread(s)")
+
+    if peer == "numpy":
+        if libs is None:
+            return "threadpoolctl missing: numpy's BLAS kernel not checked"
+        return "; ".join(describe(lib) for lib in libs if "numpy" in lib.get("filepath", "")) or "no BLAS found"
+    if peer == "torch":
+        import torch
+        cap = torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "?"
+        parts = [f"ATen CPU {cap}", f"oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'}",
+                 f"MKL {'on' if torch.backends.mkl.is_available() else 'off'}"]
+        parts += [describe(lib) for lib in libs or [] if "torch" in lib.get("filepath", "")]
+        return ", ".join(parts)
+    import jax
+    import jaxlib
+    return f"XLA:CPU ({jax.devices()[0].platform}, jaxlib {jaxlib.__version__})"
 
 
 if __name__ == "__main__":

@@ -13,6 +13,11 @@ import RNNCore
 ///        tbptt-bench --layer KIND      does the engine have layer KIND? exit 0, or 3 (below)
 ///        tbptt-bench --sgemm M N K     single-thread SGEMM rate of one shape (GFLOP/s)
 ///        tbptt-bench --compare-small-gemm M N K
+///        tbptt-bench --gemm-compare TA TB M N K [ROUNDS]   the own packed AVX-512 GEMM vs the system
+///                                          BLAS on one shape (TA, TB: 0 or 1), interleaved rounds,
+///                                          best of each, timed in thread CPU time (a shared machine's
+///                                          other processes do not count); one JSON line
+///        tbptt-bench --kernels          the matrix-product kernels this process uses (one JSON line)
 ///        tbptt-bench --data DIR --detail   GFLOP/s of each matrix product of the workload's update
 ///                                          (the shapes of one window, each timed alone, best of 5)
 /// The layer name goes to the engine as `LayerKind(rawValue:)`; when the engine has no such kind
@@ -76,6 +81,37 @@ func main() throws {
         let blas = rate { c.withUnsafeMutableBufferPointer { Float.gemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: 1, c: $0.baseAddress!, ldc: n) } }
         let kernel = rate { c.withUnsafeMutableBufferPointer { smallGEMMAccumulate(m: m, n: n, k: k, a: a, b: b, c: $0.baseAddress!) } }
         print("\(m)x\(n)x\(k): BLAS \(String(format: "%.1f", blas)) GFLOP/s, kernel \(String(format: "%.1f", kernel)) GFLOP/s")
+        return
+    }
+    if CommandLine.arguments.contains("--kernels") {
+        print("{\"kernel\": \"\(kernelDescription())\"}")
+        return
+    }
+    if let i = CommandLine.arguments.firstIndex(of: "--gemm-compare") {
+        let d = CommandLine.arguments[(i + 1)...].prefix(6).compactMap { Int($0) }
+        guard d.count >= 5 else { throw BenchError("--gemm-compare TA TB M N K [ROUNDS]") }
+        let (ta, tb, m, n, k) = (d[0] != 0, d[1] != 0, d[2], d[3], d[4])
+        let rounds = d.count > 5 ? d[5] : 15
+        var rng = Xoshiro256(seed: 1)
+        let a = (0..<(m * k)).map { _ in Float(rng.uniform(-1, 1)) }
+        let b = (0..<(k * n)).map { _ in Float(rng.uniform(-1, 1)) }
+        var c = [Float](repeating: 0, count: m * n)
+        var best: [SGEMMPath: Double] = [:]
+        for _ in 0..<rounds {
+            for path in SGEMMPath.allCases {
+                let r = cpuTimeRate(flops: 2 * Double(m * n * k), seconds: 0.03) {
+                    c.withUnsafeMutableBufferPointer {
+                        sgemm(path: path, transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a, lda: ta ? m : k,
+                              b: b, ldb: tb ? k : n, beta: 1, c: $0.baseAddress!, ldc: n)
+                    }
+                }
+                best[path] = max(best[path] ?? 0, r)
+            }
+        }
+        let own = best[.own]!, blas = best[.blas]!
+        print("{\"shape\": \"\(ta ? "T" : "N")\(tb ? "T" : "N") \(m)x\(n)x\(k)\", \"own_gflops\": \(String(format: "%.1f", own)), "
+              + "\"blas_gflops\": \(String(format: "%.1f", blas)), \"blas_core\": \"\(BLASRuntime.coreName)\", "
+              + "\"engine_uses\": \"\(sgemmUsesOwnKernel(transA: ta, transB: tb, m: m, n: n, k: k) ? "own" : "blas")\"}")
         return
     }
     if let i = CommandLine.arguments.firstIndex(of: "--sgemm") {
@@ -143,12 +179,15 @@ func main() throws {
     var lastLoss = Double.nan
     var seen = 0
     let start = DispatchTime.now().uptimeNanoseconds
+    let cpuStart = processCPUSeconds()
+    var cpuFrom = cpuStart
     let result = trainer.train(batch) { event in
         seen += 1
         lastLoss = event.loss
-        if seen == warmup { timedFrom = DispatchTime.now().uptimeNanoseconds }
+        if seen == warmup { timedFrom = DispatchTime.now().uptimeNanoseconds; cpuFrom = processCPUSeconds() }
     }
     let end = DispatchTime.now().uptimeNanoseconds
+    let cpuSeconds = max(processCPUSeconds() - cpuFrom, 1e-9)
     if warmup == 0 { timedFrom = start }
     guard result.updates == warmup + windows, result.divergence == nil, lastLoss.isFinite else {
         throw BenchError("unexpected training result: \(result.updates) updates, last loss \(lastLoss)")
@@ -159,11 +198,45 @@ func main() throws {
         "framework": "rnn-exp", "layer": kind.rawValue, "workload": w.name, "threads": 1, "windows": windows,
         "seconds": (seconds * 1e6).rounded() / 1e6,
         "sample_steps_per_s": (sampleSteps / seconds * 10).rounded() / 10,
+        "cpu_seconds": (cpuSeconds * 1e6).rounded() / 1e6,
+        "sample_steps_per_cpu_s": (sampleSteps / cpuSeconds * 10).rounded() / 10,
         "final_loss": lastLoss, "warmup": warmup, "dtype": "float32",
         "version": "rnn-exp (\(BLASEnvironment.description))",
+        "kernel": kernelDescription(),
     ]
     let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))
+}
+
+/// The matrix-product kernels of this process: the window GEMMs' path, the BLAS core (and the
+/// user's OPENBLAS_CORETYPE), the per-step recurrence kernel.
+func kernelDescription() -> String {
+    let recurrence = PackedProduct.usesAVX512 ? "packed panels AVX-512" : "packed panels, naive twin"
+    return "window GEMMs: \(BLASRuntime.gemmPath); BLAS: \(BLASEnvironment.description); recurrence: \(recurrence)"
+}
+
+/// CPU seconds this process has used (all threads): the peers report the same (`time.process_time`).
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + 1e-9 * Double(t.tv_nsec)
+}
+
+/// Rate of `f` (GFLOP/s) in this thread's CPU time: `f` repeated until it has used `seconds`.
+func cpuTimeRate(flops: Double, seconds: Double, _ f: () -> Void) -> Double {
+    func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + 1e-9 * Double(t.tv_nsec)
+    }
+    var reps = 1
+    while true {
+        let t0 = now()
+        for _ in 0..<reps { f() }
+        let s = now() - t0
+        if s > seconds { return flops * Double(reps) / s / 1e9 }
+        reps *= 2
+    }
 }
 
 /// Best-of-5 rate of `f`, which does `flops` floating-point operations per call (GFLOP/s); each
@@ -196,13 +269,19 @@ func printDetail(_ w: Workload) {
     func blas(_ name: String, transA: Bool, transB: Bool, m: Int, n: Int, k: Int) {
         let a = random(m * k), b = random(k * n)
         var c = [Float](repeating: 0, count: m * n)
-        let rate = bestRate(flops: 2 * Double(m * n * k)) {
-            c.withUnsafeMutableBufferPointer {
-                Float.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: transA ? m : k,
-                           b: b, ldb: transB ? k : n, beta: 1, c: $0.baseAddress!, ldc: n)
+        var rates: [SGEMMPath: Double] = [:]
+        for path in SGEMMPath.allCases {
+            rates[path] = bestRate(flops: 2 * Double(m * n * k)) {
+                c.withUnsafeMutableBufferPointer {
+                    sgemm(path: path, transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: transA ? m : k,
+                          b: b, ldb: transB ? k : n, beta: 1, c: $0.baseAddress!, ldc: n)
+                }
             }
         }
-        emit(name, [m, n, k], rate, "BLAS (\(BLASRuntime.coreName))")
+        let own = sgemmUsesOwnKernel(transA: transA, transB: transB, m: m, n: n, k: k)
+        emit(name, [m, n, k], rates[own ? .own : .blas]!,
+             (own ? "own AVX-512 GEMM" : "BLAS (\(BLASRuntime.coreName))")
+             + String(format: " [own %.1f, BLAS %.1f]", rates[.own]!, rates[.blas]!))
     }
     func emit(_ name: String, _ shape: [Int], _ rate: Double, _ path: String) {
         print("{\"product\": \"\(name)\", \"shape\": \(shape), \"gflops\": \(String(format: "%.1f", rate)), \"path\": \"\(path)\"}")

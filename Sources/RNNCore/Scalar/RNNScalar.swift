@@ -4,6 +4,7 @@ import Accelerate
 import CBLAS
 #endif
 import Foundation
+import RNNKernels
 
 /// The floating-point types the engine computes in: `Float` (float32, the default) and `Double`
 /// (float64, for exact comparisons and gradient checks).
@@ -45,6 +46,14 @@ extension Float: RNNScalar {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        // The window products and weight gradients go to the project's own packed AVX-512 kernel
+        // where the CPU has it and the shape is one where it was measured to win (issue 23); the
+        // rest, and every CPU without AVX-512F/BW/VL, to the system BLAS.
+        let ta: Int32 = transA ? 1 : 0, tb: Int32 = transB ? 1 : 0
+        if rnn_sgemm_own_wins(ta, tb, m, n, k) != 0 {
+            rnn_sgemm_own(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
         cblas_sgemm(
             CblasRowMajor, cblasTranspose(transA), cblasTranspose(transB),
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
@@ -93,6 +102,17 @@ public enum BLASRuntime {
         guard let config = openblas_get_config() else { return "OpenBLAS" }
         return String(cString: config).trimmingCharacters(in: .whitespaces)
         #endif
+    }
+
+    /// The float32 matrix-product path: `own AVX-512 GEMM (12x32 packed) by shape, else BLAS` where
+    /// the CPU has AVX-512F/BW/VL, `BLAS only` otherwise; `RNN_EXP_GEMM=own|blas` forces one side.
+    public static var gemmPath: String {
+        if rnn_gemm_avx512() == 0 { return "BLAS only (no AVX-512F/BW/VL)" }
+        switch rnn_gemm_mode() {
+        case 1: return "own AVX-512 GEMM (12x32 packed) for every shape (RNN_EXP_GEMM=own)"
+        case 2: return "BLAS only (RNN_EXP_GEMM=blas)"
+        default: return "own AVX-512 GEMM (12x32 packed) by shape, else BLAS"
+        }
     }
 
     /// The kernel set the BLAS library chose (OpenBLAS's core name, e.g. `Haswell`), or `Accelerate`.

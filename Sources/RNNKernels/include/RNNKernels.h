@@ -89,4 +89,23 @@ void rnn_column_sums_naive(long rows, long cols, const float *x, long ldx, float
    naive twin; both sum in partial sums whose order differs, so they agree to rounding, not bits. */
 double rnn_sum_squares_f32(const float *x, long n);
 double rnn_sum_squares_naive(const float *x, long n);
+/* ---- the project's own packed GEMM (gemm_avx512.c) ----
+   Row-major C (m x n, ldc) = alpha . op(A) . op(B) + beta . C; op(A) is A (m x k, lda) or, with
+   transA, the transpose of A (k x m, lda); op(B) likewise (k x n or n x k, ldb). Only the m x n
+   entries of C are read or written; beta = 0 never reads C. BLIS-style packing, a 12 x 32
+   AVX-512 register block. */
+
+/* 1 when the CPU has AVX-512F+BW+VL (read once, race-free). */
+int rnn_gemm_avx512(void);
+/* RNN_EXP_GEMM, read once: 0 auto (by shape), 1 `own` (always where the CPU allows), 2 `blas`. */
+int rnn_gemm_mode(void);
+/* 1 when the own kernel should run this shape (the CPU has it, RNN_EXP_GEMM allows it, and the
+   shape is one where it was measured to win over the system BLAS); else the caller uses BLAS. */
+int rnn_sgemm_own_wins(int transA, int transB, long m, long n, long k);
+/* The product through the packed AVX-512 kernel (the naive twin where the CPU lacks it). */
+void rnn_sgemm_own(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+                   const float *b, long ldb, float beta, float *c, long ldc);
+/* The naive twin: a triple loop summing in depth order, the reference for tests. */
+void rnn_sgemm_naive(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+                     const float *b, long ldb, float beta, float *c, long ldc);
 #endif
