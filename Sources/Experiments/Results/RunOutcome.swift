@@ -34,7 +34,8 @@ public enum RunStatus: Sendable, Equatable {
     /// NaN or infinity appeared in epoch `epoch`; training stopped there.
     case diverged(epoch: Int, reason: String)
     case failed(reason: String)
-    /// Stopped by a signal; nothing is recorded, the run starts over next time.
+    /// Stopped by a signal at a batch boundary: no status file is written; the run continues
+    /// from the checkpoint it saved there next time.
     case interrupted
 
     /// The text of the `status` file: `done`, `diverged: epoch 3: ...`, `failed: ...`.
