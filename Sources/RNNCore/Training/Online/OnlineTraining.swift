@@ -19,7 +19,8 @@
 /// Diagnostics (SPEC 3.1) of a sampled update at step `n`: `g` is the update's online gradient;
 /// `g_ref` and the credit profile come from a BPTT pass over the batch's first `n` steps with the
 /// current weights, its errors injected at `(p, n]` only and propagated back to the reference
-/// horizon. (The activations are recomputed with the current weights; the online forward computed
+/// horizon `max(1, n - R + 1)` (`reference_tau_max: R`; the start for `full`). Each sampled update
+/// costs a forward over its `n` steps. (The activations are recomputed with the current weights; the online forward computed
 /// earlier steps with the weights of their time, which differ by the updates since then.)
 public final class OnlineTraining<Scalar: RNNScalar>: TrainingAlgorithm {
     /// Parameters, evaluation, the update step and checkpoint state.
@@ -120,8 +121,12 @@ public final class OnlineTraining<Scalar: RNNScalar>: TrainingAlgorithm {
     /// Allocates (sampled updates only); leaves the weights and the engine untouched.
     func diagnose(_ batch: SequenceBatch<Scalar>, update: Int, from p: Int, to n: Int) -> UpdateDiagnostics? {
         let window = batch.prefix(steps: n, targetsAfter: p)
+        // Updates at the multiples of n - p (p is one, and n one or the prefix's end), all but the
+        // one at n without targets (skipped); its window and reference reach back R steps
+        // (reference_tau_max) or to the start.
+        let reach = diagnostics.referenceTauMax.map { max($0, n - p) } ?? n
         let shadow = TruncatedBPTT<Scalar>(
-            spec: spec, parameters: parameters, truncation: Truncation(tauB: n, tauMax: n),
+            spec: spec, parameters: parameters, truncation: Truncation(tauB: n - p, tauMax: reach),
             optimizer: OptimizerSettings(name: .sgd, lr: 0),
             diagnostics: GradientDiagnostics(gradientEvery: 1, referenceTauMax: diagnostics.referenceTauMax,
                                              creditLags: diagnostics.creditLags))
