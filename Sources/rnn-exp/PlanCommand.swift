@@ -51,6 +51,8 @@ extension RNNExp {
             case .configChanged: return "to run (config changed)"
             case .retry(let s): return "to run (was \(s.word))"
             case .resumes(let epoch): return "resumes at epoch \(epoch) (from its checkpoint)"
+            case .continues(let donor, let epoch):
+                return "continues from \(donor) (after its epoch \(epoch))"
             }
         }
     }

@@ -3,7 +3,8 @@ import RNNCore
 
 /// Executes planned runs: skips finished ones, claims each run with a lock so that concurrent
 /// runners never train the same run at once, trains on `jobs` worker threads (one BLAS thread
-/// each), continues runs from their checkpoints, writes every run's files atomically, and
+/// each), continues runs from their checkpoints (or from the final state of a finished run that
+/// differs only in fewer epochs), writes every run's files atomically, and
 /// regenerates the summaries as runs finish (at most every `summaryInterval`) and at the end.
 public final class Runner: @unchecked Sendable {
     /// Trains one run (the seam a test replaces to simulate a failing run); the default is
@@ -169,6 +170,7 @@ public final class Runner: @unchecked Sendable {
             return .finishedElsewhere
         }
         var resume: Checkpoint? = nil
+        var donor: String? = nil
         if options.force {
             store.removeCheckpoint(plan.name, run.id)
         } else {
@@ -180,10 +182,26 @@ public final class Runner: @unchecked Sendable {
                 warn("\(label): checkpoint unreadable, starting over (\(why))")
                 store.removeCheckpoint(plan.name, run.id)
             }
+            // Without a checkpoint of its own, a run continues from a finished run of the same
+            // configuration with fewer epochs (issue 24, feature 4).
+            if resume == nil {
+                switch store.continuation(plan.name, run) {
+                case .none: break
+                case .found(let id, let c): resume = c; donor = id
+                case .unusable(let id, let why):
+                    warn("\(label): cannot continue from the finished run \(id), starting over (\(why))")
+                }
+            }
         }
         do { try store.begin(plan.name, run) } catch { return .writeFailed(error.description) }
         observer.runStarted(label, epochs: run.config.epochs)
-        if let resume { observer.runResumed(label, epoch: ResultsStore.resumeEpoch(resume)) }
+        if let resume {
+            if let donor {
+                observer.runContinued(label, from: donor, epoch: ResultsStore.resumeEpoch(resume))
+            } else {
+                observer.runResumed(label, epoch: ResultsStore.resumeEpoch(resume))
+            }
+        }
         let started = Date()
         var checkpointFailed = false
         let outcome = options.executor(run, plan, resume, { record in observer.epochFinished(label, record) }, { self.shouldStop }) { c in
