@@ -48,8 +48,17 @@ struct ContinuationTests {
         let timing: Set<String> = ["wall_s", "sample_steps_per_s"]
         let kept = csv.header.indices.filter { !timing.contains(csv.header[$0]) }
         let rows = [kept.map { csv.header[$0] }.joined(separator: ",")] + csv.rows.map { row in kept.map { row[$0] }.joined(separator: ",") }
-        let weights = FileManager.default.contents(atPath: "\(dir)/final.safetensors")?.base64EncodedString() ?? "no weights"
+        let weights = FileManager.default.contents(atPath: "\(dir)/final.safetensors").map(Self.tensorBytes) ?? "no weights"
         return rows + [weights, readFile("\(dir)/gradient.csv") ?? "", readFile("\(dir)/credit.csv") ?? ""]
+    }
+
+    /// A safetensors file's tensor data (after its header, whose metadata names the run), base64.
+    static func tensorBytes(_ file: Data) -> String {
+        let bytes = [UInt8](file)
+        guard bytes.count >= 8 else { return "damaged" }
+        let headerLength = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        guard 8 + headerLength <= bytes.count else { return "damaged" }
+        return Data(bytes[(8 + headerLength)...]).base64EncodedString()
     }
 
     /// 2 epochs, then 5: the 5-epoch run continues from the 2-epoch run's final state (`plan`
@@ -144,7 +153,7 @@ struct ContinuationTests {
         let c = Self.cases[1]
         let dir = scratchDirectory("longer-plan")
         let (_, shortRun) = try Self.plan(c, epochs: 2, in: dir)
-        _ = try Self.plan(c, epochs: 3, in: dir)
+        let (_, midRun) = try Self.plan(c, epochs: 3, in: dir)
         #expect(try rnnExp(["run", "\(dir)/e2.yaml", "--results", "\(dir)/r", "--quiet"]).status == 0)
         let plan = try rnnExp(["plan", "\(dir)/e3.yaml", "--results", "\(dir)/r"])
         #expect(plan.status == 0)
@@ -152,5 +161,29 @@ struct ContinuationTests {
         let run = try rnnExp(["run", "\(dir)/e3.yaml", "--results", "\(dir)/r"])
         #expect(run.status == 0)
         #expect((run.stdout + run.stderr).contains("continues at epoch 3 from the finished run \(shortRun.id)"), "\(run.stdout)\(run.stderr)")
+        // The user's path: more epochs with --set.
+        let more = try rnnExp(["plan", "\(dir)/e2.yaml", "--set", "training.epochs=4", "--results", "\(dir)/r"])
+        #expect(more.stdout.contains("continues from \(midRun.id) (after its epoch 3)"), "\(more.stdout)")
+    }
+
+    /// A sweep over `epochs`: its longer run continues from its shorter one, finished earlier in
+    /// the same sweep, and still ends at the from-scratch result.
+    @Test func aSweepOverEpochsContinuesWithinTheSweep() throws {
+        let c = Self.cases[0]
+        let dir = scratchDirectory("longer-sweep")
+        writeFile("\(dir)/s.yaml", c.yaml.replacingOccurrences(of: "EPOCHS", with: "2") + "sweep:\n  training.epochs: [2, 4]\n")
+        let plan = try Planner.plan(files: ["\(dir)/s.yaml"]).get()[0]
+        #expect(plan.runs.map(\.config.epochs) == [2, 4])
+        let (long, longRun) = try Self.plan(c, epochs: 4, in: dir)
+        #expect(Runner(plans: [long], store: ResultsStore(root: "\(dir)/ref"), options: .init(jobs: 1)).run().allDone)
+        let report = Runner(plans: [plan], store: ResultsStore(root: "\(dir)/r"), options: .init(jobs: 1)).run()
+        #expect(report.allDone && report.warnings.isEmpty, "\(report.warnings)")
+        let short = plan.runs[0].id, swept = plan.runs[1].id
+        let donorWall = column(parseCSV(readFile("\(dir)/r/longer/runs/\(short)/metrics.csv") ?? ""), "wall_s")
+        let longWall = column(parseCSV(readFile("\(dir)/r/longer/runs/\(swept)/metrics.csv") ?? ""), "wall_s")
+        #expect(donorWall.count == 3 && Array(longWall.prefix(3)) == donorWall)
+        // The same configuration as the 4-epoch file's run (the swept key only names the id, and
+        // the weights file's metadata).
+        #expect(Self.fingerprint("\(dir)/r", swept) == Self.fingerprint("\(dir)/ref", longRun.id))
     }
 }

@@ -24,20 +24,14 @@ extension ResultsStore {
     /// The finished run this run continues from: among the experiment's `done` runs whose
     /// canonical configuration equals this run's except for a smaller `training.epochs`, the one
     /// with the most epochs whose final state reads back whole (the next one when it does not).
-    /// A final state that does not match its run's `config.yaml`, or does not end at that run's
-    /// last epoch, is never used.
-    public func continuation(_ name: String, _ run: PlannedRun) -> ContinuationLookup {
+    /// A final state that does not match its run's configuration, or does not end at that run's
+    /// last epoch, is never used. `index`: the experiment's done runs read once (a sweep's
+    /// runner keeps one, so a run does not read every other run's folder); nil reads them now.
+    public func continuation(_ name: String, _ run: PlannedRun, index: DonorIndex? = nil) -> ContinuationLookup {
         guard let wanted = Self.epochsApart(run.canonical), wanted.epochs > 1 else { return .none }
-        let runs = "\(experimentDirectory(name))/runs"
-        let ids = (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? []
-        var candidates: [(id: String, canonical: String, epochs: Int)] = []
-        for id in ids where id != run.id && status(name, id) == .done {
-            guard let data = reader.contents(atPath: "\(runDirectory(name, id))/config.yaml") else { continue }
-            let canonical = String(decoding: data, as: UTF8.self)
-            guard let other = Self.epochsApart(canonical), other.rest == wanted.rest, other.epochs < wanted.epochs else { continue }
-            candidates.append((id, canonical, other.epochs))
-        }
-        candidates.sort { $0.epochs != $1.epochs ? $0.epochs > $1.epochs : $0.id < $1.id }
+        let candidates = (index ?? donorIndex(name)).donors[wanted.rest, default: []]
+            .filter { $0.id != run.id && $0.epochs < wanted.epochs }
+            .sorted { $0.epochs != $1.epochs ? $0.epochs > $1.epochs : $0.id < $1.id }
         var firstProblem: (donor: String, reason: String)? = nil
         for c in candidates {
             switch finalState(name, c.id, canonical: c.canonical, epochs: c.epochs, metric: run.config.metric) {
@@ -47,6 +41,37 @@ extension ResultsStore {
         }
         if let p = firstProblem { return .unusable(donor: p.donor, reason: p.reason) }
         return .none
+    }
+
+    /// An experiment's `done` runs by their canonical configuration without its epochs line
+    /// (`epochsApart`): where `continuation` looks for a run to continue from.
+    public struct DonorIndex: Sendable {
+        /// One finished run: its id, canonical configuration and epochs.
+        public struct Donor: Sendable {
+            public let id: String
+            public let canonical: String
+            public let epochs: Int
+        }
+        var donors: [String: [Donor]] = [:]
+
+        /// Adds a run that finished `done` with configuration `canonical` (ignored without an
+        /// epochs line).
+        public mutating func add(id: String, canonical: String) {
+            guard let split = ResultsStore.epochsApart(canonical) else { return }
+            donors[split.rest, default: []].removeAll { $0.id == id }
+            donors[split.rest, default: []].append(Donor(id: id, canonical: canonical, epochs: split.epochs))
+        }
+    }
+
+    /// Reads the experiment's `done` runs (their `status` and `config.yaml`) into a `DonorIndex`.
+    public func donorIndex(_ name: String) -> DonorIndex {
+        var index = DonorIndex()
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: "\(experimentDirectory(name))/runs")) ?? []
+        for id in ids.sorted() where status(name, id) == .done {
+            guard let data = reader.contents(atPath: "\(runDirectory(name, id))/config.yaml") else { continue }
+            index.add(id: id, canonical: String(decoding: data, as: UTF8.self))
+        }
+        return index
     }
 
     /// A finished run's final state, checked against its configuration: the same canonical

@@ -77,6 +77,7 @@ public final class Runner: @unchecked Sendable {
         observer.sweepStarted(total: selected.count, alreadyDone: sweepResult.alreadyDone)
         // Summaries exist even when nothing is left to train.
         for plan in plans {
+            if !options.force && !pending.isEmpty { donors[plan.name] = store.donorIndex(plan.name) }
             explainGrids[plan.name] = plan.explainGrids()
             do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { sweepResult.writeErrors.append(error.description) }
             lastSummary[plan.name] = Date()
@@ -133,6 +134,11 @@ public final class Runner: @unchecked Sendable {
     /// Each plan's explain grids for `experiment.json`, computed once per `run()` before the
     /// workers start (read-only while they run).
     private var explainGrids: [String: [ExplainGrid]] = [:]
+    /// Each plan's finished runs that a longer run can continue from, read once per `run()`
+    /// before the workers start and extended as runs finish `done` (guarded by `lock`). A run
+    /// finished meanwhile by another process is missed: the run then trains from scratch, to
+    /// the same result.
+    private var donors: [String: ResultsStore.DonorIndex] = [:]
 
     /// True (and the clock restarts) when the experiment's summaries are older than `summaryInterval`.
     private func summaryDue(_ name: String) -> Bool {
@@ -185,7 +191,10 @@ public final class Runner: @unchecked Sendable {
             // Without a checkpoint of its own, a run continues from a finished run of the same
             // configuration with fewer epochs (issue 24, feature 4).
             if resume == nil {
-                switch store.continuation(plan.name, run) {
+                lock.lock()
+                let index = donors[plan.name]
+                lock.unlock()
+                switch store.continuation(plan.name, run, index: index) {
                 case .none: break
                 case .found(let id, let c): resume = c; donor = id
                 case .unusable(let id, let why):
@@ -220,6 +229,11 @@ public final class Runner: @unchecked Sendable {
             return .writeFailed(error.description)
         }
         observer.runFinished(label, status: outcome.status, seconds: Date().timeIntervalSince(started))
+        if outcome.status == .done {
+            lock.lock()
+            donors[plan.name]?.add(id: run.id, canonical: run.canonical)
+            lock.unlock()
+        }
         if summaryDue(plan.name) {
             do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { return .writeFailed(error.description) }
         }
