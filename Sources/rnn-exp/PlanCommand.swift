@@ -30,8 +30,9 @@ extension RNNExp {
                     Output.line("  selected (\(p.selection.joined(separator: " "))): \(Output.count(p.runs.count, "run"))"
                                 + (p.skipped.isEmpty ? "" : ", \(p.skipped.count) skipped") + "; summaries keep the whole grid")
                 }
+                let donors = store.donorIndex(p.name)
                 for r in p.runs where selected.contains("\(p.name)/\(r.id)") {
-                    Output.line("  \(r.id)  \(Self.describe(store.standing(p.name, r)))" + Self.influence(r.config))
+                    Output.line("  \(r.id)  \(Self.describe(store.standing(p.name, r, donors: donors)))" + Self.influence(r.config))
                 }
                 for s in p.skipped { Output.line("  \(s.label)  skipped-invalid: \(s.reason)") }
                 for s in p.collapsed { Output.line("  \(s.label)  collapsed: \(s.reason)") }

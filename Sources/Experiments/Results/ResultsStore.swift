@@ -69,12 +69,14 @@ public struct ResultsStore: Sendable {
         case continues(from: String, epoch: Int)
     }
 
-    public func standing(_ name: String, _ run: PlannedRun) -> Standing {
+    /// `donors`: the experiment's done runs read once (`donorIndex`), for a plan of many runs;
+    /// nil reads them now.
+    public func standing(_ name: String, _ run: PlannedRun, donors: DonorIndex? = nil) -> Standing {
         let s = status(name, run.id)
         if let s, isFinished(name, run) { return .finished(s) }
         if case .found(let c) = loadCheckpoint(name, run) {
             if s == nil { return .resumes(epoch: Self.resumeEpoch(c)) }
-        } else if case .found(let donor, let c) = continuation(name, run) {
+        } else if case .found(let donor, let c) = continuation(name, run, index: donors) {
             // As the runner does: a donor only for a run without a checkpoint of its own.
             return .continues(from: donor, epoch: c.records.last?.epoch ?? 0)
         }
