@@ -30,8 +30,9 @@ extension RNNExp {
                     Output.line("  selected (\(p.selection.joined(separator: " "))): \(Output.count(p.runs.count, "run"))"
                                 + (p.skipped.isEmpty ? "" : ", \(p.skipped.count) skipped") + "; summaries keep the whole grid")
                 }
+                let donors = store.donorIndex(p.name)
                 for r in p.runs where selected.contains("\(p.name)/\(r.id)") {
-                    Output.line("  \(r.id)  \(Self.describe(store.standing(p.name, r)))" + Self.influence(r.config))
+                    Output.line("  \(r.id)  \(Self.describe(store.standing(p.name, r, donors: donors)))" + Self.influence(r.config))
                 }
                 for s in p.skipped { Output.line("  \(s.label)  skipped-invalid: \(s.reason)") }
                 for s in p.collapsed { Output.line("  \(s.label)  collapsed: \(s.reason)") }
@@ -51,6 +52,8 @@ extension RNNExp {
             case .configChanged: return "to run (config changed)"
             case .retry(let s): return "to run (was \(s.word))"
             case .resumes(let epoch): return "resumes at epoch \(epoch) (from its checkpoint)"
+            case .continues(let donor, let epoch):
+                return "continues from \(donor) (after its epoch \(epoch))"
             }
         }
     }

@@ -124,6 +124,18 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
         if mode == .live { drawBlock() }
     }
 
+    func runContinued(_ label: String, from donor: String, epoch: Int) {
+        lock.lock(); defer { lock.unlock() }
+        if var job = jobs[label] {
+            job.epoch = epoch - 1
+            jobs[label] = job
+        }
+        guard mode != .quiet else { return }
+        if mode == .live { clearBlock() }
+        write("\(label) continues at epoch \(epoch) from the finished run \(donor)\n")
+        if mode == .live { drawBlock() }
+    }
+
     /// A run another process holds, or already finished.
     func runSkipped(_ label: String, reason: String) {
         lock.lock(); defer { lock.unlock() }

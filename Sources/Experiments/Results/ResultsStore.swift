@@ -9,7 +9,7 @@ import RNNDatasets
 /// ```
 /// <root>/<name>/summary.csv, metrics.csv, summary-by-setting.csv, experiment.json, report.html
 /// <root>/<name>/runs/<id>/config.yaml, metrics.csv, [gradient.csv, credit.csv], initial.safetensors,
-///                        final.safetensors, baseline, floor,
+///                        final.safetensors, final-state.safetensors (when done), baseline, floor,
 ///                        environment, status, checkpoint/state.safetensors (while unfinished)
 /// ```
 /// Every file is written atomically (temporary file, fsync, rename); `status` is written last, and
@@ -64,14 +64,23 @@ public struct ResultsStore: Sendable {
         /// Stopped earlier, with a checkpoint of the same configuration: it continues in this
         /// epoch (1-based; epochs before it are done).
         case resumes(epoch: Int)
+        /// Not started, but the finished run `from` has the same configuration with fewer epochs
+        /// (`epoch`, its last) and kept its final state: this run continues from there.
+        case continues(from: String, epoch: Int)
     }
 
-    public func standing(_ name: String, _ run: PlannedRun) -> Standing {
-        guard let s = status(name, run.id) else {
-            if case .found(let c) = loadCheckpoint(name, run) { return .resumes(epoch: Self.resumeEpoch(c)) }
-            return .toRun
+    /// `donors`: the experiment's done runs read once (`donorIndex`), for a plan of many runs;
+    /// nil reads them now.
+    public func standing(_ name: String, _ run: PlannedRun, donors: DonorIndex? = nil) -> Standing {
+        let s = status(name, run.id)
+        if let s, isFinished(name, run) { return .finished(s) }
+        if case .found(let c) = loadCheckpoint(name, run) {
+            if s == nil { return .resumes(epoch: Self.resumeEpoch(c)) }
+        } else if case .found(let donor, let c) = continuation(name, run, index: donors) {
+            // As the runner does: a donor only for a run without a checkpoint of its own.
+            return .continues(from: donor, epoch: c.records.last?.epoch ?? 0)
         }
-        if isFinished(name, run) { return .finished(s) }
+        guard let s else { return .toRun }
         return s == .done ? .configChanged : .retry(s)
     }
 
@@ -125,8 +134,8 @@ public struct ResultsStore: Sendable {
         AtomicFile.removeStaleTemporaries(in: dir)
         AtomicFile.removeStaleTemporaries(in: "\(dir)/checkpoint")
         let statusPath = "\(dir)/status"
-        if unlink(statusPath) != 0 && errno != ENOENT {
-            throw WriteError(path: statusPath, reason: String(cString: strerror(errno)))
+        for path in [statusPath, finalStatePath(name, run.id)] where unlink(path) != 0 && errno != ENOENT {
+            throw WriteError(path: path, reason: String(cString: strerror(errno)))
         }
         try writer.write(run.canonical, to: "\(dir)/config.yaml")
     }
@@ -161,6 +170,10 @@ public struct ResultsStore: Sendable {
         }
         if let f = outcome.floor {
             try writer.write("\(NumberText.format(f.loss))\n# \(f.description)\n", to: "\(dir)/floor")
+        }
+        if outcome.status == .done, var state = outcome.finalState {
+            state.canonicalConfig = run.canonical
+            try writer.write(state.encoded(metric: run.config.metric), to: finalStatePath(name, run.id))
         }
         try writer.write(outcome.status.fileText, to: "\(dir)/status")
         removeCheckpoint(name, run.id)

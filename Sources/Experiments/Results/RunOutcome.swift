@@ -83,6 +83,10 @@ public struct RunOutcome: Sendable {
     /// Gradient diagnostics (SPEC 3.1): `gradient.csv` and `credit.csv` rows; empty when off.
     public var gradientRows: [GradientRow] = []
     public var creditRows: [CreditRow] = []
+    /// The trainer's state after the last epoch of a run that ended `done` (nil otherwise): kept
+    /// as the run's `final-state.safetensors`, so that a run of the same configuration with more
+    /// epochs continues from it instead of starting over (issue 24, feature 4).
+    public var finalState: Checkpoint? = nil
 
     public init(status: RunStatus, records: [EpochRecord], initialParameters: [Double], finalParameters: [Double],
                 spec: NetworkSpec, baseline: (loss: Double, description: String)? = nil) {

@@ -10,7 +10,8 @@ public enum RunExecutor {
     ///   - onEpoch: called after every epoch with its record (progress, per-epoch files).
     ///   - shouldStop: polled between batches; true stops the run as `.interrupted` (after
     ///     `checkpoint` saved where it stopped).
-    ///   - resume: a checkpoint of this run to continue from (nil: start at epoch 0).
+    ///   - resume: a checkpoint of this run to continue from, or the final state of a finished run
+    ///     whose configuration differs only in fewer `epochs` (nil: start at epoch 0).
     ///   - checkpoint: called with the run's progress after every epoch and at a stop.
     public static func execute(_ config: ExperimentConfig, datasets: DatasetCatalog,
                                onEpoch: (EpochRecord) -> Void = { _ in },
@@ -184,10 +185,15 @@ final class RunTrainer<Scalar: RNNScalar> {
         return c
     }
 
-    /// The outcome with `status`: the records so far, the current weights, the diagnostics rows.
+    /// The outcome with `status`: the records so far, the current weights, the diagnostics rows,
+    /// and, for a run that is `done`, its final state (a checkpoint at the end of its last epoch:
+    /// what a longer run of the same configuration continues from).
     func finish(_ status: RunStatus) -> RunOutcome {
         var o = outcome
         o.status = status
+        if status == .done, let last = outcome.records.last {
+            o.finalState = checkpoint(at: Position(epoch: last.epoch + 1))
+        }
         o.finalParameters = algorithm.parameters
         o.gradientRows = recorder?.gradientRows ?? []
         o.creditRows = recorder?.creditRows ?? []

@@ -6,6 +6,9 @@ public protocol RunObserver: AnyObject, Sendable {
     func runStarted(_ label: String, epochs: Int)
     /// Right after `runStarted` when the run continues from its checkpoint in epoch `epoch`.
     func runResumed(_ label: String, epoch: Int)
+    /// Right after `runStarted` when the run continues from the final state of the finished run
+    /// `donor` (the same configuration with fewer epochs) in epoch `epoch`.
+    func runContinued(_ label: String, from donor: String, epoch: Int)
     func epochFinished(_ label: String, _ record: EpochRecord)
     func runFinished(_ label: String, status: RunStatus, seconds: Double)
     func runSkipped(_ label: String, reason: String)
@@ -15,6 +18,7 @@ public protocol RunObserver: AnyObject, Sendable {
 
 extension RunObserver {
     public func runResumed(_ label: String, epoch: Int) {}
+    public func runContinued(_ label: String, from donor: String, epoch: Int) {}
 }
 
 /// Watches nothing: the default when no one is interested.

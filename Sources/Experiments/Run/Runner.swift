@@ -3,7 +3,8 @@ import RNNCore
 
 /// Executes planned runs: skips finished ones, claims each run with a lock so that concurrent
 /// runners never train the same run at once, trains on `jobs` worker threads (one BLAS thread
-/// each), continues runs from their checkpoints, writes every run's files atomically, and
+/// each), continues runs from their checkpoints (or from the final state of a finished run that
+/// differs only in fewer epochs), writes every run's files atomically, and
 /// regenerates the summaries as runs finish (at most every `summaryInterval`) and at the end.
 public final class Runner: @unchecked Sendable {
     /// Trains one run (the seam a test replaces to simulate a failing run); the default is
@@ -76,6 +77,7 @@ public final class Runner: @unchecked Sendable {
         observer.sweepStarted(total: selected.count, alreadyDone: sweepResult.alreadyDone)
         // Summaries exist even when nothing is left to train.
         for plan in plans {
+            if !options.force && !pending.isEmpty { donors[plan.name] = store.donorIndex(plan.name) }
             explainGrids[plan.name] = plan.explainGrids()
             do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { sweepResult.writeErrors.append(error.description) }
             lastSummary[plan.name] = Date()
@@ -132,6 +134,11 @@ public final class Runner: @unchecked Sendable {
     /// Each plan's explain grids for `experiment.json`, computed once per `run()` before the
     /// workers start (read-only while they run).
     private var explainGrids: [String: [ExplainGrid]] = [:]
+    /// Each plan's finished runs that a longer run can continue from, read once per `run()`
+    /// before the workers start and extended as runs finish `done` (guarded by `lock`). A run
+    /// finished meanwhile by another process is missed: the run then trains from scratch, to
+    /// the same result.
+    private var donors: [String: ResultsStore.DonorIndex] = [:]
 
     /// True (and the clock restarts) when the experiment's summaries are older than `summaryInterval`.
     private func summaryDue(_ name: String) -> Bool {
@@ -169,6 +176,7 @@ public final class Runner: @unchecked Sendable {
             return .finishedElsewhere
         }
         var resume: Checkpoint? = nil
+        var donor: String? = nil
         if options.force {
             store.removeCheckpoint(plan.name, run.id)
         } else {
@@ -180,10 +188,29 @@ public final class Runner: @unchecked Sendable {
                 warn("\(label): checkpoint unreadable, starting over (\(why))")
                 store.removeCheckpoint(plan.name, run.id)
             }
+            // Without a checkpoint of its own, a run continues from a finished run of the same
+            // configuration with fewer epochs (issue 24, feature 4).
+            if resume == nil {
+                lock.lock()
+                let index = donors[plan.name]
+                lock.unlock()
+                switch store.continuation(plan.name, run, index: index) {
+                case .none: break
+                case .found(let id, let c): resume = c; donor = id
+                case .unusable(let id, let why):
+                    warn("\(label): cannot continue from the finished run \(id), starting over (\(why))")
+                }
+            }
         }
         do { try store.begin(plan.name, run) } catch { return .writeFailed(error.description) }
         observer.runStarted(label, epochs: run.config.epochs)
-        if let resume { observer.runResumed(label, epoch: ResultsStore.resumeEpoch(resume)) }
+        if let resume {
+            if let donor {
+                observer.runContinued(label, from: donor, epoch: ResultsStore.resumeEpoch(resume))
+            } else {
+                observer.runResumed(label, epoch: ResultsStore.resumeEpoch(resume))
+            }
+        }
         let started = Date()
         var checkpointFailed = false
         let outcome = options.executor(run, plan, resume, { record in observer.epochFinished(label, record) }, { self.shouldStop }) { c in
@@ -202,6 +229,11 @@ public final class Runner: @unchecked Sendable {
             return .writeFailed(error.description)
         }
         observer.runFinished(label, status: outcome.status, seconds: Date().timeIntervalSince(started))
+        if outcome.status == .done {
+            lock.lock()
+            donors[plan.name]?.add(id: run.id, canonical: run.canonical)
+            lock.unlock()
+        }
         if summaryDue(plan.name) {
             do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { return .writeFailed(error.description) }
         }
