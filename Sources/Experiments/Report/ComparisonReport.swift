@@ -106,7 +106,7 @@ public struct ComparisonReport {
         for row in r.settings.rows {
             guard let v = r.settings.field(row, "final_val_loss_mean").flatMap(Double.init), v.isFinite else { continue }
             if best == nil || v < best!.loss {
-                let label = keys.map { "\(HTMLReport.short($0))=\(r.settings.field(row, $0) ?? "")" }.joined(separator: ", ")
+                let label = HTMLReport.settingLabel(keys) { r.settings.field(row, $0) }
                 best = (label.isEmpty ? "(one setting)" : label, v, row)
             }
         }

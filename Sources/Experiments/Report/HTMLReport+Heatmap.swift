@@ -3,8 +3,15 @@ import Foundation
 extension HTMLReport {
     // MARK: Heatmaps
 
+    /// The swept key that names the training algorithm.
+    static let algorithmKey = "training.algorithm"
+
     func heatmaps(metric: String? = nil) -> String {
-        let numericKeys = settingKeys.filter { k in (experiment.sweepValues[k] ?? []).allSatisfy { Self.numeric($0) != nil } && (experiment.sweepValues[k]?.count ?? 0) > 1 }
+        // (An empty value is an online run's tau_max: SPEC 3.3, no truncation.)
+        let numericKeys = settingKeys.filter { k in
+            let values = (experiment.sweepValues[k] ?? []).filter { !$0.isEmpty }
+            return values.allSatisfy { Self.numeric($0) != nil } && values.count > 1
+        }
         var pairs: [(String, String)] = []
         if let x = options.x, let y = options.y { pairs = [(x, y)] }
         else if let given = options.x ?? options.y {
@@ -12,6 +19,10 @@ extension HTMLReport {
             let others = numericKeys.filter { $0 != given }
             if others.isEmpty { return heatmap(x: given, y: nil, metric: metric) }
             pairs = others.map { options.x != nil ? (given, $0) : ($0, given) }
+        } else if settingKeys.contains(Self.algorithmKey) {
+            // The algorithm as the rows (SPEC 3.3), each numeric setting as the columns.
+            if numericKeys.isEmpty { return heatmap(x: Self.algorithmKey, y: nil, metric: metric) }
+            pairs = numericKeys.map { ($0, Self.algorithmKey) }
         } else {
             for (i, a) in numericKeys.enumerated() { for b in numericKeys[(i + 1)...] { pairs.append((a, b)) } }
             // tau_max on the x axis and tau_b on y when both are swept (the seed's picture).
@@ -127,7 +138,7 @@ extension HTMLReport {
             }
         }
         for (i, xv) in xs.enumerated() {
-            svg += "<text x=\"\(left + cw * Double(i) + cw / 2 - 1)\" y=\"\(top + ch * Double(ys.count) + 16)\" text-anchor=\"middle\" font-size=\"13\">\(Self.escape(xv))</text>"
+            svg += "<text x=\"\(left + cw * Double(i) + cw / 2 - 1)\" y=\"\(top + ch * Double(ys.count) + 16)\" text-anchor=\"middle\" font-size=\"13\">\(xv.isEmpty ? "none" : Self.escape(xv))</text>"
         }
         svg += "<text x=\"\(left + cw * Double(xs.count) / 2)\" y=\"\(top + ch * Double(ys.count) + 40)\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"600\">\(Self.escape(Self.short(x)))</text>"
         if let y {

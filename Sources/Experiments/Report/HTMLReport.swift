@@ -116,6 +116,12 @@ public struct HTMLReport {
     }
 
     /// Display names in the seed's notation: `training.tau_max` → `tau_max`.
+    /// `tau_max=4, seed=1`: each key's short name and value; a key without a value (an online
+    /// run's tau_max, SPEC 3.3) is left out.
+    static func settingLabel<Keys: Sequence<String>>(_ keys: Keys, value: (String) -> String?) -> String {
+        keys.compactMap { k in value(k).flatMap { $0.isEmpty ? nil : "\(short(k))=\($0)" } }.joined(separator: ", ")
+    }
+
     static func short(_ key: String) -> String { SweepGrid.shortNames([key])[0] }
 
     var seedKeys: [String] { experiment.sweptKeys.filter(SweepGrid.isSeedKey) }
@@ -145,7 +151,7 @@ public struct HTMLReport {
         var byLabel: [String: Series] = [:]
         for r in rows {
             let id = r.run
-            let label = settingKeys.map { "\(Self.short($0))=\(r[$0] ?? "")" }.joined(separator: ", ")
+            let label = Self.settingLabel(settingKeys) { r[$0] }
             let group = groupKey.flatMap { r[$0] } ?? ""
             if byLabel[label] == nil { order.append(label); byLabel[label] = Series(label: label.isEmpty ? "all runs" : label, group: group, runs: []) }
             byLabel[label]!.runs.append(id)
@@ -202,7 +208,7 @@ public struct HTMLReport {
                 guard let st = styles[s.label] else { continue }
                 var text = s.label
                 if groupKey != nil, !others.isEmpty {
-                    text = others.map { k in "\(Self.short(k))=\(rows.first { $0.run == s.runs.first }?[k] ?? "")" }.joined(separator: ", ")
+                    text = Self.settingLabel(others) { k in rows.first { $0.run == s.runs.first }?[k] }
                 } else if groupKey != nil {
                     text = ""
                 }
