@@ -113,18 +113,16 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
     }
 
     func runResumed(_ label: String, epoch: Int) {
-        lock.lock(); defer { lock.unlock() }
-        if var job = jobs[label] {
-            job.epoch = epoch - 1
-            jobs[label] = job
-        }
-        guard mode != .quiet else { return }
-        if mode == .live { clearBlock() }
-        write("\(label) resumes at epoch \(epoch) from its checkpoint\n")
-        if mode == .live { drawBlock() }
+        startsLater(label, epoch: epoch, "\(label) resumes at epoch \(epoch) from its checkpoint")
     }
 
     func runContinued(_ label: String, from donor: String, epoch: Int) {
+        startsLater(label, epoch: epoch, "\(label) continues at epoch \(epoch) from the finished run \(donor)")
+    }
+
+    /// A run that starts training at `epoch`, not 1: its job shows the epochs already done, and
+    /// `message` says where they come from.
+    private func startsLater(_ label: String, epoch: Int, _ message: String) {
         lock.lock(); defer { lock.unlock() }
         if var job = jobs[label] {
             job.epoch = epoch - 1
@@ -132,7 +130,7 @@ final class ProgressDisplay: RunObserver, @unchecked Sendable {
         }
         guard mode != .quiet else { return }
         if mode == .live { clearBlock() }
-        write("\(label) continues at epoch \(epoch) from the finished run \(donor)\n")
+        write(message + "\n")
         if mode == .live { drawBlock() }
     }
 
