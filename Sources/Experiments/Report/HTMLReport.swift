@@ -73,26 +73,24 @@ public struct HTMLReport {
         let names = Array(Set(keys + SweepGrid.shortNames(keys))).sorted()
         for (option, value) in [("--x", options.x), ("--y", options.y), ("--group", options.group)] {
             guard let value, !keys.contains(value) else { continue }
-            let at = SourceLocation(file: "\(option) \(value)", line: 1, column: 1)
-            if keys.isEmpty {
-                errors.append(ConfigError(at, "", "the experiment sweeps nothing: there is no swept key to use"))
-            } else if let s = Suggestion.closest(to: value, in: names) {
-                errors.append(ConfigError(at, "", "not a swept key; did you mean \(s)?"))
-            } else {
-                errors.append(ConfigError(at, "", "not a swept key (swept: \(keys.joined(separator: ", ")))"))
-            }
+            errors.append(Self.unknown(option, value, among: keys, suggesting: names, what: "a swept key", listName: "swept",
+                                       whenNone: "the experiment sweeps nothing: there is no swept key to use"))
         }
         if let m = options.metric, !header.contains(m) {
-            let at = SourceLocation(file: "--metric \(m)", line: 1, column: 1)
-            if header.isEmpty {
-                errors.append(ConfigError(at, "", "\(dir)/summary.csv has no columns yet"))
-            } else if let s = Suggestion.closest(to: m, in: header) {
-                errors.append(ConfigError(at, "", "not a column of summary.csv; did you mean \(s)?"))
-            } else {
-                errors.append(ConfigError(at, "", "not a column of summary.csv (columns: \(header.joined(separator: ", ")))"))
-            }
+            errors.append(Self.unknown("--metric", m, among: header, suggesting: header, what: "a column of summary.csv",
+                                       listName: "columns", whenNone: "\(dir)/summary.csv has no columns yet"))
         }
         return errors
+    }
+
+    /// `option value` names none of `known`: a located error with a did-you-mean from `names`, or
+    /// the whole list, or `whenNone` when there is nothing to choose from.
+    static func unknown(_ option: String, _ value: String, among known: [String], suggesting names: [String],
+                        what: String, listName: String, whenNone: String) -> ConfigError {
+        let at = SourceLocation(file: "\(option) \(value)", line: 1, column: 1)
+        if known.isEmpty { return ConfigError(at, "", whenNone) }
+        if let s = Suggestion.closest(to: value, in: names) { return ConfigError(at, "", "not \(what); did you mean \(s)?") }
+        return ConfigError(at, "", "not \(what) (\(listName): \(known.joined(separator: ", ")))")
     }
 
     /// A results file the report needs is missing or unreadable.
