@@ -64,14 +64,7 @@ extension OnlineGradient {
                             for p in 0..<below { row[p] += dsv * xs[p] }
                         }
                         // Immediate influence: unit k's own weight row r.
-                        let ws = row + sh.sw + r * i
-                        for j in 0..<i { ws[j] += dsv * x[j] }
-                        if sh.isRecurrent {
-                            let wt = row + sh.tw + r * u
-                            for j in 0..<u { wt[j] += dtv * hp[j] }
-                        }
-                        row[sh.b + r] += dsv
-                        if sh.isGated { row[sh.bt + r] += dtv }
+                        sh.addRow(r, a: dsv, t: dtv, x: x, hPrev: hp, into: row)
                     }
                 }
             }

@@ -75,6 +75,22 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         /// Columns of one (state row, gate) block of the per-layer influence: `I + U + 1` (rnn),
         /// `I + U + 2` (gated).
         var blockColumns: Int { inputs + (isRecurrent ? units : 0) + (isGated ? 2 : 1) }
+
+        /// Adds one step's share of weight row `r` at `base` (a gradient, or an influence row in
+        /// `ParameterLayout` columns): `a·x` to `W_s[r]`, `t·h_{n-1}` to `W_t[r]`, `a` to `b[r]`
+        /// (`b_s[r]`), `t` to `b_t[r]` (gated layers).
+        @inline(__always)
+        func addRow<S: RNNScalar>(_ r: Int, a: S, t: S, x: UnsafePointer<S>, hPrev: UnsafePointer<S>,
+                                  into base: UnsafeMutablePointer<S>) {
+            let ws = base + sw + r * inputs
+            for j in 0..<inputs { ws[j] += a * x[j] }
+            if isRecurrent {
+                let wt = base + tw + r * units
+                for j in 0..<units { wt[j] += t * hPrev[j] }
+            }
+            base[b + r] += a
+            if isGated { base[bt + r] += t }
+        }
     }
     let shapes: [Shape]
     /// Index of the top recurrent layer `L`.
@@ -647,17 +663,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         if let grad {
             let x = layerInput(l) + lane * i
             let hp = hPrev[l] + lane * u
-            for r in 0..<R {
-                let a = cs[r], t = ct[r]
-                let ws = grad + sh.sw + r * i
-                for j in 0..<i { ws[j] += a * x[j] }
-                if sh.isRecurrent {
-                    let wt = grad + sh.tw + r * u
-                    for j in 0..<u { wt[j] += t * hp[j] }
-                }
-                grad[sh.b + r] += a
-                if sh.isGated { grad[sh.bt + r] += t }
-            }
+            for r in 0..<R { sh.addRow(r, a: cs[r], t: ct[r], x: x, hPrev: hp, into: grad) }
         }
         if let cx {
             for j in 0..<i {
