@@ -9,7 +9,10 @@ import RNNCore
 /// the fields the peers print; its `final_loss` must match theirs to float32 rounding: the proof
 /// that it did the same work.
 ///
-/// Usage: tbptt-bench --data DIR [--windows N] [--warmup N]   train (counts default to workload.json's)
+/// Usage: tbptt-bench --data DIR [--windows N] [--warmup N] [--algorithm A]   train (counts default to
+///                                          workload.json's; A: bptt = BPTT(K, K), bptt1 = BPTT(1, 1),
+///                                          rtrl | snap1 | uoro | rflo = online, tau_b 1; default the
+///                                          workload's `algorithm`, else bptt)
 ///        tbptt-bench --layer KIND      does the engine have layer KIND? exit 0, or 3 (below)
 ///        tbptt-bench --sgemm M N K     single-thread SGEMM rate of one shape (GFLOP/s)
 ///        tbptt-bench --compare-small-gemm M N K
@@ -173,29 +176,55 @@ func main() throws {
     let batch = SequenceBatch<Float>(lanes: w.B, steps: steps, inputSize: w.I, outputSize: w.C,
                                      lengths: [Int](repeating: steps, count: w.B), inputs: .dense(xs),
                                      targets: .classes(ys), mask: [UInt8](repeating: 1, count: steps * w.B))
-    let trainer = TruncatedBPTT<Float>(spec: spec, parameters: params, truncation: Truncation(tauB: w.K, tauMax: w.K),
+    // The algorithm: the workload's (`algorithm` in workload.json: an online one, one update per
+    // step), or `--algorithm bptt1` for BPTT(1, 1) on the same data (the online rows' per-step
+    // yardstick); otherwise BPTT(K, K).
+    let algorithmName = option("--algorithm") ?? w.algorithm ?? "bptt"
+    let trainer: any TrainingAlgorithm<Float>
+    let updatesPerWindow: Int
+    switch algorithmName {
+    case "bptt":
+        trainer = TruncatedBPTT<Float>(spec: spec, parameters: params, truncation: Truncation(tauB: w.K, tauMax: w.K),
                                        optimizer: OptimizerSettings(name: .sgd, lr: w.lr))
+        updatesPerWindow = 1
+    case "bptt1":
+        trainer = TruncatedBPTT<Float>(spec: spec, parameters: params, truncation: Truncation(tauB: 1, tauMax: 1),
+                                       optimizer: OptimizerSettings(name: .sgd, lr: w.lr))
+        updatesPerWindow = w.K
+    default:
+        guard let online = OnlineAlgorithm(rawValue: algorithmName) else {
+            throw BenchError("unknown algorithm \(algorithmName): bptt, bptt1, rtrl, snap1, uoro or rflo")
+        }
+        // Seed 0: UORO's noise of (seed 0, epoch 0, batch 0, lane, step), as the numpy peer draws it.
+        trainer = try OnlineTraining<Float>(spec: spec, parameters: params, algorithm: online, tauB: 1,
+                                            rfloDecay: w.rfloDecay ?? 0, optimizer: OptimizerSettings(name: .sgd, lr: w.lr),
+                                            clipNorm: nil, diagnostics: GradientDiagnostics(), seed: 0)
+        updatesPerWindow = w.K
+    }
     var timedFrom: UInt64 = 0
-    var lastLoss = Double.nan
+    // The final loss: the last window's (BPTT(K, K)), or the mean of the last K updates' losses
+    // (one update per step).
+    var recentLosses = [Double](repeating: .nan, count: updatesPerWindow)
     var seen = 0
     let start = DispatchTime.now().uptimeNanoseconds
     let cpuStart = processCPUSeconds()
     var cpuFrom = cpuStart
-    let result = trainer.train(batch) { event in
+    let result = trainer.train(batch, at: BatchPosition(epoch: 0, index: 0)) { event in
+        recentLosses[seen % updatesPerWindow] = event.loss
         seen += 1
-        lastLoss = event.loss
-        if seen == warmup { timedFrom = DispatchTime.now().uptimeNanoseconds; cpuFrom = processCPUSeconds() }
+        if seen == warmup * updatesPerWindow { timedFrom = DispatchTime.now().uptimeNanoseconds; cpuFrom = processCPUSeconds() }
     }
     let end = DispatchTime.now().uptimeNanoseconds
     let cpuSeconds = max(processCPUSeconds() - cpuFrom, 1e-9)
     if warmup == 0 { timedFrom = start }
-    guard result.updates == warmup + windows, result.divergence == nil, lastLoss.isFinite else {
+    let lastLoss = recentLosses.reduce(0, +) / Double(updatesPerWindow)
+    guard result.updates == (warmup + windows) * updatesPerWindow, result.divergence == nil, lastLoss.isFinite else {
         throw BenchError("unexpected training result: \(result.updates) updates, last loss \(lastLoss)")
     }
     let seconds = Double(end - timedFrom) / 1e9
     let sampleSteps = Double(w.B * w.K * windows)
     let out: [String: Any] = [
-        "framework": "rnn-exp", "layer": kind.rawValue, "workload": w.name, "threads": 1, "windows": windows,
+        "framework": "rnn-exp", "layer": kind.rawValue, "algorithm": algorithmName, "workload": w.name, "threads": 1, "windows": windows,
         "seconds": (seconds * 1e6).rounded() / 1e6,
         "sample_steps_per_s": (sampleSteps / seconds * 10).rounded() / 10,
         "cpu_seconds": (cpuSeconds * 1e6).rounded() / 1e6,
@@ -345,6 +374,10 @@ struct Workload {
     var I: Int, H: Int, C: Int, B: Int, K: Int
     var lr: Double
     var warmup: Int, windows: Int
+    /// An online algorithm (`rtrl`, `snap1`, `uoro`, `rflo`: one update per step, tau_b = 1), or
+    /// nil for BPTT(K, K); rflo's decay λ.
+    var algorithm: String? = nil
+    var rfloDecay: Double? = nil
 
     static func load(_ dir: String) throws -> Workload {
         let path = "\(dir)/workload.json"
@@ -360,7 +393,8 @@ struct Workload {
             throw BenchError("\(path): name, layer or lr missing")
         }
         return Workload(name: name, layer: layer, I: try int("I"), H: try int("H"), C: try int("C"), B: try int("B"),
-                        K: try int("K"), lr: lr, warmup: try int("warmup"), windows: try int("windows"))
+                        K: try int("K"), lr: lr, warmup: try int("warmup"), windows: try int("windows"),
+                        algorithm: o["algorithm"] as? String, rfloDecay: (o["rflo_decay"] as? NSNumber)?.doubleValue)
     }
 }
 

@@ -108,4 +108,19 @@ void rnn_sgemm_own(int transA, int transB, long m, long n, long k, float alpha, 
 /* The naive twin: a triple loop summing in depth order, the reference for tests. */
 void rnn_sgemm_naive(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
                      const float *b, long ldb, float beta, float *c, long ldc);
+
+/* ---- row kernels of the online algorithms (online_rows.c) ----
+   rnn_rows_scale_add: for r < rows, j < n:  m[r*ldm + j] = a[r*sa] * m[r*ldm + j] + d[r*sd] * v[r*sv + j]
+   (a stride of 0 repeats one scalar or one vector for every row).
+   rnn_rows_axpy: dst[r*ldd + j] += s[r*ss] * src[r*lds + j].
+   The _naive versions are the portable twins (used where the CPU has neither AVX2 nor AVX-512);
+   the vector versions round a*m + d*v with one fused multiply-add. */
+void rnn_rows_scale_add_f32(long rows, long n, float *m, long ldm, const float *a, long sa,
+                            const float *d, long sd, const float *v, long sv);
+void rnn_rows_scale_add_naive(long rows, long n, float *m, long ldm, const float *a, long sa,
+                              const float *d, long sd, const float *v, long sv);
+void rnn_rows_axpy_f32(long rows, long n, float *dst, long ldd, const float *s, long ss,
+                       const float *src, long lds);
+void rnn_rows_axpy_naive(long rows, long n, float *dst, long ldd, const float *s, long ss,
+                         const float *src, long lds);
 #endif

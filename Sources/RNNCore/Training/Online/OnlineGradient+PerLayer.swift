@@ -28,58 +28,72 @@ extension OnlineGradient {
             let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, C = sh.blockColumns
             let gated = sh.isGated, lstm = sh.kind == .lstm, gru = sh.kind == .gru
             let tw = w + max(sh.tw, 0)
+            let aHH = rowScratchS  // (U) the carry factor of unit k's rows (rnn, gru)
             for lane in 0..<lanes where active[lane] {
                 let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G, sc = selfCoef[l] + lane * S
                 let x = layerInput(l) + lane * i
                 let hp = hPrev[l] + lane * u
                 let base = Mb + lane * S * G * C
+                if !lstm {
+                    // M̄_n[k, g, :] = a_k M̄_{n-1}[k, g, :] + [Ds[k,g] x ; Dt[k,g] h_{n-1} ; Ds[k,g] ; Dt[k,g]],
+                    // a_k = J[h_k, h_k] = Σ_g Dt[k, g] TW[gU + k, k] (+ z_k for gru) for snap1, λ for rflo.
+                    for k in 0..<u {
+                        var a = lambda
+                        if snap {
+                            a = 0
+                            for g in 0..<G { a += e[k * G + g] * tw[(g * u + k) * u + k] }
+                            if gru { a += sc[k] }
+                        }
+                        aHH[k] = a
+                    }
+                    let a = UnsafePointer(aHH), one = UnsafePointer(self.one)
+                    for g in 0..<G {
+                        let rows = base + g * C  // unit k's row of gate g at rows + k·G·C
+                        OnlineRows.scaleAdd(rows: u, n: i, rows, ldm: G * C, a: a, sa: 1, d: d + g, sd: G, v: x)
+                        OnlineRows.scaleAdd(rows: u, n: u, rows + i, ldm: G * C, a: a, sa: 1, d: e + g, sd: G, v: hp)
+                        OnlineRows.scaleAdd(rows: u, n: 1, rows + i + u, ldm: G * C, a: a, sa: 1, d: d + g, sd: G, v: one)
+                        if gated {
+                            OnlineRows.scaleAdd(rows: u, n: 1, rows + i + u + 1, ldm: G * C, a: a, sa: 1, d: e + g, sd: G, v: one)
+                        }
+                    }
+                    continue
+                }
                 for k in 0..<u {
-                    // The per-unit block of J (snap1) or λI (rflo): rows h_k (and c_k), columns
-                    // h_k (and c_k). J[s, h_k] = Σ_g Dt[s, g] TW[gU + k, k] (+ z_k for gru);
-                    // J[s, c_k] = self[s] for lstm.
+                    // lstm: the per-unit block of J (snap1) or λI (rflo) couples rows h_k and c_k:
+                    // J[h_k, h_k] = Σ_g Dt[h_k, g] TW[gU + k, k], J[h_k, c_k] = self[h_k],
+                    // J[c_k, h_k] = Σ_g Dt[c_k, g] TW[gU + k, k], J[c_k, c_k] = self[c_k].
                     let sH = k, sC = u + k
                     var aHH = lambda, aHC: Scalar = 0, aCH: Scalar = 0, aCC = lambda
                     if snap {
                         aHH = 0
                         for g in 0..<G { aHH += e[sH * G + g] * tw[(g * u + k) * u + k] }
-                        if gru { aHH += sc[sH] }
-                        if lstm {
-                            aHC = sc[sH]
-                            aCH = 0
-                            for g in 0..<G { aCH += e[sC * G + g] * tw[(g * u + k) * u + k] }
-                            aCC = sc[sC]
-                        }
+                        aHC = sc[sH]
+                        aCH = 0
+                        for g in 0..<G { aCH += e[sC * G + g] * tw[(g * u + k) * u + k] }
+                        aCC = sc[sC]
                     }
                     // M̄_n = J M̄_{n-1} + I_n, in place, one pass per gate row.
                     for g in 0..<G {
                         let dsH = d[sH * G + g], dtH = e[sH * G + g]
                         let oh = base + (sH * G + g) * C
-                        if !lstm {
-                            for j in 0..<i { oh[j] = aHH * oh[j] + dsH * x[j] }
-                            let ot = oh + i
-                            for j in 0..<u { ot[j] = aHH * ot[j] + dtH * hp[j] }
-                            oh[i + u] = aHH * oh[i + u] + dsH
-                            if gated { oh[i + u + 1] = aHH * oh[i + u + 1] + dtH }
-                        } else {
-                            let dsC = d[sC * G + g], dtC = e[sC * G + g]
-                            let oc = base + (sC * G + g) * C
-                            for j in 0..<i {
-                                let ph = oh[j], pc = oc[j], xj = x[j]
-                                oh[j] = aHH * ph + aHC * pc + dsH * xj
-                                oc[j] = aCH * ph + aCC * pc + dsC * xj
-                            }
-                            for j in 0..<u {
-                                let ph = oh[i + j], pc = oc[i + j], hj = hp[j]
-                                oh[i + j] = aHH * ph + aHC * pc + dtH * hj
-                                oc[i + j] = aCH * ph + aCC * pc + dtC * hj
-                            }
-                            let jb = i + u, jt = i + u + 1  // b_s, b_t
-                            let phb = oh[jb], pcb = oc[jb], pht = oh[jt], pct = oc[jt]
-                            oh[jb] = aHH * phb + aHC * pcb + dsH
-                            oc[jb] = aCH * phb + aCC * pcb + dsC
-                            oh[jt] = aHH * pht + aHC * pct + dtH
-                            oc[jt] = aCH * pht + aCC * pct + dtC
+                        let dsC = d[sC * G + g], dtC = e[sC * G + g]
+                        let oc = base + (sC * G + g) * C
+                        for j in 0..<i {
+                            let ph = oh[j], pc = oc[j], xj = x[j]
+                            oh[j] = aHH * ph + aHC * pc + dsH * xj
+                            oc[j] = aCH * ph + aCC * pc + dsC * xj
                         }
+                        for j in 0..<u {
+                            let ph = oh[i + j], pc = oc[i + j], hj = hp[j]
+                            oh[i + j] = aHH * ph + aHC * pc + dtH * hj
+                            oc[i + j] = aCH * ph + aCC * pc + dtC * hj
+                        }
+                        let jb = i + u, jt = i + u + 1  // b_s, b_t
+                        let phb = oh[jb], pcb = oc[jb], pht = oh[jt], pct = oc[jt]
+                        oh[jb] = aHH * phb + aHC * pcb + dsH
+                        oc[jb] = aCH * phb + aCC * pcb + dsC
+                        oh[jt] = aHH * pht + aHC * pct + dtH
+                        oc[jt] = aCH * pht + aCC * pct + dtC
                     }
                 }
             }
@@ -91,27 +105,24 @@ extension OnlineGradient {
         var cot = cotangent, below = cotangentBelow
         // The error on h^L, padded with 0 on an lstm's c.
         let topShape = shapes[topRecurrent]
-        cot.update(from: q, count: topShape.units)
+        cot.update(from: q + lane * topShape.units, count: topShape.units)
         for l in stride(from: topRecurrent, through: 0, by: -1) {
             let sh = shapes[l]
             let u = sh.units, G = sh.gates, S = sh.stateSize, C = sh.blockColumns, i = sh.inputs
             if sh.kind == .lstm { (cot + u).update(repeating: 0, count: u) }
             if let Mb = perLayerM[l] {
+                // ΔW[gU + k, :] += q_k M̄[h_k, g, :] (q is 0 on c rows).
                 let base = Mb + lane * S * G * C
-                for s in 0..<u {  // q is 0 on c rows
-                    let qs = cot[s]
-                    if qs == 0 { continue }
-                    let k = s
-                    for g in 0..<G {
-                        let r = g * u + k
-                        let src = base + (s * G + g) * C
-                        let acc = accumulator
-                        let ws = acc + sh.sw + r * i
-                        for j in 0..<i { ws[j] += qs * src[j] }
-                        let wt = acc + sh.tw + r * u
-                        for j in 0..<u { wt[j] += qs * src[i + j] }
-                        acc[sh.b + r] += qs * src[i + u]
-                        if sh.isGated { acc[sh.bt + r] += qs * src[i + u + 1] }
+                let acc = accumulator
+                let qk = UnsafePointer(cot)
+                for g in 0..<G {
+                    let rows = UnsafePointer(base + g * C)
+                    OnlineRows.axpy(rows: u, n: i, acc + sh.sw + g * u * i, ldd: i, s: qk, ss: 1, src: rows, lds: G * C)
+                    OnlineRows.axpy(rows: u, n: u, acc + sh.tw + g * u * u, ldd: u, s: qk, ss: 1, src: rows + i, lds: G * C)
+                    for k in 0..<u {
+                        let src = rows + k * G * C
+                        acc[sh.b + g * u + k] += qk[k] * src[i + u]
+                        if sh.isGated { acc[sh.bt + g * u + k] += qk[k] * src[i + u + 1] }
                     }
                 }
                 if l > 0 { layerVJP(l, lane, UnsafePointer(cot), w, grad: nil, cx: below) }

@@ -1,86 +1,108 @@
 /// Exact RTRL over the whole stack (SPEC 3.3, notes 2.1).
 ///
-/// For every layer `l ≤ L` the engine keeps `M^l = ∂s^l/∂θ_{0…l}` (all parameter columns of
-/// layers `0 … l`, i.e. the blocks `M^{l,j}` for every `j ≤ l`, dense layers included), stored
-/// `(S_l, B, cols_l)`: the lanes' influences side by side, so that the time term is one GEMM per
-/// layer and step over all lanes. Bottom-up at each step:
+/// For every layer `l ≤ L` the engine keeps, per lane, `M^l = ∂s^l/∂θ_{0…l}` (all parameter
+/// columns of layers `0 … l`, i.e. the blocks `M^{l,j}` for every `j ≤ l`, dense layers included),
+/// `(S_l, cols_l)` row-major. Bottom-up at each step, per lane, with the step's local derivatives
+/// folded into two small matrices first:
 /// ```
-/// T   = TW^l · M^l_{n-1}[h rows]          (R × B·cols_l)      one GEMM
-/// X   = SW^l · M^{l-1}_n[h rows]          (R × B·cols_{l-1})  one GEMM
-/// M^l_n[s] = Σ_g Dt[s,g] T[gU+k] + Σ_g Ds[s,g] X[gU+k] + self[s] M^l_{n-1}[src(s)] + I^l_n[s]
+/// Jt[s, :] = Σ_g Dt[s,g] TW[gU+k, :]  (+ self on the gru diagonal)      (S × U)
+/// Jx[s, :] = Σ_g Ds[s,g] SW[gU+k, :]                                    (S × I)
+/// M^l_n      = Jt · M^l_{n-1}[h rows]                                    one GEMM, (S × cols_l)
+///            + self[s] M^l_{n-1}[c_k]              (lstm: both h_k and c_k rows read c_k)
+/// M^l_n[:, 0 ..< cols_{l-1}] += Jx · M^{l-1}_n[h rows]                   one GEMM
+/// M^l_n[s, own row r = gU+k] += I^l_n[s]: Ds[s,g] x, Dt[s,g] h_{n-1}, Ds[s,g], Dt[s,g]
 /// ```
-/// (`k = s mod U`; `src` is `c_k` for lstm, `h_k` for gru; rnn `D_n (SW M^{l-1} + TW M_{n-1}) + I_n`).
-/// Dense layers between recurrent layers get `M^d_n = D^d (SW^d M^{d-1}_n + Zp^d)` (no time term).
-/// At a target step: `Δθ_{0…L} += q_mᵀ M^L_m[h rows]`.
+/// (`k = s mod U`; rnn: `Jt = diag(σ') TW`, so `M_n = D_n (TW M_{n-1} + SW M^{l-1}_n + I_n)`).
+/// Dense layers between recurrent layers get `M^d_n = Jx^d M^{d-1}_n[h] + I^d` (no time term).
+/// The new block is formed in the layer's spare block and swapped in: a lane's `M` stays in
+/// L2 between its two GEMMs (`(S, cols)` is 200 KB for the rnn(32) benchmark layer).
+/// At a target step: `Δθ_{0…L} += q_mᵀ M^L_m[h rows]` (one GEMV per lane).
 ///
-/// Cost per step: Σ_l `R_l U_l B cols_l + R_l I_l B cols_{l-1}` multiply-adds in the two GEMMs
-/// (≈ `n²P` per lane for one rnn layer, `≈ 2L²n⁴` for an L-layer stack) plus `O(S G cols)` per lane
-/// for the combination; memory `Σ_l S_l B cols_l`.
+/// Cost per step and lane: `S_l U_l cols_l + S_l I_l cols_{l-1}` multiply-adds in the two GEMMs
+/// (`≈ n²P` for one rnn layer; the lstm `Jt` has `S = 2U` rows against the `4U` gate rows of
+/// `TW · M`) plus `O(S G (I + U))` for `Jt`, `Jx` and the immediate influence; memory
+/// `Σ_l S_l cols_l` per lane plus one spare block per layer.
 extension OnlineGradient {
     func rtrlAdvance(_ w: UnsafePointer<Scalar>) {
-        let b = lanes
+        let spare = laneCapacity
         for l in 0...topRecurrent {
             let sh = shapes[l]
-            let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, R = sh.rows
-            let cols = rtrlColumns[l], wide = b * cols
-            let M = rtrlM[l]
-            if sh.isRecurrent {
-                Scalar.gemm(transA: false, transB: false, m: R, n: wide, k: u, alpha: 1, a: w + sh.tw, lda: u,
-                            b: UnsafePointer(M), ldb: wide, beta: 0, c: rtrlTW, ldc: wide)
-            }
-            let below = l > 0 ? rtrlColumns[l - 1] : 0, wideBelow = b * below
-            if l > 0 {
-                Scalar.gemm(transA: false, transB: false, m: R, n: wideBelow, k: i, alpha: 1, a: w + sh.sw, lda: i,
-                            b: UnsafePointer(rtrlM[l - 1]), ldb: wideBelow, beta: 0, c: rtrlSW, ldc: wideBelow)
-            }
-            for lane in 0..<b where active[lane] {
+            let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize
+            let cols = rtrlColumns[l]
+            let below = l > 0 ? rtrlColumns[l - 1] : 0
+            let lstm = sh.kind == .lstm
+            for lane in 0..<lanes where active[lane] {
                 let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G, sc = selfCoef[l] + lane * S
-                let x = layerInput(l) + lane * i
-                let hp = hPrev[l] + lane * u
-                // h rows first: an lstm h row reads the previous c row, which is updated after.
-                for s in 0..<S {
-                    let k = s % u
-                    let row = M + (s * b + lane) * cols
-                    switch sh.kind {
-                    case .lstm:
-                        let src = M + ((u + k) * b + lane) * cols
-                        let a = sc[s]
-                        for p in 0..<cols { row[p] = a * src[p] }
-                    case .gru:
-                        let a = sc[s]
-                        for p in 0..<cols { row[p] *= a }
-                    case .rnn, .dense:
-                        row.update(repeating: 0, count: cols)
-                    }
+                let old = rtrlBlock(l, lane), new = rtrlBlock(l, spare)
+                let J = rtrlJ
+                if sh.isRecurrent {
+                    // Jt (S × U), then M_n = Jt · M_{n-1}[h rows] (+ lstm's c rows).
+                    J.update(repeating: 0, count: S * u)
                     for g in 0..<G {
-                        let r = g * u + k
-                        let dsv = d[s * G + g], dtv = e[s * G + g]
-                        if sh.isRecurrent && dtv != 0 {
-                            let t = rtrlTW + r * wide + lane * cols
-                            for p in 0..<cols { row[p] += dtv * t[p] }
+                        let twRows = w + sh.tw + g * u * u
+                        OnlineRows.axpy(rows: u, n: u, J, ldd: u, s: e + g, ss: G, src: twRows, lds: u)
+                        if lstm { OnlineRows.axpy(rows: u, n: u, J + u * u, ldd: u, s: e + u * G + g, ss: G, src: twRows, lds: u) }
+                    }
+                    if sh.kind == .gru { for k in 0..<u { J[k * u + k] += sc[k] } }
+                    Scalar.gemm(transA: false, transB: false, m: S, n: cols, k: u, alpha: 1, a: UnsafePointer(J), lda: u,
+                                b: UnsafePointer(old), ldb: cols, beta: 0, c: new, ldc: cols)
+                    if lstm {
+                        let cRows = UnsafePointer(old + u * cols), self_ = UnsafePointer(sc)
+                        OnlineRows.axpy(rows: u, n: cols, new, ldd: cols, s: self_, ss: 1, src: cRows, lds: cols)
+                        OnlineRows.axpy(rows: u, n: cols, new + u * cols, ldd: cols, s: self_ + u, ss: 1, src: cRows, lds: cols)
+                    }
+                } else {
+                    new.update(repeating: 0, count: S * cols)
+                }
+                if l > 0 {
+                    // Jx (S × I), then M_n[:, 0 ..< cols_{l-1}] += Jx · M^{l-1}_n[h rows].
+                    J.update(repeating: 0, count: S * i)
+                    for g in 0..<G {
+                        let swRows = w + sh.sw + g * u * i
+                        OnlineRows.axpy(rows: u, n: i, J, ldd: i, s: d + g, ss: G, src: swRows, lds: i)
+                        if lstm { OnlineRows.axpy(rows: u, n: i, J + u * i, ldd: i, s: d + u * G + g, ss: G, src: swRows, lds: i) }
+                    }
+                    Scalar.gemm(transA: false, transB: false, m: S, n: below, k: i, alpha: 1, a: UnsafePointer(J), lda: i,
+                                b: UnsafePointer(rtrlBlock(l - 1, lane)), ldb: below, beta: 1, c: new, ldc: cols)
+                }
+                // Immediate influence: state row s (unit k) gets unit k's own weight rows r = gU + k.
+                // Row s of M sits at s·cols, W_s row r at sw + r·I: rows s = 0 ..< U of gate g are
+                // at stride cols + I from `sw + gUI` (the c rows of lstm: from `U cols + sw + gUI`).
+                let x = UnsafePointer(layerInput(l) + lane * i), hp = UnsafePointer(hPrev[l] + lane * u)
+                for g in 0..<G {
+                    for half in 0..<(lstm ? 2 : 1) {
+                        let rowBase = new + half * u * cols, dg = UnsafePointer(d + half * u * G + g)
+                        let eg = UnsafePointer(e + half * u * G + g)
+                        OnlineRows.axpy(rows: u, n: i, rowBase + sh.sw + g * u * i, ldd: cols + i, s: dg, ss: G, src: x, lds: 0)
+                        if sh.isRecurrent {
+                            OnlineRows.axpy(rows: u, n: u, rowBase + sh.tw + g * u * u, ldd: cols + u, s: eg, ss: G, src: hp, lds: 0)
                         }
-                        if l > 0 && dsv != 0 {
-                            let xs = rtrlSW + r * wideBelow + lane * below
-                            for p in 0..<below { row[p] += dsv * xs[p] }
+                        for k in 0..<u {
+                            let row = rowBase + k * cols
+                            row[sh.b + g * u + k] += dg[k * G]
+                            if sh.isGated { row[sh.bt + g * u + k] += eg[k * G] }
                         }
-                        // Immediate influence: unit k's own weight row r.
-                        sh.addRow(r, a: dsv, t: dtv, x: x, hPrev: hp, into: row)
                     }
                 }
+                swapRTRLBlocks(l, lane, spare)
             }
         }
     }
 
-    /// `Δθ_{0…L} += q_mᵀ M^L_m` for one lane (`q` on `h^L`).
+    /// Exchanges lane `lane`'s block of layer `l` with the layer's spare.
+    @inline(__always)
+    func swapRTRLBlocks(_ l: Int, _ lane: Int, _ spare: Int) {
+        let stride = laneCapacity + 1
+        let t = rtrlBlocks[l * stride + lane]
+        rtrlBlocks[l * stride + lane] = rtrlBlocks[l * stride + spare]
+        rtrlBlocks[l * stride + spare] = t
+    }
+
+    /// `Δθ_{0…L} += q_mᵀ M^L_m[h rows]` for one lane.
     func rtrlGradient(_ lane: Int) {
         let l = topRecurrent
-        let cols = rtrlColumns[l], b = lanes
-        let M = rtrlM[l], acc = accumulator
-        for k in 0..<shapes[l].units {
-            let qk = q[k]
-            if qk == 0 { continue }
-            let row = M + (k * b + lane) * cols
-            for p in 0..<cols { acc[p] += qk * row[p] }
-        }
+        let cols = rtrlColumns[l], u = shapes[l].units
+        Scalar.gemm(transA: false, transB: false, m: 1, n: cols, k: u, alpha: 1, a: UnsafePointer(q + lane * u), lda: u,
+                    b: UnsafePointer(rtrlBlock(l, lane)), ldb: cols, beta: 1, c: accumulator, ldc: cols)
     }
 }

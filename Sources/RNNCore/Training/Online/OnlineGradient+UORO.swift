@@ -1,3 +1,5 @@
+import RNNKernels
+
 /// UORO (Tallec & Ollivier 2018) with one rank-one pair over the whole stack (notes 2.2).
 ///
 /// Per lane: `ã` over the stacked state `[s^{l1}; s^{l2}; …]` (recurrent layers bottom-up, lstm
@@ -11,35 +13,71 @@
 /// ã_n = ρ0 J ã_{n-1} + ρ1 ν,   θ̃_n = θ̃_{n-1} / ρ0 + ν̃ / ρ1
 /// Δθ += (q_m · ã^L_m[h]) θ̃_m          at a target step
 /// ```
-/// Cost per step and lane: about two forward steps (`Σ_l R_l (I_l + U_l)` each for the JVP and
-/// the VJP) plus `≈ 4P` for the norms and the pair update; memory `S + P`.
+/// How it runs: `J ã` for all lanes at once (per layer two GEMMs, `ã^l[h] TWᵀ` and the tangent from
+/// below times `SWᵀ`, then the per-unit combination); per lane, `ν̃` is never formed: it is a sum
+/// of outer products (`ν̃[W_s row r] = cs_r x`, `ν̃[W_t row r] = ct_r h_{n-1}`, `ν̃[b_s row r] = cs_r`,
+/// `ν̃[b_t row r] = ct_r` with `cs = Dsᵀ c`, `ct = Dtᵀ c` per row), so
+/// `|ν̃|² = Σ_l Σ_r cs_r² (|x^l|² + 1) + ct_r² (|h^l_{n-1}|² + [gated])` and the pair update
+/// `θ̃ ← θ̃ / ρ0 + ν̃ / ρ1` is one row kernel per block.
+///
+/// Cost per step and lane: the JVP's share of two GEMMs (`Σ_l R_l (I_l + U_l)`), the VJP's row
+/// factors, `≈ P` for the pair update and `≈ P` for the gradient at a target step; memory `S + P`.
 extension OnlineGradient {
     func uoroAdvance(_ w: UnsafePointer<Scalar>, _ n: Int) {
-        let S = stackedStateSize, cols = influenceColumns
-        for lane in 0..<lanes where active[lane] {
-            let a = uoroA + lane * S, theta = uoroTheta + lane * cols
-            let ja = uoroJa, nu = uoroNu, nt = uoroNuTilde
-            // J ã, bottom-up.
-            var tBelow: UnsafeMutablePointer<Scalar>? = nil
-            for l in 0...topRecurrent {
-                let sh = shapes[l]
-                if sh.isRecurrent {
-                    let out = ja + stateOffset[l]
-                    layerJVP(l, lane, tx: tBelow.map { UnsafePointer($0) }, tPrev: UnsafePointer(a + stateOffset[l]), w, out: out)
-                    tBelow = out
-                } else if let t = tBelow {
-                    // A dense layer's tangent, kept in uoroTangent (alternating halves).
-                    let half = (l % 2) * (uoroTangentHalf)
-                    let out = uoroTangent + half
-                    layerJVP(l, lane, tx: UnsafePointer(t), tPrev: nil, w, out: out)
-                    tBelow = out
-                }
+        let S = stackedStateSize, cols = influenceColumns, b = lanes
+        // J ã for every lane, bottom-up: t^l = Jx^l t^{l-1}[h] + J^l ã^l (dense: Jx t), into uoroJa.
+        var tBelow: UnsafeMutablePointer<Scalar>? = nil  // (B, width of the layer below), row stride tBelowStride
+        var tBelowStride = 0
+        for l in 0...topRecurrent {
+            let sh = shapes[l]
+            let u = sh.units, i = sh.inputs, G = sh.gates, R = sh.rows, St = sh.stateSize
+            let ts = uoroRowsS, tt = uoroRowsT  // (B, R)
+            if let t = tBelow {
+                Scalar.gemm(transA: false, transB: true, m: b, n: R, k: i, alpha: 1, a: UnsafePointer(t), lda: tBelowStride,
+                            b: w + sh.sw, ldb: i, beta: 0, c: ts, ldc: R)
+            } else {
+                ts.update(repeating: 0, count: b * R)
             }
-            // ν and ν̃ = νᵀ I, top-down.
+            if sh.isRecurrent {
+                let aL = uoroA + stateOffset[l]
+                Scalar.gemm(transA: false, transB: true, m: b, n: R, k: u, alpha: 1, a: UnsafePointer(aL), lda: S,
+                            b: w + sh.tw, ldb: u, beta: 0, c: tt, ldc: R)
+                for lane in 0..<b {
+                    let d = ds[l] + lane * St * G, e = dt[l] + lane * St * G, sc = selfCoef[l] + lane * St
+                    let tsL = ts + lane * R, ttL = tt + lane * R
+                    let aPrev = aL + lane * S, out = uoroJa + lane * S + stateOffset[l]
+                    for s in 0..<St {
+                        let k = s % u
+                        var v: Scalar = 0
+                        for g in 0..<G { v += d[s * G + g] * tsL[g * u + k] + e[s * G + g] * ttL[g * u + k] }
+                        switch sh.kind {
+                        case .lstm: v += sc[s] * aPrev[u + k]
+                        case .gru: v += sc[s] * aPrev[k]
+                        default: break
+                        }
+                        out[s] = v
+                    }
+                }
+                tBelow = uoroJa + stateOffset[l]
+                tBelowStride = S
+            } else if tBelow != nil {
+                // A dense layer's tangent (alternating halves of uoroTangent).
+                let out = uoroTangent + (l % 2) * b * maxWidth
+                let d = ds[l]
+                for j in 0..<(b * u) { out[j] = d[j] * ts[j] }
+                tBelow = out
+                tBelowStride = u
+            }
+        }
+        for lane in 0..<b where active[lane] {
+            let a = uoroA + lane * S, theta = uoroTheta + lane * cols, ja = uoroJa + lane * S
+            let nu = uoroNu
+            // ν, then ν̃ = νᵀ I's row factors top-down: the cotangent of layer l is ν^l plus what
+            // the layer above sends down on h.
             OnlineNoise.fill(nu, count: S, seed: noiseSeed, epoch: epoch, batch: batchIndex, lane: lane, step: n)
-            nt.update(repeating: 0, count: cols)
             var cot = cotangent, below = cotangentBelow
             var haveCot = false
+            var nuTildeSquared = 0.0
             for l in stride(from: topRecurrent, through: 0, by: -1) {
                 let sh = shapes[l]
                 if sh.isRecurrent {
@@ -50,28 +88,95 @@ extension OnlineGradient {
                 } else if !haveCot {
                     continue  // a dense layer below every recurrent layer with no cotangent yet: impossible
                 }
-                layerVJP(l, lane, UnsafePointer(cot), w, grad: nt, cx: l > 0 ? below : nil)
+                nuTildeSquared += rowFactors(l, lane, UnsafePointer(cot), w, cx: l > 0 ? below : nil)
                 haveCot = true
                 swap(&cot, &below)
             }
-            // Norms and the pair update.
+            // ρ0 = sqrt(|θ̃_{n-1}| / |J ã|), ρ1 = sqrt(|ν̃| / |ν|).
             let nTheta = Self.sumOfSquares(theta, cols).squareRoot()
-            let nNt = Self.sumOfSquares(nt, cols).squareRoot()
+            let nNt = nuTildeSquared.squareRoot()
             let nJa = Self.sumOfSquares(ja, S).squareRoot()
             let nNu = Double(S).squareRoot()
             let rho0 = nTheta > 0 && nJa > 0 ? (nTheta / nJa).squareRoot() : 1
             let rho1 = nNt > 0 ? (nNt / nNu).squareRoot() : 1
             let r0 = Scalar(rho0), r1 = Scalar(rho1)
-            let inv0 = Scalar(1 / rho0), inv1 = Scalar(1 / rho1)
             for s in 0..<S { a[s] = r0 * ja[s] + r1 * nu[s] }
-            for p in 0..<cols { theta[p] = theta[p] * inv0 + nt[p] * inv1 }
+            // θ̃_n = θ̃_{n-1} / ρ0 + ν̃ / ρ1, block by block.
+            var inv0 = Scalar(1 / rho0)
+            let inv1 = Scalar(1 / rho1)
+            withUnsafePointer(to: &inv0) { inv0 in
+                for l in 0...topRecurrent {  // every layer up to L has its ν̃ block (dense ones too)
+                    updateTangentRows(l, lane, theta, inv0: inv0, inv1: inv1)
+                }
+            }
         }
     }
 
-    /// `Σ p[i]²` in float64, with eight independent partial sums (a single running sum is a
-    /// dependency chain that dominated UORO's step).
+    /// ν̃'s row factors of layer `l` for one lane, `cs = Dsᵀ cot`, `ct = Dtᵀ cot` (into uoroCS /
+    /// uoroCT at the layer's rows), `Jxᵀ cot` into `cx` (nil to skip), and returns layer `l`'s
+    /// share of `|ν̃|²`: `Σ_r cs_r² (|x|² + 1) + ct_r² (|h_{n-1}|² + [gated])` (no `W_t`, `b_t` for dense).
+    func rowFactors(_ l: Int, _ lane: Int, _ cot: UnsafePointer<Scalar>, _ w: UnsafePointer<Scalar>,
+                    cx: UnsafeMutablePointer<Scalar>?) -> Double {
+        let sh = shapes[l]
+        let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, R = sh.rows
+        let cs = uoroCS + rowOffset[l], ct = uoroCT + rowOffset[l]
+        cs.update(repeating: 0, count: R)
+        ct.update(repeating: 0, count: R)
+        let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G
+        for s in 0..<S {
+            let k = s % u, v = cot[s]
+            if v == 0 { continue }
+            for g in 0..<G {
+                cs[g * u + k] += d[s * G + g] * v
+                ct[g * u + k] += e[s * G + g] * v
+            }
+        }
+        let x = layerInput(l) + lane * i
+        let xx = Self.sumOfSquares(x, i) + 1
+        var total = 0.0
+        if sh.isRecurrent {
+            let hh = Self.sumOfSquares(hPrev[l] + lane * u, u) + (sh.isGated ? 1 : 0)
+            for r in 0..<R { total += Double(cs[r]) * Double(cs[r]) * xx + Double(ct[r]) * Double(ct[r]) * hh }
+        } else {
+            for r in 0..<R { total += Double(cs[r]) * Double(cs[r]) * xx }
+        }
+        if let cx {
+            for j in 0..<i {
+                var v: Scalar = 0
+                for r in 0..<R { v += w[sh.sw + r * i + j] * cs[r] }
+                cx[j] = v
+            }
+        }
+        return total
+    }
+
+    /// `θ̃ ← θ̃ · inv0 + ν̃ · inv1` on layer `l`'s block of one lane's `θ̃`, from the row factors
+    /// `rowFactors` left.
+    func updateTangentRows(_ l: Int, _ lane: Int, _ theta: UnsafeMutablePointer<Scalar>,
+                           inv0: UnsafePointer<Scalar>, inv1: Scalar) {
+        let sh = shapes[l]
+        let u = sh.units, i = sh.inputs, R = sh.rows
+        let cs = uoroCS + rowOffset[l], ct = uoroCT + rowOffset[l]
+        for r in 0..<R { cs[r] *= inv1; ct[r] *= inv1 }
+        let x = UnsafePointer(layerInput(l) + lane * i), one = UnsafePointer(self.one)
+        OnlineRows.scaleAdd(rows: R, n: i, theta + sh.sw, ldm: i, a: inv0, sa: 0, d: cs, sd: 1, v: x)
+        OnlineRows.scaleAdd(rows: R, n: 1, theta + sh.b, ldm: 1, a: inv0, sa: 0, d: cs, sd: 1, v: one)
+        if sh.isRecurrent {
+            let hp = UnsafePointer(hPrev[l] + lane * u)
+            OnlineRows.scaleAdd(rows: R, n: u, theta + sh.tw, ldm: u, a: inv0, sa: 0, d: ct, sd: 1, v: hp)
+            if sh.isGated {
+                OnlineRows.scaleAdd(rows: R, n: 1, theta + sh.bt, ldm: 1, a: inv0, sa: 0, d: ct, sd: 1, v: one)
+            }
+        }
+    }
+
+    /// `Σ p[i]²` in float64 (float32: the vector kernel `rnn_sum_squares_f32`; float64: eight
+    /// independent partial sums, since a single running sum is a dependency chain).
     @inline(__always)
     static func sumOfSquares(_ p: UnsafePointer<Scalar>, _ n: Int) -> Double {
+        if Scalar.self == Float.self {
+            return rnn_sum_squares_f32(UnsafeRawPointer(p).assumingMemoryBound(to: Float.self), n)
+        }
         var a = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         var i = 0
         while i + 8 <= n {
@@ -85,16 +190,16 @@ extension OnlineGradient {
         return ((a.0 + a.1) + (a.2 + a.3)) + ((a.4 + a.5) + (a.6 + a.7))
     }
 
-    /// Half of `uoroTangent`: two alternating dense-layer tangents.
-    var uoroTangentHalf: Int { maxWidth }
-
     /// `Δθ += (q · ã^L[h]) θ̃` for one lane.
     func uoroGradient(_ lane: Int) {
         let S = stackedStateSize, cols = influenceColumns
-        let a = uoroA + lane * S + stateOffset[topRecurrent]
+        let u = shapes[topRecurrent].units
+        let a = uoroA + lane * S + stateOffset[topRecurrent], qL = q + lane * u
         var dot: Scalar = 0
-        for k in 0..<shapes[topRecurrent].units { dot += q[k] * a[k] }
-        let theta = uoroTheta + lane * cols, acc = accumulator
-        for p in 0..<cols { acc[p] += dot * theta[p] }
+        for k in 0..<u { dot += qL[k] * a[k] }
+        withUnsafePointer(to: &dot) { coefficient in
+            OnlineRows.axpy(rows: 1, n: cols, accumulator, ldd: 0, s: coefficient, ss: 0,
+                            src: UnsafePointer(uoroTheta + lane * cols), lds: 0)
+        }
     }
 }

@@ -122,22 +122,35 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     var cotangentBelow: UnsafeMutablePointer<Scalar>
     var rowScratchS: UnsafeMutablePointer<Scalar>    // (max R) per-lane pre cotangent/tangent
     var rowScratchT: UnsafeMutablePointer<Scalar>    // (max R)
-    var q: UnsafeMutablePointer<Scalar>              // (max U) error on h^L
+    /// The readout's errors of the step for every lane, `(B, width)`, two buffers that the
+    /// backward through the dense layers above `L` alternates between; `q` points at the one that
+    /// ends on `h^L` (`(B, U_L)`, rows of lanes without a target are 0).
+    var readoutErrors: UnsafeMutablePointer<Scalar>
+    var readoutErrorsBelow: UnsafeMutablePointer<Scalar>
+    var q: UnsafeMutablePointer<Scalar>
+    var hasTarget: UnsafeMutablePointer<Bool>        // (B) this step's target lanes
+    /// A constant 1 (the bias column's "input" in the row kernels).
+    var one: UnsafeMutablePointer<Scalar>
 
-    // rtrl: M[l] (S, B, cols_l) for l ≤ L (dense layers: this step's), and the GEMM products.
-    var rtrlM: [UnsafeMutablePointer<Scalar>] = []
+    // rtrl: per layer l ≤ L and lane, a pointer to M^l of the lane, (S_l, cols_l) row-major; the
+    // entry at lane `laneCapacity` is the layer's spare block (the step's new M is formed there,
+    // then swapped with the lane's). Dense layers: this step's.
+    var rtrlBlocks: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>>
     var rtrlColumns: [Int] = []
-    var rtrlTW: UnsafeMutablePointer<Scalar>          // (R, B·cols) TW · M_{n-1}[h]
-    var rtrlSW: UnsafeMutablePointer<Scalar>          // (R, B·cols) SW · M^{l-1}_n[h]
+    var rtrlJ: UnsafeMutablePointer<Scalar>           // (max S, max width) per-lane Jacobian scratch
     // snap1 / rflo: Mbar[l] (B, S, G, C) for recurrent l.
     var perLayerM: [UnsafeMutablePointer<Scalar>?] = []
-    // uoro: ã (B, S), θ̃ (B, cols), per-lane scratch.
+    // uoro: ã (B, S), θ̃ (B, cols), scratch.
     var uoroA: UnsafeMutablePointer<Scalar>
     var uoroTheta: UnsafeMutablePointer<Scalar>
-    var uoroJa: UnsafeMutablePointer<Scalar>          // (S)
+    var uoroJa: UnsafeMutablePointer<Scalar>          // (B, S) J ã of every lane
     var uoroNu: UnsafeMutablePointer<Scalar>          // (S)
-    var uoroNuTilde: UnsafeMutablePointer<Scalar>     // (cols)
-    var uoroTangent: UnsafeMutablePointer<Scalar>     // (max U) tangent of a dense layer
+    var uoroRowsS: UnsafeMutablePointer<Scalar>       // (B, max R) input-side tangent of the rows
+    var uoroRowsT: UnsafeMutablePointer<Scalar>       // (B, max R) state-side tangent of the rows
+    var uoroTangent: UnsafeMutablePointer<Scalar>     // (2, B, max width) tangents of dense layers
+    var uoroCS: UnsafeMutablePointer<Scalar>          // (Σ_l R_l) ν̃'s row factors per layer (Ds side)
+    var uoroCT: UnsafeMutablePointer<Scalar>          // (Σ_l R_l) (Dt side)
+    var rowOffset: [Int] = []                         // layer l's rows in uoroCS / uoroCT
 
     // MARK: Batch in flight
     var batch: SequenceBatch<Scalar>? = nil
@@ -231,21 +244,29 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         cotangentBelow = make(2 * maxWidth)
         rowScratchS = make(maxRows)
         rowScratchT = make(maxRows)
-        q = make(maxWidth)
+        readoutErrors = make(b * maxWidth)
+        readoutErrorsBelow = make(b * maxWidth)
+        q = readoutErrors
+        let targetBuffer = UnsafeMutablePointer<Bool>.allocate(capacity: b)
+        targetBuffer.initialize(repeating: false, count: b)
+        hasTarget = targetBuffer
+        one = make(1)
+        one[0] = 1
 
         // Algorithm state.
-        var maxProduct = 0
-        var ms: [UnsafeMutablePointer<Scalar>] = [], mcols: [Int] = []
+        var mcols: [Int] = []
+        let table = UnsafeMutablePointer<UnsafeMutablePointer<Scalar>>.allocate(capacity: algorithm == .rtrl ? (top + 1) * (b + 1) : 1)
+        var maxState = 1
         if algorithm == .rtrl {
             for l in 0...top {
                 let cols = shapes[l].end
                 mcols.append(cols)
-                ms.append(make(shapes[l].stateSize * b * cols))
-                maxProduct = max(maxProduct, shapes[l].rows * b * cols)
+                for lane in 0...b { (table + l * (b + 1) + lane).initialize(to: make(shapes[l].stateSize * cols)) }
+                maxState = max(maxState, shapes[l].stateSize)
             }
         }
-        rtrlTW = make(maxProduct)
-        rtrlSW = make(maxProduct)
+        rtrlBlocks = table
+        rtrlJ = make(algorithm == .rtrl ? maxState * maxWidth : 0)
         var pls: [UnsafeMutablePointer<Scalar>?] = []
         for (l, shape) in shapes.enumerated() {
             if (algorithm == .snap1 || algorithm == .rflo) && shape.isRecurrent && l <= top {
@@ -257,18 +278,32 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         let uoro = algorithm == .uoro
         uoroA = make(uoro ? b * s : 0)
         uoroTheta = make(uoro ? b * shapes[top].end : 0)
-        uoroJa = make(uoro ? s : 0)
+        uoroJa = make(uoro ? b * s : 0)
         uoroNu = make(uoro ? s : 0)
-        uoroNuTilde = make(uoro ? shapes[top].end : 0)
-        uoroTangent = make(uoro ? 2 * maxWidth : 0)
+        uoroRowsS = make(uoro ? b * maxRows : 0)
+        uoroRowsT = make(uoro ? b * maxRows : 0)
+        uoroTangent = make(uoro ? 2 * b * maxWidth : 0)
+        var rowOffsets: [Int] = [], rowTotal = 0
+        for shape in shapes { rowOffsets.append(rowTotal); rowTotal += shape.rows }
+        rowOffset = rowOffsets
+        uoroCS = make(uoro ? rowTotal : 0)
+        uoroCT = make(uoro ? rowTotal : 0)
         h = hs; c = cs; hPrev = hps; cPrev = cps; pre = pres; ds = dss; dt = dts; selfCoef = scs
-        rtrlM = ms; rtrlColumns = mcols; perLayerM = pls
+        rtrlColumns = mcols; perLayerM = pls
         storage = owned
     }
 
     deinit {
         for buffer in storage { buffer.deallocate() }
         active.deallocate()
+        hasTarget.deallocate()
+        rtrlBlocks.deallocate()
+    }
+
+    /// Lane `lane`'s `M^l` (rtrl; `lane == laneCapacity`: the layer's spare block).
+    @inline(__always)
+    func rtrlBlock(_ l: Int, _ lane: Int) -> UnsafeMutablePointer<Scalar> {
+        rtrlBlocks[l * (laneCapacity + 1) + lane]
     }
 
     // MARK: - Public API
@@ -312,7 +347,9 @@ public final class OnlineGradient<Scalar: RNNScalar> {
             h[l].update(repeating: 0, count: lanes * shape.units)
             if shape.kind == .lstm { c[l].update(repeating: 0, count: lanes * shape.units) }
         }
-        for l in rtrlM.indices { rtrlM[l].update(repeating: 0, count: shapes[l].stateSize * lanes * rtrlColumns[l]) }
+        for l in rtrlColumns.indices {
+            for lane in 0..<lanes { rtrlBlock(l, lane).update(repeating: 0, count: shapes[l].stateSize * rtrlColumns[l]) }
+        }
         for (l, m) in perLayerM.enumerated() {
             if let m { m.update(repeating: 0, count: lanes * shapes[l].stateSize * shapes[l].gates * shapes[l].blockColumns) }
         }
@@ -422,8 +459,14 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         case .snap1, .rflo: perLayerAdvance(w)
         case .uoro: uoroAdvance(w, n)
         }
-        for lane in 0..<lanes where active[lane] && view.mask[view.row(n, lane)] != 0 {
-            lossAndReadout(view, w, n, lane)
+        var targets = false
+        for lane in 0..<lanes {
+            hasTarget[lane] = active[lane] && view.mask[view.row(n, lane)] != 0
+            targets = targets || hasTarget[lane]
+        }
+        guard targets else { return }
+        lossAndReadout(view, w, n)
+        for lane in 0..<lanes where hasTarget[lane] {
             switch algorithm {
             case .rtrl: rtrlGradient(lane)
             case .snap1, .rflo: perLayerGradient(w, lane)
@@ -566,77 +609,82 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         }
     }
 
-    /// Loss of one lane's target step, the readout's exact same-step gradient (dense layers above
-    /// `L`) into the accumulator, and the error `q = ∂C_m/∂h^L_m` into `q`.
+    /// Loss of the step's target lanes (`hasTarget`), the readout's exact same-step gradient (dense
+    /// layers above `L`) into the accumulator, and the errors `q = ∂C_m/∂h^L_m`, `(B, U_L)` with
+    /// zero rows for lanes without a target, in `q`. The dense layers' backward runs over all lanes
+    /// at once: `ΔW += Eᵀ X`, `Δb += Σ_lanes E`, `E_below = E W`.
     ///
     /// Errors: mse `dC/dy = 2 (y - t)`; with a dense top, cross-entropy and binary cross-entropy
     /// inject `dC/dz = y - t` (folded); with a recurrent top, binary cross-entropy uses
     /// `dC/dy = (y - t) / (y (1 - y))` (it meets `σ'` inside the influence).
-    func lossAndReadout(_ view: BatchView<Scalar>, _ w: UnsafePointer<Scalar>, _ n: Int, _ lane: Int) {
+    func lossAndReadout(_ view: BatchView<Scalar>, _ w: UnsafePointer<Scalar>, _ n: Int) {
         let top = shapes.count - 1
         let o = spec.outputs
-        let row = view.row(n, lane)
-        let y = h[top] + lane * o
-        let g = cotangent  // error on the top layer: dC/dz (folded) or dC/dy
-        var sum = 0.0
+        let b = lanes
         let foldedTop = top > topRecurrent && spec.loss != .mse
-        switch spec.loss {
-        case .mse:
-            let t = view.valueTargets! + row * o
-            for j in 0..<o {
-                let diff = y[j] - t[j]
-                sum += Double(diff) * Double(diff)
-                g[j] = 2 * diff
+        var cot = readoutErrors, below = readoutErrorsBelow
+        var sum = 0.0
+        for lane in 0..<b {
+            let g = cot + lane * o  // error on the top layer: dC/dz (folded) or dC/dy
+            guard hasTarget[lane] else {
+                g.update(repeating: 0, count: o)
+                continue
             }
-            pendingElements += o
-        case .binaryCrossEntropy:
-            let t = view.valueTargets! + row * o
-            for j in 0..<o {
-                let yv = Double(y[j]), tv = Double(t[j])
-                sum -= tv * max(_log(yv), -100) + (1 - tv) * max(_log(1 - yv), -100)
-                g[j] = foldedTop ? y[j] - t[j] : (y[j] - t[j]) / (y[j] * (1 - y[j]))
+            let row = view.row(n, lane)
+            let y = h[top] + lane * o
+            switch spec.loss {
+            case .mse:
+                let t = view.valueTargets! + row * o
+                for j in 0..<o {
+                    let diff = y[j] - t[j]
+                    sum += Double(diff) * Double(diff)
+                    g[j] = 2 * diff
+                }
+                pendingElements += o
+            case .binaryCrossEntropy:
+                let t = view.valueTargets! + row * o
+                for j in 0..<o {
+                    let yv = Double(y[j]), tv = Double(t[j])
+                    sum -= tv * max(_log(yv), -100) + (1 - tv) * max(_log(1 - yv), -100)
+                    g[j] = foldedTop ? y[j] - t[j] : (y[j] - t[j]) / (y[j] * (1 - y[j]))
+                }
+                pendingElements += o
+            case .crossEntropy:
+                let cls = Int(view.classTargets![row])
+                let z = logits + lane * o
+                var mx = Double(z[0])
+                for j in 1..<o { mx = max(mx, Double(z[j])) }
+                var s = 0.0
+                for j in 0..<o { s += _exp(Double(z[j]) - mx) }
+                sum += mx + _log(s) - Double(z[cls])
+                for j in 0..<o { g[j] = y[j] }
+                g[cls] -= 1
+                pendingElements += 1
             }
-            pendingElements += o
-        case .crossEntropy:
-            let cls = Int(view.classTargets![row])
-            let z = logits + lane * o
-            var mx = Double(z[0])
-            for j in 1..<o { mx = max(mx, Double(z[j])) }
-            var s = 0.0
-            for j in 0..<o { s += _exp(Double(z[j]) - mx) }
-            sum += mx + _log(s) - Double(z[cls])
-            for j in 0..<o { g[j] = y[j] }
-            g[cls] -= 1
-            pendingElements += 1
         }
         pendingLossSum += sum
-        // Same-step backprop through the readout.
-        var cot = g, below = cotangentBelow
+        // Same-step backprop through the dense layers above L, all lanes at once (the rows of
+        // lanes without a target are 0 and stay 0 through every activation's backward).
         if top > topRecurrent {
             for l in stride(from: top, to: topRecurrent, by: -1) {
                 let sh = shapes[l]
                 let u = sh.units, i = sh.inputs
-                let hl = UnsafePointer(h[l] + lane * u)
                 if !(l == top && foldedTop) {
-                    sh.activation.backward(h: hl, g: cot, rows: 1, width: u)
+                    sh.activation.backward(h: UnsafePointer(h[l]), g: cot, rows: b, width: u)
                 }
-                let x = layerInput(l) + lane * i
-                let acc = accumulator
-                for k in 0..<u {
-                    let dk = cot[k]
-                    acc[sh.b + k] += dk
-                    let wrow = acc + sh.sw + k * i
-                    for j in 0..<i { wrow[j] += dk * x[j] }
+                Scalar.gemm(transA: true, transB: false, m: u, n: i, k: b, alpha: 1, a: UnsafePointer(cot), lda: u,
+                            b: UnsafePointer(layerInput(l)), ldb: i, beta: 1, c: accumulator + sh.sw, ldc: i)
+                let bias = accumulator + sh.b
+                for lane in 0..<b where hasTarget[lane] {
+                    let e = cot + lane * u
+                    for k in 0..<u { bias[k] += e[k] }
                 }
-                for j in 0..<i {
-                    var v: Scalar = 0
-                    for k in 0..<u { v += w[sh.sw + k * i + j] * cot[k] }
-                    below[j] = v
-                }
+                Scalar.gemm(transA: false, transB: false, m: b, n: i, k: u, alpha: 1, a: UnsafePointer(cot), lda: u,
+                            b: w + sh.sw, ldb: i, beta: 0, c: below, ldc: i)
                 swap(&cot, &below)
             }
         }
-        q.update(from: cot, count: shapes[topRecurrent].units)
+        q = cot
     }
 
     // MARK: - Per-lane local maps (shared by snap1, rflo and uoro)

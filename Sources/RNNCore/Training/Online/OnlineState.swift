@@ -4,7 +4,7 @@
 ///
 /// Layouts:
 /// - `state`: per recurrent layer in stack order, `h` (B, U), then `c` (B, U) for lstm.
-/// - `influence`: rtrl: per layer `l ≤ L` that is recurrent, `M^l` as `(S_l, B, cols_l)` with
+/// - `influence`: rtrl: per layer `l ≤ L` that is recurrent, `M^l` as `(B, S_l, cols_l)` with
 ///   `cols_l` the parameters of layers `0 … l` (dense layers between are recomputed each step and
 ///   not stored); snap1 / rflo: per recurrent layer `(B, S_l, G, C_l)`; uoro: `ã` (B, S) then
 ///   `θ̃` (B, cols_L).
@@ -49,8 +49,8 @@ extension OnlineGradient {
     var influenceTensors: [(UnsafeMutablePointer<Scalar>, Int)] {
         switch algorithm {
         case .rtrl:
-            return (0...topRecurrent).filter { shapes[$0].isRecurrent }.map {
-                (rtrlM[$0], shapes[$0].stateSize * lanes * rtrlColumns[$0])
+            return (0...topRecurrent).filter { shapes[$0].isRecurrent }.flatMap { l in
+                (0..<lanes).map { (rtrlBlock(l, $0), shapes[l].stateSize * rtrlColumns[l]) }
             }
         case .snap1, .rflo:
             return shapes.indices.compactMap { l in

@@ -1,0 +1,52 @@
+import RNNKernels
+
+/// The row operations the online algorithms are made of (SPEC 3.3: an influence row of SnAp-1 or
+/// RFLO, UORO's parameter tangent and RTRL's immediate influence each get a scaled copy of a short
+/// vector, `x` or `h_{n-1}`, per weight row). Float32 runs the AVX-512 / AVX2 kernels of
+/// `RNNKernels` (`online_rows.c`); float64 runs the loops below, the exact path the float32 one is
+/// compared with.
+enum OnlineRows<Scalar: RNNScalar> {
+    /// For `r < rows`, `j < n`: `m[r·ldm + j] = a[r·sa] · m[r·ldm + j] + d[r·sd] · v[r·sv + j]`
+    /// (stride 0: one scalar or vector for every row).
+    @inline(__always)
+    static func scaleAdd(rows: Int, n: Int, _ m: UnsafeMutablePointer<Scalar>, ldm: Int,
+                         a: UnsafePointer<Scalar>, sa: Int, d: UnsafePointer<Scalar>, sd: Int,
+                         v: UnsafePointer<Scalar>, sv: Int = 0) {
+        guard rows > 0, n > 0 else { return }
+        if Scalar.self == Float.self {
+            rnn_rows_scale_add_f32(rows, n, f32(m), ldm, f32(a), sa, f32(d), sd, f32(v), sv)
+            return
+        }
+        for r in 0..<rows {
+            let ar = a[r * sa], dr = d[r * sd]
+            let row = m + r * ldm, vr = v + r * sv
+            for j in 0..<n { row[j] = ar * row[j] + dr * vr[j] }
+        }
+    }
+
+    /// For `r < rows`, `j < n`: `dst[r·ldd + j] += s[r·ss] · src[r·lds + j]`.
+    @inline(__always)
+    static func axpy(rows: Int, n: Int, _ dst: UnsafeMutablePointer<Scalar>, ldd: Int,
+                     s: UnsafePointer<Scalar>, ss: Int, src: UnsafePointer<Scalar>, lds: Int) {
+        guard rows > 0, n > 0 else { return }
+        if Scalar.self == Float.self {
+            rnn_rows_axpy_f32(rows, n, f32(dst), ldd, f32(s), ss, f32(src), lds)
+            return
+        }
+        for r in 0..<rows {
+            let sr = s[r * ss]
+            let out = dst + r * ldd, input = src + r * lds
+            for j in 0..<n { out[j] += sr * input[j] }
+        }
+    }
+
+    @inline(__always)
+    private static func f32(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+
+    @inline(__always)
+    private static func f32(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+}
