@@ -20,87 +20,105 @@
 /// Cost per step and lane: `≈ (S/U)² · P` for the carry (rnn `2P`, lstm `8P`) plus `≈ 2P` for the
 /// gradient and the error sent down; memory `(S/U) · P`.
 extension OnlineGradient {
+    /// Every active lane's M̄ of every recurrent layer one step on, each lane followed at a target
+    /// by its gradient (`perLayerGradient`).
     func perLayerAdvance(_ w: UnsafePointer<Scalar>) {
+        for lane in 0..<lanes where active[lane] {
+            for l in shapes.indices where perLayerM[l] != nil { perLayerCarry(l, lane, w) }
+            if hasTarget[lane] { perLayerGradient(w, lane) }
+        }
+    }
+
+    /// `M̄^l_n` of one lane from `M̄^l_{n-1}`.
+    func perLayerCarry(_ l: Int, _ lane: Int, _ w: UnsafePointer<Scalar>) {
         let lambda = Scalar(rfloDecay)
         let snap = algorithm == .snap1
-        for (l, sh) in shapes.enumerated() {
-            guard let Mb = perLayerM[l] else { continue }
-            let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, C = sh.blockColumns
-            let gated = sh.isGated, lstm = sh.kind == .lstm, gru = sh.kind == .gru
-            let tw = w + max(sh.tw, 0)
-            let aHH = rowScratchS  // (U) the carry factor of unit k's rows (rnn, gru)
-            for lane in 0..<lanes where active[lane] {
-                let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G, sc = selfCoef[l] + lane * S
-                let x = layerInput(l) + lane * i
-                let hp = hPrev[l] + lane * u
-                let base = Mb + lane * S * G * C
-                if !lstm {
-                    // M̄_n[k, g, :] = a_k M̄_{n-1}[k, g, :] + [Ds[k,g] x ; Dt[k,g] h_{n-1} ; Ds[k,g] ; Dt[k,g]],
-                    // a_k = J[h_k, h_k] = Σ_g Dt[k, g] TW[gU + k, k] (+ z_k for gru) for snap1, λ for rflo.
-                    for k in 0..<u {
-                        var a = lambda
-                        if snap {
-                            a = 0
-                            for g in 0..<G { a += e[k * G + g] * tw[(g * u + k) * u + k] }
-                            if gru { a += sc[k] }
-                        }
-                        aHH[k] = a
-                    }
-                    let a = UnsafePointer(aHH), one = UnsafePointer(self.one)
-                    for g in 0..<G {
-                        let rows = base + g * C  // unit k's row of gate g at rows + k·G·C
-                        OnlineRows.scaleAdd(rows: u, n: i, rows, ldm: G * C, a: a, sa: 1, d: d + g, sd: G, v: x)
-                        OnlineRows.scaleAdd(rows: u, n: u, rows + i, ldm: G * C, a: a, sa: 1, d: e + g, sd: G, v: hp)
-                        OnlineRows.scaleAdd(rows: u, n: 1, rows + i + u, ldm: G * C, a: a, sa: 1, d: d + g, sd: G, v: one)
-                        if gated {
-                            OnlineRows.scaleAdd(rows: u, n: 1, rows + i + u + 1, ldm: G * C, a: a, sa: 1, d: e + g, sd: G, v: one)
-                        }
-                    }
-                    continue
+        let sh = shapes[l]
+        guard let Mb = perLayerM[l] else { return }
+        let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, C = sh.blockColumns
+        let gated = sh.isGated, lstm = sh.kind == .lstm, gru = sh.kind == .gru
+        let tw = w + max(sh.tw, 0)
+        let aHH = rowScratchS  // (U) the carry factor of unit k's rows (rnn, gru)
+        let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G, sc = selfCoef[l] + lane * S
+        let x = layerInput(l) + lane * i
+        let hp = hPrev[l] + lane * u
+        let base = Mb + lane * S * G * C
+        if !lstm {
+            // M̄_n[k, g, :] = a_k M̄_{n-1}[k, g, :] + [Ds[k,g] x ; Dt[k,g] h_{n-1} ; Ds[k,g] ; Dt[k,g]],
+            // a_k = J[h_k, h_k] = Σ_g Dt[k, g] TW[gU + k, k] (+ z_k for gru) for snap1, λ for rflo.
+            for k in 0..<u {
+                var a = lambda
+                if snap {
+                    a = 0
+                    for g in 0..<G { a += e[k * G + g] * tw[(g * u + k) * u + k] }
+                    if gru { a += sc[k] }
                 }
-                for k in 0..<u {
-                    // lstm: the per-unit block of J (snap1) or λI (rflo) couples rows h_k and c_k:
-                    // J[h_k, h_k] = Σ_g Dt[h_k, g] TW[gU + k, k], J[h_k, c_k] = self[h_k],
-                    // J[c_k, h_k] = Σ_g Dt[c_k, g] TW[gU + k, k], J[c_k, c_k] = self[c_k].
-                    let sH = k, sC = u + k
-                    var aHH = lambda, aHC: Scalar = 0, aCH: Scalar = 0, aCC = lambda
-                    if snap {
-                        aHH = 0
-                        for g in 0..<G { aHH += e[sH * G + g] * tw[(g * u + k) * u + k] }
-                        aHC = sc[sH]
-                        aCH = 0
-                        for g in 0..<G { aCH += e[sC * G + g] * tw[(g * u + k) * u + k] }
-                        aCC = sc[sC]
-                    }
-                    // M̄_n = J M̄_{n-1} + I_n, in place, one pass per gate row.
-                    for g in 0..<G {
-                        let dsH = d[sH * G + g], dtH = e[sH * G + g]
-                        let oh = base + (sH * G + g) * C
-                        let dsC = d[sC * G + g], dtC = e[sC * G + g]
-                        let oc = base + (sC * G + g) * C
-                        for j in 0..<i {
-                            let ph = oh[j], pc = oc[j], xj = x[j]
-                            oh[j] = aHH * ph + aHC * pc + dsH * xj
-                            oc[j] = aCH * ph + aCC * pc + dsC * xj
-                        }
-                        for j in 0..<u {
-                            let ph = oh[i + j], pc = oc[i + j], hj = hp[j]
-                            oh[i + j] = aHH * ph + aHC * pc + dtH * hj
-                            oc[i + j] = aCH * ph + aCC * pc + dtC * hj
-                        }
-                        let jb = i + u, jt = i + u + 1  // b_s, b_t
-                        let phb = oh[jb], pcb = oc[jb], pht = oh[jt], pct = oc[jt]
-                        oh[jb] = aHH * phb + aHC * pcb + dsH
-                        oc[jb] = aCH * phb + aCC * pcb + dsC
-                        oh[jt] = aHH * pht + aHC * pct + dtH
-                        oc[jt] = aCH * pht + aCC * pct + dtC
-                    }
+                aHH[k] = a
+            }
+            let a = UnsafePointer(aHH), one = UnsafePointer(self.one)
+            if !gated {
+                // rnn: Ds = Dt, so a row is one scaled copy of [x; h_{n-1}; 1].
+                let v = carryInput
+                v.update(from: x, count: i)
+                (v + i).update(from: hp, count: u)
+                v[i + u] = 1
+                OnlineRows.scaleAdd(rows: u, n: C, base, ldm: C, a: a, sa: 1, d: d, sd: 1, v: UnsafePointer(v))
+                return
+            }
+            for g in 0..<G {
+                let rows = base + g * C  // unit k's row of gate g at rows + k·G·C
+                OnlineRows.scaleAdd(rows: u, n: i, rows, ldm: G * C, a: a, sa: 1, d: d + g, sd: G, v: x)
+                OnlineRows.scaleAdd(rows: u, n: u, rows + i, ldm: G * C, a: a, sa: 1, d: e + g, sd: G, v: hp)
+                OnlineRows.scaleAdd(rows: u, n: 1, rows + i + u, ldm: G * C, a: a, sa: 1, d: d + g, sd: G, v: one)
+                if gated {
+                    OnlineRows.scaleAdd(rows: u, n: 1, rows + i + u + 1, ldm: G * C, a: a, sa: 1, d: e + g, sd: G, v: one)
                 }
+            }
+            return
+        }
+        for k in 0..<u {
+            // lstm: the per-unit block of J (snap1) or λI (rflo) couples rows h_k and c_k:
+            // J[h_k, h_k] = Σ_g Dt[h_k, g] TW[gU + k, k], J[h_k, c_k] = self[h_k],
+            // J[c_k, h_k] = Σ_g Dt[c_k, g] TW[gU + k, k], J[c_k, c_k] = self[c_k].
+            let sH = k, sC = u + k
+            var aHH = lambda, aHC: Scalar = 0, aCH: Scalar = 0, aCC = lambda
+            if snap {
+                aHH = 0
+                for g in 0..<G { aHH += e[sH * G + g] * tw[(g * u + k) * u + k] }
+                aHC = sc[sH]
+                aCH = 0
+                for g in 0..<G { aCH += e[sC * G + g] * tw[(g * u + k) * u + k] }
+                aCC = sc[sC]
+            }
+            // M̄_n = J M̄_{n-1} + I_n, in place, one pass per gate row.
+            for g in 0..<G {
+                let dsH = d[sH * G + g], dtH = e[sH * G + g]
+                let oh = base + (sH * G + g) * C
+                let dsC = d[sC * G + g], dtC = e[sC * G + g]
+                let oc = base + (sC * G + g) * C
+                for j in 0..<i {
+                    let ph = oh[j], pc = oc[j], xj = x[j]
+                    oh[j] = aHH * ph + aHC * pc + dsH * xj
+                    oc[j] = aCH * ph + aCC * pc + dsC * xj
+                }
+                for j in 0..<u {
+                    let ph = oh[i + j], pc = oc[i + j], hj = hp[j]
+                    oh[i + j] = aHH * ph + aHC * pc + dtH * hj
+                    oc[i + j] = aCH * ph + aCC * pc + dtC * hj
+                }
+                let jb = i + u, jt = i + u + 1  // b_s, b_t
+                let phb = oh[jb], pcb = oc[jb], pht = oh[jt], pct = oc[jt]
+                oh[jb] = aHH * phb + aHC * pcb + dsH
+                oc[jb] = aCH * phb + aCC * pcb + dsC
+                oh[jt] = aHH * pht + aHC * pct + dtH
+                oc[jt] = aCH * pht + aCC * pct + dtC
             }
         }
     }
 
-    /// Top-down same-step gradient for one lane, starting from `q` on `h^L`.
+    /// Top-down same-step gradient for one lane, starting from `q` on `h^L`: a recurrent layer's
+    /// share `ΔW[gU + k, :] += q_k M̄[h_k, g, :]` goes to the layer's pending rows (same layout as
+    /// M̄, one kernel call per gate), moved into the accumulator at the end of the step.
     func perLayerGradient(_ w: UnsafePointer<Scalar>, _ lane: Int) {
         var cot = cotangent, below = cotangentBelow
         // The error on h^L, padded with 0 on an lstm's c.
@@ -108,28 +126,44 @@ extension OnlineGradient {
         cot.update(from: q + lane * topShape.units, count: topShape.units)
         for l in stride(from: topRecurrent, through: 0, by: -1) {
             let sh = shapes[l]
-            let u = sh.units, G = sh.gates, S = sh.stateSize, C = sh.blockColumns, i = sh.inputs
+            let u = sh.units, G = sh.gates, S = sh.stateSize, C = sh.blockColumns
             if sh.kind == .lstm { (cot + u).update(repeating: 0, count: u) }
-            if let Mb = perLayerM[l] {
-                // ΔW[gU + k, :] += q_k M̄[h_k, g, :] (q is 0 on c rows).
+            if let Mb = perLayerM[l], let pending = perLayerPending[l] {
+                // q is 0 on c rows: only the h rows (the first U·G rows of the lane's M̄).
                 let base = Mb + lane * S * G * C
-                let acc = accumulator
-                let qk = UnsafePointer(cot)
                 for g in 0..<G {
-                    let rows = UnsafePointer(base + g * C)
-                    OnlineRows.axpy(rows: u, n: i, acc + sh.sw + g * u * i, ldd: i, s: qk, ss: 1, src: rows, lds: G * C)
-                    OnlineRows.axpy(rows: u, n: u, acc + sh.tw + g * u * u, ldd: u, s: qk, ss: 1, src: rows + i, lds: G * C)
-                    for k in 0..<u {
-                        let src = rows + k * G * C
-                        acc[sh.b + g * u + k] += qk[k] * src[i + u]
-                        if sh.isGated { acc[sh.bt + g * u + k] += qk[k] * src[i + u + 1] }
-                    }
+                    OnlineRows.axpy(rows: u, n: C, pending + g * C, ldd: G * C, s: UnsafePointer(cot), ss: 1,
+                                    src: UnsafePointer(base + g * C), lds: G * C)
                 }
+                pendingRows = true
                 if l > 0 { layerVJP(l, lane, UnsafePointer(cot), w, grad: nil, cx: below) }
             } else {
                 layerVJP(l, lane, UnsafePointer(cot), w, grad: accumulator, cx: l > 0 ? below : nil)
             }
             swap(&cot, &below)
         }
+    }
+
+    /// Moves the pending rows (snap1, rflo) into the accumulator, `ParameterLayout` order:
+    /// row `(k, g)` = `[W_s row | W_t row | b_s | b_t]` of weight row `gU + k`. Then zeroes them.
+    func flushPendingRows() {
+        guard pendingRows else { return }
+        let one = UnsafePointer(self.one), acc = accumulator
+        for (l, sh) in shapes.enumerated() {
+            guard let pending = perLayerPending[l] else { continue }
+            let u = sh.units, i = sh.inputs, G = sh.gates, C = sh.blockColumns
+            for g in 0..<G {
+                let rows = UnsafePointer(pending + g * C)
+                OnlineRows.axpy(rows: u, n: i, acc + sh.sw + g * u * i, ldd: i, s: one, ss: 0, src: rows, lds: G * C)
+                OnlineRows.axpy(rows: u, n: u, acc + sh.tw + g * u * u, ldd: u, s: one, ss: 0, src: rows + i, lds: G * C)
+                for k in 0..<u {
+                    let row = rows + k * G * C
+                    acc[sh.b + g * u + k] += row[i + u]
+                    if sh.isGated { acc[sh.bt + g * u + k] += row[i + u + 1] }
+                }
+            }
+            pending.update(repeating: 0, count: u * G * C)
+        }
+        pendingRows = false
     }
 }

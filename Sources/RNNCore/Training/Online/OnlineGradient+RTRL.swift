@@ -23,15 +23,17 @@
 /// `TW · M`) plus `O(S G (I + U))` for `Jt`, `Jx` and the immediate influence; memory
 /// `Σ_l S_l cols_l` per lane plus one spare block per layer.
 extension OnlineGradient {
+    /// Every active lane's `M^l` bottom-up, each lane followed at a target by its gradient (its
+    /// blocks are then still in L2).
     func rtrlAdvance(_ w: UnsafePointer<Scalar>) {
         let spare = laneCapacity
-        for l in 0...topRecurrent {
-            let sh = shapes[l]
-            let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize
-            let cols = rtrlColumns[l]
-            let below = l > 0 ? rtrlColumns[l - 1] : 0
-            let lstm = sh.kind == .lstm
-            for lane in 0..<lanes where active[lane] {
+        for lane in 0..<lanes where active[lane] {
+            for l in 0...topRecurrent {
+                let sh = shapes[l]
+                let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize
+                let cols = rtrlColumns[l]
+                let below = l > 0 ? rtrlColumns[l - 1] : 0
+                let lstm = sh.kind == .lstm
                 let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G, sc = selfCoef[l] + lane * S
                 let old = rtrlBlock(l, lane), new = rtrlBlock(l, spare)
                 let J = rtrlJ
@@ -86,6 +88,7 @@ extension OnlineGradient {
                 }
                 swapRTRLBlocks(l, lane, spare)
             }
+            if hasTarget[lane] { rtrlGradient(lane) }
         }
     }
 

@@ -109,6 +109,7 @@ extension OnlineGradient {
                     updateTangentRows(l, lane, theta, inv0: inv0, inv1: inv1)
                 }
             }
+            if hasTarget[lane] { uoroGradient(lane) }
         }
     }
 

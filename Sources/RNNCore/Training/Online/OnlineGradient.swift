@@ -105,7 +105,9 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     let maxWidth: Int
 
     // MARK: Buffers (all allocated at init)
-    var storage: [UnsafeMutableBufferPointer<Scalar>] = []
+    /// Every buffer, 64-byte aligned (a cache line: the row kernels' vector loads and stores of a
+    /// block that starts on a line do not split across two).
+    var storage: [UnsafeMutableRawPointer] = []
     var h: [UnsafeMutablePointer<Scalar>] = []       // (B, U) state (dense: this step's output)
     var c: [UnsafeMutablePointer<Scalar>] = []       // (B, U) lstm cell
     var hPrev: [UnsafeMutablePointer<Scalar>] = []   // (B, U)
@@ -138,8 +140,13 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     var rtrlBlocks: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>>
     var rtrlColumns: [Int] = []
     var rtrlJ: UnsafeMutablePointer<Scalar>           // (max S, max width) per-lane Jacobian scratch
-    // snap1 / rflo: Mbar[l] (B, S, G, C) for recurrent l.
+    // snap1 / rflo: Mbar[l] (B, S, G, C) for recurrent l; the step's gradient of layer l summed
+    // over lanes in the rows of M̄ (U, G, C), moved into `accumulator` at the end of the step by
+    // `flushPendingRows` (empty between steps); a row `[x; h_{n-1}; 1]` of the lane in flight.
     var perLayerM: [UnsafeMutablePointer<Scalar>?] = []
+    var perLayerPending: [UnsafeMutablePointer<Scalar>?] = []
+    var pendingRows = false
+    var carryInput: UnsafeMutablePointer<Scalar>
     // uoro: ã (B, S), θ̃ (B, cols), scratch.
     var uoroA: UnsafeMutablePointer<Scalar>
     var uoroTheta: UnsafeMutablePointer<Scalar>
@@ -209,12 +216,12 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         self.stackedStateSize = s
         self.influenceColumns = shapes[top].end
 
-        var owned: [UnsafeMutableBufferPointer<Scalar>] = []
+        var owned: [UnsafeMutableRawPointer] = []
         func make(_ count: Int) -> UnsafeMutablePointer<Scalar> {
-            let buffer = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: max(count, 1))
-            buffer.initialize(repeating: 0)
-            owned.append(buffer)
-            return buffer.baseAddress!
+            let n = max(count, 1)
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: n * MemoryLayout<Scalar>.stride, alignment: 64)
+            owned.append(raw)
+            return raw.initializeMemory(as: Scalar.self, repeating: 0, count: n)
         }
         let b = lanes
         let maxWidth = max(spec.layers.map { max($0.units, $0.inputs) }.max() ?? 1, 1)
@@ -267,14 +274,19 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         }
         rtrlBlocks = table
         rtrlJ = make(algorithm == .rtrl ? maxState * maxWidth : 0)
-        var pls: [UnsafeMutablePointer<Scalar>?] = []
+        var pls: [UnsafeMutablePointer<Scalar>?] = [], pending: [UnsafeMutablePointer<Scalar>?] = []
+        var maxColumns = 1
         for (l, shape) in shapes.enumerated() {
             if (algorithm == .snap1 || algorithm == .rflo) && shape.isRecurrent && l <= top {
                 pls.append(make(b * shape.stateSize * shape.gates * shape.blockColumns))
+                pending.append(make(shape.units * shape.gates * shape.blockColumns))
+                maxColumns = max(maxColumns, shape.blockColumns)
             } else {
                 pls.append(nil)
+                pending.append(nil)
             }
         }
+        carryInput = make(maxColumns)
         let uoro = algorithm == .uoro
         uoroA = make(uoro ? b * s : 0)
         uoroTheta = make(uoro ? b * shapes[top].end : 0)
@@ -289,7 +301,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         uoroCS = make(uoro ? rowTotal : 0)
         uoroCT = make(uoro ? rowTotal : 0)
         h = hs; c = cs; hPrev = hps; cPrev = cps; pre = pres; ds = dss; dt = dts; selfCoef = scs
-        rtrlColumns = mcols; perLayerM = pls
+        rtrlColumns = mcols; perLayerM = pls; perLayerPending = pending
         storage = owned
     }
 
@@ -450,29 +462,25 @@ public final class OnlineGradient<Scalar: RNNScalar> {
 
     // MARK: - One step
 
+    /// One step: the forward, the loss and the readout's errors `q` of the target lanes, then
+    /// each lane's influence advance followed at once (at a target) by its gradient `q_mᵀ M_m`,
+    /// while the lane's influence is still in cache.
     func runStep(_ view: BatchView<Scalar>, _ w: UnsafePointer<Scalar>, lengths: [Int]) {
         let n = step
         for lane in 0..<lanes { active[lane] = n <= lengths[lane] }
         forward(view, w, n)
-        switch algorithm {
-        case .rtrl: rtrlAdvance(w)
-        case .snap1, .rflo: perLayerAdvance(w)
-        case .uoro: uoroAdvance(w, n)
-        }
         var targets = false
         for lane in 0..<lanes {
             hasTarget[lane] = active[lane] && view.mask[view.row(n, lane)] != 0
             targets = targets || hasTarget[lane]
         }
-        guard targets else { return }
-        lossAndReadout(view, w, n)
-        for lane in 0..<lanes where hasTarget[lane] {
-            switch algorithm {
-            case .rtrl: rtrlGradient(lane)
-            case .snap1, .rflo: perLayerGradient(w, lane)
-            case .uoro: uoroGradient(lane)
-            }
+        if targets { lossAndReadout(view, w, n) }
+        switch algorithm {
+        case .rtrl: rtrlAdvance(w)
+        case .snap1, .rflo: perLayerAdvance(w)
+        case .uoro: uoroAdvance(w, n)
         }
+        flushPendingRows()
     }
 
     /// Layer `l`'s input of this step, (B, I).
