@@ -27,6 +27,14 @@ final loss is within 1e-4 (relative) of rnn-exp's — that they all did the same
     (derivation in peers/common.py, gemm_flops_per_sample_step);
   - the single-thread SGEMM rate of the large workload's recurrent shape (64 x 512 x 512) through
     the engine's BLAS;
+  - the online rows rtrl-small, snap1-small, uoro-small, rflo-small: the rnn small workload (same
+    data and initial weights) trained online, one update per step (tau_b = 1; rflo with decay
+    lambda = 0.5), the influence carried over the whole stream: rnn-exp (tbptt-bench reads the
+    workload's `algorithm`) against the numpy peer of the same algorithm (peers/numpy_online.py,
+    batched over lanes), interleaved, same loss check; plus rnn-exp's BPTT(1, 1) on the same data
+    as the yardstick of the per-step cost (targets: rtrl >= 2x the best peer, snap1, uoro, rflo
+    >= 5x; snap1, uoro, rflo within 3x of BPTT(1, 1) per step). rtrl's GFLOP/s count the time
+    term's GEMM, 2 B H^2 P per step (P = H (I + H + 1) influence columns);
   - sweep throughput: a grid of the medium model (`random` dataset), --jobs 1 vs --jobs 2;
   - per-run overhead: trivial runs (start-up, config, writing results, summaries) in one
     process, at 150, 3,000 and 10,000 runs (the cost per run must not grow with the sweep);
@@ -80,6 +88,12 @@ WINDOWS = {("rnn", "small"): 400, ("rnn", "medium"): 200, ("rnn", "large"): 60,
            ("lstm", "small"): 200, ("lstm", "medium"): 60, ("lstm", "large"): 12}
 QUICK_WINDOWS = {("rnn", "small"): 40, ("rnn", "medium"): 20, ("rnn", "large"): 4,
                  ("lstm", "small"): 20, ("lstm", "medium"): 6, ("lstm", "large"): 2}
+# The online rows (rnn small, one update per step): timed windows of K = 20 steps each.
+ONLINE = ["rtrl", "snap1", "uoro", "rflo"]
+ONLINE_WINDOWS = {"rtrl": 20, "snap1": 200, "uoro": 200, "rflo": 200}
+QUICK_ONLINE_WINDOWS = {"rtrl": 2, "snap1": 10, "uoro": 10, "rflo": 10}
+ONLINE_TARGET = {"rtrl": 2.0, "snap1": 5.0, "uoro": 5.0, "rflo": 5.0}
+RFLO_DECAY = 0.5
 
 
 class Unsupported(Exception):
@@ -200,6 +214,71 @@ def timed(cmd):
 def gflops(layer, name, sample_steps_per_s):
     I, H, C, B, K = common.SHAPES[name]
     return common.gemm_flops_per_sample_step(layer, I, H, C, K) * sample_steps_per_s / 1e9
+
+
+def online_rows(a, tmp, warmup, results, peak, installed):
+    """The online rows (module docstring): rnn-exp and the numpy peer per algorithm, interleaved,
+    and rnn-exp's BPTT(1, 1) on the same data as the per-step yardstick."""
+    windows = QUICK_ONLINE_WINDOWS if a.quick else ONLINE_WINDOWS
+    I, H, C, B, K = common.SHAPES["small"]
+    columns = H * (I + H + 1)
+    runs = {alg: {"numpy": [], "rnn-exp": []} for alg in ONLINE}
+    yardstick = []
+    data = {}
+    for alg in ONLINE:
+        data[alg] = os.path.join(tmp, f"online-{alg}")
+        common.export(data[alg], "small", "rnn", warmup, windows[alg], algorithm=alg,
+                      rflo_decay=RFLO_DECAY if alg == "rflo" else None)
+    for rep in range(a.reps):
+        for alg in ONLINE:
+            runs[alg]["rnn-exp"].append(run_json([BENCH, "--data", data[alg]]))
+            runs[alg]["numpy"].append(run_json([sys.executable, PEER, "--peer", "numpy", "--data", data[alg]], peer=True))
+        yardstick.append(run_json([BENCH, "--data", data["snap1"], "--algorithm", "bptt1"]))
+        print(f"  rep {rep + 1}/{a.reps} online: " + ", ".join(
+            f"{alg} rnn-exp {runs[alg]['rnn-exp'][-1]['sample_steps_per_s']:,.0f} numpy "
+            f"{runs[alg]['numpy'][-1]['sample_steps_per_s']:,.0f}" for alg in ONLINE)
+            + f", bptt(1,1) {yardstick[-1]['sample_steps_per_s']:,.0f}", flush=True)
+    # Per-step cost in microseconds from the best repetition (a step is B sample-steps).
+    def step_us(rs, key="sample_steps_per_s"):
+        return 1e6 * B / max(r[key] for r in rs)
+    bptt_us = step_us(yardstick)
+    bptt_cpu_us = step_us(yardstick, "sample_steps_per_cpu_s")
+    print(f"\nonline rows: rnn small (I, H, C, B) = {(I, H, C, B)}, one update per step (tau_b = 1), rflo lambda "
+          f"{RFLO_DECAY}; rnn-exp's BPTT(1, 1) on the same data: {bptt_us:.2f} us per step ({bptt_cpu_us:.2f} in CPU time)")
+    print(f"{'row':<12} {'numpy':>11} {'rnn-exp':>11} {'ratio':>7} {'target':>7} {'us/step':>8} {'x bptt(1,1)':>11} "
+          f"{'(CPU)':>6} {'GFLOP/s':>8}  final loss")
+    ok = True
+    results["online"] = {"bptt11_us_per_step": bptt_us, "bptt11_cpu_us_per_step": bptt_cpu_us, "rflo_decay": RFLO_DECAY,
+                         "rows": {}}
+    for alg in ONLINE:
+        top = {f: max(r["sample_steps_per_s"] for r in rs) for f, rs in runs[alg].items()}
+        ref = runs[alg]["rnn-exp"][0]["final_loss"]
+        worst = max(abs(r["final_loss"] - ref) / abs(ref) for r in runs[alg]["numpy"])
+        agree = worst <= TOLERANCE
+        ok &= agree
+        ratio = top["rnn-exp"] / top["numpy"]
+        us = step_us(runs[alg]["rnn-exp"])
+        cpu_us = step_us(runs[alg]["rnn-exp"], "sample_steps_per_cpu_s")
+        rate = 2 * B * H * H * columns / (us * 1e-6) / 1e9 if alg == "rtrl" else None
+        results["online"]["rows"][f"{alg}-small"] = {
+            "sample_steps_per_s": top, "ratio": ratio, "target_ratio": ONLINE_TARGET[alg], "us_per_step": us,
+            "cpu_us_per_step": cpu_us, "times_bptt11": us / bptt_us, "times_bptt11_cpu": cpu_us / bptt_cpu_us,
+            "gemm_gflops": rate, "fraction_of_peak": rate / peak["peak_gflops"] if rate and peak.get("peak_gflops") else None,
+            "final_loss": ref, "loss_rel_diff": worst, "loss_agrees": agree, "runs": runs[alg],
+            "kernel_numpy": runs[alg]["numpy"][0].get("kernel")}
+        print(f"{alg + '-small':<12} {top['numpy']:>11,.0f} {top['rnn-exp']:>11,.0f} {ratio:>6.2f}x "
+              f"{ONLINE_TARGET[alg]:>6.0f}x {us:>8.2f} {us / bptt_us:>10.2f}x {cpu_us / bptt_cpu_us:>5.2f}x "
+              + (f"{rate:>8.1f}" if rate else f"{'':>8}")
+              + f"  {'same' if agree else 'DIFFERENT'} ({worst:.1e})")
+    if peak.get("peak_gflops"):
+        r = results["online"]["rows"]["rtrl-small"]
+        print(f"rtrl's GEMM at {r['gemm_gflops']:.1f} GFLOP/s = {100 * r['fraction_of_peak']:.0f}% of the "
+              f"{peak['peak_gflops']} GFLOP/s FMA peak")
+    print("(sample-steps/s, best repetition; ratio = rnn-exp / numpy; x bptt(1,1) = rnn-exp's time per step over "
+          "its BPTT(1, 1) step on the same data, wall clock and CPU time)\n")
+    results["online"]["loss_agrees"] = ok
+    if not ok:
+        results["online_loss_failed"] = True
 
 
 def main():
@@ -383,6 +462,8 @@ def main():
                          f"median {100 * statistics.median(paired):.0f}%")
             print(line)
 
+    online_rows(a, tmp, warmup, results, peak, installed)
+
     sgemm = run_json([BENCH, "--sgemm", "64", "512", "512"])
     large = results["rows"]["rnn-large"]["rnn_exp_gflops"]
     results["sgemm_64x512x512_gflops"] = sgemm["gflops"]
@@ -466,7 +547,7 @@ def main():
         json.dump(results, f, indent=2)
     print(f"\nwritten: {os.path.relpath(out, ROOT)}")
     shutil.rmtree(tmp, ignore_errors=True)
-    if not ok:
+    if not ok or results.get("online_loss_failed"):
         print("FAILED: a final loss differs from rnn-exp's by more than 1e-4: not the same work")
         sys.exit(1)
 

@@ -27,7 +27,8 @@ rnn-exp's `tbptt-bench` included, reads:
            layers.1.b), drawn in that order from default_rng(seed + 2) in float64, uniform in
            [-1/sqrt(units), 1/sqrt(units)] of their layer (units = H for the recurrent layer,
            C for the output layer: rnn-exp's and PyTorch's default initialisation)
-    workload.json  name, layer, I, H, C, B, K, lr, warmup, windows
+    workload.json  name, layer, I, H, C, B, K, lr, warmup, windows (online workloads also
+                   algorithm and, when given, rflo_decay: see export)
 Since data and weights are the same, every implementation's final loss agrees up to float32
 rounding; `run_bench.py` holds them to 1e-4 (relative) of rnn-exp's.
 
@@ -82,8 +83,12 @@ def stream_data(I, C, B, steps, seed=0):
     return x, y
 
 
-def export(directory, name, layer, warmup, windows, seed=0):
-    """Writes one workload's data, initial weights and workload.json to `directory`."""
+def export(directory, name, layer, warmup, windows, seed=0, algorithm=None, rflo_decay=None):
+    """Writes one workload's data, initial weights and workload.json to `directory`.
+
+    `algorithm` (rtrl, snap1, uoro, rflo) makes it an online workload: workload.json gains
+    "algorithm" (and "rflo_decay" when given), and a window is K online steps (K updates, tau_b = 1)
+    instead of one BPTT(K, K) update; see numpy_online.py."""
     I, H, C, B, K = SHAPES[name]
     os.makedirs(directory, exist_ok=True)
     x, y = stream_data(I, C, B, (warmup + windows) * K, seed)
@@ -92,6 +97,10 @@ def export(directory, name, layer, warmup, windows, seed=0):
     for tensor, value in initial_weights(layer, I, H, C, seed).items():
         np.save(os.path.join(directory, f"init_{tensor}.npy"), value)
     meta = dict(name=name, layer=layer, I=I, H=H, C=C, B=B, K=K, lr=LR, warmup=warmup, windows=windows)
+    if algorithm is not None:
+        meta["algorithm"] = algorithm
+        if rflo_decay is not None:
+            meta["rflo_decay"] = rflo_decay
     with open(os.path.join(directory, "workload.json"), "w") as f:
         json.dump(meta, f)
     return meta

@@ -5,7 +5,10 @@
 
 DIR is a workload written by common.export (run_bench.py does that): its workload.json names the
 layer (rnn or lstm), the shapes and the warm-up / timed window counts. The module run is
-<peer>_<layer>.py beside this file (numpy_rnn, torch_rnn, jax_rnn, numpy_lstm, torch_lstm).
+<peer>_<layer>.py beside this file (numpy_rnn, torch_rnn, jax_rnn, numpy_lstm, torch_lstm); an
+online workload (workload.json has "algorithm": rtrl, snap1, uoro or rflo) runs <peer>_online.py
+instead (only numpy_online, rnn layer only), with the algorithm and "rflo_decay" (absent: the
+module's default). The JSON line's `algorithm` is the workload's ("bptt" for the windowed ones).
 
 Thread limits are set here, before numpy, torch or jax is imported, since their thread pools
 read them when they load: OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS,
@@ -43,9 +46,11 @@ def main():
     import common
 
     meta, x, y, weights = common.load(args.data)
-    module_name = f"{args.peer}_{meta['layer']}"
+    algorithm = meta.get("algorithm")
+    module_name = f"{args.peer}_{meta['layer'] if algorithm is None else 'online'}"
+    what = f"the {meta['layer']} layer" + ("" if algorithm is None else f" with {algorithm}")
     if not os.path.exists(os.path.join(HERE, module_name + ".py")):
-        print(f"no {args.peer} implementation of the {meta['layer']} layer", file=sys.stderr)
+        print(f"no {args.peer} implementation of {what}", file=sys.stderr)
         sys.exit(MISSING)
     try:
         module = importlib.import_module(module_name)
@@ -53,10 +58,16 @@ def main():
         print(f"{args.peer} is not installed: {e}", file=sys.stderr)
         sys.exit(MISSING)
 
-    trainer = module.Trainer(weights, x, y, meta["K"])
-    out = {"framework": args.peer, "layer": meta["layer"], "workload": meta["name"],
-           "windows": meta["windows"], "warmup": meta["warmup"], "threads": 1, "dtype": "float32",
-           "version": module.Trainer.version}
+    if algorithm is None:
+        trainer = module.Trainer(weights, x, y, meta["K"])
+    else:
+        if meta["layer"] not in module.LAYERS or algorithm not in module.ALGORITHMS:
+            print(f"no {args.peer} implementation of {what}", file=sys.stderr)
+            sys.exit(MISSING)
+        trainer = module.Trainer(weights, x, y, meta["K"], algorithm, meta.get("rflo_decay"))
+    out = {"framework": args.peer, "layer": meta["layer"], "algorithm": algorithm or "bptt",
+           "workload": meta["name"], "windows": meta["windows"], "warmup": meta["warmup"], "threads": 1,
+           "dtype": "float32", "version": module.Trainer.version}
     out.update(common.time_training(trainer, meta["B"], meta["K"], meta["warmup"], meta["windows"]))
     out["kernel"] = kernel(args.peer)
     print(json.dumps(out), flush=True)
