@@ -11,14 +11,28 @@
 #define ROWS_X86 1
 #endif
 
-void rnn_rows_scale_add_naive(long rows, long n, float *m, long ldm, const float *a, long sa,
-                              const float *d, long sd, const float *v, long sv) {
+double rnn_rows_update_naive(long rows, long n, float *m, long ldm, const float *a, long sa,
+                             const float *d, long sd, const float *v, long sv,
+                             float *acc, long ldacc, const float *c, long sc, int norm) {
+    double total = 0;
     for (long r = 0; r < rows; r++) {
         float ar = a[r * sa], dr = d[r * sd];
         float *row = m + r * ldm;
         const float *vr = v + r * sv;
-        for (long j = 0; j < n; j++) row[j] = ar * row[j] + dr * vr[j];
+        float sq = 0;
+        for (long j = 0; j < n; j++) {
+            float y = ar * row[j] + dr * vr[j];
+            row[j] = y;
+            sq += y * y;
+        }
+        if (acc) {
+            float cr = c[r * sc];
+            float *out = acc + r * ldacc;
+            for (long j = 0; j < n; j++) out[j] += cr * row[j];
+        }
+        if (norm) total += sq;
     }
+    return total;
 }
 
 void rnn_rows_axpy_naive(long rows, long n, float *dst, long ldd, const float *s, long ss,
@@ -37,19 +51,53 @@ void rnn_rows_axpy_naive(long rows, long n, float *dst, long ldd, const float *s
 
 /* Tails are scalar, not masked: a masked 512-bit store at the end of one row blocks the next
    row's first load from store forwarding (their 64-byte ranges overlap when rows are adjacent,
-   as a (rows, n) block is), which cost ~10 cycles a row on AMD Zen 4. */
-ROWS_AVX512 static void scale_add_avx512(long rows, long n, float *m, long ldm, const float *a, long sa,
-                                         const float *d, long sd, const float *v, long sv) {
+   as a (rows, n) block is), which cost ~10 cycles a row on AMD Zen 4. The squares are summed in
+   float32 per row (16 lanes, then the tail), in float64 over rows. */
+ROWS_AVX512 static double update_avx512(long rows, long n, float *m, long ldm, const float *a, long sa,
+                                        const float *d, long sd, const float *v, long sv,
+                                        float *acc, long ldacc, const float *c, long sc, int norm) {
     long full = n & ~15L;
+    double total = 0;
     for (long r = 0; r < rows; r++) {
         float a0 = a[r * sa], d0 = d[r * sd];
         __m512 ar = _mm512_set1_ps(a0), dr = _mm512_set1_ps(d0);
         float *row = m + r * ldm;
         const float *vr = v + r * sv;
-        for (long j = 0; j < full; j += 16)
-            _mm512_storeu_ps(row + j, _mm512_fmadd_ps(ar, _mm512_loadu_ps(row + j), _mm512_mul_ps(dr, _mm512_loadu_ps(vr + j))));
-        for (long j = full; j < n; j++) row[j] = fmaf(a0, row[j], d0 * vr[j]);
+        __m512 sq = _mm512_setzero_ps();
+        if (acc) {
+            float c0 = c[r * sc];
+            __m512 cr = _mm512_set1_ps(c0);
+            float *out = acc + r * ldacc;
+            for (long j = 0; j < full; j += 16) {
+                __m512 y = _mm512_fmadd_ps(ar, _mm512_loadu_ps(row + j), _mm512_mul_ps(dr, _mm512_loadu_ps(vr + j)));
+                _mm512_storeu_ps(row + j, y);
+                _mm512_storeu_ps(out + j, _mm512_fmadd_ps(cr, y, _mm512_loadu_ps(out + j)));
+                sq = _mm512_fmadd_ps(y, y, sq);
+            }
+            float tail = 0;
+            for (long j = full; j < n; j++) {
+                float y = fmaf(a0, row[j], d0 * vr[j]);
+                row[j] = y;
+                out[j] = fmaf(c0, y, out[j]);
+                tail = fmaf(y, y, tail);
+            }
+            if (norm) total += (double)(_mm512_reduce_add_ps(sq) + tail);
+        } else {
+            for (long j = 0; j < full; j += 16) {
+                __m512 y = _mm512_fmadd_ps(ar, _mm512_loadu_ps(row + j), _mm512_mul_ps(dr, _mm512_loadu_ps(vr + j)));
+                _mm512_storeu_ps(row + j, y);
+                sq = _mm512_fmadd_ps(y, y, sq);
+            }
+            float tail = 0;
+            for (long j = full; j < n; j++) {
+                float y = fmaf(a0, row[j], d0 * vr[j]);
+                row[j] = y;
+                tail = fmaf(y, y, tail);
+            }
+            if (norm) total += (double)(_mm512_reduce_add_ps(sq) + tail);
+        }
     }
+    return total;
 }
 
 ROWS_AVX512 static void axpy_avx512(long rows, long n, float *dst, long ldd, const float *s, long ss,
@@ -66,18 +114,41 @@ ROWS_AVX512 static void axpy_avx512(long rows, long n, float *dst, long ldd, con
     }
 }
 
-ROWS_AVX2 static void scale_add_avx2(long rows, long n, float *m, long ldm, const float *a, long sa,
-                                     const float *d, long sd, const float *v, long sv) {
+ROWS_AVX2 static inline float hsum256(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+ROWS_AVX2 static double update_avx2(long rows, long n, float *m, long ldm, const float *a, long sa,
+                                    const float *d, long sd, const float *v, long sv,
+                                    float *acc, long ldacc, const float *c, long sc, int norm) {
     long full = n & ~7L;
+    double total = 0;
     for (long r = 0; r < rows; r++) {
-        float a0 = a[r * sa], d0 = d[r * sd];
-        __m256 ar = _mm256_set1_ps(a0), dr = _mm256_set1_ps(d0);
+        float a0 = a[r * sa], d0 = d[r * sd], c0 = acc ? c[r * sc] : 0;
+        __m256 ar = _mm256_set1_ps(a0), dr = _mm256_set1_ps(d0), cr = _mm256_set1_ps(c0);
         float *row = m + r * ldm;
+        float *out = acc ? acc + r * ldacc : 0;
         const float *vr = v + r * sv;
-        for (long j = 0; j < full; j += 8)
-            _mm256_storeu_ps(row + j, _mm256_fmadd_ps(ar, _mm256_loadu_ps(row + j), _mm256_mul_ps(dr, _mm256_loadu_ps(vr + j))));
-        for (long j = full; j < n; j++) row[j] = fmaf(a0, row[j], d0 * vr[j]);
+        __m256 sq = _mm256_setzero_ps();
+        for (long j = 0; j < full; j += 8) {
+            __m256 y = _mm256_fmadd_ps(ar, _mm256_loadu_ps(row + j), _mm256_mul_ps(dr, _mm256_loadu_ps(vr + j)));
+            _mm256_storeu_ps(row + j, y);
+            if (out) _mm256_storeu_ps(out + j, _mm256_fmadd_ps(cr, y, _mm256_loadu_ps(out + j)));
+            sq = _mm256_fmadd_ps(y, y, sq);
+        }
+        float tail = 0;
+        for (long j = full; j < n; j++) {
+            float y = fmaf(a0, row[j], d0 * vr[j]);
+            row[j] = y;
+            if (out) out[j] = fmaf(c0, y, out[j]);
+            tail = fmaf(y, y, tail);
+        }
+        if (norm) total += (double)(hsum256(sq) + tail);
     }
+    return total;
 }
 
 ROWS_AVX2 static void axpy_avx2(long rows, long n, float *dst, long ldd, const float *s, long ss,
@@ -95,13 +166,16 @@ ROWS_AVX2 static void axpy_avx2(long rows, long n, float *dst, long ldd, const f
 }
 #endif
 
-void rnn_rows_scale_add_f32(long rows, long n, float *m, long ldm, const float *a, long sa,
-                            const float *d, long sd, const float *v, long sv) {
+double rnn_rows_update_f32(long rows, long n, float *m, long ldm, const float *a, long sa,
+                           const float *d, long sd, const float *v, long sv,
+                           float *acc, long ldacc, const float *c, long sc, int norm) {
+    if (n < 4) /* bias columns: no vector work to speak of */
+        return rnn_rows_update_naive(rows, n, m, ldm, a, sa, d, sd, v, sv, acc, ldacc, c, sc, norm);
 #if ROWS_X86
-    if (rnn_kernels_avx512()) { scale_add_avx512(rows, n, m, ldm, a, sa, d, sd, v, sv); return; }
-    if (rnn_kernels_avx2()) { scale_add_avx2(rows, n, m, ldm, a, sa, d, sd, v, sv); return; }
+    if (rnn_kernels_avx512()) return update_avx512(rows, n, m, ldm, a, sa, d, sd, v, sv, acc, ldacc, c, sc, norm);
+    if (rnn_kernels_avx2()) return update_avx2(rows, n, m, ldm, a, sa, d, sd, v, sv, acc, ldacc, c, sc, norm);
 #endif
-    rnn_rows_scale_add_naive(rows, n, m, ldm, a, sa, d, sd, v, sv);
+    return rnn_rows_update_naive(rows, n, m, ldm, a, sa, d, sd, v, sv, acc, ldacc, c, sc, norm);
 }
 
 void rnn_rows_axpy_f32(long rows, long n, float *dst, long ldd, const float *s, long ss,

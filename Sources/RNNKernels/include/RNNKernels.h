@@ -110,15 +110,21 @@ void rnn_sgemm_naive(int transA, int transB, long m, long n, long k, float alpha
                      const float *b, long ldb, float beta, float *c, long ldc);
 
 /* ---- row kernels of the online algorithms (online_rows.c) ----
-   rnn_rows_scale_add: for r < rows, j < n:  m[r*ldm + j] = a[r*sa] * m[r*ldm + j] + d[r*sd] * v[r*sv + j]
-   (a stride of 0 repeats one scalar or one vector for every row).
+   rnn_rows_update: for r < rows, j < n:
+       m[r*ldm + j] = a[r*sa] * m[r*ldm + j] + d[r*sd] * v[r*sv + j]
+       acc[r*ldacc + j] += c[r*sc] * m[r*ldm + j]      (the new value; skipped when acc is NULL)
+   (a stride of 0 repeats one scalar or one vector for every row); returns the sum of the squares
+   of the new m when `norm` is nonzero (in float32 per row, in float64 over rows), else 0.
    rnn_rows_axpy: dst[r*ldd + j] += s[r*ss] * src[r*lds + j].
    The _naive versions are the portable twins (used where the CPU has neither AVX2 nor AVX-512);
-   the vector versions round a*m + d*v with one fused multiply-add. */
-void rnn_rows_scale_add_f32(long rows, long n, float *m, long ldm, const float *a, long sa,
-                            const float *d, long sd, const float *v, long sv);
-void rnn_rows_scale_add_naive(long rows, long n, float *m, long ldm, const float *a, long sa,
-                              const float *d, long sd, const float *v, long sv);
+   the vector versions round a*m + d*v with one fused multiply-add and sum the squares in another
+   order. */
+double rnn_rows_update_f32(long rows, long n, float *m, long ldm, const float *a, long sa,
+                           const float *d, long sd, const float *v, long sv,
+                           float *acc, long ldacc, const float *c, long sc, int norm);
+double rnn_rows_update_naive(long rows, long n, float *m, long ldm, const float *a, long sa,
+                             const float *d, long sd, const float *v, long sv,
+                             float *acc, long ldacc, const float *c, long sc, int norm);
 void rnn_rows_axpy_f32(long rows, long n, float *dst, long ldd, const float *s, long ss,
                        const float *src, long lds);
 void rnn_rows_axpy_naive(long rows, long n, float *dst, long ldd, const float *s, long ss,

@@ -20,17 +20,23 @@
 /// Cost per step and lane: `≈ (S/U)² · P` for the carry (rnn `2P`, lstm `8P`) plus `≈ 2P` for the
 /// gradient and the error sent down; memory `(S/U) · P`.
 extension OnlineGradient {
-    /// Every active lane's M̄ of every recurrent layer one step on, each lane followed at a target
-    /// by its gradient (`perLayerGradient`).
+    /// Every active lane's M̄ of every recurrent layer one step on and, at a target, its gradient:
+    /// the lane's errors on each layer first (`perLayerErrors`), then each layer's carry with its
+    /// share `ΔW[gU + k, :] += q_k M̄_n[h_k, g, :]` in the same pass over M̄ (rnn layers) or right
+    /// after it.
     func perLayerAdvance(_ w: UnsafePointer<Scalar>) {
         for lane in 0..<lanes where active[lane] {
-            for l in shapes.indices where perLayerM[l] != nil { perLayerCarry(l, lane, w) }
-            if hasTarget[lane] { perLayerGradient(w, lane) }
+            let target = hasTarget[lane]
+            if target { perLayerErrors(w, lane) }
+            for l in shapes.indices where perLayerM[l] != nil {
+                perLayerCarry(l, lane, w, errors: target ? UnsafePointer(laneErrors + stateOffset[l]) : nil)
+            }
         }
     }
 
-    /// `M̄^l_n` of one lane from `M̄^l_{n-1}`.
-    func perLayerCarry(_ l: Int, _ lane: Int, _ w: UnsafePointer<Scalar>) {
+    /// `M̄^l_n` of one lane from `M̄^l_{n-1}`; with `errors` (`q^l` on the layer's `h`, at a target
+    /// step), also the layer's share of the gradient into its pending rows.
+    func perLayerCarry(_ l: Int, _ lane: Int, _ w: UnsafePointer<Scalar>, errors: UnsafePointer<Scalar>?) {
         let lambda = Scalar(rfloDecay)
         let snap = algorithm == .snap1
         let sh = shapes[l]
@@ -62,18 +68,21 @@ extension OnlineGradient {
                 v.update(from: x, count: i)
                 (v + i).update(from: hp, count: u)
                 v[i + u] = 1
-                OnlineRows.scaleAdd(rows: u, n: C, base, ldm: C, a: a, sa: 1, d: d, sd: 1, v: UnsafePointer(v))
+                OnlineRows.update(rows: u, n: C, base, ldm: C, a: a, sa: 1, d: d, sd: 1, v: UnsafePointer(v),
+                                  acc: errors == nil ? nil : perLayerPending[l], ldacc: C, c: errors, sc: 1)
+                if errors != nil { pendingRows = true }
                 return
             }
             for g in 0..<G {
                 let rows = base + g * C  // unit k's row of gate g at rows + k·G·C
-                OnlineRows.scaleAdd(rows: u, n: i, rows, ldm: G * C, a: a, sa: 1, d: d + g, sd: G, v: x)
-                OnlineRows.scaleAdd(rows: u, n: u, rows + i, ldm: G * C, a: a, sa: 1, d: e + g, sd: G, v: hp)
-                OnlineRows.scaleAdd(rows: u, n: 1, rows + i + u, ldm: G * C, a: a, sa: 1, d: d + g, sd: G, v: one)
+                OnlineRows.update(rows: u, n: i, rows, ldm: G * C, a: a, sa: 1, d: d + g, sd: G, v: x)
+                OnlineRows.update(rows: u, n: u, rows + i, ldm: G * C, a: a, sa: 1, d: e + g, sd: G, v: hp)
+                OnlineRows.update(rows: u, n: 1, rows + i + u, ldm: G * C, a: a, sa: 1, d: d + g, sd: G, v: one)
                 if gated {
-                    OnlineRows.scaleAdd(rows: u, n: 1, rows + i + u + 1, ldm: G * C, a: a, sa: 1, d: e + g, sd: G, v: one)
+                    OnlineRows.update(rows: u, n: 1, rows + i + u + 1, ldm: G * C, a: a, sa: 1, d: e + g, sd: G, v: one)
                 }
             }
+            if let errors { perLayerGradientRows(l, lane, errors: errors) }
             return
         }
         for k in 0..<u {
@@ -114,28 +123,37 @@ extension OnlineGradient {
                 oc[jt] = aCH * pht + aCC * pct + dtC
             }
         }
+        if let errors { perLayerGradientRows(l, lane, errors: errors) }
     }
 
-    /// Top-down same-step gradient for one lane, starting from `q` on `h^L`: a recurrent layer's
-    /// share `ΔW[gU + k, :] += q_k M̄[h_k, g, :]` goes to the layer's pending rows (same layout as
-    /// M̄, one kernel call per gate), moved into the accumulator at the end of the step.
-    func perLayerGradient(_ w: UnsafePointer<Scalar>, _ lane: Int) {
+    /// `ΔW[gU + k, :] += q_k M̄_n[h_k, g, :]` of one lane's layer `l` into its pending rows (gated
+    /// layers; `q` is 0 on an lstm's c rows, so only the first `U·G` rows of the lane's M̄).
+    func perLayerGradientRows(_ l: Int, _ lane: Int, errors: UnsafePointer<Scalar>) {
+        guard let Mb = perLayerM[l], let pending = perLayerPending[l] else { return }
+        let sh = shapes[l]
+        let u = sh.units, G = sh.gates, S = sh.stateSize, C = sh.blockColumns
+        let base = Mb + lane * S * G * C
+        for g in 0..<G {
+            OnlineRows.axpy(rows: u, n: C, pending + g * C, ldd: G * C, s: errors, ss: 1,
+                            src: UnsafePointer(base + g * C), lds: G * C)
+        }
+        pendingRows = true
+    }
+
+    /// One lane's errors at a target step, top-down from `q` on `h^L` through the same step only:
+    /// `q^l` on each recurrent layer's `h` into `laneErrors` (at the layer's state offset),
+    /// `q^{l-1} = Jx^lᵀ q^l`; a dense layer between gets its exact same-step gradient `q^dᵀ I^d`.
+    func perLayerErrors(_ w: UnsafePointer<Scalar>, _ lane: Int) {
         var cot = cotangent, below = cotangentBelow
         // The error on h^L, padded with 0 on an lstm's c.
         let topShape = shapes[topRecurrent]
         cot.update(from: q + lane * topShape.units, count: topShape.units)
         for l in stride(from: topRecurrent, through: 0, by: -1) {
             let sh = shapes[l]
-            let u = sh.units, G = sh.gates, S = sh.stateSize, C = sh.blockColumns
+            let u = sh.units
             if sh.kind == .lstm { (cot + u).update(repeating: 0, count: u) }
-            if let Mb = perLayerM[l], let pending = perLayerPending[l] {
-                // q is 0 on c rows: only the h rows (the first U·G rows of the lane's M̄).
-                let base = Mb + lane * S * G * C
-                for g in 0..<G {
-                    OnlineRows.axpy(rows: u, n: C, pending + g * C, ldd: G * C, s: UnsafePointer(cot), ss: 1,
-                                    src: UnsafePointer(base + g * C), lds: G * C)
-                }
-                pendingRows = true
+            if perLayerM[l] != nil {
+                (laneErrors + stateOffset[l]).update(from: cot, count: u)
                 if l > 0 { layerVJP(l, lane, UnsafePointer(cot), w, grad: nil, cx: below) }
             } else {
                 layerVJP(l, lane, UnsafePointer(cot), w, grad: accumulator, cx: l > 0 ? below : nil)

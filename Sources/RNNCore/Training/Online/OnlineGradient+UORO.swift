@@ -93,7 +93,7 @@ extension OnlineGradient {
                 swap(&cot, &below)
             }
             // ρ0 = sqrt(|θ̃_{n-1}| / |J ã|), ρ1 = sqrt(|ν̃| / |ν|).
-            let nTheta = Self.sumOfSquares(theta, cols).squareRoot()
+            let nTheta = uoroThetaSquares[lane].squareRoot()
             let nNt = nuTildeSquared.squareRoot()
             let nJa = Self.sumOfSquares(ja, S).squareRoot()
             let nNu = Double(S).squareRoot()
@@ -101,15 +101,19 @@ extension OnlineGradient {
             let rho1 = nNt > 0 ? (nNt / nNu).squareRoot() : 1
             let r0 = Scalar(rho0), r1 = Scalar(rho1)
             for s in 0..<S { a[s] = r0 * ja[s] + r1 * nu[s] }
-            // θ̃_n = θ̃_{n-1} / ρ0 + ν̃ / ρ1, block by block.
-            var inv0 = Scalar(1 / rho0)
+            // θ̃_n = θ̃_{n-1} / ρ0 + ν̃ / ρ1, block by block, with |θ̃_n|² and, at a target, the
+            // gradient Δθ += (q · ã_n^L[h]) θ̃_n in the same pass.
+            var factors = (Scalar(1 / rho0), uoroGradientFactor(lane))
             let inv1 = Scalar(1 / rho1)
-            withUnsafePointer(to: &inv0) { inv0 in
+            let target = hasTarget[lane]
+            var squares = 0.0
+            withUnsafePointer(to: &factors) { f in
+                let pair = UnsafeRawPointer(f).assumingMemoryBound(to: Scalar.self)  // (1/ρ0, q · ã)
                 for l in 0...topRecurrent {  // every layer up to L has its ν̃ block (dense ones too)
-                    updateTangentRows(l, lane, theta, inv0: inv0, inv1: inv1)
+                    squares += updateTangentRows(l, lane, theta, inv0: pair, inv1: inv1, gradientFactor: target ? pair + 1 : nil)
                 }
             }
-            if hasTarget[lane] { uoroGradient(lane) }
+            uoroThetaSquares[lane] = squares
         }
     }
 
@@ -152,23 +156,26 @@ extension OnlineGradient {
     }
 
     /// `θ̃ ← θ̃ · inv0 + ν̃ · inv1` on layer `l`'s block of one lane's `θ̃`, from the row factors
-    /// `rowFactors` left.
+    /// `rowFactors` left; with `gradientFactor` (`q · ã_n^L[h]`), also `Δθ += gradientFactor θ̃_n` on
+    /// the block. Returns the block's new `|θ̃|²`.
     func updateTangentRows(_ l: Int, _ lane: Int, _ theta: UnsafeMutablePointer<Scalar>,
-                           inv0: UnsafePointer<Scalar>, inv1: Scalar) {
+                           inv0: UnsafePointer<Scalar>, inv1: Scalar, gradientFactor: UnsafePointer<Scalar>?) -> Double {
         let sh = shapes[l]
         let u = sh.units, i = sh.inputs, R = sh.rows
         let cs = uoroCS + rowOffset[l], ct = uoroCT + rowOffset[l]
         for r in 0..<R { cs[r] *= inv1; ct[r] *= inv1 }
         let x = UnsafePointer(layerInput(l) + lane * i), one = UnsafePointer(self.one)
-        OnlineRows.scaleAdd(rows: R, n: i, theta + sh.sw, ldm: i, a: inv0, sa: 0, d: cs, sd: 1, v: x)
-        OnlineRows.scaleAdd(rows: R, n: 1, theta + sh.b, ldm: 1, a: inv0, sa: 0, d: cs, sd: 1, v: one)
-        if sh.isRecurrent {
-            let hp = UnsafePointer(hPrev[l] + lane * u)
-            OnlineRows.scaleAdd(rows: R, n: u, theta + sh.tw, ldm: u, a: inv0, sa: 0, d: ct, sd: 1, v: hp)
-            if sh.isGated {
-                OnlineRows.scaleAdd(rows: R, n: 1, theta + sh.bt, ldm: 1, a: inv0, sa: 0, d: ct, sd: 1, v: one)
-            }
+        let acc = gradientFactor == nil ? nil : accumulator
+        func block(_ offset: Int, _ n: Int, _ factors: UnsafeMutablePointer<Scalar>, _ v: UnsafePointer<Scalar>) -> Double {
+            OnlineRows.update(rows: R, n: n, theta + offset, ldm: n, a: inv0, sa: 0, d: UnsafePointer(factors), sd: 1, v: v,
+                              acc: acc.map { $0 + offset }, ldacc: n, c: gradientFactor, sc: 0, norm: true)
         }
+        var squares = block(sh.sw, i, cs, x) + block(sh.b, 1, cs, one)
+        if sh.isRecurrent {
+            squares += block(sh.tw, u, ct, UnsafePointer(hPrev[l] + lane * u))
+            if sh.isGated { squares += block(sh.bt, 1, ct, one) }
+        }
+        return squares
     }
 
     /// `Σ p[i]²` in float64 (float32: the vector kernel `rnn_sum_squares_f32`; float64: eight
@@ -191,16 +198,14 @@ extension OnlineGradient {
         return ((a.0 + a.1) + (a.2 + a.3)) + ((a.4 + a.5) + (a.6 + a.7))
     }
 
-    /// `Δθ += (q · ã^L[h]) θ̃` for one lane.
-    func uoroGradient(_ lane: Int) {
-        let S = stackedStateSize, cols = influenceColumns
+    /// `q · ã_n^L[h]` of one lane (0 without a target): the factor of its gradient `Δθ += (q ·
+    /// ã^L[h]) θ̃`.
+    func uoroGradientFactor(_ lane: Int) -> Scalar {
+        guard hasTarget[lane] else { return 0 }
         let u = shapes[topRecurrent].units
-        let a = uoroA + lane * S + stateOffset[topRecurrent], qL = q + lane * u
+        let a = uoroA + lane * stackedStateSize + stateOffset[topRecurrent], qL = q + lane * u
         var dot: Scalar = 0
         for k in 0..<u { dot += qL[k] * a[k] }
-        withUnsafePointer(to: &dot) { coefficient in
-            OnlineRows.axpy(rows: 1, n: cols, accumulator, ldd: 0, s: coefficient, ss: 0,
-                            src: UnsafePointer(uoroTheta + lane * cols), lds: 0)
-        }
+        return dot
     }
 }

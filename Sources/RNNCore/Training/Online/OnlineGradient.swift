@@ -118,6 +118,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     var selfCoef: [UnsafeMutablePointer<Scalar>] = [] // (B, S)
     var input: UnsafeMutablePointer<Scalar>          // (B, I) layer 0's input of the step
     var logits: UnsafeMutablePointer<Scalar>         // (B, O) top pre-activation (cross-entropy)
+    var logSumExp: UnsafeMutablePointer<Double>      // (B) log Σ_j exp(z_j) of the top softmax
     var active: UnsafeMutablePointer<Bool>           // (B)
     var accumulator: UnsafeMutablePointer<Scalar>    // (P) summed gradient of the pending window
     var cotangent: UnsafeMutablePointer<Scalar>      // (2 · max width) same-step backprop scratch
@@ -147,9 +148,12 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     var perLayerPending: [UnsafeMutablePointer<Scalar>?] = []
     var pendingRows = false
     var carryInput: UnsafeMutablePointer<Scalar>
-    // uoro: ã (B, S), θ̃ (B, cols), scratch.
+    var laneErrors: UnsafeMutablePointer<Scalar>     // (S) one lane's q^l on each layer's h (stacked offsets)
+    // uoro: ã (B, S), θ̃ (B, cols), |θ̃|² of each lane (from its last pair update: carried, part
+    // of `OnlineState`, so that a resumed run is bit-identical), scratch.
     var uoroA: UnsafeMutablePointer<Scalar>
     var uoroTheta: UnsafeMutablePointer<Scalar>
+    var uoroThetaSquares: UnsafeMutablePointer<Double>
     var uoroJa: UnsafeMutablePointer<Scalar>          // (B, S) J ã of every lane
     var uoroNu: UnsafeMutablePointer<Scalar>          // (S)
     var uoroRowsS: UnsafeMutablePointer<Scalar>       // (B, max R) input-side tangent of the rows
@@ -287,9 +291,16 @@ public final class OnlineGradient<Scalar: RNNScalar> {
             }
         }
         carryInput = make(maxColumns)
+        laneErrors = make(s)
         let uoro = algorithm == .uoro
         uoroA = make(uoro ? b * s : 0)
         uoroTheta = make(uoro ? b * shapes[top].end : 0)
+        let squares = UnsafeMutablePointer<Double>.allocate(capacity: b)
+        squares.initialize(repeating: 0, count: b)
+        uoroThetaSquares = squares
+        let lse = UnsafeMutablePointer<Double>.allocate(capacity: b)
+        lse.initialize(repeating: 0, count: b)
+        logSumExp = lse
         uoroJa = make(uoro ? b * s : 0)
         uoroNu = make(uoro ? s : 0)
         uoroRowsS = make(uoro ? b * maxRows : 0)
@@ -310,6 +321,8 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         active.deallocate()
         hasTarget.deallocate()
         rtrlBlocks.deallocate()
+        uoroThetaSquares.deallocate()
+        logSumExp.deallocate()
     }
 
     /// Lane `lane`'s `M^l` (rtrl; `lane == laneCapacity`: the layer's spare block).
@@ -368,6 +381,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         if algorithm == .uoro {
             uoroA.update(repeating: 0, count: lanes * stackedStateSize)
             uoroTheta.update(repeating: 0, count: lanes * influenceColumns)
+            uoroThetaSquares.update(repeating: 0, count: lanes)
         }
         discardGradient()
     }
@@ -520,7 +534,20 @@ public final class OnlineGradient<Scalar: RNNScalar> {
                                 b: w + sh.tw, ldb: u, beta: 1, c: z, ldc: u)
                 }
                 if l == top { logits.update(from: z, count: b * u) }
-                sh.activation.forward(z, rows: b, width: u)
+                if l == top && sh.activation == .softmax && spec.loss == .crossEntropy {
+                    // Softmax keeping each lane's log Σ_j exp(z_j) for its cross-entropy.
+                    for lane in 0..<b {
+                        let row = z + lane * u
+                        var maxValue = row[0]
+                        for j in 1..<u where row[j] > maxValue { maxValue = row[j] }
+                        let sum = Scalar.expInPlace(row, count: u, shift: maxValue)
+                        logSumExp[lane] = Double(maxValue) + _log(Double(sum))
+                        let inv = 1 / sum
+                        for j in 0..<u { row[j] *= inv }
+                    }
+                } else {
+                    sh.activation.forward(z, rows: b, width: u)
+                }
                 if l <= topRecurrent {
                     let d = ds[l], e = dt[l]
                     for j in 0..<(b * u) {
@@ -658,13 +685,10 @@ public final class OnlineGradient<Scalar: RNNScalar> {
                 }
                 pendingElements += o
             case .crossEntropy:
+                // A recurrent softmax top is rejected at init, so the top is a dense softmax layer
+                // and its forward kept log Σ_j exp(z_j).
                 let cls = Int(view.classTargets![row])
-                let z = logits + lane * o
-                var mx = Double(z[0])
-                for j in 1..<o { mx = max(mx, Double(z[j])) }
-                var s = 0.0
-                for j in 0..<o { s += _exp(Double(z[j]) - mx) }
-                sum += mx + _log(s) - Double(z[cls])
+                sum += logSumExp[lane] - Double(logits[lane * o + cls])
                 for j in 0..<o { g[j] = y[j] }
                 g[cls] -= 1
                 pendingElements += 1

@@ -11,6 +11,9 @@
 /// - `pendingGradient`: the unnormalised gradient sum of the open window (`ParameterLayout`),
 ///   with `pendingLossSum` and `pendingElements`.
 /// - `step`: steps of the batch in flight already run (0 at a batch boundary).
+/// - `tangentSquares`: uoro: `|θ̃|²` of each lane as its last pair update computed it (the next
+///   step's `ρ0` uses it; carried rather than recomputed, so a resumed run is bit-identical);
+///   empty otherwise.
 /// UORO's noise needs no generator state (a pure function of the step's key).
 public struct OnlineState: Sendable, Equatable, Codable {
     public var algorithm: OnlineAlgorithm
@@ -21,9 +24,10 @@ public struct OnlineState: Sendable, Equatable, Codable {
     public var pendingGradient: [Double]
     public var pendingLossSum: Double
     public var pendingElements: Int
+    public var tangentSquares: [Double]
 
     public init(algorithm: OnlineAlgorithm, lanes: Int, step: Int, state: [Double], influence: [Double],
-                pendingGradient: [Double], pendingLossSum: Double, pendingElements: Int) {
+                pendingGradient: [Double], pendingLossSum: Double, pendingElements: Int, tangentSquares: [Double] = []) {
         self.algorithm = algorithm
         self.lanes = lanes
         self.step = step
@@ -32,6 +36,7 @@ public struct OnlineState: Sendable, Equatable, Codable {
         self.pendingGradient = pendingGradient
         self.pendingLossSum = pendingLossSum
         self.pendingElements = pendingElements
+        self.tangentSquares = tangentSquares
     }
 }
 
@@ -72,7 +77,8 @@ extension OnlineGradient {
         return OnlineState(algorithm: algorithm, lanes: lanes, step: step, state: flat(stateTensors),
                            influence: flat(influenceTensors),
                            pendingGradient: (0..<layout.count).map { Double(accumulator[$0]) },
-                           pendingLossSum: pendingLossSum, pendingElements: pendingElements)
+                           pendingLossSum: pendingLossSum, pendingElements: pendingElements,
+                           tangentSquares: algorithm == .uoro ? (0..<lanes).map { uoroThetaSquares[$0] } : [])
     }
 
     /// Restores `saved` (from `exportState()` of an engine with the same spec, algorithm and
@@ -98,6 +104,12 @@ extension OnlineGradient {
         try load(saved.state, into: stateTensors, "state")
         try load(saved.influence, into: influenceTensors, "influence")
         try load(saved.pendingGradient, into: [(accumulator, layout.count)], "pending gradient")
+        if algorithm == .uoro {
+            guard saved.tangentSquares.count == lanes else {
+                throw OnlineGradientError("saved uoro state has \(saved.tangentSquares.count) tangent norms, the engine needs \(lanes)")
+            }
+            for lane in 0..<lanes { uoroThetaSquares[lane] = saved.tangentSquares[lane] }
+        }
         pendingLossSum = saved.pendingLossSum
         pendingElements = saved.pendingElements
         step = saved.step
