@@ -114,7 +114,7 @@ void rnn_sgemm_naive(int transA, int transB, long m, long n, long k, float alpha
        m[r*ldm + j] = a[r*sa] * m[r*ldm + j] + d[r*sd] * v[r*sv + j]
        acc[r*ldacc + j] += c[r*sc] * m[r*ldm + j]      (the new value; skipped when acc is NULL)
    (a stride of 0 repeats one scalar or one vector for every row); returns the sum of the squares
-   of the new m when `norm` is nonzero (in float32 per row, in float64 over rows), else 0.
+   of the new m when `norm` is nonzero (summed in float32), else 0.
    rnn_rows_axpy: dst[r*ldd + j] += s[r*ss] * src[r*lds + j].
    The _naive versions are the portable twins (used where the CPU has neither AVX2 nor AVX-512);
    the vector versions round a*m + d*v with one fused multiply-add and sum the squares in another

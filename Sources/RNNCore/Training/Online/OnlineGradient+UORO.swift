@@ -38,7 +38,18 @@ extension OnlineGradient {
             } else {
                 ts.update(repeating: 0, count: b * R)
             }
-            if sh.isRecurrent {
+            if sh.kind == .rnn {
+                // Ds = Dt: t = σ' ⊙ (tx SWᵀ + ã TWᵀ), the second product added onto the first.
+                let aL = uoroA + stateOffset[l]
+                Scalar.gemm(transA: false, transB: true, m: b, n: R, k: u, alpha: 1, a: UnsafePointer(aL), lda: S,
+                            b: w + sh.tw, ldb: u, beta: 1, c: ts, ldc: R)
+                for lane in 0..<b {
+                    let d = ds[l] + lane * u, tsL = ts + lane * R, out = uoroJa + lane * S + stateOffset[l]
+                    for k in 0..<u { out[k] = d[k] * tsL[k] }
+                }
+                tBelow = uoroJa + stateOffset[l]
+                tBelowStride = S
+            } else if sh.isRecurrent {
                 let aL = uoroA + stateOffset[l]
                 Scalar.gemm(transA: false, transB: true, m: b, n: R, k: u, alpha: 1, a: UnsafePointer(aL), lda: S,
                             b: w + sh.tw, ldb: u, beta: 0, c: tt, ldc: R)
@@ -125,15 +136,19 @@ extension OnlineGradient {
         let sh = shapes[l]
         let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, R = sh.rows
         let cs = uoroCS + rowOffset[l], ct = uoroCT + rowOffset[l]
-        cs.update(repeating: 0, count: R)
-        ct.update(repeating: 0, count: R)
         let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G
-        for s in 0..<S {
-            let k = s % u, v = cot[s]
-            if v == 0 { continue }
-            for g in 0..<G {
-                cs[g * u + k] += d[s * G + g] * v
-                ct[g * u + k] += e[s * G + g] * v
+        if G == 1 && S == u {
+            for k in 0..<u { cs[k] = d[k] * cot[k]; ct[k] = e[k] * cot[k] }
+        } else {
+            cs.update(repeating: 0, count: R)
+            ct.update(repeating: 0, count: R)
+            for s in 0..<S {
+                let k = s % u, v = cot[s]
+                if v == 0 { continue }
+                for g in 0..<G {
+                    cs[g * u + k] += d[s * G + g] * v
+                    ct[g * u + k] += e[s * G + g] * v
+                }
             }
         }
         let x = layerInput(l) + lane * i

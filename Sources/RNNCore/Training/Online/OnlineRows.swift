@@ -9,8 +9,8 @@ enum OnlineRows<Scalar: RNNScalar> {
     /// For `r < rows`, `j < n`: `m[r·ldm + j] = a[r·sa] · m[r·ldm + j] + d[r·sd] · v[r·sv + j]`
     /// (stride 0: one scalar or vector for every row), then, with `acc`, `acc[r·ldacc + j] +=
     /// c[r·sc] · m[r·ldm + j]` (the new value: a step's influence row and its share of the
-    /// gradient in one pass). Returns `Σ` of the new `m` squared when `norm`, else 0 (float32: in
-    /// float32 per row, float64 over rows).
+    /// gradient in one pass). Returns `Σ` of the new `m` squared when `norm`, else 0 (summed in
+    /// `Scalar`).
     @inline(__always)
     @discardableResult
     static func update(rows: Int, n: Int, _ m: UnsafeMutablePointer<Scalar>, ldm: Int,
@@ -23,11 +23,10 @@ enum OnlineRows<Scalar: RNNScalar> {
             return rnn_rows_update_f32(rows, n, f32(m), ldm, f32(a), sa, f32(d), sd, f32(v), sv,
                                        acc.map { f32($0) }, ldacc, c.map { f32($0) }, sc, norm ? 1 : 0)
         }
-        var total = 0.0
+        var squares: Scalar = 0
         for r in 0..<rows {
             let ar = a[r * sa], dr = d[r * sd]
             let row = m + r * ldm, vr = v + r * sv
-            var squares: Scalar = 0
             for j in 0..<n {
                 let y = ar * row[j] + dr * vr[j]
                 row[j] = y
@@ -37,9 +36,8 @@ enum OnlineRows<Scalar: RNNScalar> {
                 let cr = c[r * sc], out = acc + r * ldacc
                 for j in 0..<n { out[j] += cr * row[j] }
             }
-            if norm { total += Double(squares) }
         }
-        return total
+        return norm ? Double(squares) : 0
     }
 
     /// For `r < rows`, `j < n`: `dst[r·ldd + j] += s[r·ss] · src[r·lds + j]`.
