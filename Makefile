@@ -48,6 +48,8 @@ check: deps
 	$(SWIFT) test
 
 test: deps
+	$(PYTHON) Tests/Reference/online_reference.py --self-check
+	$(PYTHON) Benchmarks/peers/check_numpy_online.py
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(SWIFT) build --build-tests -Xswiftc -DRNN_INTERNAL_CHECKS -Xswiftc -DRNN_EXP_TEST_HOOKS --scratch-path .build-checks
