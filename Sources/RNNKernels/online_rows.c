@@ -43,6 +43,18 @@ void rnn_rows_axpy_naive(long rows, long n, float *dst, long ldd, const float *s
     }
 }
 
+void rnn_rows_weighted_sum_naive(long rows, long n, float *dst, long ldd, long terms, const float *s, long st,
+                                 long sr, const float *src, long lt, long lds) {
+    for (long r = 0; r < rows; r++) {
+        float *out = dst + r * ldd;
+        for (long j = 0; j < n; j++) {
+            float sum = 0;
+            for (long t = 0; t < terms; t++) sum += s[t * st + r * sr] * src[t * lt + r * lds + j];
+            out[j] += sum;
+        }
+    }
+}
+
 #if ROWS_X86
 #define ROWS_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
 #define ROWS_AVX2 __attribute__((target("avx2,fma")))
@@ -178,6 +190,79 @@ ROWS_AVX2 static void axpy_avx2(long rows, long n, float *dst, long ldd, const f
         for (long j = full; j < n; j++) out[j] = fmaf(s0, in[j], out[j]);
     }
 }
+/* dst row r += Σ_t s_t,r src_t row r, 64 columns (four vectors) at a time held in registers over
+   all terms: the block is read once, and each dst row written once (not once per term). */
+ROWS_AVX512 static void weighted_sum_avx512(long rows, long n, float *dst, long ldd, long terms, const float *s,
+                                            long st, long sr, const float *src, long lt, long lds) {
+    for (long r = 0; r < rows; r++) {
+        float *out = dst + r * ldd;
+        const float *in = src + r * lds;
+        const float *sv = s + r * sr;
+        long j = 0;
+        for (; j + 64 <= n; j += 64) {
+            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+            for (long t = 0; t < terms; t++) {
+                __m512 w = _mm512_set1_ps(sv[t * st]);
+                const float *x = in + t * lt + j;
+                a0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(x), a0);
+                a1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + 16), a1);
+                a2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + 32), a2);
+                a3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + 48), a3);
+            }
+            _mm512_storeu_ps(out + j, _mm512_add_ps(_mm512_loadu_ps(out + j), a0));
+            _mm512_storeu_ps(out + j + 16, _mm512_add_ps(_mm512_loadu_ps(out + j + 16), a1));
+            _mm512_storeu_ps(out + j + 32, _mm512_add_ps(_mm512_loadu_ps(out + j + 32), a2));
+            _mm512_storeu_ps(out + j + 48, _mm512_add_ps(_mm512_loadu_ps(out + j + 48), a3));
+        }
+        for (; j + 16 <= n; j += 16) {
+            __m512 a0 = _mm512_setzero_ps();
+            for (long t = 0; t < terms; t++)
+                a0 = _mm512_fmadd_ps(_mm512_set1_ps(sv[t * st]), _mm512_loadu_ps(in + t * lt + j), a0);
+            _mm512_storeu_ps(out + j, _mm512_add_ps(_mm512_loadu_ps(out + j), a0));
+        }
+        for (; j < n; j++) {
+            float sum = 0;
+            for (long t = 0; t < terms; t++) sum = fmaf(sv[t * st], in[t * lt + j], sum);
+            out[j] += sum;
+        }
+    }
+}
+
+ROWS_AVX2 static void weighted_sum_avx2(long rows, long n, float *dst, long ldd, long terms, const float *s,
+                                        long st, long sr, const float *src, long lt, long lds) {
+    for (long r = 0; r < rows; r++) {
+        float *out = dst + r * ldd;
+        const float *in = src + r * lds;
+        const float *sv = s + r * sr;
+        long j = 0;
+        for (; j + 32 <= n; j += 32) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+            for (long t = 0; t < terms; t++) {
+                __m256 w = _mm256_set1_ps(sv[t * st]);
+                const float *x = in + t * lt + j;
+                a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), a0);
+                a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 8), a1);
+                a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 16), a2);
+                a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 24), a3);
+            }
+            _mm256_storeu_ps(out + j, _mm256_add_ps(_mm256_loadu_ps(out + j), a0));
+            _mm256_storeu_ps(out + j + 8, _mm256_add_ps(_mm256_loadu_ps(out + j + 8), a1));
+            _mm256_storeu_ps(out + j + 16, _mm256_add_ps(_mm256_loadu_ps(out + j + 16), a2));
+            _mm256_storeu_ps(out + j + 24, _mm256_add_ps(_mm256_loadu_ps(out + j + 24), a3));
+        }
+        for (; j + 8 <= n; j += 8) {
+            __m256 a0 = _mm256_setzero_ps();
+            for (long t = 0; t < terms; t++)
+                a0 = _mm256_fmadd_ps(_mm256_set1_ps(sv[t * st]), _mm256_loadu_ps(in + t * lt + j), a0);
+            _mm256_storeu_ps(out + j, _mm256_add_ps(_mm256_loadu_ps(out + j), a0));
+        }
+        for (; j < n; j++) {
+            float sum = 0;
+            for (long t = 0; t < terms; t++) sum = fmaf(sv[t * st], in[t * lt + j], sum);
+            out[j] += sum;
+        }
+    }
+}
 #endif
 
 double rnn_rows_update_f32(long rows, long n, float *m, long ldm, const float *a, long sa,
@@ -203,4 +288,13 @@ void rnn_rows_axpy_f32(long rows, long n, float *dst, long ldd, const float *s, 
     if (rnn_kernels_avx2()) { axpy_avx2(rows, n, dst, ldd, s, ss, src, lds); return; }
 #endif
     rnn_rows_axpy_naive(rows, n, dst, ldd, s, ss, src, lds);
+}
+
+void rnn_rows_weighted_sum_f32(long rows, long n, float *dst, long ldd, long terms, const float *s, long st,
+                               long sr, const float *src, long lt, long lds) {
+#if ROWS_X86
+    if (rnn_kernels_avx512()) { weighted_sum_avx512(rows, n, dst, ldd, terms, s, st, sr, src, lt, lds); return; }
+    if (rnn_kernels_avx2()) { weighted_sum_avx2(rows, n, dst, ldd, terms, s, st, sr, src, lt, lds); return; }
+#endif
+    rnn_rows_weighted_sum_naive(rows, n, dst, ldd, terms, s, st, sr, src, lt, lds);
 }

@@ -116,4 +116,40 @@ struct OnlineRowKernelTests {
             }
         }
     }
+
+    @Test func weightedSumMatchesTwinAndFloat64() {
+        var rng = Xoshiro256(seed: 78)
+        // (rows, n, ldd, terms, st, sr, lt, lds): lanes' gradient rows (n 16 / 32 / 1, row stride
+        // wider than n), UORO's one long row (n past several 64-column blocks with a tail), 1 term.
+        for (rows, n, ldd, terms, st, sr, lt, lds) in [(32, 16, 16, 16, 32, 1, 1568, 49), (32, 32, 32, 16, 32, 1, 1568, 49),
+                                                       (32, 1, 1, 16, 32, 1, 1568, 49), (1, 1568, 0, 16, 1, 0, 1568, 0),
+                                                       (3, 71, 80, 5, 3, 1, 300, 90), (2, 7, 7, 1, 1, 1, 20, 9),
+                                                       (1, 200, 0, 3, 2, 0, 203, 0)] {
+            let dstCount = (rows - 1) * ldd + n + 3
+            let dst0 = (0..<dstCount).map { _ in Float(rng.uniform(-1, 1)) }
+            let s = (0..<((terms - 1) * st + (rows - 1) * sr + 1)).map { _ in Float(rng.uniform(-1, 1)) }
+            let src = (0..<((terms - 1) * lt + (rows - 1) * lds + n)).map { _ in Float(rng.uniform(-1, 1)) }
+            var fast = dst0, twin = dst0
+            rnn_rows_weighted_sum_f32(rows, n, &fast, ldd, terms, s, st, sr, src, lt, lds)
+            rnn_rows_weighted_sum_naive(rows, n, &twin, ldd, terms, s, st, sr, src, lt, lds)
+            var exact = dst0.map(Double.init), touched = Set<Int>()
+            for r in 0..<rows {
+                for j in 0..<n {
+                    var sum = 0.0
+                    for t in 0..<terms { sum += Double(s[t * st + r * sr]) * Double(src[t * lt + r * lds + j]) }
+                    exact[r * ldd + j] += sum
+                    touched.insert(r * ldd + j)
+                }
+            }
+            for i in 0..<dstCount {
+                if touched.contains(i) {
+                    let scale = abs(exact[i]) + Double(terms)
+                    #expect(abs(Double(fast[i]) - exact[i]) <= 1e-6 * scale, "weighted sum \(rows)x\(n) [\(i)]")
+                    #expect(abs(Double(twin[i]) - exact[i]) <= 1e-6 * scale, "weighted sum twin \(rows)x\(n) [\(i)]")
+                } else {
+                    #expect(fast[i] == dst0[i] && twin[i] == dst0[i], "weighted sum \(rows)x\(n): wrote [\(i)]")
+                }
+            }
+        }
+    }
 }

@@ -129,4 +129,12 @@ void rnn_rows_axpy_f32(long rows, long n, float *dst, long ldd, const float *s, 
                        const float *src, long lds);
 void rnn_rows_axpy_naive(long rows, long n, float *dst, long ldd, const float *s, long ss,
                          const float *src, long lds);
+/* rnn_rows_weighted_sum: for r < rows, j < n:
+       dst[r*ldd + j] += Σ_{t < terms} s[t*st + r*sr] * src[t*lt + r*lds + j]
+   (e.g. a gradient block summed over lanes: t the lane, s its errors, src its influence rows);
+   the block is read once and every dst row written once. */
+void rnn_rows_weighted_sum_f32(long rows, long n, float *dst, long ldd, long terms, const float *s, long st,
+                               long sr, const float *src, long lt, long lds);
+void rnn_rows_weighted_sum_naive(long rows, long n, float *dst, long ldd, long terms, const float *s, long st,
+                                 long sr, const float *src, long lt, long lds);
 #endif

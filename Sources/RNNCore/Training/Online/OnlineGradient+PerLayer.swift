@@ -20,23 +20,46 @@
 /// Cost per step and lane: `≈ (S/U)² · P` for the carry (rnn `2P`, lstm `8P`) plus `≈ 2P` for the
 /// gradient and the error sent down; memory `(S/U) · P`.
 extension OnlineGradient {
-    /// Every active lane's M̄ of every recurrent layer one step on and, at a target, its gradient:
-    /// the lane's errors on each layer first (`perLayerErrors`), then each layer's carry with its
-    /// share `ΔW[gU + k, :] += q_k M̄_n[h_k, g, :]` in the same pass over M̄ (rnn layers) or right
-    /// after it.
+    /// Every active lane's M̄ of every recurrent layer one step on (and, at a target, the lane's
+    /// errors on each layer, `perLayerErrors`); then each layer's gradient summed over the lanes,
+    /// `ΔW[gU + k, :] += Σ_lanes q_k M̄_n[h_k, g, :]`, block by block into the accumulator (the
+    /// lanes' M̄ read once, each gradient row written once).
     func perLayerAdvance(_ w: UnsafePointer<Scalar>) {
-        for lane in 0..<lanes where active[lane] {
-            let target = hasTarget[lane]
-            if target { perLayerErrors(w, lane) }
-            for l in shapes.indices where perLayerM[l] != nil {
-                perLayerCarry(l, lane, w, errors: target ? UnsafePointer(laneErrors + stateOffset[l]) : nil)
+        var targets = false
+        for lane in 0..<lanes {
+            let errors = stepErrors + lane * stackedStateSize
+            if hasTarget[lane] {
+                perLayerErrors(w, lane)
+                targets = true
+            } else {
+                errors.update(repeating: 0, count: stackedStateSize)
+            }
+            guard active[lane] else { continue }
+            for l in shapes.indices where perLayerM[l] != nil { perLayerCarry(l, lane, w) }
+        }
+        guard targets else { return }
+        let acc = accumulator
+        for (l, sh) in shapes.enumerated() {
+            guard let Mb = perLayerM[l] else { continue }
+            let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, C = sh.blockColumns
+            let errors = UnsafePointer(stepErrors + stateOffset[l]), laneStride = S * G * C
+            // Unit k's row of gate g sits at M̄ + lane·S·G·C + (k·G + g)·C (h rows only: q is 0 on c).
+            for g in 0..<G {
+                let rows = UnsafePointer(Mb + g * C)
+                func block(_ dst: UnsafeMutablePointer<Scalar>, _ n: Int, _ column: Int) {
+                    OnlineRows.weightedSum(rows: u, n: n, dst, ldd: n, terms: lanes, s: errors, st: stackedStateSize, sr: 1,
+                                           src: rows + column, lt: laneStride, lds: G * C)
+                }
+                block(acc + sh.sw + g * u * i, i, 0)
+                block(acc + sh.tw + g * u * u, u, i)
+                block(acc + sh.b + g * u, 1, i + u)
+                if sh.isGated { block(acc + sh.bt + g * u, 1, i + u + 1) }
             }
         }
     }
 
-    /// `M̄^l_n` of one lane from `M̄^l_{n-1}`; with `errors` (`q^l` on the layer's `h`, at a target
-    /// step), also the layer's share of the gradient into its pending rows.
-    func perLayerCarry(_ l: Int, _ lane: Int, _ w: UnsafePointer<Scalar>, errors: UnsafePointer<Scalar>?) {
+    /// `M̄^l_n` of one lane from `M̄^l_{n-1}`.
+    func perLayerCarry(_ l: Int, _ lane: Int, _ w: UnsafePointer<Scalar>) {
         let lambda = Scalar(rfloDecay)
         let snap = algorithm == .snap1
         let sh = shapes[l]
@@ -68,9 +91,7 @@ extension OnlineGradient {
                 v.update(from: x, count: i)
                 (v + i).update(from: hp, count: u)
                 v[i + u] = 1
-                OnlineRows.update(rows: u, n: C, base, ldm: C, a: a, sa: 1, d: d, sd: 1, v: UnsafePointer(v),
-                                  acc: errors == nil ? nil : perLayerPending[l], ldacc: C, c: errors, sc: 1)
-                if errors != nil { pendingRows = true }
+                OnlineRows.update(rows: u, n: C, base, ldm: C, a: a, sa: 1, d: d, sd: 1, v: UnsafePointer(v))
                 return
             }
             for g in 0..<G {
@@ -82,7 +103,6 @@ extension OnlineGradient {
                     OnlineRows.update(rows: u, n: 1, rows + i + u + 1, ldm: G * C, a: a, sa: 1, d: e + g, sd: G, v: one)
                 }
             }
-            if let errors { perLayerGradientRows(l, lane, errors: errors) }
             return
         }
         for k in 0..<u {
@@ -123,25 +143,11 @@ extension OnlineGradient {
                 oc[jt] = aCH * pht + aCC * pct + dtC
             }
         }
-        if let errors { perLayerGradientRows(l, lane, errors: errors) }
-    }
-
-    /// `ΔW[gU + k, :] += q_k M̄_n[h_k, g, :]` of one lane's layer `l` into its pending rows (gated
-    /// layers; `q` is 0 on an lstm's c rows, so only the first `U·G` rows of the lane's M̄).
-    func perLayerGradientRows(_ l: Int, _ lane: Int, errors: UnsafePointer<Scalar>) {
-        guard let Mb = perLayerM[l], let pending = perLayerPending[l] else { return }
-        let sh = shapes[l]
-        let u = sh.units, G = sh.gates, S = sh.stateSize, C = sh.blockColumns
-        let base = Mb + lane * S * G * C
-        for g in 0..<G {
-            OnlineRows.axpy(rows: u, n: C, pending + g * C, ldd: G * C, s: errors, ss: 1,
-                            src: UnsafePointer(base + g * C), lds: G * C)
-        }
-        pendingRows = true
     }
 
     /// One lane's errors at a target step, top-down from `q` on `h^L` through the same step only:
-    /// `q^l` on each recurrent layer's `h` into `laneErrors` (at the layer's state offset),
+    /// `q^l` on each recurrent layer's `h` into the lane's row of `stepErrors` (at the layer's
+    /// state offset; 0 on an lstm's c),
     /// `q^{l-1} = Jx^lᵀ q^l`; a dense layer between gets its exact same-step gradient `q^dᵀ I^d`.
     func perLayerErrors(_ w: UnsafePointer<Scalar>, _ lane: Int) {
         var cot = cotangent, below = cotangentBelow
@@ -153,35 +159,12 @@ extension OnlineGradient {
             let u = sh.units
             if sh.kind == .lstm { (cot + u).update(repeating: 0, count: u) }
             if perLayerM[l] != nil {
-                (laneErrors + stateOffset[l]).update(from: cot, count: u)
+                (stepErrors + lane * stackedStateSize + stateOffset[l]).update(from: cot, count: sh.stateSize)
                 if l > 0 { layerVJP(l, lane, UnsafePointer(cot), w, grad: nil, cx: below) }
             } else {
                 layerVJP(l, lane, UnsafePointer(cot), w, grad: accumulator, cx: l > 0 ? below : nil)
             }
             swap(&cot, &below)
         }
-    }
-
-    /// Moves the pending rows (snap1, rflo) into the accumulator, `ParameterLayout` order:
-    /// row `(k, g)` = `[W_s row | W_t row | b_s | b_t]` of weight row `gU + k`. Then zeroes them.
-    func flushPendingRows() {
-        guard pendingRows else { return }
-        let one = UnsafePointer(self.one), acc = accumulator
-        for (l, sh) in shapes.enumerated() {
-            guard let pending = perLayerPending[l] else { continue }
-            let u = sh.units, i = sh.inputs, G = sh.gates, C = sh.blockColumns
-            for g in 0..<G {
-                let rows = UnsafePointer(pending + g * C)
-                OnlineRows.axpy(rows: u, n: i, acc + sh.sw + g * u * i, ldd: i, s: one, ss: 0, src: rows, lds: G * C)
-                OnlineRows.axpy(rows: u, n: u, acc + sh.tw + g * u * u, ldd: u, s: one, ss: 0, src: rows + i, lds: G * C)
-                for k in 0..<u {
-                    let row = rows + k * G * C
-                    acc[sh.b + g * u + k] += row[i + u]
-                    if sh.isGated { acc[sh.bt + g * u + k] += row[i + u + 1] }
-                }
-            }
-            pending.update(repeating: 0, count: u * G * C)
-        }
-        pendingRows = false
     }
 }

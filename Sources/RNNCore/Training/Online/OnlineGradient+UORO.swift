@@ -80,6 +80,7 @@ extension OnlineGradient {
                 tBelowStride = u
             }
         }
+        uoroGradientFactors.update(repeating: 0, count: b)
         for lane in 0..<b where active[lane] {
             let a = uoroA + lane * S, theta = uoroTheta + lane * cols, ja = uoroJa + lane * S
             let nu = uoroNu
@@ -112,20 +113,21 @@ extension OnlineGradient {
             let rho1 = nNt > 0 ? (nNt / nNu).squareRoot() : 1
             let r0 = Scalar(rho0), r1 = Scalar(rho1)
             for s in 0..<S { a[s] = r0 * ja[s] + r1 * nu[s] }
-            // θ̃_n = θ̃_{n-1} / ρ0 + ν̃ / ρ1, block by block, with |θ̃_n|² and, at a target, the
-            // gradient Δθ += (q · ã_n^L[h]) θ̃_n in the same pass.
-            var factors = (Scalar(1 / rho0), uoroGradientFactor(lane))
+            // θ̃_n = θ̃_{n-1} / ρ0 + ν̃ / ρ1, block by block, with |θ̃_n|².
+            var inv0 = Scalar(1 / rho0)
             let inv1 = Scalar(1 / rho1)
-            let target = hasTarget[lane]
             var squares = 0.0
-            withUnsafePointer(to: &factors) { f in
-                let pair = UnsafeRawPointer(f).assumingMemoryBound(to: Scalar.self)  // (1/ρ0, q · ã)
+            withUnsafePointer(to: &inv0) { inv0 in
                 for l in 0...topRecurrent {  // every layer up to L has its ν̃ block (dense ones too)
-                    squares += updateTangentRows(l, lane, theta, inv0: pair, inv1: inv1, gradientFactor: target ? pair + 1 : nil)
+                    squares += updateTangentRows(l, lane, theta, inv0: inv0, inv1: inv1)
                 }
             }
             uoroThetaSquares[lane] = squares
+            uoroGradientFactors[lane] = uoroGradientFactor(lane)
         }
+        // Δθ += Σ_lanes (q · ã_n^L[h]) θ̃_n: one pass over the lanes' θ̃, each gradient entry written once.
+        OnlineRows.weightedSum(rows: 1, n: cols, accumulator, ldd: 0, terms: b, s: UnsafePointer(uoroGradientFactors),
+                               st: 1, sr: 0, src: UnsafePointer(uoroTheta), lt: cols, lds: 0)
     }
 
     /// ν̃'s row factors of layer `l` for one lane, `cs = Dsᵀ cot`, `ct = Dtᵀ cot` (into uoroCS /
@@ -171,19 +173,17 @@ extension OnlineGradient {
     }
 
     /// `θ̃ ← θ̃ · inv0 + ν̃ · inv1` on layer `l`'s block of one lane's `θ̃`, from the row factors
-    /// `rowFactors` left; with `gradientFactor` (`q · ã_n^L[h]`), also `Δθ += gradientFactor θ̃_n` on
-    /// the block. Returns the block's new `|θ̃|²`.
+    /// `rowFactors` left. Returns the block's new `|θ̃|²`.
     func updateTangentRows(_ l: Int, _ lane: Int, _ theta: UnsafeMutablePointer<Scalar>,
-                           inv0: UnsafePointer<Scalar>, inv1: Scalar, gradientFactor: UnsafePointer<Scalar>?) -> Double {
+                           inv0: UnsafePointer<Scalar>, inv1: Scalar) -> Double {
         let sh = shapes[l]
         let u = sh.units, i = sh.inputs, R = sh.rows
         let cs = uoroCS + rowOffset[l], ct = uoroCT + rowOffset[l]
         for r in 0..<R { cs[r] *= inv1; ct[r] *= inv1 }
         let x = UnsafePointer(layerInput(l) + lane * i), one = UnsafePointer(self.one)
-        let acc = gradientFactor == nil ? nil : accumulator
         func block(_ offset: Int, _ n: Int, _ factors: UnsafeMutablePointer<Scalar>, _ v: UnsafePointer<Scalar>) -> Double {
             OnlineRows.update(rows: R, n: n, theta + offset, ldm: n, a: inv0, sa: 0, d: UnsafePointer(factors), sd: 1, v: v,
-                              acc: acc.map { $0 + offset }, ldacc: n, c: gradientFactor, sc: 0, norm: true)
+                              norm: true)
         }
         var squares = block(sh.sw, i, cs, x) + block(sh.b, 1, cs, one)
         if sh.isRecurrent {

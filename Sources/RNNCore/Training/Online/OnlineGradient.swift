@@ -141,14 +141,12 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     var rtrlBlocks: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>>
     var rtrlColumns: [Int] = []
     var rtrlJ: UnsafeMutablePointer<Scalar>           // (max S, max width) per-lane Jacobian scratch
-    // snap1 / rflo: Mbar[l] (B, S, G, C) for recurrent l; the step's gradient of layer l summed
-    // over lanes in the rows of M̄ (U, G, C), moved into `accumulator` at the end of the step by
-    // `flushPendingRows` (empty between steps); a row `[x; h_{n-1}; 1]` of the lane in flight.
+    // snap1 / rflo: Mbar[l] (B, S, G, C) for recurrent l; a row `[x; h_{n-1}; 1]` of the lane in
+    // flight; every lane's errors q^l on each layer's h at this step, (B, S) at the stacked offsets
+    // (0 for lanes without a target).
     var perLayerM: [UnsafeMutablePointer<Scalar>?] = []
-    var perLayerPending: [UnsafeMutablePointer<Scalar>?] = []
-    var pendingRows = false
     var carryInput: UnsafeMutablePointer<Scalar>
-    var laneErrors: UnsafeMutablePointer<Scalar>     // (S) one lane's q^l on each layer's h (stacked offsets)
+    var stepErrors: UnsafeMutablePointer<Scalar>
     // uoro: ã (B, S), θ̃ (B, cols), |θ̃|² of each lane (from its last pair update: carried, part
     // of `OnlineState`, so that a resumed run is bit-identical), scratch.
     var uoroA: UnsafeMutablePointer<Scalar>
@@ -161,6 +159,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     var uoroTangent: UnsafeMutablePointer<Scalar>     // (2, B, max width) tangents of dense layers
     var uoroCS: UnsafeMutablePointer<Scalar>          // (Σ_l R_l) ν̃'s row factors per layer (Ds side)
     var uoroCT: UnsafeMutablePointer<Scalar>          // (Σ_l R_l) (Dt side)
+    var uoroGradientFactors: UnsafeMutablePointer<Scalar> // (B) q · ã^L[h] of each lane (0 without a target)
     var rowOffset: [Int] = []                         // layer l's rows in uoroCS / uoroCT
 
     // MARK: Batch in flight
@@ -278,20 +277,18 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         }
         rtrlBlocks = table
         rtrlJ = make(algorithm == .rtrl ? maxState * maxWidth : 0)
-        var pls: [UnsafeMutablePointer<Scalar>?] = [], pending: [UnsafeMutablePointer<Scalar>?] = []
+        var pls: [UnsafeMutablePointer<Scalar>?] = []
         var maxColumns = 1
         for (l, shape) in shapes.enumerated() {
             if (algorithm == .snap1 || algorithm == .rflo) && shape.isRecurrent && l <= top {
                 pls.append(make(b * shape.stateSize * shape.gates * shape.blockColumns))
-                pending.append(make(shape.units * shape.gates * shape.blockColumns))
                 maxColumns = max(maxColumns, shape.blockColumns)
             } else {
                 pls.append(nil)
-                pending.append(nil)
             }
         }
         carryInput = make(maxColumns)
-        laneErrors = make(s)
+        stepErrors = make(algorithm == .snap1 || algorithm == .rflo ? b * s : 0)
         let uoro = algorithm == .uoro
         uoroA = make(uoro ? b * s : 0)
         uoroTheta = make(uoro ? b * shapes[top].end : 0)
@@ -311,8 +308,9 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         rowOffset = rowOffsets
         uoroCS = make(uoro ? rowTotal : 0)
         uoroCT = make(uoro ? rowTotal : 0)
+        uoroGradientFactors = make(uoro ? b : 0)
         h = hs; c = cs; hPrev = hps; cPrev = cps; pre = pres; ds = dss; dt = dts; selfCoef = scs
-        rtrlColumns = mcols; perLayerM = pls; perLayerPending = pending
+        rtrlColumns = mcols; perLayerM = pls
         storage = owned
     }
 
@@ -477,8 +475,8 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     // MARK: - One step
 
     /// One step: the forward, the loss and the readout's errors `q` of the target lanes, then
-    /// each lane's influence advance followed at once (at a target) by its gradient `q_mᵀ M_m`,
-    /// while the lane's influence is still in cache.
+    /// the influence advance and the gradient `q_mᵀ M_m` (each algorithm's file says in which
+    /// order over lanes).
     func runStep(_ view: BatchView<Scalar>, _ w: UnsafePointer<Scalar>, lengths: [Int]) {
         let n = step
         for lane in 0..<lanes { active[lane] = n <= lengths[lane] }
@@ -494,7 +492,6 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         case .snap1, .rflo: perLayerAdvance(w)
         case .uoro: uoroAdvance(w, n)
         }
-        flushPendingRows()
     }
 
     /// Layer `l`'s input of this step, (B, I).

@@ -56,6 +56,26 @@ enum OnlineRows<Scalar: RNNScalar> {
         }
     }
 
+    /// For `r < rows`, `j < n`: `dst[r·ldd + j] += Σ_{t < terms} s[t·st + r·sr] · src[t·lt + r·lds + j]`
+    /// (a gradient block summed over lanes: `t` the lane, `s` its errors, `src` its influence rows).
+    @inline(__always)
+    static func weightedSum(rows: Int, n: Int, _ dst: UnsafeMutablePointer<Scalar>, ldd: Int, terms: Int,
+                            s: UnsafePointer<Scalar>, st: Int, sr: Int, src: UnsafePointer<Scalar>, lt: Int, lds: Int) {
+        guard rows > 0, n > 0, terms > 0 else { return }
+        if Scalar.self == Float.self {
+            rnn_rows_weighted_sum_f32(rows, n, f32(dst), ldd, terms, f32(s), st, sr, f32(src), lt, lds)
+            return
+        }
+        for r in 0..<rows {
+            let out = dst + r * ldd
+            for j in 0..<n {
+                var sum: Scalar = 0
+                for t in 0..<terms { sum += s[t * st + r * sr] * src[t * lt + r * lds + j] }
+                out[j] += sum
+            }
+        }
+    }
+
     @inline(__always)
     private static func f32(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
         UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
