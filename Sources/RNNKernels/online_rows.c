@@ -67,13 +67,16 @@ ROWS_AVX512 static double update_avx512(long rows, long n, float *m, long ldm, c
                                         const float *d, long sd, const float *v, long sv,
                                         float *acc, long ldacc, const float *c, long sc, int norm) {
     long full = n & ~15L;
-    __m512 sq = _mm512_setzero_ps();
+    /* Each row's squares start a fresh register and join one of four running sums in turn: one
+       running sum would chain every row's FMAs (4-cycle latency each) behind the last. */
+    __m512 q0 = _mm512_setzero_ps(), q1 = _mm512_setzero_ps(), q2 = _mm512_setzero_ps(), q3 = _mm512_setzero_ps();
     float tail = 0;
     for (long r = 0; r < rows; r++) {
         float a0 = a[r * sa], d0 = d[r * sd];
         __m512 ar = _mm512_set1_ps(a0), dr = _mm512_set1_ps(d0);
         float *row = m + r * ldm;
         const float *vr = v + r * sv;
+        __m512 sq = _mm512_setzero_ps();
         if (acc) {
             float c0 = c[r * sc];
             __m512 cr = _mm512_set1_ps(c0);
@@ -102,8 +105,10 @@ ROWS_AVX512 static double update_avx512(long rows, long n, float *m, long ldm, c
                 tail = fmaf(y, y, tail);
             }
         }
+        __m512 t = q0;
+        q0 = q1; q1 = q2; q2 = q3; q3 = _mm512_add_ps(t, sq);
     }
-    return norm ? (double)_mm512_reduce_add_ps(sq) + (double)tail : 0;
+    return norm ? (double)_mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3))) + (double)tail : 0;
 }
 
 /* One column (n = 1) of contiguous rows (ldm = 1, as a bias block is), one scalar a and one v:

@@ -341,8 +341,8 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     /// checked before training). With `cols_l` the parameters of layers `0 … l` and `P_l` layer
     /// `l`'s own:
     /// - rtrl: `Σ_{recurrent l ≤ L} B · S_l · cols_l` (the blocks `M^{l,j}`, `j ≤ l`, with the
-    ///   cross blocks and the columns of dense layers between); plus per step two GEMM products of
-    ///   `R_l · B · cols_l` scratch (not counted);
+    ///   cross blocks and the columns of dense layers between); plus one spare `S_l · cols_l`
+    ///   block per layer and the dense layers' blocks, scratch (not counted);
     /// - snap1, rflo: `Σ_l B · (S_l / U_l) · P_l` (lstm 2P, otherwise P);
     /// - uoro: `B · (S + cols_L)`.
     /// Returns 0 for a stack without a recurrent layer.
