@@ -41,9 +41,10 @@ extension OnlineGradient {
         let acc = accumulator
         for (l, sh) in shapes.enumerated() {
             guard let Mb = perLayerM[l] else { continue }
-            let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, C = sh.blockColumns
+            let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, C = sh.blockStride
             let errors = UnsafePointer(stepErrors + stateOffset[l]), laneStride = S * G * C
-            // Unit k's row of gate g sits at M̄ + lane·S·G·C + (k·G + g)·C (h rows only: q is 0 on c).
+            // Unit k's row of gate g sits at M̄ + lane·S·G·C + (k·G + g)·C, C the padded row stride
+            // (h rows only: q is 0 on c).
             for g in 0..<G {
                 let rows = UnsafePointer(Mb + g * C)
                 func block(_ dst: UnsafeMutablePointer<Scalar>, _ n: Int, _ column: Int) {
@@ -64,7 +65,7 @@ extension OnlineGradient {
         let snap = algorithm == .snap1
         let sh = shapes[l]
         guard let Mb = perLayerM[l] else { return }
-        let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, C = sh.blockColumns
+        let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, C = sh.blockStride
         let gated = sh.isGated, lstm = sh.kind == .lstm, gru = sh.kind == .gru
         let tw = w + max(sh.tw, 0)
         let aHH = rowScratchS  // (U) the carry factor of unit k's rows (rnn, gru)
@@ -91,7 +92,7 @@ extension OnlineGradient {
                 v.update(from: x, count: i)
                 (v + i).update(from: hp, count: u)
                 v[i + u] = 1
-                OnlineRows.update(rows: u, n: C, base, ldm: C, a: a, sa: 1, d: d, sd: 1, v: UnsafePointer(v))
+                OnlineRows.update(rows: u, n: sh.blockColumns, base, ldm: C, a: a, sa: 1, d: d, sd: 1, v: UnsafePointer(v))
                 return
             }
             for g in 0..<G {

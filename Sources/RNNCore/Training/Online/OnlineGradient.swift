@@ -75,6 +75,10 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         /// Columns of one (state row, gate) block of the per-layer influence: `I + U + 1` (rnn),
         /// `I + U + 2` (gated).
         var blockColumns: Int { inputs + (isRecurrent ? units : 0) + (isGated ? 2 : 1) }
+        /// The row stride of M̄ in memory: `blockColumns` rounded up to 16 scalars, so that every
+        /// row starts on a 64-byte line (float32) and the row kernels' vector loads and stores do
+        /// not split across lines. The padding stays 0 and is not part of `OnlineState`.
+        var blockStride: Int { (blockColumns + 15) / 16 * 16 }
 
         /// Adds one step's share of weight row `r` at `base` (a gradient, or an influence row in
         /// `ParameterLayout` columns): `a·x` to `W_s[r]`, `t·h_{n-1}` to `W_t[r]`, `a` to `b[r]`
@@ -141,7 +145,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     var rtrlBlocks: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>>
     var rtrlColumns: [Int] = []
     var rtrlJ: UnsafeMutablePointer<Scalar>           // (max S, max width) per-lane Jacobian scratch
-    // snap1 / rflo: Mbar[l] (B, S, G, C) for recurrent l; a row `[x; h_{n-1}; 1]` of the lane in
+    // snap1 / rflo: Mbar[l] (B, S, G, C) for recurrent l, rows `blockStride` apart; a row `[x; h_{n-1}; 1]` of the lane in
     // flight; every lane's errors q^l on each layer's h at this step, (B, S) at the stacked offsets
     // (0 for lanes without a target).
     var perLayerM: [UnsafeMutablePointer<Scalar>?] = []
@@ -281,7 +285,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         var maxColumns = 1
         for (l, shape) in shapes.enumerated() {
             if (algorithm == .snap1 || algorithm == .rflo) && shape.isRecurrent && l <= top {
-                pls.append(make(b * shape.stateSize * shape.gates * shape.blockColumns))
+                pls.append(make(b * shape.stateSize * shape.gates * shape.blockStride))
                 maxColumns = max(maxColumns, shape.blockColumns)
             } else {
                 pls.append(nil)
@@ -374,7 +378,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
             for lane in 0..<lanes { rtrlBlock(l, lane).update(repeating: 0, count: shapes[l].stateSize * rtrlColumns[l]) }
         }
         for (l, m) in perLayerM.enumerated() {
-            if let m { m.update(repeating: 0, count: lanes * shapes[l].stateSize * shapes[l].gates * shapes[l].blockColumns) }
+            if let m { m.update(repeating: 0, count: lanes * shapes[l].stateSize * shapes[l].gates * shapes[l].blockStride) }
         }
         if algorithm == .uoro {
             uoroA.update(repeating: 0, count: lanes * stackedStateSize)

@@ -58,8 +58,11 @@ extension OnlineGradient {
                 (0..<lanes).map { (rtrlBlock(l, $0), shapes[l].stateSize * rtrlColumns[l]) }
             }
         case .snap1, .rflo:
-            return shapes.indices.compactMap { l in
-                perLayerM[l].map { ($0, lanes * shapes[l].stateSize * shapes[l].gates * shapes[l].blockColumns) }
+            // Row by row: the rows are `blockStride` apart, the padding is not state.
+            return shapes.indices.flatMap { l -> [(UnsafeMutablePointer<Scalar>, Int)] in
+                guard let m = perLayerM[l] else { return [] }
+                let sh = shapes[l]
+                return (0..<(lanes * sh.stateSize * sh.gates)).map { (m + $0 * sh.blockStride, sh.blockColumns) }
             }
         case .uoro:
             return [(uoroA, lanes * stackedStateSize), (uoroTheta, lanes * influenceColumns)]
