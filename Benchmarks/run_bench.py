@@ -30,8 +30,8 @@ final loss is within 1e-4 (relative) of rnn-exp's — that they all did the same
   - the online rows rtrl-small, snap1-small, uoro-small, rflo-small: the rnn small workload (same
     data and initial weights) trained online, one update per step (tau_b = 1; rflo with decay
     lambda = 0.5), the influence carried over the whole stream: rnn-exp (tbptt-bench reads the
-    workload's `algorithm`) against the numpy peer of the same algorithm (peers/numpy_online.py,
-    batched over lanes), interleaved, same loss check; plus rnn-exp's BPTT(1, 1) on the same data
+    workload's `algorithm`) against the numpy and PyTorch peers of the same algorithm
+    (peers/numpy_online.py, peers/torch_online.py, batched over lanes), interleaved, same loss check; plus rnn-exp's BPTT(1, 1) on the same data
     as the yardstick of the per-step cost (targets: rtrl >= 2x the best peer, snap1, uoro, rflo
     >= 5x; snap1, uoro, rflo within 3x of BPTT(1, 1) per step). rtrl's GFLOP/s count the time
     term's GEMM, 2 B H^2 P per step (P = H (I + H + 1) influence columns);
@@ -100,6 +100,10 @@ class Unsupported(Exception):
     pass
 
 
+class PeerMissing(Exception):
+    """peer.py exited 4: the framework is not installed or has no implementation of the workload."""
+
+
 def options():
     env = os.environ
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -149,6 +153,8 @@ def run_json(cmd, pin=True, peer=False):
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, preexec_fn=pinned if pin else None)
     if out.returncode == UNSUPPORTED and cmd[0] == BENCH:
         raise Unsupported(out.stdout.strip())
+    if out.returncode == PEER_MISSING and cmd[0] == sys.executable:
+        raise PeerMissing(out.stderr.strip())
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout}{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -217,12 +223,14 @@ def gflops(layer, name, sample_steps_per_s):
 
 
 def online_rows(a, tmp, warmup, results, peak, installed):
-    """The online rows (module docstring): rnn-exp and the numpy peer per algorithm, interleaved,
-    and rnn-exp's BPTT(1, 1) on the same data as the per-step yardstick."""
+    """The online rows (module docstring): rnn-exp and the peers of each algorithm (numpy, and
+    PyTorch when installed), interleaved, and rnn-exp's BPTT(1, 1) on the same data as the
+    per-step yardstick."""
     windows = QUICK_ONLINE_WINDOWS if a.quick else ONLINE_WINDOWS
     I, H, C, B, K = common.SHAPES["small"]
     columns = H * (I + H + 1)
-    runs = {alg: {"numpy": [], "rnn-exp": []} for alg in ONLINE}
+    peers = [p for p in ("numpy", "torch") if installed.get(p)]
+    runs = {alg: {f: [] for f in peers + ["rnn-exp"]} for alg in ONLINE}
     yardstick = []
     data = {}
     for alg in ONLINE:
@@ -232,12 +240,17 @@ def online_rows(a, tmp, warmup, results, peak, installed):
     for rep in range(a.reps):
         for alg in ONLINE:
             runs[alg]["rnn-exp"].append(run_json([BENCH, "--data", data[alg]]))
-            runs[alg]["numpy"].append(run_json([sys.executable, PEER, "--peer", "numpy", "--data", data[alg]], peer=True))
+            for f in list(runs[alg]):
+                if f == "rnn-exp":
+                    continue
+                try:
+                    runs[alg][f].append(run_json([sys.executable, PEER, "--peer", f, "--data", data[alg]], peer=True))
+                except PeerMissing:
+                    del runs[alg][f]
         yardstick.append(run_json([BENCH, "--data", data["snap1"], "--algorithm", "bptt1"]))
-        print(f"  rep {rep + 1}/{a.reps} online: " + ", ".join(
-            f"{alg} rnn-exp {runs[alg]['rnn-exp'][-1]['sample_steps_per_s']:,.0f} numpy "
-            f"{runs[alg]['numpy'][-1]['sample_steps_per_s']:,.0f}" for alg in ONLINE)
-            + f", bptt(1,1) {yardstick[-1]['sample_steps_per_s']:,.0f}", flush=True)
+        print(f"  rep {rep + 1}/{a.reps} online: " + "; ".join(
+            f"{alg} " + ", ".join(f"{f} {rs[-1]['sample_steps_per_s']:,.0f}" for f, rs in runs[alg].items())
+            for alg in ONLINE) + f"; bptt(1,1) {yardstick[-1]['sample_steps_per_s']:,.0f}", flush=True)
     # Per-step cost in microseconds from the best repetition (a step is B sample-steps).
     def step_us(rs, key="sample_steps_per_s"):
         return 1e6 * B / max(r[key] for r in rs)
@@ -245,36 +258,39 @@ def online_rows(a, tmp, warmup, results, peak, installed):
     bptt_cpu_us = step_us(yardstick, "sample_steps_per_cpu_s")
     print(f"\nonline rows: rnn small (I, H, C, B) = {(I, H, C, B)}, one update per step (tau_b = 1), rflo lambda "
           f"{RFLO_DECAY}; rnn-exp's BPTT(1, 1) on the same data: {bptt_us:.2f} us per step ({bptt_cpu_us:.2f} in CPU time)")
-    print(f"{'row':<12} {'numpy':>11} {'rnn-exp':>11} {'ratio':>7} {'target':>7} {'us/step':>8} {'x bptt(1,1)':>11} "
-          f"{'(CPU)':>6} {'GFLOP/s':>8}  final loss")
+    print(f"{'row':<12} {'numpy':>11} {'torch':>11} {'rnn-exp':>11} {'best peer':>10} {'ratio':>7} {'target':>7} "
+          f"{'us/step':>8} {'x bptt(1,1)':>11} {'(CPU)':>6} {'GFLOP/s':>8}  final loss")
     ok = True
     results["online"] = {"bptt11_us_per_step": bptt_us, "bptt11_cpu_us_per_step": bptt_cpu_us, "rflo_decay": RFLO_DECAY,
                          "rows": {}}
     for alg in ONLINE:
         top = {f: max(r["sample_steps_per_s"] for r in rs) for f, rs in runs[alg].items()}
+        best = max((f for f in top if f != "rnn-exp"), key=lambda f: top[f])
         ref = runs[alg]["rnn-exp"][0]["final_loss"]
-        worst = max(abs(r["final_loss"] - ref) / abs(ref) for r in runs[alg]["numpy"])
+        diffs = {f: max(abs(r["final_loss"] - ref) / abs(ref) for r in rs) for f, rs in runs[alg].items() if f != "rnn-exp"}
+        worst = max(diffs.values())
         agree = worst <= TOLERANCE
         ok &= agree
-        ratio = top["rnn-exp"] / top["numpy"]
+        ratio = top["rnn-exp"] / top[best]
         us = step_us(runs[alg]["rnn-exp"])
         cpu_us = step_us(runs[alg]["rnn-exp"], "sample_steps_per_cpu_s")
         rate = 2 * B * H * H * columns / (us * 1e-6) / 1e9 if alg == "rtrl" else None
         results["online"]["rows"][f"{alg}-small"] = {
-            "sample_steps_per_s": top, "ratio": ratio, "target_ratio": ONLINE_TARGET[alg], "us_per_step": us,
-            "cpu_us_per_step": cpu_us, "times_bptt11": us / bptt_us, "times_bptt11_cpu": cpu_us / bptt_cpu_us,
-            "gemm_gflops": rate, "fraction_of_peak": rate / peak["peak_gflops"] if rate and peak.get("peak_gflops") else None,
-            "final_loss": ref, "loss_rel_diff": worst, "loss_agrees": agree, "runs": runs[alg],
-            "kernel_numpy": runs[alg]["numpy"][0].get("kernel")}
-        print(f"{alg + '-small':<12} {top['numpy']:>11,.0f} {top['rnn-exp']:>11,.0f} {ratio:>6.2f}x "
-              f"{ONLINE_TARGET[alg]:>6.0f}x {us:>8.2f} {us / bptt_us:>10.2f}x {cpu_us / bptt_cpu_us:>5.2f}x "
-              + (f"{rate:>8.1f}" if rate else f"{'':>8}")
+            "sample_steps_per_s": top, "best_peer": best, "ratio": ratio, "target_ratio": ONLINE_TARGET[alg],
+            "us_per_step": us, "cpu_us_per_step": cpu_us, "times_bptt11": us / bptt_us,
+            "times_bptt11_cpu": cpu_us / bptt_cpu_us, "gemm_gflops": rate,
+            "fraction_of_peak": rate / peak["peak_gflops"] if rate and peak.get("peak_gflops") else None,
+            "final_loss": ref, "loss_rel_diff": diffs, "loss_agrees": agree, "runs": runs[alg],
+            "kernels": {f: rs[0].get("kernel") for f, rs in runs[alg].items()}}
+        cells = " ".join(f"{top[f]:>11,.0f}" if f in top else f"{'-':>11}" for f in ("numpy", "torch", "rnn-exp"))
+        print(f"{alg + '-small':<12} {cells} {best:>10} {ratio:>6.2f}x {ONLINE_TARGET[alg]:>6.0f}x {us:>8.2f} "
+              f"{us / bptt_us:>10.2f}x {cpu_us / bptt_cpu_us:>5.2f}x " + (f"{rate:>8.1f}" if rate else f"{'':>8}")
               + f"  {'same' if agree else 'DIFFERENT'} ({worst:.1e})")
     if peak.get("peak_gflops"):
         r = results["online"]["rows"]["rtrl-small"]
         print(f"rtrl's GEMM at {r['gemm_gflops']:.1f} GFLOP/s = {100 * r['fraction_of_peak']:.0f}% of the "
               f"{peak['peak_gflops']} GFLOP/s FMA peak")
-    print("(sample-steps/s, best repetition; ratio = rnn-exp / numpy; x bptt(1,1) = rnn-exp's time per step over "
+    print("(sample-steps/s, best repetition; ratio = rnn-exp / best peer; x bptt(1,1) = rnn-exp's time per step over "
           "its BPTT(1, 1) step on the same data, wall clock and CPU time)\n")
     results["online"]["loss_agrees"] = ok
     if not ok:
