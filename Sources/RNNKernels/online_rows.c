@@ -219,16 +219,33 @@ ROWS_AVX512 static void weighted_sum_avx512(long rows, long n, float *dst, long 
             _mm512_storeu_ps(out + j + 32, _mm512_add_ps(_mm512_loadu_ps(out + j + 32), a2));
             _mm512_storeu_ps(out + j + 48, _mm512_add_ps(_mm512_loadu_ps(out + j + 48), a3));
         }
+        /* Fewer than 64 columns left: four running sums over the terms in turn (one sum would
+           chain every term's FMA, 4 cycles each, behind the last). */
         for (; j + 16 <= n; j += 16) {
-            __m512 a0 = _mm512_setzero_ps();
-            for (long t = 0; t < terms; t++)
+            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+            long t = 0;
+            for (; t + 4 <= terms; t += 4) {
                 a0 = _mm512_fmadd_ps(_mm512_set1_ps(sv[t * st]), _mm512_loadu_ps(in + t * lt + j), a0);
-            _mm512_storeu_ps(out + j, _mm512_add_ps(_mm512_loadu_ps(out + j), a0));
+                a1 = _mm512_fmadd_ps(_mm512_set1_ps(sv[(t + 1) * st]), _mm512_loadu_ps(in + (t + 1) * lt + j), a1);
+                a2 = _mm512_fmadd_ps(_mm512_set1_ps(sv[(t + 2) * st]), _mm512_loadu_ps(in + (t + 2) * lt + j), a2);
+                a3 = _mm512_fmadd_ps(_mm512_set1_ps(sv[(t + 3) * st]), _mm512_loadu_ps(in + (t + 3) * lt + j), a3);
+            }
+            for (; t < terms; t++)
+                a0 = _mm512_fmadd_ps(_mm512_set1_ps(sv[t * st]), _mm512_loadu_ps(in + t * lt + j), a0);
+            __m512 sum = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+            _mm512_storeu_ps(out + j, _mm512_add_ps(_mm512_loadu_ps(out + j), sum));
         }
         for (; j < n; j++) {
-            float sum = 0;
-            for (long t = 0; t < terms; t++) sum = fmaf(sv[t * st], in[t * lt + j], sum);
-            out[j] += sum;
+            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            long t = 0;
+            for (; t + 4 <= terms; t += 4) {
+                s0 = fmaf(sv[t * st], in[t * lt + j], s0);
+                s1 = fmaf(sv[(t + 1) * st], in[(t + 1) * lt + j], s1);
+                s2 = fmaf(sv[(t + 2) * st], in[(t + 2) * lt + j], s2);
+                s3 = fmaf(sv[(t + 3) * st], in[(t + 3) * lt + j], s3);
+            }
+            for (; t < terms; t++) s0 = fmaf(sv[t * st], in[t * lt + j], s0);
+            out[j] += (s0 + s1) + (s2 + s3);
         }
     }
 }

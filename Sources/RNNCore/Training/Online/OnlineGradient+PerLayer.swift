@@ -41,10 +41,10 @@ extension OnlineGradient {
         let acc = accumulator
         for (l, sh) in shapes.enumerated() {
             guard let Mb = perLayerM[l] else { continue }
-            let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, C = sh.blockStride
-            let errors = UnsafePointer(stepErrors + stateOffset[l]), laneStride = S * G * C
-            // Unit k's row of gate g sits at M̄ + lane·S·G·C + (k·G + g)·C, C the padded row stride
-            // (h rows only: q is 0 on c).
+            let u = sh.units, i = sh.inputs, G = sh.gates, C = sh.blockStride
+            let errors = UnsafePointer(stepErrors + stateOffset[l]), laneStride = sh.laneStride
+            // Unit k's row of gate g sits at M̄ + lane·laneStride + (k·G + g)·C, C the padded row
+            // stride (h rows only: q is 0 on c).
             for g in 0..<G {
                 let rows = UnsafePointer(Mb + g * C)
                 func block(_ dst: UnsafeMutablePointer<Scalar>, _ n: Int, _ column: Int) {
@@ -72,7 +72,7 @@ extension OnlineGradient {
         let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G, sc = selfCoef[l] + lane * S
         let x = layerInput(l) + lane * i
         let hp = hPrev[l] + lane * u
-        let base = Mb + lane * S * G * C
+        let base = Mb + lane * sh.laneStride
         if !lstm {
             // M̄_n[k, g, :] = a_k M̄_{n-1}[k, g, :] + [Ds[k,g] x ; Dt[k,g] h_{n-1} ; Ds[k,g] ; Dt[k,g]],
             // a_k = J[h_k, h_k] = Σ_g Dt[k, g] TW[gU + k, k] (+ z_k for gru) for snap1, λ for rflo.

@@ -62,7 +62,8 @@ extension OnlineGradient {
             return shapes.indices.flatMap { l -> [(UnsafeMutablePointer<Scalar>, Int)] in
                 guard let m = perLayerM[l] else { return [] }
                 let sh = shapes[l]
-                return (0..<(lanes * sh.stateSize * sh.gates)).map { (m + $0 * sh.blockStride, sh.blockColumns) }
+                let rows = sh.stateSize * sh.gates
+                return (0..<(lanes * rows)).map { (m + ($0 / rows) * sh.laneStride + ($0 % rows) * sh.blockStride, sh.blockColumns) }
             }
         case .uoro:
             return [(uoroA, lanes * stackedStateSize), (uoroTheta, lanes * influenceColumns)]
