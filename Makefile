@@ -101,6 +101,7 @@ bench: build
 	@$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install -q "torch==$(TORCH_VERSION)" \
 	  || echo "torch could not be installed: benchmarking without it"
 	cd Benchmarks && $(SWIFT) build -c release
+	$(PYTHON) Benchmarks/peers/check_torch_online.py
 	$(PYTHON) Benchmarks/run_bench.py
 
 clean:

@@ -7,8 +7,9 @@ DIR is a workload written by common.export (run_bench.py does that): its workloa
 layer (rnn or lstm), the shapes and the warm-up / timed window counts. The module run is
 <peer>_<layer>.py beside this file (numpy_rnn, torch_rnn, jax_rnn, numpy_lstm, torch_lstm); an
 online workload (workload.json has "algorithm": rtrl, snap1, uoro or rflo) runs <peer>_online.py
-instead (only numpy_online, rnn layer only), with the algorithm and "rflo_decay" (absent: the
-module's default). The JSON line's `algorithm` is the workload's ("bptt" for the windowed ones).
+instead (numpy_online and torch_online, rnn layer only; jax has none: exit 4), with the
+algorithm and "rflo_decay" (absent: the module's default). The JSON line's `algorithm` is the
+workload's ("bptt" for the windowed ones).
 
 Thread limits are set here, before numpy, torch or jax is imported, since their thread pools
 read them when they load: OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS,
