@@ -40,15 +40,16 @@
 /// `I[s; b_s[r]] = Ds[s, g]`, `I[s; b_t[r]] = Dt[s, g]` for the rows `r = gU + k` of unit `k`.
 ///
 /// Per-step cost (multiply-adds per lane; formulas in each algorithm's file): rtrl `≈ n²P` per
-/// layer (the `TW · M` GEMM over all lanes side by side, plus the cross blocks for stacks),
-/// snap1 `≈ 3P` (lstm `≈ 6P`), rflo `≈ 2P`, uoro `≈ n² + 5P`, each plus the forward and the
-/// readout. Measured once (release, float32, one thread, on this project's shared VM whose speed
-/// drifts by ±15 % or more), rnn(32) → dense(16, softmax), 16 one-hot inputs, B = 16, one update
-/// per step: `bptt` with tau_b = tau_max = 1 about 5 µs per step; rtrl 2.0–3.6 ms (the GEMM at
-/// 14–25 GFLOP/s); snap1 67–89 µs; uoro 49–70 µs; rflo 28–62 µs; 0 heap allocations over 200
-/// steps for every algorithm (a counting `malloc` around `advance` + `takeGradient`). The
-/// per-lane loops are plain Swift (SSE2 on the x86-64 baseline), not yet the AVX2 kernels of
-/// `RNNKernels`: that is where snap1, uoro and rflo lose their 3× target against `bptt(1, 1)`.
+/// layer (one `Jt · M` GEMM per lane and layer, plus the cross blocks for stacks), snap1 `≈ 3P`
+/// (lstm `≈ 6P`), rflo `≈ 2P`, uoro `≈ n² + 5P`, each plus the forward and the readout. How a
+/// step runs: the forward and the readout's errors for all lanes at once (GEMMs), then the
+/// influence lane by lane — rtrl's lane blocks stay in L2 between their GEMM and the lane's
+/// gradient — with the float32 row work in the AVX-512 / AVX2 row kernels (`OnlineRows`,
+/// `online_rows.c`), and the gradient of snap1, rflo and uoro summed over lanes block by block.
+/// Every buffer is 64-byte aligned and sized at `init`: the step loop allocates nothing (a
+/// counting `malloc` around a run: the same number of calls for 40 and 800 steps). The speeds are
+/// measured by `make bench` (rows rtrl-small, snap1-small, uoro-small, rflo-small, against
+/// numpy and PyTorch peers and against BPTT(1, 1) on the same model).
 public final class OnlineGradient<Scalar: RNNScalar> {
     public let spec: NetworkSpec
     public let algorithm: OnlineAlgorithm
