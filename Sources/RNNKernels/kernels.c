@@ -300,6 +300,13 @@ AVX512 static inline __attribute__((always_inline)) void ukr512(
     __m512 x0[12], x1[12];
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) { x0[r] = _mm512_setzero_ps(); x1[r] = _mm512_setzero_ps(); }
+    /* The C tile is read after the depth loop: ask for it now (in the training loop the gate
+       rows come from the window's input projection, long out of cache; the loop hides the miss). */
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 31), _MM_HINT_T0);
+    }
     for (long q = 0; q < kc; q++) {
         __m512 b0 = _mm512_loadu_ps(bp + q * NR), b1 = _mm512_loadu_ps(bp + q * NR + 16);
 #pragma clang loop unroll(full)
