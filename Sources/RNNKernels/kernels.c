@@ -381,16 +381,24 @@ AVX512 static inline __m512 sigmoid16(__m512 x) {
 }
 
 /* The LSTM cell over 16 units at a time; the last block of a row masked (u need not divide 16). */
-AVX512 static void lstm_forward_avx512(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh) {
+/* The gate pre-activations of 16 units of gate block `k` (0 i, 1 f, 2 g, 3 o), plus the bias when
+   there is one (added last, after the products: (SW·x + TW·h) + b). */
+AVX512 static inline __m512 lstm_pre16(const float *g, const float *bias, long u, long k, long j, __mmask16 m) {
+    __m512 v = _mm512_maskz_loadu_ps(m, g + k * u + j);
+    return bias ? _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias + k * u + j)) : v;
+}
+
+AVX512 static void lstm_forward_avx512(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh,
+                                       const float *bias) {
     for (long r = 0; r < b; r++) {
         float *g = gates + r * aw;
         const float *cp = c_prev + r * aw;
         for (long j = 0; j < u; j += 16) {
             __mmask16 m = mask16(u - j);
-            __m512 si = sigmoid16(_mm512_maskz_loadu_ps(m, g + j));
-            __m512 sf = sigmoid16(_mm512_maskz_loadu_ps(m, g + u + j));
-            __m512 tg = tanh16(_mm512_maskz_loadu_ps(m, g + 2 * u + j));
-            __m512 so = sigmoid16(_mm512_maskz_loadu_ps(m, g + 3 * u + j));
+            __m512 si = sigmoid16(lstm_pre16(g, bias, u, 0, j, m));
+            __m512 sf = sigmoid16(lstm_pre16(g, bias, u, 1, j, m));
+            __m512 tg = tanh16(lstm_pre16(g, bias, u, 2, j, m));
+            __m512 so = sigmoid16(lstm_pre16(g, bias, u, 3, j, m));
             __m512 c = _mm512_fmadd_ps(sf, _mm512_maskz_loadu_ps(m, cp + j), _mm512_mul_ps(si, tg));
             __m512 tc = tanh16(c);
             _mm512_mask_storeu_ps(g + j, m, si);
@@ -404,8 +412,12 @@ AVX512 static void lstm_forward_avx512(long b, long u, float *gates, long aw, co
     }
 }
 
+AVX512 static inline void lstm_dbias16(float *dbias, long k, long u, long j, __mmask16 m, __m512 v) {
+    if (dbias) _mm512_mask_storeu_ps(dbias + k * u + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, dbias + k * u + j), v));
+}
+
 AVX512 static void lstm_backward_avx512(long b, long u, const float *gates, long aw, const float *c_prev,
-                                        float *delta, long dw, const float *dh_next, float *dc_next) {
+                                        float *delta, long dw, const float *dh_next, float *dc_next, float *dbias) {
     const __m512 one = _mm512_set1_ps(1.0f);
     for (long r = 0; r < b; r++) {
         const float *g = gates + r * aw, *cp = c_prev + r * aw, *dhn = dh_next + r * u;
@@ -426,6 +438,10 @@ AVX512 static void lstm_backward_avx512(long b, long u, const float *gates, long
             _mm512_mask_storeu_ps(d + 2 * u + j, m, dg);
             _mm512_mask_storeu_ps(d + 3 * u + j, m, dO);
             _mm512_mask_storeu_ps(dcn + j, m, _mm512_mul_ps(dc, sf));
+            lstm_dbias16(dbias, 0, u, j, m, di);
+            lstm_dbias16(dbias, 1, u, j, m, df);
+            lstm_dbias16(dbias, 2, u, j, m, dg);
+            lstm_dbias16(dbias, 3, u, j, m, dO);
         }
     }
 }
@@ -526,13 +542,16 @@ AVX512 static float exp_avx512(float *p, long n, float shift) {
 
 /* ---- LSTM cell (naive twins) --------------------------------------------------------------- */
 
-void rnn_lstm_forward_naive(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh) {
+void rnn_lstm_forward_naive(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh,
+                            const float *bias) {
     for (long r = 0; r < b; r++) {
         float *g = gates + r * aw;
         const float *cp = c_prev + r * aw;
         for (long j = 0; j < u; j++) {
-            float si = sigmoid_poly(g[j]), sf = sigmoid_poly(g[u + j]);
-            float tg = tanh_poly(g[2 * u + j]), so = sigmoid_poly(g[3 * u + j]);
+            float pi = g[j], pf = g[u + j], pg = g[2 * u + j], po = g[3 * u + j];
+            if (bias) { pi += bias[j]; pf += bias[u + j]; pg += bias[2 * u + j]; po += bias[3 * u + j]; }
+            float si = sigmoid_poly(pi), sf = sigmoid_poly(pf);
+            float tg = tanh_poly(pg), so = sigmoid_poly(po);
             float c = sf * cp[j] + si * tg, tc = tanh_poly(c);
             g[j] = si; g[u + j] = sf; g[2 * u + j] = tg; g[3 * u + j] = so;
             g[4 * u + j] = c; g[5 * u + j] = tc;
@@ -542,7 +561,7 @@ void rnn_lstm_forward_naive(long b, long u, float *gates, long aw, const float *
 }
 
 void rnn_lstm_backward_naive(long b, long u, const float *gates, long aw, const float *c_prev,
-                             float *delta, long dw, const float *dh_next, float *dc_next) {
+                             float *delta, long dw, const float *dh_next, float *dc_next, float *dbias) {
     for (long r = 0; r < b; r++) {
         const float *g = gates + r * aw, *cp = c_prev + r * aw, *dhn = dh_next + r * u;
         float *d = delta + r * dw, *dcn = dc_next + r * u;
@@ -555,6 +574,7 @@ void rnn_lstm_backward_naive(long b, long u, const float *gates, long aw, const 
             d[2 * u + j] = dc * si * (1.0f - tg * tg);
             d[3 * u + j] = dh * tc * so * (1.0f - so);
             dcn[j] = dc * sf;
+            if (dbias) for (long k = 0; k < 4; k++) dbias[k * u + j] += d[k * u + j];
         }
     }
 }
@@ -675,19 +695,20 @@ void rnn_sgemm_nn_acc(long m, long n, long k, const float *a, long lda, const fl
     gemm_generic(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
-void rnn_lstm_forward_f32(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh) {
+void rnn_lstm_forward_f32(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh,
+                          const float *bias) {
 #if RNN_X86
-    if (rnn_kernels_avx512()) { lstm_forward_avx512(b, u, gates, aw, c_prev, h, ldh); return; }
+    if (rnn_kernels_avx512()) { lstm_forward_avx512(b, u, gates, aw, c_prev, h, ldh, bias); return; }
 #endif
-    rnn_lstm_forward_naive(b, u, gates, aw, c_prev, h, ldh);
+    rnn_lstm_forward_naive(b, u, gates, aw, c_prev, h, ldh, bias);
 }
 
 void rnn_lstm_backward_f32(long b, long u, const float *gates, long aw, const float *c_prev,
-                           float *delta, long dw, const float *dh_next, float *dc_next) {
+                           float *delta, long dw, const float *dh_next, float *dc_next, float *dbias) {
 #if RNN_X86
-    if (rnn_kernels_avx512()) { lstm_backward_avx512(b, u, gates, aw, c_prev, delta, dw, dh_next, dc_next); return; }
+    if (rnn_kernels_avx512()) { lstm_backward_avx512(b, u, gates, aw, c_prev, delta, dw, dh_next, dc_next, dbias); return; }
 #endif
-    rnn_lstm_backward_naive(b, u, gates, aw, c_prev, delta, dw, dh_next, dc_next);
+    rnn_lstm_backward_naive(b, u, gates, aw, c_prev, delta, dw, dh_next, dc_next, dbias);
 }
 
 void rnn_gru_forward_f32(long b, long u, float *gates, long aw, const float *s, long lds, const float *bt_n,

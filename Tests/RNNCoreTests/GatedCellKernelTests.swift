@@ -36,16 +36,16 @@ struct GatedCellKernelTests {
                 cp.withUnsafeBufferPointer { c in
                     out.h.withUnsafeMutableBufferPointer { h in
                         let c4 = c.baseAddress! + 4 * u
-                        if naive { rnn_lstm_forward_naive(b, u, g.baseAddress!, aw, c4, h.baseAddress!, u) }
-                        else { rnn_lstm_forward_f32(b, u, g.baseAddress!, aw, c4, h.baseAddress!, u) }
+                        if naive { rnn_lstm_forward_naive(b, u, g.baseAddress!, aw, c4, h.baseAddress!, u, nil) }
+                        else { rnn_lstm_forward_f32(b, u, g.baseAddress!, aw, c4, h.baseAddress!, u, nil) }
                     }
                     out.delta.withUnsafeMutableBufferPointer { d in
                         out.dcNext.withUnsafeMutableBufferPointer { dc in
                             let c4 = c.baseAddress! + 4 * u
                             if naive {
-                                rnn_lstm_backward_naive(b, u, g.baseAddress!, aw, c4, d.baseAddress!, dw, dhNext, dc.baseAddress!)
+                                rnn_lstm_backward_naive(b, u, g.baseAddress!, aw, c4, d.baseAddress!, dw, dhNext, dc.baseAddress!, nil)
                             } else {
-                                rnn_lstm_backward_f32(b, u, g.baseAddress!, aw, c4, d.baseAddress!, dw, dhNext, dc.baseAddress!)
+                                rnn_lstm_backward_f32(b, u, g.baseAddress!, aw, c4, d.baseAddress!, dw, dhNext, dc.baseAddress!, nil)
                             }
                         }
                     }
@@ -105,6 +105,39 @@ struct GatedCellKernelTests {
                 for j in (4 * s.u)..<input.dw { #expect(fast.delta[r * input.dw + j] == input.delta[r * input.dw + j]) }
             }
             #expect(fast.h.last == input.h.last)
+        }
+    }
+
+    /// Folded bias work of the LSTM kernels (fast and twin): the forward with `bias` gives bit for
+    /// bit what it gives on rows that already hold pre-activation + bias (the same float32 sum);
+    /// the backward with `dbias` writes the same deltas and carries as without it and adds to
+    /// `dbias` exactly the column sums of the delta rows it wrote, lane by lane in order.
+    @Test func foldedBiasMatchesUnfolded() {
+        var rng = Xoshiro256(seed: 23)
+        for s in Self.shapes {
+            let input = Case(b: s.b, u: s.u, &rng)
+            let (b, u, aw, dw) = (input.b, input.u, input.aw, input.dw)
+            let bias = (0..<(4 * u)).map { _ in Float(rng.uniform(-1, 1)) }
+            let dbias0 = (0..<(4 * u)).map { _ in Float(rng.uniform(-1, 1)) }
+            var biased = input
+            for r in 0..<b { for j in 0..<(4 * u) { biased.gates[r * aw + j] += bias[j] } }
+            for naive in [false, true] {
+                let reference = biased.run(naive: naive)  // bias already in the rows, none folded
+                var g = input.gates, h = input.h, d = input.delta, dc = input.dcNext, db = dbias0
+                let c4 = Array(input.cPrev[(4 * u)...])
+                if naive {
+                    rnn_lstm_forward_naive(b, u, &g, aw, c4, &h, u, bias)
+                    rnn_lstm_backward_naive(b, u, g, aw, c4, &d, dw, input.dhNext, &dc, &db)
+                } else {
+                    rnn_lstm_forward_f32(b, u, &g, aw, c4, &h, u, bias)
+                    rnn_lstm_backward_f32(b, u, g, aw, c4, &d, dw, input.dhNext, &dc, &db)
+                }
+                #expect(g == reference.gates && h == reference.h, "\(s) naive \(naive): forward")
+                #expect(d == reference.delta && dc == reference.dcNext, "\(s) naive \(naive): backward")
+                var sums = dbias0
+                for r in 0..<b { for j in 0..<(4 * u) { sums[j] += d[r * dw + j] } }
+                #expect(db == sums, "\(s) naive \(naive): bias gradient")
+            }
         }
     }
 
@@ -173,7 +206,7 @@ struct GatedCellKernelTests {
         for j in 0..<(4 * u) { g[j] = j % 2 == 0 ? 100 : -100 }
         let cPrev = [Float](repeating: 3, count: 6 * u)
         var h = [Float](repeating: 0, count: u)
-        rnn_lstm_forward_f32(1, u, &g, 6 * u, Array(cPrev[(4 * u)...]), &h, u)
+        rnn_lstm_forward_f32(1, u, &g, 6 * u, Array(cPrev[(4 * u)...]), &h, u, nil)
         #expect(g.allSatisfy { $0.isFinite } && h.allSatisfy { $0.isFinite })
         for j in 0..<(4 * u) where j / u != 2 { #expect(g[j] == (j % 2 == 0 ? 1 : 0) || abs(g[j] - (j % 2 == 0 ? 1 : 0)) < 1e-30) }
         for j in (2 * u)..<(3 * u) { #expect(g[j] == (j % 2 == 0 ? 1 : -1)) }

@@ -15,19 +15,26 @@ import RNNKernels
 /// `vectorised` (float32 only, AVX-512 CPUs: where `RecurrenceProduct.packed` is in use) runs the
 /// cell as one C pass (`rnn_lstm_forward_f32`, `rnn_lstm_backward_f32`, tested against naive
 /// twins); otherwise the generic loops below (float64, and float32 elsewhere).
+///
+/// Folded bias work (optional): with `bias` (4U) the rows hold `SW·x_m + TW·h_{m-1}` on entry and
+/// the cell adds `b = b_s + b_t` first, `pre = (SW·x + TW·h) + b` (the caller skips filling every
+/// row with the bias); with `biasGradient` (4U) the backward adds each delta row to it,
+/// `Δb += Σ_lanes delta` (the bias gradient while the deltas are at hand, instead of a pass of
+/// column sums over the window's rows).
 enum LSTMCell<Scalar: RNNScalar> {
     /// The step forward: gates, cell and `h` (B, U) from `g` and the previous step's rows `gPrev`
     /// (whose column 4U holds `c_{m-1}`).
     @inline(__always)
     static func forward(_ g: UnsafeMutablePointer<Scalar>, previous gPrev: UnsafePointer<Scalar>,
                         h hOut: UnsafeMutablePointer<Scalar>, lanes b: Int, units u: Int, stride aw: Int,
-                        vectorised: Bool) {
+                        bias: UnsafePointer<Scalar>? = nil, vectorised: Bool) {
         if vectorised {
-            rnn_lstm_forward_f32(b, u, f32(g), aw, f32(gPrev + 4 * u), f32(hOut), u)
+            rnn_lstm_forward_f32(b, u, f32(g), aw, f32(gPrev + 4 * u), f32(hOut), u, bias.map { f32($0) })
             return
         }
         for r in 0..<b {
             let row = g + r * aw
+            if let bias { for j in 0..<(4 * u) { row[j] += bias[j] } }
             GateSigmoid<Scalar>.apply(row, count: 2 * u)          // σ(i), σ(f)
             Scalar.tanhInPlace(row + 2 * u, count: u)             // tanh(g)
             GateSigmoid<Scalar>.apply(row + 3 * u, count: u)      // σ(o)
@@ -51,9 +58,11 @@ enum LSTMCell<Scalar: RNNScalar> {
     static func backward(gates g: UnsafePointer<Scalar>, previous gPrev: UnsafePointer<Scalar>,
                          delta dm: UnsafeMutablePointer<Scalar>, deltaStride dw: Int,
                          dhNext: UnsafeMutablePointer<Scalar>, dcNext: UnsafeMutablePointer<Scalar>,
-                         lanes b: Int, units u: Int, stride aw: Int, vectorised: Bool) {
+                         lanes b: Int, units u: Int, stride aw: Int,
+                         biasGradient: UnsafeMutablePointer<Scalar>? = nil, vectorised: Bool) {
         if vectorised {
-            rnn_lstm_backward_f32(b, u, f32(g), aw, f32(gPrev + 4 * u), f32(dm), dw, f32(UnsafePointer(dhNext)), f32(dcNext))
+            rnn_lstm_backward_f32(b, u, f32(g), aw, f32(gPrev + 4 * u), f32(dm), dw, f32(UnsafePointer(dhNext)), f32(dcNext),
+                                  biasGradient.map { f32($0) })
             return
         }
         for r in 0..<b {
@@ -71,6 +80,7 @@ enum LSTMCell<Scalar: RNNScalar> {
                 dr[3 * u + j] = dh * tc * so * (1 - so)
                 dcr[j] = dc * sf
             }
+            if let biasGradient { for j in 0..<(4 * u) { biasGradient[j] += dr[j] } }
         }
     }
 }

@@ -51,14 +51,27 @@ extension TruncatedBPTT {
         guard let twOffset = e.tw, let btOffset = e.bt else { return }
         let sw = UnsafePointer(w + e.sw), tw = UnsafePointer(w + twOffset)
         let bs = UnsafePointer(w + e.b), bt = UnsafePointer(w + btOffset)
+        let product = recurrence[l]
+        let vectorisedCell: Bool
+        if case .packed = product { vectorisedCell = true } else { vectorisedCell = false }
         // Pre-activations of the chunk, (rows, G·U) at row stride aw: b_s + b_t (gru: b_t only on r,
-        // z; b_tn goes inside r ⊙ (·)), then + X · SWᵀ as one GEMM.
+        // z; b_tn goes inside r ⊙ (·)), then + X · SWᵀ as one GEMM. The vectorised LSTM cell adds
+        // the bias itself (`LSTMCell`, folded bias): its rows start from X · SWᵀ alone (GEMM with
+        // beta 0, no pass filling (rows, 4U) with the bias), and the cell forms
+        // (X·SWᵀ + h·TWᵀ) + (b_s + b_t) — in float32 the same sum in another order.
+        let foldBias = isLSTM && vectorisedCell
+        let biasSum = lstmBiasWork.baseAddress!  // foldBias: b_s + b_t, (4U)
         let pre = auxSlot(l, p + 1)
-        let folded = isLSTM ? gu : 2 * u
-        pre.update(from: bs, count: gu)
-        for j in 0..<folded { pre[j] += bt[j] }
-        for r in 1..<max(rows, 1) { (pre + r * aw).update(from: pre, count: gu) }
+        if foldBias {
+            for j in 0..<gu { biasSum[j] = bs[j] + bt[j] }
+        } else {
+            let folded = isLSTM ? gu : 2 * u
+            pre.update(from: bs, count: gu)
+            for j in 0..<folded { pre[j] += bt[j] }
+            for r in 1..<max(rows, 1) { (pre + r * aw).update(from: pre, count: gu) }
+        }
         if l == 0, let hot = view.hotInputs, let swT = oneHotSWT {
+            if foldBias { for r in 0..<rows { (pre + r * aw).update(repeating: 0, count: gu) } }
             // One-hot input: SW · x is column x of SW, a contiguous row of SWᵀ (I, G·U).
             Self.transpose(sw, rows: gu, cols: i, into: swT.baseAddress!)
             let idx = hot + p * b
@@ -72,13 +85,10 @@ extension TruncatedBPTT {
                 ? view.denseInputs! + p * b * i
                 : UnsafePointer(slot(h[l - 1], l - 1, p + 1))
             Scalar.gemm(transA: false, transB: true, m: rows, n: gu, k: i,
-                        alpha: 1, a: x, lda: i, b: sw, ldb: i, beta: 1, c: pre, ldc: aw)
+                        alpha: 1, a: x, lda: i, b: sw, ldb: i, beta: foldBias ? 0 : 1, c: pre, ldc: aw)
         }
-        let product = recurrence[l]
         product.refreshForward(tw, gateRows: gu, units: u)  // from the current weights
         let scratch = gatedScratch.baseAddress!  // gru: TW·h_{m-1}, (B, 3U)
-        let vectorisedCell: Bool
-        if case .packed = product { vectorisedCell = true } else { vectorisedCell = false }
         for m in (p + 1)...n {
             let g = auxSlot(l, m)                                 // (B, aw)
             let gPrev = UnsafePointer(auxSlot(l, m - 1))          // (B, aw)
@@ -97,7 +107,8 @@ extension TruncatedBPTT {
                                 b: tw, ldb: u, beta: 1, c: g, ldc: aw)
                 }
                 // float32 on AVX-512 (packed panels): the whole cell in one vectorised pass
-                LSTMCell.forward(g, previous: gPrev, h: hOut, lanes: b, units: u, stride: aw, vectorised: vectorisedCell)
+                LSTMCell.forward(g, previous: gPrev, h: hOut, lanes: b, units: u, stride: aw,
+                                 bias: foldBias ? UnsafePointer(biasSum) : nil, vectorised: vectorisedCell)
             } else {
                 // scratch = h_{m-1} · TWᵀ, (B, 3U)
                 switch product {
@@ -137,12 +148,19 @@ extension TruncatedBPTT {
         let dhNext = gatedScratch.baseAddress!          // TWᵀ delta_{m+1} (+ z ⊙ dh_{m+1}), (B, U)
         let dcNext = dhNext + b * u                      // dc_{m+1} ⊙ σ(f_{m+1}), (B, U)
         dhNext.update(repeating: 0, count: 2 * b * u)
+        // The vectorised LSTM cell sums the bias gradient as it writes the deltas (folded bias):
+        // steps n down to lo, lanes in order, from zero in float32 and then added — the column sums
+        // below in another order.
+        let foldBias = isLSTM && vectorisedCell
+        let biasGradient = lstmBiasWork.baseAddress! + lstmBiasWork.count / 2  // (4U)
+        if foldBias { biasGradient.update(repeating: 0, count: gu) }
         for m in stride(from: n, through: lo, by: -1) {
             let dm = deltaSlot(l, m)                               // (B, 4U)
             let g = UnsafePointer(auxSlot(l, m))                   // (B, aw)
             if isLSTM {  // float32 on AVX-512 (packed panels): the cell's backward in one vectorised pass
                 LSTMCell.backward(gates: g, previous: UnsafePointer(auxSlot(l, m - 1)), delta: dm, deltaStride: dw,
-                                  dhNext: dhNext, dcNext: dcNext, lanes: b, units: u, stride: aw, vectorised: vectorisedCell)
+                                  dhNext: dhNext, dcNext: dcNext, lanes: b, units: u, stride: aw,
+                                  biasGradient: foldBias ? biasGradient : nil, vectorised: vectorisedCell)
             } else {
                 GRUCell.backward(gates: g, hPrev: UnsafePointer(slot(h[l], l, m - 1)), delta: dm, deltaStride: dw,
                                  dhNext: dhNext, lanes: b, units: u, stride: aw, vectorised: vectorisedCell)
@@ -194,7 +212,11 @@ extension TruncatedBPTT {
                     alpha: 1, a: delta, lda: dw, b: UnsafePointer(slot(h[l], l, lo - 1)), ldb: u,
                     beta: 1, c: grad + twOffset, ldc: u)
         let dbs = grad + e.b, dbt = grad + btOffset
-        Self.addColumnSums(delta, rows: rows, cols: gu, stride: dw, into: dbt)
+        if foldBias {
+            for j in 0..<gu { dbt[j] += biasGradient[j] }
+        } else {
+            Self.addColumnSums(delta, rows: rows, cols: gu, stride: dw, into: dbt)
+        }
         if isLSTM {  // Delta_x = Delta_h: the same column sums (both started from zero in `backward`)
             for j in 0..<gu { dbs[j] += dbt[j] }
         } else {

@@ -71,6 +71,10 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     /// Per-step scratch of gated layers, (3, B, max U): the gru recurrence product `TW·h_{m-1}`
     /// (B, 3U) forward; backward the carries `delta h_{m-1}` and `delta c_{m-1}` (B, U) each.
     var gatedScratch = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
+    /// LSTM layers with the vectorised cell (`foldsLSTMBias`), (2, max 4U): the summed bias
+    /// `b_s + b_t` the forward cell adds, and the window's bias-gradient sums the backward cell
+    /// accumulates.
+    let lstmBiasWork: UnsafeMutableBufferPointer<Scalar>
     /// Injected error of the top layer per slot, (slots, B, O): dC/dy (mse) or dC/dz.
     var inject = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
     /// Cross-entropy of each top-layer row, `log Σ_j exp(z_j) - z_t`, from the logits before the
@@ -114,6 +118,9 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
             oneHotSWT?.initialize(repeating: 0)
         }
         recurrence = spec.layers.map { RecurrenceProduct.choose(for: $0) }
+        let lstmGates = spec.layers.filter { $0.kind == .lstm }.map { 4 * $0.units }.max() ?? 0
+        lstmBiasWork = .allocate(capacity: max(2 * lstmGates, 1))
+        lstmBiasWork.initialize(repeating: 0)
     }
 
     deinit {
@@ -121,6 +128,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         grads.deallocate()
         for buffer in h + d + aux { buffer.deallocate() }
         gatedScratch.deallocate()
+        lstmBiasWork.deallocate()
         oneHotSWT?.deallocate()
         for product in recurrence { product.deallocate() }
         inject.deallocate()

@@ -58,14 +58,20 @@ void rnn_sgemm_packed_naive(long m, long n, long k, const float *a, long lda, co
    Backward, from those stored values: dh = delta[0 ..< u] + dh_next (delta's first u columns
    hold the error E arriving from above), dc = dc_next + dh⊙σ(o)⊙(1 - tanh²(c)), then delta
    (stride dw) gets the gate-pre-activation gradients [d_i d_f d_g d_o] and dc_next = dc⊙σ(f).
-   dh_next and dc_next: (B x u), stride u. AVX-512 where the CPU has it, else the naive twin. */
-void rnn_lstm_forward_f32(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh);
+   dh_next and dc_next: (B x u), stride u. AVX-512 where the CPU has it, else the naive twin.
+   Folded bias work (NULL: none): forward `bias` (4u) is added to each row's pre-activations
+   before the nonlinearities, pre = (SW·x + TW·h) + b, so the rows need not be filled with it
+   first; backward `dbias` (4u) accumulates the column sums of the gate deltas it writes,
+   dbias[k·u + j] += delta_k[r][j] row by row (the bias gradients while the deltas are in registers). */
+void rnn_lstm_forward_f32(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh,
+                          const float *bias);
 void rnn_lstm_backward_f32(long b, long u, const float *gates, long aw, const float *c_prev,
-                           float *delta, long dw, const float *dh_next, float *dc_next);
+                           float *delta, long dw, const float *dh_next, float *dc_next, float *dbias);
 /* The naive twins (scalar loops, the portable tanh/sigmoid): the reference for tests. */
-void rnn_lstm_forward_naive(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh);
+void rnn_lstm_forward_naive(long b, long u, float *gates, long aw, const float *c_prev, float *h, long ldh,
+                            const float *bias);
 void rnn_lstm_backward_naive(long b, long u, const float *gates, long aw, const float *c_prev,
-                             float *delta, long dw, const float *dh_next, float *dc_next);
+                             float *delta, long dw, const float *dh_next, float *dc_next, float *dbias);
 /* ---- GRU cell, one step of B rows (PyTorch's nn.GRU gate order r, z, n) ----
    Row r of `gates` (stride aw >= 4u) holds on entry SW·x + b_s (+ b_t on r and z) in columns
    0 ..< 3u, and `s` (stride lds) holds TW·h_prev without bias. Forward leaves [r z n (TW_n·h + b_tn)]
