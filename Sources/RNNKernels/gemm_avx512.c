@@ -306,6 +306,44 @@ AVX512G static int sgemm_avx512(int transA, int transB, long m, long n, long k, 
     }
     return 1;
 }
+
+/* Two products sharing op(A): [C1 | C2] = alpha . op(A) . [op(B1) | op(B2)] + beta . [C1 | C2], with the
+   two B blocks packed side by side (each zero-padded to whole panels) so that every A block is
+   packed once for both. Block sizes depend on m and k only, so each C gets exactly the sums of
+   its own sgemm_avx512 call. Needs both panel sets within one NC block (the caller checks). */
+AVX512G static int sgemm_avx512_pair(int transA, int transB, long m, long k, float alpha, const float *a, long lda,
+                                     long n1, const float *b1, long ldb1, float *c1, long ldc1,
+                                     long n2, const float *b2, long ldb2, float *c2, long ldc2, float beta) {
+    long kcb = ceil_div(k, ceil_div(k, GEMM_KC));
+    long mcb = round_up(ceil_div(m, ceil_div(m, GEMM_MC)), GEMM_MR);
+    if (mcb > m) mcb = m;
+    long w1 = round_up(n1, GEMM_NR), w2 = round_up(n2, GEMM_NR);
+    float *buf = gemm_buffer(kcb * (w1 + w2) + kcb * round_up(mcb, GEMM_MR) + 32);
+    if (!buf) return 0;
+    float *bpack = buf, *apack = buf + kcb * (w1 + w2);
+    for (long pc = 0; pc < k; pc += kcb) {
+        long kc = k - pc < kcb ? k - pc : kcb;
+        float be = pc == 0 ? beta : 1.0f;
+        pack_b(transB, kc, n1, b1, ldb1, pc, 0, bpack);
+        pack_b(transB, kc, n2, b2, ldb2, pc, 0, bpack + w1 * kc);
+        for (long ic = 0; ic < m; ic += mcb) {
+            long mc = m - ic < mcb ? m - ic : mcb;
+            pack_a(transA, mc, kc, a, lda, ic, pc, apack);
+            for (long j0 = 0; j0 < w1 + w2; j0 += GEMM_NR) {
+                int second = j0 >= w1;
+                long col = second ? j0 - w1 : j0, w = (second ? n2 : n1) - col, ldc = second ? ldc2 : ldc1;
+                float *cc = (second ? c2 : c1) + col;
+                __mmask16 m0 = gmask16(w), m1 = gmask16(w - 16);
+                const float *bp = bpack + j0 * kc;
+                for (long i0 = 0; i0 < mc; i0 += GEMM_MR) {
+                    int mr = (int)(mc - i0 < GEMM_MR ? mc - i0 : GEMM_MR);
+                    ukr_any(mr, kc, apack + i0 * kc, bp, cc + (ic + i0) * ldc, ldc, m0, m1, alpha, be);
+                }
+            }
+        }
+    }
+    return 1;
+}
 #endif
 
 /* C = beta . C (k = 0 or alpha = 0); beta = 0 writes zeros without reading C. */
@@ -322,4 +360,18 @@ void rnn_sgemm_own(int transA, int transB, long m, long n, long k, float alpha, 
     if (rnn_gemm_avx512() && sgemm_avx512(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
 #endif
     rnn_sgemm_naive(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void rnn_sgemm_own_pair(int transA, int transB, long m, long k, float alpha, const float *a, long lda,
+                        long n1, const float *b1, long ldb1, float *c1, long ldc1,
+                        long n2, const float *b2, long ldb2, float *c2, long ldc2, float beta) {
+    if (m <= 0) return;
+#if GEMM_X86
+    if (n1 > 0 && n2 > 0 && k > 0 && alpha != 0.0f && rnn_gemm_avx512() &&
+        round_up(n1, GEMM_NR) + round_up(n2, GEMM_NR) <= GEMM_NC &&
+        sgemm_avx512_pair(transA, transB, m, k, alpha, a, lda, n1, b1, ldb1, c1, ldc1, n2, b2, ldb2, c2, ldc2, beta))
+        return;
+#endif
+    rnn_sgemm_own(transA, transB, m, n1, k, alpha, a, lda, b1, ldb1, beta, c1, ldc1);
+    rnn_sgemm_own(transA, transB, m, n2, k, alpha, a, lda, b2, ldb2, beta, c2, ldc2);
 }

@@ -217,6 +217,31 @@ struct GatedLayerTests {
     }
 }
 
+extension GatedLayerTests {
+    /// An LSTM window large enough for the float32 weight gradients to take the own kernel's shared
+    /// pass (`rnn_sgemm_own_pair`: ΔTW and ΔSW from one packing of the deltas; 8 lanes × 24 steps ×
+    /// 4·64 gates × 32 inputs ≥ 2^20), and the vectorised cell's folded bias: float32 agrees with
+    /// float64 to float32 rounding.
+    @Test func float32LSTMOnWindowProductsAgreesWithFloat64() {
+        let spec = NetworkSpec(inputs: 32, layers: [(.lstm, 64, .tanh), (.dense, 5, .softmax)], loss: .crossEntropy)
+        let weights = spec.initialParameters(seed: 17)
+        let samples = TestData.samples(spec: spec, lengths: [48, 48, 47, 48, 48, 30, 48, 48], seed: 9)
+        let truncation = Truncation(tauB: 24, tauMax: 24)
+        let double = engineUpdates(spec: spec, weights: weights, samples: samples, truncation: truncation)
+        let float = engineUpdatesFloat32(spec: spec, weights: weights, samples: samples, truncation: truncation)
+        #expect(double.count == float.count && double.count >= 2)
+        for (d, f) in zip(double, float) {
+            #expect(relativeError(d.loss, f.loss) < 1e-5, "loss at n=\(d.n): \(f.loss) vs \(d.loss)")
+            var diff = 0.0, norm = 0.0
+            for (x, y) in zip(d.grad, f.grad) { diff += (x - y) * (x - y); norm += x * x }
+            #expect((diff / norm).squareRoot() < 1e-4, "gradient at n=\(d.n): relative L2 error \((diff / norm).squareRoot())")
+            let worst = worstRelativeError(d.grad, f.grad, floor: 1e-3 * norm.squareRoot())
+            #expect(worst.error < 1e-3, "gradient at n=\(d.n): parameter \(worst.index) \(f.grad[worst.index]) vs \(d.grad[worst.index])")
+        }
+        #expect(sgemmUsesOwnKernel(transA: true, transB: false, m: 256, n: 32, k: 8 * 24) || !PackedProduct.usesAVX512)
+    }
+}
+
 /// `engineUpdates` in float32: every update's loss and gradient (as float64), learning rate 0.
 func engineUpdatesFloat32(spec: NetworkSpec, weights: [Double], samples: [SequenceSample], truncation: Truncation)
     -> [(n: Int, loss: Double, grad: [Double])]

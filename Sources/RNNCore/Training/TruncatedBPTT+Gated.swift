@@ -188,6 +188,8 @@ extension TruncatedBPTT {
         // Delta_x: lstm all 4U columns; gru (r z) = columns 0 ..< 2U and n_x = column block 3U.
         let xBlocks: [(column: Int, row: Int, count: Int)] = isLSTM
             ? [(0, 0, gu)] : [(0, 0, 2 * u), (3 * u, 2 * u, u)]
+        let hShifted = UnsafePointer(slot(h[l], l, lo - 1))
+        var recurrentDone = false
         if l == 0, let hot = view.hotInputs {
             let idx = hot + (lo - 1) * b
             for r in 0..<rows where idx[r] >= 0 {
@@ -201,16 +203,29 @@ extension TruncatedBPTT {
             let x: UnsafePointer<Scalar> = l == 0
                 ? view.denseInputs! + (lo - 1) * b * i
                 : UnsafePointer(slot(h[l - 1], l - 1, lo))
-            for block in xBlocks {
-                Scalar.gemm(transA: true, transB: false, m: block.count, n: i, k: rows,
-                            alpha: 1, a: delta + block.column, lda: dw, b: x, ldb: i,
-                            beta: 1, c: grad + e.sw + block.row * i, ldc: i)
+            if isLSTM, Scalar.self == Float.self,
+               sgemmUsesOwnKernel(transA: true, transB: false, m: gu, n: u, k: rows),
+               sgemmUsesOwnKernel(transA: true, transB: false, m: gu, n: i, k: rows) {
+                // LSTM, Delta_x = Delta_h: ΔTW += Deltaᵀ · H_shifted and ΔSW += Deltaᵀ · X in one pass
+                // of the own kernel, which packs Delta once for both (bit for bit the two calls).
+                rnn_sgemm_own_pair(1, 0, gu, rows, 1, Self.f32(delta), dw,
+                                   u, Self.f32(hShifted), u, Self.f32(grad + twOffset), u,
+                                   i, Self.f32(x), i, Self.f32(grad + e.sw), i, 1)
+                recurrentDone = true
+            } else {
+                for block in xBlocks {
+                    Scalar.gemm(transA: true, transB: false, m: block.count, n: i, k: rows,
+                                alpha: 1, a: delta + block.column, lda: dw, b: x, ldb: i,
+                                beta: 1, c: grad + e.sw + block.row * i, ldc: i)
+                }
             }
         }
         // Delta_h: the first G·U columns (lstm: i f g o; gru: r z n_h).
-        Scalar.gemm(transA: true, transB: false, m: gu, n: u, k: rows,
-                    alpha: 1, a: delta, lda: dw, b: UnsafePointer(slot(h[l], l, lo - 1)), ldb: u,
-                    beta: 1, c: grad + twOffset, ldc: u)
+        if !recurrentDone {
+            Scalar.gemm(transA: true, transB: false, m: gu, n: u, k: rows,
+                        alpha: 1, a: delta, lda: dw, b: hShifted, ldb: u,
+                        beta: 1, c: grad + twOffset, ldc: u)
+        }
         let dbs = grad + e.b, dbt = grad + btOffset
         if foldBias {
             for j in 0..<gu { dbt[j] += biasGradient[j] }

@@ -111,6 +111,14 @@ int rnn_sgemm_own_wins(int transA, int transB, long m, long n, long k);
 /* The product through the packed AVX-512 kernel (the naive twin where the CPU lacks it). */
 void rnn_sgemm_own(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
                    const float *b, long ldb, float beta, float *c, long ldc);
+/* Two products with the same op(A), C1 = alpha . op(A) . op(B1) + beta . C1 (m x n1) and
+   C2 = alpha . op(A) . op(B2) + beta . C2 (m x n2), in one pass: each A block is packed once and
+   runs against the panels of both B blocks (the weight gradients ΔTW += Deltaᵀ·H and
+   ΔSW += Deltaᵀ·X of a window share Delta). Bit for bit two rnn_sgemm_own calls (which it makes
+   itself where the two do not fit one block, or without AVX-512); its twin is two naive calls. */
+void rnn_sgemm_own_pair(int transA, int transB, long m, long k, float alpha, const float *a, long lda,
+                        long n1, const float *b1, long ldb1, float *c1, long ldc1,
+                        long n2, const float *b2, long ldb2, float *c2, long ldc2, float beta);
 /* The naive twin: a triple loop summing in depth order, the reference for tests. */
 void rnn_sgemm_naive(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
                      const float *b, long ldb, float beta, float *c, long ldc);
