@@ -194,7 +194,7 @@ AVX2 static void gemm_avx2(long m, long n, long k, const float *a, long lda, con
 
 long rnn_pack_size(long k, long n) { return k * ((n + NR - 1) / NR) * NR; }
 
-void rnn_pack_b(long k, long n, const float *b, long rs, long cs, float *packed) {
+void rnn_pack_b_naive(long k, long n, const float *b, long rs, long cs, float *packed) {
     long panels = (n + NR - 1) / NR;
     for (long p = 0; p < panels; p++) {
         long j0 = p * NR, w = n - j0 < NR ? n - j0 : NR;  /* columns of this panel; the rest is padding */
@@ -237,6 +237,31 @@ void rnn_sgemm_packed_naive(long m, long n, long k, const float *a, long lda, co
 
 #if RNN_X86
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
+#include "transpose16.h"
+
+/* rnn_pack_b for rs = 1 (B is the transpose of a row-major n x k matrix M, B(q, j) = M[j][q] at
+   b[j * cs + q]: the forward panels of TWᵀ): 16 rows of M by 16 depths at a time, loaded whole and
+   transposed in registers, instead of one strided load per element. The same panels. */
+AVX512 static void pack_b_transposed_avx512(long k, long n, const float *b, long cs, float *packed) {
+    long panels = (n + NR - 1) / NR;
+    for (long p = 0; p < panels; p++) {
+        long j0 = p * NR, w = n - j0 < NR ? n - j0 : NR;
+        float *panel = packed + p * k * NR;
+        long q = 0;
+        for (; q + 16 <= k; q += 16) {
+            for (long half = 0; half < 2; half++) {
+                long rows = w - half * 16;
+                __m512 r[16];
+                for (long jj = 0; jj < 16; jj++)
+                    r[jj] = jj < rows ? _mm512_loadu_ps(b + (j0 + half * 16 + jj) * cs + q) : _mm512_setzero_ps();
+                transpose16(r);
+                for (int x = 0; x < 16; x++) _mm512_storeu_ps(panel + (q + x) * NR + half * 16, r[x]);
+            }
+        }
+        for (; q < k; q++)
+            for (long jj = 0; jj < NR; jj++) panel[q * NR + jj] = jj < w ? b[q + (j0 + jj) * cs] : 0.0f;
+    }
+}
 
 /* The lanes of a 16-wide vector that hold data when `rem` elements remain: none, the first rem,
    or all 16 (the tail masks of every AVX-512 loop below). */
@@ -655,6 +680,13 @@ int rnn_kernels_avx2(void) {
 int rnn_kernels_avx512(void) {
     pthread_once(&features_once, read_features);
     return use_avx512;
+}
+
+void rnn_pack_b(long k, long n, const float *b, long rs, long cs, float *packed) {
+#if RNN_X86
+    if (rs == 1 && cs != 1 && rnn_kernels_avx512()) { pack_b_transposed_avx512(k, n, b, cs, packed); return; }
+#endif
+    rnn_pack_b_naive(k, n, b, rs, cs, packed);
 }
 
 void rnn_sgemm_packed(long m, long n, long k, const float *a, long lda, const float *packed,

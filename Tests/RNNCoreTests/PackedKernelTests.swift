@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RNNCore
+import RNNKernels
 import RNNTestSupport
 
 /// The packed recurrence product of `RNNKernels` (AVX-512 register blocks over panels of TW packed
@@ -85,6 +86,21 @@ struct PackedKernelTests {
 
     /// The float32 trainer on the packed path (rnn layers of awkward widths, tanh fused in both
     /// directions, and a relu layer that is not) against the float64 engine, after several updates.
+    /// `rnn_pack_b` (AVX-512 16 × 16 register transposes for transposed sources) writes exactly the
+    /// panels of its naive twin, padding zeros included, in both orientations on awkward shapes.
+    @Test func packingMatchesTwin() {
+        for (k, n) in [(1, 1), (17, 5), (16, 32), (33, 47), (15, 100), (64, 2048), (129, 33)] {
+            let b = (0..<(k * n)).map { Float($0) * 0.25 - 7 }
+            for transposed in [true, false] {
+                let (rs, cs) = transposed ? (1, k) : (n, 1)
+                var fast = [Float](repeating: .nan, count: rnn_pack_size(k, n)), twin = fast
+                rnn_pack_b(k, n, b, rs, cs, &fast)
+                rnn_pack_b_naive(k, n, b, rs, cs, &twin)
+                #expect(fast.map(\.bitPattern) == twin.map(\.bitPattern), "\(k)x\(n) transposed \(transposed)")
+            }
+        }
+    }
+
     @Test func float32TrainerOnPackedPanelsMatchesFloat64() {
         let spec = NetworkSpec(inputs: 3, layers: [(.rnn, 37, .tanh), (.rnn, 17, .relu), (.dense, 4, .softmax)],
                                loss: .crossEntropy)

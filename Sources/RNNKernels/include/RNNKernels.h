@@ -42,6 +42,9 @@ long rnn_pack_size(long k, long n);
 /* Packs B with B(q, j) = b[q * rs + j * cs] (rs = n, cs = 1: row-major B; rs = 1, cs = k: B is
    the transpose of a row-major n x k matrix). */
 void rnn_pack_b(long k, long n, const float *b, long rs, long cs, float *packed);
+/* Its naive twin (element by element; rnn_pack_b transposes 16 x 16 tiles in AVX-512 registers
+   where rs = 1 and the CPU has it): the same panels, bit for bit. */
+void rnn_pack_b_naive(long k, long n, const float *b, long rs, long cs, float *packed);
 
 /* The product on packed panels: AVX-512 where the CPU has it, else the naive twin. */
 void rnn_sgemm_packed(long m, long n, long k, const float *a, long lda, const float *packed,
