@@ -5,7 +5,7 @@ public enum TargetType: String, Sendable, Codable, CaseIterable {
 
 /// A dataset description, as the experiment file gives it (defaults are filled by `resolved()`).
 /// Which fields a kind uses, under which YAML names, is declared by its descriptor's `keys`.
-public struct DatasetConfig: Sendable, Equatable, Codable {
+public struct DatasetConfig: Sendable, Hashable, Codable {
     public var kind: DatasetKind
     /// Training size: sequences, or steps for a stream.
     public var train: Int?

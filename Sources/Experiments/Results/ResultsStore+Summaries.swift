@@ -16,12 +16,16 @@ extension ResultsStore {
         AtomicFile.removeStaleTemporaries(in: dir)
         let metric = plan.gridRuns.first?.config.metric ?? .none
         let diagnostics = plan.gridRuns.contains { !$0.config.diagnostics.isOff }
-        // Step counts per dataset configuration and seed (`full` may need the data's longest sequence).
-        var counts: [String: (tauMax: Int, tauB: Int)?] = [:]
+        // Step counts per dataset configuration and seed (`full` may need the data's longest
+        // sequence), keyed by value (a text key printed the dataset by reflection, twice per run
+        // and regeneration: a fifth of a 10,000-run sweep).
+        struct CountKey: Hashable { let dataset: DatasetConfig, seed: Int, tauMax: String, tauB: String }
+        var counts: [CountKey: (tauMax: Int, tauB: Int)?] = [:]
         let algorithms = SummaryTable.AlgorithmColumns(plan.gridRuns.map(\.config))
         let columns = SummaryTable.columns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics,
                                            algorithms: algorithms) { run in
-            let key = "\(run.config.dataset)|\(run.config.seed)|\(run.config.tauMaxText)|\(run.config.tauBText)"
+            let key = CountKey(dataset: run.config.dataset, seed: run.config.seed, tauMax: run.config.tauMaxText,
+                               tauB: run.config.tauBText)
             if let known = counts[key] { return known }
             let c = run.config.stepCounts(datasets: plan.datasets)
             counts[key] = c

@@ -127,10 +127,17 @@ public final class Runner: @unchecked Sendable {
     }
 
     /// The experiment summaries are regenerated after a run at most this often (and always at
-    /// the end of the sweep), so a sweep of N short runs costs O(N) summary work, not O(N²).
+    /// the end of the sweep)...
     public static let summaryInterval: TimeInterval = 2
+    /// ... and no sooner than this many times the last regeneration took: a regeneration reads
+    /// every run of the grid, so with a fixed interval a sweep of N short runs spent a share of
+    /// its time on summaries that grew with N (10,000 trivial runs: half); this bounds the share
+    /// at about 1/10 whatever N.
+    public static let summaryCostFactor: Double = 10
 
     private var lastSummary: [String: Date] = [:]
+    /// How long each experiment's last regeneration took (seconds).
+    private var summarySeconds: [String: TimeInterval] = [:]
     /// Each plan's explain grids for `experiment.json`, computed once per `run()` before the
     /// workers start (read-only while they run).
     private var explainGrids: [String: [ExplainGrid]] = [:]
@@ -140,13 +147,20 @@ public final class Runner: @unchecked Sendable {
     /// the same result.
     private var donors: [String: ResultsStore.DonorIndex] = [:]
 
-    /// True (and the clock restarts) when the experiment's summaries are older than `summaryInterval`.
+    /// True (and the clock restarts) when the experiment's summaries are older than
+    /// `max(summaryInterval, summaryCostFactor × the last regeneration's time)`.
     private func summaryDue(_ name: String) -> Bool {
         lock.lock(); defer { lock.unlock() }
         let now = Date()
-        if let last = lastSummary[name], now.timeIntervalSince(last) < Self.summaryInterval { return false }
+        let wait = max(Self.summaryInterval, Self.summaryCostFactor * (summarySeconds[name] ?? 0))
+        if let last = lastSummary[name], now.timeIntervalSince(last) < wait { return false }
         lastSummary[name] = now
         return true
+    }
+
+    private func summaryWritten(_ name: String, seconds: TimeInterval) {
+        lock.lock(); defer { lock.unlock() }
+        summarySeconds[name] = seconds
     }
 
     private func warn(_ message: String) {
@@ -235,7 +249,9 @@ public final class Runner: @unchecked Sendable {
             lock.unlock()
         }
         if summaryDue(plan.name) {
+            let start = Date()
             do { try store.writeSummaries(plan, explainGrids: explainGrids[plan.name] ?? []) } catch { return .writeFailed(error.description) }
+            summaryWritten(plan.name, seconds: Date().timeIntervalSince(start))
         }
         return .trained(outcome.status)
     }
