@@ -88,11 +88,14 @@ extension OnlineGradient {
             let a = UnsafePointer(aHH), one = UnsafePointer(self.one)
             if !gated {
                 // rnn: Ds = Dt, so a row is one scaled copy of [x; h_{n-1}; 1].
+                // Over the whole padded row: v's padding is 0, so the padding stays 0 (and the
+                // kernel has no scalar tail).
                 let v = carryInput
                 v.update(from: x, count: i)
                 (v + i).update(from: hp, count: u)
                 v[i + u] = 1
-                OnlineRows.update(rows: u, n: sh.blockColumns, base, ldm: C, a: a, sa: 1, d: d, sd: 1, v: UnsafePointer(v))
+                (v + i + u + 1).update(repeating: 0, count: C - (i + u + 1))  // (another layer's row may be longer)
+                OnlineRows.update(rows: u, n: C, base, ldm: C, a: a, sa: 1, d: d, sd: 1, v: UnsafePointer(v))
                 return
             }
             for g in 0..<G {

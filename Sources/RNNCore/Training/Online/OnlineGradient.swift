@@ -291,7 +291,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         for (l, shape) in shapes.enumerated() {
             if (algorithm == .snap1 || algorithm == .rflo) && shape.isRecurrent && l <= top {
                 pls.append(make(b * shape.laneStride))
-                maxColumns = max(maxColumns, shape.blockColumns)
+                maxColumns = max(maxColumns, shape.blockStride)
             } else {
                 pls.append(nil)
             }
@@ -555,19 +555,15 @@ public final class OnlineGradient<Scalar: RNNScalar> {
                     sh.activation.forward(z, rows: b, width: u)
                 }
                 if l <= topRecurrent {
-                    let d = ds[l], e = dt[l]
-                    for j in 0..<(b * u) {
-                        let hv = z[j]
-                        let v: Scalar
-                        switch sh.activation {
-                        case .tanh: v = 1 - hv * hv
-                        case .sigmoid: v = hv * (1 - hv)
-                        case .relu: v = hv > 0 ? 1 : 0
-                        case .identity, .softmax: v = 1  // softmax below L is rejected by the spec
-                        }
-                        d[j] = v
-                        e[j] = v
+                    // σ'(z) from σ(z), one loop per activation (vectorisable); Dt = Ds.
+                    let d = ds[l], count = b * u
+                    switch sh.activation {
+                    case .tanh: for j in 0..<count { d[j] = 1 - z[j] * z[j] }
+                    case .sigmoid: for j in 0..<count { d[j] = z[j] * (1 - z[j]) }
+                    case .relu: for j in 0..<count { d[j] = z[j] > 0 ? 1 : 0 }
+                    case .identity, .softmax: d.update(repeating: 1, count: count)  // softmax below L is rejected
                     }
+                    dt[l].update(from: d, count: count)
                 }
             case .lstm:
                 let p = pre[l]  // (B, 2R): [pre (4U) | tanh(c) (U)]
