@@ -136,23 +136,9 @@ extension OnlineGradient {
     func rowFactors(_ l: Int, _ lane: Int, _ cot: UnsafePointer<Scalar>, _ w: UnsafePointer<Scalar>,
                     cx: UnsafeMutablePointer<Scalar>?) -> Double {
         let sh = shapes[l]
-        let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, R = sh.rows
+        let u = sh.units, i = sh.inputs, R = sh.rows
         let cs = uoroCS + rowOffset[l], ct = uoroCT + rowOffset[l]
-        let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G
-        if G == 1 && S == u {
-            for k in 0..<u { cs[k] = d[k] * cot[k]; ct[k] = e[k] * cot[k] }
-        } else {
-            cs.update(repeating: 0, count: R)
-            ct.update(repeating: 0, count: R)
-            for s in 0..<S {
-                let k = s % u, v = cot[s]
-                if v == 0 { continue }
-                for g in 0..<G {
-                    cs[g * u + k] += d[s * G + g] * v
-                    ct[g * u + k] += e[s * G + g] * v
-                }
-            }
-        }
+        weightRowFactors(l, lane, cot, cs: cs, ct: ct)
         let x = layerInput(l) + lane * i
         let xx = Self.sumOfSquares(x, i) + 1
         var total = 0.0
@@ -162,13 +148,7 @@ extension OnlineGradient {
         } else {
             for r in 0..<R { total += Double(cs[r]) * Double(cs[r]) * xx }
         }
-        if let cx {
-            for j in 0..<i {
-                var v: Scalar = 0
-                for r in 0..<R { v += w[sh.sw + r * i + j] * cs[r] }
-                cx[j] = v
-            }
-        }
+        if let cx { sendDown(l, cs: UnsafePointer(cs), w, into: cx) }
         return total
     }
 
