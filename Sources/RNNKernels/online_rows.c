@@ -12,8 +12,7 @@
 #endif
 
 double rnn_rows_update_naive(long rows, long n, float *m, long ldm, const float *a, long sa,
-                             const float *d, long sd, const float *v, long sv,
-                             float *acc, long ldacc, const float *c, long sc, int norm) {
+                             const float *d, long sd, const float *v, long sv, int norm) {
     float squares = 0;
     for (long r = 0; r < rows; r++) {
         float ar = a[r * sa], dr = d[r * sd];
@@ -23,11 +22,6 @@ double rnn_rows_update_naive(long rows, long n, float *m, long ldm, const float 
             float y = ar * row[j] + dr * vr[j];
             row[j] = y;
             squares += y * y;
-        }
-        if (acc) {
-            float cr = c[r * sc];
-            float *out = acc + r * ldacc;
-            for (long j = 0; j < n; j++) out[j] += cr * row[j];
         }
     }
     return norm ? (double)squares : 0;
@@ -64,8 +58,7 @@ void rnn_rows_weighted_sum_naive(long rows, long n, float *dst, long ldd, long t
    as a (rows, n) block is), which cost ~10 cycles a row on AMD Zen 4. The squares are summed in
    16 float32 lanes (and the tails in one) over the whole block, reduced once. */
 ROWS_AVX512 static double update_avx512(long rows, long n, float *m, long ldm, const float *a, long sa,
-                                        const float *d, long sd, const float *v, long sv,
-                                        float *acc, long ldacc, const float *c, long sc, int norm) {
+                                        const float *d, long sd, const float *v, long sv, int norm) {
     long full = n & ~15L;
     /* Each row's squares start a fresh register and join one of four running sums in turn: one
        running sum would chain every row's FMAs (4-cycle latency each) behind the last. */
@@ -77,33 +70,15 @@ ROWS_AVX512 static double update_avx512(long rows, long n, float *m, long ldm, c
         float *row = m + r * ldm;
         const float *vr = v + r * sv;
         __m512 sq = _mm512_setzero_ps();
-        if (acc) {
-            float c0 = c[r * sc];
-            __m512 cr = _mm512_set1_ps(c0);
-            float *out = acc + r * ldacc;
-            for (long j = 0; j < full; j += 16) {
-                __m512 y = _mm512_fmadd_ps(ar, _mm512_loadu_ps(row + j), _mm512_mul_ps(dr, _mm512_loadu_ps(vr + j)));
-                _mm512_storeu_ps(row + j, y);
-                _mm512_storeu_ps(out + j, _mm512_fmadd_ps(cr, y, _mm512_loadu_ps(out + j)));
-                sq = _mm512_fmadd_ps(y, y, sq);
-            }
-            for (long j = full; j < n; j++) {
-                float y = fmaf(a0, row[j], d0 * vr[j]);
-                row[j] = y;
-                out[j] = fmaf(c0, y, out[j]);
-                tail = fmaf(y, y, tail);
-            }
-        } else {
-            for (long j = 0; j < full; j += 16) {
-                __m512 y = _mm512_fmadd_ps(ar, _mm512_loadu_ps(row + j), _mm512_mul_ps(dr, _mm512_loadu_ps(vr + j)));
-                _mm512_storeu_ps(row + j, y);
-                sq = _mm512_fmadd_ps(y, y, sq);
-            }
-            for (long j = full; j < n; j++) {
-                float y = fmaf(a0, row[j], d0 * vr[j]);
-                row[j] = y;
-                tail = fmaf(y, y, tail);
-            }
+        for (long j = 0; j < full; j += 16) {
+            __m512 y = _mm512_fmadd_ps(ar, _mm512_loadu_ps(row + j), _mm512_mul_ps(dr, _mm512_loadu_ps(vr + j)));
+            _mm512_storeu_ps(row + j, y);
+            sq = _mm512_fmadd_ps(y, y, sq);
+        }
+        for (long j = full; j < n; j++) {
+            float y = fmaf(a0, row[j], d0 * vr[j]);
+            row[j] = y;
+            tail = fmaf(y, y, tail);
         }
         __m512 t = q0;
         q0 = q1; q1 = q2; q2 = q3; q3 = _mm512_add_ps(t, sq);
@@ -112,22 +87,19 @@ ROWS_AVX512 static double update_avx512(long rows, long n, float *m, long ldm, c
 }
 
 /* One column (n = 1) of contiguous rows (ldm = 1, as a bias block is), one scalar a and one v:
-   m[r] = a m[r] + d[r] v, acc[r] += c m[r] (c one scalar), vectorised over the rows. */
-ROWS_AVX512 static double column_avx512(long rows, float *m, float a0, const float *d, float v0,
-                                        float *acc, float c0, int norm) {
-    __m512 ar = _mm512_set1_ps(a0), vr = _mm512_set1_ps(v0), cr = _mm512_set1_ps(c0), sq = _mm512_setzero_ps();
+   m[r] = a m[r] + d[r] v, vectorised over the rows. */
+ROWS_AVX512 static double column_avx512(long rows, float *m, float a0, const float *d, float v0, int norm) {
+    __m512 ar = _mm512_set1_ps(a0), vr = _mm512_set1_ps(v0), sq = _mm512_setzero_ps();
     long full = rows & ~15L;
     for (long r = 0; r < full; r += 16) {
         __m512 y = _mm512_fmadd_ps(ar, _mm512_loadu_ps(m + r), _mm512_mul_ps(_mm512_loadu_ps(d + r), vr));
         _mm512_storeu_ps(m + r, y);
-        if (acc) _mm512_storeu_ps(acc + r, _mm512_fmadd_ps(cr, y, _mm512_loadu_ps(acc + r)));
         sq = _mm512_fmadd_ps(y, y, sq);
     }
     float tail = 0;
     for (long r = full; r < rows; r++) {
         float y = fmaf(a0, m[r], d[r] * v0);
         m[r] = y;
-        if (acc) acc[r] = fmaf(c0, y, acc[r]);
         tail = fmaf(y, y, tail);
     }
     return norm ? (double)_mm512_reduce_add_ps(sq) + (double)tail : 0;
@@ -155,27 +127,23 @@ ROWS_AVX2 static inline float hsum256(__m256 v) {
 }
 
 ROWS_AVX2 static double update_avx2(long rows, long n, float *m, long ldm, const float *a, long sa,
-                                    const float *d, long sd, const float *v, long sv,
-                                    float *acc, long ldacc, const float *c, long sc, int norm) {
+                                    const float *d, long sd, const float *v, long sv, int norm) {
     long full = n & ~7L;
     __m256 sq = _mm256_setzero_ps();
     float tail = 0;
     for (long r = 0; r < rows; r++) {
-        float a0 = a[r * sa], d0 = d[r * sd], c0 = acc ? c[r * sc] : 0;
-        __m256 ar = _mm256_set1_ps(a0), dr = _mm256_set1_ps(d0), cr = _mm256_set1_ps(c0);
+        float a0 = a[r * sa], d0 = d[r * sd];
+        __m256 ar = _mm256_set1_ps(a0), dr = _mm256_set1_ps(d0);
         float *row = m + r * ldm;
-        float *out = acc ? acc + r * ldacc : 0;
         const float *vr = v + r * sv;
         for (long j = 0; j < full; j += 8) {
             __m256 y = _mm256_fmadd_ps(ar, _mm256_loadu_ps(row + j), _mm256_mul_ps(dr, _mm256_loadu_ps(vr + j)));
             _mm256_storeu_ps(row + j, y);
-            if (out) _mm256_storeu_ps(out + j, _mm256_fmadd_ps(cr, y, _mm256_loadu_ps(out + j)));
             sq = _mm256_fmadd_ps(y, y, sq);
         }
         for (long j = full; j < n; j++) {
             float y = fmaf(a0, row[j], d0 * vr[j]);
             row[j] = y;
-            if (out) out[j] = fmaf(c0, y, out[j]);
             tail = fmaf(y, y, tail);
         }
     }
@@ -288,19 +256,18 @@ ROWS_AVX2 static void weighted_sum_avx2(long rows, long n, float *dst, long ldd,
 #endif
 
 double rnn_rows_update_f32(long rows, long n, float *m, long ldm, const float *a, long sa,
-                           const float *d, long sd, const float *v, long sv,
-                           float *acc, long ldacc, const float *c, long sc, int norm) {
+                           const float *d, long sd, const float *v, long sv, int norm) {
 #if ROWS_X86
-    if (n == 1 && ldm == 1 && sa == 0 && sd == 1 && sv == 0 && (!acc || (ldacc == 1 && sc == 0)) && rnn_kernels_avx512())
-        return column_avx512(rows, m, a[0], d, v[0], acc, acc ? c[0] : 0, norm);
+    if (n == 1 && ldm == 1 && sa == 0 && sd == 1 && sv == 0 && rnn_kernels_avx512())
+        return column_avx512(rows, m, a[0], d, v[0], norm);
 #endif
     if (n < 4) /* a bias column of strided rows: no vector work to speak of */
-        return rnn_rows_update_naive(rows, n, m, ldm, a, sa, d, sd, v, sv, acc, ldacc, c, sc, norm);
+        return rnn_rows_update_naive(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);
 #if ROWS_X86
-    if (rnn_kernels_avx512()) return update_avx512(rows, n, m, ldm, a, sa, d, sd, v, sv, acc, ldacc, c, sc, norm);
-    if (rnn_kernels_avx2()) return update_avx2(rows, n, m, ldm, a, sa, d, sd, v, sv, acc, ldacc, c, sc, norm);
+    if (rnn_kernels_avx512()) return update_avx512(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);
+    if (rnn_kernels_avx2()) return update_avx2(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);
 #endif
-    return rnn_rows_update_naive(rows, n, m, ldm, a, sa, d, sd, v, sv, acc, ldacc, c, sc, norm);
+    return rnn_rows_update_naive(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);
 }
 
 void rnn_rows_axpy_f32(long rows, long n, float *dst, long ldd, const float *s, long ss,

@@ -10,21 +10,17 @@ import Testing
 struct OnlineRowKernelTests {
     /// One `rnn_rows_update` case: every argument explicit.
     struct Case: CustomStringConvertible {
-        var rows: Int, n: Int, ldm: Int, sa: Int, sd: Int, sv: Int, withAcc: Bool, ldacc: Int, sc: Int
-        var description: String {
-            "rows \(rows) n \(n) ldm \(ldm) sa \(sa) sd \(sd) sv \(sv) acc \(withAcc) ldacc \(ldacc) sc \(sc)"
-        }
+        var rows: Int, n: Int, ldm: Int, sa: Int, sd: Int, sv: Int
+        var description: String { "rows \(rows) n \(n) ldm \(ldm) sa \(sa) sd \(sd) sv \(sv)" }
     }
 
     static let cases: [Case] = {
         var out: [Case] = []
         for (rows, n) in [(1, 1), (3, 1), (17, 1), (33, 1), (1, 7), (5, 15), (4, 16), (3, 17), (32, 49), (2, 33), (7, 64)] {
-            for withAcc in [false, true] {
-                out.append(Case(rows: rows, n: n, ldm: n, sa: 1, sd: 1, sv: 0, withAcc: withAcc, ldacc: n, sc: 1))
-                out.append(Case(rows: rows, n: n, ldm: n + 3, sa: 0, sd: 2, sv: n + 1, withAcc: withAcc, ldacc: n + 5, sc: 0))
-                // The contiguous bias column (n = 1, ldm = 1, one a and one v): vectorised over rows.
-                if n == 1 { out.append(Case(rows: rows, n: 1, ldm: 1, sa: 0, sd: 1, sv: 0, withAcc: withAcc, ldacc: 1, sc: 0)) }
-            }
+            out.append(Case(rows: rows, n: n, ldm: n, sa: 1, sd: 1, sv: 0))
+            out.append(Case(rows: rows, n: n, ldm: n + 3, sa: 0, sd: 2, sv: n + 1))
+            // The contiguous bias column (n = 1, ldm = 1, one a and one v): vectorised over rows.
+            if n == 1 { out.append(Case(rows: rows, n: 1, ldm: 1, sa: 0, sd: 1, sv: 0)) }
         }
         return out
     }()
@@ -34,54 +30,30 @@ struct OnlineRowKernelTests {
         var rng = Xoshiro256(seed: UInt64(c.rows * 1000 + c.n * 10 + c.ldm))
         func random(_ count: Int) -> [Float] { (0..<max(count, 1)).map { _ in Float(rng.uniform(-2, 2)) } }
         let mCount = (c.rows - 1) * c.ldm + c.n + 4  // + a guard zone past the last row
-        let accCount = (c.rows - 1) * c.ldacc + c.n + 4
-        let m0 = random(mCount), acc0 = random(accCount)
+        let m0 = random(mCount)
         let a = random(c.rows * max(c.sa, 1)), d = random(c.rows * max(c.sd, 1))
-        let v = random((c.rows - 1) * c.sv + c.n), coef = random(c.rows * max(c.sc, 1))
-        var mFast = m0, mTwin = m0, accFast = acc0, accTwin = acc0
-        let fast = mFast.withUnsafeMutableBufferPointer { m in
-            accFast.withUnsafeMutableBufferPointer { acc in
-                rnn_rows_update_f32(c.rows, c.n, m.baseAddress!, c.ldm, a, c.sa, d, c.sd, v, c.sv,
-                                    c.withAcc ? acc.baseAddress! : nil, c.ldacc, coef, c.sc, 1)
-            }
-        }
-        let twin = mTwin.withUnsafeMutableBufferPointer { m in
-            accTwin.withUnsafeMutableBufferPointer { acc in
-                rnn_rows_update_naive(c.rows, c.n, m.baseAddress!, c.ldm, a, c.sa, d, c.sd, v, c.sv,
-                                      c.withAcc ? acc.baseAddress! : nil, c.ldacc, coef, c.sc, 1)
-            }
-        }
+        let v = random((c.rows - 1) * c.sv + c.n)
+        var mFast = m0, mTwin = m0
+        let fast = rnn_rows_update_f32(c.rows, c.n, &mFast, c.ldm, a, c.sa, d, c.sd, v, c.sv, 1)
+        let twin = rnn_rows_update_naive(c.rows, c.n, &mTwin, c.ldm, a, c.sa, d, c.sd, v, c.sv, 1)
         // Float64 of the same formula; untouched entries stay exactly as they were.
-        var mExact = m0.map(Double.init), accExact = acc0.map(Double.init), squares = 0.0
-        var touchedM = Set<Int>(), touchedAcc = Set<Int>()
+        var mExact = m0.map(Double.init), squares = 0.0
+        var touched = Set<Int>()
         for r in 0..<c.rows {
             for j in 0..<c.n {
                 let i = r * c.ldm + j
                 let y = Double(a[r * c.sa]) * Double(m0[i]) + Double(d[r * c.sd]) * Double(v[r * c.sv + j])
                 mExact[i] = y
                 squares += y * y
-                touchedM.insert(i)
-                if c.withAcc {
-                    let k = r * c.ldacc + j
-                    accExact[k] += Double(coef[r * c.sc]) * y
-                    touchedAcc.insert(k)
-                }
+                touched.insert(i)
             }
         }
         for i in 0..<mCount {
-            if touchedM.contains(i) {
+            if touched.contains(i) {
                 #expect(abs(Double(mFast[i]) - mExact[i]) <= 4e-7 * (abs(mExact[i]) + 4), "\(c) m[\(i)]")
                 #expect(abs(Double(mTwin[i]) - mExact[i]) <= 4e-7 * (abs(mExact[i]) + 4), "\(c) twin m[\(i)]")
             } else {
                 #expect(mFast[i] == m0[i] && mTwin[i] == m0[i], "\(c): wrote m[\(i)] outside the rows")
-            }
-        }
-        for k in 0..<accCount {
-            if touchedAcc.contains(k) {
-                #expect(abs(Double(accFast[k]) - accExact[k]) <= 1e-6 * (abs(accExact[k]) + 8), "\(c) acc[\(k)]")
-                #expect(abs(Double(accTwin[k]) - accExact[k]) <= 1e-6 * (abs(accExact[k]) + 8), "\(c) twin acc[\(k)]")
-            } else {
-                #expect(accFast[k] == acc0[k] && accTwin[k] == acc0[k], "\(c): wrote acc[\(k)] outside the rows")
             }
         }
         #expect(abs(fast - squares) <= 1e-5 * (squares + 1), "\(c): |m|² \(fast) vs \(squares)")
@@ -91,7 +63,7 @@ struct OnlineRowKernelTests {
     @Test func updateWithoutNormReturnsZero() {
         var m: [Float] = [1, 2, 3]
         let one: [Float] = [1]
-        let r = rnn_rows_update_f32(1, 3, &m, 3, one, 0, one, 0, [1, 1, 1], 0, nil, 0, nil, 0, 0)
+        let r = rnn_rows_update_f32(1, 3, &m, 3, one, 0, one, 0, [1, 1, 1], 0, 0)
         #expect(r == 0)
         #expect(m == [2, 3, 4])
     }

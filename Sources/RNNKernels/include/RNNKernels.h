@@ -129,7 +129,6 @@ void rnn_sgemm_naive(int transA, int transB, long m, long n, long k, float alpha
 /* ---- row kernels of the online algorithms (online_rows.c) ----
    rnn_rows_update: for r < rows, j < n:
        m[r*ldm + j] = a[r*sa] * m[r*ldm + j] + d[r*sd] * v[r*sv + j]
-       acc[r*ldacc + j] += c[r*sc] * m[r*ldm + j]      (the new value; skipped when acc is NULL)
    (a stride of 0 repeats one scalar or one vector for every row); returns the sum of the squares
    of the new m when `norm` is nonzero (summed in float32), else 0.
    rnn_rows_axpy: dst[r*ldd + j] += s[r*ss] * src[r*lds + j].
@@ -137,11 +136,9 @@ void rnn_sgemm_naive(int transA, int transB, long m, long n, long k, float alpha
    the vector versions round a*m + d*v with one fused multiply-add and sum the squares in another
    order. */
 double rnn_rows_update_f32(long rows, long n, float *m, long ldm, const float *a, long sa,
-                           const float *d, long sd, const float *v, long sv,
-                           float *acc, long ldacc, const float *c, long sc, int norm);
+                           const float *d, long sd, const float *v, long sv, int norm);
 double rnn_rows_update_naive(long rows, long n, float *m, long ldm, const float *a, long sa,
-                             const float *d, long sd, const float *v, long sv,
-                             float *acc, long ldacc, const float *c, long sc, int norm);
+                             const float *d, long sd, const float *v, long sv, int norm);
 void rnn_rows_axpy_f32(long rows, long n, float *dst, long ldd, const float *s, long ss,
                        const float *src, long lds);
 void rnn_rows_axpy_naive(long rows, long n, float *dst, long ldd, const float *s, long ss,

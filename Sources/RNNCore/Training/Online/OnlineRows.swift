@@ -7,21 +7,16 @@ import RNNKernels
 /// compared with.
 enum OnlineRows<Scalar: RNNScalar> {
     /// For `r < rows`, `j < n`: `m[r·ldm + j] = a[r·sa] · m[r·ldm + j] + d[r·sd] · v[r·sv + j]`
-    /// (stride 0: one scalar or vector for every row), then, with `acc`, `acc[r·ldacc + j] +=
-    /// c[r·sc] · m[r·ldm + j]` (the new value: a step's influence row and its share of the
-    /// gradient in one pass). Returns `Σ` of the new `m` squared when `norm`, else 0 (summed in
-    /// `Scalar`).
+    /// (stride 0: one scalar or vector for every row). Returns `Σ` of the new `m` squared when
+    /// `norm`, else 0 (summed in `Scalar`).
     @inline(__always)
     @discardableResult
     static func update(rows: Int, n: Int, _ m: UnsafeMutablePointer<Scalar>, ldm: Int,
                        a: UnsafePointer<Scalar>, sa: Int, d: UnsafePointer<Scalar>, sd: Int,
-                       v: UnsafePointer<Scalar>, sv: Int = 0,
-                       acc: UnsafeMutablePointer<Scalar>? = nil, ldacc: Int = 0,
-                       c: UnsafePointer<Scalar>? = nil, sc: Int = 0, norm: Bool = false) -> Double {
+                       v: UnsafePointer<Scalar>, sv: Int = 0, norm: Bool = false) -> Double {
         guard rows > 0, n > 0 else { return 0 }
         if Scalar.self == Float.self {
-            return rnn_rows_update_f32(rows, n, f32(m), ldm, f32(a), sa, f32(d), sd, f32(v), sv,
-                                       acc.map { f32($0) }, ldacc, c.map { f32($0) }, sc, norm ? 1 : 0)
+            return rnn_rows_update_f32(rows, n, f32(m), ldm, f32(a), sa, f32(d), sd, f32(v), sv, norm ? 1 : 0)
         }
         var squares: Scalar = 0
         for r in 0..<rows {
@@ -31,10 +26,6 @@ enum OnlineRows<Scalar: RNNScalar> {
                 let y = ar * row[j] + dr * vr[j]
                 row[j] = y
                 squares += y * y
-            }
-            if let acc, let c {
-                let cr = c[r * sc], out = acc + r * ldacc
-                for j in 0..<n { out[j] += cr * row[j] }
             }
         }
         return norm ? Double(squares) : 0
