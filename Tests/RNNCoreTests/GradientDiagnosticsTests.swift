@@ -309,33 +309,9 @@ func diagnosedUpdates<S: RNNScalar>(_: S.Type, spec: NetworkSpec, weights: [Doub
 /// BPTT(tau_b, tau_max) (0 = full), plus `t` and the credit profile when `creditLags > 0`.
 func runNumpy(spec: NetworkSpec, weights: [Double], samples: [SequenceSample], tauB: Int, tauMax: Int,
               creditLags: Int) throws -> [[String: Any]] {
-    let batch = SequenceBatch<Double>(samples, inputSize: spec.inputs, outputSize: spec.outputs)
-    let t = batch.steps, b = batch.lanes, i = spec.inputs, o = spec.outputs
-    guard case .dense(let x) = batch.inputs else { throw CancellationError() }
-    var json: [String: Any] = [
-        "layers": spec.layers.map { ["kind": $0.kind.rawValue, "inputs": $0.inputs, "units": $0.units,
-                                     "activation": $0.activation.rawValue] },
-        "loss": spec.loss.rawValue, "weights": weights,
-        "inputs": (0..<t).map { n in (0..<b).map { l in Array(x[((n * b + l) * i)..<((n * b + l + 1) * i)]) } },
-        "mask": (0..<t).map { n in (0..<b).map { batch.mask[n * b + $0] != 0 } },
-        "tau_b": tauB, "tau_max": tauMax,
-    ]
+    var json = try referenceCase(spec: spec, weights: weights, samples: samples)
+    json["tau_b"] = tauB
+    json["tau_max"] = tauMax
     if creditLags > 0 { json["credit_lags"] = creditLags }
-    switch batch.targets {
-    case .classes(let y): json["targets"] = (0..<t).map { n in (0..<b).map { Int(y[n * b + $0]) } }
-    case .values(let y):
-        json["targets"] = (0..<t).map { n in (0..<b).map { l in Array(y[((n * b + l) * o)..<((n * b + l + 1) * o)]) } }
-    }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnn-exp-diag-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let input = dir.appendingPathComponent("case.json"), output = dir.appendingPathComponent("out.json")
-    try JSONSerialization.data(withJSONObject: json).write(to: input)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", NumpyReferenceTests.script.path, input.path, output.path]
-    try process.run()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "make_golden.py failed")
-    return try #require(JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [[String: Any]])
+    return try #require(runReferenceScript(NumpyReferenceTests.script, case: json)[0] as? [[String: Any]])
 }

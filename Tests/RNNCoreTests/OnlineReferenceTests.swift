@@ -65,7 +65,7 @@ struct OnlineReferenceTests {
         let seed: UInt64 = 77
         let ours = try onlineUpdates(Double.self, spec: spec, algorithm: c.algorithm, weights: weights, samples: samples,
                                      tauB: c.tauB, lr: c.lr, rfloDecay: c.rfloDecay, seed: seed, batchIndex: 3)
-        var json = OnlineReference.caseJSON(spec: spec, weights: weights, samples: samples)
+        var json = try referenceCase(spec: spec, weights: weights, samples: samples)
         json["algorithm"] = c.algorithm.rawValue
         json["tau_b"] = c.tauB
         json["lr"] = c.lr
@@ -115,7 +115,7 @@ struct OnlineReferenceTests {
         ours += driveOnline(second, batch: SequenceBatch<Double>(piece(5..<10), inputSize: 2, outputSize: 2),
                             weights: &w, tauB: tauB, lr: lr, offset: 5, stream: false, batchIndex: 1)
         // Reference: one call over the 10 steps with the two batches' noise concatenated.
-        var json = OnlineReference.caseJSON(spec: spec, weights: weights, samples: whole)
+        var json = try referenceCase(spec: spec, weights: weights, samples: whole)
         json["algorithm"] = algorithm.rawValue
         json["tau_b"] = tauB
         json["lr"] = lr
@@ -144,7 +144,7 @@ struct OnlineReferenceTests {
         let samples = TestData.samples(spec: spec, lengths: [8, 6, 7], seed: 2, targetEvery: 1)
         let ours = try onlineUpdates(Double.self, spec: spec, algorithm: .rtrl, weights: weights, samples: samples,
                                      tauB: 2, lr: 0.5).updates
-        var json = OnlineReference.caseJSON(spec: spec, weights: weights, samples: samples)
+        var json = try referenceCase(spec: spec, weights: weights, samples: samples)
         json["tau_b"] = 2
         json["lr"] = 0.5
         json["algorithm"] = "bptt_stepweights"

@@ -77,47 +77,16 @@ enum OnlineReference {
         .deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Reference/online_reference.py")
 
-    /// The case JSON of a batch (dense inputs), without algorithm-specific keys.
-    static func caseJSON(spec: NetworkSpec, weights: [Double], samples: [SequenceSample]) -> [String: Any] {
-        let batch = SequenceBatch<Double>(samples, inputSize: spec.inputs, outputSize: spec.outputs)
-        let t = batch.steps, b = batch.lanes, i = spec.inputs, o = spec.outputs
-        guard case .dense(let x) = batch.inputs else { fatalError("dense inputs only") }
-        var json: [String: Any] = [
-            "layers": spec.layers.map { ["kind": $0.kind.rawValue, "inputs": $0.inputs, "units": $0.units,
-                                         "activation": $0.activation.rawValue] },
-            "loss": spec.loss.rawValue, "weights": weights,
-            "inputs": (0..<t).map { n in (0..<b).map { l in Array(x[((n * b + l) * i)..<((n * b + l + 1) * i)]) } },
-            "mask": (0..<t).map { n in (0..<b).map { batch.mask[n * b + $0] != 0 } },
-            "lengths": batch.lengths,
-        ]
-        switch batch.targets {
-        case .classes(let y): json["targets"] = (0..<t).map { n in (0..<b).map { Int(y[n * b + $0]) } }
-        case .values(let y):
-            json["targets"] = (0..<t).map { n in (0..<b).map { l in Array(y[((n * b + l) * o)..<((n * b + l + 1) * o)]) } }
-        }
-        return json
-    }
-
+    /// Runs the reference on a case (`referenceCase` plus the algorithm's keys); with `carry`, also
+    /// returns the carried state it writes at the end.
     static func run(_ json: [String: Any], carry: Bool = false) throws -> (updates: [OnlineUpdateRecord], carry: [String: Any]?) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnn-exp-online-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let input = dir.appendingPathComponent("case.json"), output = dir.appendingPathComponent("out.json")
-        let carryURL = dir.appendingPathComponent("carry.json")
-        try JSONSerialization.data(withJSONObject: json).write(to: input)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, input.path, output.path] + (carry ? [carryURL.path] : [])
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "online_reference.py failed")
-        let raw = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [[String: Any]])
+        let outputs = try runReferenceScript(script, case: json, extraOutputs: carry ? 1 : 0)
+        let raw = try #require(outputs[0] as? [[String: Any]])
         let updates = try raw.map { r in
             OnlineUpdateRecord(n: try #require(r["n"] as? Int), loss: try #require(r["loss"] as? Double),
                                elements: try #require(r["elements"] as? Int), grad: try #require(r["grad"] as? [Double]))
         }
-        let c = carry ? try JSONSerialization.jsonObject(with: Data(contentsOf: carryURL)) as? [String: Any] : nil
-        return (updates, c)
+        return (updates, carry ? outputs[1] as? [String: Any] : nil)
     }
 }
 
