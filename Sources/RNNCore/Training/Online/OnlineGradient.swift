@@ -132,8 +132,8 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     var accumulator: UnsafeMutablePointer<Scalar>    // (P) summed gradient of the pending window
     var cotangent: UnsafeMutablePointer<Scalar>      // (2 · max width) same-step backprop scratch
     var cotangentBelow: UnsafeMutablePointer<Scalar>
-    var rowScratchS: UnsafeMutablePointer<Scalar>    // (max R) per-lane pre cotangent/tangent
-    var rowScratchT: UnsafeMutablePointer<Scalar>    // (max R)
+    var rowScratchS: UnsafeMutablePointer<Scalar>    // (max R) per-lane row factors (cs), snap1/rflo carry factors
+    var rowScratchT: UnsafeMutablePointer<Scalar>    // (max R) per-lane row factors (ct)
     /// The readout's errors of the step for every lane, `(B, width)`, two buffers that the
     /// backward through the dense layers above `L` alternates between; `q` points at the one that
     /// ends on `h^L` (`(B, U_L)`, rows of lanes without a target are 0).
@@ -773,36 +773,6 @@ public final class OnlineGradient<Scalar: RNNScalar> {
             var v: Scalar = 0
             for r in 0..<sh.rows { v += w[sh.sw + r * i + j] * cs[r] }
             cx[j] = v
-        }
-    }
-
-    /// Forward-mode (JVP) of layer `l` for one lane: `out = Jx tx + J tPrev` (S), with `tx` the
-    /// tangent of the input (nil = 0) and `tPrev` of the previous state (nil = 0, recurrent only).
-    func layerJVP(_ l: Int, _ lane: Int, tx: UnsafePointer<Scalar>?, tPrev: UnsafePointer<Scalar>?,
-                  _ w: UnsafePointer<Scalar>, out: UnsafeMutablePointer<Scalar>) {
-        let sh = shapes[l]
-        let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, R = sh.rows
-        let ts = rowScratchS, tt = rowScratchT
-        for r in 0..<R {
-            var a: Scalar = 0, t: Scalar = 0
-            if let tx { for j in 0..<i { a += w[sh.sw + r * i + j] * tx[j] } }
-            if let tPrev, sh.isRecurrent { for j in 0..<u { t += w[sh.tw + r * u + j] * tPrev[j] } }
-            ts[r] = a
-            tt[r] = t
-        }
-        let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G, sc = selfCoef[l] + lane * S
-        for s in 0..<S {
-            let k = s % u
-            var v: Scalar = 0
-            for g in 0..<G { v += d[s * G + g] * ts[g * u + k] + e[s * G + g] * tt[g * u + k] }
-            if let tPrev {
-                switch sh.kind {
-                case .lstm: v += sc[s] * tPrev[u + k]
-                case .gru: v += sc[s] * tPrev[k]
-                default: break
-                }
-            }
-            out[s] = v
         }
     }
 }
