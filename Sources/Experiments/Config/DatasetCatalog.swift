@@ -10,22 +10,19 @@ import RNNDatasets
 /// runs that follow.
 public final class DatasetCatalog: @unchecked Sendable {
     private let lock = NSLock()
-    private var loaded: [String: Dataset] = [:]
+    private var loaded: [DatasetConfig: Dataset] = [:]
 
     public init() {}
-
-    static func key(_ c: DatasetConfig) -> String { "\(c)" }
 
     /// The dataset of a run: generated from `seed`, or read once from its files.
     public func dataset(_ c: DatasetConfig, seed: UInt64) throws(DatasetError) -> Dataset {
         guard c.kind.descriptor.readsFiles else { return try Dataset.load(c, seed: seed) }
-        let k = Self.key(c)
         lock.lock()
-        if let d = loaded[k] { lock.unlock(); return d }
+        if let d = loaded[c] { lock.unlock(); return d }
         lock.unlock()
         let d = try Dataset.load(c, seed: seed)
         lock.lock()
-        loaded[k] = d
+        loaded[c] = d
         lock.unlock()
         return d
     }

@@ -127,9 +127,9 @@ public final class Runner: @unchecked Sendable {
     }
 
     /// The experiment summaries are regenerated after a run at most this often (and always at
-    /// the end of the sweep)...
+    /// the end of the sweep), and no sooner than `summaryCostFactor` times the last regeneration.
     public static let summaryInterval: TimeInterval = 2
-    /// ... and no sooner than this many times the last regeneration took: a regeneration reads
+    /// How many times the last regeneration's duration must pass before the next: a regeneration reads
     /// every run of the grid, so with a fixed interval a sweep of N short runs spent a share of
     /// its time on summaries that grew with N (10,000 trivial runs: half); this bounds the share
     /// at about 1/10 whatever N.
