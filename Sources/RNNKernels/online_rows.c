@@ -49,6 +49,27 @@ void rnn_rows_weighted_sum_naive(long rows, long n, float *dst, long ldd, long t
     }
 }
 
+void rnn_rows_carry_naive(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
+                          const float *d, long sdt, const float *diag, float lambda, const float *v, long ldv,
+                          const float *e, long set, float *g, long ldg) {
+    for (long r = 0; r < rows; r++) {
+        float *out = g + r * ldg;
+        if (e) for (long j = 0; j < n; j++) out[j] = 0;
+        for (long q = 0; q < count; q++) {
+            long t = lanes[q];
+            float dr = d[t * sdt + r];
+            float ar = diag ? dr * diag[r] : lambda;
+            float *row = m + r * ldr + t * ldl;
+            const float *vt = v + t * ldv;
+            for (long j = 0; j < n; j++) row[j] = ar * row[j] + dr * vt[j];
+            if (e) {
+                float er = e[t * set + r];
+                for (long j = 0; j < n; j++) out[j] += er * row[j];
+            }
+        }
+    }
+}
+
 #if ROWS_X86
 #define ROWS_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
 #define ROWS_AVX2 __attribute__((target("avx2,fma")))
@@ -253,6 +274,141 @@ ROWS_AVX2 static void weighted_sum_avx2(long rows, long n, float *dst, long ldd,
         }
     }
 }
+/* The carry of rnn_rows_carry row by row, every listed lane's copy of the row one after the other
+   (the lanes' copies of a row are adjacent in memory, so the block streams through once), the
+   gradient row held in registers over the lanes and written once: per row the block is read once
+   and written once, and nothing else is. */
+ROWS_AVX512 static void carry_avx512(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
+                                     const float *d, long sdt, const float *diag, float lambda, const float *v,
+                                     long ldv, const float *e, long set, float *g, long ldg) {
+    for (long r = 0; r < rows; r++) {
+        float *mr = m + r * ldr, *out = g + r * ldg;
+        float dg = diag ? diag[r] : 0;
+        long j = 0;
+        for (; j + 64 <= n; j += 64) {
+            __m512 g0 = _mm512_setzero_ps(), g1 = _mm512_setzero_ps(), g2 = _mm512_setzero_ps(), g3 = _mm512_setzero_ps();
+            for (long q = 0; q < count; q++) {
+                long t = lanes[q];
+                float dr = d[t * sdt + r];
+                __m512 a = _mm512_set1_ps(diag ? dr * dg : lambda), dd = _mm512_set1_ps(dr);
+                float *x = mr + t * ldl + j;
+                const float *vt = v + t * ldv + j;
+                __m512 y0 = _mm512_fmadd_ps(a, _mm512_loadu_ps(x), _mm512_mul_ps(dd, _mm512_loadu_ps(vt)));
+                __m512 y1 = _mm512_fmadd_ps(a, _mm512_loadu_ps(x + 16), _mm512_mul_ps(dd, _mm512_loadu_ps(vt + 16)));
+                __m512 y2 = _mm512_fmadd_ps(a, _mm512_loadu_ps(x + 32), _mm512_mul_ps(dd, _mm512_loadu_ps(vt + 32)));
+                __m512 y3 = _mm512_fmadd_ps(a, _mm512_loadu_ps(x + 48), _mm512_mul_ps(dd, _mm512_loadu_ps(vt + 48)));
+                _mm512_storeu_ps(x, y0);
+                _mm512_storeu_ps(x + 16, y1);
+                _mm512_storeu_ps(x + 32, y2);
+                _mm512_storeu_ps(x + 48, y3);
+                if (e) {
+                    __m512 w = _mm512_set1_ps(e[t * set + r]);
+                    g0 = _mm512_fmadd_ps(w, y0, g0);
+                    g1 = _mm512_fmadd_ps(w, y1, g1);
+                    g2 = _mm512_fmadd_ps(w, y2, g2);
+                    g3 = _mm512_fmadd_ps(w, y3, g3);
+                }
+            }
+            if (e) {
+                _mm512_storeu_ps(out + j, g0);
+                _mm512_storeu_ps(out + j + 16, g1);
+                _mm512_storeu_ps(out + j + 32, g2);
+                _mm512_storeu_ps(out + j + 48, g3);
+            }
+        }
+        for (; j + 16 <= n; j += 16) {
+            __m512 g0 = _mm512_setzero_ps();
+            for (long q = 0; q < count; q++) {
+                long t = lanes[q];
+                float dr = d[t * sdt + r];
+                float *x = mr + t * ldl + j;
+                __m512 y = _mm512_fmadd_ps(_mm512_set1_ps(diag ? dr * dg : lambda), _mm512_loadu_ps(x),
+                                           _mm512_mul_ps(_mm512_set1_ps(dr), _mm512_loadu_ps(v + t * ldv + j)));
+                _mm512_storeu_ps(x, y);
+                if (e) g0 = _mm512_fmadd_ps(_mm512_set1_ps(e[t * set + r]), y, g0);
+            }
+            if (e) _mm512_storeu_ps(out + j, g0);
+        }
+        for (; j < n; j++) {
+            float sum = 0;
+            for (long q = 0; q < count; q++) {
+                long t = lanes[q];
+                float dr = d[t * sdt + r];
+                float *x = mr + t * ldl + j;
+                float y = fmaf(diag ? dr * dg : lambda, *x, dr * v[t * ldv + j]);
+                *x = y;
+                if (e) sum = fmaf(e[t * set + r], y, sum);
+            }
+            if (e) out[j] = sum;
+        }
+    }
+}
+
+ROWS_AVX2 static void carry_avx2(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
+                                 const float *d, long sdt, const float *diag, float lambda, const float *v,
+                                 long ldv, const float *e, long set, float *g, long ldg) {
+    for (long r = 0; r < rows; r++) {
+        float *mr = m + r * ldr, *out = g + r * ldg;
+        float dg = diag ? diag[r] : 0;
+        long j = 0;
+        for (; j + 32 <= n; j += 32) {
+            __m256 g0 = _mm256_setzero_ps(), g1 = _mm256_setzero_ps(), g2 = _mm256_setzero_ps(), g3 = _mm256_setzero_ps();
+            for (long q = 0; q < count; q++) {
+                long t = lanes[q];
+                float dr = d[t * sdt + r];
+                __m256 a = _mm256_set1_ps(diag ? dr * dg : lambda), dd = _mm256_set1_ps(dr);
+                float *x = mr + t * ldl + j;
+                const float *vt = v + t * ldv + j;
+                __m256 y0 = _mm256_fmadd_ps(a, _mm256_loadu_ps(x), _mm256_mul_ps(dd, _mm256_loadu_ps(vt)));
+                __m256 y1 = _mm256_fmadd_ps(a, _mm256_loadu_ps(x + 8), _mm256_mul_ps(dd, _mm256_loadu_ps(vt + 8)));
+                __m256 y2 = _mm256_fmadd_ps(a, _mm256_loadu_ps(x + 16), _mm256_mul_ps(dd, _mm256_loadu_ps(vt + 16)));
+                __m256 y3 = _mm256_fmadd_ps(a, _mm256_loadu_ps(x + 24), _mm256_mul_ps(dd, _mm256_loadu_ps(vt + 24)));
+                _mm256_storeu_ps(x, y0);
+                _mm256_storeu_ps(x + 8, y1);
+                _mm256_storeu_ps(x + 16, y2);
+                _mm256_storeu_ps(x + 24, y3);
+                if (e) {
+                    __m256 w = _mm256_set1_ps(e[t * set + r]);
+                    g0 = _mm256_fmadd_ps(w, y0, g0);
+                    g1 = _mm256_fmadd_ps(w, y1, g1);
+                    g2 = _mm256_fmadd_ps(w, y2, g2);
+                    g3 = _mm256_fmadd_ps(w, y3, g3);
+                }
+            }
+            if (e) {
+                _mm256_storeu_ps(out + j, g0);
+                _mm256_storeu_ps(out + j + 8, g1);
+                _mm256_storeu_ps(out + j + 16, g2);
+                _mm256_storeu_ps(out + j + 24, g3);
+            }
+        }
+        for (; j + 8 <= n; j += 8) {
+            __m256 g0 = _mm256_setzero_ps();
+            for (long q = 0; q < count; q++) {
+                long t = lanes[q];
+                float dr = d[t * sdt + r];
+                float *x = mr + t * ldl + j;
+                __m256 y = _mm256_fmadd_ps(_mm256_set1_ps(diag ? dr * dg : lambda), _mm256_loadu_ps(x),
+                                           _mm256_mul_ps(_mm256_set1_ps(dr), _mm256_loadu_ps(v + t * ldv + j)));
+                _mm256_storeu_ps(x, y);
+                if (e) g0 = _mm256_fmadd_ps(_mm256_set1_ps(e[t * set + r]), y, g0);
+            }
+            if (e) _mm256_storeu_ps(out + j, g0);
+        }
+        for (; j < n; j++) {
+            float sum = 0;
+            for (long q = 0; q < count; q++) {
+                long t = lanes[q];
+                float dr = d[t * sdt + r];
+                float *x = mr + t * ldl + j;
+                float y = fmaf(diag ? dr * dg : lambda, *x, dr * v[t * ldv + j]);
+                *x = y;
+                if (e) sum = fmaf(e[t * set + r], y, sum);
+            }
+            if (e) out[j] = sum;
+        }
+    }
+}
 #endif
 
 double rnn_rows_update_f32(long rows, long n, float *m, long ldm, const float *a, long sa,
@@ -286,4 +442,14 @@ void rnn_rows_weighted_sum_f32(long rows, long n, float *dst, long ldd, long ter
     if (rnn_kernels_avx2()) { weighted_sum_avx2(rows, n, dst, ldd, terms, s, st, sr, src, lt, lds); return; }
 #endif
     rnn_rows_weighted_sum_naive(rows, n, dst, ldd, terms, s, st, sr, src, lt, lds);
+}
+
+void rnn_rows_carry_f32(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
+                        const float *d, long sdt, const float *diag, float lambda, const float *v, long ldv,
+                        const float *e, long set, float *g, long ldg) {
+#if ROWS_X86
+    if (rnn_kernels_avx512()) { carry_avx512(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg); return; }
+    if (rnn_kernels_avx2()) { carry_avx2(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg); return; }
+#endif
+    rnn_rows_carry_naive(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg);
 }

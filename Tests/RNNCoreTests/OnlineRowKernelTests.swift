@@ -124,4 +124,75 @@ struct OnlineRowKernelTests {
             }
         }
     }
+    /// `rnn_rows_carry` (an rnn layer's SnAp-1 / RFLO rows over the listed lanes, and their
+    /// gradient summed over those lanes): lanes skipped by the list, rows and lanes wider than `n`,
+    /// column counts on and off the 64 / 16 / 8 vector blocks, snap1 (`diag`) and rflo (`λ`), with
+    /// and without errors.
+    @Test func carryMatchesTwinAndFloat64() {
+        var rng = Xoshiro256(seed: 79)
+        // (rows, n, lane capacity, listed lanes, ldl ≥ n, ldr ≥ capacity · ldl, snap1, errors)
+        let cases: [(Int, Int, Int, [Int], Int, Int, Bool, Bool)] = [
+            (32, 64, 16, Array(0..<16), 64, 16 * 64 + 16, true, true),
+            (32, 64, 16, [0, 2, 3, 9, 15], 64, 16 * 64 + 16, false, true),
+            (3, 80, 4, [1, 3], 80, 4 * 80 + 5, true, false),
+            (5, 71, 3, [2, 0, 1], 75, 3 * 75 + 1, true, true),
+            (2, 7, 2, [1], 9, 20, false, true),
+            (1, 1, 1, [0], 1, 1, true, true),
+            (4, 40, 5, [4, 1], 48, 5 * 48, false, false),
+        ]
+        for (rows, n, capacity, list, ldl, ldr, snap, withErrors) in cases {
+            let what = "rows \(rows) n \(n) lanes \(list) snap1 \(snap) errors \(withErrors)"
+            func random(_ count: Int) -> [Float] { (0..<max(count, 1)).map { _ in Float(rng.uniform(-1.5, 1.5)) } }
+            let mCount = (rows - 1) * ldr + (capacity - 1) * ldl + n + 5
+            let m0 = random(mCount)
+            let d = random(capacity * rows), diag = random(rows), v = random(capacity * (n + 2))
+            let e = random(capacity * (rows + 1)), lambda: Float = 0.37
+            let gCount = rows * (n + 3) + 2
+            let g0 = random(gCount)
+            var mFast = m0, mTwin = m0, gFast = g0, gTwin = g0
+            let lanes = list.map { CLong($0) }
+            diag.withUnsafeBufferPointer { dg in
+                e.withUnsafeBufferPointer { eb in
+                    let dp = snap ? dg.baseAddress : nil, ep = withErrors ? eb.baseAddress : nil
+                    rnn_rows_carry_f32(rows, n, lanes.count, lanes, &mFast, ldr, ldl, d, rows, dp, lambda, v, n + 2,
+                                       ep, rows + 1, &gFast, n + 3)
+                    rnn_rows_carry_naive(rows, n, lanes.count, lanes, &mTwin, ldr, ldl, d, rows, dp, lambda, v, n + 2,
+                                         ep, rows + 1, &gTwin, n + 3)
+                }
+            }
+            var mExact = m0.map(Double.init), gExact = g0.map(Double.init)
+            var touched = Set<Int>(), gTouched = Set<Int>()
+            for r in 0..<rows {
+                for j in 0..<n where withErrors { gExact[r * (n + 3) + j] = 0; gTouched.insert(r * (n + 3) + j) }
+                for t in list {
+                    let dr = Double(d[t * rows + r])
+                    let a = snap ? dr * Double(diag[r]) : Double(lambda)
+                    for j in 0..<n {
+                        let i = r * ldr + t * ldl + j
+                        mExact[i] = a * Double(m0[i]) + dr * Double(v[t * (n + 2) + j])
+                        touched.insert(i)
+                        if withErrors { gExact[r * (n + 3) + j] += Double(e[t * (rows + 1) + r]) * mExact[i] }
+                    }
+                }
+            }
+            for i in 0..<mCount {
+                if touched.contains(i) {
+                    let scale = abs(mExact[i]) + 3
+                    #expect(abs(Double(mFast[i]) - mExact[i]) <= 1e-6 * scale, "carry \(what) m[\(i)]")
+                    #expect(abs(Double(mTwin[i]) - mExact[i]) <= 1e-6 * scale, "carry twin \(what) m[\(i)]")
+                } else {
+                    #expect(mFast[i] == m0[i] && mTwin[i] == m0[i], "carry \(what): wrote m[\(i)] outside the listed lanes' rows")
+                }
+            }
+            for i in 0..<gCount {
+                if gTouched.contains(i) {
+                    let scale = abs(gExact[i]) + Double(3 * list.count)
+                    #expect(abs(Double(gFast[i]) - gExact[i]) <= 1e-6 * scale, "carry \(what) g[\(i)]")
+                    #expect(abs(Double(gTwin[i]) - gExact[i]) <= 1e-6 * scale, "carry twin \(what) g[\(i)]")
+                } else {
+                    #expect(gFast[i] == g0[i] && gTwin[i] == g0[i], "carry \(what): wrote g[\(i)] outside its rows")
+                }
+            }
+        }
+    }
 }

@@ -151,4 +151,18 @@ void rnn_rows_weighted_sum_f32(long rows, long n, float *dst, long ldd, long ter
                                long sr, const float *src, long lt, long lds);
 void rnn_rows_weighted_sum_naive(long rows, long n, float *dst, long ldd, long terms, const float *s, long st,
                                  long sr, const float *src, long lt, long lds);
+/* rnn_rows_carry: an rnn layer's SnAp-1 / RFLO influence rows one step on, for each listed lane
+   t = lanes[q], q < count, and optionally the gradient summed over those lanes:
+       for r < rows, j < n:
+         m[r*ldr + t*ldl + j] = a * m[r*ldr + t*ldl + j] + d[t*sdt + r] * v[t*ldv + j],
+         a = d[t*sdt + r] * diag[r] (diag given: SnAp-1, a = sigma'(z_r) TW[r, r]) or lambda (diag NULL: RFLO);
+       then, when e is not NULL, g[r*ldg + j] = Σ_t e[t*set + r] * (the new m[r*ldr + t*ldl + j])
+   (g overwritten). Each row of the block is read and written once; the lanes' copies of a row are
+   best adjacent (ldl = n rounded up), which the rows' traversal order assumes. */
+void rnn_rows_carry_f32(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
+                        const float *d, long sdt, const float *diag, float lambda, const float *v, long ldv,
+                        const float *e, long set, float *g, long ldg);
+void rnn_rows_carry_naive(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
+                          const float *d, long sdt, const float *diag, float lambda, const float *v, long ldv,
+                          const float *e, long set, float *g, long ldg);
 #endif

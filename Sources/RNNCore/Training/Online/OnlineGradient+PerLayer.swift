@@ -5,7 +5,8 @@
 /// Per lane, `M̄^l` is `(S, G, C)`: state row `s` (unit `k = s mod U`: `h_k`, and `c_k` for lstm)
 /// × unit `k`'s gate rows `r = gU + k` × the `C` columns of such a row (`W_s` row: `I`, `W_t` row:
 /// `U`, then `b` — or `b_s`, `b_t` for gated layers). The pattern is fixed, never computed from
-/// values, so a zero input cannot wipe a carried entry.
+/// values, so a zero input cannot wipe a carried entry. In memory the lanes' copies of a row are
+/// adjacent: `(S, G, B, C)`, `C` padded to `blockStride`.
 /// ```
 /// snap1:  M̄_n[s, g, :] = Σ_{s' ∈ unit k} J_n[s, s'] M̄_{n-1}[s', g, :] + I_n[s, g, :]
 ///         J[s, h_k] = Σ_g Dt[s, g] TW[gU + k, k]  (+ self[s] where s' = src(s))
@@ -20,62 +21,108 @@
 /// Cost per step and lane: `≈ (S/U)² · P` for the carry (rnn `2P`, lstm `8P`) plus `≈ 2P` for the
 /// gradient and the error sent down; memory `(S/U) · P`.
 extension OnlineGradient {
-    /// Every active lane's M̄ of every recurrent layer one step on (and, at a target, the lane's
-    /// errors on each layer, `perLayerErrors`); then each layer's gradient summed over the lanes,
-    /// `ΔW[gU + k, :] += Σ_lanes q_k M̄_n[h_k, g, :]`, block by block into the accumulator (the
-    /// lanes' M̄ read once, each gradient row written once).
+    /// Every active lane's M̄ of every recurrent layer one step on (and, at a target, the lanes'
+    /// errors on each layer, `perLayerErrors`), with each layer's gradient summed over the lanes,
+    /// `ΔW[gU + k, :] += Σ_lanes q_k M̄_n[h_k, g, :]`. An rnn layer does both in one pass over its
+    /// rows (`OnlineRows.carry`); a gated layer carries lane by lane, then sums block by block
+    /// (the lanes' M̄ read once, each gradient row written once).
     func perLayerAdvance(_ w: UnsafePointer<Scalar>) {
-        var targets = false
+        var targets = false, count = 0
         for lane in 0..<lanes {
-            let errors = stepErrors + lane * stackedStateSize
             if hasTarget[lane] {
                 perLayerErrors(w, lane)
                 targets = true
             } else {
-                errors.update(repeating: 0, count: stackedStateSize)
+                (stepErrors + lane * stackedStateSize).update(repeating: 0, count: stackedStateSize)
             }
-            guard active[lane] else { continue }
-            for l in shapes.indices where perLayerM[l] != nil { perLayerCarry(l, lane, w) }
+            if active[lane] {
+                activeLanes[count] = lane
+                count += 1
+            }
         }
-        guard targets else { return }
-        let acc = accumulator
         for (l, sh) in shapes.enumerated() {
             guard let Mb = perLayerM[l] else { continue }
+            if !sh.isGated {
+                rnnCarry(l, w, count: count, targets: targets)
+                continue
+            }
+            for q in 0..<count { perLayerCarry(l, activeLanes[q], w) }
+            guard targets else { continue }
+            let acc = accumulator
             let u = sh.units, i = sh.inputs, G = sh.gates, C = sh.blockStride
-            let errors = UnsafePointer(stepErrors + stateOffset[l]), laneStride = sh.laneStride
-            // Unit k's row of gate g sits at M̄ + lane·laneStride + (k·G + g)·C, C the padded row
-            // stride (h rows only: q is 0 on c).
+            let errors = UnsafePointer(stepErrors + stateOffset[l]), rowStride = perLayerRowStride[l]
+            // Unit k's row of gate g for the lane at M̄ + (k·G + g)·rowStride + lane·C (h rows
+            // only: q is 0 on c).
             for g in 0..<G {
-                let rows = UnsafePointer(Mb + g * C)
+                let rows = UnsafePointer(Mb + g * rowStride)
                 func block(_ dst: UnsafeMutablePointer<Scalar>, _ n: Int, _ column: Int) {
                     OnlineRows.weightedSum(rows: u, n: n, dst, ldd: n, terms: lanes, s: errors, st: stackedStateSize, sr: 1,
-                                           src: rows + column, lt: laneStride, lds: G * C)
+                                           src: rows + column, lt: C, lds: G * rowStride)
                 }
                 block(acc + sh.sw + g * u * i, i, 0)
                 block(acc + sh.tw + g * u * u, u, i)
                 block(acc + sh.b + g * u, 1, i + u)
-                if sh.isGated { block(acc + sh.bt + g * u, 1, i + u + 1) }
+                block(acc + sh.bt + g * u, 1, i + u + 1)
             }
         }
     }
 
-    /// `M̄^l_n` of one lane from `M̄^l_{n-1}`.
+    /// An rnn layer's M̄ one step on for the `count` lanes in `activeLanes`, and with `targets`
+    /// its gradient summed over them:
+    /// `M̄_n[k, :] = a_k M̄_{n-1}[k, :] + σ'(z_{n,k}) [x; h_{n-1}; 1]`, `a_k = σ'(z_{n,k}) TW[k, k]`
+    /// (snap1) or `λ` (rflo); `ΔW[k, :] += Σ_lanes q_k M̄_n[k, :]`.
+    func rnnCarry(_ l: Int, _ w: UnsafePointer<Scalar>, count: Int, targets: Bool) {
+        let sh = shapes[l]
+        guard let Mb = perLayerM[l], count > 0 else { return }
+        let u = sh.units, i = sh.inputs, C = sh.blockStride, ldv = carryColumns
+        // Each lane's [x; h_{n-1}; 1] over the whole padded row: its padding is 0, so M̄'s padding
+        // stays 0 (and the kernel has no scalar tail).
+        let x = layerInput(l), hp = hPrev[l]
+        for q in 0..<count {
+            let lane = activeLanes[q]
+            let v = carryInputs + lane * ldv
+            v.update(from: x + lane * i, count: i)
+            (v + i).update(from: hp + lane * u, count: u)
+            v[i + u] = 1
+            (v + i + u + 1).update(repeating: 0, count: C - (i + u + 1))  // (another layer's row may be longer)
+        }
+        var diag: UnsafePointer<Scalar>? = nil
+        if algorithm == .snap1 {
+            let tw = w + sh.tw
+            for k in 0..<u { recurrentDiagonal[k] = tw[k * u + k] }
+            diag = UnsafePointer(recurrentDiagonal)
+        }
+        let g = carryGradientRows
+        OnlineRows.carry(rows: u, n: C, lanes: activeLanes, count: count, Mb, ldr: perLayerRowStride[l], ldl: C,
+                         d: ds[l], sdt: u, diag: diag, lambda: Scalar(rfloDecay), v: carryInputs, ldv: ldv,
+                         e: targets ? UnsafePointer(stepErrors + stateOffset[l]) : nil, set: stackedStateSize,
+                         g: g, ldg: C)
+        guard targets else { return }
+        let acc = accumulator, one = UnsafePointer(self.one)
+        OnlineRows.axpy(rows: u, n: i, acc + sh.sw, ldd: i, s: one, ss: 0, src: g, lds: C)
+        OnlineRows.axpy(rows: u, n: u, acc + sh.tw, ldd: u, s: one, ss: 0, src: g + i, lds: C)
+        OnlineRows.axpy(rows: u, n: 1, acc + sh.b, ldd: 1, s: one, ss: 0, src: g + i + u, lds: C)
+    }
+
+    /// `M̄^l_n` of one lane from `M̄^l_{n-1}`, for a gated layer (lstm, gru).
     func perLayerCarry(_ l: Int, _ lane: Int, _ w: UnsafePointer<Scalar>) {
         let lambda = Scalar(rfloDecay)
         let snap = algorithm == .snap1
         let sh = shapes[l]
         guard let Mb = perLayerM[l] else { return }
         let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, C = sh.blockStride
-        let gated = sh.isGated, lstm = sh.kind == .lstm, gru = sh.kind == .gru
+        let lstm = sh.kind == .lstm, gru = sh.kind == .gru
+        let rowStride = perLayerRowStride[l]
         let tw = w + max(sh.tw, 0)
-        let aHH = rowScratchS  // (U) the carry factor of unit k's rows (rnn, gru)
+        let aHH = rowScratchS  // (U) the carry factor of unit k's rows (gru)
         let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G, sc = selfCoef[l] + lane * S
         let x = layerInput(l) + lane * i
         let hp = hPrev[l] + lane * u
-        let base = Mb + lane * sh.laneStride
+        // The lane's (state row, gate) row r at base + r·rowStride.
+        let base = Mb + lane * C
         if !lstm {
-            // M̄_n[k, g, :] = a_k M̄_{n-1}[k, g, :] + [Ds[k,g] x ; Dt[k,g] h_{n-1} ; Ds[k,g] ; Dt[k,g]],
-            // a_k = J[h_k, h_k] = Σ_g Dt[k, g] TW[gU + k, k] (+ z_k for gru) for snap1, λ for rflo.
+            // gru: M̄_n[k, g, :] = a_k M̄_{n-1}[k, g, :] + [Ds[k,g] x ; Dt[k,g] h_{n-1} ; Ds[k,g] ; Dt[k,g]],
+            // a_k = J[h_k, h_k] = Σ_g Dt[k, g] TW[gU + k, k] + z_k for snap1, λ for rflo.
             for k in 0..<u {
                 var a = lambda
                 if snap {
@@ -86,26 +133,13 @@ extension OnlineGradient {
                 aHH[k] = a
             }
             let a = UnsafePointer(aHH), one = UnsafePointer(self.one)
-            if !gated {
-                // rnn: Ds = Dt, so a row is one scaled copy of [x; h_{n-1}; 1].
-                // Over the whole padded row: v's padding is 0, so the padding stays 0 (and the
-                // kernel has no scalar tail).
-                let v = carryInput
-                v.update(from: x, count: i)
-                (v + i).update(from: hp, count: u)
-                v[i + u] = 1
-                (v + i + u + 1).update(repeating: 0, count: C - (i + u + 1))  // (another layer's row may be longer)
-                OnlineRows.update(rows: u, n: C, base, ldm: C, a: a, sa: 1, d: d, sd: 1, v: UnsafePointer(v))
-                return
-            }
             for g in 0..<G {
-                let rows = base + g * C  // unit k's row of gate g at rows + k·G·C
-                OnlineRows.update(rows: u, n: i, rows, ldm: G * C, a: a, sa: 1, d: d + g, sd: G, v: x)
-                OnlineRows.update(rows: u, n: u, rows + i, ldm: G * C, a: a, sa: 1, d: e + g, sd: G, v: hp)
-                OnlineRows.update(rows: u, n: 1, rows + i + u, ldm: G * C, a: a, sa: 1, d: d + g, sd: G, v: one)
-                if gated {
-                    OnlineRows.update(rows: u, n: 1, rows + i + u + 1, ldm: G * C, a: a, sa: 1, d: e + g, sd: G, v: one)
-                }
+                let rows = base + g * rowStride  // unit k's row of gate g at rows + k·G·rowStride
+                let ldm = G * rowStride
+                OnlineRows.update(rows: u, n: i, rows, ldm: ldm, a: a, sa: 1, d: d + g, sd: G, v: x)
+                OnlineRows.update(rows: u, n: u, rows + i, ldm: ldm, a: a, sa: 1, d: e + g, sd: G, v: hp)
+                OnlineRows.update(rows: u, n: 1, rows + i + u, ldm: ldm, a: a, sa: 1, d: d + g, sd: G, v: one)
+                OnlineRows.update(rows: u, n: 1, rows + i + u + 1, ldm: ldm, a: a, sa: 1, d: e + g, sd: G, v: one)
             }
             return
         }
@@ -126,9 +160,9 @@ extension OnlineGradient {
             // M̄_n = J M̄_{n-1} + I_n, in place, one pass per gate row.
             for g in 0..<G {
                 let dsH = d[sH * G + g], dtH = e[sH * G + g]
-                let oh = base + (sH * G + g) * C
+                let oh = base + (sH * G + g) * rowStride
                 let dsC = d[sC * G + g], dtC = e[sC * G + g]
-                let oc = base + (sC * G + g) * C
+                let oc = base + (sC * G + g) * rowStride
                 for j in 0..<i {
                     let ph = oh[j], pc = oc[j], xj = x[j]
                     oh[j] = aHH * ph + aHC * pc + dsH * xj

@@ -80,10 +80,12 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         /// row starts on a 64-byte line (float32) and the row kernels' vector loads and stores do
         /// not split across lines. The padding stays 0 and is not part of `OnlineState`.
         var blockStride: Int { (blockColumns + 15) / 16 * 16 }
-        /// The distance between two lanes' M̄: their rows plus one more cache line, so that the
-        /// same row of successive lanes (read one after the other when the gradient sums over
-        /// lanes) is not a power of two apart, which mapped them all to one L1 set (2.5× slower).
-        var laneStride: Int { stateSize * gates * blockStride + 16 }
+        /// M̄ is row-major over (row, lane): the lanes' copies of one (state row, gate) row are
+        /// adjacent, `blockStride` apart, so the carry and the gradient's sum over lanes stream
+        /// through the block once. Rows are `laneCapacity · blockStride` plus one cache line
+        /// apart: a lane's own rows (walked one lane at a time by the gated layers' carry) are
+        /// then not a power of two apart, which would map them all to one L1 set.
+        func rowStride(laneCapacity: Int) -> Int { laneCapacity * blockStride + 16 }
 
         /// Adds one step's share of weight row `r` at `base` (a gradient, or an influence row in
         /// `ParameterLayout` columns): `a·x` to `W_s[r]`, `t·h_{n-1}` to `W_t[r]`, `a` to `b[r]`
@@ -150,11 +152,18 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     var rtrlBlocks: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>>
     var rtrlColumns: [Int] = []
     var rtrlJ: UnsafeMutablePointer<Scalar>           // (max S, max width) per-lane Jacobian scratch
-    // snap1 / rflo: Mbar[l] (B, S, G, C) for recurrent l, rows `blockStride` apart; a row `[x; h_{n-1}; 1]` of the lane in
-    // flight; every lane's errors q^l on each layer's h at this step, (B, S) at the stacked offsets
-    // (0 for lanes without a target).
+    // snap1 / rflo: M̄[l] for recurrent l, (S·G rows, B lanes, C) with C = `blockStride` and rows
+    // `perLayerRowStride[l]` apart (`Shape.rowStride`); every lane's row `[x; h_{n-1}; 1; 0…]`
+    // (B, max C) of an rnn layer's carry; the diagonal of its TW (max U); its gradient rows summed
+    // over lanes (max U, max C); the lanes active at this step; every lane's errors q^l on each
+    // layer's h at this step, (B, S) at the stacked offsets (0 for lanes without a target).
     var perLayerM: [UnsafeMutablePointer<Scalar>?] = []
-    var carryInput: UnsafeMutablePointer<Scalar>
+    var perLayerRowStride: [Int] = []
+    var carryInputs: UnsafeMutablePointer<Scalar>
+    var carryColumns: Int
+    var recurrentDiagonal: UnsafeMutablePointer<Scalar>
+    var carryGradientRows: UnsafeMutablePointer<Scalar>
+    var activeLanes: UnsafeMutablePointer<Int>
     var stepErrors: UnsafeMutablePointer<Scalar>
     // uoro: ã (B, S), θ̃ (B, cols), |θ̃|² of each lane (from its last pair update: carried, part
     // of `OnlineState`, so that a resumed run is bit-identical), scratch.
@@ -286,17 +295,27 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         }
         rtrlBlocks = table
         rtrlJ = make(algorithm == .rtrl ? maxState * maxWidth : 0)
-        var pls: [UnsafeMutablePointer<Scalar>?] = []
-        var maxColumns = 1
+        var pls: [UnsafeMutablePointer<Scalar>?] = [], strides: [Int] = []
+        var maxColumns = 1, carried = false
         for (l, shape) in shapes.enumerated() {
+            let stride = shape.rowStride(laneCapacity: b)
+            strides.append(stride)
             if (algorithm == .snap1 || algorithm == .rflo) && shape.isRecurrent && l <= top {
-                pls.append(make(b * shape.laneStride))
+                pls.append(make(shape.stateSize * shape.gates * stride))
                 maxColumns = max(maxColumns, shape.blockStride)
+                carried = true
             } else {
                 pls.append(nil)
             }
         }
-        carryInput = make(maxColumns)
+        perLayerRowStride = strides
+        carryColumns = maxColumns
+        carryInputs = make(carried ? b * maxColumns : 0)
+        recurrentDiagonal = make(carried ? maxWidth : 0)
+        carryGradientRows = make(carried ? maxWidth * maxColumns : 0)
+        let laneList = UnsafeMutablePointer<Int>.allocate(capacity: b)
+        laneList.initialize(repeating: 0, count: b)
+        activeLanes = laneList
         stepErrors = make(algorithm == .snap1 || algorithm == .rflo ? b * s : 0)
         let uoro = algorithm == .uoro
         uoroA = make(uoro ? b * s : 0)
@@ -328,6 +347,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         active.deallocate()
         hasTarget.deallocate()
         rtrlBlocks.deallocate()
+        activeLanes.deallocate()
         uoroThetaSquares.deallocate()
         logSumExp.deallocate()
     }
@@ -383,7 +403,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
             for lane in 0..<lanes { rtrlBlock(l, lane).update(repeating: 0, count: shapes[l].stateSize * rtrlColumns[l]) }
         }
         for (l, m) in perLayerM.enumerated() {
-            if let m { m.update(repeating: 0, count: lanes * shapes[l].laneStride) }
+            if let m { m.update(repeating: 0, count: shapes[l].stateSize * shapes[l].gates * perLayerRowStride[l]) }
         }
         if algorithm == .uoro {
             uoroA.update(repeating: 0, count: lanes * stackedStateSize)

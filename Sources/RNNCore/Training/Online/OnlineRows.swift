@@ -67,6 +67,41 @@ enum OnlineRows<Scalar: RNNScalar> {
         }
     }
 
+    /// An rnn layer's SnAp-1 / RFLO rows one step on, for each lane `t` in `lanes`:
+    /// `M̄[r, t, j] = a_{t,r} M̄[r, t, j] + d_{t,r} v_t[j]` at `m + r·ldr + t·ldl + j`, with
+    /// `d_{t,r} = d[t·sdt + r]` (σ'(z_r) of the lane) and `a_{t,r} = d_{t,r} · diag[r]` (SnAp-1,
+    /// `diag` = the diagonal of `TW`) or `λ` (RFLO, `diag` nil). With errors `e`:
+    /// `g[r·ldg + j] = Σ_t e[t·set + r] · M̄_new[r, t, j]` (overwritten), the layer's gradient rows
+    /// summed over the lanes in the same pass (each row read and written once).
+    @inline(__always)
+    static func carry(rows: Int, n: Int, lanes: UnsafePointer<Int>, count: Int, _ m: UnsafeMutablePointer<Scalar>,
+                      ldr: Int, ldl: Int, d: UnsafePointer<Scalar>, sdt: Int, diag: UnsafePointer<Scalar>?,
+                      lambda: Scalar, v: UnsafePointer<Scalar>, ldv: Int,
+                      e: UnsafePointer<Scalar>?, set: Int, g: UnsafeMutablePointer<Scalar>, ldg: Int) {
+        guard rows > 0, n > 0 else { return }
+        if Scalar.self == Float.self {
+            // (`CLong` is `Int` on every platform this builds for.)
+            rnn_rows_carry_f32(rows, n, count, lanes, f32(m), ldr, ldl, f32(d), sdt, diag.map { f32($0) },
+                               Float(lambda), f32(v), ldv, e.map { f32($0) }, set, f32(g), ldg)
+            return
+        }
+        for r in 0..<rows {
+            let out = g + r * ldg
+            if e != nil { out.update(repeating: 0, count: n) }
+            for q in 0..<count {
+                let t = lanes[q]
+                let dr = d[t * sdt + r]
+                let ar = diag.map { dr * $0[r] } ?? lambda
+                let row = m + r * ldr + t * ldl, vt = v + t * ldv
+                for j in 0..<n { row[j] = ar * row[j] + dr * vt[j] }
+                if let e {
+                    let er = e[t * set + r]
+                    for j in 0..<n { out[j] += er * row[j] }
+                }
+            }
+        }
+    }
+
     @inline(__always)
     private static func f32(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
         UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
