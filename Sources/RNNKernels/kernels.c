@@ -263,6 +263,25 @@ AVX512 static void pack_b_transposed_avx512(long k, long n, const float *b, long
     }
 }
 
+/* rnn_transpose_f32 on AVX-512: whole 16 x 16 tiles loaded row by row, transposed in registers
+   and stored row by row; the edges (fewer than 16 rows or columns left) element by element. */
+AVX512 static void transpose_avx512(long rows, long cols, const float *src, long lds, float *dst, long ldd) {
+    long r0 = 0;
+    for (; r0 + 16 <= rows; r0 += 16) {
+        long c0 = 0;
+        for (; c0 + 16 <= cols; c0 += 16) {
+            __m512 t[16];
+            for (int j = 0; j < 16; j++) t[j] = _mm512_loadu_ps(src + (r0 + j) * lds + c0);
+            transpose16(t);
+            for (int x = 0; x < 16; x++) _mm512_storeu_ps(dst + (c0 + x) * ldd + r0, t[x]);
+        }
+        for (; c0 < cols; c0++)
+            for (long r = r0; r < r0 + 16; r++) dst[c0 * ldd + r] = src[r * lds + c0];
+    }
+    for (long c = 0; c < cols; c++)
+        for (long r = r0; r < rows; r++) dst[c * ldd + r] = src[r * lds + c];
+}
+
 /* The lanes of a 16-wide vector that hold data when `rem` elements remain: none, the first rem,
    or all 16 (the tail masks of every AVX-512 loop below). */
 static inline __mmask16 mask16(long rem) {
@@ -771,4 +790,16 @@ double rnn_sum_squares_f32(const float *x, long n) {
     if (rnn_kernels_avx512()) return sum_squares_avx512(x, n);
 #endif
     return rnn_sum_squares_naive(x, n);
+}
+
+void rnn_transpose_naive(long rows, long cols, const float *src, long lds, float *dst, long ldd) {
+    for (long r = 0; r < rows; r++)
+        for (long c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
+}
+
+void rnn_transpose_f32(long rows, long cols, const float *src, long lds, float *dst, long ldd) {
+#if RNN_X86
+    if (rnn_kernels_avx512()) { transpose_avx512(rows, cols, src, lds, dst, ldd); return; }
+#endif
+    rnn_transpose_naive(rows, cols, src, lds, dst, ldd);
 }

@@ -101,6 +101,24 @@ struct PackedKernelTests {
         }
     }
 
+    /// `rnn_transpose_f32` (16 × 16 tiles in AVX-512 registers) against its twin and the
+    /// definition, bit for bit, on whole tiles, edges of every kind and strides wider than a row;
+    /// nothing outside the destination's rows is written.
+    @Test func transposeMatchesTwin() {
+        for (rows, cols) in [(1, 1), (16, 16), (32, 32), (32, 16), (16, 32), (17, 33), (48, 49), (5, 70), (64, 3)] {
+            let lds = cols + 3, ldd = rows + 5
+            let src = (0..<(rows * lds)).map { Float($0) * 0.25 - 7 }
+            let count = cols * ldd
+            var fast = [Float](repeating: .nan, count: count), twin = fast
+            rnn_transpose_f32(rows, cols, src, lds, &fast, ldd)
+            rnn_transpose_naive(rows, cols, src, lds, &twin, ldd)
+            var expected = [Float](repeating: .nan, count: count)
+            for r in 0..<rows { for c in 0..<cols { expected[c * ldd + r] = src[r * lds + c] } }
+            #expect(fast.map(\.bitPattern) == expected.map(\.bitPattern), "\(rows)x\(cols)")
+            #expect(twin.map(\.bitPattern) == expected.map(\.bitPattern), "twin \(rows)x\(cols)")
+        }
+    }
+
     @Test func float32TrainerOnPackedPanelsMatchesFloat64() {
         let spec = NetworkSpec(inputs: 3, layers: [(.rnn, 37, .tanh), (.rnn, 17, .relu), (.dense, 4, .softmax)],
                                loss: .crossEntropy)

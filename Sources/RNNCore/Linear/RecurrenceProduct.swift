@@ -51,8 +51,14 @@ enum RecurrenceProduct<Scalar: RNNScalar> {
     }
 
     /// `dst (cols, rows) = srcᵀ`, `src` (rows, cols), both row-major, in 16 × 16 tiles (a plain
-    /// double loop writes with a stride of `rows` and misses the cache on every store).
+    /// double loop writes with a stride of `rows` and misses the cache on every store); float32
+    /// through `rnn_transpose_f32` (the tiles transposed in AVX-512 registers). Exact either way.
     static func transpose(_ src: UnsafePointer<Scalar>, rows: Int, cols: Int, into dst: UnsafeMutablePointer<Scalar>) {
+        if Scalar.self == Float.self {
+            rnn_transpose_f32(rows, cols, UnsafeRawPointer(src).assumingMemoryBound(to: Float.self), cols,
+                              UnsafeMutableRawPointer(dst).assumingMemoryBound(to: Float.self), rows)
+            return
+        }
         let tile = 16
         for r0 in stride(from: 0, to: rows, by: tile) {
             let r1 = min(r0 + tile, rows)

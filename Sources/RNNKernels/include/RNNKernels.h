@@ -165,4 +165,9 @@ void rnn_rows_carry_f32(long rows, long n, long count, const long *lanes, float 
 void rnn_rows_carry_naive(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
                           const float *d, long sdt, const float *diag, float lambda, const float *v, long ldv,
                           const float *e, long set, float *g, long ldg);
+/* rnn_transpose: dst[c*ldd + r] = src[r*lds + c] for r < rows, c < cols (16 x 16 tiles
+   transposed in AVX-512 registers where the CPU has it; the naive twin element by element; the
+   same values either way). */
+void rnn_transpose_f32(long rows, long cols, const float *src, long lds, float *dst, long ldd);
+void rnn_transpose_naive(long rows, long cols, const float *src, long lds, float *dst, long ldd);
 #endif

@@ -33,16 +33,14 @@ extension OnlineGradient {
             let u = sh.units, i = sh.inputs, G = sh.gates, R = sh.rows, St = sh.stateSize
             let ts = uoroRowsS, tt = uoroRowsT  // (B, R)
             if let t = tBelow {
-                Scalar.gemm(transA: false, transB: true, m: b, n: R, k: i, alpha: 1, a: UnsafePointer(t), lda: tBelowStride,
-                            b: w + sh.sw, ldb: i, beta: 0, c: ts, ldc: R)
+                timesWeightsTransposed(l, recurrent: false, m: b, a: UnsafePointer(t), lda: tBelowStride, w, beta: 0, c: ts, ldc: R)
             } else {
                 ts.update(repeating: 0, count: b * R)
             }
             if sh.kind == .rnn {
                 // Ds = Dt: t = σ' ⊙ (tx SWᵀ + ã TWᵀ), the second product added onto the first.
                 let aL = uoroA + stateOffset[l]
-                Scalar.gemm(transA: false, transB: true, m: b, n: R, k: u, alpha: 1, a: UnsafePointer(aL), lda: S,
-                            b: w + sh.tw, ldb: u, beta: 1, c: ts, ldc: R)
+                timesWeightsTransposed(l, recurrent: true, m: b, a: UnsafePointer(aL), lda: S, w, beta: 1, c: ts, ldc: R)
                 for lane in 0..<b {
                     let d = ds[l] + lane * u, tsL = ts + lane * R, out = uoroJa + lane * S + stateOffset[l]
                     for k in 0..<u { out[k] = d[k] * tsL[k] }
@@ -51,8 +49,7 @@ extension OnlineGradient {
                 tBelowStride = S
             } else if sh.isRecurrent {
                 let aL = uoroA + stateOffset[l]
-                Scalar.gemm(transA: false, transB: true, m: b, n: R, k: u, alpha: 1, a: UnsafePointer(aL), lda: S,
-                            b: w + sh.tw, ldb: u, beta: 0, c: tt, ldc: R)
+                timesWeightsTransposed(l, recurrent: true, m: b, a: UnsafePointer(aL), lda: S, w, beta: 0, c: tt, ldc: R)
                 for lane in 0..<b {
                     let d = ds[l] + lane * St * G, e = dt[l] + lane * St * G, sc = selfCoef[l] + lane * St
                     let tsL = ts + lane * R, ttL = tt + lane * R
