@@ -277,72 +277,103 @@ ROWS_AVX2 static void weighted_sum_avx2(long rows, long n, float *dst, long ldd,
 /* The carry of rnn_rows_carry row by row, every listed lane's copy of the row one after the other
    (the lanes' copies of a row are adjacent in memory, so the block streams through once), the
    gradient row held in registers over the lanes and written once: per row the block is read once
-   and written once, and nothing else is. */
-ROWS_AVX512 static void carry_avx512(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
-                                     const float *d, long sdt, const float *diag, float lambda, const float *v,
-                                     long ldv, const float *e, long set, float *g, long ldg) {
+   and written once, and nothing else is. A row goes in groups of up to 64 columns; the last
+   group's columns past its whole 16-column vectors (an rnn row's bias column, say) take one
+   masked vector, 256 bits wide when at most 8 columns are left. The multiply-adds are the
+   bottleneck (Zen 4 issues one 512-bit FMA per cycle; a 256-bit one costs half), so the lane loop
+   carries nothing else: carry_group is instantiated for each vector count, tail kind, SnAp-1 or
+   RFLO factor and with or without the gradient (a loop testing them per lane ran 1.5× slower).
+   The masked store cannot delay a later load: the next lane's row starts past it. */
+#define ROWS_AVX512VL __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+enum { TAIL_NONE = 0, TAIL_NARROW = 1, TAIL_WIDE = 2 };
+
+ROWS_AVX512VL static inline __attribute__((always_inline)) void
+carry_group(long r, long j, long count, const long *lanes, float *mr, long ldl, const float *d, long sdt, float dg,
+            float lambda, const float *v, long ldv, const float *e, long set, float *out,
+            const int vectors, const int tailKind, long tail, const int snap, const int grad) {
+    __mmask16 m16 = (__mmask16)((1u << tail) - 1);
+    __mmask8 m8 = (__mmask8)((1u << (tail < 8 ? tail : 8)) - 1);
+    __m512 g0 = _mm512_setzero_ps(), g1 = _mm512_setzero_ps(), g2 = _mm512_setzero_ps(), g3 = _mm512_setzero_ps();
+    __m512 gt = _mm512_setzero_ps();
+    __m256 gn = _mm256_setzero_ps();
+    const float *vj = v + j;
+    for (long q = 0; q < count; q++) {
+        long t = lanes[q];
+        float dr = d[t * sdt + r];
+        __m512 a = _mm512_set1_ps(snap ? dr * dg : lambda), dd = _mm512_set1_ps(dr);
+        __m512 w = grad ? _mm512_set1_ps(e[t * set + r]) : _mm512_setzero_ps();
+        float *x = mr + t * ldl + j;
+        const float *vt = vj + t * ldv;
+#define CARRY_VECTOR(k, acc)                                                                                   \
+        if (vectors > k) {                                                                                     \
+            __m512 y = _mm512_fmadd_ps(a, _mm512_loadu_ps(x + 16 * k), _mm512_mul_ps(dd, _mm512_loadu_ps(vt + 16 * k))); \
+            _mm512_storeu_ps(x + 16 * k, y);                                                                   \
+            if (grad) acc = _mm512_fmadd_ps(w, y, acc);                                                        \
+        }
+        CARRY_VECTOR(0, g0)
+        CARRY_VECTOR(1, g1)
+        CARRY_VECTOR(2, g2)
+        CARRY_VECTOR(3, g3)
+#undef CARRY_VECTOR
+        if (tailKind == TAIL_NARROW) {
+            float *xt = x + 16 * vectors;
+            __m256 y = _mm256_fmadd_ps(_mm512_castps512_ps256(a), _mm256_maskz_loadu_ps(m8, xt),
+                                       _mm256_mul_ps(_mm512_castps512_ps256(dd), _mm256_maskz_loadu_ps(m8, vt + 16 * vectors)));
+            _mm256_mask_storeu_ps(xt, m8, y);
+            if (grad) gn = _mm256_fmadd_ps(_mm512_castps512_ps256(w), y, gn);
+        } else if (tailKind == TAIL_WIDE) {
+            float *xt = x + 16 * vectors;
+            __m512 y = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m16, xt), _mm512_mul_ps(dd, _mm512_maskz_loadu_ps(m16, vt + 16 * vectors)));
+            _mm512_mask_storeu_ps(xt, m16, y);
+            if (grad) gt = _mm512_fmadd_ps(w, y, gt);
+        }
+    }
+    if (!grad) return;
+    if (vectors > 0) _mm512_storeu_ps(out + j, g0);
+    if (vectors > 1) _mm512_storeu_ps(out + j + 16, g1);
+    if (vectors > 2) _mm512_storeu_ps(out + j + 32, g2);
+    if (vectors > 3) _mm512_storeu_ps(out + j + 48, g3);
+    if (tailKind == TAIL_NARROW) _mm256_mask_storeu_ps(out + j + 16 * vectors, m8, gn);
+    if (tailKind == TAIL_WIDE) _mm512_mask_storeu_ps(out + j + 16 * vectors, m16, gt);
+}
+
+/* carry_group with every flag a constant: one instance per (snap, grad) for a vector count and
+   tail kind. */
+#define CARRY_FLAGS(V, T)                                                                                          \
+    do {                                                                                                           \
+        if (diag && e) carry_group(r, j, count, lanes, mr, ldl, d, sdt, dg, lambda, v, ldv, e, set, out, V, T, tail, 1, 1); \
+        else if (diag) carry_group(r, j, count, lanes, mr, ldl, d, sdt, dg, lambda, v, ldv, e, set, out, V, T, tail, 1, 0); \
+        else if (e) carry_group(r, j, count, lanes, mr, ldl, d, sdt, dg, lambda, v, ldv, e, set, out, V, T, tail, 0, 1);    \
+        else carry_group(r, j, count, lanes, mr, ldl, d, sdt, dg, lambda, v, ldv, e, set, out, V, T, tail, 0, 0);           \
+    } while (0)
+#define CARRY_TAILS(V)                                                                                             \
+    do {                                                                                                           \
+        if (tail == 0) CARRY_FLAGS(V, TAIL_NONE);                                                                  \
+        else if (tail <= 8) CARRY_FLAGS(V, TAIL_NARROW);                                                           \
+        else CARRY_FLAGS(V, TAIL_WIDE);                                                                            \
+    } while (0)
+
+ROWS_AVX512VL static void carry_avx512(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
+                                       const float *d, long sdt, const float *diag, float lambda, const float *v,
+                                       long ldv, const float *e, long set, float *g, long ldg) {
     for (long r = 0; r < rows; r++) {
         float *mr = m + r * ldr, *out = g + r * ldg;
         float dg = diag ? diag[r] : 0;
-        long j = 0;
-        for (; j + 64 <= n; j += 64) {
-            __m512 g0 = _mm512_setzero_ps(), g1 = _mm512_setzero_ps(), g2 = _mm512_setzero_ps(), g3 = _mm512_setzero_ps();
-            for (long q = 0; q < count; q++) {
-                long t = lanes[q];
-                float dr = d[t * sdt + r];
-                __m512 a = _mm512_set1_ps(diag ? dr * dg : lambda), dd = _mm512_set1_ps(dr);
-                float *x = mr + t * ldl + j;
-                const float *vt = v + t * ldv + j;
-                __m512 y0 = _mm512_fmadd_ps(a, _mm512_loadu_ps(x), _mm512_mul_ps(dd, _mm512_loadu_ps(vt)));
-                __m512 y1 = _mm512_fmadd_ps(a, _mm512_loadu_ps(x + 16), _mm512_mul_ps(dd, _mm512_loadu_ps(vt + 16)));
-                __m512 y2 = _mm512_fmadd_ps(a, _mm512_loadu_ps(x + 32), _mm512_mul_ps(dd, _mm512_loadu_ps(vt + 32)));
-                __m512 y3 = _mm512_fmadd_ps(a, _mm512_loadu_ps(x + 48), _mm512_mul_ps(dd, _mm512_loadu_ps(vt + 48)));
-                _mm512_storeu_ps(x, y0);
-                _mm512_storeu_ps(x + 16, y1);
-                _mm512_storeu_ps(x + 32, y2);
-                _mm512_storeu_ps(x + 48, y3);
-                if (e) {
-                    __m512 w = _mm512_set1_ps(e[t * set + r]);
-                    g0 = _mm512_fmadd_ps(w, y0, g0);
-                    g1 = _mm512_fmadd_ps(w, y1, g1);
-                    g2 = _mm512_fmadd_ps(w, y2, g2);
-                    g3 = _mm512_fmadd_ps(w, y3, g3);
-                }
+        for (long j = 0; j < n; j += 64) {
+            long width = n - j < 64 ? n - j : 64;
+            long tail = width % 16;
+            switch (width / 16) {
+            case 0: CARRY_TAILS(0); break;
+            case 1: CARRY_TAILS(1); break;
+            case 2: CARRY_TAILS(2); break;
+            case 3: CARRY_TAILS(3); break;
+            default: CARRY_FLAGS(4, TAIL_NONE); break;
             }
-            if (e) {
-                _mm512_storeu_ps(out + j, g0);
-                _mm512_storeu_ps(out + j + 16, g1);
-                _mm512_storeu_ps(out + j + 32, g2);
-                _mm512_storeu_ps(out + j + 48, g3);
-            }
-        }
-        for (; j + 16 <= n; j += 16) {
-            __m512 g0 = _mm512_setzero_ps();
-            for (long q = 0; q < count; q++) {
-                long t = lanes[q];
-                float dr = d[t * sdt + r];
-                float *x = mr + t * ldl + j;
-                __m512 y = _mm512_fmadd_ps(_mm512_set1_ps(diag ? dr * dg : lambda), _mm512_loadu_ps(x),
-                                           _mm512_mul_ps(_mm512_set1_ps(dr), _mm512_loadu_ps(v + t * ldv + j)));
-                _mm512_storeu_ps(x, y);
-                if (e) g0 = _mm512_fmadd_ps(_mm512_set1_ps(e[t * set + r]), y, g0);
-            }
-            if (e) _mm512_storeu_ps(out + j, g0);
-        }
-        for (; j < n; j++) {
-            float sum = 0;
-            for (long q = 0; q < count; q++) {
-                long t = lanes[q];
-                float dr = d[t * sdt + r];
-                float *x = mr + t * ldl + j;
-                float y = fmaf(diag ? dr * dg : lambda, *x, dr * v[t * ldv + j]);
-                *x = y;
-                if (e) sum = fmaf(e[t * set + r], y, sum);
-            }
-            if (e) out[j] = sum;
         }
     }
 }
+#undef CARRY_TAILS
+#undef CARRY_FLAGS
 
 ROWS_AVX2 static void carry_avx2(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
                                  const float *d, long sdt, const float *diag, float lambda, const float *v,
@@ -448,7 +479,7 @@ void rnn_rows_carry_f32(long rows, long n, long count, const long *lanes, float 
                         const float *d, long sdt, const float *diag, float lambda, const float *v, long ldv,
                         const float *e, long set, float *g, long ldg) {
 #if ROWS_X86
-    if (rnn_kernels_avx512()) { carry_avx512(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg); return; }
+    if (rnn_kernels_avx512() && __builtin_cpu_supports("avx512vl")) { carry_avx512(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg); return; }
     if (rnn_kernels_avx2()) { carry_avx2(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg); return; }
 #endif
     rnn_rows_carry_naive(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg);

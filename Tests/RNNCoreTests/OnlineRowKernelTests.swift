@@ -139,6 +139,12 @@ struct OnlineRowKernelTests {
             (2, 7, 2, [1], 9, 20, false, true),
             (1, 1, 1, [0], 1, 1, true, true),
             (4, 40, 5, [4, 1], 48, 5 * 48, false, false),
+            // An rnn row (i + u + 1 columns in a 64-column slot), masked tails wider and narrower
+            // than 8, a second group of columns with a tail.
+            (32, 49, 16, Array(0..<16), 64, 16 * 64 + 16, true, true),
+            (3, 29, 4, [0, 1, 3], 32, 4 * 32 + 16, false, true),
+            (2, 12, 3, [2, 1], 16, 3 * 16, true, true),
+            (4, 100, 2, [1, 0], 112, 2 * 112 + 16, true, true),
         ]
         for (rows, n, capacity, list, ldl, ldr, snap, withErrors) in cases {
             let what = "rows \(rows) n \(n) lanes \(list) snap1 \(snap) errors \(withErrors)"

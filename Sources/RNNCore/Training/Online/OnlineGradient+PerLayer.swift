@@ -75,8 +75,7 @@ extension OnlineGradient {
         let sh = shapes[l]
         guard let Mb = perLayerM[l], count > 0 else { return }
         let u = sh.units, i = sh.inputs, C = sh.blockStride, ldv = carryColumns
-        // Each lane's [x; h_{n-1}; 1] over the whole padded row: its padding is 0, so M̄'s padding
-        // stays 0 (and the kernel has no scalar tail).
+        // Each lane's [x; h_{n-1}; 1].
         let x = layerInput(l), hp = hPrev[l]
         for q in 0..<count {
             let lane = activeLanes[q]
@@ -84,7 +83,6 @@ extension OnlineGradient {
             v.update(from: x + lane * i, count: i)
             (v + i).update(from: hp + lane * u, count: u)
             v[i + u] = 1
-            (v + i + u + 1).update(repeating: 0, count: C - (i + u + 1))  // (another layer's row may be longer)
         }
         var diag: UnsafePointer<Scalar>? = nil
         if algorithm == .snap1 {
@@ -92,8 +90,10 @@ extension OnlineGradient {
             for k in 0..<u { recurrentDiagonal[k] = tw[k * u + k] }
             diag = UnsafePointer(recurrentDiagonal)
         }
+        // The row's i + u + 1 columns, not its padding (which stays 0): the carry's cost is its
+        // multiply-adds, and the bias column alone would take a whole vector.
         let g = carryGradientRows
-        OnlineRows.carry(rows: u, n: C, lanes: activeLanes, count: count, Mb, ldr: perLayerRowStride[l], ldl: C,
+        OnlineRows.carry(rows: u, n: i + u + 1, lanes: activeLanes, count: count, Mb, ldr: perLayerRowStride[l], ldl: C,
                          d: ds[l], sdt: u, diag: diag, lambda: Scalar(rfloDecay), v: carryInputs, ldv: ldv,
                          e: targets ? UnsafePointer(stepErrors + stateOffset[l]) : nil, set: stackedStateSize,
                          g: g, ldg: C)
