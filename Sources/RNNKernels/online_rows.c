@@ -107,6 +107,57 @@ ROWS_AVX512 static double update_avx512(long rows, long n, float *m, long ldm, c
     return norm ? (double)_mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3))) + (double)tail : 0;
 }
 
+/* The outer-product form of rnn_rows_update (one scalar a, one v for every row: UORO's tangent
+   rows θ̃[row r] = θ̃ / ρ0 + (cs_r / ρ1) x) with n a multiple of 16 up to 64: v stays in registers
+   and each row is its d broadcast and n / 16 vectors (the general loop spent more on each short
+   row's setup than on its one or two vectors). One instance per vector count and norm flag. */
+ROWS_AVX512 static inline __attribute__((always_inline)) double
+outer_rows(long rows, float *m, long ldm, float a0, const float *d, long sd, const float *v, const int vectors,
+           const int norm) {
+    __m512 ar = _mm512_set1_ps(a0);
+    __m512 v0 = _mm512_loadu_ps(v), v1 = vectors > 1 ? _mm512_loadu_ps(v + 16) : v0;
+    __m512 v2 = vectors > 2 ? _mm512_loadu_ps(v + 32) : v0, v3 = vectors > 3 ? _mm512_loadu_ps(v + 48) : v0;
+    /* Squares in two sets of running sums, even and odd rows (one set would chain every row's
+       FMA, 4 cycles each, behind the last). */
+    __m512 q0 = _mm512_setzero_ps(), q1 = _mm512_setzero_ps(), q2 = _mm512_setzero_ps(), q3 = _mm512_setzero_ps();
+    __m512 p0 = _mm512_setzero_ps(), p1 = _mm512_setzero_ps(), p2 = _mm512_setzero_ps(), p3 = _mm512_setzero_ps();
+#define OUTER_ROW(r, s0, s1, s2, s3)                                                                 \
+    {                                                                                                \
+        __m512 dr = _mm512_set1_ps(d[(r) * sd]);                                                     \
+        float *row = m + (r) * ldm;                                                                  \
+        OUTER_VECTOR(0, v0, s0)                                                                      \
+        OUTER_VECTOR(1, v1, s1)                                                                      \
+        OUTER_VECTOR(2, v2, s2)                                                                      \
+        OUTER_VECTOR(3, v3, s3)                                                                      \
+    }
+#define OUTER_VECTOR(k, vk, qk)                                                                      \
+        if (vectors > k) {                                                                           \
+            __m512 y = _mm512_fmadd_ps(ar, _mm512_loadu_ps(row + 16 * k), _mm512_mul_ps(dr, vk));    \
+            _mm512_storeu_ps(row + 16 * k, y);                                                       \
+            if (norm) qk = _mm512_fmadd_ps(y, y, qk);                                                \
+        }
+    long r = 0;
+    for (; r + 2 <= rows; r += 2) {
+        OUTER_ROW(r, q0, q1, q2, q3)
+        OUTER_ROW(r + 1, p0, p1, p2, p3)
+    }
+    if (r < rows) OUTER_ROW(r, q0, q1, q2, q3)
+#undef OUTER_VECTOR
+#undef OUTER_ROW
+    q0 = _mm512_add_ps(q0, p0); q1 = _mm512_add_ps(q1, p1); q2 = _mm512_add_ps(q2, p2); q3 = _mm512_add_ps(q3, p3);
+    return norm ? (double)_mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3))) : 0;
+}
+
+ROWS_AVX512 static double outer_avx512(long rows, long n, float *m, long ldm, float a0, const float *d, long sd,
+                                       const float *v, int norm) {
+    switch (n / 16) {
+    case 1: return norm ? outer_rows(rows, m, ldm, a0, d, sd, v, 1, 1) : outer_rows(rows, m, ldm, a0, d, sd, v, 1, 0);
+    case 2: return norm ? outer_rows(rows, m, ldm, a0, d, sd, v, 2, 1) : outer_rows(rows, m, ldm, a0, d, sd, v, 2, 0);
+    case 3: return norm ? outer_rows(rows, m, ldm, a0, d, sd, v, 3, 1) : outer_rows(rows, m, ldm, a0, d, sd, v, 3, 0);
+    default: return norm ? outer_rows(rows, m, ldm, a0, d, sd, v, 4, 1) : outer_rows(rows, m, ldm, a0, d, sd, v, 4, 0);
+    }
+}
+
 /* One column (n = 1) of contiguous rows (ldm = 1, as a bias block is), one scalar a and one v:
    m[r] = a m[r] + d[r] v, vectorised over the rows. */
 ROWS_AVX512 static double column_avx512(long rows, float *m, float a0, const float *d, float v0, int norm) {
@@ -447,6 +498,8 @@ double rnn_rows_update_f32(long rows, long n, float *m, long ldm, const float *a
 #if ROWS_X86
     if (n == 1 && ldm == 1 && sa == 0 && sd == 1 && sv == 0 && rnn_kernels_avx512())
         return column_avx512(rows, m, a[0], d, v[0], norm);
+    if (sa == 0 && sv == 0 && n % 16 == 0 && n <= 64 && rnn_kernels_avx512())
+        return outer_avx512(rows, n, m, ldm, a[0], d, sd, v, norm);
 #endif
     if (n < 4) /* a bias column of strided rows: no vector work to speak of */
         return rnn_rows_update_naive(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);

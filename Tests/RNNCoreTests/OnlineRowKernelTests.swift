@@ -22,6 +22,12 @@ struct OnlineRowKernelTests {
             // The contiguous bias column (n = 1, ldm = 1, one a and one v): vectorised over rows.
             if n == 1 { out.append(Case(rows: rows, n: 1, ldm: 1, sa: 0, sd: 1, sv: 0)) }
         }
+        // The outer-product form (one a, one v, n = 16 · 1…4: v held in registers), rows
+        // contiguous or apart, d strided; n = 80 and 24 take the general loop.
+        for (rows, n) in [(1, 16), (32, 16), (32, 32), (5, 48), (3, 64), (4, 80), (6, 24)] {
+            out.append(Case(rows: rows, n: n, ldm: n, sa: 0, sd: 1, sv: 0))
+            out.append(Case(rows: rows, n: n, ldm: n + 20, sa: 0, sd: 3, sv: 0))
+        }
         return out
     }()
 
