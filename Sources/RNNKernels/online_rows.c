@@ -537,3 +537,39 @@ void rnn_rows_carry_f32(long rows, long n, long count, const long *lanes, float 
 #endif
     rnn_rows_carry_naive(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg);
 }
+
+/* The AVX2 versions called directly, whatever the CPU also has (the CPUs CI runs on take the
+   AVX-512 ones, a laptop without AVX-512 these): the tests compare them with the naive twins.
+   Without AVX2 + FMA they run the naive twin. */
+double rnn_rows_update_avx2(long rows, long n, float *m, long ldm, const float *a, long sa,
+                            const float *d, long sd, const float *v, long sv, int norm) {
+#if ROWS_X86
+    if (rnn_kernels_avx2()) return update_avx2(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);
+#endif
+    return rnn_rows_update_naive(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);
+}
+
+void rnn_rows_axpy_avx2(long rows, long n, float *dst, long ldd, const float *s, long ss,
+                        const float *src, long lds) {
+#if ROWS_X86
+    if (rnn_kernels_avx2()) { axpy_avx2(rows, n, dst, ldd, s, ss, src, lds); return; }
+#endif
+    rnn_rows_axpy_naive(rows, n, dst, ldd, s, ss, src, lds);
+}
+
+void rnn_rows_weighted_sum_avx2(long rows, long n, float *dst, long ldd, long terms, const float *s, long st,
+                                long sr, const float *src, long lt, long lds) {
+#if ROWS_X86
+    if (rnn_kernels_avx2()) { weighted_sum_avx2(rows, n, dst, ldd, terms, s, st, sr, src, lt, lds); return; }
+#endif
+    rnn_rows_weighted_sum_naive(rows, n, dst, ldd, terms, s, st, sr, src, lt, lds);
+}
+
+void rnn_rows_carry_avx2(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
+                         const float *d, long sdt, const float *diag, float lambda, const float *v, long ldv,
+                         const float *e, long set, float *g, long ldg) {
+#if ROWS_X86
+    if (rnn_kernels_avx2()) { carry_avx2(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg); return; }
+#endif
+    rnn_rows_carry_naive(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg);
+}

@@ -3,9 +3,10 @@ import RNNKernels
 import RNNTestSupport
 import Testing
 
-/// The online algorithms' row kernels (`online_rows.c`): the AVX-512 / AVX2 versions against
-/// their naive twins and a float64 computation, on awkward shapes (rows of 1, tails of every
-/// length, strides wider than a row, stride-0 scalars and vectors, the contiguous bias column).
+/// The online algorithms' row kernels (`online_rows.c`): the dispatching versions (AVX-512 here)
+/// and the AVX2 ones (called directly) against their naive twins and a float64 computation, on
+/// awkward shapes (rows of 1, tails of every length, strides wider than a row, stride-0 scalars and
+/// vectors, the contiguous bias column).
 @Suite("online row kernels")
 struct OnlineRowKernelTests {
     /// One `rnn_rows_update` case: every argument explicit.
@@ -39,9 +40,10 @@ struct OnlineRowKernelTests {
         let m0 = random(mCount)
         let a = random(c.rows * max(c.sa, 1)), d = random(c.rows * max(c.sd, 1))
         let v = random((c.rows - 1) * c.sv + c.n)
-        var mFast = m0, mTwin = m0
+        var mFast = m0, mTwin = m0, mAVX2 = m0
         let fast = rnn_rows_update_f32(c.rows, c.n, &mFast, c.ldm, a, c.sa, d, c.sd, v, c.sv, 1)
         let twin = rnn_rows_update_naive(c.rows, c.n, &mTwin, c.ldm, a, c.sa, d, c.sd, v, c.sv, 1)
+        let avx2 = rnn_rows_update_avx2(c.rows, c.n, &mAVX2, c.ldm, a, c.sa, d, c.sd, v, c.sv, 1)
         // Float64 of the same formula; untouched entries stay exactly as they were.
         var mExact = m0.map(Double.init), squares = 0.0
         var touched = Set<Int>()
@@ -58,12 +60,14 @@ struct OnlineRowKernelTests {
             if touched.contains(i) {
                 #expect(abs(Double(mFast[i]) - mExact[i]) <= 4e-7 * (abs(mExact[i]) + 4), "\(c) m[\(i)]")
                 #expect(abs(Double(mTwin[i]) - mExact[i]) <= 4e-7 * (abs(mExact[i]) + 4), "\(c) twin m[\(i)]")
+                #expect(abs(Double(mAVX2[i]) - mExact[i]) <= 4e-7 * (abs(mExact[i]) + 4), "\(c) avx2 m[\(i)]")
             } else {
-                #expect(mFast[i] == m0[i] && mTwin[i] == m0[i], "\(c): wrote m[\(i)] outside the rows")
+                #expect(mFast[i] == m0[i] && mTwin[i] == m0[i] && mAVX2[i] == m0[i], "\(c): wrote m[\(i)] outside the rows")
             }
         }
         #expect(abs(fast - squares) <= 1e-5 * (squares + 1), "\(c): |m|² \(fast) vs \(squares)")
         #expect(abs(twin - squares) <= 1e-5 * (squares + 1), "\(c): twin |m|² \(twin) vs \(squares)")
+        #expect(abs(avx2 - squares) <= 1e-5 * (squares + 1), "\(c): avx2 |m|² \(avx2) vs \(squares)")
     }
 
     @Test func updateWithoutNormReturnsZero() {
@@ -82,15 +86,17 @@ struct OnlineRowKernelTests {
             let dst0 = (0..<dstCount).map { _ in Float(rng.uniform(-1, 1)) }
             let s = (0..<(rows * max(ss, 1))).map { _ in Float(rng.uniform(-1, 1)) }
             let src = (0..<((rows - 1) * lds + n)).map { _ in Float(rng.uniform(-1, 1)) }
-            var fast = dst0, twin = dst0
+            var fast = dst0, twin = dst0, avx2 = dst0
             rnn_rows_axpy_f32(rows, n, &fast, ldd, s, ss, src, lds)
             rnn_rows_axpy_naive(rows, n, &twin, ldd, s, ss, src, lds)
+            rnn_rows_axpy_avx2(rows, n, &avx2, ldd, s, ss, src, lds)
             var exact = dst0.map(Double.init)
             for r in 0..<rows { for j in 0..<n { exact[r * ldd + j] += Double(s[r * ss]) * Double(src[r * lds + j]) } }
             for i in 0..<dstCount {
                 let scale = abs(exact[i]) + Double(rows)
                 #expect(abs(Double(fast[i]) - exact[i]) <= 1e-6 * scale, "axpy \(rows)x\(n) [\(i)]")
                 #expect(abs(Double(twin[i]) - exact[i]) <= 1e-6 * scale, "axpy twin \(rows)x\(n) [\(i)]")
+                #expect(abs(Double(avx2[i]) - exact[i]) <= 1e-6 * scale, "axpy avx2 \(rows)x\(n) [\(i)]")
             }
         }
     }
@@ -107,9 +113,10 @@ struct OnlineRowKernelTests {
             let dst0 = (0..<dstCount).map { _ in Float(rng.uniform(-1, 1)) }
             let s = (0..<((terms - 1) * st + (rows - 1) * sr + 1)).map { _ in Float(rng.uniform(-1, 1)) }
             let src = (0..<((terms - 1) * lt + (rows - 1) * lds + n)).map { _ in Float(rng.uniform(-1, 1)) }
-            var fast = dst0, twin = dst0
+            var fast = dst0, twin = dst0, avx2 = dst0
             rnn_rows_weighted_sum_f32(rows, n, &fast, ldd, terms, s, st, sr, src, lt, lds)
             rnn_rows_weighted_sum_naive(rows, n, &twin, ldd, terms, s, st, sr, src, lt, lds)
+            rnn_rows_weighted_sum_avx2(rows, n, &avx2, ldd, terms, s, st, sr, src, lt, lds)
             var exact = dst0.map(Double.init), touched = Set<Int>()
             for r in 0..<rows {
                 for j in 0..<n {
@@ -124,8 +131,9 @@ struct OnlineRowKernelTests {
                     let scale = abs(exact[i]) + Double(terms)
                     #expect(abs(Double(fast[i]) - exact[i]) <= 1e-6 * scale, "weighted sum \(rows)x\(n) [\(i)]")
                     #expect(abs(Double(twin[i]) - exact[i]) <= 1e-6 * scale, "weighted sum twin \(rows)x\(n) [\(i)]")
+                    #expect(abs(Double(avx2[i]) - exact[i]) <= 1e-6 * scale, "weighted sum avx2 \(rows)x\(n) [\(i)]")
                 } else {
-                    #expect(fast[i] == dst0[i] && twin[i] == dst0[i], "weighted sum \(rows)x\(n): wrote [\(i)]")
+                    #expect(fast[i] == dst0[i] && twin[i] == dst0[i] && avx2[i] == dst0[i], "weighted sum \(rows)x\(n): wrote [\(i)]")
                 }
             }
         }
@@ -161,7 +169,7 @@ struct OnlineRowKernelTests {
             let e = random(capacity * (rows + 1)), lambda: Float = 0.37
             let gCount = rows * (n + 3) + 2
             let g0 = random(gCount)
-            var mFast = m0, mTwin = m0, gFast = g0, gTwin = g0
+            var mFast = m0, mTwin = m0, mAVX2 = m0, gFast = g0, gTwin = g0, gAVX2 = g0
             let lanes = list.map { CLong($0) }
             diag.withUnsafeBufferPointer { dg in
                 e.withUnsafeBufferPointer { eb in
@@ -170,6 +178,8 @@ struct OnlineRowKernelTests {
                                        ep, rows + 1, &gFast, n + 3)
                     rnn_rows_carry_naive(rows, n, lanes.count, lanes, &mTwin, ldr, ldl, d, rows, dp, lambda, v, n + 2,
                                          ep, rows + 1, &gTwin, n + 3)
+                    rnn_rows_carry_avx2(rows, n, lanes.count, lanes, &mAVX2, ldr, ldl, d, rows, dp, lambda, v, n + 2,
+                                        ep, rows + 1, &gAVX2, n + 3)
                 }
             }
             var mExact = m0.map(Double.init), gExact = g0.map(Double.init)
@@ -192,8 +202,10 @@ struct OnlineRowKernelTests {
                     let scale = abs(mExact[i]) + 3
                     #expect(abs(Double(mFast[i]) - mExact[i]) <= 1e-6 * scale, "carry \(what) m[\(i)]")
                     #expect(abs(Double(mTwin[i]) - mExact[i]) <= 1e-6 * scale, "carry twin \(what) m[\(i)]")
+                    #expect(abs(Double(mAVX2[i]) - mExact[i]) <= 1e-6 * scale, "carry avx2 \(what) m[\(i)]")
                 } else {
-                    #expect(mFast[i] == m0[i] && mTwin[i] == m0[i], "carry \(what): wrote m[\(i)] outside the listed lanes' rows")
+                    #expect(mFast[i] == m0[i] && mTwin[i] == m0[i] && mAVX2[i] == m0[i],
+                            "carry \(what): wrote m[\(i)] outside the listed lanes' rows")
                 }
             }
             for i in 0..<gCount {
@@ -201,8 +213,9 @@ struct OnlineRowKernelTests {
                     let scale = abs(gExact[i]) + Double(3 * list.count)
                     #expect(abs(Double(gFast[i]) - gExact[i]) <= 1e-6 * scale, "carry \(what) g[\(i)]")
                     #expect(abs(Double(gTwin[i]) - gExact[i]) <= 1e-6 * scale, "carry twin \(what) g[\(i)]")
+                    #expect(abs(Double(gAVX2[i]) - gExact[i]) <= 1e-6 * scale, "carry avx2 \(what) g[\(i)]")
                 } else {
-                    #expect(gFast[i] == g0[i] && gTwin[i] == g0[i], "carry \(what): wrote g[\(i)] outside its rows")
+                    #expect(gFast[i] == g0[i] && gTwin[i] == g0[i] && gAVX2[i] == g0[i], "carry \(what): wrote g[\(i)] outside its rows")
                 }
             }
         }

@@ -170,4 +170,16 @@ void rnn_rows_carry_naive(long rows, long n, long count, const long *lanes, floa
    same values either way). */
 void rnn_transpose_f32(long rows, long cols, const float *src, long lds, float *dst, long ldd);
 void rnn_transpose_naive(long rows, long cols, const float *src, long lds, float *dst, long ldd);
+/* The AVX2 versions of the row kernels above, called directly whatever else the CPU has (the
+   naive twins without AVX2 + FMA): for the tests, since the dispatching versions take AVX-512
+   where it exists. */
+double rnn_rows_update_avx2(long rows, long n, float *m, long ldm, const float *a, long sa,
+                            const float *d, long sd, const float *v, long sv, int norm);
+void rnn_rows_axpy_avx2(long rows, long n, float *dst, long ldd, const float *s, long ss,
+                        const float *src, long lds);
+void rnn_rows_weighted_sum_avx2(long rows, long n, float *dst, long ldd, long terms, const float *s, long st,
+                                long sr, const float *src, long lt, long lds);
+void rnn_rows_carry_avx2(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
+                         const float *d, long sdt, const float *diag, float lambda, const float *v, long ldv,
+                         const float *e, long set, float *g, long ldg);
 #endif
