@@ -5,8 +5,9 @@
 /// Per lane, `M̄^l` is `(S, G, C)`: state row `s` (unit `k = s mod U`: `h_k`, and `c_k` for lstm)
 /// × unit `k`'s gate rows `r = gU + k` × the `C` columns of such a row (`W_s` row: `I`, `W_t` row:
 /// `U`, then `b` — or `b_s`, `b_t` for gated layers). The pattern is fixed, never computed from
-/// values, so a zero input cannot wipe a carried entry. In memory the lanes' copies of a row are
-/// adjacent: `(S, G, B, C)`, `C` padded to `blockStride`.
+/// values, so a zero input cannot wipe a carried entry. In memory an rnn layer's lanes' copies of a
+/// row are adjacent, `(S, G, B, C)`, a gated layer's lanes one after the other, `(B, S, G, C)`
+/// (`Shape.influenceStrides`; `C` padded to `blockStride`).
 /// ```
 /// snap1:  M̄_n[s, g, :] = Σ_{s' ∈ unit k} J_n[s, s'] M̄_{n-1}[s', g, :] + I_n[s, g, :]
 ///         J[s, h_k] = Σ_g Dt[s, g] TW[gU + k, k]  (+ self[s] where s' = src(s))
@@ -49,15 +50,16 @@ extension OnlineGradient {
             for q in 0..<count { perLayerCarry(l, activeLanes[q], w) }
             guard targets else { continue }
             let acc = accumulator
-            let u = sh.units, i = sh.inputs, G = sh.gates, C = sh.blockStride
-            let errors = UnsafePointer(stepErrors + stateOffset[l]), rowStride = perLayerRowStride[l]
-            // Unit k's row of gate g for the lane at M̄ + (k·G + g)·rowStride + lane·C (h rows
-            // only: q is 0 on c).
+            let u = sh.units, i = sh.inputs, G = sh.gates
+            let errors = UnsafePointer(stepErrors + stateOffset[l])
+            let rowStride = perLayerRowStride[l], laneStride = perLayerLaneStride[l]
+            // Unit k's row of gate g for the lane at M̄ + (k·G + g)·rowStride + lane·laneStride (h
+            // rows only: q is 0 on c).
             for g in 0..<G {
                 let rows = UnsafePointer(Mb + g * rowStride)
                 func block(_ dst: UnsafeMutablePointer<Scalar>, _ n: Int, _ column: Int) {
                     OnlineRows.weightedSum(rows: u, n: n, dst, ldd: n, terms: lanes, s: errors, st: stackedStateSize, sr: 1,
-                                           src: rows + column, lt: C, lds: G * rowStride)
+                                           src: rows + column, lt: laneStride, lds: G * rowStride)
                 }
                 block(acc + sh.sw + g * u * i, i, 0)
                 block(acc + sh.tw + g * u * u, u, i)
@@ -93,7 +95,8 @@ extension OnlineGradient {
         // The row's i + u + 1 columns, not its padding (which stays 0): the carry's cost is its
         // multiply-adds, and the bias column alone would take a whole vector.
         let g = carryGradientRows
-        OnlineRows.carry(rows: u, n: i + u + 1, lanes: activeLanes, count: count, Mb, ldr: perLayerRowStride[l], ldl: C,
+        OnlineRows.carry(rows: u, n: i + u + 1, lanes: activeLanes, count: count, Mb, ldr: perLayerRowStride[l],
+                         ldl: perLayerLaneStride[l],
                          d: ds[l], sdt: u, diag: diag, lambda: Scalar(rfloDecay), v: carryInputs, ldv: ldv,
                          e: targets ? UnsafePointer(stepErrors + stateOffset[l]) : nil, set: stackedStateSize,
                          g: g, ldg: C)
@@ -110,7 +113,7 @@ extension OnlineGradient {
         let snap = algorithm == .snap1
         let sh = shapes[l]
         guard let Mb = perLayerM[l] else { return }
-        let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize, C = sh.blockStride
+        let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize
         let lstm = sh.kind == .lstm, gru = sh.kind == .gru
         let rowStride = perLayerRowStride[l]
         let tw = w + max(sh.tw, 0)
@@ -119,7 +122,7 @@ extension OnlineGradient {
         let x = layerInput(l) + lane * i
         let hp = hPrev[l] + lane * u
         // The lane's (state row, gate) row r at base + r·rowStride.
-        let base = Mb + lane * C
+        let base = Mb + lane * perLayerLaneStride[l]
         if !lstm {
             // gru: M̄_n[k, g, :] = a_k M̄_{n-1}[k, g, :] + [Ds[k,g] x ; Dt[k,g] h_{n-1} ; Ds[k,g] ; Dt[k,g]],
             // a_k = J[h_k, h_k] = Σ_g Dt[k, g] TW[gU + k, k] + z_k for snap1, λ for rflo.

@@ -30,7 +30,7 @@ extension OnlineGradient {
         var tBelowStride = 0
         for l in 0...topRecurrent {
             let sh = shapes[l]
-            let u = sh.units, i = sh.inputs, G = sh.gates, R = sh.rows, St = sh.stateSize
+            let u = sh.units, G = sh.gates, R = sh.rows, St = sh.stateSize
             let ts = uoroRowsS, tt = uoroRowsT  // (B, R)
             if let t = tBelow {
                 timesWeightsTransposed(l, recurrent: false, m: b, a: UnsafePointer(t), lda: tBelowStride, w, beta: 0, c: ts, ldc: R)

@@ -80,12 +80,26 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         /// row starts on a 64-byte line (float32) and the row kernels' vector loads and stores do
         /// not split across lines. The padding stays 0 and is not part of `OnlineState`.
         var blockStride: Int { (blockColumns + 15) / 16 * 16 }
-        /// M̄ is row-major over (row, lane): the lanes' copies of one (state row, gate) row are
-        /// adjacent, `blockStride` apart, so the carry and the gradient's sum over lanes stream
-        /// through the block once. Rows are `laneCapacity · blockStride` plus one cache line
-        /// apart: a lane's own rows (walked one lane at a time by the gated layers' carry) are
-        /// then not a power of two apart, which would map them all to one L1 set.
-        func rowStride(laneCapacity: Int) -> Int { laneCapacity * blockStride + 16 }
+        /// Where M̄'s (state row, gate) rows sit, in scalars: row `r` of lane `t` at
+        /// `r · row + t · lane`, `count` in all.
+        /// - rnn: (row, lane, column): the lanes' copies of a row adjacent, `blockStride` apart, so
+        ///   the carry (`rnn_rows_carry`, all lanes of a row in turn) and the gradient's sum over
+        ///   the lanes stream through the block once; rows `laneCapacity · blockStride` plus one
+        ///   cache line apart.
+        /// - gated (carried lane by lane, a unit's h and c rows together): (lane, row, column),
+        ///   a lane's rows adjacent (rows 4 KB apart cost an lstm snap1 run 7%), lanes one cache
+        ///   line more than their rows apart, so that the same row of successive lanes (read in
+        ///   turn when the gradient sums over lanes) is not a power of two apart, which mapped
+        ///   them all to one L1 set (2.5× slower).
+        func influenceStrides(laneCapacity: Int) -> (row: Int, lane: Int, count: Int) {
+            let rows = stateSize * gates
+            if isGated {
+                let lane = rows * blockStride + 16
+                return (blockStride, lane, laneCapacity * lane)
+            }
+            let row = laneCapacity * blockStride + 16
+            return (row, blockStride, rows * row)
+        }
 
         /// Adds one step's share of weight row `r` at `base` (a gradient, or an influence row in
         /// `ParameterLayout` columns): `a·x` to `W_s[r]`, `t·h_{n-1}` to `W_t[r]`, `a` to `b[r]`
@@ -152,13 +166,14 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     var rtrlBlocks: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>>
     var rtrlColumns: [Int] = []
     var rtrlJ: UnsafeMutablePointer<Scalar>           // (max S, max width) per-lane Jacobian scratch
-    // snap1 / rflo: M̄[l] for recurrent l, (S·G rows, B lanes, C) with C = `blockStride` and rows
-    // `perLayerRowStride[l]` apart (`Shape.rowStride`); every lane's row `[x; h_{n-1}; 1; 0…]`
-    // (B, max C) of an rnn layer's carry; the diagonal of its TW (max U); its gradient rows summed
-    // over lanes (max U, max C); the lanes active at this step; every lane's errors q^l on each
-    // layer's h at this step, (B, S) at the stacked offsets (0 for lanes without a target).
+    // snap1 / rflo: M̄[l] for recurrent l, rows of C = `blockStride` scalars, row r of lane t at
+    // r · perLayerRowStride[l] + t · perLayerLaneStride[l] (`Shape.influenceStrides`); every
+    // lane's row `[x; h_{n-1}; 1]` (B, max C) of an rnn layer's carry; the diagonal of its TW
+    // (max U); its gradient rows summed over lanes (max U, max C); the lanes active at this step;
+    // every lane's errors q^l on each layer's h at this step, (B, S) at the stacked offsets (0 for
+    // lanes without a target).
     var perLayerM: [UnsafeMutablePointer<Scalar>?] = []
-    var perLayerRowStride: [Int] = []
+    var perLayerRowStride: [Int] = [], perLayerLaneStride: [Int] = [], perLayerInfluenceCount: [Int] = []
     var carryInputs: UnsafeMutablePointer<Scalar>
     var carryColumns: Int
     var recurrentDiagonal: UnsafeMutablePointer<Scalar>
@@ -300,20 +315,20 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         }
         rtrlBlocks = table
         rtrlJ = make(algorithm == .rtrl ? maxState * maxWidth : 0)
-        var pls: [UnsafeMutablePointer<Scalar>?] = [], strides: [Int] = []
+        var pls: [UnsafeMutablePointer<Scalar>?] = [], rowStrides: [Int] = [], laneStrides: [Int] = [], counts: [Int] = []
         var maxColumns = 1, carried = false
         for (l, shape) in shapes.enumerated() {
-            let stride = shape.rowStride(laneCapacity: b)
-            strides.append(stride)
+            let strides = shape.influenceStrides(laneCapacity: b)
+            rowStrides.append(strides.row); laneStrides.append(strides.lane); counts.append(strides.count)
             if (algorithm == .snap1 || algorithm == .rflo) && shape.isRecurrent && l <= top {
-                pls.append(make(shape.stateSize * shape.gates * stride))
+                pls.append(make(strides.count))
                 maxColumns = max(maxColumns, shape.blockStride)
                 carried = true
             } else {
                 pls.append(nil)
             }
         }
-        perLayerRowStride = strides
+        perLayerRowStride = rowStrides; perLayerLaneStride = laneStrides; perLayerInfluenceCount = counts
         carryColumns = maxColumns
         carryInputs = make(carried ? b * maxColumns : 0)
         recurrentDiagonal = make(carried ? maxWidth : 0)
@@ -461,7 +476,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
             for lane in 0..<lanes { rtrlBlock(l, lane).update(repeating: 0, count: shapes[l].stateSize * rtrlColumns[l]) }
         }
         for (l, m) in perLayerM.enumerated() {
-            if let m { m.update(repeating: 0, count: shapes[l].stateSize * shapes[l].gates * perLayerRowStride[l]) }
+            if let m { m.update(repeating: 0, count: perLayerInfluenceCount[l]) }
         }
         if algorithm == .uoro {
             uoroA.update(repeating: 0, count: lanes * stackedStateSize)

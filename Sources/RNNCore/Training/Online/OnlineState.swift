@@ -58,13 +58,13 @@ extension OnlineGradient {
                 (0..<lanes).map { (rtrlBlock(l, $0), shapes[l].stateSize * rtrlColumns[l]) }
             }
         case .snap1, .rflo:
-            // Lane by lane, row by row (in memory rows are outer and lanes inner, each row padded
-            // to `blockStride`; the padding is not state).
+            // Lane by lane, row by row, whatever the layout in memory (`Shape.influenceStrides`;
+            // each row padded to `blockStride`, the padding not state).
             return shapes.indices.flatMap { l -> [(UnsafeMutablePointer<Scalar>, Int)] in
                 guard let m = perLayerM[l] else { return [] }
-                let sh = shapes[l], rowStride = perLayerRowStride[l]
+                let sh = shapes[l], rowStride = perLayerRowStride[l], laneStride = perLayerLaneStride[l]
                 let rows = sh.stateSize * sh.gates
-                return (0..<(lanes * rows)).map { (m + ($0 % rows) * rowStride + ($0 / rows) * sh.blockStride, sh.blockColumns) }
+                return (0..<(lanes * rows)).map { (m + ($0 % rows) * rowStride + ($0 / rows) * laneStride, sh.blockColumns) }
             }
         case .uoro:
             return [(uoroA, lanes * stackedStateSize), (uoroTheta, lanes * influenceColumns)]
