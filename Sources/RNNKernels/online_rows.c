@@ -332,8 +332,9 @@ ROWS_AVX2 static void weighted_sum_avx2(long rows, long n, float *dst, long ldd,
    group's columns past its whole 16-column vectors (an rnn row's bias column, say) take one
    masked vector, 256 bits wide when at most 8 columns are left. The multiply-adds are the
    bottleneck (Zen 4 issues one 512-bit FMA per cycle; a 256-bit one costs half), so the lane loop
-   carries nothing else: carry_group is instantiated for each vector count, tail kind, SnAp-1 or
-   RFLO factor and with or without the gradient (a loop testing them per lane ran 1.5× slower).
+   carries nothing else: carry_group is instantiated for each vector count, tail kind, factor
+   (SnAp-1, RFLO, RFLO with λ = 0: the default, whose carry never reads the old row) and with or
+   without the gradient (a loop testing them per lane ran 1.5× slower).
    The masked store cannot delay a later load: the next lane's row starts past it. */
 #define ROWS_AVX512VL __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
 enum { TAIL_NONE = 0, TAIL_NARROW = 1, TAIL_WIDE = 2 };
@@ -342,6 +343,8 @@ ROWS_AVX512VL static inline __attribute__((always_inline)) void
 carry_group(long r, long j, long count, const long *lanes, float *mr, long ldl, const float *d, long sdt, float dg,
             float lambda, const float *v, long ldv, const float *e, long set, float *out,
             const int vectors, const int tailKind, long tail, const int snap, const int grad) {
+    /* snap: 1 SnAp-1 (a = d · TW[r, r]), 0 RFLO (a = λ), 2 RFLO with λ = 0 (the old row is not
+       read: M̄_n = σ'(z_n) â_n). */
     __mmask16 m16 = (__mmask16)((1u << tail) - 1);
     __mmask8 m8 = (__mmask8)((1u << (tail < 8 ? tail : 8)) - 1);
     __m512 g0 = _mm512_setzero_ps(), g1 = _mm512_setzero_ps(), g2 = _mm512_setzero_ps(), g3 = _mm512_setzero_ps();
@@ -351,13 +354,14 @@ carry_group(long r, long j, long count, const long *lanes, float *mr, long ldl, 
     for (long q = 0; q < count; q++) {
         long t = lanes[q];
         float dr = d[t * sdt + r];
-        __m512 a = _mm512_set1_ps(snap ? dr * dg : lambda), dd = _mm512_set1_ps(dr);
+        __m512 a = _mm512_set1_ps(snap == 1 ? dr * dg : lambda), dd = _mm512_set1_ps(dr);
         __m512 w = grad ? _mm512_set1_ps(e[t * set + r]) : _mm512_setzero_ps();
         float *x = mr + t * ldl + j;
         const float *vt = vj + t * ldv;
 #define CARRY_VECTOR(k, acc)                                                                                   \
         if (vectors > k) {                                                                                     \
-            __m512 y = _mm512_fmadd_ps(a, _mm512_loadu_ps(x + 16 * k), _mm512_mul_ps(dd, _mm512_loadu_ps(vt + 16 * k))); \
+            __m512 dv = _mm512_mul_ps(dd, _mm512_loadu_ps(vt + 16 * k));                                     \
+            __m512 y = snap == 2 ? dv : _mm512_fmadd_ps(a, _mm512_loadu_ps(x + 16 * k), dv);                   \
             _mm512_storeu_ps(x + 16 * k, y);                                                                   \
             if (grad) acc = _mm512_fmadd_ps(w, y, acc);                                                        \
         }
@@ -368,13 +372,14 @@ carry_group(long r, long j, long count, const long *lanes, float *mr, long ldl, 
 #undef CARRY_VECTOR
         if (tailKind == TAIL_NARROW) {
             float *xt = x + 16 * vectors;
-            __m256 y = _mm256_fmadd_ps(_mm512_castps512_ps256(a), _mm256_maskz_loadu_ps(m8, xt),
-                                       _mm256_mul_ps(_mm512_castps512_ps256(dd), _mm256_maskz_loadu_ps(m8, vt + 16 * vectors)));
+            __m256 dv = _mm256_mul_ps(_mm512_castps512_ps256(dd), _mm256_maskz_loadu_ps(m8, vt + 16 * vectors));
+            __m256 y = snap == 2 ? dv : _mm256_fmadd_ps(_mm512_castps512_ps256(a), _mm256_maskz_loadu_ps(m8, xt), dv);
             _mm256_mask_storeu_ps(xt, m8, y);
             if (grad) gn = _mm256_fmadd_ps(_mm512_castps512_ps256(w), y, gn);
         } else if (tailKind == TAIL_WIDE) {
             float *xt = x + 16 * vectors;
-            __m512 y = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m16, xt), _mm512_mul_ps(dd, _mm512_maskz_loadu_ps(m16, vt + 16 * vectors)));
+            __m512 dv = _mm512_mul_ps(dd, _mm512_maskz_loadu_ps(m16, vt + 16 * vectors));
+            __m512 y = snap == 2 ? dv : _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m16, xt), dv);
             _mm512_mask_storeu_ps(xt, m16, y);
             if (grad) gt = _mm512_fmadd_ps(w, y, gt);
         }
@@ -390,12 +395,12 @@ carry_group(long r, long j, long count, const long *lanes, float *mr, long ldl, 
 
 /* carry_group with every flag a constant: one instance per (snap, grad) for a vector count and
    tail kind. */
+#define CARRY_GROUP(V, T, MODE, GRAD) carry_group(r, j, count, lanes, mr, ldl, d, sdt, dg, lambda, v, ldv, e, set, out, V, T, tail, MODE, GRAD)
 #define CARRY_FLAGS(V, T)                                                                                          \
     do {                                                                                                           \
-        if (diag && e) carry_group(r, j, count, lanes, mr, ldl, d, sdt, dg, lambda, v, ldv, e, set, out, V, T, tail, 1, 1); \
-        else if (diag) carry_group(r, j, count, lanes, mr, ldl, d, sdt, dg, lambda, v, ldv, e, set, out, V, T, tail, 1, 0); \
-        else if (e) carry_group(r, j, count, lanes, mr, ldl, d, sdt, dg, lambda, v, ldv, e, set, out, V, T, tail, 0, 1);    \
-        else carry_group(r, j, count, lanes, mr, ldl, d, sdt, dg, lambda, v, ldv, e, set, out, V, T, tail, 0, 0);           \
+        if (diag) { if (e) CARRY_GROUP(V, T, 1, 1); else CARRY_GROUP(V, T, 1, 0); }                                \
+        else if (lambda == 0) { if (e) CARRY_GROUP(V, T, 2, 1); else CARRY_GROUP(V, T, 2, 0); }                    \
+        else { if (e) CARRY_GROUP(V, T, 0, 1); else CARRY_GROUP(V, T, 0, 0); }                                     \
     } while (0)
 #define CARRY_TAILS(V)                                                                                             \
     do {                                                                                                           \
@@ -425,6 +430,7 @@ ROWS_AVX512VL static void carry_avx512(long rows, long n, long count, const long
 }
 #undef CARRY_TAILS
 #undef CARRY_FLAGS
+#undef CARRY_GROUP
 
 ROWS_AVX2 static void carry_avx2(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
                                  const float *d, long sdt, const float *diag, float lambda, const float *v,
