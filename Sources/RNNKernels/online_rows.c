@@ -499,54 +499,9 @@ ROWS_AVX2 static void carry_avx2(long rows, long n, long count, const long *lane
 }
 #endif
 
-double rnn_rows_update_f32(long rows, long n, float *m, long ldm, const float *a, long sa,
-                           const float *d, long sd, const float *v, long sv, int norm) {
-#if ROWS_X86
-    if (n == 1 && ldm == 1 && sa == 0 && sd == 1 && sv == 0 && rnn_kernels_avx512())
-        return column_avx512(rows, m, a[0], d, v[0], norm);
-    if (sa == 0 && sv == 0 && n % 16 == 0 && n <= 64 && rnn_kernels_avx512())
-        return outer_avx512(rows, n, m, ldm, a[0], d, sd, v, norm);
-#endif
-    if (n < 4) /* a bias column of strided rows: no vector work to speak of */
-        return rnn_rows_update_naive(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);
-#if ROWS_X86
-    if (rnn_kernels_avx512()) return update_avx512(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);
-    if (rnn_kernels_avx2()) return update_avx2(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);
-#endif
-    return rnn_rows_update_naive(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);
-}
-
-void rnn_rows_axpy_f32(long rows, long n, float *dst, long ldd, const float *s, long ss,
-                       const float *src, long lds) {
-#if ROWS_X86
-    if (rnn_kernels_avx512()) { axpy_avx512(rows, n, dst, ldd, s, ss, src, lds); return; }
-    if (rnn_kernels_avx2()) { axpy_avx2(rows, n, dst, ldd, s, ss, src, lds); return; }
-#endif
-    rnn_rows_axpy_naive(rows, n, dst, ldd, s, ss, src, lds);
-}
-
-void rnn_rows_weighted_sum_f32(long rows, long n, float *dst, long ldd, long terms, const float *s, long st,
-                               long sr, const float *src, long lt, long lds) {
-#if ROWS_X86
-    if (rnn_kernels_avx512()) { weighted_sum_avx512(rows, n, dst, ldd, terms, s, st, sr, src, lt, lds); return; }
-    if (rnn_kernels_avx2()) { weighted_sum_avx2(rows, n, dst, ldd, terms, s, st, sr, src, lt, lds); return; }
-#endif
-    rnn_rows_weighted_sum_naive(rows, n, dst, ldd, terms, s, st, sr, src, lt, lds);
-}
-
-void rnn_rows_carry_f32(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
-                        const float *d, long sdt, const float *diag, float lambda, const float *v, long ldv,
-                        const float *e, long set, float *g, long ldg) {
-#if ROWS_X86
-    if (rnn_kernels_avx512() && __builtin_cpu_supports("avx512vl")) { carry_avx512(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg); return; }
-    if (rnn_kernels_avx2()) { carry_avx2(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg); return; }
-#endif
-    rnn_rows_carry_naive(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg);
-}
-
-/* The AVX2 versions called directly, whatever the CPU also has (the CPUs CI runs on take the
-   AVX-512 ones, a laptop without AVX-512 these): the tests compare them with the naive twins.
-   Without AVX2 + FMA they run the naive twin. */
+/* The AVX2 versions, called directly whatever else the CPU has (the tests compare them with the
+   naive twins: the CPUs CI runs on take the AVX-512 ones, a laptop without AVX-512 these), and
+   the dispatching versions' fallback. Without AVX2 + FMA they run the naive twin. */
 double rnn_rows_update_avx2(long rows, long n, float *m, long ldm, const float *a, long sa,
                             const float *d, long sd, const float *v, long sv, int norm) {
 #if ROWS_X86
@@ -578,4 +533,46 @@ void rnn_rows_carry_avx2(long rows, long n, long count, const long *lanes, float
     if (rnn_kernels_avx2()) { carry_avx2(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg); return; }
 #endif
     rnn_rows_carry_naive(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg);
+}
+
+/* The dispatching versions: AVX-512 where the CPU has it, else the AVX2 entry points above. */
+double rnn_rows_update_f32(long rows, long n, float *m, long ldm, const float *a, long sa,
+                           const float *d, long sd, const float *v, long sv, int norm) {
+#if ROWS_X86
+    if (n == 1 && ldm == 1 && sa == 0 && sd == 1 && sv == 0 && rnn_kernels_avx512())
+        return column_avx512(rows, m, a[0], d, v[0], norm);
+    if (sa == 0 && sv == 0 && n % 16 == 0 && n <= 64 && rnn_kernels_avx512())
+        return outer_avx512(rows, n, m, ldm, a[0], d, sd, v, norm);
+#endif
+    if (n < 4) /* a bias column of strided rows: no vector work to speak of */
+        return rnn_rows_update_naive(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);
+#if ROWS_X86
+    if (rnn_kernels_avx512()) return update_avx512(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);
+#endif
+    return rnn_rows_update_avx2(rows, n, m, ldm, a, sa, d, sd, v, sv, norm);
+}
+
+void rnn_rows_axpy_f32(long rows, long n, float *dst, long ldd, const float *s, long ss,
+                       const float *src, long lds) {
+#if ROWS_X86
+    if (rnn_kernels_avx512()) { axpy_avx512(rows, n, dst, ldd, s, ss, src, lds); return; }
+#endif
+    rnn_rows_axpy_avx2(rows, n, dst, ldd, s, ss, src, lds);
+}
+
+void rnn_rows_weighted_sum_f32(long rows, long n, float *dst, long ldd, long terms, const float *s, long st,
+                               long sr, const float *src, long lt, long lds) {
+#if ROWS_X86
+    if (rnn_kernels_avx512()) { weighted_sum_avx512(rows, n, dst, ldd, terms, s, st, sr, src, lt, lds); return; }
+#endif
+    rnn_rows_weighted_sum_avx2(rows, n, dst, ldd, terms, s, st, sr, src, lt, lds);
+}
+
+void rnn_rows_carry_f32(long rows, long n, long count, const long *lanes, float *m, long ldr, long ldl,
+                        const float *d, long sdt, const float *diag, float lambda, const float *v, long ldv,
+                        const float *e, long set, float *g, long ldg) {
+#if ROWS_X86
+    if (rnn_kernels_avx512() && __builtin_cpu_supports("avx512vl")) { carry_avx512(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg); return; }
+#endif
+    rnn_rows_carry_avx2(rows, n, count, lanes, m, ldr, ldl, d, sdt, diag, lambda, v, ldv, e, set, g, ldg);
 }
