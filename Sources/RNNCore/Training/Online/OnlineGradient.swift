@@ -88,9 +88,9 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         ///   cache line apart.
         /// - gated (carried lane by lane, a unit's h and c rows together): (lane, row, column),
         ///   a lane's rows adjacent (the other layout puts each of an lstm lane's 8U rows on a page
-        ///   of its own), lanes one cache line more than their rows apart, so that the same row of successive lanes (read in
-        ///   turn when the gradient sums over lanes) is not a power of two apart, which mapped
-        ///   them all to one L1 set (2.5× slower).
+        ///   of its own), lanes one cache line more than their rows apart, so that the same row of
+        ///   successive lanes (read in turn when the gradient sums over lanes) is not a power of
+        ///   two apart, which mapped them all to one L1 set (2.5× slower).
         func influenceStrides(laneCapacity: Int) -> (row: Int, lane: Int, count: Int) {
             let rows = stateSize * gates
             if isGated {
