@@ -246,6 +246,25 @@ struct EndToEndTests {
         #expect(none.status == 2 && none.stderr.contains("no update with a target at step 100000"), "\(none.stderr)")
     }
 
+    /// Issue 30 item 4: by default each tensor is checked on a sample (at most 64 entries) and the
+    /// output says how many entries of each were checked; `--all-entries` checks every one.
+    /// online-vs-truncated's first point: rnn 16 units on 1 input, dense 2 (W_t has 256 entries).
+    @Test func gradcheckSamplesEntriesUnlessAskedForAll() throws {
+        let file = "\(repositoryRoot)/experiments/online-vs-truncated.yaml"
+        let sampled = try rnnExp(["gradcheck", file])
+        #expect(sampled.status == 0, "\(sampled.stdout)\(sampled.stderr)")
+        #expect(sampled.stdout.contains("layers.0.W_t  64/256 "), "\(sampled.stdout)")
+        #expect(sampled.stdout.contains("layers.0.W_s  16/16 "), "\(sampled.stdout)")
+        #expect(sampled.stdout.contains("130 of 322 entries checked"), "\(sampled.stdout)")
+        let all = try rnnExp(["gradcheck", file, "--all-entries"])
+        #expect(all.status == 0, "\(all.stdout)\(all.stderr)")
+        #expect(all.stdout.contains("layers.0.W_t  256/256 "), "\(all.stdout)")
+        #expect(!all.stdout.contains("entries checked"), "\(all.stdout)")
+        let rtrl = try rnnExp(["gradcheck", file, "--set", "sweep.training.algorithm=[rtrl]"])
+        #expect(rtrl.status == 0 && rtrl.stdout.contains(" RTRL "), "\(rtrl.stdout)\(rtrl.stderr)")
+        #expect(!rtrl.stdout.contains("update at step 1,"), "\(rtrl.stdout)")
+    }
+
     @Test func gradcheckPassesOnTheSeedNetwork() throws {
         let r = try rnnExp(["gradcheck", "\(repositoryRoot)/experiments/binary-addition.yaml"])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")

@@ -164,3 +164,71 @@ struct GradientCheckCriterionTests {
         #expect(r[0].worstRatio == .infinity)
     }
 }
+
+/// Issue 30, item 4: `gradcheck` differences a sample of each tensor by default.
+@Suite("Gradient check entry sample")
+struct GradientCheckSampleTests {
+    /// The sample holds at most `perTensor` entries of each tensor (all of a smaller one), always
+    /// the largest `|g|` and some exact zeros, the same for the same seed and another for another.
+    @Test func sampleKeepsTheLargestAndSomeZeros() throws {
+        var rng = Xoshiro256(seed: 3)
+        var g = (0..<1_000).map { _ in Double.random(in: -1...1, using: &rng) }
+        for i in stride(from: 0, to: 600, by: 7) { g[i] = 0 }
+        let large = [17, 503, 777, 901, 999]
+        for (k, i) in large.enumerated() { g[i] = 10 + Double(k) }
+        let tensors = [0..<900, 900..<1_000, 0..<0]
+        let selection = GradientCheck.EntrySelection.sample(perTensor: 40, largest: 4, zeros: 3, seed: 1)
+        let chosen = selection.indices(gradient: g, tensors: [0..<900, 900..<930])
+        #expect(chosen == chosen.sorted() && Set(chosen).count == chosen.count)
+        let first = chosen.filter { $0 < 900 }, second = chosen.filter { $0 >= 900 }
+        #expect(first.count == 40 && second == Array(900..<930))
+        for i in [17, 503, 777] { #expect(first.contains(i), "largest |g| entry \(i) not sampled") }
+        #expect(first.filter { g[$0] == 0 }.count >= 3)
+        #expect(selection.indices(gradient: g, tensors: tensors) == selection.indices(gradient: g, tensors: tensors))
+        let other = GradientCheck.EntrySelection.sample(perTensor: 40, largest: 4, zeros: 3, seed: 2)
+        #expect(other.indices(gradient: g, tensors: tensors) != selection.indices(gradient: g, tensors: tensors))
+        #expect(GradientCheck.EntrySelection.all.indices(gradient: g, tensors: tensors) == Array(0..<1_000))
+    }
+
+    /// A sampled check reports how many entries of each tensor it differenced, and fails when the
+    /// largest entry of a tensor is off by 1e-4 relative, as the full check does.
+    @Test func sampledCheckCountsAndCatchesAWrongLargestEntry() throws {
+        let spec = NetworkSpec(inputs: 3, layers: [(.rnn, 12, .tanh), (.dense, 3, .softmax)], loss: .crossEntropy)
+        let samples = TestData.samples(spec: spec, lengths: [8, 6], seed: 9)
+        let batch = SequenceBatch<Double>(samples, inputSize: 3, outputSize: 3)
+        let selection = GradientCheck.EntrySelection.sample(perTensor: 20, largest: 4, zeros: 2, seed: 7)
+        let report = try #require(GradientCheck.run(spec: spec, parameters: spec.initialParameters(seed: 1), batch: batch,
+                                                    truncation: Truncation(tauB: 4, tauMax: 6), entries: selection))
+        #expect(report.passed, "worst ratio \(report.worstRatio)")
+        #expect(report.tensors.map(\.checked) == [20, 20, 12, 20, 3])
+        #expect(report.tensors.map(\.count) == [36, 144, 12, 36, 3])
+        let tensors = ParameterLayout(spec).namedTensors(spec).map { ($0.name, $0.range) }
+        let checked = Set(report.numeric.indices.filter { !report.numeric[$0].isNaN })
+        #expect(checked.count == 75)
+        let wt = tensors[1].1
+        let largest = try #require(wt.max { abs(report.analytic[$0]) < abs(report.analytic[$1]) })
+        #expect(checked.contains(largest))
+        var g = report.analytic
+        g[largest] *= 1 + 1e-4
+        let results = GradientCheck.compare(analytic: g, numeric: report.numeric, checked: checked, tensors: tensors)
+        #expect(results[1].worstRatio > 1)
+    }
+
+    /// Issue 29 bug 7: rtrl's first update (step 1) has `W_t`'s gradient exactly 0 (`h_0 = 0`);
+    /// the default update is the first where every tensor's gradient is nonzero.
+    @Test func rtrlDefaultsToAnUpdateWithEveryGradientNonzero() throws {
+        let spec = NetworkSpec(inputs: 3, layers: [(.rnn, 4, .tanh), (.dense, 3, .softmax)], loss: .crossEntropy)
+        let samples = TestData.samples(spec: spec, lengths: [8, 6], seed: 9)
+        let batch = SequenceBatch<Double>(samples, inputSize: 3, outputSize: 3)
+        let parameters = spec.initialParameters(seed: 1)
+        let algorithm = Algorithm.online(.rtrl, tauB: 1, rfloDecay: 0)
+        let first = try #require(GradientCheck.run(spec: spec, parameters: parameters, batch: batch, algorithm: algorithm, step: 1))
+        let wt = try #require(first.tensors.first { $0.name == "layers.0.W_t" })
+        #expect(wt.scale < 1e-10, "W_t at step 1: \(wt.scale)")
+        let report = try #require(GradientCheck.run(spec: spec, parameters: parameters, batch: batch, algorithm: algorithm))
+        #expect(report.step == 2 && report.passed, "step \(report.step), ratio \(report.worstRatio)")
+        for (name, range) in ParameterLayout(spec).namedTensors(spec).map({ ($0.name, $0.range) }) {
+            #expect(range.contains { report.analytic[$0] != 0 }, "\(name) is all zero")
+        }
+    }
+}

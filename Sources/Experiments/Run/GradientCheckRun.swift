@@ -10,28 +10,36 @@ public enum GradientCheckRun {
     public struct Result: Sendable {
         public let runID: String
         public let report: GradientCheck.Report
+        /// The algorithm whose gradient was checked (`bptt`, `rtrl`).
+        public let algorithm: String
         /// Every tensor within `tolerance`.
         public var passed: Bool { report.passed }
     }
 
-    /// - Parameter step: the update at this step of the first batch; nil for the first update
-    ///   whose window truncation cuts, else the first update (as `explain` and the report).
-    public static func check(_ plan: ExperimentPlan, step: Int? = nil) throws(RunSetup.Failure) -> Result {
+    /// - Parameters:
+    ///   - step: the update at this step of the first batch; nil for the default update
+    ///     (`GradientCheck.UpdateChoice`: the first whose window truncation cuts and where every
+    ///     tensor's gradient is nonzero).
+    ///   - allEntries: difference every entry; by default a sample per tensor chosen from the
+    ///     run's seed (`GradientCheck.EntrySelection.sample(seed:)`).
+    public static func check(_ plan: ExperimentPlan, step: Int? = nil, allEntries: Bool = false) throws(RunSetup.Failure) -> Result {
         guard let run = plan.runs.first else { throw RunSetup.Failure(description: "\(plan.file): the grid has no valid point") }
         var config = run.config
         config.precision = .float64
         let algorithm = config.algorithm
         guard algorithm.exactGradient else {
-            throw RunSetup.Failure(description: "\(plan.file): the training algorithm approximates the gradient; gradcheck applies to exact ones (bptt, rtrl)")
+            throw RunSetup.Failure(description: "\(plan.file): \(algorithm.name) approximates the gradient; gradcheck applies to bptt and rtrl, whose updates follow the exact gradient of their window")
         }
         let setup = try RunSetup.prepare(config, datasets: plan.datasets)
         let batches: [SequenceBatch<Double>] = setup.trainingBatches(config, epoch: 0, shuffle: false)
         guard let batch = batches.first,
               let report = GradientCheck.run(spec: setup.spec, parameters: setup.initialParameters, batch: batch,
-                                             algorithm: algorithm, step: step, tolerance: tolerance) else {
+                                             algorithm: algorithm, step: step,
+                                             entries: allEntries ? .all : .sample(seed: UInt64(config.seed)),
+                                             tolerance: tolerance) else {
             throw RunSetup.Failure(description: step.map { "\(plan.file): the first batch has no update with a target at step \($0)" }
                                    ?? "\(plan.file): the first batch has no update with a target")
         }
-        return Result(runID: run.id, report: report)
+        return Result(runID: run.id, report: report, algorithm: algorithm.name)
     }
 }

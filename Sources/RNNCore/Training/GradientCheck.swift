@@ -107,45 +107,80 @@ public enum GradientCheck {
         public var passed: Bool { worstRatio <= 1 }
     }
 
+    /// Which entries of each tensor are differenced. Each entry costs four window losses, so a
+    /// large model (a 128-unit text model has 32,000 weights) is checked on a sample by default.
+    public enum EntrySelection: Sendable, Equatable {
+        /// Every entry of every tensor (`gradcheck --all-entries`).
+        case all
+        /// Per tensor at most `perTensor` entries (all of a smaller tensor): the `largest` entries
+        /// of largest `|g|` (where a wrong gradient is most visible against the tensor's scale),
+        /// up to `zeros` entries whose `g` is exactly 0 (where a gradient the code forgot to
+        /// accumulate hides), the rest drawn uniformly from the others with `seed`.
+        case sample(perTensor: Int, largest: Int, zeros: Int, seed: UInt64)
+
+        /// The default of `gradcheck`: 64 entries per tensor, the 8 largest `|g|`, up to 4 zeros.
+        public static func sample(seed: UInt64) -> EntrySelection {
+            .sample(perTensor: 64, largest: 8, zeros: 4, seed: seed)
+        }
+
+        /// The indices (`ParameterLayout` order, ascending) to difference, given the analytic
+        /// gradient `g` and the tensors' ranges. A pure function of its arguments.
+        public func indices(gradient g: [Double], tensors: [Range<Int>]) -> [Int] {
+            switch self {
+            case .all:
+                return tensors.flatMap { Array($0) }.sorted()
+            case .sample(let perTensor, let largest, let zeros, let seed):
+                var chosen: [Int] = []
+                for (t, range) in tensors.enumerated() {
+                    guard range.count > perTensor else {
+                        chosen += range
+                        continue
+                    }
+                    var picked = Set<Int>()
+                    let byMagnitude = range.sorted { abs(g[$0]) != abs(g[$1]) ? abs(g[$0]) > abs(g[$1]) : $0 < $1 }
+                    for i in byMagnitude.prefix(min(largest, perTensor)) where g[i] != 0 { picked.insert(i) }
+                    var rng = Xoshiro256(seed: seed, stream: SeedStream.gradientCheckSample &+ UInt64(t))
+                    var zeroEntries = range.filter { g[$0] == 0 }
+                    rng.shuffle(&zeroEntries)
+                    for i in zeroEntries.prefix(min(zeros, perTensor - picked.count)) { picked.insert(i) }
+                    var rest = range.filter { !picked.contains($0) }
+                    rng.shuffle(&rest)
+                    for i in rest.prefix(perTensor - picked.count) { picked.insert(i) }
+                    chosen += picked
+                }
+                return chosen.sorted()
+            }
+        }
+    }
+
     /// - Parameters:
-    ///   - maxChecks: at most this many parameters are differenced (a seeded sample beyond).
+    ///   - entries: which entries are differenced (default: every entry).
     ///   - epsilon: the difference step; nil for the default above.
     ///   - tolerance: `atol` and `rtol` of the pass criterion.
     public static func run(spec: NetworkSpec, parameters: [Double], batch: SequenceBatch<Double>,
-                           truncation: Truncation, maxChecks: Int = 20_000, epsilon: Double? = nil,
+                           truncation: Truncation, entries: EntrySelection = .all, epsilon: Double? = nil,
                            tolerance: Tolerance = .standard) -> Report? {
-        run(spec: spec, parameters: parameters, batch: batch, algorithm: .bptt(truncation), maxChecks: maxChecks,
+        run(spec: spec, parameters: parameters, batch: batch, algorithm: .bptt(truncation), entries: entries,
             epsilon: epsilon, tolerance: tolerance)
     }
 
     /// The same for any algorithm whose updates follow the exact gradient
     /// (`Algorithm.exactGradient`); nil when it has none, or the batch has no such update.
     ///
-    /// `step`: the update at that step; nil for the first update whose window truncation cuts
-    /// (`a > 1`), else the first update (SPEC 7). The weights never change (SGD with lr 0), so
-    /// every update's gradient is that of its own window loss.
+    /// `step`: the update at that step; nil for the default update (`defaultUpdate`). The weights
+    /// never change (SGD with lr 0), so every update's gradient is that of its own window loss.
     public static func run(spec: NetworkSpec, parameters: [Double], batch: SequenceBatch<Double>,
-                           algorithm: Algorithm, step: Int? = nil, maxChecks: Int = 20_000, epsilon: Double? = nil,
-                           tolerance: Tolerance = .standard) -> Report? {
+                           algorithm: Algorithm, step: Int? = nil, entries: EntrySelection = .all,
+                           epsilon: Double? = nil, tolerance: Tolerance = .standard) -> Report? {
         guard algorithm.exactGradient else { return nil }
         guard let trainer: any TrainingAlgorithm<Double> = try? algorithm.make(
             spec: spec, parameters: parameters, optimizer: OptimizerSettings(name: .sgd, lr: 0)) else { return nil }
-        var earliest: (n: Int, p: Int, a: Int, grad: [Double])? = nil
-        var chosen: (n: Int, p: Int, a: Int, grad: [Double])? = nil
-        _ = trainer.train(batch) { e in
-            guard chosen == nil else { return }
-            let update = (e.step, e.previousStep, e.windowStart, Array(e.gradients))
-            if earliest == nil { earliest = update }
-            if let step { if e.step == step { chosen = update } } else if e.windowStart > 1 { chosen = update }
-        }
-        guard let first = chosen ?? (step == nil ? earliest : nil) else { return nil }
         let layout = ParameterLayout(spec)
-        var indices = Array(0..<layout.count)
-        if indices.count > maxChecks {
-            var rng = Xoshiro256(seed: SeedStream.gradientCheckSample)
-            rng.shuffle(&indices)
-            indices = Array(indices.prefix(maxChecks)).sorted()
-        }
+        let tensors = layout.namedTensors(spec).map { ($0.name, $0.range) }
+        var choice = UpdateChoice(step: step, tensors: tensors.map(\.1))
+        _ = trainer.train(batch) { e in choice.observe(e) }
+        guard let first = choice.chosen else { return nil }
+        let indices = entries.indices(gradient: first.grad, tensors: tensors.map(\.1))
         let checked = Set(indices)
         var w = parameters
         let eps = epsilon ?? (spec.layers.contains { $0.isGated } ? 2e-3 : 1e-4)
@@ -160,10 +195,49 @@ public enum GradientCheck {
             w[i] = x
             numeric[i] = g
         }
-        let tensors = compare(analytic: first.grad, numeric: numeric, checked: checked,
-                              tensors: layout.namedTensors(spec).map { ($0.name, $0.range) }, tolerance: tolerance)
-        return Report(step: first.n, previousStep: first.p, windowStart: first.a, tensors: tensors,
+        let results = compare(analytic: first.grad, numeric: numeric, checked: checked, tensors: tensors,
+                              tolerance: tolerance)
+        return Report(step: first.n, previousStep: first.p, windowStart: first.a, tensors: results,
                       analytic: first.grad, numeric: numeric)
+    }
+
+    /// Picks the update to check from the updates of a batch, in order. With a `step`, the update
+    /// at that step. Otherwise the default: the first update whose window truncation cuts
+    /// (`a > 1`) and where every tensor's gradient has a nonzero entry; else the first where every
+    /// tensor's gradient is nonzero (an online algorithm's windows always reach the start; its
+    /// first update, at step 1, has `W_t`'s gradient exactly 0 since `h_0 = 0`, which checks
+    /// nothing of the recurrence); else the first that truncation cuts; else the first.
+    struct UpdateChoice {
+        typealias Update = (n: Int, p: Int, a: Int, grad: [Double])
+        let step: Int?
+        let tensors: [Range<Int>]
+        var first: Update? = nil, firstCut: Update? = nil, firstNonzero: Update? = nil, best: Update? = nil
+
+        init(step: Int?, tensors: [Range<Int>]) {
+            self.step = step
+            self.tensors = tensors
+        }
+
+        var chosen: Update? {
+            if step != nil { return best }
+            return best ?? firstNonzero ?? firstCut ?? first
+        }
+
+        mutating func observe(_ e: UpdateEvent<Double>) {
+            guard best == nil else { return }
+            let g = e.gradients
+            func update() -> Update { (e.step, e.previousStep, e.windowStart, Array(g)) }
+            if let step {
+                if e.step == step { best = update() }
+                return
+            }
+            let nonzero = tensors.allSatisfy { range in range.contains { g[$0] != 0 } }
+            let cut = e.windowStart > 1
+            if first == nil { first = update() }
+            if cut && firstCut == nil { firstCut = update() }
+            if nonzero && firstNonzero == nil { firstNonzero = update() }
+            if cut && nonzero { best = update() }
+        }
     }
 
     /// Per tensor, the analytic gradient against the difference quotients over the `checked`

@@ -84,6 +84,14 @@ public enum Algorithm: Sendable, Equatable, Codable {
         }
     }
 
+    /// The name `training.algorithm` gives it: `bptt`, `rtrl`, `snap1`, `uoro`, `rflo`.
+    public var name: String {
+        switch self {
+        case .bptt: return "bptt"
+        case .online(let a, _, _): return a.rawValue
+        }
+    }
+
     /// Why this algorithm cannot train `spec` (a plain sentence), or nil: the online algorithms
     /// need a recurrent layer and no recurrent softmax layer; rflo takes rnn layers only.
     public func problem(with spec: NetworkSpec) -> String? {
