@@ -38,10 +38,13 @@ public struct ProcessResult {
 }
 
 /// Runs the built binary to completion.
-public func rnnExp(_ arguments: [String], cwd: String? = nil) throws -> ProcessResult {
+public func rnnExp(_ arguments: [String], cwd: String? = nil, environment: [String: String] = [:]) throws -> ProcessResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binaryPath)
     p.arguments = arguments
+    if !environment.isEmpty {
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
