@@ -177,7 +177,7 @@ struct GatedLayerTests {
     @Test func gateSigmoidIsAccurate() {
         let grid = (0...200_001).map { Float(-100) + 200 * Float($0) / 200_001 } + [0, -0.0, 1e-8, -1e-8, 88.5, -88.5]
         var s = grid
-        s.withUnsafeMutableBufferPointer { TruncatedBPTT<Float>.gateSigmoid($0.baseAddress!, count: grid.count) }
+        s.withUnsafeMutableBufferPointer { GateSigmoid<Float>.apply($0.baseAddress!, count: grid.count) }
         let worst = zip(grid, s).map { abs(Double($1) - 1 / (1 + Foundation.exp(-Double($0)))) }.max() ?? .nan
         #expect(worst < 3e-7, "sigmoid: worst absolute error \(worst)")
         #expect(s.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 1 })

@@ -163,11 +163,11 @@ enum GateSigmoid<Scalar: RNNScalar> {
 
 /// Float32 views of `Scalar` pointers, for the C kernels (callers ensure `Scalar == Float`).
 @inline(__always)
-private func f32<Scalar>(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
+func f32<Scalar>(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
     UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
 }
 
 @inline(__always)
-private func f32<Scalar>(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
+func f32<Scalar>(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
     UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }

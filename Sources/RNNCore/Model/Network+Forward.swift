@@ -1,7 +1,7 @@
 import Foundation
 import RNNKernels
 
-extension TruncatedBPTT {
+extension Network {
     /// Runs steps `(p, n]` forward, layer by layer, with the current weights:
     /// ```
     /// Z^l = H^{l-1} · SW^lᵀ + b^l          one GEMM over the (n - p)·B rows of the chunk

@@ -270,21 +270,3 @@ public enum GradientCheck {
         }
     }
 }
-
-extension TruncatedBPTT {
-    /// Mean loss of steps `(p, n]` when steps `1 ..< a` run with `frozen` and `a ... n` with
-    /// `weights` (the function `GradientCheck` differentiates). Leaves the parameters as they were.
-    public func windowLoss(_ batch: SequenceBatch<Scalar>, weights: [Double], frozen: [Double], a: Int, p: Int, n: Int) -> Double {
-        let saved = (0..<layout.count).map { params[$0] }
-        defer { for i in 0..<layout.count { params[i] = saved[i] } }
-        prepare(lanes: batch.lanes, slots: n + 1, windowRows: 0, chunkRows: n)
-        return batch.withView { view in
-            for i in 0..<layout.count { params[i] = Scalar(frozen[i]) }
-            if a > 1 { forward(view, from: 0, to: a - 1) }
-            for i in 0..<layout.count { params[i] = Scalar(weights[i]) }
-            forward(view, from: a - 1, to: n)
-            let (sum, count) = lossAndInjection(view, from: p, to: n, inject: false)
-            return count > 0 ? sum / Double(count) : 0
-        }
-    }
-}

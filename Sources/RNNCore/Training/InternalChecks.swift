@@ -9,14 +9,12 @@ func internalCheck(_ condition: @autoclosure () -> Bool, _ message: @autoclosure
     #endif
 }
 
-extension TruncatedBPTT {
-    /// Checks that `count` values from `p` are finite (only with RNN_INTERNAL_CHECKS).
-    @inline(__always)
-    func checkFinite(_ p: UnsafePointer<Scalar>, count: Int, _ what: @autoclosure () -> String) {
-        #if RNN_INTERNAL_CHECKS
-        for i in 0..<count where !p[i].isFinite {
-            preconditionFailure("RNN_INTERNAL_CHECKS: \(what()): \(p[i]) at element \(i)")
-        }
-        #endif
+/// Checks that `count` values from `p` are finite (only with RNN_INTERNAL_CHECKS).
+@inline(__always)
+func checkFinite<Scalar: RNNScalar>(_ p: UnsafePointer<Scalar>, count: Int, _ what: @autoclosure () -> String) {
+    #if RNN_INTERNAL_CHECKS
+    for i in 0..<count where !p[i].isFinite {
+        preconditionFailure("RNN_INTERNAL_CHECKS: \(what()): \(p[i]) at element \(i)")
     }
+    #endif
 }

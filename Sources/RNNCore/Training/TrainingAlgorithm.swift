@@ -2,9 +2,9 @@
 /// (`TruncatedBPTT`), the online algorithms (RTRL, SnAp-1, UORO, RFLO) next. All that the run
 /// loop, `gradcheck`, diagnostics and checkpoints see of an algorithm.
 ///
-/// Every algorithm shares
-/// - the network: `spec`, `layout`, the parameters `W` (float64 copies out, `Scalar` inside), the
-///   forward pass, the loss and its injected error (SPEC 2), `evaluate`;
+/// Every algorithm holds a `Network` and shares through it
+/// - `spec`, `layout`, the parameters `W` (float64 copies out, `Scalar` inside), the forward pass,
+///   the loss and its injected error (SPEC 2), `evaluate`;
 /// - the update step (`ParameterUpdate`): at each update `n` (every `tau_b` steps and at the
 ///   batch's last step) `g` is formed from the errors injected at `(p, n]`, then
 ///   `norm = |g|`, clip, optimizer step, finiteness of `W`;
@@ -19,12 +19,9 @@
 /// by step and forms `g = Σ_m dC_m/dh_m · ∂h_m/∂W` as the errors arrive.
 public protocol TrainingAlgorithm<Scalar>: AnyObject {
     associatedtype Scalar: RNNScalar
-    var spec: NetworkSpec { get }
-    var layout: ParameterLayout { get }
-    /// The current parameters, float64, `ParameterLayout` order.
-    var parameters: [Double] { get }
-    /// Optimizer steps taken so far (counted over the run, checkpoints included).
-    var updates: Int { get }
+    /// The network the algorithm trains: parameters, update step, forward pass, evaluation and
+    /// checkpoint state (the same code for every algorithm).
+    var network: Network<Scalar> { get }
     /// Trains on one batch (sequence datasets) or one epoch's lanes (stream datasets), from the
     /// zero state; `observer` sees every update, before the step changes `W`.
     func train(_ batch: SequenceBatch<Scalar>, observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult
@@ -32,17 +29,35 @@ public protocol TrainingAlgorithm<Scalar>: AnyObject {
     /// is a pure function of where a batch sits (UORO's noise) read it; the others ignore it.
     func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition,
                observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult
+}
+
+/// What every algorithm has through its network.
+extension TrainingAlgorithm {
+    public var spec: NetworkSpec { network.spec }
+    public var layout: ParameterLayout { network.layout }
+    /// The current parameters, float64, `ParameterLayout` order.
+    public var parameters: [Double] { network.parameters }
+    /// Optimizer steps taken so far (counted over the run, checkpoints included).
+    public var updates: Int { network.updates }
+
     /// `batch` forward from the zero state with the current weights: the summed loss over all
     /// target elements and their count; `metric` scores every target step.
-    func evaluate(_ batch: SequenceBatch<Scalar>, metric: inout MetricAccumulator) -> (lossSum: Double, elements: Int)
+    public func evaluate(_ batch: SequenceBatch<Scalar>, metric: inout MetricAccumulator) -> (lossSum: Double, elements: Int) {
+        network.evaluate(batch, metric: &metric)
+    }
+
     /// The checkpoint state: parameters and optimizer state.
-    func exportState() -> TrainerState
+    public func exportState() -> TrainerState { network.exportState() }
+
     /// Continues from a checkpoint state; false (nothing changed) when it does not fit.
-    func restore(_ state: TrainerState) -> Bool
+    public func restore(_ state: TrainerState) -> Bool { network.restore(state) }
+
     /// The function whose gradient an update with an exact gradient forms (`gradcheck`): the mean
     /// loss of steps `(p, n]` when steps `1 ..< a` run with `frozen` and `a ... n` with `weights`
     /// (so `h_{a-1}` is a constant). Leaves the parameters as they were.
-    func windowLoss(_ batch: SequenceBatch<Scalar>, weights: [Double], frozen: [Double], a: Int, p: Int, n: Int) -> Double
+    public func windowLoss(_ batch: SequenceBatch<Scalar>, weights: [Double], frozen: [Double], a: Int, p: Int, n: Int) -> Double {
+        network.windowLoss(batch, weights: weights, frozen: frozen, a: a, p: p, n: n)
+    }
 }
 
 /// Where a batch sits in a run: its epoch (1-based) and its index in the epoch's batch order.

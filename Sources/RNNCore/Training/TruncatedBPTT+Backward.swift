@@ -16,16 +16,16 @@ extension TruncatedBPTT {
     /// from a gated layer above, `Delta^{l+1}` is its input-side gate delta, (rows, G·U)) and then
     /// run `backwardGated`.
     func backward(_ view: BatchView<Scalar>, windowStart a: Int, from p: Int, to n: Int) {
-        let b = lanes
-        let top = spec.layers.count - 1
+        let b = network.lanes
+        let top = network.spec.layers.count - 1
         grads.update(repeating: 0)
         deltaOrigin = a
         internalCheck(a >= 1 && a <= p + 1 && p < n, "window: a = \(a), p = \(p), n = \(n)")
-        let foldsActivation = spec.loss.injectsPreActivation  // injection is dC/dz: added after sigma'
+        let foldsActivation = network.spec.loss.injectsPreActivation  // injection is dC/dz: added after sigma'
         var loAbove = p + 1
         for l in stride(from: top, through: 0, by: -1) {
-            let layer = spec.layers[l]
-            let e = layout.entries[l]
+            let layer = network.spec.layers[l]
+            let e = network.layout.entries[l]
             let u = layer.units, i = layer.inputs
             let lo = layer.isRecurrent ? a : loAbove
             let delta = deltaSlot(l, lo)
@@ -33,7 +33,7 @@ extension TruncatedBPTT {
             let dw = deltaWidth[l]  // row stride of delta^l: U, or 4U for gated layers
             // E^l for rows lo ... n (gated layers: columns 0 ..< U of their delta rows).
             if l == top {
-                let injected = UnsafePointer(outputSlot(inject, p + 1))
+                let injected = UnsafePointer(network.outputSlot(network.inject, p + 1))
                 let zeroRows = (p + 1 - lo) * b
                 delta.update(repeating: 0, count: zeroRows * dw)
                 if layer.isGated {  // a gated top layer (mse): the injection is dC/dh
@@ -46,12 +46,12 @@ extension TruncatedBPTT {
                     (delta + zeroRows * u).update(from: injected, count: (n - p) * b * u)
                 }
             } else {
-                let above = spec.layers[l + 1]
+                let above = network.spec.layers[l + 1]
                 let zeroRows = (loAbove - lo) * b
                 delta.update(repeating: 0, count: zeroRows * dw)
                 let aboveRows = (n - loAbove + 1) * b
                 let dAbove = UnsafePointer(deltaSlot(l + 1, loAbove))
-                let swAbove = UnsafePointer(params.baseAddress! + layout.entries[l + 1].sw)
+                let swAbove = UnsafePointer(network.params.baseAddress! + network.layout.entries[l + 1].sw)
                 if above.kind == .gru {
                     // Delta^{l+1} of a gru is (r z | n_x): columns 0 ..< 2U' and 3U' ..< 4U'.
                     let ua = above.units
@@ -74,12 +74,12 @@ extension TruncatedBPTT {
             }
             // delta^l = sigma' ⊙ (E^l + TW^lᵀ delta^l_{m+1}).
             if let twOffset = e.tw {
-                let tw = UnsafePointer(params.baseAddress! + twOffset)
-                let product = recurrence[l]
+                let tw = UnsafePointer(network.params.baseAddress! + twOffset)
+                let product = network.recurrence[l]
                 product.refreshBackward(tw)
                 for m in stride(from: n, through: lo, by: -1) {
                     let dm = deltaSlot(l, m)
-                    let hm = UnsafePointer(slot(h[l], l, m))
+                    let hm = UnsafePointer(network.slot(network.h[l], l, m))
                     var activationApplied = false
                     if m < n {
                         // TW^lᵀ delta_{m+1} of the recursion, for all lanes at once: row-major
@@ -92,7 +92,7 @@ extension TruncatedBPTT {
                             pk.product(next, pk.backward, into: dm, rows: b,
                                        epilogue: activationApplied ? .tanhDerivative : .none, h: hm)
                         case .smallKernel:
-                            recurrentProduct(next, tw, into: dm, rows: b, units: u)
+                            network.recurrentProduct(next, tw, into: dm, rows: b, units: u)
                         case .blas:
                             Scalar.gemm(transA: false, transB: false, m: b, n: u, k: u,
                                         alpha: 1, a: next, lda: u, b: tw, ldb: u,
@@ -101,15 +101,15 @@ extension TruncatedBPTT {
                     }
                     if !activationApplied { layer.activation.backward(h: hm, g: dm, rows: b, width: u) }
                     if l == top && foldsActivation && m > p {
-                        let injected = outputSlot(inject, m)
+                        let injected = network.outputSlot(network.inject, m)
                         for j in 0..<(b * u) { dm[j] += injected[j] }
                     }
                     checkFinite(UnsafePointer(dm), count: b * u, "delta, layer \(l), step \(m)")
                 }
             } else {
-                layer.activation.backward(h: UnsafePointer(slot(h[l], l, lo)), g: delta, rows: rows, width: u)
+                layer.activation.backward(h: UnsafePointer(network.slot(network.h[l], l, lo)), g: delta, rows: rows, width: u)
                 if l == top && foldsActivation {
-                    let injected = outputSlot(inject, p + 1)
+                    let injected = network.outputSlot(network.inject, p + 1)
                     let dm = deltaSlot(l, p + 1)
                     for j in 0..<((n - p) * b * u) { dm[j] += injected[j] }
                 }
@@ -126,7 +126,7 @@ extension TruncatedBPTT {
             } else {
                 let x: UnsafePointer<Scalar> = l == 0
                     ? view.denseInputs! + (lo - 1) * b * i
-                    : UnsafePointer(slot(h[l - 1], l - 1, lo))
+                    : UnsafePointer(network.slot(network.h[l - 1], l - 1, lo))
                 Scalar.gemm(transA: true, transB: false, m: u, n: i, k: rows,
                             alpha: 1, a: UnsafePointer(delta), lda: u, b: x, ldb: i,
                             beta: 1, c: g + e.sw, ldc: i)
@@ -134,7 +134,7 @@ extension TruncatedBPTT {
             if let twOffset = e.tw {
                 Scalar.gemm(transA: true, transB: false, m: u, n: u, k: rows,
                             alpha: 1, a: UnsafePointer(delta), lda: u,
-                            b: UnsafePointer(slot(h[l], l, lo - 1)), ldb: u,
+                            b: UnsafePointer(network.slot(network.h[l], l, lo - 1)), ldb: u,
                             beta: 1, c: g + twOffset, ldc: u)
             }
             Self.addColumnSums(UnsafePointer(delta), rows: rows, cols: u, stride: u, into: g + e.b)

@@ -38,17 +38,17 @@ extension TruncatedBPTT {
     func prepareDiagnostics(lanes: Int, steps: Int) {
         guard !diagnostics.isOff else { return }
         var buffers = diagnosticBuffers
-        if buffers.reference.count < max(layout.count, 1) {
+        if buffers.reference.count < max(network.layout.count, 1) {
             buffers.reference.deallocate()
             buffers.creditWeights.deallocate()
-            buffers.reference = .allocate(capacity: max(layout.count, 1))
-            buffers.creditWeights = .allocate(capacity: max(layout.count, 1))
+            buffers.reference = .allocate(capacity: max(network.layout.count, 1))
+            buffers.creditWeights = .allocate(capacity: max(network.layout.count, 1))
             buffers.reference.initialize(repeating: 0)
             buffers.creditWeights.initialize(repeating: 0)
         }
         if diagnostics.creditLags > 0 {
-            let maxUnits = spec.layers.map(\.units).max() ?? 0
-            let need = max(min(diagnostics.creditLags + 1, steps) * lanes * maxUnits, 1)
+            let maxUnits = network.spec.layers.map(\.units).max() ?? 0
+            let need = max(min(diagnostics.creditLags + 1, steps) * network.lanes * maxUnits, 1)
             if buffers.dh.count < need {
                 buffers.dh.deallocate()
                 buffers.dh = .allocate(capacity: need)
@@ -84,8 +84,8 @@ extension TruncatedBPTT {
         let a = max(1, n - tauMax + 1)
         let buffers = diagnosticBuffers
         withGradientBuffer(buffers.reference) { backward(view, windowStart: aRef, from: p, to: n) }
-        let gradient = (0..<layout.count).map { Double(grads[$0]) }
-        let reference = (0..<layout.count).map { Double(buffers.reference[$0]) }
+        let gradient = (0..<network.layout.count).map { Double(grads[$0]) }
+        let reference = (0..<network.layout.count).map { Double(buffers.reference[$0]) }
         var t: Int? = nil
         var credit: [[Double]]? = nil
         if diagnostics.creditLags > 0, let last = latestTargetStep(view, from: p, to: n) {
@@ -99,7 +99,7 @@ extension TruncatedBPTT {
     /// The latest step of `(p, n]` with a target in some lane.
     func latestTargetStep(_ view: BatchView<Scalar>, from p: Int, to n: Int) -> Int? {
         for m in stride(from: n, through: p + 1, by: -1) {
-            for lane in 0..<lanes where view.mask[view.row(m, lane)] != 0 { return m }
+            for lane in 0..<network.lanes where view.mask[view.row(m, lane)] != 0 { return m }
         }
         return nil
     }
@@ -117,38 +117,38 @@ extension TruncatedBPTT {
     ///    recurrent-side ones), and for a GRU the direct path `dh_m += z_{m+1} ⊙ dh_{m+1}`, one
     ///    elementwise pass downward in `m`.
     func creditProfile(_ view: BatchView<Scalar>, at t: Int, referenceStart aRef: Int, lags: Int) -> [[Double]] {
-        let b = lanes
-        let top = spec.layers.count - 1
+        let b = network.lanes
+        let top = network.spec.layers.count - 1
         let buffers = diagnosticBuffers
-        let (_, elementsT) = lossAndInjection(view, from: t - 1, to: t, inject: true)
+        let (_, elementsT) = network.lossAndInjection(view, from: t - 1, to: t, inject: true)
         withGradientBuffer(buffers.creditWeights) { backward(view, windowStart: aRef, from: t - 1, to: t) }
         // Where `backward` wrote delta rows: recurrent layers from a_ref, a dense layer from the
         // lowest row of the layer above (the top layer: t).
-        var lo = [Int](repeating: t, count: spec.layers.count)
+        var lo = [Int](repeating: t, count: network.spec.layers.count)
         var loAbove = t
         for l in stride(from: top, through: 0, by: -1) {
-            lo[l] = spec.layers[l].isRecurrent ? aRef : loAbove
+            lo[l] = network.spec.layers[l].isRecurrent ? aRef : loAbove
             loAbove = lo[l]
         }
         let r0 = max(aRef, t - lags)          // rows r0 ... t of dh, (t - r0 + 1) · B
         let stepsIn = t - r0 + 1
-        var credit = [[Double]](repeating: [Double](repeating: .nan, count: lags + 1), count: spec.layers.count)
+        var credit = [[Double]](repeating: [Double](repeating: .nan, count: lags + 1), count: network.spec.layers.count)
         let x = buffers.dh.baseAddress!
-        let w = UnsafePointer(params.baseAddress!)
-        for (l, layer) in spec.layers.enumerated() {
+        let w = UnsafePointer(network.params.baseAddress!)
+        for (l, layer) in network.spec.layers.enumerated() {
             let u = layer.units
             x.update(repeating: 0, count: stepsIn * b * u)
             // E^l: the error arriving from above (the top layer: dC_t/dy_t for mse).
             if l == top {
-                if !spec.loss.injectsPreActivation {
-                    (x + (t - r0) * b * u).update(from: outputSlot(inject, t), count: b * u)
+                if !network.spec.loss.injectsPreActivation {
+                    (x + (t - r0) * b * u).update(from: network.outputSlot(network.inject, t), count: b * u)
                 }
             } else {
-                let above = spec.layers[l + 1]
+                let above = network.spec.layers[l + 1]
                 let from = max(r0, lo[l + 1])
                 let aboveRows = (t - from + 1) * b
                 let dAbove = UnsafePointer(deltaSlot(l + 1, from))
-                let swAbove = w + layout.entries[l + 1].sw
+                let swAbove = w + network.layout.entries[l + 1].sw
                 let out = x + (from - r0) * b * u
                 if above.kind == .gru {  // Delta_x of a gru: (r z) = columns 0 ..< 2U', n_x = 3U' ..< 4U'
                     let ua = above.units
@@ -165,14 +165,14 @@ extension TruncatedBPTT {
                 }
             }
             // + TWᵀ Delta_h_{m+1} for m = r0 ... t - 1 (rnn: delta; lstm: i f g o; gru: r z n_h).
-            if let twOffset = layout.entries[l].tw, t > r0 {
+            if let twOffset = network.layout.entries[l].tw, t > r0 {
                 Scalar.gemm(transA: false, transB: false, m: (t - r0) * b, n: u, k: layer.kind.gates * u,
                             alpha: 1, a: UnsafePointer(deltaSlot(l, r0 + 1)), lda: deltaWidth[l], b: w + twOffset, ldb: u,
                             beta: 1, c: x, ldc: u)
                 if layer.kind == .gru {  // h_{m+1} = (1 - z) ⊙ n + z ⊙ h_m: dh_m += z_{m+1} ⊙ dh_{m+1}
-                    let aw = auxWidth[l]
+                    let aw = network.auxWidth[l]
                     for m in stride(from: t - 1, through: r0, by: -1) {
-                        let gates = UnsafePointer(auxSlot(l, m + 1))
+                        let gates = UnsafePointer(network.auxSlot(l, m + 1))
                         let dm = x + (m - r0) * b * u, next = UnsafePointer(dm + b * u)
                         for r in 0..<b {
                             let z = gates + r * aw + u
@@ -188,7 +188,7 @@ extension TruncatedBPTT {
                 credit[l][t - m] = sum.squareRoot()
             }
         }
-        if spec.loss.injectsPreActivation {
+        if network.spec.loss.injectsPreActivation {
             credit[top][0] = foldedOutputCredit(view, at: t, elements: elementsT)
         }
         return credit
@@ -199,19 +199,19 @@ extension TruncatedBPTT {
     /// are those of the chunk just computed, which contains `t`.
     func foldedOutputCredit(_ view: BatchView<Scalar>, at t: Int, elements: Int) -> Double {
         guard elements > 0 else { return 0 }
-        let b = lanes, o = spec.outputs
-        let top = spec.layers.count - 1
+        let b = network.lanes, o = network.spec.outputs
+        let top = network.spec.layers.count - 1
         let scale = 1 / Double(elements)
         var sum = 0.0
-        switch spec.loss {
+        switch network.spec.loss {
         case .crossEntropy:
-            let lz = rowLoss.baseAddress! + (t - chunkStart) * b
+            let lz = network.rowLoss.baseAddress! + (t - network.chunkStart) * b
             for lane in 0..<b where view.mask[view.row(t, lane)] != 0 {
                 let inverse = _exp(lz[lane]) * scale   // 1/y_c = exp(log Σ exp z - z_c)
                 sum += inverse * inverse
             }
         case .binaryCrossEntropy:
-            let y = UnsafePointer(slot(h[top], top, t))
+            let y = UnsafePointer(network.slot(network.h[top], top, t))
             guard let targets = view.valueTargets else { return .nan }
             for lane in 0..<b where view.mask[view.row(t, lane)] != 0 {
                 let yr = y + lane * o, tr = targets + view.row(t, lane) * o

@@ -38,131 +38,40 @@ import RNNKernels
 /// gate deltas, (B, 4U): lstm `[i f g o]`, gru `[r z n_h n_x]` (so `Delta_h` is the contiguous
 /// first 3U columns, the one the per-step recurrence product reads).
 extension TruncatedBPTT {
-    /// Steps `(p, n]` of gated layer `l` forward with the current weights.
-    func forwardGated(_ view: BatchView<Scalar>, layer l: Int, from p: Int, to n: Int) {
-        let layer = spec.layers[l]
-        let e = layout.entries[l]
-        let b = lanes, u = layer.units, i = layer.inputs
-        let gu = layer.kind.gates * u
-        let aw = auxWidth[l]
-        let rows = (n - p) * b
-        let isLSTM = layer.kind == .lstm
-        let w = params.baseAddress!
-        guard let twOffset = e.tw, let btOffset = e.bt else { return }
-        let sw = UnsafePointer(w + e.sw), tw = UnsafePointer(w + twOffset)
-        let bs = UnsafePointer(w + e.b), bt = UnsafePointer(w + btOffset)
-        let product = recurrence[l]
-        let vectorisedCell: Bool
-        if case .packed = product { vectorisedCell = true } else { vectorisedCell = false }
-        // Pre-activations of the chunk, (rows, G·U) at row stride aw: b_s + b_t (gru: b_t only on r,
-        // z; b_tn goes inside r ⊙ (·)), then + X · SWᵀ as one GEMM. The vectorised LSTM cell adds
-        // the bias itself (`LSTMCell`, folded bias): its rows start from X · SWᵀ alone (GEMM with
-        // beta 0, no pass filling (rows, 4U) with the bias), and the cell forms
-        // (X·SWᵀ + h·TWᵀ) + (b_s + b_t) — in float32 the same sum in another order.
-        let foldBias = isLSTM && vectorisedCell
-        let biasSum = lstmBiasWork.baseAddress!  // foldBias: b_s + b_t, (4U)
-        let pre = auxSlot(l, p + 1)
-        if foldBias {
-            for j in 0..<gu { biasSum[j] = bs[j] + bt[j] }
-        } else {
-            let folded = isLSTM ? gu : 2 * u
-            pre.update(from: bs, count: gu)
-            for j in 0..<folded { pre[j] += bt[j] }
-            for r in 1..<max(rows, 1) { (pre + r * aw).update(from: pre, count: gu) }
-        }
-        if l == 0, let hot = view.hotInputs, let swT = oneHotSWT {
-            if foldBias { for r in 0..<rows { (pre + r * aw).update(repeating: 0, count: gu) } }
-            // One-hot input: SW · x is column x of SW, a contiguous row of SWᵀ (I, G·U).
-            Self.transpose(sw, rows: gu, cols: i, into: swT.baseAddress!)
-            let idx = hot + p * b
-            for r in 0..<rows where idx[r] >= 0 {
-                let col = UnsafePointer(swT.baseAddress! + Int(idx[r]) * gu)
-                let row = pre + r * aw
-                for j in 0..<gu { row[j] += col[j] }
-            }
-        } else {
-            let x: UnsafePointer<Scalar> = l == 0
-                ? view.denseInputs! + p * b * i
-                : UnsafePointer(slot(h[l - 1], l - 1, p + 1))
-            Scalar.gemm(transA: false, transB: true, m: rows, n: gu, k: i,
-                        alpha: 1, a: x, lda: i, b: sw, ldb: i, beta: foldBias ? 0 : 1, c: pre, ldc: aw)
-        }
-        product.refreshForward(tw, gateRows: gu, units: u)  // from the current weights
-        let scratch = gatedScratch.baseAddress!  // gru: TW·h_{m-1}, (B, 3U)
-        for m in (p + 1)...n {
-            let g = auxSlot(l, m)                                 // (B, aw)
-            let gPrev = UnsafePointer(auxSlot(l, m - 1))          // (B, aw)
-            let hPrev = UnsafePointer(slot(h[l], l, m - 1))       // (B, U)
-            let hOut = slot(h[l], l, m)                           // (B, U)
-            if isLSTM {
-                // g[:, 0 ..< 4U] += h_{m-1} · TWᵀ
-                switch product {
-                case .packed(let pk):
-                    pk.gateProduct(hPrev, into: g, ldc: aw, rows: b)
-                case .smallKernel(let t):
-                    rnn_sgemm_nn_acc(b, gu, u, Self.f32(hPrev), u, Self.f32(UnsafePointer(t.baseAddress!)), gu,
-                                     Self.f32(g), aw)
-                case .blas:
-                    Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
-                                b: tw, ldb: u, beta: 1, c: g, ldc: aw)
-                }
-                // float32 on AVX-512 (packed panels): the whole cell in one vectorised pass
-                LSTMCell.forward(g, previous: gPrev, h: hOut, lanes: b, units: u, stride: aw,
-                                 bias: foldBias ? UnsafePointer(biasSum) : nil, vectorised: vectorisedCell)
-            } else {
-                // scratch = h_{m-1} · TWᵀ, (B, 3U)
-                switch product {
-                case .packed(let pk):  // float32 on AVX-512: then the whole cell in one vectorised pass
-                    scratch.update(repeating: 0, count: b * gu)
-                    pk.gateProduct(hPrev, into: scratch, ldc: gu, rows: b)
-                case .smallKernel(let t):
-                    scratch.update(repeating: 0, count: b * gu)
-                    rnn_sgemm_nn_acc(b, gu, u, Self.f32(hPrev), u, Self.f32(UnsafePointer(t.baseAddress!)), gu,
-                                     Self.f32(scratch), gu)
-                case .blas:
-                    Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
-                                b: tw, ldb: u, beta: 0, c: scratch, ldc: gu)
-                }
-                GRUCell.forward(g, recurrent: UnsafePointer(scratch), recurrentStride: gu, bt: bt, hPrev: hPrev, h: hOut,
-                                lanes: b, units: u, stride: aw, vectorised: vectorisedCell)
-            }
-        }
-    }
-
     /// Backward pass of gated layer `l` over the window `lo ... n`: on entry the first U columns
     /// of its delta rows hold `E^l` (rows lo ... n); on exit the rows hold the gate deltas, and
     /// `ΔSW`, `ΔTW`, `Δb_s`, `Δb_t` have been accumulated.
     func backwardGated(_ view: BatchView<Scalar>, layer l: Int, windowStart lo: Int, to n: Int) {
-        let layer = spec.layers[l]
-        let e = layout.entries[l]
-        let b = lanes, u = layer.units, i = layer.inputs
+        let layer = network.spec.layers[l]
+        let e = network.layout.entries[l]
+        let b = network.lanes, u = layer.units, i = layer.inputs
         let gu = layer.kind.gates * u
-        let aw = auxWidth[l], dw = deltaWidth[l]
+        let aw = network.auxWidth[l], dw = deltaWidth[l]
         let isLSTM = layer.kind == .lstm
         guard let twOffset = e.tw, let btOffset = e.bt else { return }
-        let tw = UnsafePointer(params.baseAddress! + twOffset)
-        let product = recurrence[l]
+        let tw = UnsafePointer(network.params.baseAddress! + twOffset)
+        let product = network.recurrence[l]
         product.refreshBackward(tw)  // TW panels, once per update
         let vectorisedCell: Bool
         if case .packed = product { vectorisedCell = true } else { vectorisedCell = false }
-        let dhNext = gatedScratch.baseAddress!          // TWᵀ delta_{m+1} (+ z ⊙ dh_{m+1}), (B, U)
+        let dhNext = network.gatedScratch.baseAddress!          // TWᵀ delta_{m+1} (+ z ⊙ dh_{m+1}), (B, U)
         let dcNext = dhNext + b * u                      // dc_{m+1} ⊙ σ(f_{m+1}), (B, U)
         dhNext.update(repeating: 0, count: 2 * b * u)
         // The vectorised LSTM cell sums the bias gradient as it writes the deltas (folded bias):
         // steps n down to lo, lanes in order, from zero in float32 and then added — the column sums
         // below in another order.
         let foldBias = isLSTM && vectorisedCell
-        let biasGradient = lstmBiasWork.baseAddress! + lstmBiasWork.count / 2  // (4U)
+        let biasGradient = network.lstmBiasWork.baseAddress! + network.lstmBiasWork.count / 2  // (4U)
         if foldBias { biasGradient.update(repeating: 0, count: gu) }
         for m in stride(from: n, through: lo, by: -1) {
             let dm = deltaSlot(l, m)                               // (B, 4U)
-            let g = UnsafePointer(auxSlot(l, m))                   // (B, aw)
+            let g = UnsafePointer(network.auxSlot(l, m))                   // (B, aw)
             if isLSTM {  // float32 on AVX-512 (packed panels): the cell's backward in one vectorised pass
-                LSTMCell.backward(gates: g, previous: UnsafePointer(auxSlot(l, m - 1)), delta: dm, deltaStride: dw,
+                LSTMCell.backward(gates: g, previous: UnsafePointer(network.auxSlot(l, m - 1)), delta: dm, deltaStride: dw,
                                   dhNext: dhNext, dcNext: dcNext, lanes: b, units: u, stride: aw,
                                   biasGradient: foldBias ? biasGradient : nil, vectorised: vectorisedCell)
             } else {
-                GRUCell.backward(gates: g, hPrev: UnsafePointer(slot(h[l], l, m - 1)), delta: dm, deltaStride: dw,
+                GRUCell.backward(gates: g, hPrev: UnsafePointer(network.slot(network.h[l], l, m - 1)), delta: dm, deltaStride: dw,
                                  dhNext: dhNext, lanes: b, units: u, stride: aw, vectorised: vectorisedCell)
             }
             checkFinite(UnsafePointer(dm), count: b * dw, "gate delta, layer \(l), step \(m)")
@@ -174,7 +83,7 @@ extension TruncatedBPTT {
                 pk.stateProduct(UnsafePointer(dm), lda: dw, into: dhNext, rows: b)
             case .smallKernel:
                 if isLSTM { dhNext.update(repeating: 0, count: b * u) }
-                rnn_sgemm_nn_acc(b, u, gu, Self.f32(UnsafePointer(dm)), dw, Self.f32(tw), u, Self.f32(dhNext), u)
+                rnn_sgemm_nn_acc(b, u, gu, f32(UnsafePointer(dm)), dw, f32(tw), u, f32(dhNext), u)
             case .blas:
                 Scalar.gemm(transA: false, transB: false, m: b, n: u, k: gu, alpha: 1,
                             a: UnsafePointer(dm), lda: dw, b: tw, ldb: u,
@@ -188,7 +97,7 @@ extension TruncatedBPTT {
         // Delta_x: lstm all 4U columns; gru (r z) = columns 0 ..< 2U and n_x = column block 3U.
         let xBlocks: [(column: Int, row: Int, count: Int)] = isLSTM
             ? [(0, 0, gu)] : [(0, 0, 2 * u), (3 * u, 2 * u, u)]
-        let hShifted = UnsafePointer(slot(h[l], l, lo - 1))
+        let hShifted = UnsafePointer(network.slot(network.h[l], l, lo - 1))
         var recurrentDone = false
         if l == 0, let hot = view.hotInputs {
             let idx = hot + (lo - 1) * b
@@ -202,15 +111,15 @@ extension TruncatedBPTT {
         } else {
             let x: UnsafePointer<Scalar> = l == 0
                 ? view.denseInputs! + (lo - 1) * b * i
-                : UnsafePointer(slot(h[l - 1], l - 1, lo))
+                : UnsafePointer(network.slot(network.h[l - 1], l - 1, lo))
             if isLSTM, Scalar.self == Float.self,
                sgemmUsesOwnKernel(transA: true, transB: false, m: gu, n: u, k: rows),
                sgemmUsesOwnKernel(transA: true, transB: false, m: gu, n: i, k: rows) {
                 // LSTM, Delta_x = Delta_h: ΔTW += Deltaᵀ · H_shifted and ΔSW += Deltaᵀ · X in one pass
                 // of the own kernel, which packs Delta once for both (bit for bit the two calls).
-                rnn_sgemm_own_pair(1, 0, gu, rows, 1, Self.f32(delta), dw,
-                                   u, Self.f32(hShifted), u, Self.f32(grad + twOffset), u,
-                                   i, Self.f32(x), i, Self.f32(grad + e.sw), i, 1)
+                rnn_sgemm_own_pair(1, 0, gu, rows, 1, f32(delta), dw,
+                                   u, f32(hShifted), u, f32(grad + twOffset), u,
+                                   i, f32(x), i, f32(grad + e.sw), i, 1)
                 recurrentDone = true
             } else {
                 for block in xBlocks {
@@ -239,28 +148,5 @@ extension TruncatedBPTT {
                 Self.addColumnSums(delta + block.column, rows: rows, cols: block.count, stride: dw, into: dbs + block.row)
             }
         }
-    }
-
-    /// `p[i] = σ(p[i])` for the gates (`GateSigmoid`).
-    @inline(__always)
-    static func gateSigmoid(_ p: UnsafeMutablePointer<Scalar>, count: Int) {
-        GateSigmoid<Scalar>.apply(p, count: count)
-    }
-
-    /// `dst (cols, rows) = srcᵀ` (`RecurrenceProduct.transpose`: 16 × 16 tiles).
-    static func transpose(_ src: UnsafePointer<Scalar>, rows: Int, cols: Int, into dst: UnsafeMutablePointer<Scalar>) {
-        RecurrenceProduct<Scalar>.transpose(src, rows: rows, cols: cols, into: dst)
-    }
-
-    /// A float32 view of a `Scalar` pointer, for the C kernels (callers check `Scalar == Float`
-    /// through `RecurrenceProduct`, whose kernel cases exist only then).
-    @inline(__always)
-    static func f32(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
-        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
-    }
-
-    @inline(__always)
-    static func f32(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
-        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 }

@@ -12,9 +12,9 @@
 /// The influence is not reset at an update: it runs on with the new weights. A window without
 /// a target is skipped (no optimizer step), as in SPEC 3.
 ///
-/// The network — parameters, evaluation, the update step and its checkpoint state — is a
-/// `TruncatedBPTT` whose own training is never called: evaluation and checkpoints are the same
-/// code for every algorithm.
+/// The network — parameters, evaluation, the update step and its checkpoint state — is the same
+/// `Network` that truncated BPTT trains: evaluation and checkpoints are the same code for every
+/// algorithm.
 ///
 /// Diagnostics (SPEC 3.1) of a sampled update at step `n`: `g` is the update's online gradient;
 /// `g_ref` and the credit profile come from a BPTT pass over the batch's first `n` steps with the
@@ -24,7 +24,7 @@
 /// earlier steps with the weights of their time, which differ by the updates since then.)
 public final class OnlineTraining<Scalar: RNNScalar>: TrainingAlgorithm {
     /// Parameters, evaluation, the update step and checkpoint state.
-    let network: TruncatedBPTT<Scalar>
+    public let network: Network<Scalar>
     public let algorithm: OnlineAlgorithm
     public let tauB: Int
     public let rfloDecay: Double
@@ -39,8 +39,7 @@ public final class OnlineTraining<Scalar: RNNScalar>: TrainingAlgorithm {
     public init(spec: NetworkSpec, parameters: [Double], algorithm: OnlineAlgorithm, tauB: Int, rfloDecay: Double,
                 optimizer: OptimizerSettings, clipNorm: Double?, diagnostics: GradientDiagnostics, seed: UInt64) throws {
         engine = try OnlineGradient<Scalar>(spec: spec, algorithm: algorithm, lanes: 1, rfloDecay: rfloDecay, noiseSeed: seed)
-        network = TruncatedBPTT<Scalar>(spec: spec, parameters: parameters, truncation: .full,
-                                        optimizer: optimizer, clipNorm: clipNorm)
+        network = Network<Scalar>(spec: spec, parameters: parameters, optimizer: optimizer, clipNorm: clipNorm)
         self.algorithm = algorithm
         self.tauB = max(tauB, 1)
         self.rfloDecay = rfloDecay
@@ -51,11 +50,6 @@ public final class OnlineTraining<Scalar: RNNScalar>: TrainingAlgorithm {
     }
 
     deinit { grads.deallocate() }
-
-    public var spec: NetworkSpec { network.spec }
-    public var layout: ParameterLayout { network.layout }
-    public var parameters: [Double] { network.parameters }
-    public var updates: Int { network.updates }
 
     public func train(_ batch: SequenceBatch<Scalar>, observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult {
         train(batch, at: BatchPosition(epoch: 0, index: 0), observer: observer)
@@ -98,20 +92,6 @@ public final class OnlineTraining<Scalar: RNNScalar>: TrainingAlgorithm {
             p = n
         }
         return result
-    }
-
-    public func evaluate(_ batch: SequenceBatch<Scalar>, metric: inout MetricAccumulator) -> (lossSum: Double, elements: Int) {
-        network.evaluate(batch, metric: &metric)
-    }
-
-    public func exportState() -> TrainerState { network.exportState() }
-
-    public func restore(_ state: TrainerState) -> Bool { network.restore(state) }
-
-    /// The window loss of the first update (`gradcheck`): with unchanged weights, RTRL's first
-    /// gradient is full BPTT's over `(p, n]` back to the sequence start.
-    public func windowLoss(_ batch: SequenceBatch<Scalar>, weights: [Double], frozen: [Double], a: Int, p: Int, n: Int) -> Double {
-        network.windowLoss(batch, weights: weights, frozen: frozen, a: a, p: p, n: n)
     }
 
     // MARK: - Diagnostics
