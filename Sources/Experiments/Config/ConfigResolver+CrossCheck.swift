@@ -45,7 +45,7 @@ extension ConfigResolver {
                   + "for class ids 0 … C-1 in the target column set target_type: class (binary for 0/1 targets)")
         } else if let required = c.loss.requiredActivation, spec.layers[last].isGated {
             error(layerAt(last, "type"), "model.layers.\(last).type",
-                  "\(c.loss.rawValue) needs a \(required.rawValue) output layer; \(spec.layers[last].kind == .lstm ? "an" : "a") \(spec.layers[last].kind.rawValue) layer cannot be last (add {type: dense, activation: \(required.rawValue)} after it)")
+                  "\(c.loss.rawValue) needs a \(required.rawValue) output layer; \(spec.layers[last].kind.withArticle) layer cannot be last (add {type: dense, activation: \(required.rawValue)} after it)")
         } else if let required = c.loss.requiredActivation, spec.layers[last].activation != required {
             error(lossAt, root["model"]?["loss"] != nil ? "model.loss" : "model.layers.\(last).activation",
                   "\(c.loss.rawValue) needs a \(required.rawValue) output layer, not \(spec.layers[last].activation.rawValue)")

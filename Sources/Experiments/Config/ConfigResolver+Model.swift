@@ -14,7 +14,7 @@ extension ConfigResolver {
             for (i, item) in items.enumerated() {
                 let lp = "model.layers.\(i)"
                 guard entries(item, lp, allowed: Self.layerKeys) != nil else { continue }
-                guard let typeNode = item["type"] else { error(item.location, "\(lp).type", "missing (rnn, dense, lstm or gru)"); continue }
+                guard let typeNode = item["type"] else { error(item.location, "\(lp).type", "missing (\(LayerKind.allCases.map(\.rawValue).joined(separator: ", ")))"); continue }
                 let kind = choice(typeNode, "\(lp).type", "layer type", LayerKind.self)
                 // LSTM and GRU have fixed nonlinearities; their spec carries tanh (unused by the engine).
                 if let kind, kind.isGated {

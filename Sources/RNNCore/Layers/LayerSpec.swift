@@ -1,4 +1,5 @@
-/// The kind of a layer in the stack (SPEC section 2).
+/// The kind of a layer in the stack (SPEC section 2). What the engines need of each kind is its
+/// definition in `Layers/Kinds/` (`LayerDefinition`), registered in `LayerKind.accept`.
 public enum LayerKind: String, Sendable, Codable, CaseIterable {
     /// Elman layer: `z^l_n = SW^l · h^{l-1}_n + TW^l · h^l_{n-1} + b^l`.
     case rnn
@@ -13,17 +14,13 @@ public enum LayerKind: String, Sendable, Codable, CaseIterable {
     /// `n = tanh(SW_n·x + b_sn + r ⊙ (TW_n·h + b_tn))`, `h_n = (1 − z)⊙n + z⊙h_{n-1}`.
     case gru
 
-    /// Number of stacked gate blocks G in `SW` and `TW`: 4 (lstm), 3 (gru), 1 otherwise.
-    public var gates: Int {
-        switch self {
-        case .rnn, .dense: return 1
-        case .lstm: return 4
-        case .gru: return 3
-        }
+    /// The kind's name with its indefinite article, as a sentence says it: `an lstm`, `a gru`,
+    /// `a dense` (names are read letter by letter, so the article follows the first letter's name:
+    /// "el", "ar" take `an`).
+    public var withArticle: String {
+        let vowelSound = rawValue.first.map { "aefhilmnorsx".contains($0) } ?? false
+        return (vowelSound ? "an " : "a ") + rawValue
     }
-
-    /// LSTM and GRU: fixed gate nonlinearities, two bias vectors `b_s`, `b_t`.
-    public var isGated: Bool { self == .lstm || self == .gru }
 }
 
 /// One layer of a network: its kind, its input and output sizes and its activation.
@@ -47,7 +44,7 @@ public struct LayerSpec: Sendable, Equatable, Codable {
     }
 
     /// Whether the layer has a `TW` term (rnn, lstm, gru).
-    public var isRecurrent: Bool { kind != .dense }
+    public var isRecurrent: Bool { kind.isRecurrent }
 
     /// LSTM or GRU.
     public var isGated: Bool { kind.isGated }

@@ -2,79 +2,67 @@ import Foundation
 import RNNKernels
 
 extension Network {
-    /// Runs steps `(p, n]` forward, layer by layer, with the current weights:
+    /// Runs steps `(p, n]` forward, layer by layer, with the current weights: each layer's
+    /// definition runs its chunk (`LayerDefinition.forward`), e.g. for rnn layers
     /// ```
     /// Z^l = H^{l-1} · SW^lᵀ + b^l          one GEMM over the (n - p)·B rows of the chunk
-    /// z^l_m += TW^l · h^l_{m-1}            rnn layers, step by step
+    /// z^l_m += TW^l · h^l_{m-1}            step by step
     /// h^l_m = sigma^l(z^l_m)
     /// ```
-    /// LSTM and GRU layers run `forwardGated` (same scheme, G·U gate pre-activations).
     /// For cross-entropy the top layer's row losses `log Σ exp(z) - z_t` are taken from the logits
     /// before the softmax overwrites them.
     func forward(_ view: BatchView<Scalar>, from p: Int, to n: Int) {
-        let b = lanes
-        let rows = (n - p) * b
-        let top = spec.layers.count - 1
         chunkStart = p + 1
-        let keepLogits = spec.loss.usesClassTargets  // softmax + cross-entropy: keep the row losses
         for (l, layer) in spec.layers.enumerated() {
-            if layer.isGated {
-                forwardGated(view, layer: l, from: p, to: n)
-                continue
+            layer.kind.accept(ForwardChunk(network: self, view: view, layer: l, from: p, to: n))
+        }
+    }
+
+    /// `Z^l = H^{l-1} · SW^lᵀ + b^l` for the chunk's rows `(p, n]` of an rnn or dense layer,
+    /// into its `h` slots (one GEMM; a one-hot first layer adds the column of `SW` instead).
+    /// Returns the slot of step `p + 1`.
+    func inputProjection(_ view: BatchView<Scalar>, layer l: Int, from p: Int, to n: Int) -> UnsafeMutablePointer<Scalar> {
+        let layer = spec.layers[l]
+        let e = layout.entries[l]
+        let b = lanes, rows = (n - p) * b
+        let u = layer.units, i = layer.inputs
+        let sw = UnsafePointer(params.baseAddress! + e.sw)
+        let bias = params.baseAddress! + e.b
+        let z = slot(h[l], l, p + 1)  // (rows, U)
+        for r in 0..<rows { (z + r * u).update(from: bias, count: u) }
+        if l == 0, let hot = view.hotInputs {
+            // One-hot input: SW · x is column x of SW.
+            let idx = hot + p * b
+            for r in 0..<rows where idx[r] >= 0 {
+                let col = Int(idx[r])
+                let zr = z + r * u
+                for j in 0..<u { zr[j] += sw[j * i + col] }
             }
-            let e = layout.entries[l]
-            let u = layer.units, i = layer.inputs
-            let sw = UnsafePointer(params.baseAddress! + e.sw)
-            let bias = params.baseAddress! + e.b
-            let z = slot(h[l], l, p + 1)  // (rows, U)
-            for r in 0..<rows { (z + r * u).update(from: bias, count: u) }
-            if l == 0, let hot = view.hotInputs {
-                // One-hot input: SW · x is column x of SW.
-                let idx = hot + p * b
-                for r in 0..<rows where idx[r] >= 0 {
-                    let col = Int(idx[r])
-                    let zr = z + r * u
-                    for j in 0..<u { zr[j] += sw[j * i + col] }
-                }
-            } else {
-                let x: UnsafePointer<Scalar> = l == 0
-                    ? view.denseInputs! + p * b * i
-                    : UnsafePointer(slot(h[l - 1], l - 1, p + 1))
-                Scalar.gemm(transA: false, transB: true, m: rows, n: u, k: i,
-                            alpha: 1, a: x, lda: i, b: sw, ldb: i, beta: 1, c: z, ldc: u)
-            }
-            if let twOffset = e.tw {
-                let tw = UnsafePointer(params.baseAddress! + twOffset)
-                let product = recurrence[l]
-                product.refreshForward(tw, gateRows: u, units: u)  // from the current weights
-                let fusedTanh = layer.activation == .tanh && !(l == top && keepLogits)
-                for m in (p + 1)...n {
-                    let zm = slot(h[l], l, m)
-                    let hPrev = UnsafePointer(slot(h[l], l, m - 1))
-                    switch product {
-                    case .packed(let pk):
-                        pk.product(hPrev, pk.forward, into: zm, rows: b, epilogue: fusedTanh ? .tanh : .none)
-                        if fusedTanh { continue }
-                    case .smallKernel(let t):
-                        recurrentProduct(hPrev, UnsafePointer(t.baseAddress!), into: zm, rows: b, units: u)
-                    case .blas:
-                        Scalar.gemm(transA: false, transB: true, m: b, n: u, k: u,
-                                    alpha: 1, a: hPrev, lda: u, b: tw, ldb: u,
-                                    beta: 1, c: zm, ldc: u)
-                    }
-                    if l == top && keepLogits {
-                        softmaxKeepingRowLoss(zm, rows: b, from: m, view)
-                    } else {
-                        layer.activation.forward(zm, rows: b, width: u)
-                    }
-                }
-            } else {
-                if l == top && keepLogits {
-                    softmaxKeepingRowLoss(z, rows: rows, from: p + 1, view)
-                } else {
-                    layer.activation.forward(z, rows: rows, width: u)
-                }
-            }
+        } else {
+            let x: UnsafePointer<Scalar> = l == 0
+                ? view.denseInputs! + p * b * i
+                : UnsafePointer(slot(h[l - 1], l - 1, p + 1))
+            Scalar.gemm(transA: false, transB: true, m: rows, n: u, k: i,
+                        alpha: 1, a: x, lda: i, b: sw, ldb: i, beta: 1, c: z, ldc: u)
+        }
+        return z
+    }
+
+    /// Whether layer `l` is the softmax top of a cross-entropy stack, whose forward keeps each
+    /// row's loss (`softmaxKeepingRowLoss`) instead of applying its activation.
+    @inline(__always)
+    func keepsRowLoss(_ l: Int) -> Bool {
+        l == spec.layers.count - 1 && spec.loss.usesClassTargets
+    }
+
+    /// `h = sigma^l(z)` in place for `rows` rows from step `m` of an rnn or dense layer (the top of
+    /// a cross-entropy stack: the softmax keeping its row losses).
+    @inline(__always)
+    func activate(_ z: UnsafeMutablePointer<Scalar>, layer l: Int, rows: Int, from m: Int, _ view: BatchView<Scalar>) {
+        if keepsRowLoss(l) {
+            softmaxKeepingRowLoss(z, rows: rows, from: m, view)
+        } else {
+            spec.layers[l].activation.forward(z, rows: rows, width: spec.layers[l].units)
         }
     }
 
@@ -162,6 +150,18 @@ extension Network {
             }
         }
         return (sum, elements)
+    }
+}
+
+/// `Network.forward`'s visitor: one layer's chunk through its definition.
+struct ForwardChunk<Scalar: RNNScalar>: LayerKindVisitor {
+    let network: Network<Scalar>
+    let view: BatchView<Scalar>
+    let layer: Int, from: Int, to: Int
+
+    @inline(__always)
+    func visit<Kind: LayerDefinition>(_ kind: Kind.Type) {
+        Kind.forward(network, view, layer: layer, from: from, to: to)
     }
 }
 

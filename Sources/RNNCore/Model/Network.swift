@@ -55,10 +55,10 @@ public final class Network<Scalar: RNNScalar> {
     /// (B, 3U) forward; backward (`TruncatedBPTT+Gated`) the carries `delta h_{m-1}` and
     /// `delta c_{m-1}` (B, U) each.
     var gatedScratch = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
-    /// LSTM layers with the vectorised cell (`foldsLSTMBias`), (2, max 4U): the summed bias
-    /// `b_s + b_t` the forward cell adds, and the window's bias-gradient sums the backward cell
-    /// accumulates.
-    let lstmBiasWork: UnsafeMutableBufferPointer<Scalar>
+    /// Gated layers whose vectorised cell folds the bias (`GatedLayerDefinition.foldsBiasInCell`),
+    /// (2, max G·U): the summed bias `b_s + b_t` the forward cell adds, and the window's
+    /// bias-gradient sums the backward cell accumulates.
+    let cellBiasWork: UnsafeMutableBufferPointer<Scalar>
     /// Injected error of the top layer per step of the chunk, (chunk, B, O): dC/dy (mse) or dC/dz.
     var inject = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
     /// Cross-entropy of each top-layer row, `log Σ_j exp(z_j) - z_t`, from the logits before the
@@ -86,22 +86,25 @@ public final class Network<Scalar: RNNScalar> {
         for i in 0..<layout.count { params[i] = Scalar(parameters[i]) }
         self.update = ParameterUpdate(optimizer: optimizer, clipNorm: clipNorm, count: layout.count)
         let pad = Self.gatedRowPad
-        auxWidth = spec.layers.map { $0.kind == .lstm ? 6 * $0.units + pad : ($0.kind == .gru ? 4 * $0.units + pad : 0) }
+        auxWidth = spec.layers.map { layer in
+            let columns = layer.kind.traits.auxPerUnit * layer.units
+            return columns > 0 ? columns + pad : 0
+        }
         if let first = spec.layers.first, first.isGated {
             oneHotSWT = .allocate(capacity: max(first.kind.gates * first.units * first.inputs, 1))
             oneHotSWT?.initialize(repeating: 0)
         }
         recurrence = spec.layers.map { RecurrenceProduct.choose(for: $0) }
-        let lstmGates = spec.layers.filter { $0.kind == .lstm }.map { 4 * $0.units }.max() ?? 0
-        lstmBiasWork = .allocate(capacity: max(2 * lstmGates, 1))
-        lstmBiasWork.initialize(repeating: 0)
+        let gateRows = spec.layers.filter(\.isGated).map { $0.kind.gates * $0.units }.max() ?? 0
+        cellBiasWork = .allocate(capacity: max(2 * gateRows, 1))
+        cellBiasWork.initialize(repeating: 0)
     }
 
     deinit {
         params.deallocate()
         for buffer in h + aux { buffer.deallocate() }
         gatedScratch.deallocate()
-        lstmBiasWork.deallocate()
+        cellBiasWork.deallocate()
         oneHotSWT?.deallocate()
         for product in recurrence { product.deallocate() }
         inject.deallocate()

@@ -39,7 +39,7 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
         if let last = layers.last, last.isGated {
             // Gated layers have fixed nonlinearities: they cannot produce a softmax or sigmoid output.
             if let required = loss.requiredActivation {
-                out.append("loss \(loss.rawValue) needs a \(required.rawValue) output layer; \(last.kind == .lstm ? "an" : "a") \(last.kind.rawValue) layer cannot be the last layer (add a dense \(required.rawValue) layer on top)")
+                out.append("loss \(loss.rawValue) needs a \(required.rawValue) output layer; \(last.kind.withArticle) layer cannot be the last layer (add a dense \(required.rawValue) layer on top)")
             }
         } else if let last = layers.last {
             if let required = loss.requiredActivation, last.activation != required {

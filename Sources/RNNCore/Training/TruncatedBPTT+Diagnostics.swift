@@ -111,11 +111,11 @@ extension TruncatedBPTT {
     ///    leaving `delta^l_m` (gate deltas for gated layers) in the delta buffer.
     /// 2. Per layer, over the rows `m = max(a_ref, t - lags) … t`, two whole-window GEMMs give
     ///    ```
-    ///    dh^l_m = SW^{l+1}ᵀ Delta^{l+1}_m  +  TW^lᵀ Delta_h^l_{m+1}       (top layer: injected dC_t/dy_t)
+    ///    dh^l_m = SW^{l+1}ᵀ Delta_x^{l+1}_m  +  TW^lᵀ Delta_h^l_{m+1}       (top layer: injected dC_t/dy_t)
     ///    ```
-    ///    (`Delta^{l+1}` the input-side gate deltas of a gated layer above; `Delta_h` the
-    ///    recurrent-side ones), and for a GRU the direct path `dh_m += z_{m+1} ⊙ dh_{m+1}`, one
-    ///    elementwise pass downward in `m`.
+    ///    (`Delta_x^{l+1}` the input-side deltas of the layer above, `sendDown`; `Delta_h` the
+    ///    recurrent-side ones), then the kind's direct path outside `TW`, if any
+    ///    (`LayerDefinition.addDirectStatePath`: gru `dh_m += z_{m+1} ⊙ dh_{m+1}`).
     func creditProfile(_ view: BatchView<Scalar>, at t: Int, referenceStart aRef: Int, lags: Int) -> [[Double]] {
         let b = network.lanes
         let top = network.spec.layers.count - 1
@@ -144,42 +144,15 @@ extension TruncatedBPTT {
                     (x + (t - r0) * b * u).update(from: network.outputSlot(network.inject, t), count: b * u)
                 }
             } else {
-                let above = network.spec.layers[l + 1]
                 let from = max(r0, lo[l + 1])
-                let aboveRows = (t - from + 1) * b
-                let dAbove = UnsafePointer(deltaSlot(l + 1, from))
-                let swAbove = w + network.layout.entries[l + 1].sw
-                let out = x + (from - r0) * b * u
-                if above.kind == .gru {  // Delta_x of a gru: (r z) = columns 0 ..< 2U', n_x = 3U' ..< 4U'
-                    let ua = above.units
-                    Scalar.gemm(transA: false, transB: false, m: aboveRows, n: u, k: 2 * ua,
-                                alpha: 1, a: dAbove, lda: deltaWidth[l + 1], b: swAbove, ldb: u,
-                                beta: 0, c: out, ldc: u)
-                    Scalar.gemm(transA: false, transB: false, m: aboveRows, n: u, k: ua,
-                                alpha: 1, a: dAbove + 3 * ua, lda: deltaWidth[l + 1], b: swAbove + 2 * ua * u, ldb: u,
-                                beta: 1, c: out, ldc: u)
-                } else {
-                    Scalar.gemm(transA: false, transB: false, m: aboveRows, n: u, k: above.kind.gates * above.units,
-                                alpha: 1, a: dAbove, lda: deltaWidth[l + 1], b: swAbove, ldb: u,
-                                beta: 0, c: out, ldc: u)
-                }
+                sendDown(from: l + 1, rows: (t - from + 1) * b, stepFrom: from, into: x + (from - r0) * b * u, ldc: u)
             }
             // + TWᵀ Delta_h_{m+1} for m = r0 ... t - 1 (rnn: delta; lstm: i f g o; gru: r z n_h).
             if let twOffset = network.layout.entries[l].tw, t > r0 {
                 Scalar.gemm(transA: false, transB: false, m: (t - r0) * b, n: u, k: layer.kind.gates * u,
                             alpha: 1, a: UnsafePointer(deltaSlot(l, r0 + 1)), lda: deltaWidth[l], b: w + twOffset, ldb: u,
                             beta: 1, c: x, ldc: u)
-                if layer.kind == .gru {  // h_{m+1} = (1 - z) ⊙ n + z ⊙ h_m: dh_m += z_{m+1} ⊙ dh_{m+1}
-                    let aw = network.auxWidth[l]
-                    for m in stride(from: t - 1, through: r0, by: -1) {
-                        let gates = UnsafePointer(network.auxSlot(l, m + 1))
-                        let dm = x + (m - r0) * b * u, next = UnsafePointer(dm + b * u)
-                        for r in 0..<b {
-                            let z = gates + r * aw + u
-                            for j in 0..<u { dm[r * u + j] += z[j] * next[r * u + j] }
-                        }
-                    }
-                }
+                layer.kind.accept(DirectStatePath(network: network, layer: l, rows: x, from: r0, to: t))
             }
             for m in r0...t {
                 let row = x + (m - r0) * b * u
@@ -228,5 +201,17 @@ extension TruncatedBPTT {
             return .nan  // not folded: the injected rows carry dC/dy
         }
         return sum.squareRoot()
+    }
+}
+
+/// `creditProfile`'s visitor: the layer kind's direct state path over the credit rows.
+struct DirectStatePath<Scalar: RNNScalar>: LayerKindVisitor {
+    let network: Network<Scalar>
+    let layer: Int
+    let rows: UnsafeMutablePointer<Scalar>
+    let from: Int, to: Int
+
+    func visit<Kind: LayerDefinition>(_ kind: Kind.Type) {
+        Kind.addDirectStatePath(network, layer: layer, dh: rows, from: from, to: to)
     }
 }

@@ -1,7 +1,76 @@
 import RNNKernels
 
+/// `lstm`: PyTorch `nn.LSTM` (one layer), gates in the order i, f, g, o (SPEC 2). Parameters
+/// `W_s` (4U × I), `W_t` (4U × U), `b_s`, `b_t` (4U): PyTorch's `weight_ih_l0`, `weight_hh_l0`,
+/// `bias_ih_l0`, `bias_hh_l0`; initialisation uniform in `±1/sqrt(U)` (PyTorch's default). The
+/// recurrent state is `[h; c]` (S = 2U); `h_0 = c_0 = 0`.
+/// ```
+/// i,f,g,o = split(SW·x_m + b_s + TW·h_{m-1} + b_t)
+/// c_m = σ(f)⊙c_{m-1} + σ(i)⊙tanh(g);   h_m = σ(o)⊙tanh(c_m)
+/// ```
+/// Backward (the cell's step; `GatedLayer` adds `TWᵀ delta_{m+1}` and the weight gradients):
+/// ```
+/// dh_m = E^l_m + TWᵀ delta_{m+1}
+/// dc_m = dc_{m+1} ⊙ σ(f_{m+1}) + dh_m ⊙ σ(o) ⊙ (1 − tanh²(c_m))
+/// delta_i = dc ⊙ tanh(g) ⊙ σ'(i)   delta_f = dc ⊙ c_{m-1} ⊙ σ'(f)
+/// delta_g = dc ⊙ σ(i) ⊙ (1 − tanh²(g))   delta_o = dh ⊙ tanh(c_m) ⊙ σ'(o)
+/// ```
+/// `Delta_x = Delta_h = (delta_i, delta_f, delta_g, delta_o)`. Truncation cuts `c` with `h`.
+enum LSTMLayer: GatedLayerDefinition {
+    static let traits = LayerTraits(gates: 4, isRecurrent: true, isGated: true, statePerUnit: 2, auxPerUnit: 6,
+                                    deltaPerUnit: 4, inputDeltaBlocks: .contiguous)
+    static var foldsBiasInCell: Bool { true }
+    static func recurrentBiasColumnsBeforeCell(units u: Int) -> Int { 4 * u }
+    static var recurrentErrorAccumulates: Bool { false }
+
+    static func forward<Scalar: RNNScalar>(_ network: Network<Scalar>, _ view: BatchView<Scalar>,
+                                           layer l: Int, from p: Int, to n: Int) {
+        GatedLayer.forward(Self.self, network, view, layer: l, from: p, to: n)
+    }
+
+    static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
+                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int) {
+        GatedLayer.backward(Self.self, bptt, view, layer: l, windowStart: lo, to: n)
+    }
+
+    /// `g[:, 0 ..< 4U] += h_{m-1} · TWᵀ`, then the cell (float32 on AVX-512, packed panels: the
+    /// whole cell in one vectorised pass).
+    @inline(__always)
+    static func forwardStep<Scalar: RNNScalar>(_ network: Network<Scalar>, layer l: Int, step m: Int,
+                                               biasSum: UnsafePointer<Scalar>?, vectorised: Bool) {
+        let b = network.lanes, u = network.spec.layers[l].units, gu = 4 * u
+        let aw = network.auxWidth[l]
+        let g = network.auxSlot(l, m)                                           // (B, aw)
+        let gPrev = UnsafePointer(network.auxSlot(l, m - 1))                    // (B, aw)
+        let hPrev = UnsafePointer(network.slot(network.h[l], l, m - 1))         // (B, U)
+        let hOut = network.slot(network.h[l], l, m)                             // (B, U)
+        switch network.recurrence[l] {
+        case .packed(let pk):
+            pk.gateProduct(hPrev, into: g, ldc: aw, rows: b)
+        case .smallKernel(let t):
+            rnn_sgemm_nn_acc(b, gu, u, f32(hPrev), u, f32(UnsafePointer(t.baseAddress!)), gu, f32(g), aw)
+        case .blas:
+            let tw = UnsafePointer(network.params.baseAddress! + network.layout.entries[l].tw!)
+            Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
+                        b: tw, ldb: u, beta: 1, c: g, ldc: aw)
+        }
+        LSTMCell.forward(g, previous: gPrev, h: hOut, lanes: b, units: u, stride: aw, bias: biasSum, vectorised: vectorised)
+    }
+
+    @inline(__always)
+    static func backwardStep<Scalar: RNNScalar>(_ network: Network<Scalar>, layer l: Int, step m: Int,
+                                                delta dm: UnsafeMutablePointer<Scalar>, deltaStride dw: Int,
+                                                dhNext: UnsafeMutablePointer<Scalar>, dcNext: UnsafeMutablePointer<Scalar>,
+                                                biasGradient: UnsafeMutablePointer<Scalar>?, vectorised: Bool) {
+        let u = network.spec.layers[l].units
+        LSTMCell.backward(gates: UnsafePointer(network.auxSlot(l, m)), previous: UnsafePointer(network.auxSlot(l, m - 1)),
+                          delta: dm, deltaStride: dw, dhNext: dhNext, dcNext: dcNext, lanes: network.lanes, units: u,
+                          stride: network.auxWidth[l], biasGradient: biasGradient, vectorised: vectorised)
+    }
+}
+
 /// The LSTM cell of one step over `B` lanes, after the gate pre-activations are formed (SPEC
-/// notation as in `TruncatedBPTT+Gated.swift`). Shared by every algorithm that runs a gated layer
+/// notation as above). Shared by every algorithm that runs a gated layer
 /// step by step (truncated BPTT's chunks; the online algorithms' single steps).
 ///
 /// Rows of `g` (B, stride ≥ 6U): `[i f g o | c | tanh(c)]`; on entry the first 4U columns hold
@@ -83,91 +152,4 @@ enum LSTMCell<Scalar: RNNScalar> {
             if let biasGradient { for j in 0..<(4 * u) { biasGradient[j] += dr[j] } }
         }
     }
-}
-
-/// The GRU cell of one step over `B` lanes, after the input side and the recurrence product are
-/// formed. Rows of `g` (B, stride ≥ 4U): `[r z n | TW_n·h_{m-1} + b_tn]`; on entry the first 3U
-/// columns hold `SW·x_m + b_s` plus `b_t` on r and z; `s` (B, 3U, stride ls) holds `TW·h_{m-1}`.
-/// ```
-/// forward:  r = σ(·_r + s_r);  z = σ(·_z + s_z);  n = tanh(·_n + r ⊙ (s_n + b_tn));  h_m = (1 − z)⊙n + z⊙h_{m-1}
-/// backward: dh = E + dhNext;  delta_{n,x} = dh ⊙ (1 − z) ⊙ (1 − n²);  delta_{n,h} = delta_{n,x} ⊙ r
-///           delta_r = delta_{n,x} ⊙ (TW_n·h_{m-1} + b_tn) ⊙ σ'(r);  delta_z = dh ⊙ (h_{m-1} − n) ⊙ σ'(z)
-///           dhNext ← dh ⊙ z   (the direct path; the caller adds `TWᵀ Delta_h` for step m − 1)
-/// ```
-/// Delta rows: `[r z n_h n_x]`. `vectorised` as for `LSTMCell` (`rnn_gru_forward_f32`, `rnn_gru_backward_f32`).
-enum GRUCell<Scalar: RNNScalar> {
-    @inline(__always)
-    static func forward(_ g: UnsafeMutablePointer<Scalar>, recurrent s: UnsafePointer<Scalar>, recurrentStride ls: Int,
-                        bt: UnsafePointer<Scalar>, hPrev: UnsafePointer<Scalar>, h hOut: UnsafeMutablePointer<Scalar>,
-                        lanes b: Int, units u: Int, stride aw: Int, vectorised: Bool) {
-        if vectorised {
-            rnn_gru_forward_f32(b, u, f32(g), aw, f32(s), ls, f32(bt + 2 * u), f32(hPrev), f32(hOut), u)
-            return
-        }
-        for r in 0..<b {
-            let row = g + r * aw, sr = s + r * ls
-            for j in 0..<(2 * u) { row[j] += sr[j] }
-            GateSigmoid<Scalar>.apply(row, count: 2 * u)          // r, z
-            let hn = row + 3 * u                                  // TW_n·h_{m-1} + b_tn
-            for j in 0..<u {
-                hn[j] = sr[2 * u + j] + bt[2 * u + j]
-                row[2 * u + j] += row[j] * hn[j]
-            }
-            Scalar.tanhInPlace(row + 2 * u, count: u)             // n
-            let hp = hPrev + r * u, hr = hOut + r * u
-            for j in 0..<u {
-                let z = row[u + j]
-                hr[j] = (1 - z) * row[2 * u + j] + z * hp[j]
-            }
-        }
-    }
-
-    @inline(__always)
-    static func backward(gates g: UnsafePointer<Scalar>, hPrev: UnsafePointer<Scalar>,
-                         delta dm: UnsafeMutablePointer<Scalar>, deltaStride dw: Int,
-                         dhNext: UnsafeMutablePointer<Scalar>, lanes b: Int, units u: Int, stride aw: Int,
-                         vectorised: Bool) {
-        if vectorised {
-            rnn_gru_backward_f32(b, u, f32(g), aw, f32(hPrev), u, f32(dm), dw, f32(dhNext))
-            return
-        }
-        for r in 0..<b {
-            let row = g + r * aw, dr = dm + r * dw
-            let hp = hPrev + r * u, dhr = dhNext + r * u
-            for j in 0..<u {
-                let rg = row[j], z = row[u + j], nv = row[2 * u + j], hn = row[3 * u + j]
-                let dh = dr[j] + dhr[j]
-                let dnx = dh * (1 - z) * (1 - nv * nv)
-                dr[j] = dnx * hn * rg * (1 - rg)
-                dr[u + j] = dh * (hp[j] - nv) * z * (1 - z)
-                dr[2 * u + j] = dnx * rg
-                dr[3 * u + j] = dnx
-                dhr[j] = dh * z
-            }
-        }
-    }
-}
-
-/// `p[i] = σ(p[i])` for the gates: float32 through the AVX2 kernel of `RNNKernels` (the rnn
-/// path's sigmoid activation keeps `FastMath.sigmoid`, so its results stay as they were).
-enum GateSigmoid<Scalar: RNNScalar> {
-    @inline(__always)
-    static func apply(_ p: UnsafeMutablePointer<Scalar>, count: Int) {
-        if Scalar.self == Float.self {
-            rnn_sigmoid_f32(UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self), count)
-        } else {
-            Scalar.sigmoidInPlace(p, count: count)
-        }
-    }
-}
-
-/// Float32 views of `Scalar` pointers, for the C kernels (callers ensure `Scalar == Float`).
-@inline(__always)
-func f32<Scalar>(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
-    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
-}
-
-@inline(__always)
-func f32<Scalar>(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
-    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }

@@ -1,0 +1,140 @@
+/// What the engines need of one layer kind (SPEC 2), said in one place per kind: each kind is an
+/// enum in `Layers/Kinds/` (`ElmanLayer` for `rnn`, `DenseLayer`, `LSTMLayer`, `GRULayer`) that
+/// conforms to this protocol, with
+/// - its parameters (`traits`: gate blocks, recurrence, biases, state size, the workspace it
+///   needs; tensor names follow from them, `ParameterLayout.namedTensors`), PyTorch names and
+///   initialisation (uniform in `±1/sqrt(units)`, `NetworkSpec.initialParameters`);
+/// - the forward step of a chunk of steps (`forward`, into `Network`'s workspace);
+/// - the backward step of a window (`backward`: `delta` from the error `E^l` that reached its
+///   output, the weight gradients), and the error it sends to its input (`inputDeltaBlocks`:
+///   `E^{l-1} = Delta_x^l · SW^l`) and through its own recurrence (`addDirectStatePath`);
+/// - the per-step local pieces of the online algorithms (`D_n`, the direct dependence of the
+///   state on the previous state outside `TW`; see `OnlineGradient`).
+///
+/// Engines dispatch statically: `LayerKind.accept` opens the kind once per layer and engine entry
+/// (a chunk, a window, a step of all lanes), and the visitor's `visit<Kind>` calls the kind's
+/// static functions specialised for it; nothing switches on a kind per element.
+///
+/// Adding a kind: its file in `Layers/Kinds/`, a case in `LayerKind` and its line in
+/// `LayerKind.accept` (the registration), and its tests.
+protocol LayerDefinition {
+    /// The facts about the kind's parameters and state that the engines size their buffers by.
+    static var traits: LayerTraits { get }
+
+    /// Steps `(p, n]` of layer `l` forward over every lane with the current weights, into the
+    /// network's workspace: `h^l` for every step of the chunk (and `aux` rows where the kind keeps
+    /// gates or a cell). The top layer of a cross-entropy stack keeps its row losses
+    /// (`Network.softmaxKeepingRowLoss`).
+    static func forward<Scalar: RNNScalar>(_ network: Network<Scalar>, _ view: BatchView<Scalar>,
+                                           layer l: Int, from p: Int, to n: Int)
+
+    /// The backward pass of layer `l` over the window rows `lo ... n` of the update at `n`
+    /// (errors injected at `(p, n]`). On entry the first `U` columns of its delta rows hold `E^l`,
+    /// the error on its output `h^l` (at the top layer of a folded loss, zero: the injected
+    /// `dC/dz` is added after `sigma'`); on exit they hold `delta` as `inputDeltaBlocks` and the
+    /// recursion of the layer above expect, and `ΔSW`, `ΔTW`, `Δb` of the window are accumulated
+    /// into the algorithm's gradient.
+    static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
+                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int)
+
+    /// `dh_m += (∂h_{m+1}/∂h_m outside TW)ᵀ dh_{m+1}` over the rows `dh` of steps `r0 ... t`
+    /// ((t - r0 + 1, B, U), `TWᵀ Delta_h` already added), downward in `m`: the credit profile's
+    /// path through the cell's own recurrence (gru: `z_{m+1} ⊙ dh_{m+1}`). Most kinds have none.
+    static func addDirectStatePath<Scalar: RNNScalar>(_ network: Network<Scalar>, layer l: Int,
+                                                      dh: UnsafeMutablePointer<Scalar>, from r0: Int, to t: Int)
+}
+
+extension LayerDefinition {
+    static func addDirectStatePath<Scalar: RNNScalar>(_ network: Network<Scalar>, layer l: Int,
+                                                      dh: UnsafeMutablePointer<Scalar>, from r0: Int, to t: Int) {}
+}
+
+/// The facts of a layer kind that engines size and lay out their buffers by (per unit `U`).
+public struct LayerTraits: Sendable, Equatable {
+    /// `G`: gate blocks stacked in `SW` and `TW` (and in `b_s`, `b_t`): 1, lstm 4, gru 3.
+    public var gates: Int
+    /// Whether the layer has a `TW` term, a state `h^l_{n-1}` that truncation cuts.
+    public var isRecurrent: Bool
+    /// LSTM and GRU: fixed gate nonlinearities (an `activation` key is a configuration error),
+    /// two bias vectors `b_s`, `b_t` (PyTorch's `bias_ih`, `bias_hh`), gate deltas per row.
+    public var isGated: Bool
+    /// `S / U`: the recurrent state per unit (lstm `[h; c]`: 2; otherwise 1).
+    public var statePerUnit: Int
+    /// Columns per unit of a step's `aux` row in `Network`'s workspace (gates, cell): lstm 6
+    /// (`[i f g o | c | tanh(c)]`), gru 4 (`[r z n | TW_n·h + b_tn]`), 0 for none.
+    public var auxPerUnit: Int
+    /// Columns per unit of a step's delta row in `TruncatedBPTT`: 1 (`delta`), gated layers 4
+    /// (lstm `[i f g o]`, gru `[r z n_h n_x]`).
+    public var deltaPerUnit: Int
+    /// The blocks of a delta row that multiply `SW` (`Delta_x`), as (first column, first weight
+    /// row, count) per unit count: one block of `G·U` columns from 0, except gru's
+    /// `(r z)` = columns `0 ..< 2U` and `n_x` = columns `3U ..< 4U` (weight rows `2U ..< 3U`).
+    public var inputDeltaBlocks: InputDeltaBlocks
+
+    public init(gates: Int, isRecurrent: Bool, isGated: Bool, statePerUnit: Int = 1, auxPerUnit: Int = 0,
+                deltaPerUnit: Int = 1, inputDeltaBlocks: InputDeltaBlocks = .contiguous) {
+        self.gates = gates
+        self.isRecurrent = isRecurrent
+        self.isGated = isGated
+        self.statePerUnit = statePerUnit
+        self.auxPerUnit = auxPerUnit
+        self.deltaPerUnit = deltaPerUnit
+        self.inputDeltaBlocks = inputDeltaBlocks
+    }
+}
+
+/// Where `Delta_x` sits in a delta row (see `LayerTraits.inputDeltaBlocks`).
+public enum InputDeltaBlocks: Sendable, Equatable {
+    /// Columns `0 ..< G·U` multiply weight rows `0 ..< G·U` of `SW`.
+    case contiguous
+    /// GRU: columns `0 ..< 2U` (r, z) multiply rows `0 ..< 2U`; columns `3U ..< 4U` (`n_x`) rows
+    /// `2U ..< 3U`.
+    case gru
+
+    /// The blocks as (first column, first weight row, count) for a layer of `units` and `gates`;
+    /// at most two, without an array (the backward pass calls this at every update).
+    @inline(__always)
+    func blocks(units u: Int, gates: Int) -> (first: (column: Int, row: Int, count: Int), second: (column: Int, row: Int, count: Int)?) {
+        switch self {
+        case .contiguous: return ((0, 0, gates * u), nil)
+        case .gru: return ((0, 0, 2 * u), (3 * u, 2 * u, u))
+        }
+    }
+}
+
+/// An engine entry that runs per layer: `visit` receives the layer's definition as a type, so
+/// that its body calls the kind's static functions specialised for it.
+protocol LayerKindVisitor {
+    associatedtype Result
+    func visit<Kind: LayerDefinition>(_ kind: Kind.Type) -> Result
+}
+
+extension LayerKind {
+    /// The registration of every layer kind: its definition, handed to `visitor` (one switch per
+    /// engine entry and layer, never per element).
+    @inline(__always)
+    func accept<Visitor: LayerKindVisitor>(_ visitor: Visitor) -> Visitor.Result {
+        switch self {
+        case .rnn: return visitor.visit(ElmanLayer.self)
+        case .dense: return visitor.visit(DenseLayer.self)
+        case .lstm: return visitor.visit(LSTMLayer.self)
+        case .gru: return visitor.visit(GRULayer.self)
+        }
+    }
+
+    /// The kind's traits (its definition's).
+    public var traits: LayerTraits { accept(TraitsOf()) }
+
+    /// Number of stacked gate blocks G in `SW` and `TW`: 4 (lstm), 3 (gru), 1 otherwise.
+    public var gates: Int { traits.gates }
+
+    /// LSTM and GRU: fixed gate nonlinearities, two bias vectors `b_s`, `b_t`.
+    public var isGated: Bool { traits.isGated }
+
+    /// Whether the layer has a `TW` term.
+    public var isRecurrent: Bool { traits.isRecurrent }
+}
+
+private struct TraitsOf: LayerKindVisitor {
+    func visit<Kind: LayerDefinition>(_ kind: Kind.Type) -> LayerTraits { Kind.traits }
+}
