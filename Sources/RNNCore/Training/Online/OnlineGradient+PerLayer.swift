@@ -30,29 +30,29 @@ extension OnlineGradient {
     func perLayerAdvance(_ w: UnsafePointer<Scalar>) {
         var targets = false, count = 0
         for lane in 0..<lanes {
-            if hasTarget[lane] {
+            if readout.hasTarget[lane] {
                 perLayerErrors(w, lane)
                 targets = true
             } else {
-                (stepErrors + lane * stackedStateSize).update(repeating: 0, count: stackedStateSize)
+                (perLayer.errors + lane * stackedStateSize).update(repeating: 0, count: stackedStateSize)
             }
-            if active[lane] {
-                activeLanes[count] = lane
+            if layers.active[lane] {
+                perLayer.activeLanes[count] = lane
                 count += 1
             }
         }
         for (l, sh) in shapes.enumerated() {
-            guard let Mb = perLayerM[l] else { continue }
+            guard let Mb = perLayer.m[l] else { continue }
             if !sh.isGated {
                 rnnCarry(l, w, count: count, targets: targets)
                 continue
             }
-            for q in 0..<count { perLayerCarry(l, activeLanes[q], w) }
+            for q in 0..<count { perLayerCarry(l, perLayer.activeLanes[q], w) }
             guard targets else { continue }
-            let acc = accumulator
+            let acc = backward.accumulator
             let u = sh.units, i = sh.inputs, G = sh.gates
-            let errors = UnsafePointer(stepErrors + stateOffset[l])
-            let rowStride = perLayerRowStride[l], laneStride = perLayerLaneStride[l]
+            let errors = UnsafePointer(perLayer.errors + stateOffset[l])
+            let rowStride = perLayer.rowStride[l], laneStride = perLayer.laneStride[l]
             // Unit k's row of gate g for the lane at M̄ + (k·G + g)·rowStride + lane·laneStride (h
             // rows only: q is 0 on c).
             for g in 0..<G {
@@ -69,19 +69,19 @@ extension OnlineGradient {
         }
     }
 
-    /// An rnn layer's M̄ one step on for the `count` lanes in `activeLanes`, and with `targets`
+    /// An rnn layer's M̄ one step on for the `count` lanes in `perLayer.activeLanes`, and with `targets`
     /// its gradient summed over them:
     /// `M̄_n[k, :] = a_k M̄_{n-1}[k, :] + σ'(z_{n,k}) [x; h_{n-1}; 1]`, `a_k = σ'(z_{n,k}) TW[k, k]`
     /// (snap1) or `λ` (rflo); `ΔW[k, :] += Σ_lanes q_k M̄_n[k, :]`.
     func rnnCarry(_ l: Int, _ w: UnsafePointer<Scalar>, count: Int, targets: Bool) {
         let sh = shapes[l]
-        guard let Mb = perLayerM[l], count > 0 else { return }
-        let u = sh.units, i = sh.inputs, C = sh.blockStride, ldv = carryColumns
+        guard let Mb = perLayer.m[l], count > 0 else { return }
+        let u = sh.units, i = sh.inputs, C = sh.blockStride, ldv = perLayer.inputStride
         // Each lane's [x; h_{n-1}; 1].
-        let x = layerInput(l), hp = hPrev[l]
+        let x = layerInput(l), hp = layers.hPrev[l]
         for q in 0..<count {
-            let lane = activeLanes[q]
-            let v = carryInputs + lane * ldv
+            let lane = perLayer.activeLanes[q]
+            let v = perLayer.inputs + lane * ldv
             v.update(from: x + lane * i, count: i)
             (v + i).update(from: hp + lane * u, count: u)
             v[i + u] = 1
@@ -89,19 +89,19 @@ extension OnlineGradient {
         var diag: UnsafePointer<Scalar>? = nil
         if algorithm == .snap1 {
             let tw = w + sh.tw
-            for k in 0..<u { recurrentDiagonal[k] = tw[k * u + k] }
-            diag = UnsafePointer(recurrentDiagonal)
+            for k in 0..<u { perLayer.recurrentDiagonal[k] = tw[k * u + k] }
+            diag = UnsafePointer(perLayer.recurrentDiagonal)
         }
         // The row's i + u + 1 columns, not its padding (which stays 0): the carry's cost is its
         // multiply-adds, and the bias column alone would take a whole vector.
-        let g = carryGradientRows
-        OnlineRows.carry(rows: u, n: i + u + 1, lanes: activeLanes, count: count, Mb, ldr: perLayerRowStride[l],
-                         ldl: perLayerLaneStride[l],
-                         d: ds[l], sdt: u, diag: diag, lambda: Scalar(rfloDecay), v: carryInputs, ldv: ldv,
-                         e: targets ? UnsafePointer(stepErrors + stateOffset[l]) : nil, set: stackedStateSize,
+        let g = perLayer.gradientRows
+        OnlineRows.carry(rows: u, n: i + u + 1, lanes: perLayer.activeLanes, count: count, Mb, ldr: perLayer.rowStride[l],
+                         ldl: perLayer.laneStride[l],
+                         d: layers.ds[l], sdt: u, diag: diag, lambda: Scalar(rfloDecay), v: perLayer.inputs, ldv: ldv,
+                         e: targets ? UnsafePointer(perLayer.errors + stateOffset[l]) : nil, set: stackedStateSize,
                          g: g, ldg: C)
         guard targets else { return }
-        let acc = accumulator, one = UnsafePointer(self.one)
+        let acc = backward.accumulator, one = UnsafePointer(backward.one)
         OnlineRows.axpy(rows: u, n: i, acc + sh.sw, ldd: i, s: one, ss: 0, src: g, lds: C)
         OnlineRows.axpy(rows: u, n: u, acc + sh.tw, ldd: u, s: one, ss: 0, src: g + i, lds: C)
         OnlineRows.axpy(rows: u, n: 1, acc + sh.b, ldd: 1, s: one, ss: 0, src: g + i + u, lds: C)
@@ -112,17 +112,17 @@ extension OnlineGradient {
         let lambda = Scalar(rfloDecay)
         let snap = algorithm == .snap1
         let sh = shapes[l]
-        guard let Mb = perLayerM[l] else { return }
+        guard let Mb = perLayer.m[l] else { return }
         let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize
         let lstm = sh.kind == .lstm, gru = sh.kind == .gru
-        let rowStride = perLayerRowStride[l]
+        let rowStride = perLayer.rowStride[l]
         let tw = w + max(sh.tw, 0)
-        let aHH = rowScratchS  // (U) the carry factor of unit k's rows (gru)
-        let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G, sc = selfCoef[l] + lane * S
+        let aHH = backward.rowScratchS  // (U) the carry factor of unit k's rows (gru)
+        let d = layers.ds[l] + lane * S * G, e = layers.dt[l] + lane * S * G, sc = layers.selfCoef[l] + lane * S
         let x = layerInput(l) + lane * i
-        let hp = hPrev[l] + lane * u
+        let hp = layers.hPrev[l] + lane * u
         // The lane's (state row, gate) row r at base + r·rowStride.
-        let base = Mb + lane * perLayerLaneStride[l]
+        let base = Mb + lane * perLayer.laneStride[l]
         if !lstm {
             // gru: M̄_n[k, g, :] = a_k M̄_{n-1}[k, g, :] + [Ds[k,g] x ; Dt[k,g] h_{n-1} ; Ds[k,g] ; Dt[k,g]],
             // a_k = J[h_k, h_k] = Σ_g Dt[k, g] TW[gU + k, k] + z_k for snap1, λ for rflo.
@@ -135,7 +135,7 @@ extension OnlineGradient {
                 }
                 aHH[k] = a
             }
-            let a = UnsafePointer(aHH), one = UnsafePointer(self.one)
+            let a = UnsafePointer(aHH), one = UnsafePointer(backward.one)
             for g in 0..<G {
                 let rows = base + g * rowStride  // unit k's row of gate g at rows + k·G·rowStride
                 let ldm = G * rowStride
@@ -187,11 +187,11 @@ extension OnlineGradient {
     }
 
     /// One lane's errors at a target step, top-down from `q` on `h^L` through the same step only:
-    /// `q^l` on each recurrent layer's `h` into the lane's row of `stepErrors` (at the layer's
+    /// `q^l` on each recurrent layer's `h` into the lane's row of `perLayer.errors` (at the layer's
     /// state offset; 0 on an lstm's c),
     /// `q^{l-1} = Jx^lᵀ q^l`; a dense layer between gets its exact same-step gradient `q^dᵀ I^d`.
     func perLayerErrors(_ w: UnsafePointer<Scalar>, _ lane: Int) {
-        var cot = cotangent, below = cotangentBelow
+        var cot = backward.cotangent, below = backward.cotangentBelow
         // The error on h^L, padded with 0 on an lstm's c.
         let topShape = shapes[topRecurrent]
         cot.update(from: q + lane * topShape.units, count: topShape.units)
@@ -199,11 +199,11 @@ extension OnlineGradient {
             let sh = shapes[l]
             let u = sh.units
             if sh.kind == .lstm { (cot + u).update(repeating: 0, count: u) }
-            if perLayerM[l] != nil {
-                (stepErrors + lane * stackedStateSize + stateOffset[l]).update(from: cot, count: sh.stateSize)
+            if perLayer.m[l] != nil {
+                (perLayer.errors + lane * stackedStateSize + stateOffset[l]).update(from: cot, count: sh.stateSize)
                 if l > 0 { layerVJP(l, lane, UnsafePointer(cot), w, grad: nil, cx: below) }
             } else {
-                layerVJP(l, lane, UnsafePointer(cot), w, grad: accumulator, cx: l > 0 ? below : nil)
+                layerVJP(l, lane, UnsafePointer(cot), w, grad: backward.accumulator, cx: l > 0 ? below : nil)
             }
             swap(&cot, &below)
         }

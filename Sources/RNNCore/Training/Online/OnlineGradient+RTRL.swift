@@ -27,16 +27,16 @@ extension OnlineGradient {
     /// blocks are then still in L2).
     func rtrlAdvance(_ w: UnsafePointer<Scalar>) {
         let spare = laneCapacity
-        for lane in 0..<lanes where active[lane] {
+        for lane in 0..<lanes where layers.active[lane] {
             for l in 0...topRecurrent {
                 let sh = shapes[l]
                 let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize
-                let cols = rtrlColumns[l]
-                let below = l > 0 ? rtrlColumns[l - 1] : 0
+                let cols = rtrl.columns[l]
+                let below = l > 0 ? rtrl.columns[l - 1] : 0
                 let lstm = sh.kind == .lstm
-                let d = ds[l] + lane * S * G, e = dt[l] + lane * S * G, sc = selfCoef[l] + lane * S
+                let d = layers.ds[l] + lane * S * G, e = layers.dt[l] + lane * S * G, sc = layers.selfCoef[l] + lane * S
                 let old = rtrlBlock(l, lane), new = rtrlBlock(l, spare)
-                let J = rtrlJ
+                let J = rtrl.jacobian
                 if sh.isRecurrent {
                     // Jt (S × U), then M_n = Jt · M_{n-1}[h rows] (+ lstm's c rows).
                     J.update(repeating: 0, count: S * u)
@@ -70,7 +70,7 @@ extension OnlineGradient {
                 // Immediate influence: state row s (unit k) gets unit k's own weight rows r = gU + k.
                 // Row s of M sits at s·cols, W_s row r at sw + r·I: rows s = 0 ..< U of gate g are
                 // at stride cols + I from `sw + gUI` (the c rows of lstm: from `U cols + sw + gUI`).
-                let x = UnsafePointer(layerInput(l) + lane * i), hp = UnsafePointer(hPrev[l] + lane * u)
+                let x = UnsafePointer(layerInput(l) + lane * i), hp = UnsafePointer(layers.hPrev[l] + lane * u)
                 for g in 0..<G {
                     for half in 0..<(lstm ? 2 : 1) {
                         let rowBase = new + half * u * cols, dg = UnsafePointer(d + half * u * G + g)
@@ -88,24 +88,30 @@ extension OnlineGradient {
                 }
                 swapRTRLBlocks(l, lane, spare)
             }
-            if hasTarget[lane] { rtrlGradient(lane) }
+            if readout.hasTarget[lane] { rtrlGradient(lane) }
         }
+    }
+
+    /// Lane `lane`'s `M^l` (rtrl; `lane == laneCapacity`: the layer's spare block).
+    @inline(__always)
+    func rtrlBlock(_ l: Int, _ lane: Int) -> UnsafeMutablePointer<Scalar> {
+        rtrl.blocks[l * (laneCapacity + 1) + lane]
     }
 
     /// Exchanges lane `lane`'s block of layer `l` with the layer's spare.
     @inline(__always)
     func swapRTRLBlocks(_ l: Int, _ lane: Int, _ spare: Int) {
         let stride = laneCapacity + 1
-        let t = rtrlBlocks[l * stride + lane]
-        rtrlBlocks[l * stride + lane] = rtrlBlocks[l * stride + spare]
-        rtrlBlocks[l * stride + spare] = t
+        let t = rtrl.blocks[l * stride + lane]
+        rtrl.blocks[l * stride + lane] = rtrl.blocks[l * stride + spare]
+        rtrl.blocks[l * stride + spare] = t
     }
 
     /// `Δθ_{0…L} += q_mᵀ M^L_m[h rows]` for one lane.
     func rtrlGradient(_ lane: Int) {
         let l = topRecurrent
-        let cols = rtrlColumns[l], u = shapes[l].units
+        let cols = rtrl.columns[l], u = shapes[l].units
         Scalar.gemm(transA: false, transB: false, m: 1, n: cols, k: u, alpha: 1, a: UnsafePointer(q + lane * u), lda: u,
-                    b: UnsafePointer(rtrlBlock(l, lane)), ldb: cols, beta: 1, c: accumulator, ldc: cols)
+                    b: UnsafePointer(rtrlBlock(l, lane)), ldb: cols, beta: 1, c: backward.accumulator, ldc: cols)
     }
 }

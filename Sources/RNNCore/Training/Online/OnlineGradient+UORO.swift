@@ -25,13 +25,13 @@ import RNNKernels
 extension OnlineGradient {
     func uoroAdvance(_ w: UnsafePointer<Scalar>, _ n: Int) {
         let S = stackedStateSize, cols = influenceColumns, b = lanes
-        // J ã for every lane, bottom-up: t^l = Jx^l t^{l-1}[h] + J^l ã^l (dense: Jx t), into uoroJa.
+        // J ã for every lane, bottom-up: t^l = Jx^l t^{l-1}[h] + J^l ã^l (dense: Jx t), into uoro.ja.
         var tBelow: UnsafeMutablePointer<Scalar>? = nil  // (B, width of the layer below), row stride tBelowStride
         var tBelowStride = 0
         for l in 0...topRecurrent {
             let sh = shapes[l]
             let u = sh.units, G = sh.gates, R = sh.rows, St = sh.stateSize
-            let ts = uoroRowsS, tt = uoroRowsT  // (B, R)
+            let ts = uoro.rowsS, tt = uoro.rowsT  // (B, R)
             if let t = tBelow {
                 timesWeightsTransposed(l, recurrent: false, m: b, a: UnsafePointer(t), lda: tBelowStride, w, beta: 0, c: ts, ldc: R)
             } else {
@@ -39,21 +39,21 @@ extension OnlineGradient {
             }
             if sh.kind == .rnn {
                 // Ds = Dt: t = σ' ⊙ (tx SWᵀ + ã TWᵀ), the second product added onto the first.
-                let aL = uoroA + stateOffset[l]
+                let aL = uoro.a + stateOffset[l]
                 timesWeightsTransposed(l, recurrent: true, m: b, a: UnsafePointer(aL), lda: S, w, beta: 1, c: ts, ldc: R)
                 for lane in 0..<b {
-                    let d = ds[l] + lane * u, tsL = ts + lane * R, out = uoroJa + lane * S + stateOffset[l]
+                    let d = layers.ds[l] + lane * u, tsL = ts + lane * R, out = uoro.ja + lane * S + stateOffset[l]
                     for k in 0..<u { out[k] = d[k] * tsL[k] }
                 }
-                tBelow = uoroJa + stateOffset[l]
+                tBelow = uoro.ja + stateOffset[l]
                 tBelowStride = S
             } else if sh.isRecurrent {
-                let aL = uoroA + stateOffset[l]
+                let aL = uoro.a + stateOffset[l]
                 timesWeightsTransposed(l, recurrent: true, m: b, a: UnsafePointer(aL), lda: S, w, beta: 0, c: tt, ldc: R)
                 for lane in 0..<b {
-                    let d = ds[l] + lane * St * G, e = dt[l] + lane * St * G, sc = selfCoef[l] + lane * St
+                    let d = layers.ds[l] + lane * St * G, e = layers.dt[l] + lane * St * G, sc = layers.selfCoef[l] + lane * St
                     let tsL = ts + lane * R, ttL = tt + lane * R
-                    let aPrev = aL + lane * S, out = uoroJa + lane * S + stateOffset[l]
+                    let aPrev = aL + lane * S, out = uoro.ja + lane * S + stateOffset[l]
                     for s in 0..<St {
                         let k = s % u
                         var v: Scalar = 0
@@ -66,25 +66,25 @@ extension OnlineGradient {
                         out[s] = v
                     }
                 }
-                tBelow = uoroJa + stateOffset[l]
+                tBelow = uoro.ja + stateOffset[l]
                 tBelowStride = S
             } else if tBelow != nil {
-                // A dense layer's tangent (alternating halves of uoroTangent).
-                let out = uoroTangent + (l % 2) * b * maxWidth
-                let d = ds[l]
+                // A dense layer's tangent (alternating halves of uoro.tangent).
+                let out = uoro.tangent + (l % 2) * b * maxWidth
+                let d = layers.ds[l]
                 for j in 0..<(b * u) { out[j] = d[j] * ts[j] }
                 tBelow = out
                 tBelowStride = u
             }
         }
-        uoroGradientFactors.update(repeating: 0, count: b)
-        for lane in 0..<b where active[lane] {
-            let a = uoroA + lane * S, theta = uoroTheta + lane * cols, ja = uoroJa + lane * S
-            let nu = uoroNu
+        uoro.gradientFactors.update(repeating: 0, count: b)
+        for lane in 0..<b where layers.active[lane] {
+            let a = uoro.a + lane * S, theta = uoro.theta + lane * cols, ja = uoro.ja + lane * S
+            let nu = uoro.nu
             // ν, then ν̃ = νᵀ I's row factors top-down: the cotangent of layer l is ν^l plus what
             // the layer above sends down on h.
             OnlineNoise.fill(nu, count: S, seed: noiseSeed, epoch: epoch, batch: batchIndex, lane: lane, step: n)
-            var cot = cotangent, below = cotangentBelow
+            var cot = backward.cotangent, below = backward.cotangentBelow
             var haveCot = false
             var nuTildeSquared = 0.0
             for l in stride(from: topRecurrent, through: 0, by: -1) {
@@ -102,7 +102,7 @@ extension OnlineGradient {
                 swap(&cot, &below)
             }
             // ρ0 = sqrt(|θ̃_{n-1}| / |J ã|), ρ1 = sqrt(|ν̃| / |ν|).
-            let nTheta = uoroThetaSquares[lane].squareRoot()
+            let nTheta = uoro.thetaSquares[lane].squareRoot()
             let nNt = nuTildeSquared.squareRoot()
             let nJa = Self.sumOfSquares(ja, S).squareRoot()
             let nNu = Double(S).squareRoot()
@@ -119,28 +119,28 @@ extension OnlineGradient {
                     squares += updateTangentRows(l, lane, theta, inv0: inv0, inv1: inv1)
                 }
             }
-            uoroThetaSquares[lane] = squares
-            uoroGradientFactors[lane] = uoroGradientFactor(lane)
+            uoro.thetaSquares[lane] = squares
+            uoro.gradientFactors[lane] = uoroGradientFactor(lane)
         }
         // Δθ += Σ_lanes (q · ã_n^L[h]) θ̃_n: one pass over the lanes' θ̃, each gradient entry written once.
-        OnlineRows.weightedSum(rows: 1, n: cols, accumulator, ldd: 0, terms: b, s: UnsafePointer(uoroGradientFactors),
-                               st: 1, sr: 0, src: UnsafePointer(uoroTheta), lt: cols, lds: 0)
+        OnlineRows.weightedSum(rows: 1, n: cols, backward.accumulator, ldd: 0, terms: b, s: UnsafePointer(uoro.gradientFactors),
+                               st: 1, sr: 0, src: UnsafePointer(uoro.theta), lt: cols, lds: 0)
     }
 
-    /// ν̃'s row factors of layer `l` for one lane, `cs = Dsᵀ cot`, `ct = Dtᵀ cot` (into uoroCS /
-    /// uoroCT at the layer's rows), `Jxᵀ cot` into `cx` (nil to skip), and returns layer `l`'s
+    /// ν̃'s row factors of layer `l` for one lane, `cs = Dsᵀ cot`, `ct = Dtᵀ cot` (into uoro.cs /
+    /// uoro.ct at the layer's rows), `Jxᵀ cot` into `cx` (nil to skip), and returns layer `l`'s
     /// share of `|ν̃|²`: `Σ_r cs_r² (|x|² + 1) + ct_r² (|h_{n-1}|² + [gated])` (no `W_t`, `b_t` for dense).
     func rowFactors(_ l: Int, _ lane: Int, _ cot: UnsafePointer<Scalar>, _ w: UnsafePointer<Scalar>,
                     cx: UnsafeMutablePointer<Scalar>?) -> Double {
         let sh = shapes[l]
         let u = sh.units, i = sh.inputs, R = sh.rows
-        let cs = uoroCS + rowOffset[l], ct = uoroCT + rowOffset[l]
+        let cs = uoro.cs + uoro.rowOffset[l], ct = uoro.ct + uoro.rowOffset[l]
         weightRowFactors(l, lane, cot, cs: cs, ct: ct)
         let x = layerInput(l) + lane * i
         let xx = Self.sumOfSquares(x, i) + 1
         var total = 0.0
         if sh.isRecurrent {
-            let hh = Self.sumOfSquares(hPrev[l] + lane * u, u) + (sh.isGated ? 1 : 0)
+            let hh = Self.sumOfSquares(layers.hPrev[l] + lane * u, u) + (sh.isGated ? 1 : 0)
             for r in 0..<R { total += Double(cs[r]) * Double(cs[r]) * xx + Double(ct[r]) * Double(ct[r]) * hh }
         } else {
             for r in 0..<R { total += Double(cs[r]) * Double(cs[r]) * xx }
@@ -155,16 +155,16 @@ extension OnlineGradient {
                            inv0: UnsafePointer<Scalar>, inv1: Scalar) -> Double {
         let sh = shapes[l]
         let u = sh.units, i = sh.inputs, R = sh.rows
-        let cs = uoroCS + rowOffset[l], ct = uoroCT + rowOffset[l]
+        let cs = uoro.cs + uoro.rowOffset[l], ct = uoro.ct + uoro.rowOffset[l]
         for r in 0..<R { cs[r] *= inv1; ct[r] *= inv1 }
-        let x = UnsafePointer(layerInput(l) + lane * i), one = UnsafePointer(self.one)
+        let x = UnsafePointer(layerInput(l) + lane * i), one = UnsafePointer(backward.one)
         func block(_ offset: Int, _ n: Int, _ factors: UnsafeMutablePointer<Scalar>, _ v: UnsafePointer<Scalar>) -> Double {
             OnlineRows.update(rows: R, n: n, theta + offset, ldm: n, a: inv0, sa: 0, d: UnsafePointer(factors), sd: 1, v: v,
                               norm: true)
         }
         var squares = block(sh.sw, i, cs, x) + block(sh.b, 1, cs, one)
         if sh.isRecurrent {
-            squares += block(sh.tw, u, ct, UnsafePointer(hPrev[l] + lane * u))
+            squares += block(sh.tw, u, ct, UnsafePointer(layers.hPrev[l] + lane * u))
             if sh.isGated { squares += block(sh.bt, 1, ct, one) }
         }
         return squares
@@ -193,9 +193,9 @@ extension OnlineGradient {
     /// `q · ã_n^L[h]` of one lane (0 without a target): the factor of its gradient `Δθ += (q ·
     /// ã^L[h]) θ̃`.
     func uoroGradientFactor(_ lane: Int) -> Scalar {
-        guard hasTarget[lane] else { return 0 }
+        guard readout.hasTarget[lane] else { return 0 }
         let u = shapes[topRecurrent].units
-        let a = uoroA + lane * stackedStateSize + stateOffset[topRecurrent], qL = q + lane * u
+        let a = uoro.a + lane * stackedStateSize + stateOffset[topRecurrent], qL = q + lane * u
         var dot: Scalar = 0
         for k in 0..<u { dot += qL[k] * a[k] }
         return dot

@@ -45,8 +45,8 @@ extension OnlineGradient {
     var stateTensors: [(UnsafeMutablePointer<Scalar>, Int)] {
         var out: [(UnsafeMutablePointer<Scalar>, Int)] = []
         for (l, sh) in shapes.enumerated() where sh.isRecurrent {
-            out.append((h[l], lanes * sh.units))
-            if sh.kind == .lstm { out.append((c[l], lanes * sh.units)) }
+            out.append((layers.h[l], lanes * sh.units))
+            if sh.kind == .lstm { out.append((layers.c[l], lanes * sh.units)) }
         }
         return out
     }
@@ -55,19 +55,19 @@ extension OnlineGradient {
         switch algorithm {
         case .rtrl:
             return (0...topRecurrent).filter { shapes[$0].isRecurrent }.flatMap { l in
-                (0..<lanes).map { (rtrlBlock(l, $0), shapes[l].stateSize * rtrlColumns[l]) }
+                (0..<lanes).map { (rtrlBlock(l, $0), shapes[l].stateSize * rtrl.columns[l]) }
             }
         case .snap1, .rflo:
             // Lane by lane, row by row, whatever the layout in memory (`Shape.influenceStrides`;
             // each row padded to `blockStride`, the padding not state).
             return shapes.indices.flatMap { l -> [(UnsafeMutablePointer<Scalar>, Int)] in
-                guard let m = perLayerM[l] else { return [] }
-                let sh = shapes[l], rowStride = perLayerRowStride[l], laneStride = perLayerLaneStride[l]
+                guard let m = perLayer.m[l] else { return [] }
+                let sh = shapes[l], rowStride = perLayer.rowStride[l], laneStride = perLayer.laneStride[l]
                 let rows = sh.stateSize * sh.gates
                 return (0..<(lanes * rows)).map { (m + ($0 % rows) * rowStride + ($0 / rows) * laneStride, sh.blockColumns) }
             }
         case .uoro:
-            return [(uoroA, lanes * stackedStateSize), (uoroTheta, lanes * influenceColumns)]
+            return [(uoro.a, lanes * stackedStateSize), (uoro.theta, lanes * influenceColumns)]
         }
     }
 
@@ -81,9 +81,9 @@ extension OnlineGradient {
         }
         return OnlineState(algorithm: algorithm, lanes: lanes, step: step, state: flat(stateTensors),
                            influence: flat(influenceTensors),
-                           pendingGradient: (0..<layout.count).map { Double(accumulator[$0]) },
+                           pendingGradient: (0..<layout.count).map { Double(backward.accumulator[$0]) },
                            pendingLossSum: pendingLossSum, pendingElements: pendingElements,
-                           tangentSquares: algorithm == .uoro ? (0..<lanes).map { uoroThetaSquares[$0] } : [])
+                           tangentSquares: algorithm == .uoro ? (0..<lanes).map { uoro.thetaSquares[$0] } : [])
     }
 
     /// Restores `saved` (from `exportState()` of an engine with the same spec, algorithm and
@@ -108,12 +108,12 @@ extension OnlineGradient {
         }
         try load(saved.state, into: stateTensors, "state")
         try load(saved.influence, into: influenceTensors, "influence")
-        try load(saved.pendingGradient, into: [(accumulator, layout.count)], "pending gradient")
+        try load(saved.pendingGradient, into: [(backward.accumulator, layout.count)], "pending gradient")
         if algorithm == .uoro {
             guard saved.tangentSquares.count == lanes else {
                 throw OnlineGradientError("saved uoro state has \(saved.tangentSquares.count) tangent norms, the engine needs \(lanes)")
             }
-            for lane in 0..<lanes { uoroThetaSquares[lane] = saved.tangentSquares[lane] }
+            for lane in 0..<lanes { uoro.thetaSquares[lane] = saved.tangentSquares[lane] }
         }
         pendingLossSum = saved.pendingLossSum
         pendingElements = saved.pendingElements

@@ -1,0 +1,73 @@
+extension OnlineGradient {
+    /// Per-layer shape and parameter offsets.
+    struct Shape {
+        let kind: LayerKind
+        let activation: Activation
+        let units: Int, inputs: Int, gates: Int, rows: Int, stateSize: Int
+        let sw: Int, tw: Int, b: Int, bt: Int  // flat offsets; tw, bt = -1 when absent
+        let end: Int                             // one past the layer's last parameter
+
+        /// Layer `layer`'s shape, at the offsets `entry` of its `ParameterLayout`.
+        init(_ layer: LayerSpec, _ entry: ParameterLayout.Entry) {
+            let g = layer.kind.gates
+            kind = layer.kind
+            activation = layer.activation
+            units = layer.units
+            inputs = layer.inputs
+            gates = g
+            rows = g * layer.units
+            stateSize = layer.kind == .lstm ? 2 * layer.units : layer.units
+            sw = entry.sw
+            tw = entry.tw ?? -1
+            b = entry.b
+            bt = entry.bt ?? -1
+            end = entry.sw + layer.parameterCount
+        }
+
+        var isRecurrent: Bool { kind != .dense }
+        var isGated: Bool { kind.isGated }
+        /// Columns of one (state row, gate) block of the per-layer influence: `I + U + 1` (rnn),
+        /// `I + U + 2` (gated).
+        var blockColumns: Int { inputs + (isRecurrent ? units : 0) + (isGated ? 2 : 1) }
+        /// The row stride of M̄ in memory: `blockColumns` rounded up to 16 scalars, so that every
+        /// row starts on a 64-byte line (float32) and the row kernels' vector loads and stores do
+        /// not split across lines. The padding stays 0 and is not part of `OnlineState`.
+        var blockStride: Int { (blockColumns + 15) / 16 * 16 }
+        /// Where M̄'s (state row, gate) rows sit, in scalars: row `r` of lane `t` at
+        /// `r · row + t · lane`, `count` in all.
+        /// - rnn: (row, lane, column): the lanes' copies of a row adjacent, `blockStride` apart, so
+        ///   the carry (`rnn_rows_carry`, all lanes of a row in turn) and the gradient's sum over
+        ///   the lanes stream through the block once; rows `laneCapacity · blockStride` plus one
+        ///   cache line apart.
+        /// - gated (carried lane by lane, a unit's h and c rows together): (lane, row, column),
+        ///   a lane's rows adjacent (the other layout puts each of an lstm lane's 8U rows on a page
+        ///   of its own), lanes one cache line more than their rows apart, so that the same row of
+        ///   successive lanes (read in turn when the gradient sums over lanes) is not a power of
+        ///   two apart, which mapped them all to one L1 set (2.5× slower).
+        func influenceStrides(laneCapacity: Int) -> (row: Int, lane: Int, count: Int) {
+            let rows = stateSize * gates
+            if isGated {
+                let lane = rows * blockStride + 16
+                return (blockStride, lane, laneCapacity * lane)
+            }
+            let row = laneCapacity * blockStride + 16
+            return (row, blockStride, rows * row)
+        }
+
+        /// Adds one step's share of weight row `r` at `base` (a gradient, or an influence row in
+        /// `ParameterLayout` columns): `a·x` to `W_s[r]`, `t·h_{n-1}` to `W_t[r]`, `a` to `b[r]`
+        /// (`b_s[r]`), `t` to `b_t[r]` (gated layers).
+        @inline(__always)
+        func addRow<S: RNNScalar>(_ r: Int, a: S, t: S, x: UnsafePointer<S>, hPrev: UnsafePointer<S>,
+                                  into base: UnsafeMutablePointer<S>) {
+            let ws = base + sw + r * inputs
+            for j in 0..<inputs { ws[j] += a * x[j] }
+            if isRecurrent {
+                let wt = base + tw + r * units
+                for j in 0..<units { wt[j] += t * hPrev[j] }
+            }
+            base[b + r] += a
+            if isGated { base[bt + r] += t }
+        }
+    }
+}
