@@ -42,6 +42,12 @@ protocol LayerDefinition {
     /// path through the cell's own recurrence (gru: `z_{m+1} ⊙ dh_{m+1}`). Most kinds have none.
     static func addDirectStatePath<Scalar: RNNScalar>(_ network: Network<Scalar>, layer l: Int,
                                                       dh: UnsafeMutablePointer<Scalar>, from r0: Int, to t: Int)
+
+    /// One step of layer `l` forward for every lane of the online engine with the weights `w`
+    /// (state `h`, `c` from `hPrev`, `cPrev`, which the engine set), and for layers up to the top
+    /// recurrent one its local derivatives: `Ds`, `Dt` (S, G per lane) and `self` (S per lane), as
+    /// `OnlineGradient`'s doc defines them.
+    static func onlineStep<Scalar: RNNScalar>(_ engine: OnlineGradient<Scalar>, layer l: Int, _ w: UnsafePointer<Scalar>)
 }
 
 extension LayerDefinition {
@@ -66,13 +72,19 @@ public struct LayerTraits: Sendable, Equatable {
     /// Columns per unit of a step's delta row in `TruncatedBPTT`: 1 (`delta`), gated layers 4
     /// (lstm `[i f g o]`, gru `[r z n_h n_x]`).
     public var deltaPerUnit: Int
+    /// How a unit's new state depends on the previous state outside `TW` (the online
+    /// algorithms' `self` coefficients, `OnlineGradient`): not at all, on the same unit's `h`
+    /// (gru: `z_k`), or on the same unit's cell `c` (lstm: both `h_k` and `c_k` through `c_{n-1,k}`).
+    public var directDependence: DirectStateDependence
     /// The blocks of a delta row that multiply `SW` (`Delta_x`), as (first column, first weight
     /// row, count) per unit count: one block of `G·U` columns from 0, except gru's
     /// `(r z)` = columns `0 ..< 2U` and `n_x` = columns `3U ..< 4U` (weight rows `2U ..< 3U`).
     public var inputDeltaBlocks: InputDeltaBlocks
 
     public init(gates: Int, isRecurrent: Bool, isGated: Bool, statePerUnit: Int = 1, auxPerUnit: Int = 0,
-                deltaPerUnit: Int = 1, inputDeltaBlocks: InputDeltaBlocks = .contiguous) {
+                deltaPerUnit: Int = 1, directDependence: DirectStateDependence = .none,
+                inputDeltaBlocks: InputDeltaBlocks = .contiguous) {
+        self.directDependence = directDependence
         self.gates = gates
         self.isRecurrent = isRecurrent
         self.isGated = isGated
@@ -81,6 +93,18 @@ public struct LayerTraits: Sendable, Equatable {
         self.deltaPerUnit = deltaPerUnit
         self.inputDeltaBlocks = inputDeltaBlocks
     }
+
+    /// The state has a cell `c` beside `h` (lstm: `S = [h; c]`).
+    public var hasCell: Bool { statePerUnit > 1 }
+}
+
+/// How a unit's state depends on the previous state outside `TW` (`LayerTraits.directDependence`).
+public enum DirectStateDependence: Sendable, Equatable {
+    case none
+    /// `∂h_{n,k}/∂h_{n-1,k}` (gru: `z_k`), state index `k`.
+    case sameUnitHidden
+    /// `∂s_{n,k}/∂c_{n-1,k}` for both of unit `k`'s state rows (lstm), state index `U + k`.
+    case sameUnitCell
 }
 
 /// Where `Delta_x` sits in a delta row (see `LayerTraits.inputDeltaBlocks`).

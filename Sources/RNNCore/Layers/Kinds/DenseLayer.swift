@@ -16,6 +16,11 @@ enum DenseLayer: LayerDefinition {
         network.activate(z, layer: l, rows: (n - p) * network.lanes, from: p + 1, view)
     }
 
+    /// Online step: `z = b + x W_sᵀ`, `h = σ(z)`, `Ds = Dt = σ'(z)` (`OnlineGradient.plainLayerStep`).
+    static func onlineStep<Scalar: RNNScalar>(_ engine: OnlineGradient<Scalar>, layer l: Int, _ w: UnsafePointer<Scalar>) {
+        engine.plainLayerStep(l, w, recurrent: false)
+    }
+
     static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
                                             layer l: Int, windowStart lo: Int, from p: Int, to n: Int) {
         let network = bptt.network

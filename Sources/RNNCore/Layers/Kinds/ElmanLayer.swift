@@ -43,6 +43,11 @@ enum ElmanLayer: LayerDefinition {
         }
     }
 
+    /// Online step: `z = b + x W_sᵀ + h_{n-1} W_tᵀ`, `h = σ(z)`, `Ds = Dt = σ'(z)` (`OnlineGradient.plainLayerStep`).
+    static func onlineStep<Scalar: RNNScalar>(_ engine: OnlineGradient<Scalar>, layer l: Int, _ w: UnsafePointer<Scalar>) {
+        engine.plainLayerStep(l, w, recurrent: true)
+    }
+
     static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
                                             layer l: Int, windowStart lo: Int, from p: Int, to n: Int) {
         let network = bptt.network

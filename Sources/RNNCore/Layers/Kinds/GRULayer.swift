@@ -18,7 +18,8 @@ import RNNKernels
 /// rows `[r z n_h n_x]`.
 enum GRULayer: GatedLayerDefinition {
     static let traits = LayerTraits(gates: 3, isRecurrent: true, isGated: true, statePerUnit: 1, auxPerUnit: 4,
-                                    deltaPerUnit: 4, inputDeltaBlocks: .gru)
+                                    deltaPerUnit: 4, directDependence: .sameUnitHidden,
+                                    inputDeltaBlocks: .gru)
     static var foldsBiasInCell: Bool { false }
     static func recurrentBiasColumnsBeforeCell(units u: Int) -> Int { 2 * u }
     static var recurrentErrorAccumulates: Bool { true }
@@ -31,6 +32,45 @@ enum GRULayer: GatedLayerDefinition {
     static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
                                             layer l: Int, windowStart lo: Int, from p: Int, to n: Int) {
         GatedLayer.backward(Self.self, bptt, view, layer: l, windowStart: lo, to: n)
+    }
+
+    /// Online step (`OnlineGradient`): `a_s = b_s + x W_sᵀ`, `a_t = b_t + h_{n-1} W_tᵀ`, the gates,
+    /// `h`, and per unit `k` the local derivatives `dn = (1 - z) tanh'(n)`,
+    /// `dr = dn (TW_n h + b_tn) σ'(r)`, `dz = (h_{n-1} - n) σ'(z)`: `Ds = [dr, dz, dn]`,
+    /// `Dt = [dr, dz, dn r]`, `self[h_k] = z_k` (on `h_{n-1,k}`).
+    static func onlineStep<Scalar: RNNScalar>(_ engine: OnlineGradient<Scalar>, layer l: Int, _ w: UnsafePointer<Scalar>) {
+        let layers = engine.layers, sh = engine.shapes[l]
+        let b = engine.lanes, u = sh.units, i = sh.inputs, r = sh.rows
+        let x = UnsafePointer(engine.layerInput(l))
+        let p = layers.pre[l]  // (B, 2R): [a_s (3U) | a_t (3U)]
+        let w2 = 2 * r
+        for lane in 0..<b {
+            let row = p + lane * w2
+            for j in 0..<r { row[j] = w[sh.b + j]; row[r + j] = w[sh.bt + j] }
+        }
+        engine.timesWeightsTransposed(l, recurrent: false, m: b, a: x, lda: i, w, beta: 1, c: p, ldc: w2)
+        engine.timesWeightsTransposed(l, recurrent: true, m: b, a: UnsafePointer(layers.hPrev[l]), lda: u, w, beta: 1,
+                               c: p + r, ldc: w2)
+        for lane in 0..<b {
+            let row = p + lane * w2, at = row + r
+            // row[0..<2U] ← σ(a_s + a_t) for r, z; row[2U..<3U] ← tanh(a_sn + r (a_tn))
+            for j in 0..<(2 * u) { row[j] += at[j] }
+            Scalar.sigmoidInPlace(row, count: 2 * u)
+            for k in 0..<u { row[2 * u + k] += row[k] * at[2 * u + k] }
+            Scalar.tanhInPlace(row + 2 * u, count: u)
+            let hp = layers.hPrev[l] + lane * u, hn = layers.h[l] + lane * u
+            let d = layers.ds[l] + lane * u * 3, e = layers.dt[l] + lane * u * 3, sc = layers.selfCoef[l] + lane * u
+            for k in 0..<u {
+                let rg = row[k], zg = row[u + k], ng = row[2 * u + k]
+                hn[k] = (1 - zg) * ng + zg * hp[k]
+                let dn = (1 - zg) * (1 - ng * ng)
+                let dr = dn * at[2 * u + k] * rg * (1 - rg)
+                let dz = (hp[k] - ng) * zg * (1 - zg)
+                d[k * 3] = dr; d[k * 3 + 1] = dz; d[k * 3 + 2] = dn
+                e[k * 3] = dr; e[k * 3 + 1] = dz; e[k * 3 + 2] = dn * rg
+                sc[k] = zg
+            }
+        }
     }
 
     /// `h_{m+1} = (1 - z) ⊙ n + z ⊙ h_m`: `dh_m += z_{m+1} ⊙ dh_{m+1}`, downward in `m`.

@@ -18,7 +18,8 @@ import RNNKernels
 /// `Delta_x = Delta_h = (delta_i, delta_f, delta_g, delta_o)`. Truncation cuts `c` with `h`.
 enum LSTMLayer: GatedLayerDefinition {
     static let traits = LayerTraits(gates: 4, isRecurrent: true, isGated: true, statePerUnit: 2, auxPerUnit: 6,
-                                    deltaPerUnit: 4, inputDeltaBlocks: .contiguous)
+                                    deltaPerUnit: 4, directDependence: .sameUnitCell,
+                                    inputDeltaBlocks: .contiguous)
     static var foldsBiasInCell: Bool { true }
     static func recurrentBiasColumnsBeforeCell(units u: Int) -> Int { 4 * u }
     static var recurrentErrorAccumulates: Bool { false }
@@ -31,6 +32,53 @@ enum LSTMLayer: GatedLayerDefinition {
     static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
                                             layer l: Int, windowStart lo: Int, from p: Int, to n: Int) {
         GatedLayer.backward(Self.self, bptt, view, layer: l, windowStart: lo, to: n)
+    }
+
+    /// Online step (`OnlineGradient`): the gates from `b_s + b_t + x W_sᵀ + h_{n-1} W_tᵀ`, the cell,
+    /// `h`, and per unit `k` the local derivatives
+    /// `dc = [g σ'(i), c_{n-1} σ'(f), σ(i) tanh'(g), 0]`, `dh = σ(o) tanh'(c) dc + [0, 0, 0, tanh(c) σ'(o)]`,
+    /// `Ds = Dt = [dh; dc]`, `self[h_k] = σ(o) tanh'(c_k) σ(f_k)`, `self[c_k] = σ(f_k)` (on `c_{n-1,k}`).
+    static func onlineStep<Scalar: RNNScalar>(_ engine: OnlineGradient<Scalar>, layer l: Int, _ w: UnsafePointer<Scalar>) {
+        let layers = engine.layers, sh = engine.shapes[l]
+        let b = engine.lanes, u = sh.units, i = sh.inputs, r = sh.rows
+        let x = UnsafePointer(engine.layerInput(l))
+        let p = layers.pre[l]  // (B, 2R): [pre (4U) | tanh(c) (U)]
+        let w2 = 2 * r
+        for lane in 0..<b {
+            let row = p + lane * w2
+            for j in 0..<r { row[j] = w[sh.b + j] + w[sh.bt + j] }
+        }
+        engine.timesWeightsTransposed(l, recurrent: false, m: b, a: x, lda: i, w, beta: 1, c: p, ldc: w2)
+        engine.timesWeightsTransposed(l, recurrent: true, m: b, a: UnsafePointer(layers.hPrev[l]), lda: u, w, beta: 1,
+                               c: p, ldc: w2)
+        let s = sh.stateSize
+        for lane in 0..<b {
+            let row = p + lane * w2
+            Scalar.sigmoidInPlace(row, count: 2 * u)
+            Scalar.tanhInPlace(row + 2 * u, count: u)
+            Scalar.sigmoidInPlace(row + 3 * u, count: u)
+            let cp = layers.cPrev[l] + lane * u, cn = layers.c[l] + lane * u, hn = layers.h[l] + lane * u
+            let tc = row + 4 * u
+            for k in 0..<u {
+                let cv = row[u + k] * cp[k] + row[k] * row[2 * u + k]
+                cn[k] = cv
+                tc[k] = cv
+            }
+            Scalar.tanhInPlace(tc, count: u)
+            let d = layers.ds[l] + lane * s * 4, e = layers.dt[l] + lane * s * 4, sc = layers.selfCoef[l] + lane * s
+            for k in 0..<u {
+                let ig = row[k], fg = row[u + k], gg = row[2 * u + k], og = row[3 * u + k], t = tc[k]
+                hn[k] = og * t
+                let dcI = gg * ig * (1 - ig), dcF = cp[k] * fg * (1 - fg), dcG = ig * (1 - gg * gg)
+                let dhdc = og * (1 - t * t)
+                let hRow = d + k * 4, cRow = d + (u + k) * 4
+                hRow[0] = dhdc * dcI; hRow[1] = dhdc * dcF; hRow[2] = dhdc * dcG; hRow[3] = t * og * (1 - og)
+                cRow[0] = dcI; cRow[1] = dcF; cRow[2] = dcG; cRow[3] = 0
+                for g in 0..<4 { e[k * 4 + g] = hRow[g]; e[(u + k) * 4 + g] = cRow[g] }
+                sc[k] = dhdc * fg
+                sc[u + k] = fg
+            }
+        }
     }
 
     /// `g[:, 0 ..< 4U] += h_{m-1} · TWᵀ`, then the cell (float32 on AVX-512, packed panels: the

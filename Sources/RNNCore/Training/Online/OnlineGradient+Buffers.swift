@@ -69,9 +69,9 @@ extension OnlineGradient {
             var dt: [UnsafeMutablePointer<Scalar>] = [], selfCoef: [UnsafeMutablePointer<Scalar>] = []
             for shape in shapes {
                 h.append(arena.zeros(b * shape.units))
-                c.append(arena.zeros(shape.kind == .lstm ? b * shape.units : 0))
+                c.append(arena.zeros(shape.hasCell ? b * shape.units : 0))
                 hPrev.append(arena.zeros(b * shape.units))
-                cPrev.append(arena.zeros(shape.kind == .lstm ? b * shape.units : 0))
+                cPrev.append(arena.zeros(shape.hasCell ? b * shape.units : 0))
                 pre.append(arena.zeros(b * 2 * shape.rows))
                 ds.append(arena.zeros(b * shape.stateSize * shape.gates))
                 dt.append(arena.zeros(b * shape.stateSize * shape.gates))

@@ -40,125 +40,65 @@ extension OnlineGradient {
                 if k >= 0 { layers.input[lane * inputs + k] = 1 }
             }
         }
-        let top = shapes.count - 1
         for (l, sh) in shapes.enumerated() {
-            let u = sh.units, i = sh.inputs, r = sh.rows
-            let x = UnsafePointer(layerInput(l))
+            let u = sh.units
             if sh.isRecurrent {
                 layers.hPrev[l].update(from: layers.h[l], count: b * u)
-                if sh.kind == .lstm { layers.cPrev[l].update(from: layers.c[l], count: b * u) }
+                if sh.hasCell { layers.cPrev[l].update(from: layers.c[l], count: b * u) }
             }
-            switch sh.kind {
-            case .rnn, .dense:
-                let z = layers.h[l]
-                for lane in 0..<b { (z + lane * u).update(from: w + sh.b, count: u) }
-                timesWeightsTransposed(l, recurrent: false, m: b, a: x, lda: i, w, beta: 1, c: z, ldc: u)
-                if sh.kind == .rnn {
-                    timesWeightsTransposed(l, recurrent: true, m: b, a: UnsafePointer(layers.hPrev[l]), lda: u, w, beta: 1,
-                                           c: z, ldc: u)
-                }
-                if l == top { readout.logits.update(from: z, count: b * u) }
-                if l == top && sh.activation == .softmax && spec.loss == .crossEntropy {
-                    // Softmax keeping each lane's log Σ_j exp(z_j) for its cross-entropy.
-                    for lane in 0..<b {
-                        let row = z + lane * u
-                        var maxValue = row[0]
-                        for j in 1..<u where row[j] > maxValue { maxValue = row[j] }
-                        let sum = Scalar.expInPlace(row, count: u, shift: maxValue)
-                        readout.logSumExp[lane] = Double(maxValue) + _log(Double(sum))
-                        let inv = 1 / sum
-                        for j in 0..<u { row[j] *= inv }
-                    }
-                } else {
-                    sh.activation.forward(z, rows: b, width: u)
-                }
-                if l <= topRecurrent {
-                    // σ'(z) from σ(z), one loop per activation (vectorisable); Dt = Ds.
-                    let d = layers.ds[l], count = b * u
-                    switch sh.activation {
-                    case .tanh: for j in 0..<count { d[j] = 1 - z[j] * z[j] }
-                    case .sigmoid: for j in 0..<count { d[j] = z[j] * (1 - z[j]) }
-                    case .relu: for j in 0..<count { d[j] = z[j] > 0 ? 1 : 0 }
-                    case .identity, .softmax: d.update(repeating: 1, count: count)  // softmax below L is rejected
-                    }
-                    layers.dt[l].update(from: d, count: count)
-                }
-            case .lstm:
-                let p = layers.pre[l]  // (B, 2R): [pre (4U) | tanh(c) (U)]
-                let w2 = 2 * r
-                for lane in 0..<b {
-                    let row = p + lane * w2
-                    for j in 0..<r { row[j] = w[sh.b + j] + w[sh.bt + j] }
-                }
-                timesWeightsTransposed(l, recurrent: false, m: b, a: x, lda: i, w, beta: 1, c: p, ldc: w2)
-                timesWeightsTransposed(l, recurrent: true, m: b, a: UnsafePointer(layers.hPrev[l]), lda: u, w, beta: 1,
-                                       c: p, ldc: w2)
-                let s = sh.stateSize
-                for lane in 0..<b {
-                    let row = p + lane * w2
-                    Scalar.sigmoidInPlace(row, count: 2 * u)
-                    Scalar.tanhInPlace(row + 2 * u, count: u)
-                    Scalar.sigmoidInPlace(row + 3 * u, count: u)
-                    let cp = layers.cPrev[l] + lane * u, cn = layers.c[l] + lane * u, hn = layers.h[l] + lane * u
-                    let tc = row + 4 * u
-                    for k in 0..<u {
-                        let cv = row[u + k] * cp[k] + row[k] * row[2 * u + k]
-                        cn[k] = cv
-                        tc[k] = cv
-                    }
-                    Scalar.tanhInPlace(tc, count: u)
-                    let d = layers.ds[l] + lane * s * 4, e = layers.dt[l] + lane * s * 4, sc = layers.selfCoef[l] + lane * s
-                    for k in 0..<u {
-                        let ig = row[k], fg = row[u + k], gg = row[2 * u + k], og = row[3 * u + k], t = tc[k]
-                        hn[k] = og * t
-                        let dcI = gg * ig * (1 - ig), dcF = cp[k] * fg * (1 - fg), dcG = ig * (1 - gg * gg)
-                        let dhdc = og * (1 - t * t)
-                        let hRow = d + k * 4, cRow = d + (u + k) * 4
-                        hRow[0] = dhdc * dcI; hRow[1] = dhdc * dcF; hRow[2] = dhdc * dcG; hRow[3] = t * og * (1 - og)
-                        cRow[0] = dcI; cRow[1] = dcF; cRow[2] = dcG; cRow[3] = 0
-                        for g in 0..<4 { e[k * 4 + g] = hRow[g]; e[(u + k) * 4 + g] = cRow[g] }
-                        sc[k] = dhdc * fg
-                        sc[u + k] = fg
-                    }
-                }
-            case .gru:
-                let p = layers.pre[l]  // (B, 2R): [a_s (3U) | a_t (3U)]
-                let w2 = 2 * r
-                for lane in 0..<b {
-                    let row = p + lane * w2
-                    for j in 0..<r { row[j] = w[sh.b + j]; row[r + j] = w[sh.bt + j] }
-                }
-                timesWeightsTransposed(l, recurrent: false, m: b, a: x, lda: i, w, beta: 1, c: p, ldc: w2)
-                timesWeightsTransposed(l, recurrent: true, m: b, a: UnsafePointer(layers.hPrev[l]), lda: u, w, beta: 1,
-                                       c: p + r, ldc: w2)
-                for lane in 0..<b {
-                    let row = p + lane * w2, at = row + r
-                    // row[0..<2U] ← σ(a_s + a_t) for r, z; row[2U..<3U] ← tanh(a_sn + r (a_tn))
-                    for j in 0..<(2 * u) { row[j] += at[j] }
-                    Scalar.sigmoidInPlace(row, count: 2 * u)
-                    for k in 0..<u { row[2 * u + k] += row[k] * at[2 * u + k] }
-                    Scalar.tanhInPlace(row + 2 * u, count: u)
-                    let hp = layers.hPrev[l] + lane * u, hn = layers.h[l] + lane * u
-                    let d = layers.ds[l] + lane * u * 3, e = layers.dt[l] + lane * u * 3, sc = layers.selfCoef[l] + lane * u
-                    for k in 0..<u {
-                        let rg = row[k], zg = row[u + k], ng = row[2 * u + k]
-                        hn[k] = (1 - zg) * ng + zg * hp[k]
-                        let dn = (1 - zg) * (1 - ng * ng)
-                        let dr = dn * at[2 * u + k] * rg * (1 - rg)
-                        let dz = (hp[k] - ng) * zg * (1 - zg)
-                        d[k * 3] = dr; d[k * 3 + 1] = dz; d[k * 3 + 2] = dn
-                        e[k * 3] = dr; e[k * 3 + 1] = dz; e[k * 3 + 2] = dn * rg
-                        sc[k] = zg
-                    }
-                }
-            }
+            sh.kind.accept(OnlineForwardStep(engine: self, layer: l, weights: w))
             // Frozen lanes keep their state.
             if sh.isRecurrent {
                 for lane in 0..<b where !layers.active[lane] {
                     (layers.h[l] + lane * u).update(from: layers.hPrev[l] + lane * u, count: u)
-                    if sh.kind == .lstm { (layers.c[l] + lane * u).update(from: layers.cPrev[l] + lane * u, count: u) }
+                    if sh.hasCell { (layers.c[l] + lane * u).update(from: layers.cPrev[l] + lane * u, count: u) }
                 }
             }
+        }
+    }
+
+    /// One step of an rnn layer (`recurrent`) or a dense layer for every lane:
+    /// `z = b + x W_sᵀ (+ h_{n-1} W_tᵀ)`, `h = σ(z)` (the top of a cross-entropy stack: the softmax
+    /// keeping each lane's `log Σ_j exp(z_j)`), and up to the top recurrent layer
+    /// `Ds = Dt = σ'(z)`.
+    func plainLayerStep(_ l: Int, _ w: UnsafePointer<Scalar>, recurrent: Bool) {
+        let b = lanes
+        let sh = shapes[l]
+        let top = shapes.count - 1
+        let u = sh.units, i = sh.inputs
+        let x = UnsafePointer(layerInput(l))
+        let z = layers.h[l]
+        for lane in 0..<b { (z + lane * u).update(from: w + sh.b, count: u) }
+        timesWeightsTransposed(l, recurrent: false, m: b, a: x, lda: i, w, beta: 1, c: z, ldc: u)
+        if recurrent {
+            timesWeightsTransposed(l, recurrent: true, m: b, a: UnsafePointer(layers.hPrev[l]), lda: u, w, beta: 1,
+                                   c: z, ldc: u)
+        }
+        if l == top { readout.logits.update(from: z, count: b * u) }
+        if l == top && sh.activation == .softmax && spec.loss == .crossEntropy {
+            // Softmax keeping each lane's log Σ_j exp(z_j) for its cross-entropy.
+            for lane in 0..<b {
+                let row = z + lane * u
+                var maxValue = row[0]
+                for j in 1..<u where row[j] > maxValue { maxValue = row[j] }
+                let sum = Scalar.expInPlace(row, count: u, shift: maxValue)
+                readout.logSumExp[lane] = Double(maxValue) + _log(Double(sum))
+                let inv = 1 / sum
+                for j in 0..<u { row[j] *= inv }
+            }
+        } else {
+            sh.activation.forward(z, rows: b, width: u)
+        }
+        if l <= topRecurrent {
+            // σ'(z) from σ(z), one loop per activation (vectorisable); Dt = Ds.
+            let d = layers.ds[l], count = b * u
+            switch sh.activation {
+            case .tanh: for j in 0..<count { d[j] = 1 - z[j] * z[j] }
+            case .sigmoid: for j in 0..<count { d[j] = z[j] * (1 - z[j]) }
+            case .relu: for j in 0..<count { d[j] = z[j] > 0 ? 1 : 0 }
+            case .identity, .softmax: d.update(repeating: 1, count: count)  // softmax below L is rejected
+            }
+            layers.dt[l].update(from: d, count: count)
         }
     }
 
@@ -270,5 +210,17 @@ extension OnlineGradient {
             Scalar.gemm(transA: false, transB: true, m: m, n: R, k: k, alpha: 1, a: a, lda: lda,
                         b: w + (recurrent ? sh.tw : sh.sw), ldb: k, beta: beta, c: c, ldc: ldc)
         }
+    }
+}
+
+/// `OnlineGradient.forward`'s visitor: one layer's step through its definition.
+struct OnlineForwardStep<Scalar: RNNScalar>: LayerKindVisitor {
+    let engine: OnlineGradient<Scalar>
+    let layer: Int
+    let weights: UnsafePointer<Scalar>
+
+    @inline(__always)
+    func visit<Kind: LayerDefinition>(_ kind: Kind.Type) {
+        Kind.onlineStep(engine, layer: layer, weights)
     }
 }

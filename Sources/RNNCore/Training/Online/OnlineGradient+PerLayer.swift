@@ -114,7 +114,7 @@ extension OnlineGradient {
         let sh = shapes[l]
         guard let Mb = perLayer.m[l] else { return }
         let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize
-        let lstm = sh.kind == .lstm, gru = sh.kind == .gru
+        let onCell = sh.directDependence == .sameUnitCell, onHidden = sh.directDependence == .sameUnitHidden
         let rowStride = perLayer.rowStride[l]
         let tw = w + max(sh.tw, 0)
         let aHH = backward.rowScratchS  // (U) the carry factor of unit k's rows (gru)
@@ -123,7 +123,7 @@ extension OnlineGradient {
         let hp = layers.hPrev[l] + lane * u
         // The lane's (state row, gate) row r at base + r·rowStride.
         let base = Mb + lane * perLayer.laneStride[l]
-        if !lstm {
+        if !onCell {
             // gru: M̄_n[k, g, :] = a_k M̄_{n-1}[k, g, :] + [Ds[k,g] x ; Dt[k,g] h_{n-1} ; Ds[k,g] ; Dt[k,g]],
             // a_k = J[h_k, h_k] = Σ_g Dt[k, g] TW[gU + k, k] + z_k for snap1, λ for rflo.
             for k in 0..<u {
@@ -131,7 +131,7 @@ extension OnlineGradient {
                 if snap {
                     a = 0
                     for g in 0..<G { a += e[k * G + g] * tw[(g * u + k) * u + k] }
-                    if gru { a += sc[k] }
+                    if onHidden { a += sc[k] }
                 }
                 aHH[k] = a
             }
@@ -198,7 +198,7 @@ extension OnlineGradient {
         for l in stride(from: topRecurrent, through: 0, by: -1) {
             let sh = shapes[l]
             let u = sh.units
-            if sh.kind == .lstm { (cot + u).update(repeating: 0, count: u) }
+            if sh.hasCell { (cot + u).update(repeating: 0, count: u) }
             if perLayer.m[l] != nil {
                 (perLayer.errors + lane * stackedStateSize + stateOffset[l]).update(from: cot, count: sh.stateSize)
                 if l > 0 { layerVJP(l, lane, UnsafePointer(cot), w, grad: nil, cx: below) }

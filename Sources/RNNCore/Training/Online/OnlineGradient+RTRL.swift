@@ -33,7 +33,7 @@ extension OnlineGradient {
                 let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize
                 let cols = rtrl.columns[l]
                 let below = l > 0 ? rtrl.columns[l - 1] : 0
-                let lstm = sh.kind == .lstm
+                let onCell = sh.directDependence == .sameUnitCell  // S = [h; c], self on c_{n-1}
                 let d = layers.ds[l] + lane * S * G, e = layers.dt[l] + lane * S * G, sc = layers.selfCoef[l] + lane * S
                 let old = rtrlBlock(l, lane), new = rtrlBlock(l, spare)
                 let J = rtrl.jacobian
@@ -43,12 +43,12 @@ extension OnlineGradient {
                     for g in 0..<G {
                         let twRows = w + sh.tw + g * u * u
                         OnlineRows.axpy(rows: u, n: u, J, ldd: u, s: e + g, ss: G, src: twRows, lds: u)
-                        if lstm { OnlineRows.axpy(rows: u, n: u, J + u * u, ldd: u, s: e + u * G + g, ss: G, src: twRows, lds: u) }
+                        if onCell { OnlineRows.axpy(rows: u, n: u, J + u * u, ldd: u, s: e + u * G + g, ss: G, src: twRows, lds: u) }
                     }
-                    if sh.kind == .gru { for k in 0..<u { J[k * u + k] += sc[k] } }
+                    if sh.directDependence == .sameUnitHidden { for k in 0..<u { J[k * u + k] += sc[k] } }
                     Scalar.gemm(transA: false, transB: false, m: S, n: cols, k: u, alpha: 1, a: UnsafePointer(J), lda: u,
                                 b: UnsafePointer(old), ldb: cols, beta: 0, c: new, ldc: cols)
-                    if lstm {
+                    if onCell {
                         let cRows = UnsafePointer(old + u * cols), self_ = UnsafePointer(sc)
                         OnlineRows.axpy(rows: u, n: cols, new, ldd: cols, s: self_, ss: 1, src: cRows, lds: cols)
                         OnlineRows.axpy(rows: u, n: cols, new + u * cols, ldd: cols, s: self_ + u, ss: 1, src: cRows, lds: cols)
@@ -62,7 +62,7 @@ extension OnlineGradient {
                     for g in 0..<G {
                         let swRows = w + sh.sw + g * u * i
                         OnlineRows.axpy(rows: u, n: i, J, ldd: i, s: d + g, ss: G, src: swRows, lds: i)
-                        if lstm { OnlineRows.axpy(rows: u, n: i, J + u * i, ldd: i, s: d + u * G + g, ss: G, src: swRows, lds: i) }
+                        if onCell { OnlineRows.axpy(rows: u, n: i, J + u * i, ldd: i, s: d + u * G + g, ss: G, src: swRows, lds: i) }
                     }
                     Scalar.gemm(transA: false, transB: false, m: S, n: below, k: i, alpha: 1, a: UnsafePointer(J), lda: i,
                                 b: UnsafePointer(rtrlBlock(l - 1, lane)), ldb: below, beta: 1, c: new, ldc: cols)
@@ -72,7 +72,7 @@ extension OnlineGradient {
                 // at stride cols + I from `sw + gUI` (the c rows of lstm: from `U cols + sw + gUI`).
                 let x = UnsafePointer(layerInput(l) + lane * i), hp = UnsafePointer(layers.hPrev[l] + lane * u)
                 for g in 0..<G {
-                    for half in 0..<(lstm ? 2 : 1) {
+                    for half in 0..<sh.traits.statePerUnit {
                         let rowBase = new + half * u * cols, dg = UnsafePointer(d + half * u * G + g)
                         let eg = UnsafePointer(e + half * u * G + g)
                         OnlineRows.axpy(rows: u, n: i, rowBase + sh.sw + g * u * i, ldd: cols + i, s: dg, ss: G, src: x, lds: 0)

@@ -2,6 +2,7 @@ extension OnlineGradient {
     /// Per-layer shape and parameter offsets.
     struct Shape {
         let kind: LayerKind
+        let traits: LayerTraits
         let activation: Activation
         let units: Int, inputs: Int, gates: Int, rows: Int, stateSize: Int
         let sw: Int, tw: Int, b: Int, bt: Int  // flat offsets; tw, bt = -1 when absent
@@ -11,12 +12,13 @@ extension OnlineGradient {
         init(_ layer: LayerSpec, _ entry: ParameterLayout.Entry) {
             let g = layer.kind.gates
             kind = layer.kind
+            traits = layer.kind.traits
             activation = layer.activation
             units = layer.units
             inputs = layer.inputs
             gates = g
             rows = g * layer.units
-            stateSize = layer.kind == .lstm ? 2 * layer.units : layer.units
+            stateSize = traits.statePerUnit * layer.units
             sw = entry.sw
             tw = entry.tw ?? -1
             b = entry.b
@@ -24,8 +26,12 @@ extension OnlineGradient {
             end = entry.sw + layer.parameterCount
         }
 
-        var isRecurrent: Bool { kind != .dense }
-        var isGated: Bool { kind.isGated }
+        var isRecurrent: Bool { traits.isRecurrent }
+        var isGated: Bool { traits.isGated }
+        /// The state has a cell `c` beside `h` (`S = 2U`).
+        var hasCell: Bool { traits.hasCell }
+        /// How the state depends on the previous state outside `TW` (what `self` multiplies).
+        var directDependence: DirectStateDependence { traits.directDependence }
         /// Columns of one (state row, gate) block of the per-layer influence: `I + U + 1` (rnn),
         /// `I + U + 2` (gated).
         var blockColumns: Int { inputs + (isRecurrent ? units : 0) + (isGated ? 2 : 1) }

@@ -37,7 +37,7 @@ extension OnlineGradient {
             } else {
                 ts.update(repeating: 0, count: b * R)
             }
-            if sh.kind == .rnn {
+            if sh.isRecurrent && !sh.isGated {
                 // Ds = Dt: t = σ' ⊙ (tx SWᵀ + ã TWᵀ), the second product added onto the first.
                 let aL = uoro.a + stateOffset[l]
                 timesWeightsTransposed(l, recurrent: true, m: b, a: UnsafePointer(aL), lda: S, w, beta: 1, c: ts, ldc: R)
@@ -58,10 +58,10 @@ extension OnlineGradient {
                         let k = s % u
                         var v: Scalar = 0
                         for g in 0..<G { v += d[s * G + g] * tsL[g * u + k] + e[s * G + g] * ttL[g * u + k] }
-                        switch sh.kind {
-                        case .lstm: v += sc[s] * aPrev[u + k]
-                        case .gru: v += sc[s] * aPrev[k]
-                        default: break
+                        switch sh.directDependence {
+                        case .sameUnitCell: v += sc[s] * aPrev[u + k]
+                        case .sameUnitHidden: v += sc[s] * aPrev[k]
+                        case .none: break
                         }
                         out[s] = v
                     }

@@ -117,12 +117,12 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         if let problem = spec.problems().first { throw OnlineGradientError(problem) }
         guard lanes >= 1 else { throw OnlineGradientError("lanes must be at least 1") }
         guard let top = spec.layers.lastIndex(where: { $0.isRecurrent }) else {
-            throw OnlineGradientError("\(algorithm.rawValue) needs a recurrent layer (rnn, lstm or gru)")
+            throw OnlineGradientError("\(algorithm.rawValue) needs a recurrent layer (\(LayerKind.allCases.filter(\.isRecurrent).map(\.rawValue).joined(separator: ", ")))")
         }
         if algorithm == .rflo, let l = spec.layers.firstIndex(where: { $0.isGated }) {
             throw OnlineGradientError("layer \(l): rflo supports rnn layers only, not \(spec.layers[l].kind.rawValue)")
         }
-        if let l = spec.layers.firstIndex(where: { $0.kind == .rnn && $0.activation == .softmax }) {
+        if let l = spec.layers.firstIndex(where: { $0.isRecurrent && !$0.isGated && $0.activation == .softmax }) {
             throw OnlineGradientError("layer \(l): a recurrent softmax layer is not supported by the online algorithms (put a dense softmax layer on top)")
         }
         self.spec = spec
@@ -186,7 +186,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         for (l, layer) in spec.layers.enumerated() where l <= top {
             cols += layer.parameterCount
             guard layer.isRecurrent else { continue }
-            let s = layer.kind == .lstm ? 2 * layer.units : layer.units
+            let s = layer.kind.traits.statePerUnit * layer.units
             state += s
             switch algorithm {
             case .rtrl: total += lanes * s * cols
@@ -202,7 +202,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     public func resetState() {
         for (l, shape) in shapes.enumerated() {
             layers.h[l].update(repeating: 0, count: lanes * shape.units)
-            if shape.kind == .lstm { layers.c[l].update(repeating: 0, count: lanes * shape.units) }
+            if shape.hasCell { layers.c[l].update(repeating: 0, count: lanes * shape.units) }
         }
         for l in rtrl.columns.indices {
             for lane in 0..<lanes { rtrlBlock(l, lane).update(repeating: 0, count: shapes[l].stateSize * rtrl.columns[l]) }

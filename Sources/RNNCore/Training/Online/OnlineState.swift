@@ -46,7 +46,7 @@ extension OnlineGradient {
         var out: [(UnsafeMutablePointer<Scalar>, Int)] = []
         for (l, sh) in shapes.enumerated() where sh.isRecurrent {
             out.append((layers.h[l], lanes * sh.units))
-            if sh.kind == .lstm { out.append((layers.c[l], lanes * sh.units)) }
+            if sh.hasCell { out.append((layers.c[l], lanes * sh.units)) }
         }
         return out
     }
