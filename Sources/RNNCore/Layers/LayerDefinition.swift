@@ -37,11 +37,13 @@ protocol LayerDefinition {
     static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
                                             layer l: Int, windowStart lo: Int, from p: Int, to n: Int)
 
-    /// `dh_m += (∂h_{m+1}/∂h_m outside TW)ᵀ dh_{m+1}` over the rows `dh` of steps `r0 ... t`
-    /// ((t - r0 + 1, B, U), `TWᵀ Delta_h` already added), downward in `m`: the credit profile's
-    /// path through the cell's own recurrence (gru: `z_{m+1} ⊙ dh_{m+1}`). Most kinds have none.
-    static func addDirectStatePath<Scalar: RNNScalar>(_ network: Network<Scalar>, layer l: Int,
-                                                      dh: UnsafeMutablePointer<Scalar>, from r0: Int, to t: Int)
+    /// `dh_m += (∂h_{m+1}/∂h_m)ᵀ-part of the recurrence` over the rows `dh` of steps `r0 ... t`
+    /// ((t - r0 + 1, B, U)), for the credit profile (`TruncatedBPTT.creditProfile`): with the
+    /// deltas of the credit pass in the delta rows, `TWᵀ Delta_h_{m+1}` for `m < t` (one GEMM,
+    /// `TruncatedBPTT.addMatrixRecurrenceError`, by default), then any path through the cell's own
+    /// recurrence, downward in `m` (gru: `z_{m+1} ⊙ dh_{m+1}`).
+    static func addRecurrentStateError<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, layer l: Int,
+                                                          dh: UnsafeMutablePointer<Scalar>, from r0: Int, to t: Int)
 
     /// One step of layer `l` forward for every lane of the online engine with the weights `w`
     /// (state `h`, `c` from `hPrev`, `cPrev`, which the engine set), and for layers up to the top
@@ -51,8 +53,10 @@ protocol LayerDefinition {
 }
 
 extension LayerDefinition {
-    static func addDirectStatePath<Scalar: RNNScalar>(_ network: Network<Scalar>, layer l: Int,
-                                                      dh: UnsafeMutablePointer<Scalar>, from r0: Int, to t: Int) {}
+    static func addRecurrentStateError<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, layer l: Int,
+                                                          dh: UnsafeMutablePointer<Scalar>, from r0: Int, to t: Int) {
+        bptt.addMatrixRecurrenceError(layer: l, dh: dh, from: r0, to: t)
+    }
 }
 
 /// The facts of a layer kind that engines size and lay out their buffers by (per unit `U`).
@@ -64,6 +68,12 @@ public struct LayerTraits: Sendable, Equatable {
     /// LSTM and GRU: fixed gate nonlinearities (an `activation` key is a configuration error),
     /// two bias vectors `b_s`, `b_t` (PyTorch's `bias_ih`, `bias_hh`), gate deltas per row.
     public var isGated: Bool
+    /// The shape of the recurrent weight: a `G·U × U` matrix `W_t` (rnn, lstm, gru), or the
+    /// diagonal of `TW`, a vector `w_t` of `U` (element-wise recurrence).
+    public var recurrentWeight: RecurrentWeight
+    /// Whether the online algorithms (SPEC 3.3) can train the kind; `OnlineGradient` refuses a
+    /// stack with a kind that says no, with a plain sentence.
+    public var supportsOnlineAlgorithms: Bool
     /// `S / U`: the recurrent state per unit (lstm `[h; c]`: 2; otherwise 1).
     public var statePerUnit: Int
     /// Columns per unit of a step's `aux` row in `Network`'s workspace (gates, cell): lstm 6
@@ -83,7 +93,10 @@ public struct LayerTraits: Sendable, Equatable {
 
     public init(gates: Int, isRecurrent: Bool, isGated: Bool, statePerUnit: Int = 1, auxPerUnit: Int = 0,
                 deltaPerUnit: Int = 1, directDependence: DirectStateDependence = .none,
-                inputDeltaBlocks: InputDeltaBlocks = .contiguous) {
+                inputDeltaBlocks: InputDeltaBlocks = .contiguous, recurrentWeight: RecurrentWeight = .matrix,
+                supportsOnlineAlgorithms: Bool = true) {
+        self.recurrentWeight = recurrentWeight
+        self.supportsOnlineAlgorithms = supportsOnlineAlgorithms
         self.directDependence = directDependence
         self.gates = gates
         self.isRecurrent = isRecurrent
@@ -96,6 +109,14 @@ public struct LayerTraits: Sendable, Equatable {
 
     /// The state has a cell `c` beside `h` (lstm: `S = [h; c]`).
     public var hasCell: Bool { statePerUnit > 1 }
+}
+
+/// The shape of a recurrent layer's `TW` (`LayerTraits.recurrentWeight`).
+public enum RecurrentWeight: Sendable, Equatable {
+    /// `W_t`, `G·U × U`, row-major.
+    case matrix
+    /// `w_t`, the `U` diagonal entries of `TW`.
+    case diagonal
 }
 
 /// How a unit's state depends on the previous state outside `TW` (`LayerTraits.directDependence`).

@@ -49,10 +49,17 @@ public struct LayerSpec: Sendable, Equatable, Codable {
     /// LSTM or GRU.
     public var isGated: Bool { kind.isGated }
 
-    /// Number of scalars: `SW` (G·units × inputs), `TW` (G·units × units, recurrent layers), and
-    /// `b` (units; rnn, dense) or `b_s`, `b_t` (G·units each; lstm, gru).
+    /// Number of scalars: `SW` (G·units × inputs), `TW` (recurrent layers: G·units × units, or its
+    /// diagonal `w_t`, units), and `b` (units) or, for gated layers, `b_s`, `b_t` (G·units each).
     public var parameterCount: Int {
         let rows = kind.gates * units
-        return rows * inputs + (isRecurrent ? rows * units : 0) + (isGated ? 2 * rows : units)
+        return rows * inputs + recurrentWeightCount + (isGated ? 2 * rows : units)
+    }
+
+    /// Scalars of `TW`: `G·U·U` for a matrix, `U` for a diagonal `w_t`, 0 without recurrence.
+    public var recurrentWeightCount: Int {
+        let traits = kind.traits
+        guard traits.isRecurrent else { return 0 }
+        return traits.recurrentWeight == .matrix ? traits.gates * units * units : units
     }
 }

@@ -94,7 +94,7 @@ public final class Network<Scalar: RNNScalar> {
             oneHotSWT = .allocate(capacity: max(first.kind.gates * first.units * first.inputs, 1))
             oneHotSWT?.initialize(repeating: 0)
         }
-        recurrence = spec.layers.map { RecurrenceProduct.choose(for: $0) }
+        recurrence = spec.layers.map { $0.kind.traits.recurrentWeight == .matrix ? RecurrenceProduct.choose(for: $0) : .blas }
         let gateRows = spec.layers.filter(\.isGated).map { $0.kind.gates * $0.units }.max() ?? 0
         cellBiasWork = .allocate(capacity: max(2 * gateRows, 1))
         cellBiasWork.initialize(repeating: 0)

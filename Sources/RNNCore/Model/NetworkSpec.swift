@@ -57,6 +57,7 @@ public struct NetworkSpec: Sendable, Equatable, Codable {
 ///
 /// Per layer, in order:
 /// - rnn, dense: `SW` (units × inputs, row-major), `TW` (units × units, rnn only), `b` (units);
+///   a kind with a diagonal recurrence (`RecurrentWeight.diagonal`) has `w_t` (units) as `TW`;
 /// - lstm, gru: `SW` (G·units × inputs), `TW` (G·units × units), `b_s` (G·units), `b_t` (G·units),
 ///   G = 4 (gates i, f, g, o) or 3 (r, z, n): PyTorch's `weight_ih_l0`, `weight_hh_l0`,
 ///   `bias_ih_l0`, `bias_hh_l0`.
@@ -84,7 +85,7 @@ public struct ParameterLayout: Sendable, Equatable {
             var tw: Int? = nil
             if layer.isRecurrent {
                 tw = offset
-                offset += rows * layer.units
+                offset += layer.recurrentWeightCount
             }
             let b = offset
             offset += layer.isGated ? rows : layer.units
@@ -107,7 +108,11 @@ public struct ParameterLayout: Sendable, Equatable {
             let rows = layer.kind.gates * layer.units
             out.append(("layers.\(i).W_s", e.sw..<(e.sw + rows * layer.inputs), [rows, layer.inputs]))
             if let tw = e.tw {
-                out.append(("layers.\(i).W_t", tw..<(tw + rows * layer.units), [rows, layer.units]))
+                if layer.kind.traits.recurrentWeight == .matrix {
+                    out.append(("layers.\(i).W_t", tw..<(tw + rows * layer.units), [rows, layer.units]))
+                } else {
+                    out.append(("layers.\(i).w_t", tw..<(tw + layer.units), [layer.units]))
+                }
             }
             if let bt = e.bt {
                 out.append(("layers.\(i).b_s", e.b..<(e.b + rows), [rows]))

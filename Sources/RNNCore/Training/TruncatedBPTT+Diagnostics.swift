@@ -134,7 +134,6 @@ extension TruncatedBPTT {
         let stepsIn = t - r0 + 1
         var credit = [[Double]](repeating: [Double](repeating: .nan, count: lags + 1), count: network.spec.layers.count)
         let x = buffers.dh.baseAddress!
-        let w = UnsafePointer(network.params.baseAddress!)
         for (l, layer) in network.spec.layers.enumerated() {
             let u = layer.units
             x.update(repeating: 0, count: stepsIn * b * u)
@@ -147,12 +146,9 @@ extension TruncatedBPTT {
                 let from = max(r0, lo[l + 1])
                 sendDown(from: l + 1, rows: (t - from + 1) * b, stepFrom: from, into: x + (from - r0) * b * u, ldc: u)
             }
-            // + TWᵀ Delta_h_{m+1} for m = r0 ... t - 1 (rnn: delta; lstm: i f g o; gru: r z n_h).
-            if let twOffset = network.layout.entries[l].tw, t > r0 {
-                Scalar.gemm(transA: false, transB: false, m: (t - r0) * b, n: u, k: layer.kind.gates * u,
-                            alpha: 1, a: UnsafePointer(deltaSlot(l, r0 + 1)), lda: deltaWidth[l], b: w + twOffset, ldb: u,
-                            beta: 1, c: x, ldc: u)
-                layer.kind.accept(DirectStatePath(network: network, layer: l, rows: x, from: r0, to: t))
+            // + the recurrence's share for m = r0 ... t - 1 (TWᵀ Delta_h_{m+1}, the kind's own paths).
+            if layer.isRecurrent && t > r0 {
+                layer.kind.accept(RecurrentStateError(bptt: self, layer: l, rows: x, from: r0, to: t))
             }
             for m in r0...t {
                 let row = x + (m - r0) * b * u
@@ -204,14 +200,28 @@ extension TruncatedBPTT {
     }
 }
 
-/// `creditProfile`'s visitor: the layer kind's direct state path over the credit rows.
-struct DirectStatePath<Scalar: RNNScalar>: LayerKindVisitor {
-    let network: Network<Scalar>
+extension TruncatedBPTT {
+    /// `dh_m += TWᵀ Delta_h_{m+1}` for `m = r0 ... t - 1` over the credit rows `dh`, one GEMM
+    /// (rnn: `delta`; lstm: `i f g o`; gru: `r z n_h`): a matrix `W_t`'s share of the credit
+    /// profile (`LayerDefinition.addRecurrentStateError`).
+    func addMatrixRecurrenceError(layer l: Int, dh x: UnsafeMutablePointer<Scalar>, from r0: Int, to t: Int) {
+        let layer = network.spec.layers[l]
+        guard let twOffset = network.layout.entries[l].tw, t > r0 else { return }
+        let b = network.lanes, u = layer.units
+        Scalar.gemm(transA: false, transB: false, m: (t - r0) * b, n: u, k: layer.kind.gates * u,
+                    alpha: 1, a: UnsafePointer(deltaSlot(l, r0 + 1)), lda: deltaWidth[l],
+                    b: UnsafePointer(network.params.baseAddress! + twOffset), ldb: u, beta: 1, c: x, ldc: u)
+    }
+}
+
+/// `creditProfile`'s visitor: the layer kind's recurrent share of the credit rows.
+struct RecurrentStateError<Scalar: RNNScalar>: LayerKindVisitor {
+    let bptt: TruncatedBPTT<Scalar>
     let layer: Int
     let rows: UnsafeMutablePointer<Scalar>
     let from: Int, to: Int
 
     func visit<Kind: LayerDefinition>(_ kind: Kind.Type) {
-        Kind.addDirectStatePath(network, layer: layer, dh: rows, from: from, to: to)
+        Kind.addRecurrentStateError(bptt, layer: layer, dh: rows, from: from, to: to)
     }
 }

@@ -73,9 +73,12 @@ enum GRULayer: GatedLayerDefinition {
         }
     }
 
-    /// `h_{m+1} = (1 - z) ⊙ n + z ⊙ h_m`: `dh_m += z_{m+1} ⊙ dh_{m+1}`, downward in `m`.
-    static func addDirectStatePath<Scalar: RNNScalar>(_ network: Network<Scalar>, layer l: Int,
-                                                      dh x: UnsafeMutablePointer<Scalar>, from r0: Int, to t: Int) {
+    /// `TWᵀ Delta_h_{m+1}`, then `h_{m+1} = (1 - z) ⊙ n + z ⊙ h_m`: `dh_m += z_{m+1} ⊙ dh_{m+1}`,
+    /// downward in `m`.
+    static func addRecurrentStateError<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, layer l: Int,
+                                                          dh x: UnsafeMutablePointer<Scalar>, from r0: Int, to t: Int) {
+        bptt.addMatrixRecurrenceError(layer: l, dh: x, from: r0, to: t)
+        let network = bptt.network
         let b = network.lanes, u = network.spec.layers[l].units
         let aw = network.auxWidth[l]
         for m in stride(from: t - 1, through: r0, by: -1) {

@@ -119,6 +119,9 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         guard let top = spec.layers.lastIndex(where: { $0.isRecurrent }) else {
             throw OnlineGradientError("\(algorithm.rawValue) needs a recurrent layer (\(LayerKind.allCases.filter(\.isRecurrent).map(\.rawValue).joined(separator: ", ")))")
         }
+        if let l = spec.layers.firstIndex(where: { !$0.kind.traits.supportsOnlineAlgorithms }) {
+            throw OnlineGradientError("layer \(l): \(spec.layers[l].kind.rawValue) layers are trained by bptt only so far; the online algorithms (rtrl, snap1, uoro, rflo) do not support them yet")
+        }
         if algorithm == .rflo, let l = spec.layers.firstIndex(where: { $0.isGated }) {
             throw OnlineGradientError("layer \(l): rflo supports rnn layers only, not \(spec.layers[l].kind.rawValue)")
         }
