@@ -12,6 +12,9 @@ Layers (x = the layer's input at step n, the input vector or the output of the l
 h_0 = c_0 = 0; every layer passes h_n up; sigma = logistic; ⊙ = elementwise):
   dense:  h_n = act(W_s x + b)
   rnn:    h_n = act(W_s x + b + W_t h_{n-1})
+  indrnn: h_n = act(W_s x + b + w_t ⊙ h_{n-1})      (Li et al. 2018, element-wise: W_t = diag w_t)
+          backward, delta_m = dC/dz_m = act'(z_m) ⊙ (S_delta from above + w_t ⊙ delta_{m+1}):
+          dW_s = sum_m delta_m x_m^T,  dw_t = sum_m delta_m ⊙ h_{m-1},  db = sum_m delta_m
   lstm:   (PyTorch nn.LSTM, gate blocks i, f, g, o; G = 4; "activation" ignored)
           pre = W_s x + b_s + W_t h_{n-1} + b_t                      (4U)
           i, f, g, o = split(pre)
@@ -23,20 +26,23 @@ h_0 = c_0 = 0; every layer passes h_n up; sigma = logistic; ⊙ = elementwise):
           h_n = (1 - z) ⊙ n + z ⊙ h_{n-1}
 Flat parameter layout, layer after layer (U = units, I = inputs, matrices row-major):
   dense: W_s (U x I), b (U)        rnn: W_s (U x I), W_t (U x U), b (U)
+  indrnn: W_s (U x I), w_t (U), b (U)
   lstm/gru: W_s (G·U x I), W_t (G·U x U), b_s (G·U), b_t (G·U), rows in gate-block order
             (= PyTorch's weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0).
 
 Truncation: updates at every multiple of tau_b and at the last step T. The update at n injects
 errors at the steps (n_prev, n] whose mask is set; its loss is the sum of those errors divided
 by the number of elements (masked steps, times the output width except for cross-entropy); its
-gradient is that of the loss with every layer's h_{a-1} and c_{a-1} held constant. An update
-with no masked step is skipped. tau_max = 0 means full (T); tau_b = 0 means tau_max (or T).
+gradient is that of the loss with every layer's h_{a-1} and c_{a-1} held constant (an indrnn,
+like an rnn, carries nothing below a: w_t ⊙ delta_a is dropped). An update with no masked step
+is skipped. tau_max = 0 means full (T); tau_b = 0 means tau_max (or T).
 Losses: mse on h of the top layer; binary-cross-entropy (logs clamped at -100) and
-cross-entropy fold a sigmoid / softmax top layer (dense or rnn), so a gated top layer only
-supports mse (other losses raise ValueError).
+cross-entropy fold a sigmoid / softmax top layer (dense, rnn or indrnn), so a gated top layer
+only supports mse (other losses raise ValueError).
 
-Case JSON: {"layers": [{"kind": "dense"|"rnn"|"lstm"|"gru", "inputs": I, "units": U,
-"activation": name}] ("activation" is ignored and may be omitted for lstm/gru), "loss":
+Case JSON: {"layers": [{"kind": "dense"|"rnn"|"indrnn"|"lstm"|"gru", "inputs": I, "units": U,
+"activation": name}] ("activation" is required for dense/rnn/indrnn, ignored and may be omitted
+for lstm/gru), "loss":
 "mse"|"binary-cross-entropy"|"cross-entropy", "weights": flat list (layout above),
 "inputs": (T, B, I) time-major, "mask": (T, B) booleans, "targets": (T, B, O) numbers or (T, B)
 class indices for cross-entropy, "tau_b": int, "tau_max": int, "credit_lags": int (optional)}.
@@ -46,11 +52,11 @@ Gradient diagnostics (SPEC 3.1): with the same tau_b and tau_max set to the refe
 also gets "t" (its latest step with a target) and "credit": per layer, |dC_t/dh^l_{t-k}| for
 k = 0..K (null below the window start a), see credit_profile().
 
-Checks: --self-check compares every update's gradient, for random lstm/gru/rnn/dense stacks with
-truncated windows and ragged masks, with central differences of that update's loss (a separate
-forward from the detached states at a-1); exits 1 above a relative error of 1e-7. It also checks
-every credit profile value against central differences of C_t with respect to each element of
-h^l_{t-k} (bumped_step_loss; limit 1e-6).
+Checks: --self-check compares every update's gradient, for random lstm/gru/rnn/indrnn/dense
+stacks with truncated windows and ragged masks, with central differences of that update's loss
+(a separate forward from the detached states at a-1); exits 1 above a relative error of 1e-7.
+It also checks every credit profile value against central differences of C_t with respect to
+each element of h^l_{t-k} (bumped_step_loss; limit 1e-6).
 check_against_torch.py (manual, needs torch, not part of `make test`) compares the lstm/gru
 forward with nn.LSTM/nn.GRU and every update's gradient with torch autograd.
 
@@ -63,6 +69,7 @@ import sys
 import numpy as np
 
 GATES = {"lstm": 4, "gru": 3}
+RECURRENT = ("rnn", "indrnn")    # ungated recurrent kinds: act(z), z with a W_t / w_t term
 
 
 def act(name, z):
@@ -120,6 +127,9 @@ def unpack(layers, flat):
         if L["kind"] == "rnn":
             p["W_t"] = flat[off:off + u * u].reshape(u, u)
             off += u * u
+        if L["kind"] == "indrnn":                    # the diagonal of W_t only
+            p["w_t"] = flat[off:off + u]
+            off += u
         p["b"] = flat[off:off + u]
         off += u
         params.append(p)
@@ -135,6 +145,8 @@ def pack(layers, grads):
         out.append(g["W_s"].ravel())
         if L["kind"] == "rnn":
             out.append(g["W_t"].ravel())
+        if L["kind"] == "indrnn":
+            out.append(g["w_t"])
         out.append(g["b"])
     return np.concatenate(out)
 
@@ -188,7 +200,7 @@ def gru_step(p, x, h_prev):
 
 def layer_step(p, L, below, s):
     """One step of layer L from its state s ({"h", "c"}), updated in place. Returns the
-    pre-activation z of an rnn or dense layer (None for lstm and gru)."""
+    pre-activation z of an rnn, indrnn or dense layer (None for lstm and gru)."""
     if L["kind"] == "lstm":
         s["h"], s["c"], _ = lstm_step(p, below, s["h"], s["c"])
         return None
@@ -198,6 +210,8 @@ def layer_step(p, L, below, s):
     z = below @ p["W_s"].T + p["b"]
     if L["kind"] == "rnn":
         z = z + s["h"] @ p["W_t"].T
+    if L["kind"] == "indrnn":
+        z = z + p["w_t"] * s["h"]                   # w_t ⊙ h_{n-1}
     s["h"] = act(L["activation"], z)
     return z
 
@@ -226,7 +240,7 @@ def compute(case):
     """The list of updates [{"n", "loss", "elements", "grad"}] for one case (a parsed JSON)."""
     layers, loss = case["layers"], case["loss"]
     if layers[-1]["kind"] in GATES and loss != "mse":
-        raise ValueError("%s needs a sigmoid/softmax dense or rnn top layer, not %s"
+        raise ValueError("%s needs a sigmoid/softmax dense, rnn or indrnn top layer, not %s"
                          % (loss, layers[-1]["kind"]))
     P = unpack(layers, np.array(case["weights"], dtype=np.float64))
     X = np.array(case["inputs"], dtype=np.float64)        # (T, B, I)
@@ -259,6 +273,8 @@ def compute(case):
             z = below @ P[l]["W_s"].T + P[l]["b"]
             if L["kind"] == "rnn":
                 z = z + H[l][n - 1] @ P[l]["W_t"].T
+            if L["kind"] == "indrnn":
+                z = z + P[l]["w_t"] * H[l][n - 1]               # w_t ⊙ h_{n-1}
             if l == len(layers) - 1:
                 Z_top[n] = z
             H[l][n] = act(L["activation"], z)
@@ -300,7 +316,8 @@ def compute(case):
 
         grads = [{k: np.zeros_like(v) for k, v in p_.items()} for p_ in P]
         # dC/dh (or dC/dz for the folded output) per layer and step, walking back from n to a.
-        carry = [np.zeros((B, L["units"])) for L in layers]  # W_t^T delta^l_{m+1}; dC/dh_m (gated)
+        carry = [np.zeros((B, L["units"])) for L in layers]  # W_t^T delta^l_{m+1} (rnn),
+        #   w_t ⊙ delta^l_{m+1} (indrnn); dC/dh_m through step m+1 (gated)
         carry_c = [np.zeros((B, L["units"])) for L in layers]  # dC/dc_m through c_{m+1} (lstm)
         for step in range(n, a - 1, -1):
             from_above = None
@@ -325,7 +342,7 @@ def compute(case):
                     from_above, carry[l] = gru_step_back(
                         P[l], cache[l][step], h_in, H[l][step - 1], g, grads[l])
                     continue
-                if L["kind"] == "rnn":
+                if L["kind"] in RECURRENT:
                     g = g + carry[l]
                 delta = act_vjp(L["activation"], H[l][step], g)
                 if l == len(layers) - 1 and p < step and loss != "mse":
@@ -335,6 +352,10 @@ def compute(case):
                 if L["kind"] == "rnn":
                     grads[l]["W_t"] += delta.T @ H[l][step - 1]
                     carry[l] = delta @ P[l]["W_t"]
+                if L["kind"] == "indrnn":
+                    # dz_m/dw_t = h_{m-1} and dz_m/dh_{m-1} = w_t, both element-wise
+                    grads[l]["w_t"] += (delta * H[l][step - 1]).sum(0)
+                    carry[l] = delta * P[l]["w_t"]
                 from_above = delta @ P[l]["W_s"]
         result = {"n": n, "loss": float(val / count), "elements": count,
                   "grad": pack(layers, grads).tolist()}
@@ -397,7 +418,7 @@ def credit_profile(layers, loss, P, X, Y, mask, H, C, cache, t, a, K):
             else:
                 g = g + from_above
             h_in = X[step - 1] if l == 0 else H[l - 1][step]
-            if L["kind"] in GATES or L["kind"] == "rnn":
+            if L["kind"] in GATES or L["kind"] in RECURRENT:
                 g = g + carry[l]                               # dC_t/dh^l_step, complete
             if k <= K:
                 out[l][k] = float(np.sqrt((g * g).sum()))
@@ -415,6 +436,8 @@ def credit_profile(layers, loss, P, X, Y, mask, H, C, cache, t, a, K):
                 delta = delta + inj
             if L["kind"] == "rnn":
                 carry[l] = delta @ P[l]["W_t"]
+            if L["kind"] == "indrnn":
+                carry[l] = delta * P[l]["w_t"]                 # dz_{m}/dh_{m-1} = diag(w_t)
             from_above = delta @ P[l]["W_s"]
     if loss != "mse":
         out[top][0] = float(np.sqrt((dy * dy).sum()))
@@ -429,8 +452,9 @@ def main(case_path, out_path):
 # ---- self-check: every update's gradient against central finite differences -------------------
 
 def forward_window(layers, P, X, a, n, start):
-    """Top-layer outputs (h, and z for a dense/rnn top) at steps a..n, starting from the given
-    per-layer states at a-1 (constants). Written separately from compute()'s caching forward."""
+    """Top-layer outputs (h, and z for a dense/rnn/indrnn top) at steps a..n, starting from the
+    given per-layer states at a-1 (constants). Written separately from compute()'s caching
+    forward."""
     state = [dict(s) for s in start]
     hs, zs = [], []
     for step in range(a, n + 1):
@@ -495,6 +519,9 @@ def n_params(layers):
     total = 0
     for L in layers:
         u, i = L["units"], L["inputs"]
+        if L["kind"] == "indrnn":
+            total += u * i + u + u                  # W_s, w_t, b
+            continue
         G = GATES.get(L["kind"], 1)
         total += G * u * i + G * u + (G * u * u if L["kind"] != "dense" else 0)
         total += G * u if L["kind"] in GATES else 0
@@ -522,9 +549,20 @@ def random_case(rng, stack, loss, T, B, tau_b, tau_max, I, holes=False):
         targets = rng.random((T, B, O)).round(3).tolist()
     else:
         targets = rng.normal(size=(T, B, O)).tolist()
-    return {"layers": layers, "loss": loss,
-            "weights": (0.7 * rng.normal(size=n_params(layers))).tolist(),
-            "inputs": rng.normal(size=(T, B, I)).tolist(), "mask": mask.tolist(),
+    weights = 0.7 * rng.normal(size=n_params(layers))
+    inputs_ = rng.normal(size=(T, B, I))
+    # indrnn: |w_t| in [0.5, 1), as IndRNN is used (Li et al. keep |w_t| <= 1 and start it near
+    # 1); with a small w_t the credit through h_m = act(... + w_t ⊙ h_{m-1}) falls below what
+    # central differences resolve within a few lags. Drawn last: other kinds draw as before.
+    off = 0
+    for L in layers:
+        u, i = L["units"], L["inputs"]
+        if L["kind"] == "indrnn":
+            weights[off + u * i:off + u * i + u] = (rng.choice([-1.0, 1.0], size=u)
+                                                    * rng.uniform(0.5, 1.0, size=u))
+        off += n_params([L])
+    return {"layers": layers, "loss": loss, "weights": weights.tolist(),
+            "inputs": inputs_.tolist(), "mask": mask.tolist(),
             "targets": targets, "tau_b": tau_b, "tau_max": tau_max}
 
 
@@ -572,12 +610,33 @@ def self_check():
         ("rnn->dense (existing path), mse", [("rnn", 3, "tanh"), ("dense", 2, "identity")],
          "mse", 8, 2, 2, 3, 2, False),
     ]
+    # indrnn (element-wise recurrence), drawn from a second generator so that the cases above
+    # (and the credit cases) see the same random numbers as before indrnn existed.
+    rng_ind = np.random.default_rng(20261130)
+    indrnn_cases = [
+        ("indrnn alone, mse", [("indrnn", 4, "tanh")], "mse", 10, 3, 3, 5, 3, False),
+        ("indrnn->dense softmax, ce", [("indrnn", 4, "tanh"), ("dense", 3, "softmax")],
+         "cross-entropy", 9, 4, 2, 3, 2, True),
+        ("rnn->indrnn->gru, mse", [("rnn", 3, "tanh"), ("indrnn", 4, "tanh"),
+                                   ("gru", 3, None)], "mse", 9, 3, 2, 4, 2, True),
+        ("gru->indrnn relu->rnn identity, mse", [("gru", 3, None), ("indrnn", 3, "relu"),
+                                                 ("rnn", 2, "identity")], "mse",
+         8, 3, 1, 3, 2, True),
+        ("lstm->indrnn sigmoid, bce", [("lstm", 3, None), ("indrnn", 2, "sigmoid")],
+         "binary-cross-entropy", 9, 3, 3, 3, 2, True),
+        ("dense->indrnn softmax, ce, full", [("dense", 3, "tanh"), ("indrnn", 3, "softmax")],
+         "cross-entropy", 8, 3, 3, 0, 2, False),
+        ("indrnn->indrnn identity mse, tau_max=1", [("indrnn", 3, "tanh"),
+                                                     ("indrnn", 2, "identity")], "mse",
+         7, 2, 1, 1, 2, True),
+    ]
     worst, ok = 0.0, True
     tmp = tempfile.mkdtemp()
-    for name, stack, loss, T, B, tau_b, tau_max, I, holes in cases:
+    for gen, (name, stack, loss, T, B, tau_b, tau_max, I, holes) in (
+            [(rng, c) for c in cases] + [(rng_ind, c) for c in indrnn_cases]):
         tm = tau_max or T
         assert (tau_b or tm) <= tm
-        case = random_case(rng, stack, loss, T, B, tau_b, tau_max, I, holes)
+        case = random_case(gen, stack, loss, T, B, tau_b, tau_max, I, holes)
         flat = np.array(case["weights"])
         case_path, out_path = os.path.join(tmp, "case.json"), os.path.join(tmp, "out.json")
         json.dump(case, open(case_path, "w"))
@@ -623,7 +682,7 @@ def self_check():
         worst = max(worst, case_worst)
     print("self-check %s: worst relative error %.2e (max|grad - fd| / max|fd| per update, "
           "limit 1e-7)" % ("passed" if ok else "FAILED", worst))
-    credit_ok = credit_self_check(rng, tmp)
+    credit_ok = credit_self_check(rng, rng_ind, tmp)
     return 0 if ok and credit_ok else 1
 
 
@@ -666,9 +725,10 @@ def bumped_step_loss(case, flat, t, bump_layer, bump_step, bump):
     return total / count
 
 
-def credit_self_check(rng, tmp):
+def credit_self_check(rng, rng_ind, tmp):
     """The credit profile (|dC_t/dh^l_{t-k}|, untruncated) of every update against central
-    differences of C_t with respect to each element of h^l_{t-k} (bumped_step_loss)."""
+    differences of C_t with respect to each element of h^l_{t-k} (bumped_step_loss). The indrnn
+    cases draw from rng_ind."""
     import os
     cases = [
         ("rnn->rnn softmax, ce", [("rnn", 3, "tanh"), ("rnn", 3, "softmax")], "cross-entropy",
@@ -679,9 +739,20 @@ def credit_self_check(rng, tmp):
          7, 2, 3, 3, 2, False),
         ("dense->gru, mse", [("dense", 3, "tanh"), ("gru", 2, None)], "mse", 7, 2, 1, 2, 2, True),
     ]
+    indrnn_cases = [
+        ("indrnn->dense softmax, ce", [("indrnn", 3, "tanh"), ("dense", 3, "softmax")],
+         "cross-entropy", 8, 3, 2, 3, 2, True),
+        ("rnn->indrnn->gru, mse", [("rnn", 3, "tanh"), ("indrnn", 3, "relu"), ("gru", 2, None)],
+         "mse", 7, 2, 3, 3, 2, True),
+        ("gru->indrnn sigmoid, bce", [("gru", 3, None), ("indrnn", 2, "sigmoid")],
+         "binary-cross-entropy", 7, 2, 2, 2, 2, False),
+        ("lstm->indrnn softmax, ce", [("lstm", 2, None), ("indrnn", 3, "softmax")],
+         "cross-entropy", 7, 2, 1, 1, 2, True),
+    ]
     ok, worst = True, 0.0
-    for name, stack, loss, T, B, tau_b, tau_max, I, holes in cases:
-        case = random_case(rng, stack, loss, T, B, tau_b, 0, I, holes)   # reference: full
+    for gen, (name, stack, loss, T, B, tau_b, tau_max, I, holes) in (
+            [(rng, c) for c in cases] + [(rng_ind, c) for c in indrnn_cases]):
+        case = random_case(gen, stack, loss, T, B, tau_b, 0, I, holes)   # reference: full
         case["credit_lags"] = T
         flat = np.array(case["weights"])
         case_path, out_path = os.path.join(tmp, "credit.json"), os.path.join(tmp, "credit-out.json")
