@@ -74,9 +74,10 @@ extension TruncatedBPTT {
         }
     }
 
-    /// `ΔSW^l += Delta^lᵀ · H^{l-1}`, `ΔTW^l += Delta^lᵀ · H^l_{shifted by one}` (recurrent layers)
-    /// and `Δb^l += Σ rows` over the window rows `lo ... n` of an rnn or dense layer (delta rows of
-    /// width U; a one-hot first layer adds each delta row to the column of its input).
+    /// `ΔSW^l += Delta^lᵀ · H^{l-1}`, `ΔTW^l += Delta^lᵀ · H^l_{shifted by one}` (a recurrent layer
+    /// with a matrix `W_t`; a kind with another recurrent weight adds its own) and `Δb^l += Σ rows`
+    /// over the window rows `lo ... n` of a single-gate layer (delta rows of width U; a one-hot
+    /// first layer adds each delta row to the column of its input).
     func addWeightGradients(_ view: BatchView<Scalar>, layer l: Int, windowStart lo: Int, to n: Int) {
         let network = network
         let layer = network.spec.layers[l]
@@ -100,7 +101,7 @@ extension TruncatedBPTT {
                         alpha: 1, a: UnsafePointer(delta), lda: u, b: x, ldb: i,
                         beta: 1, c: g + e.sw, ldc: i)
         }
-        if let twOffset = e.tw {
+        if let twOffset = e.tw, layer.kind.traits.recurrentWeight == .matrix {
             Scalar.gemm(transA: true, transB: false, m: u, n: u, k: rows,
                         alpha: 1, a: UnsafePointer(delta), lda: u,
                         b: UnsafePointer(network.slot(network.h[l], l, lo - 1)), ldb: u,
