@@ -53,6 +53,10 @@ protocol LayerDefinition {
 }
 
 extension LayerDefinition {
+    /// A kind whose traits say the online algorithms do not support it never gets here
+    /// (`OnlineGradient` refuses the stack before it allocates anything).
+    static func onlineStep<Scalar: RNNScalar>(_ engine: OnlineGradient<Scalar>, layer l: Int, _ w: UnsafePointer<Scalar>) {}
+
     static func addRecurrentStateError<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, layer l: Int,
                                                           dh: UnsafeMutablePointer<Scalar>, from r0: Int, to t: Int) {
         bptt.addMatrixRecurrenceError(layer: l, dh: dh, from: r0, to: t)
