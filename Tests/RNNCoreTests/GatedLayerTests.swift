@@ -191,10 +191,12 @@ struct GatedLayerTests {
     }
 
     /// float32 and float64 runs of the same data and weights agree to float32 rounding, on both
-    /// sides of the small-kernel / BLAS switch at 128 units.
+    /// sides of the small-kernel / BLAS switch at 128 units (and for indrnn, whose recurrence is
+    /// element-wise).
     @Test(arguments: [PrecisionCase(kind: .lstm, units: 8), PrecisionCase(kind: .gru, units: 8),
                       PrecisionCase(kind: .lstm, units: 130), PrecisionCase(kind: .gru, units: 130),
-                      PrecisionCase(kind: .lstm, units: 8, oneHot: true), PrecisionCase(kind: .gru, units: 130, oneHot: true)])
+                      PrecisionCase(kind: .lstm, units: 8, oneHot: true), PrecisionCase(kind: .gru, units: 130, oneHot: true),
+                      PrecisionCase(kind: .indrnn, units: 8), PrecisionCase(kind: .indrnn, units: 130, oneHot: true)])
     func float32AgreesWithFloat64(_ c: PrecisionCase) {
         let spec = NetworkSpec(inputs: 3, layers: [(c.kind, c.units, .tanh), (.dense, 4, .softmax)], loss: .crossEntropy)
         let weights = spec.initialParameters(seed: 13)

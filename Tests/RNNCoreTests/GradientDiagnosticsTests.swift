@@ -50,6 +50,12 @@ struct GradientDiagnosticsTests {
         Case(id: "dense, gru output layer, mse, BPTT(1,2), reference full", inputs: 2,
              layers: [(.dense, 3, .tanh), (.gru, 2, .tanh)], loss: .mse,
              lengths: [9, 7], targetEvery: 2, tauB: 1, tauMax: 2, reference: nil, creditLags: 6),
+        Case(id: "indrnn + dense-softmax, CE, BPTT(2,3), ragged, targets every 2, reference full", inputs: 3,
+             layers: [(.indrnn, 4, .tanh), (.dense, 3, .softmax)], loss: .crossEntropy,
+             lengths: [12, 8, 10], targetEvery: 2, tauB: 2, tauMax: 3, reference: nil, creditLags: 10),
+        Case(id: "rnn, indrnn-identity output, mse, BPTT(1,2), reference 7", inputs: 2,
+             layers: [(.rnn, 3, .tanh), (.indrnn, 2, .identity)], loss: .mse,
+             lengths: [11, 9], targetEvery: 3, tauB: 1, tauMax: 2, reference: 7, creditLags: 8),
     ]
 
     @Test(arguments: numpyCases)
@@ -229,7 +235,7 @@ struct GradientDiagnosticsTests {
 
     /// One-hot inputs (the first layer's `SW` columns, and `SWᵀ` rows for gated layers): g == g_ref
     /// untruncated, and training unchanged by diagnostics, float32 and float64.
-    @Test(arguments: [LayerKind.rnn, .lstm, .gru])
+    @Test(arguments: [LayerKind.rnn, .lstm, .gru, .indrnn])
     func oneHotInputs(kind: LayerKind) throws {
         let spec = NetworkSpec(inputs: 5, layers: [(kind, 4, .tanh), (.dense, 5, .softmax)], loss: .crossEntropy)
         let weights = spec.initialParameters(seed: 17)

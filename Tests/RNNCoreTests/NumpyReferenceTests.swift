@@ -30,7 +30,23 @@ struct NumpyReferenceTests {
              loss: .mse, lengths: [11, 8, 10], tauB: 2, tauMax: 5),
         Case(id: "rnn-sigmoid output, BCE, BPTT(3,3)", inputs: 2, layers: [(.rnn, 3, .tanh), (.rnn, 2, .sigmoid)],
              loss: .binaryCrossEntropy, lengths: [9, 9], tauB: 3, tauMax: 3),
-    ] + gatedCases
+    ] + gatedCases + indrnnCases
+
+    /// indrnn (element-wise recurrence): alone under a dense softmax, in stacks with rnn and gru
+    /// layers, as the output layer (mse; softmax with cross-entropy), truncated and full.
+    static let indrnnCases: [Case] = [
+        Case(id: "indrnn + dense-softmax, CE, BPTT(2,5), ragged", inputs: 3, layers: [(.indrnn, 4, .tanh), (.dense, 3, .softmax)],
+             loss: .crossEntropy, lengths: [11, 8, 10], tauB: 2, tauMax: 5),
+        Case(id: "rnn, indrnn-relu, dense-identity, mse, BPTT(3,4), ragged", inputs: 2,
+             layers: [(.rnn, 3, .tanh), (.indrnn, 4, .relu), (.dense, 2, .identity)],
+             loss: .mse, lengths: [12, 9], tauB: 3, tauMax: 4),
+        Case(id: "gru, indrnn output layer, mse, BPTT(1,3)", inputs: 2, layers: [(.gru, 3, .tanh), (.indrnn, 2, .tanh)],
+             loss: .mse, lengths: [9, 9], tauB: 1, tauMax: 3),
+        Case(id: "indrnn, indrnn-softmax output, CE, full", inputs: 2, layers: [(.indrnn, 5, .tanh), (.indrnn, 3, .softmax)],
+             loss: .crossEntropy, lengths: [10, 7], tauB: nil, tauMax: nil),
+        Case(id: "indrnn-sigmoid output, BCE, BPTT(2,2)", inputs: 3, layers: [(.indrnn, 2, .sigmoid)],
+             loss: .binaryCrossEntropy, lengths: [8, 8], tauB: 2, tauMax: 2),
+    ]
 
     /// LSTM and GRU: a (tau_b, tau_max) grid on ragged lanes, stacks with rnn and dense layers,
     /// a gated output layer (mse).

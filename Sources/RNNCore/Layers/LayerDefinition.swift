@@ -168,6 +168,7 @@ extension LayerKind {
         case .dense: return visitor.visit(DenseLayer.self)
         case .lstm: return visitor.visit(LSTMLayer.self)
         case .gru: return visitor.visit(GRULayer.self)
+        case .indrnn: return visitor.visit(IndRNNLayer.self)
         }
     }
 

@@ -13,6 +13,8 @@ public enum LayerKind: String, Sendable, Codable, CaseIterable {
     /// `r = σ(SW_r·x + b_sr + TW_r·h + b_tr)`, `z = σ(SW_z·x + b_sz + TW_z·h + b_tz)`,
     /// `n = tanh(SW_n·x + b_sn + r ⊙ (TW_n·h + b_tn))`, `h_n = (1 − z)⊙n + z⊙h_{n-1}`.
     case gru
+    /// Element-wise recurrence (Li et al. 2018): `z = SW·x + w_t ⊙ h_{n-1} + b`.
+    case indrnn
 
     /// The kind's name with its indefinite article, as a sentence says it: `an lstm`, `a gru`,
     /// `a dense` (names are read letter by letter, so the article follows the first letter's name:
