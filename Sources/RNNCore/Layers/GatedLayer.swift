@@ -107,7 +107,7 @@ enum GatedLayer {
     /// `ΔSW`, `ΔTW`, `Δb_s`, `Δb_t` have been accumulated.
     static func backward<Kind: GatedLayerDefinition, Scalar: RNNScalar>(_: Kind.Type, _ bptt: TruncatedBPTT<Scalar>,
                                                                         _ view: BatchView<Scalar>, layer l: Int,
-                                                                        windowStart lo: Int, to n: Int) {
+                                                                        windowStart lo: Int, to n: Int, crossing: Scalar) {
         let network = bptt.network
         let layer = network.spec.layers[l]
         let e = network.layout.entries[l]
@@ -132,6 +132,9 @@ enum GatedLayer {
         let accumulates = Kind.recurrentErrorAccumulates
         for m in stride(from: n, through: lo, by: -1) {
             let dm = bptt.deltaSlot(l, m)  // (B, 4U)
+            if m < n && crossing != 1 {  // both carries cross from step m + 1 (h through TW and the cell's path; c)
+                for j in 0..<(2 * b * u) { dhNext[j] *= crossing }
+            }
             Kind.backwardStep(network, layer: l, step: m, delta: dm, deltaStride: dw, dhNext: dhNext, dcNext: dcNext,
                               biasGradient: foldBias ? biasGradient : nil, vectorised: vectorisedCell)
             checkFinite(UnsafePointer(dm), count: b * dw, "gate delta, layer \(l), step \(m)")

@@ -33,9 +33,13 @@ protocol LayerDefinition {
     /// the error on its output `h^l` (at the top layer of a folded loss, zero: the injected
     /// `dC/dz` is added after `sigma'`); on exit they hold `delta` as `inputDeltaBlocks` and the
     /// recursion of the layer above expect, and `ΔSW`, `ΔTW`, `Δb` of the window are accumulated
-    /// into the algorithm's gradient.
+    /// into the algorithm's gradient. Every error that crosses from step `m + 1` to step `m`
+    /// through the layer's recurrence (its `TW`, and any direct path of its cell) is multiplied by
+    /// `crossing` (1 but for random truncation, `1/c`, `RandomTruncation`; at 1 nothing is
+    /// multiplied, so results are those of the plain recursion bit for bit).
     static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
-                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int)
+                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int,
+                                            crossing s: Scalar)
 
     /// `dh_m += (∂h_{m+1}/∂h_m)ᵀ-part of the recurrence` over the rows `dh` of steps `r0 ... t`
     /// ((t - r0 + 1, B, U)), for the credit profile (`TruncatedBPTT.creditProfile`): with the

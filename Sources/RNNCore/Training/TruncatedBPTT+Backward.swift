@@ -15,7 +15,7 @@ extension TruncatedBPTT {
     /// rows below `lo` stay zero: with a dense output layer, `lo` starts at `p + 1` and only the
     /// first recurrent layer below widens it to `a`. `Delta_x^{l+1}` is the part of the delta rows
     /// above that multiplies `SW^{l+1}` (`LayerTraits.inputDeltaBlocks`).
-    func backward(_ view: BatchView<Scalar>, windowStart a: Int, from p: Int, to n: Int) {
+    func backward(_ view: BatchView<Scalar>, windowStart a: Int, from p: Int, to n: Int, crossing: Scalar = 1) {
         let network = network
         let b = network.lanes
         let top = network.spec.layers.count - 1
@@ -49,7 +49,8 @@ extension TruncatedBPTT {
                 delta.update(repeating: 0, count: zeroRows * dw)
                 sendDown(from: l + 1, rows: (n - loAbove + 1) * b, stepFrom: loAbove, into: delta + zeroRows * dw, ldc: dw)
             }
-            layer.kind.accept(BackwardWindow(bptt: self, view: view, layer: l, windowStart: lo, from: p, to: n))
+            layer.kind.accept(BackwardWindow(bptt: self, view: view, layer: l, windowStart: lo, from: p, to: n,
+                                             crossing: crossing))
             loAbove = lo
         }
     }
@@ -133,9 +134,10 @@ struct BackwardWindow<Scalar: RNNScalar>: LayerKindVisitor {
     let bptt: TruncatedBPTT<Scalar>
     let view: BatchView<Scalar>
     let layer: Int, windowStart: Int, from: Int, to: Int
+    let crossing: Scalar
 
     @inline(__always)
     func visit<Kind: LayerDefinition>(_ kind: Kind.Type) {
-        Kind.backward(bptt, view, layer: layer, windowStart: windowStart, from: from, to: to)
+        Kind.backward(bptt, view, layer: layer, windowStart: windowStart, from: from, to: to, crossing: crossing)
     }
 }

@@ -93,6 +93,9 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func train(_ batch: SequenceBatch<Scalar>, observer: ((UpdateEvent<Scalar>) -> Void)? = nil) -> BatchResult {
+        if let random = truncation.random {  // a batch with no position: the first of epoch 0
+            return trainRandomWindows(batch, at: BatchPosition(epoch: 0, index: 0), random, observer: observer)
+        }
         var result = BatchResult()
         guard batch.steps > 0, batch.lanes > 0 else { return result }
         let (tauB, tauMax) = truncation.resolved(steps: batch.steps)
@@ -131,6 +134,79 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
                                               gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
                     }
                     guard stepped else { return }
+                    result.windowStepsSum += n - a + 1
+                    result.longestWindow = max(result.longestWindow, n - a + 1)
+                }
+                p = n
+            }
+        }
+        return result
+    }
+
+    /// `train(_:observer:)` for the batch at `position`: random truncation draws its update
+    /// points from it (`RandomTruncation`); fixed windows do not depend on it.
+    public func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition,
+                      observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult {
+        if let random = truncation.random {
+            return trainRandomWindows(batch, at: position, random, observer: observer)
+        }
+        return train(batch, observer: observer)
+    }
+
+    /// ARTBP (`RandomTruncation`, SPEC 3.4): updates at the batch's random truncation points and
+    /// its last step; the update at `n` after `p` injects the errors of `(p, n]`, divided by `E`
+    /// instead of their count, and propagates them back to `p + 1` with every crossing of a step
+    /// multiplied by `1/c`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func trainRandomWindows(_ batch: SequenceBatch<Scalar>, at position: BatchPosition, _ random: RandomTruncation,
+                            observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult {
+        var result = BatchResult()
+        guard batch.steps > 0, batch.lanes > 0 else { return result }
+        let points = random.updatePoints(steps: batch.steps, epoch: position.epoch, batch: position.index)
+        var longest = 0, previous = 0
+        for n in points {
+            longest = max(longest, n - previous)
+            previous = n
+        }
+        let keep = historySteps(steps: batch.steps, tauMax: longest)
+        let network = network, update = network.update, params = network.params
+        network.prepare(lanes: batch.lanes, slots: min(batch.steps, 2 * keep) + 1, chunkRows: longest)
+        prepareWindow(lanes: batch.lanes, rows: min(batch.steps, keep))
+        prepareDiagnostics(lanes: batch.lanes, steps: batch.steps)
+        var targets = 0
+        for m in batch.mask where m != 0 { targets += 1 }
+        let normaliser = random.normaliser(targetElements: network.spec.loss.usesClassTargets ? targets : targets * network.spec.outputs,
+                                           steps: batch.steps)
+        let crossing = Scalar(1 / random.continueProbability)
+        batch.withView { view in
+            var p = 0
+            for n in points {
+                network.makeRoom(through: n, keepFrom: max(0, n - keep), computed: p)
+                network.forward(view, from: p, to: n)
+                let (lossSum, elements) = network.lossAndInjection(view, from: p, to: n, inject: true)
+                if elements > 0 {
+                    let meanLoss = lossSum / Double(elements)
+                    guard meanLoss.isFinite else {
+                        result.divergence = "loss is \(meanLoss) at step \(n)"
+                        return
+                    }
+                    // The injection holds each error over `elements`; ARTBP's is over E.
+                    let factor = Scalar(Double(elements) / normaliser)
+                    let injected = network.outputSlot(network.inject, p + 1)
+                    for j in 0..<((n - p) * network.lanes * network.spec.outputs) { injected[j] *= factor }
+                    backward(view, windowStart: p + 1, from: p, to: n, crossing: crossing)
+                    let stepped = update.take(grads, into: params, lossSum: lossSum, elements: elements, step: n,
+                                              result: &result) { norm in
+                        let sampled = diagnostics.samples(update: update.steps + 1)
+                            ? diagnose(view, update: update.steps + 1, from: p, to: n, tauMax: n - p) : nil
+                        observer?(UpdateEvent(step: n, previousStep: p, windowStart: p + 1, loss: meanLoss,
+                                              elements: elements, gradNorm: norm,
+                                              gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
+                    }
+                    guard stepped else { return }
+                    result.windowStepsSum += n - p
+                    result.longestWindow = max(result.longestWindow, n - p)
                 }
                 p = n
             }

@@ -30,6 +30,10 @@ public struct BatchResult: Sendable, Equatable {
     public var gradNormSum: Double = 0
     /// Set when the loss, a gradient or a weight became NaN or infinite; training stopped there.
     public var divergence: String? = nil
+    /// The updates' window lengths `n − a + 1`, summed, and the longest (every algorithm's
+    /// updates have one; random truncation's vary: SPEC 3.4 records their mean and max).
+    public var windowStepsSum: Int = 0
+    public var longestWindow: Int = 0
 
     public init() {}
 }

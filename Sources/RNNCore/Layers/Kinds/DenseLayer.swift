@@ -22,7 +22,8 @@ enum DenseLayer: LayerDefinition {
     }
 
     static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
-                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int) {
+                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int,
+                                            crossing: Scalar) {
         let network = bptt.network
         let layer = network.spec.layers[l]
         let b = network.lanes, u = layer.units

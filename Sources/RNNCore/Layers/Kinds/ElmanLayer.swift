@@ -49,7 +49,8 @@ enum ElmanLayer: LayerDefinition {
     }
 
     static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
-                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int) {
+                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int,
+                                            crossing: Scalar) {
         let network = bptt.network
         let layer = network.spec.layers[l]
         let b = network.lanes, u = layer.units
@@ -64,6 +65,11 @@ enum ElmanLayer: LayerDefinition {
             let dm = bptt.deltaSlot(l, m)
             let hm = UnsafePointer(network.slot(network.h[l], l, m))
             var activationApplied = false
+            let scaled = m < n && crossing != 1  // delta_m = σ' ⊙ (E + s·TWᵀ delta_{m+1}) = s·σ' ⊙ (E/s + TWᵀ delta_{m+1})
+            if scaled {
+                let inverse = 1 / crossing
+                for j in 0..<(b * u) { dm[j] *= inverse }
+            }
             if m < n {
                 // TW^lᵀ delta_{m+1} of the recursion, for all lanes at once: row-major
                 // (delta (B×U) · TW (U×U))[r, j] = Σ_i delta[r, i] TW[i, j] = (TWᵀ delta_r)_j,
@@ -83,6 +89,7 @@ enum ElmanLayer: LayerDefinition {
                 }
             }
             if !activationApplied { layer.activation.backward(h: hm, g: dm, rows: b, width: u) }
+            if scaled { for j in 0..<(b * u) { dm[j] *= crossing } }
             if l == top && foldsActivation && m > p {
                 let injected = network.outputSlot(network.inject, m)
                 for j in 0..<(b * u) { dm[j] += injected[j] }

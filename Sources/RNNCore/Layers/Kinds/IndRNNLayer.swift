@@ -34,7 +34,8 @@ enum IndRNNLayer: LayerDefinition {
     }
 
     static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
-                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int) {
+                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int,
+                                            crossing: Scalar) {
         let network = bptt.network
         let layer = network.spec.layers[l]
         let b = network.lanes, u = layer.units
@@ -46,9 +47,16 @@ enum IndRNNLayer: LayerDefinition {
             let dm = bptt.deltaSlot(l, m)
             if m < n {
                 let next = UnsafePointer(bptt.deltaSlot(l, m + 1))
-                for r in 0..<b {
-                    let dr = dm + r * u, nr = next + r * u
-                    for j in 0..<u { dr[j] += wt[j] * nr[j] }
+                if crossing == 1 {
+                    for r in 0..<b {
+                        let dr = dm + r * u, nr = next + r * u
+                        for j in 0..<u { dr[j] += wt[j] * nr[j] }
+                    }
+                } else {
+                    for r in 0..<b {
+                        let dr = dm + r * u, nr = next + r * u
+                        for j in 0..<u { dr[j] += crossing * (wt[j] * nr[j]) }
+                    }
                 }
             }
             layer.activation.backward(h: UnsafePointer(network.slot(network.h[l], l, m)), g: dm, rows: b, width: u)

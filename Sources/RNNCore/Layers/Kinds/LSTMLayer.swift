@@ -30,8 +30,9 @@ enum LSTMLayer: GatedLayerDefinition {
     }
 
     static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
-                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int) {
-        GatedLayer.backward(Self.self, bptt, view, layer: l, windowStart: lo, to: n)
+                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int,
+                                            crossing: Scalar) {
+        GatedLayer.backward(Self.self, bptt, view, layer: l, windowStart: lo, to: n, crossing: crossing)
     }
 
     /// Online step (`OnlineGradient`): the gates from `b_s + b_t + x W_sᵀ + h_{n-1} W_tᵀ`, the cell,
