@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Independent numpy reference for rnn-exp's BPTT(tau_b, tau_max) gradients.
+"""Independent numpy reference for rnn-exp's BPTT(tau_b, tau_max) and ARTBP gradients.
 
 Reads a JSON case (layers, loss, weights, lanes, truncation), runs the network forward over all
 lanes at once (numpy, float64), and at every update computes the loss of the injected steps
 (n_prev, n] and its gradient by backpropagation through the window [a, n],
-a = max(1, n - tau_max + 1), treating every layer's state at a-1 (h_{a-1}, and c_{a-1} for an
-LSTM) as a constant. Learning rate is 0, so every update sees the same weights. Writes JSON:
-[{"n", "loss", "elements", "grad"}] with grad in the engine's parameter layout.
+a = max(1, n - tau_max + 1) (ARTBP: a = n_prev + 1, see below), treating every layer's state at
+a-1 (h_{a-1}, and c_{a-1} for an LSTM) as a constant. Learning rate is 0, so every update sees
+the same weights. Writes JSON: [{"n", "loss", "elements", "grad"}] with grad in the engine's
+parameter layout.
 
 Layers (x = the layer's input at step n, the input vector or the output of the layer below;
 h_0 = c_0 = 0; every layer passes h_n up; sigma = logistic; ⊙ = elementwise):
@@ -45,7 +46,23 @@ Case JSON: {"layers": [{"kind": "dense"|"rnn"|"indrnn"|"lstm"|"gru", "inputs": I
 for lstm/gru), "loss":
 "mse"|"binary-cross-entropy"|"cross-entropy", "weights": flat list (layout above),
 "inputs": (T, B, I) time-major, "mask": (T, B) booleans, "targets": (T, B, O) numbers or (T, B)
-class indices for cross-entropy, "tau_b": int, "tau_max": int, "credit_lags": int (optional)}.
+class indices for cross-entropy, "tau_b": int, "tau_max": int, "credit_lags": int (optional),
+"artbp": {"continue": c, "points": [n1, ..., T]} (optional, see below; then "tau_b" and "tau_max"
+are ignored and may be omitted)}.
+
+Random truncation (ARTBP, SPEC 3.4; Tallec & Ollivier 2017), when the case has "artbp": the caller
+gives the update points (the steps where a truncation was drawn, then the batch's last step T;
+strictly increasing, last = T) and c = "continue" in (0, 1]; nothing is drawn here. The update at
+n after the previous point p (0 for the first) injects the masked steps of (p, n] and propagates
+back through (p, n] only: every layer's state at p (h_p, and c_p for lstm) is a constant. Every
+backward crossing from step m+1 to step m inside the window (p < m), through any recurrent path
+(rnn's W_t, indrnn's w_t, lstm's W_t and its cell c, gru's W_t and its direct z path), multiplies
+the propagated error by 1/c, so a term dC_s/dθ through step m gets c^-(s-m). The summed error of
+the update is divided by the fixed E = (N_b / T_b) · min(1/(1-c), T_b) (E = N_b at c = 1),
+N_b = the batch's target elements (masked steps, times the output width except for
+cross-entropy: (lane, step) pairs), T_b = T. "loss" stays the mean over the update's own elements,
+"elements" its own count; "grad" is the ARTBP gradient. An update with no masked step is skipped,
+as above; "credit_lags" > 0 with "artbp" raises ValueError.
 
 Gradient diagnostics (SPEC 3.1): with the same tau_b and tau_max set to the reference horizon
 (0 = full), every update's "grad" is g_ref of that update. With "credit_lags": K > 0, each update
@@ -57,6 +74,15 @@ stacks with truncated windows and ragged masks, with central differences of that
 (a separate forward from the detached states at a-1); exits 1 above a relative error of 1e-7.
 It also checks every credit profile value against central differences of C_t with respect to
 each element of h^l_{t-k} (bumped_step_loss; limit 1e-6).
+ARTBP (artbp_self_check, on every layer kind and loss): (1) c = 1, points = [T] against full BPTT
+(tau_max = 0; limit 1e-14, bit-identical in practice), and c = 1 with points every k against
+BPTT(k, k) rescaled from each window's count to N_b; (2) at c < 1 every window's gradient against
+artbp_brute: the sum over injected steps s and m in (p, s] of c^-(s-m) · dC_s/dθ_m, θ_m the copy of
+the weights used at step m alone (every path from C_s to θ_m crosses s - m steps), each dC_s/dθ_m
+by complex-step differentiation of a separate complex-valued forward (limit 1e-10); (3) the
+expected value: for tiny networks with T <= 6, all 2^(T-1) truncation patterns of the steps
+1..T-1 (each truncating with probability 1 - c), weighted by their probabilities, against full
+BPTT's gradient of the summed loss divided by E (limit 1e-12).
 check_against_torch.py (manual, needs torch, not part of `make test`) compares the lstm/gru
 forward with nn.LSTM/nn.GRU and every update's gradient with torch autograd.
 
@@ -250,9 +276,20 @@ def compute(case):
         Y = np.array(case["targets"], dtype=np.int64)    # (T, B)
     else:
         Y = np.array(case["targets"], dtype=np.float64)  # (T, B, O)
-    tau_max = case["tau_max"] or T
-    tau_b = case["tau_b"] or (case["tau_max"] or T)
     credit_lags = case.get("credit_lags", 0)
+    artbp = case.get("artbp")
+    if artbp is None:
+        tau_max = case["tau_max"] or T
+        tau_b = case["tau_b"] or (case["tau_max"] or T)
+        ends = list(range(tau_b, T + 1, tau_b))
+        if not ends or ends[-1] != T:
+            ends.append(T)
+        inv_c = None                                     # no factor on a crossing
+    else:
+        ends, cont, E = artbp_plan(artbp, loss, mask, layers[-1]["units"])
+        if credit_lags > 0:
+            raise ValueError("credit_lags is not defined with artbp")
+        inv_c = 1.0 / cont                               # per backward crossing of a step
 
     # Forward over the whole stream (weights never change with lr = 0).
     H = [np.zeros((T + 1, B, L["units"])) for L in layers]  # H[l][n] = h^l_n, H[l][0] = 0
@@ -281,13 +318,11 @@ def compute(case):
             below = H[l][n]
 
     results = []
-    ends = list(range(tau_b, T + 1, tau_b))
-    if not ends or ends[-1] != T:
-        ends.append(T)
     p = 0
     O = layers[-1]["units"]
     for n in ends:
-        a = max(1, n - tau_max + 1)
+        # ARTBP: the window is (p, n], every state at p constant (the truncation happened there)
+        a = max(1, n - tau_max + 1) if artbp is None else p + 1
         steps = np.arange(p + 1, n + 1)
         m = mask[steps - 1]                                  # (S, B)
         count = int(m.sum()) * (1 if loss == "cross-entropy" else O)
@@ -295,16 +330,17 @@ def compute(case):
             p = n
             continue
         y = H[-1][steps]
+        norm = count if artbp is None else E                 # what the summed error is divided by
         inj = np.zeros_like(y)
         if loss == "mse":
             t = Y[steps - 1]
             val = (((y - t) ** 2) * m[..., None]).sum()
-            inj = 2.0 * (y - t) * m[..., None] / count      # dC/dy
+            inj = 2.0 * (y - t) * m[..., None] / norm       # dC/dy
         elif loss == "binary-cross-entropy":
             t = Y[steps - 1]
             ll = t * np.maximum(np.log(y), -100) + (1 - t) * np.maximum(np.log(1 - y), -100)
             val = -(ll * m[..., None]).sum()
-            inj = (y - t) * m[..., None] / count            # dC/dz
+            inj = (y - t) * m[..., None] / norm             # dC/dz
         else:
             z = Z_top[steps]
             lse = np.log(np.exp(z - z.max(-1, keepdims=True)).sum(-1)) + z.max(-1)
@@ -312,7 +348,7 @@ def compute(case):
             picked = np.take_along_axis(z, c[..., None], -1)[..., 0]
             val = ((lse - picked) * m).sum()
             onehot = np.eye(O)[c]
-            inj = (y - onehot) * m[..., None] / count       # dC/dz
+            inj = (y - onehot) * m[..., None] / norm        # dC/dz
 
         grads = [{k: np.zeros_like(v) for k, v in p_.items()} for p_ in P]
         # dC/dh (or dC/dz for the folded output) per layer and step, walking back from n to a.
@@ -336,11 +372,16 @@ def compute(case):
                     from_above, carry[l], carry_c[l] = lstm_step_back(
                         P[l], cache[l][step], h_in, H[l][step - 1], C[l][step - 1], C[l][step],
                         g, carry_c[l], grads[l])
+                    if inv_c is not None:                   # ARTBP: h and c both cross
+                        carry[l] = carry[l] * inv_c
+                        carry_c[l] = carry_c[l] * inv_c
                     continue
                 if L["kind"] == "gru":
                     g = g + carry[l]
                     from_above, carry[l] = gru_step_back(
                         P[l], cache[l][step], h_in, H[l][step - 1], g, grads[l])
+                    if inv_c is not None:                   # ARTBP: W_t and the z path
+                        carry[l] = carry[l] * inv_c
                     continue
                 if L["kind"] in RECURRENT:
                     g = g + carry[l]
@@ -356,6 +397,8 @@ def compute(case):
                     # dz_m/dw_t = h_{m-1} and dz_m/dh_{m-1} = w_t, both element-wise
                     grads[l]["w_t"] += (delta * H[l][step - 1]).sum(0)
                     carry[l] = delta * P[l]["w_t"]
+                if inv_c is not None and L["kind"] in RECURRENT:
+                    carry[l] = carry[l] * inv_c             # ARTBP: crossing to step - 1
                 from_above = delta @ P[l]["W_s"]
         result = {"n": n, "loss": float(val / count), "elements": count,
                   "grad": pack(layers, grads).tolist()}
@@ -367,6 +410,24 @@ def compute(case):
         results.append(result)
         p = n
     return results
+
+
+def artbp_plan(artbp, loss, mask, O):
+    """The update points, c and the fixed normaliser E of an "artbp" case key (SPEC 3.4, random
+    truncation): E = (N_b / T_b) * min(1 / (1 - c), T_b), N_b the batch's target elements, T_b
+    the number of steps; E = N_b at c = 1."""
+    T = mask.shape[0]
+    cont = float(artbp["continue"])
+    points = [int(x) for x in artbp["points"]]
+    if not 0.0 < cont <= 1.0:
+        raise ValueError("artbp continue must be in (0, 1], not %r" % cont)
+    if (not points or points[-1] != T or points[0] < 1
+            or any(b <= a for a, b in zip(points, points[1:]))):
+        raise ValueError("artbp points must increase strictly from >= 1 to T = %d: %r"
+                         % (T, points))
+    N_b = int(mask.sum()) * (1 if loss == "cross-entropy" else O)
+    E = float(N_b) if cont == 1.0 else (N_b / T) * min(1.0 / (1.0 - cont), float(T))
+    return points, cont, E
 
 
 def credit_profile(layers, loss, P, X, Y, mask, H, C, cache, t, a, K):
@@ -683,7 +744,8 @@ def self_check():
     print("self-check %s: worst relative error %.2e (max|grad - fd| / max|fd| per update, "
           "limit 1e-7)" % ("passed" if ok else "FAILED", worst))
     credit_ok = credit_self_check(rng, rng_ind, tmp)
-    return 0 if ok and credit_ok else 1
+    artbp_ok = artbp_self_check(tmp)
+    return 0 if ok and credit_ok and artbp_ok else 1
 
 
 def bumped_step_loss(case, flat, t, bump_layer, bump_step, bump):
@@ -783,6 +845,257 @@ def credit_self_check(rng, rng_ind, tmp):
     ok = ok and worst < 1e-6
     print("credit self-check %s: worst relative error %.2e (limit 1e-6)"
           % ("passed" if ok else "FAILED", worst))
+    return ok
+
+
+# ---- self-check of ARTBP (random truncation, SPEC 3.4) ----------------------------------------
+
+def run_cli(case, tmp, tag):
+    """compute() through the CLI path: case JSON in, updates JSON out."""
+    import os
+    case_path, out_path = os.path.join(tmp, tag + ".json"), os.path.join(tmp, tag + "-out.json")
+    json.dump(case, open(case_path, "w"))
+    main(case_path, out_path)
+    return json.load(open(out_path))
+
+
+def n_target_elements(case):
+    """N_b: the batch's masked steps, times the output width except for cross-entropy."""
+    masked = int(np.array(case["mask"], dtype=bool).sum())
+    return masked * (1 if case["loss"] == "cross-entropy" else case["layers"][-1]["units"])
+
+
+def normaliser(case, cont):
+    """E = (N_b / T_b) * min(1 / (1 - c), T_b), E = N_b at c = 1, written again from SPEC 3.4."""
+    N_b, T_b = n_target_elements(case), len(case["mask"])
+    return float(N_b) if cont == 1 else N_b / T_b * min(1 / (1 - cont), T_b)
+
+
+def cs_act(name, z):
+    """Activations on complex arguments (complex-step differentiation): analytic formulas, and
+    the branches (relu, the softmax shift) decided on the real part."""
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-z))
+    if name == "relu":
+        return np.where(z.real > 0, z, 0.0)
+    if name == "identity":
+        return z
+    if name == "softmax":
+        e = np.exp(z - z.real.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    raise ValueError(name)
+
+
+def cs_params(layers, F):
+    """Parameters of J weight vectors at once (F: (J, n_params), complex): matrices (J, out, in),
+    vectors (J, 1, out), so that x @ W^T + b broadcasts over (J, B, ·)."""
+    per = [unpack(layers, F[j]) for j in range(F.shape[0])]
+    out = []
+    for l in range(len(layers)):
+        d = {}
+        for k in per[0][l]:
+            v = np.stack([per[j][l][k] for j in range(F.shape[0])])
+            d[k] = v if v.ndim == 3 else v[:, None, :]
+        out.append(d)
+    return out
+
+
+def cs_layer(L, p, x, h, c):
+    """One step of layer L from the equations (a separate complex-safe forward, not compute()'s):
+    returns h_n, c_n (lstm, else None) and the pre-activation (dense/rnn/indrnn, else None)."""
+    tr = lambda W: np.swapaxes(W, -1, -2)
+    sg = lambda v: 1.0 / (1.0 + np.exp(-v))
+    U = L["units"]
+    if L["kind"] == "lstm":
+        pre = x @ tr(p["W_s"]) + p["b_s"] + h @ tr(p["W_t"]) + p["b_t"]
+        i, f, g, o = (pre[..., k * U:(k + 1) * U] for k in range(4))
+        c = sg(f) * c + sg(i) * np.tanh(g)
+        return sg(o) * np.tanh(c), c, None
+    if L["kind"] == "gru":
+        a_s = x @ tr(p["W_s"]) + p["b_s"]
+        a_t = h @ tr(p["W_t"]) + p["b_t"]
+        r = sg(a_s[..., :U] + a_t[..., :U])
+        z = sg(a_s[..., U:2 * U] + a_t[..., U:2 * U])
+        n = np.tanh(a_s[..., 2 * U:] + r * a_t[..., 2 * U:])
+        return (1.0 - z) * n + z * h, None, None
+    pre = x @ tr(p["W_s"]) + p["b"]
+    if L["kind"] == "rnn":
+        pre = pre + h @ tr(p["W_t"])
+    if L["kind"] == "indrnn":
+        pre = pre + p["w_t"] * h
+    return cs_act(L["activation"], pre), None, pre
+
+
+def cs_step_errors(case, P_real, P_probe, p, n, m, start):
+    """Summed (not averaged) error C_s of every step s in (p, n], shape (n - p, J), from the
+    states at p (constants), with the probe parameters P_probe (J weight vectors) used at step m
+    only and the real ones at every other step."""
+    layers, loss = case["layers"], case["loss"]
+    X = np.array(case["inputs"], dtype=np.float64)
+    mask = np.array(case["mask"], dtype=np.float64)
+    state = [(s0["h"], s0["c"]) for s0 in start]
+    out = []
+    for step in range(p + 1, n + 1):
+        below, pre = X[step - 1], None
+        for l, L in enumerate(layers):
+            h, c, pre = cs_layer(L, (P_probe if step == m else P_real)[l], below, *state[l])
+            state[l] = (h, c)
+            below = h
+        mk = mask[step - 1]                                    # (B,)
+        t = case["targets"][step - 1]
+        if loss == "mse":
+            e = ((below - np.array(t)) ** 2).sum(-1)
+        elif loss == "binary-cross-entropy":
+            t = np.array(t)
+            lg = lambda v: np.where(np.log(v).real > -100, np.log(v), -100.0)
+            e = -(t * lg(below) + (1 - t) * lg(1 - below)).sum(-1)
+        else:
+            idx = np.broadcast_to(np.array(t)[:, None], pre.shape[:-1] + (1,))
+            zc = np.take_along_axis(pre, idx, -1)[..., 0]
+            shift = pre.real.max(-1, keepdims=True)
+            e = np.log(np.exp(pre - shift).sum(-1)) + shift[..., 0] - zc
+        J = P_probe[0]["W_s"].shape[0]
+        out.append(np.broadcast_to((e * mk).sum(-1), (J,)))   # (J,), also before step m
+    return np.array(out)
+
+
+def artbp_brute(case, cont, points):
+    """Every window's ARTBP gradient without a backward pass: by the chain rule
+    dC_s/dθ = Σ_m ∂C_s/∂θ_m, θ_m the copy of θ that step m uses; every path from C_s to θ_m
+    crosses s - m steps back, so ARTBP weighs that term by c^-(s - m) (window (p, n], p < m <= s).
+    ∂C_s/∂θ_m comes from complex-step differentiation (Im C_s(θ_m + i·η·e_j) / η, η = 1e-30: no
+    truncation error, exact to rounding) of cs_step_errors's forward. Returns {n: gradient}."""
+    flat = np.array(case["weights"], dtype=np.float64)
+    E = normaliser(case, cont)
+    eta = 1e-30
+    P_real = cs_params(case["layers"], flat[None, :].astype(complex))
+    P_probe = cs_params(case["layers"], flat[None, :] + 1j * eta * np.eye(flat.size))
+    out, p = {}, 0
+    for n in points:
+        start = states_at(case, flat, p)
+        g = np.zeros(flat.size)
+        for m in range(p + 1, n + 1):
+            d = cs_step_errors(case, P_real, P_probe, p, n, m, start).imag / eta   # (n - p, J)
+            for s in range(m, n + 1):
+                g += cont ** -(s - m) * d[s - p - 1]
+        out[n] = g / E
+        p = n
+    return out
+
+
+def artbp_self_check(tmp):
+    """ARTBP ("artbp" case key) three ways: (1) c = 1 with one update at T is full BPTT (and c = 1
+    with points every k is BPTT(k, k), rescaled from the window's count to N_b); (2) every window's
+    gradient against artbp_brute (complex-step, per step and lag); (3) the expected value over
+    all 2^(T-1) truncation patterns equals full BPTT's gradient of the summed loss over E."""
+    import itertools
+    import time
+    t0 = time.time()
+    rng = np.random.default_rng(20261201)    # its own generator: the checks above are unchanged
+    ok = True
+    all_kinds = [
+        ("rnn->dense softmax, ce", [("rnn", 3, "tanh"), ("dense", 3, "softmax")],
+         "cross-entropy", 8, 3, 2, True),
+        ("gru->lstm->dense identity, mse", [("gru", 3, None), ("lstm", 3, None),
+                                            ("dense", 2, "identity")], "mse", 8, 3, 2, True),
+        ("indrnn->dense, mse", [("indrnn", 4, "tanh"), ("dense", 2, "identity")], "mse",
+         9, 3, 2, False),
+        ("lstm->indrnn relu->rnn sigmoid, bce", [("lstm", 3, None), ("indrnn", 3, "relu"),
+                                                 ("rnn", 2, "sigmoid")], "binary-cross-entropy",
+         6, 3, 2, True),
+        ("dense->gru, mse", [("dense", 3, "tanh"), ("gru", 3, None)], "mse", 6, 2, 2, True),
+    ]
+
+    # (1) c = 1: one update at T is full BPTT; points every k are BPTT(k, k) times count / N_b
+    #     (k divides T, so that BPTT(k, k)'s windows are exactly (p, n]).
+    worst1 = 0.0
+    for name, stack, loss, T, B, I, holes in all_kinds:
+        case = random_case(rng, stack, loss, T, B, 0, 0, I, holes)
+        full = run_cli(case, tmp, "artbp-full")
+        a_case = dict(case, artbp={"continue": 1.0, "points": [T]})
+        del a_case["tau_b"], a_case["tau_max"]             # not needed with artbp
+        art = run_cli(a_case, tmp, "artbp-c1")
+        (f,), (g,) = full, art
+        ga, gf = np.array(g["grad"]), np.array(f["grad"])
+        rel = np.abs(ga - gf).max() / np.abs(gf).max()
+        same = (f == g)
+        k = 2 if T % 2 == 0 else 3
+        assert T % k == 0
+        case_k = dict(case, tau_b=k, tau_max=k)
+        a_case["artbp"] = {"continue": 1.0, "points": list(range(k, T + 1, k))}
+        N_b = n_target_elements(case)
+        rel_k = 0.0
+        for uk, ua in zip(run_cli(case_k, tmp, "artbp-bk"), run_cli(a_case, tmp, "artbp-ck")):
+            scaled = np.array(uk["grad"]) * uk["elements"] / N_b
+            rel_k = max(rel_k, np.abs(np.array(ua["grad"]) - scaled).max() / np.abs(scaled).max())
+            ok = ok and uk["n"] == ua["n"] and uk["elements"] == ua["elements"] \
+                and uk["loss"] == ua["loss"]
+        worst1 = max(worst1, rel, rel_k)
+        ok = ok and rel <= 1e-14 and rel_k <= 1e-14 and f["loss"] == g["loss"] \
+            and f["elements"] == g["elements"]
+        print("artbp c=1 %-36s points=[T]: rel %.1e (%s); points every %d vs BPTT(%d,%d): rel %.1e"
+              % (name, rel, "bit-identical" if same else "differs", k, k, k, rel_k))
+
+    # (2) every window's gradient at c < 1 against the complex-step brute force.
+    worst2 = 0.0
+    for (name, stack, loss, T, B, I, holes), cont in zip(all_kinds, (0.7, 0.6, 0.8, 0.5, 0.75)):
+        case = random_case(rng, stack, loss, T, B, 0, 0, I, holes)
+        cuts = sorted(int(x) for x in rng.choice(np.arange(1, T), size=2, replace=False))
+        points = cuts + [T]
+        case["artbp"] = {"continue": cont, "points": points}
+        out = run_cli(case, tmp, "artbp-win")
+        brute = artbp_brute(case, cont, points)
+        c1 = run_cli(dict(case, artbp={"continue": 1.0, "points": points}), tmp, "artbp-w1")
+        case_worst, vs_c1 = 0.0, 0.0
+        for u, u1 in zip(out, c1):
+            g, b = np.array(u["grad"]), brute[u["n"]]
+            case_worst = max(case_worst, np.abs(g - b).max() / np.abs(b).max())
+            # what the factors and E change: c = 1 in the same windows, rescaled to this E
+            g1 = np.array(u1["grad"]) * n_target_elements(case) / normaliser(case, cont)
+            vs_c1 = max(vs_c1, np.abs(g - g1).max() / np.abs(b).max())
+        worst2 = max(worst2, case_worst)
+        ok = ok and case_worst <= 1e-10 and len(out) == len(
+            [n for n in points if np.any(brute[n])])
+        print("artbp c=%.2f %-34s T=%d points=%-11s updates=%d: max rel err %.1e vs brute "
+              "force (vs no 1/c factors %.1e)" % (cont, name, T, points, len(out), case_worst,
+                                                   vs_c1))
+
+    # (3) expected value over every truncation pattern = full BPTT's summed gradient / E.
+    worst3 = 0.0
+    tiny = [
+        ("rnn->dense softmax, ce", [("rnn", 2, "tanh"), ("dense", 2, "softmax")],
+         "cross-entropy", 6, 2, 2, True, 0.6),
+        ("lstm->dense sigmoid, bce", [("lstm", 2, None), ("dense", 2, "sigmoid")],
+         "binary-cross-entropy", 6, 2, 2, False, 0.8),
+        ("gru->indrnn identity, mse", [("gru", 2, None), ("indrnn", 2, "identity")], "mse",
+         5, 2, 2, True, 0.5),
+        ("indrnn->rnn identity, mse", [("indrnn", 2, "tanh"), ("rnn", 1, "identity")], "mse",
+         6, 2, 1, True, 0.9),
+    ]
+    for name, stack, loss, T, B, I, holes, cont in tiny:
+        case = random_case(rng, stack, loss, T, B, 0, 0, I, holes)
+        (f,) = run_cli(case, tmp, "artbp-ev-full")
+        target = np.array(f["grad"]) * f["elements"] / normaliser(case, cont)
+        expect, total_prob = np.zeros_like(target), 0.0
+        for pattern in itertools.product((False, True), repeat=T - 1):
+            prob = 1.0
+            for cut in pattern:
+                prob *= (1 - cont) if cut else cont
+            points = [k + 1 for k, cut in enumerate(pattern) if cut] + [T]
+            a_case = dict(case, artbp={"continue": cont, "points": points})
+            for u in compute(a_case):
+                expect += prob * np.array(u["grad"])
+            total_prob += prob
+        rel = np.abs(expect - target).max() / np.abs(target).max()
+        worst3 = max(worst3, rel)
+        ok = ok and rel <= 1e-12 and abs(total_prob - 1) < 1e-14
+        print("artbp c=%.2f %-34s T=%d: E over %2d patterns vs full BPTT / E: rel %.1e"
+              % (cont, name, T, 2 ** (T - 1), rel))
+    print("artbp self-check %s: c=1 vs full %.1e (limit 1e-14), windows vs brute force %.1e "
+          "(limit 1e-10), expectation vs full %.1e (limit 1e-12); %.1f s"
+          % ("passed" if ok else "FAILED", worst1, worst2, worst3, time.time() - t0))
     return ok
 
 
