@@ -73,3 +73,37 @@ struct RandomTruncationTests {
         #expect((large / norm2).squareRoot() < 0.1, "mean of 256 draws is \((large / norm2).squareRoot()) from the target")
     }
 }
+
+extension RandomTruncationTests {
+    /// One draw's updates against the numpy reference (`make_golden.py`'s `artbp` mode, written
+    /// from SPEC 3.4 alone), float64, to 1e-12: the same update points (drawn here, handed to the
+    /// script), windows, `1/c` crossings and normalisation `E`, on every recurrent kind.
+    @Test(arguments: [
+        ("rnn + dense-softmax, CE", [(LayerKind.rnn, 4, Activation.tanh), (.dense, 3, .softmax)], Loss.crossEntropy),
+        ("lstm + dense-identity, mse", [(.lstm, 3, .tanh), (.dense, 2, .identity)], .mse),
+        ("gru, indrnn, dense-sigmoid, BCE", [(.gru, 3, .tanh), (.indrnn, 3, .tanh), (.dense, 2, .sigmoid)], .binaryCrossEntropy),
+    ] as [(String, [(LayerKind, Int, Activation)], Loss)])
+    func oneDrawMatchesNumpy(_ name: String, _ layers: [(LayerKind, Int, Activation)], _ loss: Loss) throws {
+        let spec = NetworkSpec(inputs: 2, layers: layers, loss: loss)
+        let weights = spec.initialParameters(seed: 21)
+        let samples = TestData.samples(spec: spec, lengths: [14, 11, 13], seed: 8)
+        let random = RandomTruncation(continueProbability: 0.7, seed: 4)
+        let batch = SequenceBatch<Double>(samples, inputSize: 2, outputSize: spec.outputs)
+        let points = random.updatePoints(steps: batch.steps, epoch: 0, batch: 0)
+        try #require(points.count >= 3, "\(name): the draw has no truncation to test")
+        var json = try referenceCase(spec: spec, weights: weights, samples: samples)
+        json["artbp"] = ["continue": random.continueProbability, "points": points] as [String: Any]
+        let reference = try #require(runReferenceScript(NumpyReferenceTests.script, case: json)[0] as? [[String: Any]])
+        let updates = engineUpdates(spec: spec, weights: weights, samples: samples, truncation: Truncation(random: random))
+        try #require(updates.count == reference.count, "\(name): \(updates.count) updates vs numpy \(reference.count)")
+        for (u, r) in zip(updates, reference) {
+            #expect(u.n == r["n"] as? Int && u.a == u.p + 1)
+            #expect(u.elements == r["elements"] as? Int)
+            let loss = try #require(r["loss"] as? Double)
+            #expect(relativeError(u.loss, loss) < 1e-12, "\(name): loss at n=\(u.n)")
+            let grad = try #require(r["grad"] as? [Double])
+            let worst = worstRelativeError(u.grad, grad, floor: 1e-12)
+            #expect(worst.error < 1e-12, "\(name), n=\(u.n): parameter \(worst.index) engine \(u.grad[worst.index]) vs numpy \(grad[worst.index])")
+        }
+    }
+}
