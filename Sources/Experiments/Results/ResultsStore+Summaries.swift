@@ -15,15 +15,18 @@ extension ResultsStore {
         defer { lock.unlock() }
         AtomicFile.removeStaleTemporaries(in: dir)
         let metric = plan.gridRuns.first?.config.metric ?? .none
-        let diagnostics = plan.gridRuns.contains { !$0.config.diagnostics.isOff }
+        let table = summaryRows(plan)
+        let diagnostics = table.runs.contains { !$0.config.diagnostics.isOff }
         // Step counts per dataset configuration and seed (`full` may need the data's longest
         // sequence), keyed by value (a text key printed the dataset by reflection, twice per run
         // and regeneration: a fifth of a 10,000-run sweep).
         struct CountKey: Hashable { let dataset: DatasetConfig, seed: Int, tauMax: String, tauB: String }
         var counts: [CountKey: (tauMax: Int, tauB: Int)?] = [:]
-        let algorithms = SummaryTable.AlgorithmColumns(plan.gridRuns.map(\.config))
-        let columns = SummaryTable.columns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics,
-                                           algorithms: algorithms) { run in
+        let algorithms = SummaryTable.AlgorithmColumns(table.runs.map(\.config))
+        let outside = table.outside
+        let inGrid: ((StoredRun) -> Bool)? = outside.isEmpty ? nil : { !outside.contains($0.run.id) }
+        let columns = SummaryTable.columns(sweptKeys: table.keys, metric: metric, diagnostics: diagnostics,
+                                           algorithms: algorithms, inGrid: inGrid) { run in
             let key = CountKey(dataset: run.config.dataset, seed: run.config.seed, tauMax: run.config.tauMaxText,
                                tauB: run.config.tauBText)
             if let known = counts[key] { return known }
@@ -31,28 +34,109 @@ extension ResultsStore {
             counts[key] = c
             return c
         }
-        let longColumns = SummaryTable.longColumns(sweptKeys: plan.sweptKeys, metric: metric, diagnostics: diagnostics)
+        let longColumns = SummaryTable.longColumns(sweptKeys: table.keys, metric: metric, diagnostics: diagnostics, inGrid: inGrid)
         var summary = CSVWriter(header: columns.header())
         var long = CSVWriter(header: longColumns.header())
         var records: [String: StoredRun] = [:]
-        for run in plan.gridRuns {
-            guard let record = readRun(plan.name, run, metric: metric) else { continue }
+        for run in table.runs {
+            // The cached record keeps the run it was read for: this regeneration's columns may differ.
+            guard let folder = readRun(plan.name, run, metric: metric)?.folder else { continue }
+            let record = StoredRun(run: run, folder: folder)
             records[run.id] = record
             for epoch in record.records { long.append(longColumns.fields((record, epoch))) }
             summary.append(columns.fields(record))
         }
         try writer.write(summary.text, to: "\(dir)/summary.csv")
         try writer.write(long.text, to: "\(dir)/metrics.csv")
-        try writer.write(SettingSummary.csv(plan, records: records, metric: metric), to: "\(dir)/summary-by-setting.csv")
-        try writer.write(Self.experimentRecord(plan, explainGrids: explainGrids).encoded(), to: "\(dir)/experiment.json")
+        try writer.write(SettingSummary.csv(keys: table.keys, runs: table.runs, records: records, metric: metric), to: "\(dir)/summary-by-setting.csv")
+        try writer.write(Self.experimentRecord(plan, explainGrids: explainGrids, rows: table).encoded(), to: "\(dir)/experiment.json")
+    }
+
+    /// The rows of an experiment's summaries (issue 29, bug 1): the runs of the plan's grid, then
+    /// every other run of `runs/` that finished (has a status) with a configuration that still
+    /// resolves, so that nothing trained disappears when a grid was grown by `--set`, trained
+    /// longer, or edited. The keys are the file's swept keys, then, when there are such runs, every
+    /// other key whose value varies among the rows and has no fixed column of its own (`dataset`,
+    /// `layers`, `tau_max`, `tau_b`, `batch`, `optimizer`, `lr`, `seed`, `algorithm`).
+    struct SummaryRows {
+        /// Column keys: swept keys first, then the other varying keys in document order.
+        var keys: [String]
+        /// Every row's run, its `swept` values aligned to `keys` (`""`: not set for that run).
+        var runs: [PlannedRun]
+        /// The ids of the rows outside the plan's grid (empty: no `in_grid` column).
+        var outside: Set<String>
+    }
+
+    /// Keys with a fixed summary column of their own, never an extra column.
+    static func hasFixedColumn(_ key: String) -> Bool {
+        ["name", "dataset.kind", "training.tau_max", "training.tau_b", "training.batch", "training.optimizer.name",
+         "training.optimizer.lr", "training.seed", "training.algorithm", "training.rflo_decay"].contains(key)
+            || key.hasPrefix("model.layers.")
+    }
+
+    func summaryRows(_ plan: ExperimentPlan) -> SummaryRows {
+        let grid = Set(plan.gridRuns.map(\.id))
+        let runsDir = "\(experimentDirectory(plan.name))/runs"
+        let ids = ((try? FileManager.default.contentsOfDirectory(atPath: runsDir)) ?? []).filter { !$0.hasPrefix(".") && !grid.contains($0) }.sorted()
+        var others: [(run: PlannedRun, values: [String: String])] = []
+        for id in ids {
+            let dir = runDirectory(plan.name, id)
+            guard reader.stamp(atPath: "\(dir)/status") != nil, let config = foreignRun(plan, id) else { continue }
+            others.append(config)
+        }
+        guard !others.isEmpty else { return SummaryRows(keys: plan.sweptKeys, runs: plan.gridRuns, outside: []) }
+        // Every row's settings by dotted path.
+        func settings(_ run: PlannedRun) -> [(key: String, text: String)] {
+            guard let doc = StoredConfig.document(run.canonical, file: "config.yaml") else { return [] }
+            return StoredConfig.flatten(doc)
+        }
+        let gridValues: [[String: String]] = plan.gridRuns.map { run in
+            var values = Dictionary(settings(run).map { ($0.key, $0.text) }, uniquingKeysWith: { _, b in b })
+            for (k, v) in run.swept { values[k] = v }
+            return values
+        }
+        var order: [String] = []
+        var seen = Set(plan.sweptKeys)
+        for run in plan.gridRuns.prefix(1) + others.map(\.run) {
+            for k in settings(run).map(\.key) where !seen.contains(k) && !Self.hasFixedColumn(k) {
+                seen.insert(k)
+                order.append(k)
+            }
+        }
+        let all = gridValues + others.map(\.values)
+        let extra = order.filter { k in Set(all.map { $0[k] ?? "" }).count > 1 }
+        let keys = plan.sweptKeys + extra
+        func aligned(_ run: PlannedRun, _ values: [String: String]) -> PlannedRun {
+            PlannedRun(id: run.id, swept: keys.map { ($0, values[$0] ?? "") }, config: run.config, canonical: run.canonical)
+        }
+        let runs = zip(plan.gridRuns, gridValues).map(aligned) + others.map { aligned($0.run, $0.values) }
+        return SummaryRows(keys: keys, runs: runs, outside: Set(others.map(\.run.id)))
+    }
+
+    /// A run of `runs/` outside the plan's grid, from its `config.yaml` (cached while the file is
+    /// unchanged), with its settings by dotted path; nil when the file is missing or no longer
+    /// resolves (its data file gone).
+    func foreignRun(_ plan: ExperimentPlan, _ id: String) -> (run: PlannedRun, values: [String: String])? {
+        let path = "\(runDirectory(plan.name, id))/config.yaml"
+        guard let stamp = reader.stamp(atPath: path) else { return nil }
+        if let hit = cache.foreign(path, stamp: stamp) { return hit }
+        guard let data = reader.contents(atPath: path) else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let doc = StoredConfig.document(text, file: path),
+              let config = StoredConfig.resolve(text, path: path, experimentFile: plan.file, cache: plan.datasets) else { return nil }
+        let values = Dictionary(StoredConfig.flatten(doc).map { ($0.key, $0.text) }, uniquingKeysWith: { _, b in b })
+        let run = (run: PlannedRun(id: id, swept: [], config: config, canonical: text), values: values)
+        cache.storeForeign(path, stamp: stamp, run)
+        return run
     }
 
     /// `experiment.json` of the plan: description, swept values in sweep order, the points skipped
     /// as invalid, the explain grids and the dataset's dependency lags when every run shares them.
-    static func experimentRecord(_ plan: ExperimentPlan, explainGrids: [ExplainGrid]) -> ExperimentRecord {
+    static func experimentRecord(_ plan: ExperimentPlan, explainGrids: [ExplainGrid], rows: SummaryRows? = nil) -> ExperimentRecord {
         var sweepValues: [String: [String]] = [:]
         for key in plan.sweptKeys { sweepValues[key] = [] }
-        for run in plan.gridRuns {
+        // The swept keys' values of every row (runs outside the grid add theirs after the grid's).
+        for run in plan.gridRuns + (rows?.runs.filter { rows?.outside.contains($0.id) ?? false } ?? []) {
             for (k, v) in run.swept where !(sweepValues[k]?.contains(v) ?? true) { sweepValues[k]?.append(v) }
         }
         for s in plan.gridSkipped {

@@ -254,4 +254,18 @@ final class StoredRunCache: @unchecked Sendable {
         entries[key] = Entry(stamps: stamps, canonical: canonical, record: record)
     }
 
+    /// Runs outside a plan's grid, resolved from their `config.yaml` (by its path and version).
+    private var foreignRuns: [String: (stamp: FileStamp, run: PlannedRun, values: [String: String])] = [:]
+
+    func foreign(_ path: String, stamp: FileStamp) -> (run: PlannedRun, values: [String: String])? {
+        lock.lock(); defer { lock.unlock() }
+        guard let e = foreignRuns[path], e.stamp == stamp else { return nil }
+        return (e.run, e.values)
+    }
+
+    func storeForeign(_ path: String, stamp: FileStamp, _ run: (run: PlannedRun, values: [String: String])) {
+        lock.lock(); defer { lock.unlock() }
+        foreignRuns[path] = (stamp, run.run, run.values)
+    }
+
 }

@@ -109,7 +109,8 @@ struct StoredRun {
 // MARK: - summary.csv and the experiment's metrics.csv (SPEC 6)
 
 enum SummaryTable {
-    /// `run, status`, every swept key, the fixed settings, then the run's outcome.
+    /// `run, status`, `in_grid` (only when some row is a run outside the file's grid: whether the
+    /// row is in it), every swept key, the fixed settings, then the run's outcome.
     /// With `diagnostics` (some run of the experiment records them): `mean_grad_cos,
     /// mean_grad_rel_bias, credit_horizon` at the end.
     /// `stepCounts`: each run's tau_max and tau_b in steps (`ExperimentConfig.stepCounts`); the
@@ -135,9 +136,10 @@ enum SummaryTable {
     /// With `algorithms`: `algorithm` (and `rflo_decay`) before `tau_max`; an online run's
     /// `tau_max` is empty (it does not truncate) and its `tau_b` the update interval.
     static func columns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false,
-                        algorithms: AlgorithmColumns = AlgorithmColumns(),
+                        algorithms: AlgorithmColumns = AlgorithmColumns(), inGrid: ((StoredRun) -> Bool)? = nil,
                         stepCounts: @escaping (PlannedRun) -> (tauMax: Int, tauB: Int)? = { _ in nil }) -> [Column<StoredRun>] {
         var c: [Column<StoredRun>] = [Column(name: "run") { $0.run.id }, Column(name: "status") { $0.status.word }]
+        if let inGrid { c.append(Column(name: "in_grid") { String(inGrid($0)) }) }
         for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.run.swept[i].text }) }
         c += [
             Column(name: "dataset") { $0.run.config.dataset.kind.rawValue },
@@ -185,8 +187,10 @@ enum SummaryTable {
     }
 
     /// The long table: `run, status`, the swept keys, then every per-epoch column.
-    static func longColumns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false) -> [Column<(StoredRun, EpochRecord)>] {
+    static func longColumns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false,
+                            inGrid: ((StoredRun) -> Bool)? = nil) -> [Column<(StoredRun, EpochRecord)>] {
         var c: [Column<(StoredRun, EpochRecord)>] = [Column(name: "run") { $0.0.run.id }, Column(name: "status") { $0.0.status.word }]
+        if let inGrid { c.append(Column(name: "in_grid") { String(inGrid($0.0)) }) }
         for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.0.run.swept[i].text }) }
         for e in EpochRecord.columns(metric: metric, diagnostics: diagnostics) { c.append(Column(name: e.name) { e.field($0.1) }) }
         return c

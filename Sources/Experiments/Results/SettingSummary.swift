@@ -13,8 +13,9 @@ import RNNCore
 enum SettingSummary {
     static let statistics = ["mean", "sd", "min", "max", "ci95"]
 
-    static func csv(_ plan: ExperimentPlan, records: [String: StoredRun], metric: MetricKind) -> String {
-        let settingKeys = plan.sweptKeys.enumerated().filter { !SweepGrid.isSeedKey($0.element) }
+    /// `keys`: the summary's key columns; `runs`: its rows, their `swept` aligned to `keys`.
+    static func csv(keys: [String], runs: [PlannedRun], records: [String: StoredRun], metric: MetricKind) -> String {
+        let settingKeys = keys.enumerated().filter { !SweepGrid.isSeedKey($0.element) }
         let measures: [(name: String, value: (StoredRun) -> Double?)] =
             [("final_val_loss", { $0.records.last?.valLoss }), ("best_val_loss", { $0.best?.valLoss })]
             + (metric.columnName.map { m in [("final_\(m)", { (r: StoredRun) in r.records.last?.metric })] } ?? [])
@@ -24,7 +25,7 @@ enum SettingSummary {
 
         var order: [[String]] = []
         var groups: [[String]: [PlannedRun]] = [:]
-        for run in plan.gridRuns {
+        for run in runs {
             let setting = settingKeys.map { run.swept[$0.offset].text }
             if groups[setting] == nil { order.append(setting) }
             groups[setting, default: []].append(run)
