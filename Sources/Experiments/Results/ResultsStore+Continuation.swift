@@ -28,7 +28,7 @@ extension ResultsStore {
     /// last epoch, is never used. `index`: the experiment's done runs read once (a sweep's
     /// runner keeps one, so a run does not read every other run's folder); nil reads them now.
     public func continuation(_ name: String, _ run: PlannedRun, index: DonorIndex? = nil) -> ContinuationLookup {
-        guard let wanted = Self.epochsApart(run.canonical), wanted.epochs > 1 else { return .none }
+        guard let wanted = Self.epochsApart(RunConfigFile.body(run.canonical)), wanted.epochs > 1 else { return .none }
         let candidates = (index ?? donorIndex(name)).donors[wanted.rest, default: []]
             .filter { $0.id != run.id && $0.epochs < wanted.epochs }
             .sorted { $0.epochs != $1.epochs ? $0.epochs > $1.epochs : $0.id < $1.id }
@@ -46,7 +46,7 @@ extension ResultsStore {
     /// An experiment's `done` runs by their canonical configuration without its epochs line
     /// (`epochsApart`): where `continuation` looks for a run to continue from.
     public struct DonorIndex: Sendable {
-        /// One finished run: its id, canonical configuration and epochs.
+        /// One finished run: its id, configuration (`RunConfigFile.body`) and epochs.
         public struct Donor: Sendable {
             public let id: String
             public let canonical: String
@@ -54,12 +54,13 @@ extension ResultsStore {
         }
         var donors: [String: [Donor]] = [:]
 
-        /// Adds a run that finished `done` with configuration `canonical` (ignored without an
-        /// epochs line).
+        /// Adds a run that finished `done` with configuration `canonical`: its canonical YAML, or
+        /// its saved `config.yaml` (ignored without an epochs line).
         public mutating func add(id: String, canonical: String) {
-            guard let split = ResultsStore.epochsApart(canonical) else { return }
+            let body = RunConfigFile.body(ofSaved: canonical)
+            guard let split = ResultsStore.epochsApart(body) else { return }
             donors[split.rest, default: []].removeAll { $0.id == id }
-            donors[split.rest, default: []].append(Donor(id: id, canonical: canonical, epochs: split.epochs))
+            donors[split.rest, default: []].append(Donor(id: id, canonical: body, epochs: split.epochs))
         }
     }
 
@@ -74,8 +75,8 @@ extension ResultsStore {
         return index
     }
 
-    /// A finished run's final state, checked against its configuration: the same canonical
-    /// text, records of epochs 0 ... `epochs`, and no batch of a further epoch in progress.
+    /// A finished run's final state, checked against its configuration (`canonical`: the donor's
+    /// `RunConfigFile.body`): the same canonical text, records of epochs 0 ... `epochs`, and no batch of a further epoch in progress.
     func finalState(_ name: String, _ id: String, canonical: String, epochs: Int,
                     metric: MetricKind) -> Result<Checkpoint, ContinuationProblem> {
         let path = finalStatePath(name, id)
@@ -85,7 +86,7 @@ extension ResultsStore {
         switch Checkpoint.decode(data, metric: metric) {
         case .failure(let e): return .failure(.init("\(path): \(e)"))
         case .success(let c):
-            guard c.canonicalConfig == canonical else {
+            guard RunConfigFile.body(c.canonicalConfig) == canonical else {
                 return .failure(.init("\(path) was written for another configuration than the run's config.yaml"))
             }
             guard c.records.last?.epoch == epochs, c.batchesDone == 0, c.partial == Checkpoint.EpochSums() else {

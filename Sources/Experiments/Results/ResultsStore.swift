@@ -48,7 +48,7 @@ public struct ResultsStore: Sendable {
         case .failed, .interrupted: return false
         }
         guard let data = reader.contents(atPath: "\(runDirectory(name, run.id))/config.yaml") else { return false }
-        return String(decoding: data, as: UTF8.self) == run.canonical
+        return run.isConfiguration(String(decoding: data, as: UTF8.self))
     }
 
     /// Where a planned run stands, for `rnn-exp plan`.
@@ -137,7 +137,7 @@ public struct ResultsStore: Sendable {
         for path in [statusPath, finalStatePath(name, run.id)] where unlink(path) != 0 && errno != ENOENT {
             throw WriteError(path: path, reason: String(cString: strerror(errno)))
         }
-        try writer.write(run.canonical, to: "\(dir)/config.yaml")
+        try writer.write(run.configFile, to: "\(dir)/config.yaml")
     }
 
     public func writeMetrics(_ name: String, _ id: String, records: [EpochRecord], metric: MetricKind,

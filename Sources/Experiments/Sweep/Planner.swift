@@ -7,7 +7,7 @@ public struct PlannedRun: Sendable {
     /// (dotted path, value as written in the YAML) for every swept key.
     public let swept: [(key: String, text: String)]
     public let config: ExperimentConfig
-    /// The canonical YAML the id's hash was computed from (written as `config.yaml`).
+    /// The canonical YAML the id's hash was computed from (`config.yaml` is its `RunConfigFile`).
     public let canonical: String
 }
 
