@@ -113,4 +113,31 @@ struct Issue29Tests {
         #expect(covered["bptt"] == examples.count)
         for algorithm in ["rtrl", "snap1", "uoro", "rflo"] { #expect((covered[algorithm] ?? 0) >= 3, "\(algorithm): \(covered)") }
     }
+
+    static let echoComparison = """
+        name: cmp
+        dataset: {kind: echo, lags: [2, 4], train: 400, validation: 100}
+        model: {layers: [{type: rnn, units: 4}, {type: dense}]}
+        training: {epochs: 1, batch: 4}
+        sweep:
+          training.algorithm: [bptt, rtrl]
+          training.tau_max: [2, 5]
+          training.seed: [1, 2]
+
+        """
+
+    /// Bug 3: a bad `--only` or `--set` value is the only error reported; the document alone (no
+    /// grid point: an echo stream without tau_max) adds no false one at the dataset line.
+    @Test(arguments: [["--only", "foo=1"], ["--only", "algorithm=rtlr"], ["--set", "training.tau_max=7"]])
+    func aBadSelectionIsTheOnlyError(_ arguments: [String]) throws {
+        let dir = scratchDirectory("bad-only")
+        writeFile("\(dir)/cmp.yaml", Self.echoComparison)
+        let r = try rnnExp(["plan", "\(dir)/cmp.yaml"] + arguments)
+        #expect(r.status == 2)
+        let errors = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("warning") && $0.contains(": ") && !$0.hasPrefix("1 error") }
+        #expect(errors.count == 1, "\(r.stderr)")
+        #expect(errors.first?.hasPrefix("\(arguments[0]) \(arguments[1])") == true, "\(r.stderr)")
+        #expect(r.stderr.contains("1 error;"), "\(r.stderr)")
+        #expect(!r.stderr.contains("stream"), "\(r.stderr)")
+    }
 }

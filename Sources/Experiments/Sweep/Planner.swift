@@ -133,10 +133,9 @@ public enum Planner {
             }
         }
         guard errors.isEmpty else {
-            // Still report what is wrong with the document itself.
-            var resolver = ConfigResolver(file: absolute, cache: cache)
-            _ = resolver.resolve(root)
-            return .failure(ConfigErrors(errors + resolver.errors))
+            // Still report what is wrong with the document itself: with a grid point's values
+            // (the document alone may be no valid point, e.g. a stream whose tau_max is swept).
+            return .failure(ConfigErrors(errors + documentErrors(root, axes: axes, file: absolute, cache: cache)))
         }
         let keys = axes.flatMap(\.keys)
         let names = SweepGrid.shortNames(keys)
@@ -211,6 +210,30 @@ public enum Planner {
                                        gridRuns: gridRuns, gridSkipped: gridSkipped,
                                        selection: selections.map { $0.label(keys) },
                                        collapsed: collapsed, gridCollapsed: gridCollapsed))
+    }
+
+    /// What is wrong with a document whose grid cannot be planned (a bad `--set`, `--only` or
+    /// sweep): the errors of its first grid point that is more than a `tau_b > tau_max` skip
+    /// (none when every point is only that), so that no false error joins the real one.
+    static func documentErrors(_ root: ConfigNode, axes: [SweepAxis], file: String, cache: DatasetCatalog) -> [ConfigError] {
+        let sweepsAlgorithm = axes.contains { $0.keys.contains("training.algorithm") }
+        for point in SweepGrid.expand(axes).prefix(64) {
+            var doc = root
+            var errors: [ConfigError] = []
+            for a in point.assignments {
+                switch SweepGrid.apply(a.path, keyAt: a.keyAt, value: a.value, to: doc) {
+                case .success(let d): doc = d
+                case .failure(let e): errors.append(e)
+                }
+            }
+            if sweepsAlgorithm, onlineAlgorithm(doc) != nil, let dropped = removingTauMax(doc) { doc = dropped }
+            var resolver = ConfigResolver(file: file, cache: cache)
+            if errors.isEmpty { _ = resolver.resolve(doc) }
+            errors += resolver.errors
+            if errors.count == 1 && resolver.tauConflict { continue }
+            return errors
+        }
+        return []
     }
 
     /// The online algorithm a grid point's document names in `training.algorithm`, if any.
