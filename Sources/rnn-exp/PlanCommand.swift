@@ -21,22 +21,41 @@ extension RNNExp {
             let selected = Set(Sharding.select(plans, shard: shard).map { "\($0.plan.name)/\($0.run.id)" })
             for p in plans {
                 let grid = p.gridRuns.count + p.gridSkipped.count + p.gridCollapsed.count
+                let donors = store.donorIndex(p.name)
+                let standings = Dictionary(uniqueKeysWithValues: p.gridRuns.map { ($0.id, store.standing(p.name, $0, donors: donors)) })
                 Output.line("\(p.name) (\(p.file))")
                 if !p.description.isEmpty { Output.line("  \(p.description)") }
                 Output.line("  grid: \(Output.count(grid, "point"))" + (p.sweptKeys.isEmpty ? "" : " over \(p.sweptKeys.joined(separator: ", "))")
-                            + "; \(p.gridRuns.count) to train, \(p.gridSkipped.count) skipped"
+                            + "; \(Output.count(p.gridRuns.count, "run")): \(Self.counts(Array(standings.values)))"
+                            + "; \(p.gridSkipped.count) skipped"
                             + (p.gridCollapsed.isEmpty ? "" : ", \(p.gridCollapsed.count) collapsed (online algorithms take no tau_max)"))
                 if !p.selection.isEmpty {
                     Output.line("  selected (\(p.selection.joined(separator: " "))): \(Output.count(p.runs.count, "run"))"
                                 + (p.skipped.isEmpty ? "" : ", \(p.skipped.count) skipped") + "; summaries keep the whole grid")
                 }
-                let donors = store.donorIndex(p.name)
                 for r in p.runs where selected.contains("\(p.name)/\(r.id)") {
-                    Output.line("  \(r.id)  \(Self.describe(store.standing(p.name, r, donors: donors)))" + Self.influence(r.config))
+                    Output.line("  \(r.id)  \(Self.describe(standings[r.id] ?? store.standing(p.name, r, donors: donors)))" + Self.influence(r.config))
                 }
                 for s in p.skipped { Output.line("  \(s.label)  skipped-invalid: \(s.reason)") }
                 for s in p.collapsed { Output.line("  \(s.label)  collapsed: \(s.reason)") }
             }
+        }
+
+        /// `D done, T to train, R resume, C continue` (and `N diverged` when some did): what the
+        /// grid's runs are, by what `run` does with them (to train: from scratch; resume: from a
+        /// checkpoint; continue: from a finished run with fewer epochs).
+        static func counts(_ standings: [ResultsStore.Standing]) -> String {
+            var done = 0, diverged = 0, toTrain = 0, resume = 0, continues = 0
+            for s in standings {
+                switch s {
+                case .finished(.done): done += 1
+                case .finished: diverged += 1
+                case .toRun, .configChanged, .retry: toTrain += 1
+                case .resumes: resume += 1
+                case .continues: continues += 1
+                }
+            }
+            return "\(done) done, \(toTrain) to train, \(resume) resume, \(continues) continue" + (diverged > 0 ? ", \(diverged) diverged" : "")
         }
 
         /// `; rtrl influence N values (X MB)` for an online run (SPEC 3.3's memory), else nothing.

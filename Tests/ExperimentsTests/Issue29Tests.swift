@@ -140,4 +140,19 @@ struct Issue29Tests {
         #expect(r.stderr.contains("1 error;"), "\(r.stderr)")
         #expect(!r.stderr.contains("stream"), "\(r.stderr)")
     }
+
+    /// Bug 10: `plan`'s header counts the grid's runs by what happens to them: done, to train
+    /// (from scratch), resume (a checkpoint), continue (a finished run with fewer epochs).
+    @Test func planCountsDoneAndToTrain() throws {
+        let dir = scratchDirectory("plan-counts")
+        writeFile("\(dir)/g.yaml", Self.grown)
+        let results = "\(dir)/r"
+        let before = try rnnExp(["plan", "\(dir)/g.yaml", "--results", results])
+        #expect(before.stdout.contains("; 4 runs: 0 done, 4 to train, 0 resume, 0 continue; 0 skipped"), "\(before.stdout)")
+        #expect(try rnnExp(["run", "\(dir)/g.yaml", "--results", results, "--quiet", "--jobs", "1"]).status == 0)
+        let after = try rnnExp(["plan", "\(dir)/g.yaml", "--results", results])
+        #expect(after.stdout.contains("; 4 runs: 4 done, 0 to train, 0 resume, 0 continue; 0 skipped"), "\(after.stdout)")
+        let longer = try rnnExp(["plan", "\(dir)/g.yaml", "--results", results, "--set", "training.epochs=3", "--only", "seed=1"])
+        #expect(longer.stdout.contains("; 4 runs: 0 done, 0 to train, 0 resume, 4 continue; 0 skipped"), "\(longer.stdout)")
+    }
 }

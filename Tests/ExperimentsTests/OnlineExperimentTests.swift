@@ -38,7 +38,7 @@ struct OnlineExperimentTests {
         #expect(plan.runs[3].config.algorithm == .online(.rtrl, tauB: 1, rfloDecay: 0))
         let shown = try rnnExp(["plan", "\(dir)/o.yaml", "--results", "\(dir)/r"])
         #expect(shown.status == 0)
-        #expect(shown.stdout.contains("9 points over training.algorithm, training.tau_max; 5 to train, 0 skipped, 4 collapsed"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("9 points over training.algorithm, training.tau_max; 5 runs: 0 done, 5 to train, 0 resume, 0 continue; 0 skipped, 4 collapsed"), "\(shown.stdout)")
         // SPEC 3.3: B · n · P = 4 lanes · 5 units · 5 · (1 input + 5 + 1) = 700
         #expect(shown.stdout.contains("rtrl influence 700 values"), "\(shown.stdout)")
     }
