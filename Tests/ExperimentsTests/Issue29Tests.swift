@@ -33,13 +33,13 @@ struct Issue29Tests {
         #expect(s.status == 0, "\(s.stderr)")
         let summary = parseCSV(readFile("\(results)/grown/summary.csv") ?? "")
         #expect(column(summary, "run").sorted() == folders)
-        #expect(summary.header.starts(with: ["run", "status", "in_grid", "training.tau_max", "training.seed", "training.epochs"]),
+        #expect(summary.header.starts(with: ["run", "status", "in_grid", "training.epochs"]),
                 "\(summary.header)")
         let rows = Dictionary(uniqueKeysWithValues: summary.rows.map { row in
             (row[0], Dictionary(uniqueKeysWithValues: zip(summary.header, row).map { ($0, $1) }))
         })
         #expect(rows.values.filter { $0["in_grid"] == "true" }.count == 4)
-        #expect(rows.values.filter { $0["training.tau_max"] == "4" }.count == 2)
+        #expect(rows.values.filter { $0["tau_max"] == "4" }.count == 2)
         #expect(rows.values.filter { $0["training.epochs"] == "2" }.count == 4)
         #expect(rows.values.allSatisfy { $0["status"] == "done" })
         // The long table has every run's epochs.
@@ -154,5 +154,47 @@ struct Issue29Tests {
         #expect(after.stdout.contains("; 4 runs: 4 done, 0 to train, 0 resume, 0 continue; 0 skipped"), "\(after.stdout)")
         let longer = try rnnExp(["plan", "\(dir)/g.yaml", "--results", results, "--set", "training.epochs=3", "--only", "seed=1"])
         #expect(longer.stdout.contains("; 4 runs: 0 done, 0 to train, 0 resume, 4 continue; 0 skipped"), "\(longer.stdout)")
+    }
+
+    /// Bug 14: one summary column per quantity. A swept key whose fixed column (SPEC 6: tau_max,
+    /// seed, …; algorithm) shows the same text for every run is not repeated; one whose text
+    /// differs somewhere (`full` → the 4 steps of the sequence) keeps its column beside it.
+    @Test func summaryHasOneColumnPerQuantity() throws {
+        let dir = scratchDirectory("one-column")
+        let file = """
+            name: cols
+            dataset: {kind: adding, length: 4, train: 8, validation: 4}
+            model: {layers: [{type: rnn, units: 3}, {type: dense, activation: identity}]}
+            training: {epochs: 1, batch: 4}
+            sweep:
+              training.algorithm: [bptt, rtrl]
+              training.tau_max: [2, 3]
+              training.seed: [1, 2]
+
+            """
+        writeFile("\(dir)/c.yaml", file)
+        writeFile("\(dir)/f.yaml", file.replacingOccurrences(of: "name: cols", with: "name: colsfull").replacingOccurrences(of: "[2, 3]", with: "[2, full]"))
+        for name in ["c", "f"] {
+            let r = try rnnExp(["run", "\(dir)/\(name).yaml", "--results", "\(dir)/r", "--quiet", "--jobs", "1"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let fixed = ["dataset", "layers", "tau_max", "tau_b", "batch", "optimizer", "lr", "seed"]
+        let plain = parseCSV(readFile("\(dir)/r/cols/summary.csv") ?? "")
+        #expect(Set(plain.header).count == plain.header.count)
+        #expect(fixed.allSatisfy(plain.header.contains), "\(plain.header)")
+        for duplicate in ["training.algorithm", "training.tau_max", "training.seed"] {
+            #expect(!plain.header.contains(duplicate), "\(plain.header)")
+        }
+        #expect(column(plain, "algorithm") == ["bptt", "bptt", "bptt", "bptt", "rtrl", "rtrl"])
+        #expect(column(plain, "tau_max") == ["2", "2", "3", "3", "", ""])
+        #expect(column(plain, "seed") == ["1", "2", "1", "2", "1", "2"])
+        let full = parseCSV(readFile("\(dir)/r/colsfull/summary.csv") ?? "")
+        #expect(fixed.allSatisfy(full.header.contains), "\(full.header)")
+        #expect(!full.header.contains("training.algorithm") && !full.header.contains("training.seed"), "\(full.header)")
+        #expect(column(full, "training.tau_max") == ["2", "2", "full", "full", "", ""])
+        #expect(column(full, "tau_max") == ["2", "2", "4", "4", "", ""])
+        // The report still reads the swept keys (its settings and curves) from the merged columns.
+        let html = readFile("\(dir)/r/cols/report.html") ?? ""
+        #expect(html.contains("algorithm=rtrl") && html.contains("tau_max=3"))
     }
 }

@@ -66,7 +66,8 @@ struct OnlineExperimentTests {
         #expect(column(summary, "algorithm") == ["bptt", "bptt", "bptt", "rtrl", "uoro"])
         #expect(column(summary, "tau_max") == ["2", "4", "9", "", ""])
         #expect(column(summary, "tau_b") == ["1", "1", "1", "1", "1"])
-        #expect(column(summary, "training.tau_max") == ["2", "4", "9", "", ""])
+        // Issue 29 bug 14: the swept tau_max reads as the tau_max column, not a duplicate of it.
+        #expect(!summary.header.contains("training.tau_max") && !summary.header.contains("training.algorithm"), "\(summary.header)")
         // An echo stream of 600 steps in 4 lanes: 150 steps a lane, an update at every step.
         #expect(Set(column(summary, "updates")) == ["300"])
         #expect(column(summary, "status").allSatisfy { $0 == "done" })

@@ -322,6 +322,9 @@ struct SummaryRow {
         self.values = values
     }
 
-    /// The field under `column` (nil when the table has no such column).
-    subscript(column: String) -> String? { values[column] }
+    /// The field under `column` (nil when the table has no such column). A swept key that
+    /// summary.csv shows in its fixed column (`training.seed` in `seed`) reads from there.
+    subscript(column: String) -> String? {
+        values[column] ?? SummaryTable.fixedColumn(forKey: column).flatMap { values[$0] }
+    }
 }

@@ -22,11 +22,11 @@ extension ResultsStore {
         // and regeneration: a fifth of a 10,000-run sweep).
         struct CountKey: Hashable { let dataset: DatasetConfig, seed: Int, tauMax: String, tauB: String }
         var counts: [CountKey: (tauMax: Int, tauB: Int)?] = [:]
-        let algorithms = SummaryTable.AlgorithmColumns(table.runs.map(\.config))
+        var algorithms = SummaryTable.AlgorithmColumns(table.runs.map(\.config))
+        algorithms.algorithm = algorithms.algorithm || table.keys.contains("training.algorithm")
         let outside = table.outside
         let inGrid: ((StoredRun) -> Bool)? = outside.isEmpty ? nil : { !outside.contains($0.run.id) }
-        let columns = SummaryTable.columns(sweptKeys: table.keys, metric: metric, diagnostics: diagnostics,
-                                           algorithms: algorithms, inGrid: inGrid) { run in
+        let stepCounts: (PlannedRun) -> (tauMax: Int, tauB: Int)? = { run in
             let key = CountKey(dataset: run.config.dataset, seed: run.config.seed, tauMax: run.config.tauMaxText,
                                tauB: run.config.tauBText)
             if let known = counts[key] { return known }
@@ -35,17 +35,28 @@ extension ResultsStore {
             return c
         }
         let longColumns = SummaryTable.longColumns(sweptKeys: table.keys, metric: metric, diagnostics: diagnostics, inGrid: inGrid)
-        var summary = CSVWriter(header: columns.header())
         var long = CSVWriter(header: longColumns.header())
         var records: [String: StoredRun] = [:]
+        var stored: [StoredRun] = []
         for run in table.runs {
             // The cached record keeps the run it was read for: this regeneration's columns may differ.
             guard let folder = readRun(plan.name, run, metric: metric)?.folder else { continue }
             let record = StoredRun(run: run, folder: folder)
             records[run.id] = record
+            stored.append(record)
             for epoch in record.records { long.append(longColumns.fields((record, epoch))) }
-            summary.append(columns.fields(record))
         }
+        // One column per quantity (issue 29, bug 14): a swept key whose fixed column shows the
+        // same text in every row is that column; one written otherwise somewhere (`full`) stays.
+        let all = SummaryTable.columns(sweptKeys: table.keys, metric: metric, diagnostics: diagnostics,
+                                       algorithms: algorithms, inGrid: inGrid, stepCounts: stepCounts)
+        let merged = Set(table.keys.enumerated().filter { i, key in
+            guard let name = SummaryTable.fixedColumn(forKey: key), let fixed = all.first(where: { $0.name == name }) else { return false }
+            return stored.allSatisfy { fixed.field($0) == $0.run.swept[i].text }
+        }.map(\.element))
+        let columns = all.filter { !merged.contains($0.name) }
+        var summary = CSVWriter(header: columns.header())
+        for record in stored { summary.append(columns.fields(record)) }
         try writer.write(summary.text, to: "\(dir)/summary.csv")
         try writer.write(long.text, to: "\(dir)/metrics.csv")
         try writer.write(SettingSummary.csv(keys: table.keys, runs: table.runs, records: records, metric: metric), to: "\(dir)/summary-by-setting.csv")

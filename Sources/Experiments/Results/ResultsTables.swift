@@ -133,6 +133,13 @@ enum SummaryTable {
         }
     }
 
+    /// The fixed column that shows a swept key's quantity (`training.tau_max` → `tau_max`), if any.
+    static func fixedColumn(forKey key: String) -> String? {
+        ["dataset.kind": "dataset", "training.algorithm": "algorithm", "training.rflo_decay": "rflo_decay",
+         "training.tau_max": "tau_max", "training.tau_b": "tau_b", "training.batch": "batch",
+         "training.optimizer.name": "optimizer", "training.optimizer.lr": "lr", "training.seed": "seed"][key]
+    }
+
     /// With `algorithms`: `algorithm` (and `rflo_decay`) before `tau_max`; an online run's
     /// `tau_max` is empty (it does not truncate) and its `tau_b` the update interval.
     static func columns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false,
