@@ -197,4 +197,50 @@ struct Issue29Tests {
         let html = readFile("\(dir)/r/cols/report.html") ?? ""
         #expect(html.contains("algorithm=rtrl") && html.contains("tau_max=3"))
     }
+
+    /// Bug 6: summary-by-setting.csv (and the report's settings table) give mean, sd and n over
+    /// seeds for every numeric result column, gradient diagnostics and speed included, computed
+    /// here from summary.csv.
+    @Test func everyResultColumnHasSeedStatistics() throws {
+        let dir = scratchDirectory("seed-stats")
+        writeFile("\(dir)/s.yaml", """
+            name: stats
+            dataset: {kind: binary-addition, bits: 4, train: 16, validation: 8}
+            model: {layers: [{type: rnn, units: 4}, {type: dense, activation: sigmoid}]}
+            training: {epochs: 2, batch: 4, optimizer: {name: adam, lr: 0.05}}
+            diagnostics: {gradient_every: 1, credit_lags: 3}
+            sweep:
+              training.tau_max: [2, full]
+              training.seed: [1, 2, 3]
+
+            """)
+        let r = try rnnExp(["run", "\(dir)/s.yaml", "--results", "\(dir)/r", "--quiet", "--jobs", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = parseCSV(readFile("\(dir)/r/stats/summary.csv") ?? "")
+        let bySetting = parseCSV(readFile("\(dir)/r/stats/summary-by-setting.csv") ?? "")
+        let measures = ["final_train_loss", "final_val_loss", "best_val_loss", "final_val_accuracy", "wall_s",
+                        "sample_steps_per_s", "mean_grad_cos", "mean_grad_rel_bias", "credit_horizon"]
+        for m in measures {
+            for stat in ["mean", "sd", "n"] { #expect(bySetting.header.contains("\(m)_\(stat)"), "\(m)_\(stat): \(bySetting.header)") }
+        }
+        for (row, setting) in zip(bySetting.rows, ["2", "full"]) {
+            let mine = summary.rows.filter { $0[summary.header.firstIndex(of: "training.tau_max")!] == setting }
+            #expect(mine.count == 3)
+            for m in measures {
+                let x = mine.compactMap { Double($0[summary.header.firstIndex(of: m)!]) }.filter(\.isFinite)
+                guard let i = bySetting.header.firstIndex(of: "\(m)_mean") else { continue }
+                // The credit horizon is empty where no lag up to credit_lags falls below 1%.
+                #expect(row[bySetting.header.firstIndex(of: "\(m)_n")!] == String(x.count), "\(m)")
+                guard m != "credit_horizon" || x.count >= 2 else { continue }
+                let mean = x.reduce(0, +) / Double(x.count)
+                let sd = (x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(x.count - 1)).squareRoot()
+                #expect(x.count == 3, "\(m)")
+                #expect(abs((Double(row[i]) ?? .nan) - mean) <= 1e-12 * max(1, abs(mean)), "\(m)")
+                #expect(abs((Double(row[i + 1]) ?? .nan) - sd) <= 1e-9 * max(1, sd), "\(m)")
+            }
+        }
+        let html = readFile("\(dir)/r/stats/report.html") ?? ""
+        let settingsTable = html.components(separatedBy: "<h2>Settings</h2>").last ?? ""
+        #expect(settingsTable.contains("<th>mean_grad_cos</th>") && settingsTable.contains("<th>sample_steps_per_s</th>"))
+    }
 }

@@ -112,7 +112,7 @@ extension HTMLReport {
     /// interval of its final metrics over seeds.
     func settingsTable() -> String {
         guard !settings.header.isEmpty, !settings.rows.isEmpty else { return "" }
-        var out = "<h2>Settings</h2><p class=\"note\">One row per setting (seeds pooled): from summary-by-setting.csv. mean ± sd over the setting's done runs, [min, max], ± the Student-t 95% half-width.</p><div class=\"tablewrap\"><table class=\"sortable\"><thead><tr>"
+        var out = "<h2>Settings</h2><p class=\"note\">One row per setting (seeds pooled): from summary-by-setting.csv. mean ± sd over the setting's done runs, [min, max], ± the Student-t 95% half-width, n: the runs with a value.</p><div class=\"tablewrap\"><table class=\"sortable\"><thead><tr>"
         let keys = settings.header.prefix { $0 != "runs" }
         let measures = settings.header.compactMap { h in h.hasSuffix("_mean") ? String(h.dropLast(5)) : nil }
         out += (keys + ["runs", "done"] + measures).map { "<th>\(Self.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
@@ -127,6 +127,7 @@ extension HTMLReport {
                     if let sd = v("sd") { text += " ± \(ChartScale.label(sd))" }
                     if let lo = v("min"), let hi = v("max"), v("sd") != nil { text += " [\(ChartScale.label(lo)), \(ChartScale.label(hi))]" }
                     if let ci = v("ci95") { text += " (±\(ChartScale.label(ci)))" }
+                    if let n = settings.field(r, "\(m)_n"), !n.isEmpty { text += " n=\(n)" }
                 }
                 out += "<td data-v=\"\(v("mean").map { String($0) } ?? "")\">\(Self.escape(text))</td>"
             }

@@ -59,7 +59,8 @@ extension ResultsStore {
         for record in stored { summary.append(columns.fields(record)) }
         try writer.write(summary.text, to: "\(dir)/summary.csv")
         try writer.write(long.text, to: "\(dir)/metrics.csv")
-        try writer.write(SettingSummary.csv(keys: table.keys, runs: table.runs, records: records, metric: metric), to: "\(dir)/summary-by-setting.csv")
+        try writer.write(SettingSummary.csv(keys: table.keys, runs: table.runs, records: records, metric: metric,
+                                                    diagnostics: diagnostics), to: "\(dir)/summary-by-setting.csv")
         try writer.write(Self.experimentRecord(plan, explainGrids: explainGrids, rows: table).encoded(), to: "\(dir)/experiment.json")
     }
 

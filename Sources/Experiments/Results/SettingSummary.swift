@@ -4,8 +4,8 @@ import RNNCore
 
 /// `summary-by-setting.csv` (SPEC 6): one row per setting — the swept values of every key except
 /// the seeds (`SweepGrid.isSeedKey`) — in grid order, with `runs` (planned), `done`, and for
-/// `final_val_loss`, `best_val_loss` and the dataset's metric over the setting's `done` runs
-/// with a finite value:
+/// every numeric result column (`measures`) over the setting's `done` runs with a finite value
+/// (`_n` of them):
 /// ```
 /// mean = Σx / n     sd = sqrt(Σ(x - mean)² / (n - 1))     ci95 = t_{0.975, n-1} · sd / sqrt(n)
 /// ```
@@ -14,13 +14,13 @@ enum SettingSummary {
     static let statistics = ["mean", "sd", "min", "max", "ci95"]
 
     /// `keys`: the summary's key columns; `runs`: its rows, their `swept` aligned to `keys`.
-    static func csv(keys: [String], runs: [PlannedRun], records: [String: StoredRun], metric: MetricKind) -> String {
+    /// `diagnostics`: some run records gradient diagnostics (their three columns get statistics too).
+    static func csv(keys: [String], runs: [PlannedRun], records: [String: StoredRun], metric: MetricKind,
+                    diagnostics: Bool = false) -> String {
         let settingKeys = keys.enumerated().filter { !SweepGrid.isSeedKey($0.element) }
-        let measures: [(name: String, value: (StoredRun) -> Double?)] =
-            [("final_val_loss", { $0.records.last?.valLoss }), ("best_val_loss", { $0.best?.valLoss })]
-            + (metric.columnName.map { m in [("final_\(m)", { (r: StoredRun) in r.records.last?.metric })] } ?? [])
+        let measures = Self.measures(metric: metric, diagnostics: diagnostics)
         var header = settingKeys.map(\.element) + ["runs", "done"]
-        for m in measures { header += statistics.map { "\(m.name)_\($0)" } }
+        for m in measures { header += (statistics + ["n"]).map { "\(m.name)_\($0)" } }
         var w = CSVWriter(header: header)
 
         var order: [[String]] = []
@@ -36,11 +36,27 @@ enum SettingSummary {
             var fields = setting + [String(runs.count), String(done.count)]
             for m in measures {
                 let values = done.compactMap(m.value).filter(\.isFinite)
-                fields += describe(values)
+                fields += describe(values) + [String(values.count)]
             }
             w.append(fields)
         }
         return w.text
+    }
+
+    /// Every numeric result column of summary.csv (issue 29, bug 6), read as summary.csv writes it:
+    /// the losses, the dataset's metric, the best epoch, time and speed, and with diagnostics
+    /// `mean_grad_cos`, `mean_grad_rel_bias`, `credit_horizon`.
+    static func measures(metric: MetricKind, diagnostics: Bool) -> [(name: String, value: (StoredRun) -> Double?)] {
+        var m: [(name: String, value: (StoredRun) -> Double?)] =
+            [("final_val_loss", { $0.records.last?.valLoss }), ("best_val_loss", { $0.best?.valLoss })]
+        if let name = metric.columnName { m.append(("final_\(name)", { $0.records.last?.metric })) }
+        m += [("final_train_loss", { $0.records.last?.trainLoss }), ("best_epoch", { $0.best.map { Double($0.epoch) } }),
+              ("wall_s", { $0.records.last?.wallSeconds }), ("sample_steps_per_s", { $0.meanSampleStepsPerSecond })]
+        if diagnostics {
+            m += [("mean_grad_cos", { $0.meanGradCos }), ("mean_grad_rel_bias", { $0.meanGradRelBias }),
+                  ("credit_horizon", { $0.creditHorizon.map(Double.init) })]
+        }
+        return m
     }
 
     /// mean, sd, min, max, ci95 as text (empty where undefined).
