@@ -42,7 +42,9 @@ struct SettingOverrides: ParsableArguments {
     var overrides: [String] = []
 }
 
-/// `--only KEY=VALUE[,VALUE]`: part of a grid, for `run` and `plan`.
+/// `--only KEY=VALUE[,VALUE]`: part of a grid, for every command that takes experiment files
+/// (`run`, `plan`, `validate`, `slurm`; `explain`, `gradcheck` and `dataset export` through
+/// `SingleExperimentFile`: the first selected point).
 struct GridSelectionOption: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Only the grid points whose swept KEY (e.g. tau_max or training.tau_max) has one of these values (repeatable); "
@@ -57,9 +59,11 @@ struct SingleExperimentFile: ParsableArguments {
 
     @OptionGroup var settings: SettingOverrides
 
-    /// The file's plan, or every located error printed and exit 2.
+    @OptionGroup var selection: GridSelectionOption
+
+    /// The file's plan (its runs: the selected points), or every located error printed and exit 2.
     func plan() throws -> ExperimentPlan {
-        guard let plan = try ExperimentFiles.plans([file], overrides: settings.overrides).first else { throw ExitCode.badInput }
+        guard let plan = try ExperimentFiles.plans([file], overrides: settings.overrides, only: selection.only).first else { throw ExitCode.badInput }
         return plan
     }
 }

@@ -83,8 +83,10 @@ extension RNNExp {
 
         @OptionGroup var experiments: ExperimentFiles
 
+        @OptionGroup var selection: GridSelectionOption
+
         func run() throws {
-            let plans = try experiments.plans()
+            let plans = try experiments.plans(only: selection.only)
             ExperimentFiles.warnSkipped(plans)
             for p in plans {
                 Output.line("\(p.file): ok, \(Output.count(p.runs.count, "run"))" + (p.skipped.isEmpty ? "" : ", \(p.skipped.count) skipped")

@@ -75,6 +75,8 @@ extension RNNExp {
 
         @OptionGroup var experiments: ExperimentFiles
 
+        @OptionGroup var selection: GridSelectionOption
+
         @OptionGroup var resultsFolder: ResultsFolder
 
         func run() throws {
@@ -93,7 +95,8 @@ extension RNNExp {
                     throw ExitCode.badInput
                 }
             }
-            let plans = try ExperimentFiles.plans(files, overrides: experiments.overrides)
+            // --only is checked as run checks it; the summaries cover every run either way.
+            let plans = try ExperimentFiles.plans(files, overrides: experiments.overrides, only: selection.only)
             var failed = false
             for p in plans {
                 let store = ResultsStore(root: roots[p.name] ?? resultsFolder.results)

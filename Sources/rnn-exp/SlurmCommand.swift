@@ -17,6 +17,8 @@ extension RNNExp {
 
         @OptionGroup var experiments: ExperimentFiles
 
+        @OptionGroup var selection: GridSelectionOption
+
         @Option(help: ArgumentHelp("Results folder (shared by the nodes).", valueName: "dir"))
         var results: String = "results"
 
@@ -48,7 +50,7 @@ extension RNNExp {
         var submit = false
 
         func run() throws {
-            let plans = try experiments.plans()
+            let plans = try experiments.plans(only: selection.only)
             ExperimentFiles.warnSkipped(plans)
             let runs = plans.reduce(0) { $0 + $1.runs.count }
             let tasks = self.tasks ?? min(runs, SlurmScript.defaultMaxTasks)
@@ -64,7 +66,7 @@ extension RNNExp {
                 Output.error("error: --time \(t): expected a Slurm time such as 30:00, 2:00:00 or 1-12:00:00")
                 throw ExitCode.badInput
             }
-            let script = SlurmScript(files: experiments.files, overrides: experiments.overrides, results: results, tasks: tasks,
+            let script = SlurmScript(files: experiments.files, overrides: experiments.overrides, only: selection.only, results: results, tasks: tasks,
                                      parallel: parallel, time: time, cpusPerTask: cpusPerTask, partition: partition,
                                      output: output, extraArguments: sbatchArguments, grace: grace, binary: Self.executablePath,
                                      workingDirectory: FileManager.default.currentDirectoryPath,

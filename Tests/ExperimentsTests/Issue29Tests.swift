@@ -243,4 +243,31 @@ struct Issue29Tests {
         let settingsTable = html.components(separatedBy: "<h2>Settings</h2>").last ?? ""
         #expect(settingsTable.contains("<th>mean_grad_cos</th>") && settingsTable.contains("<th>sample_steps_per_s</th>"))
     }
+
+    /// Bug 13: every command that takes experiment files takes `--only` with run's meaning: the
+    /// selected grid points (the first of them for the commands that look at one), and a bad
+    /// selection is a located error (exit 2).
+    @Test func everyFileCommandTakesOnly() throws {
+        let dir = scratchDirectory("only-everywhere")
+        writeFile("\(dir)/g.yaml", Self.grown)
+        let file = "\(dir)/g.yaml"
+        let only = ["--only", "tau_max=3", "--only", "seed=2"]
+        let selected = "tau_max=3,seed=2-"
+        let validate = try rnnExp(["validate", file] + only)
+        #expect(validate.status == 0 && validate.stdout.contains("ok, 1 run"), "\(validate.stdout)\(validate.stderr)")
+        let explain = try rnnExp(["explain", file] + only)
+        #expect(explain.status == 0 && explain.stdout.hasPrefix(selected), "\(explain.stdout)\(explain.stderr)")
+        let gradcheck = try rnnExp(["gradcheck", file] + only)
+        #expect(gradcheck.status == 0 && gradcheck.stdout.hasPrefix(selected), "\(gradcheck.stdout)\(gradcheck.stderr)")
+        let export = try rnnExp(["dataset", "export", file, "--output", "\(dir)/data.csv"] + only)
+        #expect(export.status == 0 && export.stderr.contains(selected), "\(export.stderr)")
+        let slurm = try rnnExp(["slurm", file, "--output", "\(dir)/slurm", "--results", "\(dir)/r"] + only)
+        #expect(slurm.status == 0 && slurm.stdout.contains("(1 run in 1 array task)"), "\(slurm.stdout)\(slurm.stderr)")
+        let script = readFile("\(dir)/slurm/rnn-exp-grown.sbatch") ?? ""
+        #expect(script.contains("--only tau_max=3 --only seed=2"), "\(script)")
+        for command in [["validate"], ["explain"], ["gradcheck"], ["dataset", "export"], ["slurm"]] {
+            let bad = try rnnExp(command + [file, "--only", "seed=9"] + (command == ["slurm"] ? ["--output", "\(dir)/slurm2"] : []))
+            #expect(bad.status == 2 && bad.stderr.contains("--only seed=9:1:6: training.seed: 9 is not one of the grid's values"), "\(command): \(bad.stderr)")
+        }
+    }
 }

@@ -13,6 +13,8 @@ import Foundation
 public struct SlurmScript: Sendable {
     public var files: [String]
     public var overrides: [String]
+    /// `--only` selections, passed on to every task's `rnn-exp run` (and the summary job's).
+    public var only: [String] = []
     public var results: String
     public var tasks: Int
     public var parallel: Int?
@@ -29,11 +31,11 @@ public struct SlurmScript: Sendable {
     public var workingDirectory: String
     public var name: String
 
-    public init(files: [String], overrides: [String], results: String, tasks: Int, parallel: Int?, time: String?,
+    public init(files: [String], overrides: [String], only: [String] = [], results: String, tasks: Int, parallel: Int?, time: String?,
                 cpusPerTask: Int, partition: String?, output: String, extraArguments: [String],
                 grace: Int = SlurmScript.defaultGrace, binary: String, workingDirectory: String, name: String) {
         self.grace = grace
-        self.files = files; self.overrides = overrides; self.results = results; self.tasks = tasks
+        self.files = files; self.overrides = overrides; self.only = only; self.results = results; self.tasks = tasks
         self.parallel = parallel; self.time = time; self.cpusPerTask = cpusPerTask; self.partition = partition
         self.output = output; self.extraArguments = extraArguments; self.binary = binary
         self.workingDirectory = workingDirectory; self.name = name
@@ -70,7 +72,7 @@ public struct SlurmScript: Sendable {
     }
 
     var commonArguments: [String] {
-        files + overrides.flatMap { ["--set", $0] } + ["--results", results]
+        files + overrides.flatMap { ["--set", $0] } + only.flatMap { ["--only", $0] } + ["--results", results]
     }
 
     func header(jobName: String, array: Bool) -> [String] {
