@@ -29,6 +29,10 @@ extension RNNExp {
         var allEntries = false
 
         func run() throws {
+            if let refusal = GradientCheckRun.refusal(overrides: experiment.settings.overrides) {
+                Output.error(refusal)
+                throw ExitCode.badInput
+            }
             BLASProcessSetup.reexecIfItHelps()
             let plan = try experiment.plan()
             let result: GradientCheckRun.Result

@@ -28,7 +28,7 @@ extension RNNExp {
                 Output.line("  grid: \(Output.count(grid, "point"))" + (p.sweptKeys.isEmpty ? "" : " over \(p.sweptKeys.joined(separator: ", "))")
                             + "; \(Output.count(p.gridRuns.count, "run")): \(Self.counts(Array(standings.values)))"
                             + "; \(p.gridSkipped.count) skipped"
-                            + (p.gridCollapsed.isEmpty ? "" : ", \(p.gridCollapsed.count) collapsed (online algorithms take no tau_max)"))
+                            + (p.gridCollapsed.isEmpty ? "" : ", \(p.gridCollapsed.count) collapsed (a setting their algorithm does not take, e.g. tau_max online)"))
                 if !p.selection.isEmpty {
                     Output.line("  selected (\(p.selection.joined(separator: " "))): \(Output.count(p.runs.count, "run"))"
                                 + (p.skipped.isEmpty ? "" : ", \(p.skipped.count) skipped") + "; summaries keep the whole grid")

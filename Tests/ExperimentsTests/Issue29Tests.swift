@@ -270,4 +270,58 @@ struct Issue29Tests {
             #expect(bad.status == 2 && bad.stderr.contains("--only seed=9:1:6: training.seed: 9 is not one of the grid's values"), "\(command): \(bad.stderr)")
         }
     }
+
+    static let rfloComparison = """
+        name: rflo-cmp
+        dataset: {kind: adding, length: 4, train: 8, validation: 4}
+        model: {layers: [{type: rnn, units: 3}, {type: dense, activation: identity}]}
+        training: {epochs: 1, batch: 4, rflo_decay: 0.5}
+        sweep:
+          training.algorithm: [bptt, rflo]
+          training.tau_max: [2, 4]
+
+        """
+
+    /// Bug 4: a setting that belongs to one algorithm (rflo_decay to rflo, tau_max to bptt) is
+    /// ignored at the other algorithms' points of an algorithm sweep, fixed or swept, and the
+    /// points that differ only in it are one run; bptt run ids carry no rflo_decay.
+    @Test func perAlgorithmSettingsCollapseAtOtherAlgorithms() throws {
+        let dir = scratchDirectory("per-algorithm")
+        writeFile("\(dir)/fixed.yaml", Self.rfloComparison)
+        let fixed = try Planner.plan(files: ["\(dir)/fixed.yaml"]).get()[0]
+        #expect(fixed.runs.map { String($0.id.dropLast(7)) } == ["algorithm=bptt,tau_max=2", "algorithm=bptt,tau_max=4", "algorithm=rflo"])
+        #expect(fixed.runs.map(\.config.training.rfloDecay) == [0, 0, 0.5])
+        #expect(fixed.runs.allSatisfy { !$0.configFile.contains("rflo_decay") || $0.config.training.algorithm == .rflo })
+        writeFile("\(dir)/swept.yaml", Self.rfloComparison.replacingOccurrences(of: ", rflo_decay: 0.5", with: "")
+                  + "  training.rflo_decay: [0, 0.5]\n")
+        let swept = try Planner.plan(files: ["\(dir)/swept.yaml"]).get()[0]
+        #expect(swept.runs.map { String($0.id.dropLast(7)) } == ["algorithm=bptt,tau_max=2", "algorithm=bptt,tau_max=4",
+                                                                  "algorithm=rflo,rflo_decay=0", "algorithm=rflo,rflo_decay=0.5"])
+        #expect(swept.collapsed.map(\.label) == ["algorithm=bptt,tau_max=2,rflo_decay=0.5", "algorithm=bptt,tau_max=4,rflo_decay=0.5",
+                                                   "algorithm=rflo,tau_max=4,rflo_decay=0", "algorithm=rflo,tau_max=4,rflo_decay=0.5"])
+        // The bptt runs are the same runs as in a file without rflo at all.
+        writeFile("\(dir)/bptt.yaml", Self.rfloComparison.replacingOccurrences(of: ", rflo_decay: 0.5", with: "")
+                  .replacingOccurrences(of: "[bptt, rflo]", with: "[bptt, rtrl]"))
+        let bptt = try Planner.plan(files: ["\(dir)/bptt.yaml"]).get()[0]
+        #expect(Array(swept.runs.prefix(2).map(\.id)) == Array(bptt.runs.prefix(2).map(\.id)))
+        // Without an algorithm sweep, a fixed rflo_decay on bptt is still a located error.
+        writeFile("\(dir)/single.yaml", Self.rfloComparison.components(separatedBy: "sweep:")[0])
+        guard case .failure(let e) = Planner.plan(files: ["\(dir)/single.yaml"]) else { Issue.record("accepted"); return }
+        #expect(e.errors.map(\.keyPath) == ["training.rflo_decay"])
+        let r = try rnnExp(["run", "\(dir)/swept.yaml", "--results", "\(dir)/r", "--quiet", "--jobs", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    /// Bug 4: gradcheck with an approximate algorithm set on a file with tau_max says why it does
+    /// not check it, not that the file has no valid point.
+    @Test func gradcheckSaysWhyItSkipsApproximateAlgorithms() throws {
+        let dir = scratchDirectory("gradcheck-rflo")
+        writeFile("\(dir)/g.yaml", Self.grown)
+        for algorithm in ["rflo", "snap1", "uoro"] {
+            let r = try rnnExp(["gradcheck", "\(dir)/g.yaml", "--set", "training.algorithm=\(algorithm)"])
+            #expect(r.status == 2)
+            #expect(r.stderr.contains("\(algorithm) approximates the gradient; gradcheck applies to bptt and rtrl"), "\(r.stderr)")
+            #expect(!r.stderr.contains("tau_max") && !r.stderr.contains("no valid grid point"), "\(r.stderr)")
+        }
+    }
 }

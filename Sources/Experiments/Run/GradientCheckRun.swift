@@ -16,6 +16,23 @@ public enum GradientCheckRun {
         public var passed: Bool { report.passed }
     }
 
+    /// Why gradcheck does not check `name`'s gradient.
+    static func refusal(_ name: String) -> String {
+        "\(name) approximates the gradient; gradcheck applies to bptt and rtrl, whose updates follow the exact gradient of their window"
+    }
+
+    /// Why gradcheck does not check the algorithm an override `--set training.algorithm=NAME`
+    /// names (nil when it is bptt, rtrl or no algorithm): said before the file is planned, whose
+    /// other settings (a tau_max) may suit only the exact algorithms.
+    public static func refusal(overrides: [String]) -> String? {
+        for o in overrides.reversed() where o.hasPrefix("training.algorithm=") {
+            let text = o.dropFirst("training.algorithm=".count).trimmingCharacters(in: .whitespaces)
+            guard let name = AlgorithmName(rawValue: text), let online = name.online else { return nil }
+            return Algorithm.online(online, tauB: 1, rfloDecay: 0).exactGradient ? nil : "--set \(o):1:1: " + refusal(text)
+        }
+        return nil
+    }
+
     /// - Parameters:
     ///   - step: the update at this step of the first batch; nil for the default update
     ///     (`GradientCheck.UpdateChoice`: the first whose window truncation cuts and where every
@@ -27,9 +44,7 @@ public enum GradientCheckRun {
         var config = run.config
         config.precision = .float64
         let algorithm = config.algorithm
-        guard algorithm.exactGradient else {
-            throw RunSetup.Failure(description: "\(plan.file): \(algorithm.name) approximates the gradient; gradcheck applies to bptt and rtrl, whose updates follow the exact gradient of their window")
-        }
+        guard algorithm.exactGradient else { throw RunSetup.Failure(description: "\(plan.file): " + refusal(algorithm.name)) }
         let setup = try RunSetup.prepare(config, datasets: plan.datasets)
         let batches: [SequenceBatch<Double>] = setup.trainingBatches(config, epoch: 0, shuffle: false)
         guard let batch = batches.first,

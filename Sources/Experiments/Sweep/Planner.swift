@@ -46,8 +46,9 @@ public struct ExperimentPlan: Sendable {
     public let gridSkipped: [SkippedPoint]
     /// What narrows the grid, as `tau_max=8` or `seed=1,2` (empty: the whole grid).
     public let selection: [String]
-    /// Grid points (among the selected ones) that are the same run as an earlier point: an online
-    /// algorithm's points that differ only in `tau_max`, which it does not take (SPEC 3.3).
+    /// Grid points (among the selected ones) that are the same run as an earlier point: the points
+    /// of an algorithm that differ only in a setting it does not take (SPEC 3.3: `tau_max` at an
+    /// online algorithm's points, `rflo_decay` at every algorithm's but rflo's).
     public var collapsed: [SkippedPoint] = []
     /// Every such point of the grid.
     public var gridCollapsed: [SkippedPoint] = []
@@ -141,7 +142,7 @@ public enum Planner {
         let names = SweepGrid.shortNames(keys)
         let sweepsTau = keys.contains { $0 == "training.tau_b" || $0 == "training.tau_max" }
         let sweepsAlgorithm = keys.contains("training.algorithm")
-        var collapsedTauMax: [String: String] = [:]
+        var collapsedReason: [String: String] = [:]
         var collapsed: [SkippedPoint] = [], gridCollapsed: [SkippedPoint] = []
         var runs: [PlannedRun] = [], skipped: [SkippedPoint] = []
         var gridRuns: [PlannedRun] = [], gridSkipped: [SkippedPoint] = []
@@ -158,17 +159,23 @@ public enum Planner {
             }
             var values = point.assignments.map { $0.value.flowText }
             let label = zip(names, values).map { "\($0)=\($1)" }.joined(separator: ",")
-            // An online point of a grid that sweeps the algorithm takes no tau_max (SPEC 3.3): its
-            // tau_max, swept or fixed, is dropped, so the points that differ only in it are one run.
-            var idNames = names
-            if sweepsAlgorithm, let online = Self.onlineAlgorithm(doc), let dropped = Self.removingTauMax(doc) {
-                doc = dropped
-                if let i = keys.firstIndex(of: "training.tau_max") {
-                    collapsedTauMax[label] = online
-                    idNames.remove(at: i)
-                    values[i] = ""
+            // A setting that belongs to another algorithm than the point's (SPEC 3.3: tau_max to
+            // bptt, rflo_decay to rflo) is dropped at the points of a grid that sweeps the
+            // algorithm, swept or fixed, so the points that differ only in it are one run.
+            var dropped = Set<Int>()
+            if sweepsAlgorithm {
+                let algorithm = Self.algorithmName(doc)
+                for key in Self.keysNotTaken(by: algorithm) {
+                    guard let without = Self.removing(key, from: doc) else { continue }
+                    doc = without
+                    if let i = keys.firstIndex(of: key) {
+                        collapsedReason[label] = "\(algorithm.rawValue) takes no \(key.dropFirst("training.".count))"
+                        dropped.insert(i)
+                        values[i] = ""
+                    }
                 }
             }
+            let idNames = names.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
             var resolver = ConfigResolver(file: absolute, cache: cache)
             let config = pointErrors.isEmpty ? resolver.resolve(doc) : nil
             pointErrors += resolver.errors
@@ -182,11 +189,11 @@ public enum Planner {
             guard pointErrors.isEmpty, let config else { errors += pointErrors; continue }
             first = first ?? config
             let canonical = config.canonicalYAML()
-            let id = SweepGrid.runID(names: idNames, values: values.enumerated().filter { i, _ in
-                idNames.count == names.count || keys[i] != "training.tau_max" }.map(\.element), hash: Hash.short(canonical))
+            let id = SweepGrid.runID(names: idNames, values: values.enumerated().filter { !dropped.contains($0.offset) }.map(\.element),
+                                     hash: Hash.short(canonical))
             guard ids.insert(id).inserted else {
-                if collapsedTauMax[label] != nil {
-                    let point = SkippedPoint(label: label, reason: "the same run as \(id) (an online algorithm takes no tau_max)",
+                if let reason = collapsedReason[label] {
+                    let point = SkippedPoint(label: label, reason: "the same run as \(id) (\(reason))",
                                              values: Array(zip(keys, values)))
                     gridCollapsed.append(point)
                     if selected { collapsed.append(point) }
@@ -226,7 +233,9 @@ public enum Planner {
                 case .failure(let e): errors.append(e)
                 }
             }
-            if sweepsAlgorithm, onlineAlgorithm(doc) != nil, let dropped = removingTauMax(doc) { doc = dropped }
+            if sweepsAlgorithm {
+                for key in keysNotTaken(by: algorithmName(doc)) { doc = removing(key, from: doc) ?? doc }
+            }
             var resolver = ConfigResolver(file: file, cache: cache)
             if errors.isEmpty { _ = resolver.resolve(doc) }
             errors += resolver.errors
@@ -236,18 +245,29 @@ public enum Planner {
         return []
     }
 
-    /// The online algorithm a grid point's document names in `training.algorithm`, if any.
-    static func onlineAlgorithm(_ doc: ConfigNode) -> String? {
-        guard let text = doc["training"]?["algorithm"]?.text, let name = AlgorithmName(rawValue: text), name != .bptt else { return nil }
-        return text
+    /// The algorithm a grid point's document names in `training.algorithm` (bptt when none, or
+    /// when the name is not one: the resolver reports that).
+    static func algorithmName(_ doc: ConfigNode) -> AlgorithmName {
+        doc["training"]?["algorithm"]?.text.flatMap(AlgorithmName.init(rawValue:)) ?? .bptt
     }
 
-    /// `doc` without `training.tau_max`; nil when it has none.
-    static func removingTauMax(_ doc: ConfigNode) -> ConfigNode? {
+    /// The keys that belong to other algorithms than `algorithm` (SPEC 3.3): `training.tau_max`
+    /// (bptt's) and `training.rflo_decay` (rflo's). A per-algorithm key to come is one line here.
+    static func keysNotTaken(by algorithm: AlgorithmName) -> [String] {
+        let owners: [(key: String, owner: (AlgorithmName) -> Bool)] = [
+            ("training.tau_max", { $0 == .bptt }),
+            ("training.rflo_decay", { $0 == .rflo }),
+        ]
+        return owners.filter { !$0.owner(algorithm) }.map(\.key)
+    }
+
+    /// `doc` without the `training.KEY` of `key`; nil when it has none.
+    static func removing(_ key: String, from doc: ConfigNode) -> ConfigNode? {
+        let name = String(key.dropFirst("training.".count))
         guard case .mapping(var top, let at) = doc, let t = top.firstIndex(where: { $0.key == "training" }),
-              case .mapping(let entries, let trainingAt) = top[t].value, entries.contains(where: { $0.key == "tau_max" })
+              case .mapping(let entries, let trainingAt) = top[t].value, entries.contains(where: { $0.key == name })
         else { return nil }
-        top[t].value = .mapping(entries.filter { $0.key != "tau_max" }, at: trainingAt)
+        top[t].value = .mapping(entries.filter { $0.key != name }, at: trainingAt)
         return .mapping(top, at: at)
     }
 
