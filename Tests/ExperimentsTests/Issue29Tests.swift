@@ -324,4 +324,52 @@ struct Issue29Tests {
             #expect(!r.stderr.contains("tau_max") && !r.stderr.contains("no valid grid point"), "\(r.stderr)")
         }
     }
+
+    /// Bug 11: every error at once. An lstm + rflo file with rflo_decay 1.5 has two problems,
+    /// and validate reports both.
+    @Test func aRangeErrorDoesNotHideTheLayerError() throws {
+        let dir = scratchDirectory("all-errors")
+        writeFile("\(dir)/l.yaml", """
+            dataset: {kind: adding, length: 4, train: 8, validation: 4}
+            model: {layers: [{type: lstm, units: 3}, {type: dense, activation: identity}]}
+            training: {epochs: 1, batch: 4, algorithm: rflo, rflo_decay: 1.5}
+
+            """)
+        let r = try rnnExp(["validate", "\(dir)/l.yaml"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("l.yaml:3:62: training.rflo_decay: must be at most 1, found 1.5"), "\(r.stderr)")
+        #expect(r.stderr.contains("l.yaml:3:44: training.algorithm: ") && r.stderr.contains("rnn"), "\(r.stderr)")
+        #expect(r.stderr.contains("2 errors;"), "\(r.stderr)")
+    }
+
+    /// Bug 11: an error at some points of a sweep names them (their grid keys) and says how many
+    /// of the grid's points are valid; an error at every point is the file's and is said once.
+    @Test func aPointErrorNamesItsPoint() throws {
+        let dir = scratchDirectory("point-error")
+        writeFile("\(dir)/p.yaml", """
+            dataset: {kind: adding, length: 4, train: 8, validation: 4}
+            model: {layers: [{type: rnn, units: 3}, {type: dense, activation: identity}]}
+            training: {epochs: 1, batch: 32, algorithm: rtrl}
+            sweep:
+              model.layers.0.units: [4, 256]
+              training.seed: [1, 2]
+
+            """)
+        let r = try rnnExp(["validate", "\(dir)/p.yaml"])
+        #expect(r.status == 2)
+        let errors = r.stderr.split(separator: "\n").filter { $0.contains("training.algorithm: rtrl would carry") }
+        #expect(errors.count == 1, "\(r.stderr)")
+        #expect(errors.first?.contains("grid points units=256,seed=1; units=256,seed=2") == true, "\(r.stderr)")
+        #expect(errors.first?.contains("the other 2 points of the grid (4) are valid") == true, "\(r.stderr)")
+        // Every point invalid, each for its own reason: each names its points and says so.
+        writeFile("\(dir)/q.yaml", (readFile("\(dir)/p.yaml") ?? "").replacingOccurrences(of: "[4, 256]", with: "[256, 300]"))
+        let q = try rnnExp(["validate", "\(dir)/q.yaml"])
+        #expect(q.status == 2 && q.stderr.contains("(at grid points units=300,seed=1; units=300,seed=2; no point of the grid (4) is valid)"),
+                "\(q.stderr)")
+        // The same error at every point is the file's: said once, without points.
+        writeFile("\(dir)/e.yaml", (readFile("\(dir)/p.yaml") ?? "").replacingOccurrences(of: "units: 3}", with: "units: 256}")
+                  .replacingOccurrences(of: "  model.layers.0.units: [4, 256]\n", with: ""))
+        let e = try rnnExp(["validate", "\(dir)/e.yaml"])
+        #expect(e.status == 2 && e.stderr.contains("1 error;") && !e.stderr.contains("grid point"), "\(e.stderr)")
+    }
 }

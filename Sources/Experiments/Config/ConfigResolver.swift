@@ -73,7 +73,12 @@ struct ConfigResolver {
         let training = resolveSection(root["training"] ?? .mapping([], at: root.location), "training", TrainingSettings.keys)
         var diagnostics: GradientDiagnostics? = GradientDiagnostics()
         if let node = root["diagnostics"] { diagnostics = resolveSection(node, "diagnostics", GradientDiagnostics.keys) }
-        guard errors.count == start, let dataset, let model, let training, let diagnostics else { return nil }
+        guard errors.count == start, let dataset, let model, let training, let diagnostics else {
+            // Still check the algorithm against the layers when the training section failed on
+            // another key (an lstm + rflo file with rflo_decay 1.5 has both errors).
+            if training == nil, let dataset, let model { checkAlgorithm(root, dataset: dataset, model: model) }
+            return nil
+        }
 
         var config = ExperimentConfig(
             name: name, description: description, file: file, dataset: dataset.config, layers: model.layers,
@@ -83,6 +88,21 @@ struct ConfigResolver {
         crossCheck(&config, root: root, datasetAt: dataset.kindAt, datasetLoss: dataset.shape.loss)
         checkDiagnostics(config, root: root)
         return errors.count == start ? config : nil
+    }
+
+    /// The online algorithm that `training.algorithm` names against the model's layers
+    /// (`Algorithm.problem(with:)`), for a document whose other training keys are in error.
+    mutating func checkAlgorithm(_ root: ConfigNode, dataset: (config: DatasetConfig, shape: DatasetShape, kindAt: SourceLocation),
+                                 model: ModelSettings) {
+        guard let node = root["training"]?["algorithm"], let online = node.text.flatMap(AlgorithmName.init(rawValue:))?.online else { return }
+        var training = TrainingSettings()
+        training.algorithm = AlgorithmName(rawValue: online.rawValue) ?? .bptt
+        let config = ExperimentConfig(
+            name: "", description: "", file: file, dataset: dataset.config, layers: model.layers,
+            loss: model.loss ?? dataset.shape.loss, initFrom: model.initFrom, training: training,
+            inputSize: dataset.shape.inputs, outputSize: dataset.shape.outputs, metric: dataset.shape.metric,
+            layout: dataset.shape.layout, diagnostics: GradientDiagnostics())
+        if let problem = config.algorithm.problem(with: config.networkSpec) { error(node.location, "training.algorithm", problem) }
     }
 
     /// Reads one section from its key table: unknown keys (with a suggestion), missing required

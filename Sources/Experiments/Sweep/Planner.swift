@@ -148,7 +148,9 @@ public enum Planner {
         var gridRuns: [PlannedRun] = [], gridSkipped: [SkippedPoint] = []
         var ids = Set<String>()
         var first: ExperimentConfig? = nil
-        for point in SweepGrid.expand(axes) {
+        var failures: [(label: String, errors: [ConfigError])] = []
+        let points = SweepGrid.expand(axes)
+        for point in points {
             var doc = root
             var pointErrors: [ConfigError] = []
             for a in point.assignments {
@@ -186,7 +188,7 @@ public enum Planner {
                 if selected { skipped.append(point) }
                 continue
             }
-            guard pointErrors.isEmpty, let config else { errors += pointErrors; continue }
+            guard pointErrors.isEmpty, let config else { failures.append((label, pointErrors)); continue }
             first = first ?? config
             let canonical = config.canonicalYAML()
             let id = SweepGrid.runID(names: idNames, values: values.enumerated().filter { !dropped.contains($0.offset) }.map(\.element),
@@ -204,6 +206,7 @@ public enum Planner {
             gridRuns.append(run)
             if selected { runs.append(run) }
         }
+        errors += Self.pointErrors(failures, points: points.count, skipped: gridSkipped.count)
         if errors.isEmpty && gridRuns.isEmpty {
             errors.append(ConfigError(root["sweep"]?.location ?? start, "sweep",
                                       "every grid point was skipped (tau_b > tau_max everywhere): nothing to run"))
@@ -243,6 +246,32 @@ public enum Planner {
             return errors
         }
         return []
+    }
+
+    /// The errors of a grid's invalid points (issue 29, bug 11). An error at every point is the
+    /// file's, said once; one at some points only names them (`at grid point units=256,seed=1`,
+    /// up to 4, then how many more) and says how many of the grid's points are valid, which
+    /// `--only` can select.
+    static func pointErrors(_ failures: [(label: String, errors: [ConfigError])], points: Int, skipped: Int) -> [ConfigError] {
+        var order: [ConfigError] = []
+        var labels: [ConfigError: [String]] = [:]
+        for f in failures {
+            for e in Set(f.errors) {
+                if labels[e] == nil { order.append(e) }
+                labels[e, default: []].append(f.label)
+            }
+        }
+        let valid = points - failures.count - skipped
+        return order.map { e in
+            let at = labels[e] ?? []
+            guard at.count < points, !at.isEmpty else { return e }
+            var e = e
+            let shown = at.prefix(4).joined(separator: "; ") + (at.count > 4 ? " and \(at.count - 4) more" : "")
+            let others = valid == 0 ? "no point of the grid (\(points)) is valid"
+                : "the other \(valid) point\(valid == 1 ? "" : "s") of the grid (\(points)) \(valid == 1 ? "is" : "are") valid (--only selects them)"
+            e.message += " (at grid point\(at.count == 1 ? "" : "s") \(shown); \(others))"
+            return e
+        }
     }
 
     /// The algorithm a grid point's document names in `training.algorithm` (bptt when none, or
