@@ -20,7 +20,7 @@ extension RNNExp {
         @Option(help: ArgumentHelp("Swept setting on the heatmap's y axis.", valueName: "key"))
         var y: String?
 
-        @Option(help: ArgumentHelp("summary.csv column shown in the heatmaps (default: the dataset's metric, else final_val_loss).", valueName: "column"))
+        @Option(help: ArgumentHelp("summary.csv column shown in the heatmaps (default: the dataset's metric, else final_val_loss); with several DIRs, each experiment's settings with its mean ± sd and n over seeds.", valueName: "column"))
         var metric: String?
 
         @Option(help: ArgumentHelp("Swept setting that colours the learning curves.", valueName: "key"))
@@ -28,17 +28,26 @@ extension RNNExp {
 
         func run() throws {
             if directories.count > 1 {
-                let given = [("--x", x), ("--y", y), ("--metric", metric), ("--group", group)].filter { $0.1 != nil }
+                let given = [("--x", x), ("--y", y), ("--group", group)].filter { $0.1 != nil }
                 guard given.isEmpty else {
                     for (option, value) in given {
-                        Output.error("\(option) \(value ?? ""):1:1: applies to one experiment's report; give one folder, or leave it out to compare several")
+                        Output.error("\(SourceLocation.option(option, value ?? "")): applies to one experiment's report (its heatmaps and curves); give one folder, or leave it out to compare several")
                     }
                     Output.error("\(Output.count(given.count, "error")); nothing was written.")
                     throw ExitCode.badInput
                 }
                 do {
                     let path = output ?? ComparisonReport.defaultOutput(directories)
-                    Output.line(try ComparisonReport(directories: directories).write(to: path))
+                    let comparison = try ComparisonReport(directories: directories, metric: metric)
+                    let problems = comparison.optionErrors()
+                    guard problems.isEmpty else {
+                        for p in problems { Output.error(p.description) }
+                        Output.error("\(Output.count(problems.count, "error")); nothing was written.")
+                        throw ExitCode.badInput
+                    }
+                    Output.line(try comparison.write(to: path))
+                } catch let e as ExitCode {
+                    throw e
                 } catch {
                     Output.error("error: \(error)")
                     throw ExitCode.badInput
@@ -47,7 +56,7 @@ extension RNNExp {
             }
             guard let directory = directories.first else { throw ExitCode.badInput }
             guard output == nil else {
-                Output.error("--output \(output ?? ""):1:1: names the comparison page of several folders; one folder's report is DIR/report.html")
+                Output.error("\(SourceLocation.option("--output", output ?? "")): names the comparison page of several folders; one folder's report is DIR/report.html")
                 throw ExitCode.badInput
             }
             do {

@@ -372,4 +372,39 @@ struct Issue29Tests {
         let e = try rnnExp(["validate", "\(dir)/e.yaml"])
         #expect(e.status == 2 && e.stderr.contains("1 error;") && !e.stderr.contains("grid point"), "\(e.stderr)")
     }
+
+    /// Bug 9: a report of several experiments takes --metric (each one's settings with mean ± sd
+    /// and n of that summary.csv column), and an option's error names the option, not a fake
+    /// file position (`--metric nope:1:1:`).
+    @Test func comparisonTakesMetricAndOptionErrorsNameTheOption() throws {
+        let dir = scratchDirectory("compare-metric")
+        for name in ["a", "b"] {
+            writeFile("\(dir)/\(name).yaml", """
+                name: cmp-\(name)
+                dataset: {kind: adding, length: 4, train: 8, validation: 4}
+                model: {layers: [{type: rnn, units: \(name == "a" ? 3 : 4)}, {type: dense, activation: identity}]}
+                training: {epochs: 1, batch: 4}
+                diagnostics: {gradient_every: 1}
+                sweep:
+                  training.tau_max: [2, full]
+                  training.seed: [1, 2]
+
+                """)
+            let r = try rnnExp(["run", "\(dir)/\(name).yaml", "--results", "\(dir)/r", "--quiet", "--jobs", "1"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let a = "\(dir)/r/cmp-a", b = "\(dir)/r/cmp-b"
+        let ok = try rnnExp(["report", a, b, "--metric", "mean_grad_cos"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let html = readFile("\(dir)/r/comparison.html") ?? ""
+        let section = html.components(separatedBy: "<h2>mean_grad_cos</h2>").dropFirst().first ?? ""
+        #expect(section.contains("cmp-a") && section.contains("cmp-b") && section.contains("tau_max=full"), "\(section.prefix(600))")
+        #expect(section.contains(" ± ") && section.contains("<td>2</td>"), "\(section.prefix(600))")
+        let bad = try rnnExp(["report", a, b, "--metric", "mean_grad_cs"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.hasPrefix("--metric mean_grad_cs: not a column of summary.csv; did you mean mean_grad_cos?"), "\(bad.stderr)")
+        #expect(!bad.stderr.contains(":1:1"), "\(bad.stderr)")
+        let single = try rnnExp(["report", a, "--metric", "mean_grad_cs"])
+        #expect(single.status == 2 && single.stderr.hasPrefix("--metric mean_grad_cs: not a column"), "\(single.stderr)")
+    }
 }

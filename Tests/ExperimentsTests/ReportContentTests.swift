@@ -77,6 +77,6 @@ struct ReportContentTests {
         #expect(FileManager.default.fileExists(atPath: out))
         let bad = try rnnExp(["report", a, b, "--x", "tau_max"])
         #expect(bad.status == 2)
-        #expect(bad.stderr.hasPrefix("--x tau_max:1:1: applies to one experiment's report"), "\(bad.stderr)")
+        #expect(bad.stderr.hasPrefix("--x tau_max: applies to one experiment's report"), "\(bad.stderr)")
     }
 }

@@ -21,10 +21,10 @@ struct UserMessagesTests {
         let folder = "\(results)/tiny"
         try FileManager.default.removeItem(atPath: "\(folder)/report.html")
         let cases: [([String], String)] = [
-            (["--metric", "final_val_los"], "--metric final_val_los:1:1: not a column of summary.csv; did you mean final_val_loss?"),
-            (["--x", "training.tau_mx"], "--x training.tau_mx:1:1: not a swept key; did you mean training.tau_max?"),
-            (["--group", "training.seeed"], "--group training.seeed:1:1: not a swept key; did you mean training.seed?"),
-            (["--y", "zebra"], "--y zebra:1:1: not a swept key (swept: training.tau_max, training.seed)"),
+            (["--metric", "final_val_los"], "--metric final_val_los: not a column of summary.csv; did you mean final_val_loss?"),
+            (["--x", "training.tau_mx"], "--x training.tau_mx: not a swept key; did you mean training.tau_max?"),
+            (["--group", "training.seeed"], "--group training.seeed: not a swept key; did you mean training.seed?"),
+            (["--y", "zebra"], "--y zebra: not a swept key (swept: training.tau_max, training.seed)"),
         ]
         for (args, message) in cases {
             let r = try rnnExp(["report", folder] + args)

@@ -10,7 +10,14 @@ public struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConver
         self.column = column
     }
 
-    public var description: String { "\(file):\(line):\(column)" }
+    /// `file:line:column`; just `file` for a place that has no lines (line 0: a command-line
+    /// option, `--metric foo`).
+    public var description: String { line == 0 ? file : "\(file):\(line):\(column)" }
+
+    /// A command-line option and its value as the place of an error (`--metric foo: …`).
+    public static func option(_ option: String, _ value: String) -> SourceLocation {
+        SourceLocation(file: "\(option) \(value)", line: 0, column: 0)
+    }
 
     public static func < (a: SourceLocation, b: SourceLocation) -> Bool {
         (a.file, a.line, a.column) < (b.file, b.line, b.column)

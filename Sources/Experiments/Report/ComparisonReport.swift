@@ -5,12 +5,49 @@ import Foundation
 /// one colour per experiment, one dash per setting, with each task's baseline and floor.
 public struct ComparisonReport {
     let reports: [HTMLReport]
+    /// `--metric`: a summary.csv column shown per experiment and setting (mean ± sd, n over seeds).
+    let metric: String?
 
     /// Reads each results folder as `HTMLReport` does.
-    public init(directories: [String]) throws(HTMLReport.ReadError) {
+    public init(directories: [String], metric: String? = nil) throws(HTMLReport.ReadError) {
         var reports: [HTMLReport] = []
         for d in directories { reports.append(try HTMLReport(directory: d)) }
         self.reports = reports
+        self.metric = metric
+    }
+
+    /// `--metric` that is not a column of some experiment's summary.csv: an error naming the
+    /// option (and the experiments that lack it), with a did-you-mean.
+    public func optionErrors() -> [ConfigError] {
+        guard let metric else { return [] }
+        let lacking = reports.filter { !$0.header.contains(metric) }
+        guard !lacking.isEmpty else { return [] }
+        let header = lacking[0].header
+        var e = HTMLReport.unknown("--metric", metric, among: header, suggesting: header, what: "a column of summary.csv",
+                                   listName: "columns", whenNone: "\(lacking[0].dir)/summary.csv has no columns yet")
+        if lacking.count < reports.count { e.message += " (in \(lacking.map(\.experiment.name).joined(separator: ", ")))" }
+        return [e]
+    }
+
+    /// The `--metric` section: each experiment's settings with the column's mean ± sd and n over
+    /// seeds (summary-by-setting.csv), the settings in the experiment's order.
+    func metricTable() -> String {
+        guard let metric else { return "" }
+        let e = HTMLReport.escape
+        var out = "<h2>\(e(metric))</h2><p class=\"note\">Per setting: mean ± sd over its seeds and n, the runs with a value (summary-by-setting.csv).</p>"
+        out += "<div class=\"tablewrap\"><table><thead><tr>" + ["", "experiment", "setting", "mean ± sd", "n"].map { "<th>\($0)</th>" }.joined() + "</tr></thead><tbody>"
+        for (i, r) in reports.enumerated() {
+            let keys = r.settings.header.prefix { $0 != "runs" }
+            for row in r.settings.rows {
+                let label = HTMLReport.settingLabel(keys) { r.settings.field(row, $0) }
+                func v(_ stat: String) -> Double? { r.settings.field(row, "\(metric)_\(stat)").flatMap(Double.init) }
+                let text = v("mean").map { m in ChartScale.label(m) + (v("sd").map { " ± \(ChartScale.label($0))" } ?? "") } ?? "—"
+                out += "<tr><td><span class=\"swatch\" style=\"background:\(Self.palette[i % Self.palette.count])\"></span></td>"
+                out += "<td>\(e(r.experiment.name))</td><td>\(e(label.isEmpty ? "(one setting)" : label))</td><td>\(e(text))</td>"
+                out += "<td>\(e(r.settings.field(row, "\(metric)_n") ?? ""))</td></tr>"
+            }
+        }
+        return out + "</tbody></table></div>"
     }
 
     /// Categorical colours (Okabe–Ito, colour-blind safe), one per experiment.
@@ -62,6 +99,7 @@ public struct ComparisonReport {
             body += "<td>\(e(best?.label ?? ""))</td><td>\(best.map { ChartScale.label($0.loss) } ?? "")</td><td>\(e(metricText))</td></tr>"
         }
         body += "</tbody></table></div>"
+        body += metricTable()
         // Overlaid curves.
         body += "<h2>Validation curves</h2><p class=\"note\">Mean over seeds per setting; colour: the experiment, dash: its settings; dashed pink: each task's baseline and floor.</p>"
         body += legend()

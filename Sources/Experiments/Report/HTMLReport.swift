@@ -64,7 +64,7 @@ public struct HTMLReport {
         return short.firstIndex(of: name).map { keys[$0] }
     }
 
-    /// What is wrong with the options, as located errors (`--metric final_val_los:1:1: …`): a
+    /// What is wrong with the options, as errors that name the option (`--metric final_val_los: …`): a
     /// `--metric` that is not a column of summary.csv, an `--x`, `--y` or `--group` that is not a
     /// swept key, each with a did-you-mean. Empty when the report can use them all.
     public func optionErrors() -> [ConfigError] {
@@ -87,7 +87,7 @@ public struct HTMLReport {
     /// the whole list, or `whenNone` when there is nothing to choose from.
     static func unknown(_ option: String, _ value: String, among known: [String], suggesting names: [String],
                         what: String, listName: String, whenNone: String) -> ConfigError {
-        let at = SourceLocation(file: "\(option) \(value)", line: 1, column: 1)
+        let at = SourceLocation.option(option, value)
         if known.isEmpty { return ConfigError(at, "", whenNone) }
         if let s = Suggestion.closest(to: value, in: names) { return ConfigError(at, "", "not \(what); did you mean \(s)?") }
         return ConfigError(at, "", "not \(what) (\(listName): \(known.joined(separator: ", ")))")
