@@ -407,4 +407,28 @@ struct Issue29Tests {
         let single = try rnnExp(["report", a, "--metric", "mean_grad_cs"])
         #expect(single.status == 2 && single.stderr.hasPrefix("--metric mean_grad_cs: not a column"), "\(single.stderr)")
     }
+
+    /// Bug 5: the algorithm × tau_max heatmap draws an online algorithm (which takes no tau_max)
+    /// as one cell across its row, with its value; no `none` column, and no cell of a finished
+    /// comparison reads "not run".
+    @Test func heatmapShowsNotApplicableAsNotApplicable() throws {
+        let dir = scratchDirectory("heatmap-na")
+        writeFile("\(dir)/h.yaml", Self.grown.replacingOccurrences(of: "name: grown", with: "name: heat")
+                  .replacingOccurrences(of: "sweep:\n", with: "sweep:\n  training.algorithm: [bptt, rtrl, snap1]\n")
+                  .replacingOccurrences(of: ", tau_max: 2}", with: "}"))
+        let r = try rnnExp(["run", "\(dir)/h.yaml", "--results", "\(dir)/r", "--quiet", "--jobs", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let html = readFile("\(dir)/r/heat/report.html") ?? ""
+        let map = html.components(separatedBy: "over <code>algorithm</code> × <code>tau_max</code></h2>").dropFirst().first?
+            .components(separatedBy: "<figure>").dropFirst().first?.components(separatedBy: "</figure>").first ?? ""
+        #expect(!map.isEmpty)
+        #expect(!map.contains("not run") && !map.contains(">none</text>"), "\(map)")
+        #expect(map.components(separatedBy: "(no tau_max)</text>").count - 1 == 2, "one spanning cell per online algorithm")
+        // The spanning cell's value is the mean of the algorithm's runs (summary.csv).
+        let summary = parseCSV(readFile("\(dir)/r/heat/summary.csv") ?? "")
+        let rtrl = summary.rows.filter { $0[summary.header.firstIndex(of: "algorithm")!] == "rtrl" }
+            .map { Double($0[summary.header.firstIndex(of: "final_val_loss")!])! }
+        #expect(rtrl.count == 2)
+        #expect(map.contains("final_val_loss = \(rtrl.reduce(0, +) / 2) (rtrl takes no tau_max"), "\(map)")
+    }
 }

@@ -70,20 +70,32 @@ extension HTMLReport {
         return (dataLo, dataHi, "", "")
     }
 
+    /// Whether `key` is a setting that belongs to one algorithm (SPEC 3.3: tau_max, rflo_decay).
+    static func isPerAlgorithm(_ key: String) -> Bool {
+        AlgorithmName.allCases.contains { Planner.keysNotTaken(by: $0).contains(key) }
+    }
+
     func heatmap(x: String, y: String?, metric chosen: String? = nil) -> String {
         let metric = chosen ?? metricColumn
-        let xs = experiment.sweepValues[x] ?? []
+        // Algorithm rows against a setting that belongs to one algorithm (tau_max): a row whose
+        // algorithm does not take the setting is one cell across the row (its runs are the same
+        // for every value), and the setting's empty value (not taken) is no column.
+        let spansRows = y == Self.algorithmKey && Self.isPerAlgorithm(x)
+        let xs = (experiment.sweepValues[x] ?? []).filter { !spansRows || !$0.isEmpty }
         let ys = y.flatMap { experiment.sweepValues[$0] } ?? [""]
+        func spans(_ algorithm: String) -> Bool {
+            spansRows && AlgorithmName(rawValue: algorithm).map { Planner.keysNotTaken(by: $0).contains(x) } == true
+        }
         struct Cell { var value: Double?; var state: String }
         var cells: [[Cell]] = []
         var values: [Double] = []
         for yv in ys {
             var row: [Cell] = []
             for xv in xs {
-                let matching = rows.filter { $0[x] == xv && (y == nil || $0[y!] == yv) }
+                let matching = rows.filter { (spans(yv) || $0[x] == xv) && (y == nil || $0[y!] == yv) }
                 let done = matching.filter { $0.status == .done }.compactMap { Double($0[metric] ?? "") }.filter { $0.isFinite }
                 if !done.isEmpty {
-                    let mean = settingMean(metric, x: (x, xv), y: y.map { ($0, yv) }) ?? done.reduce(0, +) / Double(done.count)
+                    let mean = (spans(yv) ? nil : settingMean(metric, x: (x, xv), y: y.map { ($0, yv) })) ?? done.reduce(0, +) / Double(done.count)
                     values.append(mean)
                     let bad = matching.count - done.count
                     row.append(Cell(value: mean, state: bad > 0 ? "\(bad) diverged/failed" : ""))
@@ -108,6 +120,19 @@ extension HTMLReport {
         for (j, yv) in ys.enumerated() {
             let cy = top + ch * Double(j)
             if y != nil { svg += "<text x=\"\(left - 8)\" y=\"\(cy + ch / 2 + 4)\" text-anchor=\"end\" font-size=\"13\">\(Self.escape(yv))</text>" }
+            if spans(yv), let c = cells[j].first {
+                // One cell across the row: the algorithm takes no such setting.
+                let w = cw * Double(xs.count) - 2, note = "\(yv) takes no \(Self.short(x))"
+                if let v = c.value {
+                    let tv = t(v)
+                    svg += "<rect x=\"\(left)\" y=\"\(cy)\" width=\"\(w)\" height=\"\(ch - 2)\" fill=\"\(Viridis.color(tv))\"><title>\(Self.escape("\(metric) = \(v) (\(note): one run per seed, whatever the value)\(c.state.isEmpty ? "" : " (\(c.state))")"))</title></rect>"
+                    svg += "<text x=\"\(left + w / 2)\" y=\"\(cy + ch / 2 + 4)\" text-anchor=\"middle\" font-size=\"13\" fill=\"\(Viridis.wantsDarkText(tv) ? "#111" : "#fff")\">\(ChartScale.label(v))\(c.state.isEmpty ? "" : "*") (no \(Self.escape(Self.short(x))))</text>"
+                } else {
+                    svg += "<rect x=\"\(left)\" y=\"\(cy)\" width=\"\(w)\" height=\"\(ch - 2)\" fill=\"\(c.state == "not run" ? "url(#hatch)" : "#f6d5da")\"/>"
+                    svg += "<text x=\"\(left + w / 2)\" y=\"\(cy + ch / 2 + 4)\" text-anchor=\"middle\" font-size=\"11.5\" fill=\"#666\">\(Self.escape("\(c.state) (\(note))"))</text>"
+                }
+                continue
+            }
             for (i, _) in xs.enumerated() {
                 let cx = left + cw * Double(i)
                 let c = cells[j][i]
@@ -156,7 +181,7 @@ extension HTMLReport {
             ?? "<code>\(Self.escape(metric))</code> over <code>\(Self.escape(Self.short(x)))</code>"
         return """
             <h2>\(title)</h2>
-            <p class="note">Each cell: the value printed in it, the final value\(averaged.isEmpty ? "" : ", averaged over \(averaged.joined(separator: ", "))") over the done runs (summary-by-setting.csv's mean where the axes are the swept settings). Hatched: skipped (tau_b &gt; tau_max) or not run; red: every run diverged or failed; * some did.\(frontier ? " Pink outline: the predicted frontier for the dataset's longest dependency lag \(experiment.lagRanges?.map(\.upperBound).max() ?? 0) (dashed: some injected errors reach it, tau_max ≥ L + 1; solid: all do, tau_max − tau_b ≥ L)." : "")</p>
+            <p class="note">Each cell: the value printed in it, the final value\(averaged.isEmpty ? "" : ", averaged over \(averaged.joined(separator: ", "))") over the done runs (summary-by-setting.csv's mean where the axes are the swept settings). Hatched: skipped (tau_b &gt; tau_max) or not run; red: every run diverged or failed; * some did.\(spansRows ? " A row across the columns: an algorithm that takes no \(Self.escape(Self.short(x))) (one run per setting whatever its value)." : "")\(frontier ? " Pink outline: the predicted frontier for the dataset's longest dependency lag \(experiment.lagRanges?.map(\.upperBound).max() ?? 0) (dashed: some injected errors reach it, tau_max ≥ L + 1; solid: all do, tau_max − tau_b ≥ L)." : "")</p>
             <figure>\(svg)</figure>
 
             """
