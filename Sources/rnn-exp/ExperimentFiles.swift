@@ -6,6 +6,13 @@ struct ExperimentFiles: ParsableArguments {
     @Argument(help: ArgumentHelp("Experiment files (YAML).", valueName: "file"))
     var files: [String]
 
+    init() {}
+
+    init(files: [String], settings: SettingOverrides) {
+        self.files = files
+        self.settings = settings
+    }
+
     @OptionGroup var settings: SettingOverrides
 
     var overrides: [String] { settings.overrides }

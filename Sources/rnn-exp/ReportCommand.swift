@@ -82,11 +82,16 @@ extension RNNExp {
             abstract: "Regenerate summary.csv and metrics.csv from the runs' files (after sharded or cluster runs).",
             discussion: "Takes experiment files, or results folders (results/NAME, as report does): a folder stands for the experiment file its experiment.json names.")
 
-        @OptionGroup var experiments: ExperimentFiles
+        @Argument(help: ArgumentHelp("Experiment files (YAML), or their results folders (results/NAME).", valueName: "file-or-folder"))
+        var files: [String]
+
+        @OptionGroup var settings: SettingOverrides
 
         @OptionGroup var selection: GridSelectionOption
 
         @OptionGroup var resultsFolder: ResultsFolder
+
+        var experiments: ExperimentFiles { ExperimentFiles(files: files, settings: settings) }
 
         func run() throws {
             // A results folder (results/NAME, as `report` takes) stands for the experiment file its

@@ -6,7 +6,11 @@ extension RNNExp {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train every run of every grid; skip runs already done with the same settings.",
-            discussion: "Exit status: 0 all runs done, 1 some runs failed or diverged, 2 bad input (nothing is trained).")
+            discussion: """
+                Exit status: 0 all runs done, 1 some runs failed or diverged, 2 bad input (nothing is trained); \
+                130, 143 or 138 after SIGINT, SIGTERM or SIGUSR1: a clean stop, every running run checkpointed at \
+                its next batch boundary (it continues from there next time; a second signal quits at once).
+                """)
 
         @OptionGroup var experiments: ExperimentFiles
 
