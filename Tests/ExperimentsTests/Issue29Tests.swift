@@ -193,6 +193,10 @@ struct Issue29Tests {
         #expect(!full.header.contains("training.algorithm") && !full.header.contains("training.seed"), "\(full.header)")
         #expect(column(full, "training.tau_max") == ["2", "2", "full", "full", "", ""])
         #expect(column(full, "tau_max") == ["2", "2", "4", "4", "", ""])
+        // The header comes from the runs' settings: the same before any run has finished.
+        let plan = try Planner.plan(files: ["\(dir)/f.yaml"]).get()[0]
+        try ResultsStore(root: "\(dir)/empty").writeSummaries(plan, explainGrids: [])
+        #expect(parseCSV(readFile("\(dir)/empty/colsfull/summary.csv") ?? "").header == full.header)
         // The report still reads the swept keys (its settings and curves) from the merged columns.
         let html = readFile("\(dir)/r/cols/report.html") ?? ""
         #expect(html.contains("algorithm=rtrl") && html.contains("tau_max=3"))

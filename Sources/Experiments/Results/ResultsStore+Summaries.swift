@@ -47,12 +47,15 @@ extension ResultsStore {
             for epoch in record.records { long.append(longColumns.fields((record, epoch))) }
         }
         // One column per quantity (issue 29, bug 14): a swept key whose fixed column shows the
-        // same text in every row is that column; one written otherwise somewhere (`full`) stays.
+        // same text for every run is that column; one written otherwise somewhere (`full`) stays.
+        // The fixed columns come from the runs' settings, so this is decided over every run of
+        // the table, finished or not: the header stays the same while a sweep runs.
         let all = SummaryTable.columns(sweptKeys: table.keys, metric: metric, diagnostics: diagnostics,
                                        algorithms: algorithms, inGrid: inGrid, stepCounts: stepCounts)
+        let settingsOnly = table.runs.map { StoredRun(run: $0, folder: RunFolder(status: .done, records: [])) }
         let merged = Set(table.keys.enumerated().filter { i, key in
             guard let name = SummaryTable.fixedColumn(forKey: key), let fixed = all.first(where: { $0.name == name }) else { return false }
-            return stored.allSatisfy { fixed.field($0) == $0.run.swept[i].text }
+            return settingsOnly.allSatisfy { fixed.field($0) == $0.run.swept[i].text }
         }.map(\.element))
         let columns = all.filter { !merged.contains($0.name) }
         var summary = CSVWriter(header: columns.header())
