@@ -51,6 +51,12 @@ struct Issue29Tests {
         #expect(bySetting.header.prefix(4) == ["training.tau_max", "training.epochs", "runs", "done"], "\(bySetting.header)")
         let settings = bySetting.rows.map { "\($0[0])/\($0[1])/\($0[2])/\($0[3])" }.sorted()
         #expect(settings == ["2/1/2/2", "2/2/2/2", "3/1/2/2", "3/2/2/2", "4/1/2/2"], "\(settings)")
+        // The report draws the varying key as a setting: a learning curve per (tau_max, epochs).
+        let record = ExperimentRecord.decode(FileManager.default.contents(atPath: "\(results)/grown/experiment.json") ?? Data())
+        #expect(record?.sweptKeys == ["training.tau_max", "training.seed", "training.epochs"])
+        #expect(record?.sweepValues["training.tau_max"] == ["2", "3", "4"])
+        let html = readFile("\(results)/grown/report.html") ?? ""
+        #expect(html.contains("tau_max=4, epochs=1") && html.contains("tau_max=2, epochs=2"), "learning curves per setting")
     }
 
     /// Bug 2: every run's saved `config.yaml` is a valid experiment file that reproduces the run:
@@ -197,6 +203,12 @@ struct Issue29Tests {
         let plan = try Planner.plan(files: ["\(dir)/f.yaml"]).get()[0]
         try ResultsStore(root: "\(dir)/empty").writeSummaries(plan, explainGrids: [])
         #expect(parseCSV(readFile("\(dir)/empty/colsfull/summary.csv") ?? "").header == full.header)
+        // Runs outside the grid (more epochs) keep one column per quantity: a bptt run's
+        // algorithm, which its config.yaml leaves out at the default, is still `bptt`.
+        let more = try rnnExp(["run", "\(dir)/c.yaml", "--results", "\(dir)/r", "--quiet", "--jobs", "1", "--set", "training.epochs=2"])
+        #expect(more.status == 0, "\(more.stderr)")
+        let grown = parseCSV(readFile("\(dir)/r/cols/summary.csv") ?? "")
+        #expect(grown.rows.count == 12 && !grown.header.contains("training.algorithm") && !grown.header.contains("training.seed"), "\(grown.header)")
         // The report still reads the swept keys (its settings and curves) from the merged columns.
         let html = readFile("\(dir)/r/cols/report.html") ?? ""
         #expect(html.contains("algorithm=rtrl") && html.contains("tau_max=3"))

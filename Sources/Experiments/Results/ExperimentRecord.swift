@@ -7,6 +7,8 @@ public struct ExperimentRecord: Codable, Sendable, Equatable {
     public var description: String
     /// Absolute path of the experiment file.
     public var file: String
+    /// The summaries' key columns: the file's swept keys, then the keys that vary among the runs
+    /// outside its grid (issue 29, bug 1).
     public var sweptKeys: [String]
     /// Every swept key's values, in sweep order (skipped points' values included).
     public var sweepValues: [String: [String]]

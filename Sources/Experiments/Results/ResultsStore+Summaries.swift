@@ -139,7 +139,10 @@ extension ResultsStore {
         let text = String(decoding: data, as: UTF8.self)
         guard let doc = StoredConfig.document(text, file: path),
               let config = StoredConfig.resolve(text, path: path, experimentFile: plan.file, cache: plan.datasets) else { return nil }
-        let values = Dictionary(StoredConfig.flatten(doc).map { ($0.key, $0.text) }, uniquingKeysWith: { _, b in b })
+        var values = Dictionary(StoredConfig.flatten(doc).map { ($0.key, $0.text) }, uniquingKeysWith: { _, b in b })
+        // Keys the canonical text leaves out at their defaults, as a grid writes them when swept.
+        values["training.algorithm"] = config.training.algorithm.rawValue
+        if config.training.algorithm == .rflo { values["training.rflo_decay"] = NumberText.format(config.training.rfloDecay) }
         let run = (run: PlannedRun(id: id, swept: [], config: config, canonical: text), values: values)
         cache.storeForeign(path, stamp: stamp, run)
         return run
@@ -149,8 +152,10 @@ extension ResultsStore {
     /// as invalid, the explain grids and the dataset's dependency lags when every run shares them.
     static func experimentRecord(_ plan: ExperimentPlan, explainGrids: [ExplainGrid], rows: SummaryRows? = nil) -> ExperimentRecord {
         var sweepValues: [String: [String]] = [:]
-        for key in plan.sweptKeys { sweepValues[key] = [] }
-        // The swept keys' values of every row (runs outside the grid add theirs after the grid's).
+        // The summaries' key columns: the swept keys, and the keys that vary among runs outside the
+        // grid (the report draws them as settings), with every row's values (the grid's first).
+        let keys = rows?.keys ?? plan.sweptKeys
+        for key in keys { sweepValues[key] = [] }
         for run in plan.gridRuns + (rows?.runs.filter { rows?.outside.contains($0.id) ?? false } ?? []) {
             for (k, v) in run.swept where !(sweepValues[k]?.contains(v) ?? true) { sweepValues[k]?.append(v) }
         }
@@ -158,7 +163,7 @@ extension ResultsStore {
             for (k, v) in s.values where !(sweepValues[k]?.contains(v) ?? true) { sweepValues[k]?.append(v) }
         }
         return ExperimentRecord(
-            name: plan.name, description: plan.description, file: plan.file, sweptKeys: plan.sweptKeys,
+            name: plan.name, description: plan.description, file: plan.file, sweptKeys: keys,
             sweepValues: sweepValues, gridSize: plan.gridRuns.count + plan.gridSkipped.count, runs: plan.gridRuns.count,
             metric: plan.gridRuns.first?.config.metric.columnName ?? "",
             skipped: plan.gridSkipped.map { s in
