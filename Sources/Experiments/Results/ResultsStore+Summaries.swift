@@ -102,8 +102,10 @@ extension ResultsStore {
         guard !others.isEmpty else { return SummaryRows(keys: plan.sweptKeys, runs: plan.gridRuns, outside: []) }
         // Every row's settings by dotted path.
         func settings(_ run: PlannedRun) -> [(key: String, text: String)] {
-            guard let doc = StoredConfig.document(run.canonical, file: "config.yaml") else { return [] }
-            return StoredConfig.flatten(doc)
+            if let known = cache.settings(run.canonical) { return known }
+            let flat = StoredConfig.document(run.canonical, file: "config.yaml").map { StoredConfig.flatten($0) } ?? []
+            cache.storeSettings(run.canonical, flat)
+            return flat
         }
         let gridValues: [[String: String]] = plan.gridRuns.map { run in
             var values = Dictionary(settings(run).map { ($0.key, $0.text) }, uniquingKeysWith: { _, b in b })

@@ -254,6 +254,19 @@ final class StoredRunCache: @unchecked Sendable {
         entries[key] = Entry(stamps: stamps, canonical: canonical, record: record)
     }
 
+    /// Grid runs' settings by dotted path, by canonical text (read once per sweep, not per refresh).
+    private var flattened: [String: [(key: String, text: String)]] = [:]
+
+    func settings(_ canonical: String) -> [(key: String, text: String)]? {
+        lock.lock(); defer { lock.unlock() }
+        return flattened[canonical]
+    }
+
+    func storeSettings(_ canonical: String, _ settings: [(key: String, text: String)]) {
+        lock.lock(); defer { lock.unlock() }
+        flattened[canonical] = settings
+    }
+
     /// Runs outside a plan's grid, resolved from their `config.yaml` (by its path and version).
     private var foreignRuns: [String: (stamp: FileStamp, run: PlannedRun, values: [String: String])] = [:]
 
