@@ -48,7 +48,7 @@ extension RNNExp {
                 return
             }
             let g = e.grid
-            Output.line("\(e.runID): update at step \(g.updateStep) of \(e.steps), BPTT(tau_b \(e.tauB), tau_max \(e.tauMax))")
+            Output.line("\(e.runID): update at step \(g.updateStep) of \(e.steps), \(e.ruleText)")
             Output.line("errors injected at (\(g.previousStep), \(g.updateStep)]: "
                         + (g.injected.isEmpty ? "none" : g.injected.map(String.init).joined(separator: ", "))
                         + "; no gradient below step \(g.windowStart)")

@@ -90,7 +90,13 @@ extension ConfigResolver {
             return
         }
         // Truncation.
-        if c.layout == .stream && c.tauMax == nil {
+        if c.training.randomTruncation, let at = training?["tau_b"]?.location {
+            error(at, "training.tau_b", "tau_b has no meaning with tau_max: random (an update happens where a truncation is drawn, and at the batch's end); leave it out")
+        }
+        if !c.training.randomTruncation, let at = training?["truncation"]?.location {
+            error(at, "training.truncation", "truncation: {continue: c} applies to tau_max: random only")
+        }
+        if c.layout == .stream && c.tauMax == nil && !c.training.randomTruncation {
             let at = training?["tau_max"]?.location ?? datasetAt
             error(at, "training.tau_max", "\(ConfigResolver.withArticle(c.dataset.kind.rawValue)) stream has no sequence start to go back to: give a finite tau_max")
         }
@@ -100,7 +106,11 @@ extension ConfigResolver {
                   "tau_b (\(tb)) is larger than tau_max (\(tm)): errors would not reach their own step")
         }
         // Memory of one window: stored activations of tau_max + tau_b steps.
-        let steps = c.tauMax.map { $0 + max($0, c.tauB ?? $0) } ?? c.dataset.stepsPerSequence
+        var steps = c.tauMax.map { $0 + max($0, c.tauB ?? $0) } ?? c.dataset.stepsPerSequence
+        if c.training.randomTruncation && c.training.truncationContinue < 1 {
+            // A drawn window is longer than L steps with probability c^L: 20 expected windows cover it.
+            steps = min(steps, Int((20 / (1 - c.training.truncationContinue)).rounded(.up)))
+        }
         // (A gated layer stores its gates and cell too: about G + 1 times an rnn layer's values.)
         let units = spec.layers.reduce(0) { $0 + $1.units * ($1.isGated ? $1.kind.gates + 1 : 1) }
         let window = Double(steps) * Double(c.batch) * Double(units) * Bounds.valuesPerUnitStep

@@ -58,7 +58,14 @@ public struct ExperimentConfig: Sendable, Equatable {
         return NetworkSpec(layers: specs, loss: loss)
     }
 
-    public var truncation: Truncation { Truncation(tauB: tauB, tauMax: tauMax) }
+    /// BPTT's truncation: the window `(tau_b, tau_max)`, or random truncation (ARTBP) with the
+    /// run's seed keying the draws.
+    public var truncation: Truncation {
+        if training.randomTruncation {
+            return Truncation(random: RandomTruncation(continueProbability: training.truncationContinue, seed: UInt64(seed)))
+        }
+        return Truncation(tauB: tauB, tauMax: tauMax)
+    }
     /// Influence values an online algorithm carries over the run's lanes (SPEC 3.3; `rtrl`:
     /// `B · n · P` per layer plus the cross blocks); nil for bptt.
     public var influenceValues: Int? {
@@ -95,7 +102,7 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var lowestRecurrentLayer: Int? { Self.lowestRecurrentLayer(layers.map(\.kind)) }
 
     /// `full` or the number.
-    public var tauMaxText: String { tauMax.map(String.init) ?? "full" }
+    public var tauMaxText: String { training.randomTruncation ? "random" : (tauMax.map(String.init) ?? "full") }
 
     /// The effective tau_b as text: the number, or `length` when it defaults to the sequence length.
     public var tauBText: String {

@@ -4,8 +4,12 @@ import RNNCore
 public struct TrainingSettings: Sendable, Equatable {
     public var epochs = 10
     public var batch = 32
-    /// nil means `full`.
+    /// nil means `full` (or `random`, with `randomTruncation`).
     public var tauMax: Int? = nil
+    /// `tau_max: random`: unbiased random truncation (ARTBP, SPEC 3.4) instead of a window.
+    public var randomTruncation = false
+    /// `training.truncation: {continue: c}`: random truncation's continue probability.
+    public var truncationContinue = 0.9
     /// nil: tau_max, or the sequence length when tau_max is `full`.
     public var tauB: Int? = nil
     public var optimizer = OptimizerSettings(name: .sgd)
@@ -38,7 +42,16 @@ extension TrainingSettings: SectionSettings {
     static let keys: [SectionKey<TrainingSettings>] = [
         .integer("epochs", \.epochs, in: 1...ConfigResolver.Bounds.epochs),
         .integer("batch", \.batch, in: 1...ConfigResolver.Bounds.batch),
-        .horizon("tau_max", \.tauMax),
+        SectionKey(name: "tau_max", type: .horizon, read: { r, node, path, s in
+            if node?.text == "random" {
+                s.randomTruncation = true
+                s.tauMax = nil
+            } else {
+                s.tauMax = r.horizon(node, path)
+            }
+        }, canonical: { s, _ in
+            ["  tau_max: " + (s.randomTruncation ? "random" : (s.tauMax.map(String.init) ?? "full"))]
+        }),
         SectionKey(name: "tau_b", type: .integer(1...ConfigResolver.Bounds.sequenceLength), read: { r, node, path, s in
             guard let node else { return }
             s.tauB = r.int(node, path, min: 1, max: ConfigResolver.Bounds.sequenceLength)
@@ -64,5 +77,16 @@ extension TrainingSettings: SectionSettings {
         // Left out of the canonical YAML at their defaults, so earlier run ids stay.
         .choice("algorithm", \.algorithm, what: "algorithm", omittedWhenDefault: true),
         .real("rflo_decay", \.rfloDecay, in: 0...1, omittedWhenDefault: true),
+        // `truncation: {continue: c}` (tau_max: random); left out at its default.
+        SectionKey(name: "truncation", type: .structured, read: { r, node, path, s in
+            guard let node else { return }
+            guard let entries = r.entries(node, path, allowed: ["continue"]) else { return }
+            if let c = entries.first(where: { $0.key == "continue" })?.value,
+               let v = r.double(c, "\(path).continue", min: 0, open: true, max: 1) {
+                s.truncationContinue = v
+            }
+        }, canonical: { s, _ in
+            s.truncationContinue == 0.9 ? [] : ["  truncation: {continue: \(NumberText.format(s.truncationContinue))}"]
+        }),
     ]
 }

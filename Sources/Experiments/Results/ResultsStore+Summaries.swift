@@ -27,8 +27,9 @@ extension ResultsStore {
         let outside = table.outside
         let inGrid: ((StoredRun) -> Bool)? = outside.isEmpty ? nil : { !outside.contains($0.run.id) }
         let stepCounts: (PlannedRun) -> (tauMax: Int, tauB: Int)? = { run in
-            let key = CountKey(dataset: run.config.dataset, seed: run.config.seed, tauMax: run.config.tauMaxText,
-                               tauB: run.config.tauBText)
+            let tauMax = run.config.training.randomTruncation
+                ? "random \(run.config.training.truncationContinue)" : run.config.tauMaxText  // random: its c sets the window
+            let key = CountKey(dataset: run.config.dataset, seed: run.config.seed, tauMax: tauMax, tauB: run.config.tauBText)
             if let known = counts[key] { return known }
             let c = run.config.stepCounts(datasets: plan.datasets)
             counts[key] = c

@@ -12,6 +12,14 @@ public struct Explanation: Sendable {
     /// `tau_b` and `tau_max` as the update used them (`full` resolved to the batch length).
     public let tauB: Int
     public let tauMax: Int
+    /// Random truncation's continue probability `c` (nil: a fixed window).
+    public var randomContinue: Double? = nil
+    /// The rule in words: `BPTT(tau_b 5, tau_max 10)`, or `random truncation (c = 0.9; this
+    /// window was drawn for the first batch of epoch 1)`.
+    public var ruleText: String {
+        if let c = randomContinue { return "random truncation (c = \(NumberText.format(c)); windows drawn for the first batch of epoch 1)" }
+        return "BPTT(tau_b \(tauB), tau_max \(tauMax))"
+    }
     /// Steps of the batch's longest lane.
     public let steps: Int
     public let lags: DependencyLags?
@@ -63,8 +71,10 @@ public struct Explanation: Sendable {
             throw RunSetup.Failure(description: "\(plan.file): no update of the first batch has a target")
         }
         let (tauB, tauMax) = config.truncation.resolved(steps: batch.steps)
-        return Explanation(runID: run.id, grid: grid, layers: setup.spec.layers, tauB: tauB, tauMax: tauMax,
-                           steps: batch.steps, lags: config.dataset.dependencyLags)
+        var explanation = Explanation(runID: run.id, grid: grid, layers: setup.spec.layers, tauB: tauB, tauMax: tauMax,
+                                      steps: batch.steps, lags: config.dataset.dependencyLags)
+        explanation.randomContinue = config.truncation.random?.continueProbability
+        return explanation
     }
 
     /// The grid as `experiment.json` keeps it.

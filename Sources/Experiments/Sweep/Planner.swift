@@ -142,6 +142,7 @@ public enum Planner {
         let names = SweepGrid.shortNames(keys)
         let sweepsTau = keys.contains { $0 == "training.tau_b" || $0 == "training.tau_max" }
         let sweepsAlgorithm = keys.contains("training.algorithm")
+        let sweepsTauMax = keys.contains("training.tau_max")
         var collapsedReason: [String: String] = [:]
         var collapsed: [SkippedPoint] = [], gridCollapsed: [SkippedPoint] = []
         var runs: [PlannedRun] = [], skipped: [SkippedPoint] = []
@@ -165,17 +166,25 @@ public enum Planner {
             // bptt, rflo_decay to rflo) is dropped at the points of a grid that sweeps the
             // algorithm, swept or fixed, so the points that differ only in it are one run.
             var dropped = Set<Int>()
+            func drop(_ key: String, because reason: String) {
+                guard let without = Self.removing(key, from: doc) else { return }
+                doc = without
+                for i in keys.indices where keys[i] == key || keys[i].hasPrefix(key + ".") {
+                    collapsedReason[label] = reason
+                    dropped.insert(i)
+                    values[i] = ""
+                }
+            }
             if sweepsAlgorithm {
                 let algorithm = Self.algorithmName(doc)
                 for key in Self.keysNotTaken(by: algorithm) {
-                    guard let without = Self.removing(key, from: doc) else { continue }
-                    doc = without
-                    if let i = keys.firstIndex(of: key) {
-                        collapsedReason[label] = "\(algorithm.rawValue) takes no \(key.dropFirst("training.".count))"
-                        dropped.insert(i)
-                        values[i] = ""
-                    }
+                    drop(key, because: "\(algorithm.rawValue) takes no \(key.dropFirst("training.".count))")
                 }
+            }
+            // Random truncation's own settings (SPEC 3.4) are ignored at the points of a tau_max
+            // list whose value is a window, as another algorithm's are.
+            if sweepsTauMax, doc["training"]?["tau_max"]?.text != "random" {
+                drop("training.truncation", because: "tau_max \(doc["training"]?["tau_max"]?.text ?? "full") takes no truncation settings")
             }
             let idNames = names.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
             var resolver = ConfigResolver(file: absolute, cache: cache)
@@ -285,6 +294,7 @@ public enum Planner {
     static func keysNotTaken(by algorithm: AlgorithmName) -> [String] {
         let owners: [(key: String, owner: (AlgorithmName) -> Bool)] = [
             ("training.tau_max", { $0 == .bptt }),
+            ("training.truncation", { $0 == .bptt }),
             ("training.rflo_decay", { $0 == .rflo }),
         ]
         return owners.filter { !$0.owner(algorithm) }.map(\.key)

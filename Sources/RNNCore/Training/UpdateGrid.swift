@@ -22,8 +22,10 @@ public struct UpdateGrid: Sendable, Equatable {
     /// Per layer (index 0 = the layer above the input), the steps some injected error reaches.
     public let reached: [[Int]]
 
-    /// The update steps of a sequence of `length` steps: every multiple of `tau_b`, and the last.
+    /// The update steps of a sequence of `length` steps: every multiple of `tau_b`, and the last
+    /// (random truncation: the steps drawn for the first batch of epoch 1, and the last).
     public static func updateSteps(length: Int, truncation: Truncation) -> [Int] {
+        if let random = truncation.random { return random.updatePoints(steps: length, epoch: 1, batch: 0) }
         let (tauB, _) = truncation.resolved(steps: length)
         var steps = Array(stride(from: tauB, through: length, by: tauB))
         if steps.last != length && length > 0 { steps.append(length) }
@@ -50,7 +52,7 @@ public struct UpdateGrid: Sendable, Equatable {
             previous = n
         }
         guard let (p, n) = chosen else { return nil }
-        let a = max(1, n - tauMax + 1)
+        let a = truncation.random != nil ? p + 1 : max(1, n - tauMax + 1)  // random: the window is (p, n]
         let top = injected(p, n)
         var reached = [[Int]](repeating: [], count: spec.layers.count)
         var fromAbove = Set(top)
