@@ -30,8 +30,10 @@ final loss is within 1e-4 (relative) of rnn-exp's — that they all did the same
   - the online rows rtrl-small, snap1-small, uoro-small, rflo-small: the rnn small workload (same
     data and initial weights) trained online, one update per step (tau_b = 1; rflo with decay
     lambda = 0.5), the influence carried over the whole stream: rnn-exp (tbptt-bench reads the
-    workload's `algorithm`) against the numpy and PyTorch peers of the same algorithm
-    (peers/numpy_online.py, peers/torch_online.py, batched over lanes), interleaved, same loss check; plus rnn-exp's BPTT(1, 1) on the same data
+    workload's `algorithm`) against the numpy, PyTorch and JAX peers of the same algorithm
+    (peers/numpy_online.py, peers/torch_online.py, batched over lanes; peers/jax_online.py, the
+    whole call under one jit as one lax.scan, compiled ahead of time and not timed), interleaved,
+    same loss check, the ratio from the best repetitions and from the medians; plus rnn-exp's BPTT(1, 1) on the same data
     as the yardstick of the per-step cost (targets: rtrl >= 2x the best peer, snap1, uoro, rflo
     >= 5x; snap1, uoro, rflo within 3x of BPTT(1, 1) per step). rtrl's GFLOP/s count the time
     term's GEMM, 2 B H^2 P per step (P = H (I + H + 1) influence columns);
@@ -224,12 +226,12 @@ def gflops(layer, name, sample_steps_per_s):
 
 def online_rows(a, tmp, warmup, results, peak, installed):
     """The online rows (module docstring): rnn-exp and the peers of each algorithm (numpy, and
-    PyTorch when installed), interleaved, and rnn-exp's BPTT(1, 1) on the same data as the
+    PyTorch and JAX when installed), interleaved, and rnn-exp's BPTT(1, 1) on the same data as the
     per-step yardstick."""
     windows = QUICK_ONLINE_WINDOWS if a.quick else ONLINE_WINDOWS
     I, H, C, B, K = common.SHAPES["small"]
     columns = H * (I + H + 1)
-    peers = [p for p in ("numpy", "torch") if installed.get(p)]
+    peers = [p for p in ("numpy", "torch", "jax") if installed.get(p)]
     runs = {alg: {f: [] for f in peers + ["rnn-exp"]} for alg in ONLINE}
     yardstick = []
     data = {}
@@ -258,8 +260,8 @@ def online_rows(a, tmp, warmup, results, peak, installed):
     bptt_cpu_us = step_us(yardstick, "sample_steps_per_cpu_s")
     print(f"\nonline rows: rnn small (I, H, C, B) = {(I, H, C, B)}, one update per step (tau_b = 1), rflo lambda "
           f"{RFLO_DECAY}; rnn-exp's BPTT(1, 1) on the same data: {bptt_us:.2f} us per step ({bptt_cpu_us:.2f} in CPU time)")
-    print(f"{'row':<12} {'numpy':>11} {'torch':>11} {'rnn-exp':>11} {'best peer':>10} {'ratio':>7} {'median':>7} {'target':>7} "
-          f"{'us/step':>8} {'x bptt(1,1)':>11} {'(CPU)':>6} {'GFLOP/s':>8}  final loss")
+    print(f"{'row':<12} {'numpy':>11} {'torch':>11} {'jax':>11} {'rnn-exp':>11} {'best peer':>10} {'ratio':>7} "
+          f"{'median':>15} {'target':>7} {'us/step':>8} {'x bptt(1,1)':>11} {'(CPU)':>6} {'GFLOP/s':>8}  final loss")
     ok = True
     results["online"] = {"bptt11_us_per_step": bptt_us, "bptt11_cpu_us_per_step": bptt_cpu_us, "rflo_decay": RFLO_DECAY,
                          "rows": {}}
@@ -286,16 +288,24 @@ def online_rows(a, tmp, warmup, results, peak, installed):
             "fraction_of_peak": rate / peak["peak_gflops"] if rate and peak.get("peak_gflops") else None,
             "final_loss": ref, "loss_rel_diff": diffs, "loss_agrees": agree, "runs": runs[alg],
             "kernels": {f: rs[0].get("kernel") for f, rs in runs[alg].items()}}
-        cells = " ".join(f"{top[f]:>11,.0f}" if f in top else f"{'-':>11}" for f in ("numpy", "torch", "rnn-exp"))
-        print(f"{alg + '-small':<12} {cells} {best:>10} {ratio:>6.2f}x {ratio_median:>6.2f}x {ONLINE_TARGET[alg]:>6.0f}x {us:>8.2f} "
+        cells = " ".join(f"{top[f]:>11,.0f}" if f in top else f"{'-':>11}" for f in ("numpy", "torch", "jax", "rnn-exp"))
+        print(f"{alg + '-small':<12} {cells} {best:>10} {ratio:>6.2f}x {ratio_median:>6.2f}x {'(' + best_median + ')':>7} "
+              f"{ONLINE_TARGET[alg]:>6.0f}x {us:>8.2f} "
               f"{us / bptt_us:>10.2f}x {cpu_us / bptt_cpu_us:>5.2f}x " + (f"{rate:>8.1f}" if rate else f"{'':>8}")
               + f"  {'same' if agree else 'DIFFERENT'} ({worst:.1e})")
     if peak.get("peak_gflops"):
         r = results["online"]["rows"]["rtrl-small"]
         print(f"rtrl's GEMM at {r['gemm_gflops']:.1f} GFLOP/s = {100 * r['fraction_of_peak']:.0f}% of the "
               f"{peak['peak_gflops']} GFLOP/s FMA peak")
-    print("(sample-steps/s, best repetition; ratio = rnn-exp / best peer, median = the same from the medians; "
-          "x bptt(1,1) = rnn-exp's time per step over "
+    compiled = {alg: [r["compile_seconds"] for r in runs[alg].get("jax", []) if r.get("compile_seconds") is not None]
+                for alg in ONLINE}
+    if any(compiled.values()):
+        results["online"]["jax_compile_seconds"] = compiled
+        print("jax's compilation (ahead of time, not timed; median of the repetitions): "
+              + ", ".join(f"{alg} {statistics.median(v):.1f} s ({runs[alg]['jax'][0]['version']})"
+                          for alg, v in compiled.items() if v))
+    print("(sample-steps/s, best repetition; ratio = rnn-exp / best peer (by best repetition), median = rnn-exp's "
+          "median / the best peer's median (that peer in brackets); x bptt(1,1) = rnn-exp's time per step over "
           "its BPTT(1, 1) step on the same data, wall clock and CPU time)\n")
     results["online"]["loss_agrees"] = ok
     if not ok:

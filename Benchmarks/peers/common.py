@@ -32,7 +32,8 @@ rnn-exp's `tbptt-bench` included, reads:
 Since data and weights are the same, every implementation's final loss agrees up to float32
 rounding; `run_bench.py` holds them to 1e-4 (relative) of rnn-exp's.
 
-Timing (`time_training`): `warmup` windows first (untimed; they include JIT compilation), then
+Timing (`time_training`): `warmup` windows first (untimed; they include JIT compilation, except
+for a trainer that compiles ahead of time, which reports `compile_seconds`), then
 `windows` windows timed with time.perf_counter, synchronised at both ends. Reported:
     sample_steps_per_s = B * K * windows / seconds
     final_loss         = the loss of the last timed window (computed before its update)
@@ -133,7 +134,12 @@ def gemm_flops_per_sample_step(layer, I, H, C, K):
 
 
 def time_training(trainer, B, K, warmup, windows):
-    """Runs `warmup` untimed windows and `windows` timed ones; returns the result fields."""
+    """Runs `warmup` untimed windows and `windows` timed ones; returns the result fields.
+
+    A trainer with a `compile(*counts)` method (the JAX online peer: one jit per train() call of
+    `count` windows) compiles ahead of time first; its seconds are reported as `compile_seconds`,
+    outside both the warm-up and the timed windows."""
+    compile_seconds = trainer.compile(warmup, windows) if hasattr(trainer, "compile") else None
     t0 = time.perf_counter()
     if warmup:
         trainer.train(0, warmup)
@@ -148,4 +154,5 @@ def time_training(trainer, B, K, warmup, windows):
     cpu = max(c2 - c1, 1e-9)
     return {"seconds": round(seconds, 6), "sample_steps_per_s": round(B * K * windows / seconds, 1),
             "cpu_seconds": round(cpu, 6), "sample_steps_per_cpu_s": round(B * K * windows / cpu, 1),
-            "final_loss": trainer.loss_value(loss), "warmup_seconds": round(t1 - t0, 3)}
+            "final_loss": trainer.loss_value(loss), "warmup_seconds": round(t1 - t0, 3),
+            **({} if compile_seconds is None else {"compile_seconds": round(compile_seconds, 3)})}

@@ -7,14 +7,16 @@ DIR is a workload written by common.export (run_bench.py does that): its workloa
 layer (rnn or lstm), the shapes and the warm-up / timed window counts. The module run is
 <peer>_<layer>.py beside this file (numpy_rnn, torch_rnn, jax_rnn, numpy_lstm, torch_lstm); an
 online workload (workload.json has "algorithm": rtrl, snap1, uoro or rflo) runs <peer>_online.py
-instead (numpy_online and torch_online, rnn layer only; jax has none: exit 4), with the
-algorithm and "rflo_decay" (absent: the module's default). The JSON line's `algorithm` is the
+instead (numpy_online, torch_online and jax_online, rnn layer only), with the algorithm and
+"rflo_decay" (absent: the module's default). The JSON line's `algorithm` is the
 workload's ("bptt" for the windowed ones).
 
 Thread limits are set here, before numpy, torch or jax is imported, since their thread pools
 read them when they load: OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS,
 BLIS_NUM_THREADS = 1; for jax also JAX_PLATFORMS=cpu and XLA_FLAGS +=
---xla_cpu_multi_thread_eigen=false. (torch calls set_num_threads(1) in its module.)
+"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" (one intra-op thread).
+(torch calls set_num_threads(1) in its module.) A trainer with compile() (jax_online) is compiled
+before the warm-up and reports compile_seconds (common.time_training).
 The JSON line's `kernel` names the BLAS kernel set the process loaded (threadpoolctl), see kernel().
 
 Exit status: 0 with a JSON line; 4 when the peer's framework is not installed or it has no
@@ -41,7 +43,8 @@ def main():
         os.environ[var] = "1"
     if args.peer == "jax":
         os.environ["JAX_PLATFORMS"] = "cpu"
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                                   + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
 
     sys.path.insert(0, HERE)
     import common
@@ -68,7 +71,7 @@ def main():
         trainer = module.Trainer(weights, x, y, meta["K"], algorithm, meta.get("rflo_decay"))
     out = {"framework": args.peer, "layer": meta["layer"], "algorithm": algorithm or "bptt",
            "workload": meta["name"], "windows": meta["windows"], "warmup": meta["warmup"], "threads": 1,
-           "dtype": "float32", "version": module.Trainer.version}
+           "dtype": "float32", "version": getattr(trainer, "version", module.Trainer.version)}
     out.update(common.time_training(trainer, meta["B"], meta["K"], meta["warmup"], meta["windows"]))
     out["kernel"] = kernel(args.peer)
     print(json.dumps(out), flush=True)
