@@ -13,6 +13,11 @@ import RNNCore
 ///                                          workload.json's; A: bptt = BPTT(K, K), bptt1 = BPTT(1, 1),
 ///                                          rtrl | snap1 | uoro | rflo = online, tau_b 1; default the
 ///                                          workload's `algorithm`, else bptt)
+///        tbptt-bench --data DIR ... [--precision float32|float64] [--trace FILE]   train in that
+///                                          precision (default float32; float64 for `make crosscheck`);
+///                                          FILE gets every update's step n, loss and gradient
+///                                          (ParameterLayout order, P values) as float64, native byte
+///                                          order, one row of 2 + P per update (not meant for timing)
 ///        tbptt-bench --layer KIND      does the engine have layer KIND? exit 0, or 3 (below)
 ///        tbptt-bench --sgemm M N K     single-thread SGEMM rate of one shape (GFLOP/s)
 ///        tbptt-bench --compare-small-gemm M N K
@@ -173,22 +178,40 @@ func main() throws {
     guard !params.contains(where: { $0.isNaN }) else {
         throw BenchError("the workload's tensors do not cover the engine's \(layout.count) parameters")
     }
-    let batch = SequenceBatch<Float>(lanes: w.B, steps: steps, inputSize: w.I, outputSize: w.C,
-                                     lengths: [Int](repeating: steps, count: w.B), inputs: .dense(xs),
-                                     targets: .classes(ys), mask: [UInt8](repeating: 1, count: steps * w.B))
+    switch option("--precision") ?? "float32" {
+    case "float32":
+        try train(Float.self, w, kind: kind, spec: spec, params: params, xs: xs, ys: ys, warmup: warmup, windows: windows)
+    case "float64":
+        try train(Double.self, w, kind: kind, spec: spec, params: params, xs: xs, ys: ys, warmup: warmup, windows: windows)
+    case let p:
+        throw BenchError("--precision \(p): float32 or float64")
+    }
+}
+
+/// Trains the workload in `Scalar` precision (the data and initial weights are float32 values,
+/// converted exactly) and prints the JSON line; with `--trace FILE`, also writes every update's
+/// step, loss and gradient (see the usage above).
+func train<Scalar: RNNScalar>(_: Scalar.Type, _ w: Workload, kind: LayerKind, spec: NetworkSpec, params: [Double],
+                              xs: [Float], ys: [Int32], warmup: Int, windows: Int) throws {
+    let steps = (warmup + windows) * w.K
+    let batch = SequenceBatch<Scalar>(lanes: w.B, steps: steps, inputSize: w.I, outputSize: w.C,
+                                      lengths: [Int](repeating: steps, count: w.B), inputs: .dense(xs.map { Scalar($0) }),
+                                      targets: .classes(ys), mask: [UInt8](repeating: 1, count: steps * w.B))
+    let tracePath = option("--trace")
+    var trace = [Double]()
     // The algorithm: the workload's (`algorithm` in workload.json: an online one, one update per
     // step), or `--algorithm bptt1` for BPTT(1, 1) on the same data (the online rows' per-step
     // yardstick); otherwise BPTT(K, K).
     let algorithmName = option("--algorithm") ?? w.algorithm ?? "bptt"
-    let trainer: any TrainingAlgorithm<Float>
+    let trainer: any TrainingAlgorithm<Scalar>
     let updatesPerWindow: Int
     switch algorithmName {
     case "bptt":
-        trainer = TruncatedBPTT<Float>(spec: spec, parameters: params, truncation: Truncation(tauB: w.K, tauMax: w.K),
+        trainer = TruncatedBPTT<Scalar>(spec: spec, parameters: params, truncation: Truncation(tauB: w.K, tauMax: w.K),
                                        optimizer: OptimizerSettings(name: .sgd, lr: w.lr))
         updatesPerWindow = 1
     case "bptt1":
-        trainer = TruncatedBPTT<Float>(spec: spec, parameters: params, truncation: Truncation(tauB: 1, tauMax: 1),
+        trainer = TruncatedBPTT<Scalar>(spec: spec, parameters: params, truncation: Truncation(tauB: 1, tauMax: 1),
                                        optimizer: OptimizerSettings(name: .sgd, lr: w.lr))
         updatesPerWindow = w.K
     default:
@@ -196,7 +219,7 @@ func main() throws {
             throw BenchError("unknown algorithm \(algorithmName): bptt, bptt1, rtrl, snap1, uoro or rflo")
         }
         // Seed 0: UORO's noise of (seed 0, epoch 0, batch 0, lane, step), as the numpy peer draws it.
-        trainer = try OnlineTraining<Float>(spec: spec, parameters: params, algorithm: online, tauB: 1,
+        trainer = try OnlineTraining<Scalar>(spec: spec, parameters: params, algorithm: online, tauB: 1,
                                             rfloDecay: w.rfloDecay ?? 0, optimizer: OptimizerSettings(name: .sgd, lr: w.lr),
                                             clipNorm: nil, diagnostics: GradientDiagnostics(), seed: 0)
         updatesPerWindow = w.K
@@ -211,6 +234,11 @@ func main() throws {
     var cpuFrom = cpuStart
     let result = trainer.train(batch, at: BatchPosition(epoch: 0, index: 0)) { event in
         recentLosses[seen % updatesPerWindow] = event.loss
+        if tracePath != nil {
+            trace.append(Double(event.step))
+            trace.append(event.loss)
+            for g in event.gradients { trace.append(Double(g)) }
+        }
         seen += 1
         if seen == warmup * updatesPerWindow { timedFrom = DispatchTime.now().uptimeNanoseconds; cpuFrom = processCPUSeconds() }
     }
@@ -229,10 +257,14 @@ func main() throws {
         "sample_steps_per_s": (sampleSteps / seconds * 10).rounded() / 10,
         "cpu_seconds": (cpuSeconds * 1e6).rounded() / 1e6,
         "sample_steps_per_cpu_s": (sampleSteps / cpuSeconds * 10).rounded() / 10,
-        "final_loss": lastLoss, "warmup": warmup, "dtype": "float32",
+        "final_loss": lastLoss, "warmup": warmup, "dtype": Scalar.self == Double.self ? "float64" : "float32",
         "version": "rnn-exp (\(BLASEnvironment.description))",
         "kernel": kernelDescription(),
     ]
+    if let path = tracePath {
+        let bytes = trace.withUnsafeBufferPointer { Data(buffer: $0) }
+        guard FileManager.default.createFile(atPath: path, contents: bytes) else { throw BenchError("cannot write \(path)") }
+    }
     let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))
 }
