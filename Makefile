@@ -5,6 +5,7 @@
 #   make build   release build of the rnn-exp binary
 #   make install the binary and shell completions under PREFIX (default /usr/local)
 #   make bench   speed against numpy / JAX / PyTorch (release)
+#   make crosscheck  the online algorithms against braintrace (own venv under .build), float64
 
 SWIFT        ?= swift
 RELEASE_BIN  := .build/release/rnn-exp
@@ -17,7 +18,7 @@ BINDIR       := $(PREFIX)/bin
 COMPLETIONS  := $(PREFIX)/share/bash-completion/completions/rnn-exp $(PREFIX)/share/zsh/site-functions/_rnn-exp \
                 $(PREFIX)/share/fish/vendor_completions.d/rnn-exp.fish
 
-.PHONY: all deps build check test sweep bench clean install uninstall
+.PHONY: all deps build check test sweep bench crosscheck clean install uninstall
 
 all: build
 
@@ -102,7 +103,24 @@ bench: build
 	  || echo "torch could not be installed: benchmarking without it"
 	cd Benchmarks && $(SWIFT) build -c release
 	$(PYTHON) Benchmarks/peers/check_torch_online.py
+	$(PYTHON) Benchmarks/peers/check_jax_online.py
 	$(PYTHON) Benchmarks/run_bench.py
+
+# rnn-exp's snap1, rflo, uoro and rtrl against braintrace (an outside JAX library of online
+# learning rules) on the same Elman model, data and initial weights, float64, step by step:
+# Benchmarks/crosscheck/braintrace_crosscheck.py prints each algorithm's largest relative
+# difference of the per-step losses and gradients and exits 1 above 1e-10. Never part of `make
+# test`. braintrace runs in its own virtual environment under .build (about 0.8 GB: its jax is
+# not the bench's jax $(JAX_VERSION)), created and filled by pip on the first run, with braintrace
+# and the packages whose versions decide its numbers pinned.
+CROSSCHECK_VENV   := .build/crosscheck-venv
+CROSSCHECK_PINS   ?= braintrace==0.2.6 brainstate==0.5.4 brainunit==0.5.2 saiunit==0.5.2 jax==0.10.2 jaxlib==0.10.2 numpy==2.4.6
+crosscheck: deps
+	cd Benchmarks && $(SWIFT) build -c release
+	@test -x $(CROSSCHECK_VENV)/bin/python || $(PYTHON) -m venv $(CROSSCHECK_VENV)
+	@$(CROSSCHECK_VENV)/bin/python -c "import importlib.metadata as m, sys; sys.exit(any(m.version(p.split('==')[0]) != p.split('==')[1] for p in sys.argv[1:]))" $(CROSSCHECK_PINS) 2>/dev/null \
+	  || { echo "installing into $(CROSSCHECK_VENV): $(CROSSCHECK_PINS)"; $(CROSSCHECK_VENV)/bin/pip install -q $(CROSSCHECK_PINS); }
+	$(CROSSCHECK_VENV)/bin/python Benchmarks/crosscheck/braintrace_crosscheck.py
 
 clean:
 	rm -rf .build .build-checks Benchmarks/.build results
