@@ -90,6 +90,11 @@ extension ConfigResolver {
             return
         }
         // Truncation.
+        if c.training.style != nil, let at = training?["style"]?.location {
+            for key in ["tau_max", "tau_b"] where training?[key] != nil {
+                error(at, "training.style", "a style sets tau_b and tau_max: remove \(key) (or the style)")
+            }
+        }
         if c.training.randomTruncation, let at = training?["tau_b"]?.location {
             error(at, "training.tau_b", "tau_b has no meaning with tau_max: random (an update happens where a truncation is drawn, and at the batch's end); leave it out")
         }

@@ -10,6 +10,8 @@ public struct TrainingSettings: Sendable, Equatable {
     public var randomTruncation = false
     /// `training.truncation: {continue: c}`: random truncation's continue probability.
     public var truncationContinue = 0.9
+    /// `training.style: {name, K}`: a named truncation style that sets `tau_b` and `tau_max`.
+    public var style: TruncationStyle? = nil
     /// nil: tau_max, or the sequence length when tau_max is `full`.
     public var tauB: Int? = nil
     public var optimizer = OptimizerSettings(name: .sgd)
@@ -42,7 +44,23 @@ extension TrainingSettings: SectionSettings {
     static let keys: [SectionKey<TrainingSettings>] = [
         .integer("epochs", \.epochs, in: 1...ConfigResolver.Bounds.epochs),
         .integer("batch", \.batch, in: 1...ConfigResolver.Bounds.batch),
+        // `style: {name, K}` (SPEC 3.4), read first: it sets tau_b and tau_max, and the canonical
+        // YAML says the style instead of them. Left out when absent, so earlier ids stay.
+        SectionKey(name: "style", type: .structured, read: { r, node, path, s in
+            guard let node, let entries = r.entries(node, path, allowed: ["name", "K"]) else { return }
+            let nameNode = entries.first { $0.key == "name" }?.value, kNode = entries.first { $0.key == "K" }?.value
+            if nameNode == nil { r.error(node.location, "\(path).name", "missing (one of: \(TruncationStyle.Name.allCases.map(\.rawValue).joined(separator: ", ")))") }
+            if kNode == nil { r.error(node.location, "\(path).K", "missing: the style's window K (an integer >= 1)") }
+            guard let n = nameNode, let name = r.choice(n, "\(path).name", "truncation style", TruncationStyle.Name.self),
+                  let k = kNode, let value = r.int(k, "\(path).K", min: 1, max: ConfigResolver.Bounds.sequenceLength / 2) else { return }
+            let style = TruncationStyle(name: name, k: value)
+            s.style = style
+            (s.tauB, s.tauMax) = style.window
+        }, canonical: { s, _ in
+            s.style.map { ["  style: {name: \($0.name.rawValue), K: \($0.k)}  # tau_b \($0.window.tauB), tau_max \($0.window.tauMax)"] } ?? []
+        }),
         SectionKey(name: "tau_max", type: .horizon, read: { r, node, path, s in
+            guard s.style == nil else { return }  // a style sets it (both given: a located error)
             if node?.text == "random" {
                 s.randomTruncation = true
                 s.tauMax = nil
@@ -50,14 +68,14 @@ extension TrainingSettings: SectionSettings {
                 s.tauMax = r.horizon(node, path)
             }
         }, canonical: { s, _ in
-            ["  tau_max: " + (s.randomTruncation ? "random" : (s.tauMax.map(String.init) ?? "full"))]
+            s.style != nil ? [] : ["  tau_max: " + (s.randomTruncation ? "random" : (s.tauMax.map(String.init) ?? "full"))]
         }),
         SectionKey(name: "tau_b", type: .integer(1...ConfigResolver.Bounds.sequenceLength), read: { r, node, path, s in
-            guard let node else { return }
+            guard let node, s.style == nil else { return }
             s.tauB = r.int(node, path, min: 1, max: ConfigResolver.Bounds.sequenceLength)
         }, canonical: { s, _ in
             // Left out, it is tau_max, or the sequence length when tau_max is full.
-            ["  tau_b: " + (s.tauB.map(String.init) ?? s.tauMax.map(String.init) ?? "length  # the sequence length")]
+            s.style != nil ? [] : ["  tau_b: " + (s.tauB.map(String.init) ?? s.tauMax.map(String.init) ?? "length  # the sequence length")]
         }),
         SectionKey(name: "optimizer", type: .structured, read: { r, node, _, s in
             if let o = r.resolveOptimizer(node) { s.optimizer = o }
@@ -89,4 +107,36 @@ extension TrainingSettings: SectionSettings {
             s.truncationContinue == 0.9 ? [] : ["  truncation: {continue: \(NumberText.format(s.truncationContinue))}"]
         }),
     ]
+}
+
+/// A named truncation style (SPEC 3.4: Williams & Peng 1990; Aicher, Foti & Fox 2019; the
+/// framework of Marschall et al.): `training.style: {name, K}` sets `(tau_b, tau_max)`.
+public struct TruncationStyle: Sendable, Equatable {
+    public enum Name: String, Sendable, CaseIterable {
+        /// `(K, K)`: Marschall's E-BPTT, an update every K steps back K steps.
+        case tf
+        /// `(2K − 1, 2K − 1)`.
+        case doubleTF = "double-tf"
+        /// `(1, K)`: Williams & Peng's original, an update at every step back K steps.
+        case original
+        /// `(K, 2K − 1)`: Aicher's experiments, every injected error reaches K steps back.
+        case originalBuffer = "original-buffer"
+    }
+    public var name: Name
+    public var k: Int
+
+    public init(name: Name, k: Int) {
+        self.name = name
+        self.k = k
+    }
+
+    /// `(tau_b, tau_max)` of the style.
+    public var window: (tauB: Int, tauMax: Int) {
+        switch name {
+        case .tf: return (k, k)
+        case .doubleTF: return (2 * k - 1, 2 * k - 1)
+        case .original: return (1, k)
+        case .originalBuffer: return (k, 2 * k - 1)
+        }
+    }
 }

@@ -200,8 +200,14 @@ public enum Planner {
             guard pointErrors.isEmpty, let config else { failures.append((label, pointErrors)); continue }
             first = first ?? config
             let canonical = config.canonicalYAML()
-            let id = SweepGrid.runID(names: idNames, values: values.enumerated().filter { !dropped.contains($0.offset) }.map(\.element),
-                                     hash: Hash.short(canonical))
+            var idValues = values.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
+            var readableNames = idNames
+            if let style = config.training.style, keys.contains(where: { $0.hasPrefix("training.style") }) {
+                // A swept style shows the window it sets (SPEC 3.4).
+                readableNames += ["tau_b", "tau_max"]
+                idValues += [String(style.window.tauB), String(style.window.tauMax)]
+            }
+            let id = SweepGrid.runID(names: readableNames, values: idValues, hash: Hash.short(canonical))
             guard ids.insert(id).inserted else {
                 if let reason = collapsedReason[label] {
                     let point = SkippedPoint(label: label, reason: "the same run as \(id) (\(reason))",
@@ -295,6 +301,7 @@ public enum Planner {
         let owners: [(key: String, owner: (AlgorithmName) -> Bool)] = [
             ("training.tau_max", { $0 == .bptt }),
             ("training.truncation", { $0 == .bptt }),
+            ("training.style", { $0 == .bptt }),
             ("training.rflo_decay", { $0 == .rflo }),
         ]
         return owners.filter { !$0.owner(algorithm) }.map(\.key)
