@@ -49,6 +49,7 @@ check: deps
 	$(SWIFT) test
 
 test: deps
+	$(PYTHON) Tests/Reference/make_golden.py --self-check
 	$(PYTHON) Tests/Reference/online_reference.py --self-check
 	$(PYTHON) Benchmarks/peers/check_numpy_online.py
 	$(SWIFT) build --build-tests

@@ -86,3 +86,28 @@ struct RandomTruncationExperimentTests {
         #expect(r.stderr.contains("bad.yaml:8:") && r.stderr.contains(message), "\(r.stderr)")
     }
 }
+
+extension RandomTruncationExperimentTests {
+    /// metrics.csv of a random-truncation run records each epoch's mean and longest window
+    /// (SPEC 3.4): the mean near `1/(1 − c)`, the longest at least the mean; a fixed-window
+    /// experiment has no such columns.
+    @Test func metricsRecordTheWindows() throws {
+        let dir = scratchDirectory("artbp-metrics")
+        writeFile("\(dir)/w.yaml", Self.file("w", dataset: "{kind: echo, train: 4000, validation: 200}",
+                                              training: ", tau_max: random, truncation: {continue: 0.8}"))
+        let r = try rnnExp(["run", "\(dir)/w.yaml", "--results", "\(dir)/r", "--quiet"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let run = try #require(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/r/w/runs").first)
+        let metrics = parseCSV(try String(contentsOfFile: "\(dir)/r/w/runs/\(run)/metrics.csv", encoding: .utf8))
+        let mean = try #require(metrics.header.firstIndex(of: "mean_window")), longest = try #require(metrics.header.firstIndex(of: "max_window"))
+        #expect(metrics.rows.count == 3 && metrics.rows[0][mean].isEmpty)
+        for row in metrics.rows.dropFirst() {
+            let m = try #require(Double(row[mean])), l = try #require(Double(row[longest]))
+            #expect(m > 3.5 && m < 6.5 && l >= m, "mean window \(m), longest \(l) (expected ≈ 5)")
+        }
+        writeFile("\(dir)/f.yaml", Self.file("f", dataset: "{kind: echo, train: 400, validation: 100}", training: ", tau_max: 4"))
+        #expect(try rnnExp(["run", "\(dir)/f.yaml", "--results", "\(dir)/r", "--quiet"]).status == 0)
+        let fixed = try String(contentsOfFile: "\(dir)/r/f/metrics.csv", encoding: .utf8)
+        #expect(!fixed.contains("mean_window"))
+    }
+}

@@ -34,6 +34,9 @@ public struct Checkpoint: Sendable, Equatable {
         public var gradNormSum = 0.0
         public var updates = 0
         public var sampleSteps = 0
+        /// The updates' window lengths, summed, and the longest (`BatchResult`).
+        public var windowSteps = 0
+        public var longestWindow = 0
         /// Seconds spent in this epoch's training so far.
         public var seconds = 0.0
         public init() {}
@@ -45,6 +48,8 @@ public struct Checkpoint: Sendable, Equatable {
             gradNormSum += batch.gradNormSum
             updates += batch.updates
             sampleSteps += steps
+            windowSteps += batch.windowStepsSum
+            longestWindow = max(longestWindow, batch.longestWindow)
         }
 
         /// The epoch's mean training loss over its target elements (NaN when none).
@@ -78,8 +83,11 @@ public struct Checkpoint: Sendable, Equatable {
         case elapsedSeconds = "elapsed_seconds"
         case elements, updates, sampleSteps = "sample_steps", batchesDone = "batches_done"
         case optimizerStep = "optimizer_step"
+        case windowSteps = "window_steps", longestWindow = "longest_window"
 
         var isReal: Bool { [.lossSum, .gradNormSum, .epochSeconds, .elapsedSeconds].contains(self) }
+        /// Written since random truncation (2026-12-08): a checkpoint without them reads them as 0.
+        var isOptional: Bool { self == .windowSteps || self == .longestWindow }
         /// Version 1's positions: nine numbers, the four reals first.
         static let version1Order: [Progress] = [.lossSum, .gradNormSum, .epochSeconds, .elapsedSeconds,
                                                 .elements, .updates, .sampleSteps, .batchesDone, .optimizerStep]
@@ -90,7 +98,8 @@ public struct Checkpoint: Sendable, Equatable {
         let reals: [Progress: Double] = [.lossSum: partial.lossSum, .gradNormSum: partial.gradNormSum,
                                          .epochSeconds: partial.seconds, .elapsedSeconds: elapsedSeconds]
         let counts: [Progress: Int] = [.elements: partial.elements, .updates: partial.updates, .sampleSteps: partial.sampleSteps,
-                                       .batchesDone: batchesDone, .optimizerStep: trainer.optimizerStep]
+                                       .batchesDone: batchesDone, .optimizerStep: trainer.optimizerStep,
+                                       .windowSteps: partial.windowSteps, .longestWindow: partial.longestWindow]
         return Progress.allCases.map { field in
             "\(field.rawValue)=" + (field.isReal ? Self.exact(reals[field] ?? 0) : String(counts[field] ?? 0))
         }.joined(separator: " ")
@@ -122,7 +131,7 @@ public struct Checkpoint: Sendable, Equatable {
                 values[field] = Double(v)
             }
         }
-        return values.count == Progress.allCases.count ? values : nil
+        return Progress.allCases.allSatisfy({ values[$0] != nil || $0.isOptional }) ? values : nil
     }
 
     /// One safetensors file: the state as F64 tensors, the rest as metadata (numbers as the hex
@@ -135,7 +144,7 @@ public struct Checkpoint: Sendable, Equatable {
             Safetensors.Tensor(name: "optimizer.second", shape: [trainer.optimizerSecond.count], values: trainer.optimizerSecond),
         ]
         let metadata = ["format": Self.format, "config": canonicalConfig, "progress": progressText,
-                        "records": ResultsStore.metricsCSV(records, metric: metric, diagnostics: true),
+                        "records": ResultsStore.metricsCSV(records, metric: metric, diagnostics: true, windows: true),
                         "gradient_rows": ResultsStore.csv(diagnostics.gradientRows, GradientRow.columns),
                         "credit_rows": ResultsStore.csv(diagnostics.creditRows, CreditRow.columns),
                         "credit_partial": diagnostics.partialText]
@@ -179,6 +188,8 @@ public struct Checkpoint: Sendable, Equatable {
         partial.elements = count(.elements)
         partial.updates = count(.updates)
         partial.sampleSteps = count(.sampleSteps)
+        partial.windowSteps = count(.windowSteps)
+        partial.longestWindow = count(.longestWindow)
         let trainer = TrainerState(parameters: parameters, optimizerStep: count(.optimizerStep),
                                    optimizerFirst: first, optimizerSecond: second)
         var checkpoint = Checkpoint(canonicalConfig: config, trainer: trainer, records: records,

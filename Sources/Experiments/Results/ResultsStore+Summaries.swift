@@ -35,7 +35,9 @@ extension ResultsStore {
             counts[key] = c
             return c
         }
-        let longColumns = SummaryTable.longColumns(sweptKeys: table.keys, metric: metric, diagnostics: diagnostics, inGrid: inGrid)
+        let windows = table.runs.contains { $0.config.training.randomTruncation }
+        let longColumns = SummaryTable.longColumns(sweptKeys: table.keys, metric: metric, diagnostics: diagnostics,
+                                                   windows: windows, inGrid: inGrid)
         var long = CSVWriter(header: longColumns.header())
         var records: [String: StoredRun] = [:]
         var stored: [StoredRun] = []

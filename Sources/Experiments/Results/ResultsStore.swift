@@ -141,15 +141,17 @@ public struct ResultsStore: Sendable {
     }
 
     public func writeMetrics(_ name: String, _ id: String, records: [EpochRecord], metric: MetricKind,
-                             diagnostics: Bool = false) throws(WriteError) {
-        try writer.write(Self.metricsCSV(records, metric: metric, diagnostics: diagnostics), to: "\(runDirectory(name, id))/metrics.csv")
+                             diagnostics: Bool = false, windows: Bool = false) throws(WriteError) {
+        try writer.write(Self.metricsCSV(records, metric: metric, diagnostics: diagnostics, windows: windows),
+                         to: "\(runDirectory(name, id))/metrics.csv")
     }
 
     /// Writes the weights and metrics of a finished run, then its status (last).
     public func finish(_ name: String, _ run: PlannedRun, _ outcome: RunOutcome) throws(WriteError) {
         let dir = runDirectory(name, run.id)
         let diagnostics = !run.config.diagnostics.isOff
-        try writeMetrics(name, run.id, records: outcome.records, metric: run.config.metric, diagnostics: diagnostics)
+        try writeMetrics(name, run.id, records: outcome.records, metric: run.config.metric, diagnostics: diagnostics,
+                         windows: run.config.training.randomTruncation)
         if diagnostics {
             try writer.write(Self.csv(outcome.gradientRows, GradientRow.columns), to: "\(dir)/gradient.csv")
             try writer.write(Self.csv(outcome.creditRows, CreditRow.columns), to: "\(dir)/credit.csv")
@@ -181,8 +183,9 @@ public struct ResultsStore: Sendable {
 
     // MARK: CSV
 
-    static func metricsCSV(_ records: [EpochRecord], metric: MetricKind, diagnostics: Bool = false) -> String {
-        csv(records, EpochRecord.columns(metric: metric, diagnostics: diagnostics))
+    static func metricsCSV(_ records: [EpochRecord], metric: MetricKind, diagnostics: Bool = false,
+                           windows: Bool = false) -> String {
+        csv(records, EpochRecord.columns(metric: metric, diagnostics: diagnostics, windows: windows))
     }
 
     static func csv<Record>(_ records: [Record], _ columns: [Column<Record>]) -> String {

@@ -20,7 +20,8 @@ extension EpochRecord {
     /// The per-epoch columns: `epoch, updates, train_loss, val_loss, [metric], grad_norm, wall_s,
     /// sample_steps_per_s`.
     /// With `diagnostics`, `grad_cos, grad_rel_bias` follow (SPEC 3.1).
-    static func columns(metric: MetricKind, diagnostics: Bool = false) -> [Column<EpochRecord>] {
+    /// With `windows` (random truncation), `mean_window, max_window` (SPEC 3.4).
+    static func columns(metric: MetricKind, diagnostics: Bool = false, windows: Bool = false) -> [Column<EpochRecord>] {
         var c: [Column<EpochRecord>] = [
             Column(name: "epoch") { String($0.epoch) },
             Column(name: "updates") { String($0.updates) },
@@ -37,6 +38,10 @@ extension EpochRecord {
             c += [Column(name: "grad_cos") { NumberText.format($0.gradCos) },
                   Column(name: "grad_rel_bias") { NumberText.format($0.gradRelBias) }]
         }
+        if windows {
+            c += [Column(name: "mean_window") { NumberText.format($0.meanWindow) },
+                  Column(name: "max_window") { NumberText.format($0.longestWindow) }]
+        }
         return c
     }
 
@@ -51,6 +56,8 @@ extension EpochRecord {
         self.init(epoch: epoch, updates: updates, trainLoss: trainLoss, valLoss: real("val_loss"),
                   metric: metric.columnName.flatMap(real), gradNorm: real("grad_norm"), wallSeconds: wall,
                   sampleStepsPerSecond: real("sample_steps_per_s"), gradCos: real("grad_cos"), gradRelBias: real("grad_rel_bias"))
+        meanWindow = real("mean_window")
+        longestWindow = real("max_window")
     }
 }
 
@@ -194,12 +201,14 @@ enum SummaryTable {
     }
 
     /// The long table: `run, status`, the swept keys, then every per-epoch column.
-    static func longColumns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false,
+    static func longColumns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false, windows: Bool = false,
                             inGrid: ((StoredRun) -> Bool)? = nil) -> [Column<(StoredRun, EpochRecord)>] {
         var c: [Column<(StoredRun, EpochRecord)>] = [Column(name: "run") { $0.0.run.id }, Column(name: "status") { $0.0.status.word }]
         if let inGrid { c.append(Column(name: "in_grid") { String(inGrid($0.0)) }) }
         for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.0.run.swept[i].text }) }
-        for e in EpochRecord.columns(metric: metric, diagnostics: diagnostics) { c.append(Column(name: e.name) { e.field($0.1) }) }
+        for e in EpochRecord.columns(metric: metric, diagnostics: diagnostics, windows: windows) {
+            c.append(Column(name: e.name) { e.field($0.1) })
+        }
         return c
     }
 }

@@ -19,6 +19,10 @@ public struct EpochRecord: Sendable, Equatable {
     /// updates (gradient diagnostics, SPEC 3.1; nil when off or none was sampled).
     public var gradCos: Double? = nil
     public var gradRelBias: Double? = nil
+    /// Random truncation (SPEC 3.4): the mean and the longest window `n − a + 1` of the epoch's
+    /// updates (nil otherwise, and for epoch 0).
+    public var meanWindow: Double? = nil
+    public var longestWindow: Double? = nil
 
     public init(epoch: Int, updates: Int, trainLoss: Double, valLoss: Double?, metric: Double?, gradNorm: Double?,
                 wallSeconds: Double, sampleStepsPerSecond: Double?, gradCos: Double? = nil, gradRelBias: Double? = nil) {

@@ -166,11 +166,15 @@ final class RunTrainer<Scalar: RNNScalar> {
         sums.seconds += Date().timeIntervalSince(clock)
         let val = evaluate(validation)
         let gradient = recorder?.endEpoch(epoch)
-        let record = EpochRecord(epoch: epoch, updates: algorithm.updates, trainLoss: sums.meanLoss, valLoss: val.loss,
+        var record = EpochRecord(epoch: epoch, updates: algorithm.updates, trainLoss: sums.meanLoss, valLoss: val.loss,
                                  metric: val.metric, gradNorm: sums.meanGradNorm,
                                  wallSeconds: Date().timeIntervalSince(started),
                                  sampleStepsPerSecond: sums.sampleStepsPerSecond,
                                  gradCos: gradient?.cos, gradRelBias: gradient?.relBias)
+        if config.training.randomTruncation, sums.updates > 0 {
+            record.meanWindow = Double(sums.windowSteps) / Double(sums.updates)
+            record.longestWindow = Double(sums.longestWindow)
+        }
         outcome.records.append(record)
         return .finished(record)
     }
