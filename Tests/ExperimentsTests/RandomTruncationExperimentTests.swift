@@ -23,12 +23,13 @@ struct RandomTruncationExperimentTests {
         """
     }
 
-    /// A stream sweep mixing fixed windows and random truncation at two `c`: every point trains;
+    /// A stream sweep mixing fixed windows and random truncation at two `c` (the file's `tau_b`
+    /// applies to the window points only, `truncation` to the random ones): every point trains;
     /// the random runs' saved configs say `tau_max: random` and their `c`; summary.csv's tau_max
     /// is the expected window (`1/(1 − c)`).
     @Test func sweepMixesFixedAndRandomWindows() throws {
         let dir = scratchDirectory("artbp-sweep")
-        writeFile("\(dir)/rt.yaml", Self.file("rt", dataset: "{kind: echo, train: 1200, validation: 200}", training: "",
+        writeFile("\(dir)/rt.yaml", Self.file("rt", dataset: "{kind: echo, train: 1200, validation: 200}", training: ", tau_b: 2",
                                                sweep: "sweep:\n  training.tau_max: [4, random]\n  training.truncation.continue: [0.8, 0.95]"))
         let r = try rnnExp(["run", "\(dir)/rt.yaml", "--results", "\(dir)/r", "--quiet"])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
@@ -38,6 +39,9 @@ struct RandomTruncationExperimentTests {
         let random = summary.rows.filter { $0[swept] == "random" }.map { $0[tauMax] }.sorted()
         #expect(random == ["20", "5"], "\(summary.rows)")  // 1/(1 − 0.95), 1/(1 − 0.8)
         #expect(summary.rows.filter { $0[swept] == "4" }.count == 1, "the fixed window's points collapse to one run")
+        // The report: random is a column of the tau_max heatmaps, and its update picture says so.
+        let report = try String(contentsOfFile: "\(dir)/r/rt/report.html", encoding: .utf8)
+        #expect(report.contains(">random</text>") && report.contains("tau_max random (c 0."), "report lacks the random column or caption")
         let runs = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/r/rt/runs").filter { $0.contains("random") }
         #expect(runs.count == 2)
         for run in runs {

@@ -82,6 +82,8 @@ public struct ExplainGrid: Codable, Sendable, Equatable {
     public var injected: [Int]
     public var layers: [Layer]
     public var dependencies: [Dependency]
+    /// Random truncation's `c` (nil: a fixed window; absent in records written before it).
+    public var randomContinue: Double? = nil
 
     public struct Layer: Codable, Sendable, Equatable {
         public var index: Int
@@ -99,5 +101,6 @@ public struct ExplainGrid: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case updateStep = "update_step", previousStep = "previous_step", windowStart = "window_start"
         case tauB = "tau_b", tauMax = "tau_max", injected, layers, dependencies
+        case randomContinue = "random_continue"
     }
 }

@@ -82,7 +82,8 @@ public struct Explanation: Sendable {
         ExplainGrid(updateStep: grid.updateStep, previousStep: grid.previousStep, windowStart: grid.windowStart,
                     tauB: tauB, tauMax: tauMax, injected: grid.injected,
                     layers: layers.enumerated().map { i, l in ExplainGrid.Layer(index: i, type: l.kind.rawValue, reached: grid.reached[i]) },
-                    dependencies: dependencyReach.map { ExplainGrid.Dependency(lag: $0.lag, some: $0.some, all: $0.all) })
+                    dependencies: dependencyReach.map { ExplainGrid.Dependency(lag: $0.lag, some: $0.some, all: $0.all) },
+                    randomContinue: randomContinue)
     }
 
     /// The SPEC 7 JSON object, plus the dependency lags: keys in a fixed order.

@@ -185,6 +185,8 @@ public enum Planner {
             // list whose value is a window, as another algorithm's are.
             if sweepsTauMax, doc["training"]?["tau_max"]?.text != "random" {
                 drop("training.truncation", because: "tau_max \(doc["training"]?["tau_max"]?.text ?? "full") takes no truncation settings")
+            } else if sweepsTauMax {
+                drop("training.tau_b", because: "tau_max random takes no tau_b")  // its updates are where truncations are drawn
             }
             let idNames = names.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
             var resolver = ConfigResolver(file: absolute, cache: cache)
