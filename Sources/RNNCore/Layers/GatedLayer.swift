@@ -35,6 +35,20 @@ protocol GatedLayerDefinition: LayerDefinition {
                                                 biasGradient: UnsafeMutablePointer<Scalar>?, vectorised: Bool)
 }
 
+extension GatedLayerDefinition {
+    /// A gated kind's chunk forward and window backward are the shared scaffolding around its cell.
+    static func forward<Scalar: RNNScalar>(_ network: Network<Scalar>, _ view: BatchView<Scalar>,
+                                           layer l: Int, from p: Int, to n: Int) {
+        GatedLayer.forward(Self.self, network, view, layer: l, from: p, to: n)
+    }
+
+    static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
+                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int,
+                                            crossing: Scalar) {
+        GatedLayer.backward(Self.self, bptt, view, layer: l, windowStart: lo, to: n, crossing: crossing)
+    }
+}
+
 /// The scaffolding every gated kind shares (see `GatedLayerDefinition`). Backward, step by step
 /// from `n` down to the window start `a`, with `E^l_m` the error arriving from the layer above
 /// (or injected) and `delta` the gradients w.r.t. the gate pre-activations:

@@ -55,6 +55,15 @@ extension TruncatedBPTT {
         }
     }
 
+    /// Adds the injected error of steps `m ..< m + steps` to the delta rows at `delta` (width U
+    /// of the top layer): with a folded loss (cross-entropy on softmax, binary cross-entropy on
+    /// sigmoid) the injection is `dC/dz`, added after `sigma'` (SPEC 2).
+    @inline(__always)
+    func addFoldedInjection(from m: Int, steps: Int, into delta: UnsafeMutablePointer<Scalar>) {
+        let injected = network.outputSlot(network.inject, m)
+        for j in 0..<(steps * network.lanes * network.spec.outputs) { delta[j] += injected[j] }
+    }
+
     /// `E^{l-1} = Delta_x^l · SW^l` for `rows` rows of layer `l`'s delta from step `stepFrom`,
     /// into `c` (row stride `ldc`, overwritten): one GEMM per block of `Delta_x`.
     func sendDown(from l: Int, rows: Int, stepFrom m: Int, into c: UnsafeMutablePointer<Scalar>, ldc: Int) {

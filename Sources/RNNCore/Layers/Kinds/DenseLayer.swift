@@ -31,9 +31,7 @@ enum DenseLayer: LayerDefinition {
         layer.activation.backward(h: UnsafePointer(network.slot(network.h[l], l, lo)), g: bptt.deltaSlot(l, lo),
                                   rows: rows, width: u)
         if l == network.spec.layers.count - 1 && network.spec.loss.injectsPreActivation {
-            let injected = network.outputSlot(network.inject, p + 1)
-            let dm = bptt.deltaSlot(l, p + 1)
-            for j in 0..<((n - p) * b * u) { dm[j] += injected[j] }
+            bptt.addFoldedInjection(from: p + 1, steps: n - p, into: bptt.deltaSlot(l, p + 1))
         }
         bptt.addWeightGradients(view, layer: l, windowStart: lo, to: n)
     }

@@ -90,10 +90,7 @@ enum ElmanLayer: LayerDefinition {
             }
             if !activationApplied { layer.activation.backward(h: hm, g: dm, rows: b, width: u) }
             if scaled { for j in 0..<(b * u) { dm[j] *= crossing } }
-            if l == top && foldsActivation && m > p {
-                let injected = network.outputSlot(network.inject, m)
-                for j in 0..<(b * u) { dm[j] += injected[j] }
-            }
+            if l == top && foldsActivation && m > p { bptt.addFoldedInjection(from: m, steps: 1, into: dm) }
             checkFinite(UnsafePointer(dm), count: b * u, "delta, layer \(l), step \(m)")
         }
         bptt.addWeightGradients(view, layer: l, windowStart: lo, to: n)

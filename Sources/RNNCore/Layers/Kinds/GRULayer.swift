@@ -24,17 +24,6 @@ enum GRULayer: GatedLayerDefinition {
     static func recurrentBiasColumnsBeforeCell(units u: Int) -> Int { 2 * u }
     static var recurrentErrorAccumulates: Bool { true }
 
-    static func forward<Scalar: RNNScalar>(_ network: Network<Scalar>, _ view: BatchView<Scalar>,
-                                           layer l: Int, from p: Int, to n: Int) {
-        GatedLayer.forward(Self.self, network, view, layer: l, from: p, to: n)
-    }
-
-    static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
-                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int,
-                                            crossing: Scalar) {
-        GatedLayer.backward(Self.self, bptt, view, layer: l, windowStart: lo, to: n, crossing: crossing)
-    }
-
     /// Online step (`OnlineGradient`): `a_s = b_s + x W_sᵀ`, `a_t = b_t + h_{n-1} W_tᵀ`, the gates,
     /// `h`, and per unit `k` the local derivatives `dn = (1 - z) tanh'(n)`,
     /// `dr = dn (TW_n h + b_tn) σ'(r)`, `dz = (h_{n-1} - n) σ'(z)`: `Ds = [dr, dz, dn]`,

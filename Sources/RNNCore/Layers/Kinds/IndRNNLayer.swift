@@ -60,10 +60,7 @@ enum IndRNNLayer: LayerDefinition {
                 }
             }
             layer.activation.backward(h: UnsafePointer(network.slot(network.h[l], l, m)), g: dm, rows: b, width: u)
-            if l == top && foldsActivation && m > p {
-                let injected = network.outputSlot(network.inject, m)
-                for j in 0..<(b * u) { dm[j] += injected[j] }
-            }
+            if l == top && foldsActivation && m > p { bptt.addFoldedInjection(from: m, steps: 1, into: dm) }
             checkFinite(UnsafePointer(dm), count: b * u, "delta, layer \(l), step \(m)")
         }
         bptt.addWeightGradients(view, layer: l, windowStart: lo, to: n)  // ΔSW, Δb

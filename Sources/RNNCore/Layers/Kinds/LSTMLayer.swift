@@ -24,17 +24,6 @@ enum LSTMLayer: GatedLayerDefinition {
     static func recurrentBiasColumnsBeforeCell(units u: Int) -> Int { 4 * u }
     static var recurrentErrorAccumulates: Bool { false }
 
-    static func forward<Scalar: RNNScalar>(_ network: Network<Scalar>, _ view: BatchView<Scalar>,
-                                           layer l: Int, from p: Int, to n: Int) {
-        GatedLayer.forward(Self.self, network, view, layer: l, from: p, to: n)
-    }
-
-    static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,
-                                            layer l: Int, windowStart lo: Int, from p: Int, to n: Int,
-                                            crossing: Scalar) {
-        GatedLayer.backward(Self.self, bptt, view, layer: l, windowStart: lo, to: n, crossing: crossing)
-    }
-
     /// Online step (`OnlineGradient`): the gates from `b_s + b_t + x W_sᵀ + h_{n-1} W_tᵀ`, the cell,
     /// `h`, and per unit `k` the local derivatives
     /// `dc = [g σ'(i), c_{n-1} σ'(f), σ(i) tanh'(g), 0]`, `dh = σ(o) tanh'(c) dc + [0, 0, 0, tanh(c) σ'(o)]`,
