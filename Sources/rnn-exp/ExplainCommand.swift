@@ -25,7 +25,7 @@ extension RNNExp {
 
         func run() throws {
             let plan = try experiment.plan()
-            if let run = plan.runs.first, case .online(let algorithm, let tauB, _) = run.config.algorithm {
+            if let run = plan.runs.first, case .online(let algorithm, let tauB, _, _) = run.config.algorithm {
                 // No window to draw: an online update sums q_mᵀ M_m over its steps (SPEC 3.3).
                 let name = algorithm.rawValue
                 if json {

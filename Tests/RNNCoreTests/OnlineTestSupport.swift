@@ -42,10 +42,11 @@ func driveOnline<S: RNNScalar>(_ engine: OnlineGradient<S>, batch: SequenceBatch
 /// A fresh engine, reset, run over one batch.
 func onlineUpdates<S: RNNScalar>(_: S.Type, spec: NetworkSpec, algorithm: OnlineAlgorithm, weights: [Double],
                                  samples: [SequenceSample], tauB: Int, lr: Double = 0, rfloDecay: Double = 0,
+                                 rfloFeedback: RFLOFeedback = .symmetric,
                                  seed: UInt64 = 0, batchIndex: Int = 0) throws -> (updates: [OnlineUpdateRecord], weights: [Double]) {
     let batch = SequenceBatch<S>(samples, inputSize: spec.inputs, outputSize: spec.outputs)
     let engine = try OnlineGradient<S>(spec: spec, algorithm: algorithm, lanes: batch.lanes, rfloDecay: rfloDecay,
-                                       noiseSeed: seed)
+                                       rfloFeedback: rfloFeedback, noiseSeed: seed)
     engine.resetState()
     var w = weights
     let ups = driveOnline(engine, batch: batch, weights: &w, tauB: tauB, lr: lr, batchIndex: batchIndex)

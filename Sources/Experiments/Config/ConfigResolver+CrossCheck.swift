@@ -85,6 +85,9 @@ extension ConfigResolver {
         if c.training.algorithm != .rflo, let at = training?["rflo_decay"]?.location, c.training.rfloDecay != 0 {
             error(at, "training.rflo_decay", "rflo_decay applies to algorithm: rflo only")
         }
+        if c.training.algorithm != .rflo, let at = training?["rflo_feedback"]?.location, c.training.rfloFeedback != .symmetric {
+            error(at, "training.rflo_feedback", "rflo_feedback applies to algorithm: rflo only")
+        }
         guard c.training.algorithm == .bptt else {
             checkParameterCount(spec, at: layersNode?.location ?? root.location)
             return

@@ -81,7 +81,7 @@ public struct ExperimentConfig: Sendable, Equatable {
     /// update every tau_b steps (default 1).
     public var algorithm: Algorithm {
         guard let online = training.algorithm.online else { return .bptt(truncation) }
-        return .online(online, tauB: tauB ?? 1, rfloDecay: training.rfloDecay)
+        return .online(online, tauB: tauB ?? 1, rfloDecay: training.rfloDecay, rfloFeedback: training.rfloFeedback)
     }
 
     /// `rnn64-tanh,dense10-softmax` (gated layers without activation: `lstm64`): the layer stack in one word, for summaries.

@@ -24,6 +24,8 @@ public struct TrainingSettings: Sendable, Equatable {
     public var algorithm = AlgorithmName.bptt
     /// `training.rflo_decay`: rflo's trace decay λ.
     public var rfloDecay = 0.0
+    /// `training.rflo_feedback`: rflo's feedback, symmetric (default) or random (SPEC 3.5).
+    public var rfloFeedback = RFLOFeedback.symmetric
 
     public init() {}
 }
@@ -95,6 +97,7 @@ extension TrainingSettings: SectionSettings {
         // Left out of the canonical YAML at their defaults, so earlier run ids stay.
         .choice("algorithm", \.algorithm, what: "algorithm", omittedWhenDefault: true),
         .real("rflo_decay", \.rfloDecay, in: 0...1, omittedWhenDefault: true),
+        .choice("rflo_feedback", \.rfloFeedback, what: "rflo feedback", omittedWhenDefault: true),
         // `truncation: {continue: c}` (tau_max: random); left out at its default.
         SectionKey(name: "truncation", type: .structured, read: { r, node, path, s in
             guard let node else { return }

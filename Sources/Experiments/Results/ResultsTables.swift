@@ -171,7 +171,7 @@ enum SummaryTable {
                 return stepCounts(r.run).map { String($0.tauMax) } ?? r.run.config.tauMaxText
             },
             Column(name: "tau_b") { r in
-                if case .online(_, let tauB, _) = r.run.config.algorithm { return String(tauB) }
+                if case .online(_, let tauB, _, _) = r.run.config.algorithm { return String(tauB) }
                 return stepCounts(r.run).map { String($0.tauB) } ?? r.run.config.tauBText
             },
             Column(name: "batch") { String($0.run.config.batch) },

@@ -305,6 +305,7 @@ public enum Planner {
             ("training.truncation", { $0 == .bptt }),
             ("training.style", { $0 == .bptt }),
             ("training.rflo_decay", { $0 == .rflo }),
+            ("training.rflo_feedback", { $0 == .rflo }),
         ]
         return owners.filter { !$0.owner(algorithm) }.map(\.key)
     }

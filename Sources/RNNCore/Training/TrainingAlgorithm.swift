@@ -86,7 +86,7 @@ public enum Algorithm: Sendable, Equatable, Codable {
     case bptt(Truncation)
     /// An online algorithm of SPEC 3.3 with an update every `tauB` steps (and at the batch's last
     /// step); `rfloDecay` is rflo's trace decay λ (0 for the others).
-    case online(OnlineAlgorithm, tauB: Int, rfloDecay: Double)
+    case online(OnlineAlgorithm, tauB: Int, rfloDecay: Double, rfloFeedback: RFLOFeedback = .symmetric)
 
     /// Whether each update's gradient is the exact gradient of its window loss
     /// (`TrainingAlgorithm.windowLoss`), so that `gradcheck` applies: BPTT and RTRL (whose first
@@ -95,7 +95,7 @@ public enum Algorithm: Sendable, Equatable, Codable {
     public var exactGradient: Bool {
         switch self {
         case .bptt: return true
-        case .online(let a, _, _): return a == .rtrl
+        case .online(let a, _, _, _): return a == .rtrl
         }
     }
 
@@ -103,15 +103,15 @@ public enum Algorithm: Sendable, Equatable, Codable {
     public var name: String {
         switch self {
         case .bptt: return "bptt"
-        case .online(let a, _, _): return a.rawValue
+        case .online(let a, _, _, _): return a.rawValue
         }
     }
 
     /// Why this algorithm cannot train `spec` (a plain sentence), or nil: the online algorithms
     /// need a recurrent layer and no recurrent softmax layer; rflo takes rnn layers only.
     public func problem(with spec: NetworkSpec) -> String? {
-        guard case .online(let a, _, _) = self else { return nil }
-        do { _ = try OnlineGradient<Double>(spec: spec, algorithm: a, lanes: 1) } catch {
+        guard case .online(let a, _, let decay, let feedback) = self else { return nil }
+        do { _ = try OnlineGradient<Double>(spec: spec, algorithm: a, lanes: 1, rfloDecay: decay, rfloFeedback: feedback) } catch {
             return (error as? OnlineGradientError)?.description ?? "\(error)"
         }
         return nil
@@ -126,9 +126,10 @@ public enum Algorithm: Sendable, Equatable, Codable {
         case .bptt(let truncation):
             return TruncatedBPTT<S>(spec: spec, parameters: parameters, truncation: truncation,
                                     optimizer: optimizer, clipNorm: clipNorm, diagnostics: diagnostics)
-        case .online(let a, let tauB, let decay):
+        case .online(let a, let tauB, let decay, let feedback):
             return try OnlineTraining<S>(spec: spec, parameters: parameters, algorithm: a, tauB: tauB, rfloDecay: decay,
-                                         optimizer: optimizer, clipNorm: clipNorm, diagnostics: diagnostics, seed: seed)
+                                         rfloFeedback: feedback, optimizer: optimizer, clipNorm: clipNorm,
+                                         diagnostics: diagnostics, seed: seed)
         }
     }
 }

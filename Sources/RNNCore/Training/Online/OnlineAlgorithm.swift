@@ -29,6 +29,34 @@ public enum OnlineAlgorithm: String, Sendable, Codable, CaseIterable {
     case rflo
 }
 
+/// Where rflo's error `q` on the top recurrent layer comes from (SPEC 3.5, `training.rflo_feedback`):
+/// through the readout's own weights (`symmetric`, the default: the true same-step error), or
+/// through a fixed random matrix `B_fb` per readout layer, of its `W_s`'s shape, drawn once from the
+/// run's seed like initial weights (uniform in `±1/sqrt(units)`) and never trained (`random`:
+/// Murray 2019's original). The readout's own gradient stays exact either way. e-prop for rate
+/// networks (Bellec et al. 2020) is rflo with symmetric feedback and `rflo_decay` the leak.
+public enum RFLOFeedback: String, Sendable, Codable, CaseIterable {
+    case symmetric
+    case random
+
+    /// The `Xoshiro256` stream of `B_fb`'s draws (`"RFLO"` in ASCII): re-derived from the seed,
+    /// so a checkpoint needs nothing of it.
+    public static let stream: UInt64 = 0x52_464C_4F
+
+    /// `B_fb` of every dense layer above the top recurrent one, in layer order, each `W_s`'s
+    /// shape (units × inputs, row-major), as `random` draws it from `seed`; empty for other stacks.
+    public static func randomMatrices(spec: NetworkSpec, seed: UInt64) -> [Int: [Double]] {
+        guard let top = spec.layers.lastIndex(where: { $0.isRecurrent }) else { return [:] }
+        var rng = Xoshiro256(seed: seed, stream: stream)
+        var out: [Int: [Double]] = [:]
+        for l in (top + 1)..<spec.layers.count {
+            let layer = spec.layers[l], bound = 1 / Double(layer.units).squareRoot()
+            out[l] = (0..<(layer.units * layer.inputs)).map { _ in rng.uniform(-bound, bound) }
+        }
+        return out
+    }
+}
+
 /// A network or argument the online engine cannot run, as a plain sentence.
 public struct OnlineGradientError: Error, Equatable, CustomStringConvertible, Sendable {
     public let description: String

@@ -169,8 +169,9 @@ extension OnlineGradient {
                     let e = cot + lane * u
                     for k in 0..<u { bias[k] += e[k] }
                 }
+                // E_below = E · W_s (random feedback: E · B_fb, rflo_feedback: random).
                 Scalar.gemm(transA: false, transB: false, m: b, n: i, k: u, alpha: 1, a: UnsafePointer(cot), lda: u,
-                            b: w + sh.sw, ldb: i, beta: 0, c: below, ldc: i)
+                            b: feedback[l] ?? (w + sh.sw), ldb: i, beta: 0, c: below, ldc: i)
                 swap(&cot, &below)
             }
         }

@@ -63,6 +63,11 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     public let laneCapacity: Int
     /// rflo's trace decay λ.
     public let rfloDecay: Double
+    /// rflo's feedback (`RFLOFeedback`); `random`: `feedback[l]` holds `B_fb` of readout layer `l`.
+    public let rfloFeedback: RFLOFeedback
+    /// Random feedback's `B_fb` per readout layer (nil where a layer sends its error down through
+    /// its own `W_s`).
+    let feedback: [UnsafePointer<Scalar>?]
     /// UORO's noise seed (the run's seed); the noise of (epoch, batch, lane, step) is
     /// `OnlineNoise.signs(seed: noiseSeed, ...)`.
     public let noiseSeed: UInt64
@@ -113,7 +118,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     /// - Throws: `OnlineGradientError` for a stack the algorithm does not support (no recurrent
     ///   layer; rflo on lstm/gru; a recurrent softmax layer) or an invalid spec.
     public init(spec: NetworkSpec, algorithm: OnlineAlgorithm, lanes: Int, rfloDecay: Double = 0,
-                noiseSeed: UInt64 = 0) throws {
+                rfloFeedback: RFLOFeedback = .symmetric, noiseSeed: UInt64 = 0) throws {
         if let problem = spec.problems().first { throw OnlineGradientError(problem) }
         guard lanes >= 1 else { throw OnlineGradientError("lanes must be at least 1") }
         guard let top = spec.layers.lastIndex(where: { $0.isRecurrent }) else {
@@ -125,6 +130,9 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         if algorithm == .rflo, let l = spec.layers.firstIndex(where: { $0.isGated }) {
             throw OnlineGradientError("layer \(l): rflo supports rnn layers only, not \(spec.layers[l].kind.rawValue)")
         }
+        if algorithm == .rflo && rfloFeedback == .random && top == spec.layers.count - 1 {
+            throw OnlineGradientError("rflo_feedback: random replaces a readout's weights in the error it sends down, and the top layer (\(top)) is recurrent: add a dense readout layer on top")
+        }
         if let l = spec.layers.firstIndex(where: { $0.isRecurrent && !$0.isGated && $0.activation == .softmax }) {
             throw OnlineGradientError("layer \(l): a recurrent softmax layer is not supported by the online algorithms (put a dense softmax layer on top)")
         }
@@ -135,6 +143,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         self.lanes = lanes
         self.laneCapacity = lanes
         self.rfloDecay = rfloDecay
+        self.rfloFeedback = rfloFeedback
         self.noiseSeed = noiseSeed
         let shapes = zip(spec.layers, layout.entries).map { Shape($0, $1) }
         self.shapes = shapes
@@ -164,6 +173,13 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         uoro = UOROCarry(shapes, top: top, lanes: b, maxWidth: maxWidth, maxRows: maxRows, stackedStateSize: s,
                          enabled: algorithm == .uoro, arena)
         transposed = TransposedWeights(shapes, lanes: b, arena)
+        var feedback = [UnsafePointer<Scalar>?](repeating: nil, count: shapes.count)
+        if algorithm == .rflo && rfloFeedback == .random {
+            for (l, values) in RFLOFeedback.randomMatrices(spec: spec, seed: noiseSeed) {
+                feedback[l] = UnsafePointer(arena.copy(values.map { Scalar($0) }))
+            }
+        }
+        self.feedback = feedback
     }
 
     // MARK: - Public API

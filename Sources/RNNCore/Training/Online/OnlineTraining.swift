@@ -28,6 +28,8 @@ public final class OnlineTraining<Scalar: RNNScalar>: TrainingAlgorithm {
     public let algorithm: OnlineAlgorithm
     public let tauB: Int
     public let rfloDecay: Double
+    /// rflo's feedback (`RFLOFeedback`): `random`'s `B_fb` is re-derived from `seed` by the engine.
+    public let rfloFeedback: RFLOFeedback
     /// UORO's noise seed (the run's seed).
     public let seed: UInt64
     public let diagnostics: GradientDiagnostics
@@ -37,12 +39,15 @@ public final class OnlineTraining<Scalar: RNNScalar>: TrainingAlgorithm {
     let grads: UnsafeMutableBufferPointer<Scalar>
 
     public init(spec: NetworkSpec, parameters: [Double], algorithm: OnlineAlgorithm, tauB: Int, rfloDecay: Double,
+                rfloFeedback: RFLOFeedback = .symmetric,
                 optimizer: OptimizerSettings, clipNorm: Double?, diagnostics: GradientDiagnostics, seed: UInt64) throws {
-        engine = try OnlineGradient<Scalar>(spec: spec, algorithm: algorithm, lanes: 1, rfloDecay: rfloDecay, noiseSeed: seed)
+        engine = try OnlineGradient<Scalar>(spec: spec, algorithm: algorithm, lanes: 1, rfloDecay: rfloDecay,
+                                            rfloFeedback: rfloFeedback, noiseSeed: seed)
         network = Network<Scalar>(spec: spec, parameters: parameters, optimizer: optimizer, clipNorm: clipNorm)
         self.algorithm = algorithm
         self.tauB = max(tauB, 1)
         self.rfloDecay = rfloDecay
+        self.rfloFeedback = rfloFeedback
         self.seed = seed
         self.diagnostics = diagnostics
         grads = .allocate(capacity: max(network.layout.count, 1))
@@ -63,7 +68,7 @@ public final class OnlineTraining<Scalar: RNNScalar>: TrainingAlgorithm {
         guard batch.steps > 0, batch.lanes > 0 else { return result }
         if batch.lanes > engine.laneCapacity,
            let larger = try? OnlineGradient<Scalar>(spec: spec, algorithm: algorithm, lanes: batch.lanes,
-                                                   rfloDecay: rfloDecay, noiseSeed: seed) {
+                                                   rfloDecay: rfloDecay, rfloFeedback: rfloFeedback, noiseSeed: seed) {
             engine = larger  // init succeeded once for this spec, so it succeeds for more lanes
         }
         engine.begin(batch, epoch: position.epoch, batchIndex: position.index)
