@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Independent numpy reference (float64) for rnn-exp's online gradient algorithms (SPEC 3.3):
-exact RTRL, SnAp-1, UORO and RFLO, plus two BPTT oracles with SGD between updates.
+exact RTRL, SnAp-1, UORO and RFLO (symmetric or random feedback, SPEC 3.5), plus two BPTT
+oracles with SGD between updates.
 
-Written from the equations only (SPEC 2, 3, 3.3). It reuses make_golden.py's forward pieces
+Written from the equations only (SPEC 2, 3, 3.3, 3.5). It reuses make_golden.py's forward pieces
 (activations, lstm_step, gru_step, the flat parameter layout, and for the BPTT oracles its
 one-step backward functions); every online algorithm is built here from hand-derived local
 Jacobians.
@@ -74,6 +75,18 @@ snap1 (per layer). For each recurrent layer, M-bar^l (U or 2U rows, theta^l colu
 rflo (rnn layers only; lstm/gru raise ValueError; dense layers allowed anywhere). Per layer:
       M~^l_n = lambda M~^l_{n-1} + I^l_n      (= SPEC's B_n = lambda B_{n-1} + sigma'(z_n) a^_n^T)
   with lambda = rflo_decay, and the same per-layer same-step error as snap1.
+  Random feedback (SPEC 3.5, Murray 2019; case key "rflo_feedback"): the caller gives a fixed
+  B_l (units x inputs, W_s's shape) for every readout layer l (each dense layer above the top
+  recurrent layer L). In the same-step backward pass through the readout each such layer sends
+  its error e_l (on its z) down as e_l B_l instead of e_l W_s^l, so
+      q^L_m = e_top B_top (one readout layer), or through the chain of B's with each lower
+      readout layer's sigma' in between;
+  each readout layer's own gradient keeps its same-step form, its error times its input (the
+  top readout layer's is therefore the exact one; a lower readout layer's error came through
+  B). Everything below L (trace, decay, q^{l-1} = SW^{l T} (sigma'(z^l) (.) q^l) between
+  recurrent layers, normalisation, schedule) is unchanged. B is never trained: with lr > 0 and
+  B_l = the initial W_s only the first update equals symmetric rflo. The B_l path is computed
+  exactly like the W_s path, so B_l = W_s gives the same bits.
 
 uoro (one rank-one pair over the whole stack). State vector s = [s^{l1}; s^{l2}; ...] over the
   recurrent layers bottom-up (lstm: h then c), S entries; parameter vector theta (Ptot, the
@@ -112,6 +125,13 @@ Case JSON: make_golden.py's fields {"layers", "loss", "weights", "inputs" (T, B,
   "tau_max": bptt only (0/absent = full); ignored otherwise
   "lr": float, default 0 (plain SGD after each update)
   "rflo_decay": float lambda, default 0
+  "rflo_feedback": optional, rflo only (ignored by the other algorithms, like rflo_decay):
+           {"layers": {"<l>": B_l, ...}} with one entry per readout layer, keyed by its layer
+           index as a decimal string (exactly the layers top_rec+1 .. last; none missing, none
+           extra), B_l nested lists of shape (units_l, inputs_l) = layer l's W_s. The script
+           draws nothing. Absent: symmetric feedback (W_s), as before. A recurrent top layer
+           has no readout: {"layers": {}} is then valid and changes nothing. Anything else is
+           a ValueError. Not part of the carry: every stream piece passes it again.
   "noise": uoro only, required: (T, B, S) of +-1, S = sum over the recurrent layers, bottom-up,
            of their state sizes (rnn, gru: U; lstm: 2U, ordered [h; c]); noise[n-1][b] is the
            nu of step n (1-based within the call) and lane b. Ignored on a lane's frozen steps.
@@ -139,7 +159,13 @@ snap1/rflo: {"M": per layer (B, S_l, P_l) or null}; uoro: {"a": (B, S), "theta":
 
 --self-check: random float64 cases (rnn stacks with dense layers between and on top, lstm,
 gru, ragged lanes, masks with holes, mse / cross-entropy / binary-cross-entropy); prints one
-line per check and exits 1 on any failure. Takes well under a minute.
+line per check and exits 1 on any failure. Takes a few seconds. rflo random feedback (section
+10): B_l = W_s equals symmetric rflo (whole run at lr 0; first update only at lr > 0, B being
+fixed); random B_l changes every recurrent layer's gradient but not the top readout layer's
+at the first update; on rnn->dense (mse/sigmoid, ce/softmax) and rnn->rnn->dense the first
+update's recurrent gradients equal a hand computation, q = (dC/dz_readout) B with dC/dz by
+complex-step differentiation and dWc = (q sigma'(z)) outer [x; h_0; 1] (lambda 0.8, nonzero
+h_0) to 1e-12; the located errors; stream pieces chain.
 """
 import json
 import os
@@ -397,19 +423,24 @@ def snap1_pattern(L):
     return (np.arange(S)[:, None] % U) == (rowid[None, :] % U)
 
 
-def same_step_backprop(lay, locs, dy, dz, loss, grad, stop, rec_fn=None):
+def same_step_backprop(lay, locs, dy, dz, loss, grad, stop, rec_fn=None, feedback=None):
     """Errors through one step only, from the top layer down to layer stop+1; dense layers get
     their exact gradient, recurrent ones are handed to rec_fn(l, c_h) which adds their gradient
-    and returns the error on the layer below. Returns the error on h^{stop}."""
+    and returns the error on the layer below. Returns the error on h^{stop}.
+    feedback (rflo with random feedback): {l: B_l} for readout layers; a layer in it still gets
+    its gradient from its own error and input, but sends the error down through B_l in place of
+    its W_s (computed exactly like the W_s path, so B_l = W_s gives the same bits)."""
     c = dy
+    fb = feedback or {}
     for l in range(lay.top, stop, -1):
         L, loc, cols = lay.layers[l], locs[l], lay.cols(l)
         if l == lay.top and loss in FOLDED and L["kind"] == "dense":
             grad[:, cols] += np.einsum("bu,bup->bp", dz, loc["Zp"])
-            c = dz @ loc["SW"]
+            c = dz @ (fb[l] if l in fb else loc["SW"])
         elif L["kind"] == "dense":
             grad[:, cols] += np.einsum("bu,bup->bp", c, loc["Ip"])
-            c = np.einsum("bu,bui->bi", c, loc["Jx"])
+            Jx = loc["D"] @ fb[l] if l in fb else loc["Jx"]
+            c = np.einsum("bu,bui->bi", c, Jx)
         else:
             c = rec_fn(l, c)
     return c
@@ -418,8 +449,8 @@ def same_step_backprop(lay, locs, dy, dz, loss, grad, stop, rec_fn=None):
 class PerLayer:
     """snap1 (masked influence) and rflo (decaying trace), per recurrent layer."""
 
-    def __init__(self, lay, B, kind, decay=0.0, carry=None):
-        self.lay, self.kind, self.decay = lay, kind, decay
+    def __init__(self, lay, B, kind, decay=0.0, carry=None, feedback=None):
+        self.lay, self.kind, self.decay, self.feedback = lay, kind, decay, feedback
         if kind == "rflo":
             bad = [L["kind"] for L in lay.layers if L["kind"] in GATES]
             if bad:
@@ -448,7 +479,7 @@ class PerLayer:
             grad[:, lay.cols(l)] += np.einsum("bs,bsp->bp", c, self.M[l])
             return np.einsum("bs,bsi->bi", c, locs[l]["Jx"])
 
-        same_step_backprop(lay, locs, dy, dz, loss, grad, -1, rec_fn)
+        same_step_backprop(lay, locs, dy, dz, loss, grad, -1, rec_fn, self.feedback)
         return grad
 
     def export(self):
@@ -547,6 +578,31 @@ def parse(case):
     return layers, loss, X, mask, Y, active
 
 
+def parse_feedback(lay, given):
+    """rflo_feedback {"layers": {"<l>": B_l}} -> {l: B_l (units x inputs)} for exactly the
+    readout layers (every layer above the top recurrent one); None when absent."""
+    if given is None:
+        return None
+    if not isinstance(given, dict) or set(given) != {"layers"} or \
+            not isinstance(given["layers"], dict):
+        raise ValueError('rflo_feedback must be {"layers": {"<layer index>": matrix, ...}}')
+    want = list(range(lay.top_rec + 1, len(lay.layers)))
+    keys = sorted(given["layers"])
+    if keys != sorted(str(l) for l in want):
+        raise ValueError("rflo_feedback layers %s: the readout layers are %s (each dense layer "
+                         "above the top recurrent layer %d)" % (keys, [str(l) for l in want],
+                                                                lay.top_rec))
+    fb = {}
+    for l in want:
+        L = lay.layers[l]
+        Bl = np.array(given["layers"][str(l)], dtype=np.float64)
+        if Bl.shape != (L["units"], L["inputs"]):
+            raise ValueError("rflo_feedback layer %d: shape %s, W_s is (%d, %d)"
+                             % (l, Bl.shape, L["units"], L["inputs"]))
+        fb[l] = Bl
+    return fb
+
+
 def initial_state(layers, B, given):
     state = []
     for l, L in enumerate(layers):
@@ -593,7 +649,8 @@ def run(case, record=False):
         if noise.shape != (T, B, lay.S) or not np.all(np.abs(noise) == 1):
             raise ValueError("noise must be (T, B, S) = (%d, %d, %d) of +-1" % (T, B, lay.S))
     else:
-        algo = PerLayer(lay, B, alg, float(case.get("rflo_decay", 0.0)), infl)
+        fb = parse_feedback(lay, case.get("rflo_feedback")) if alg == "rflo" else None
+        algo = PerLayer(lay, B, alg, float(case.get("rflo_decay", 0.0)), infl, fb)
     pend = carry["pending"] if carry else {"grad": None, "loss": 0.0, "elements": 0}
     acc = np.zeros((B, lay.total))
     acc_extra = np.array(pend["grad"]) if pend["grad"] is not None else np.zeros(lay.total)
@@ -1196,6 +1253,150 @@ def self_check():
              worst < 1e-12 and r < 1e-10 and [u["n"] for u in ref] == [2, 6, 8],
              "readout %.1e; updates %s; rtrl vs BPTT(2,full) %.1e"
              % (worst, [u["n"] for u in ref], r))
+
+    # (10) rflo with random feedback (SPEC 3.5): B_l replaces each readout layer's W_s in the
+    #      backward product that sends the error down; the readout's own gradient is unchanged.
+    def readout_fb(case, draw=None):
+        lay = Layout(case["layers"])
+        P = unpack(case["layers"], np.array(case["weights"]))
+        return {"layers": {str(l): (P[l]["W_s"].copy() if draw is None else
+                                    draw(P[l]["W_s"].shape)).tolist()
+                           for l in range(lay.top_rec + 1, len(lay.layers))}}
+
+    def cols_of(case, ls):
+        lay = Layout(case["layers"])
+        sel = np.zeros(lay.total, bool)
+        for l in ls:
+            sel[lay.cols(l)] = True
+        return sel
+
+    stacks = [("rnn->dense->rnn->dense->dense softmax, ce",
+               [(R, 3, "tanh"), (D, 3, "tanh"), (R, 4, "tanh"), (D, 3, "tanh"),
+                (D, 3, "softmax")], "cross-entropy"),
+              ("rnn->rnn->dense sigmoid, mse",
+               [(R, 3, "tanh"), (R, 4, "tanh"), (D, 2, "sigmoid")], "mse")]
+    for name, stack, loss in stacks:
+        case = make_case(rng, stack, loss, 8, 3, 2, 2, algorithm="rflo", holes=True)
+        case["rflo_decay"] = 0.4
+        sym0 = via_cli(case)[0]
+        own0 = via_cli(with_(case, rflo_feedback=readout_fb(case)))[0]
+        sgd = with_(case, lr=0.3)
+        sym1 = via_cli(sgd)[0]
+        own1 = via_cli(with_(sgd, rflo_feedback=readout_fb(case)))[0]
+        r0, r1 = compare(own0, sym0), compare(own1[:1], sym1[:1])
+        later = min(rel(u["grad"], v["grad"]) for u, v in zip(own1[1:], sym1[1:]))
+        ck.check("rflo feedback B_l = W_s = symmetric rflo: " + name,
+                 r0 < 1e-13 and r1 < 1e-13 and later > 1e-8,
+                 "lr 0: %.1e (%d updates); lr 0.3: update 1 %.1e, later (B fixed, W_s "
+                 "trained) >= %.0e" % (r0, len(own0), r1, later))
+
+        lay = Layout(case["layers"])
+        rnd = via_cli(with_(sgd, rflo_feedback=readout_fb(
+            case, lambda sh: rng.normal(size=sh))))[0]
+        g_r, g_s = np.array(rnd[0]["grad"]), np.array(sym1[0]["grad"])
+        top = cols_of(case, [lay.top])
+        ro_low = cols_of(case, range(lay.top_rec + 1, lay.top))
+        d_rec = min(rel(g_r[cols_of(case, [l])], g_s[cols_of(case, [l])]) for l in lay.rec)
+        d_top = rel(g_r[top], g_s[top])
+        d_low = rel(g_r[ro_low], g_s[ro_low]) if ro_low.any() else None
+        ok = (d_rec > 1e-2 and d_top < 1e-15 and (d_low is None or d_low > 1e-2)
+              and [u["n"] for u in rnd] == [u["n"] for u in sym1])
+        ck.check("rflo random feedback: recurrent differ, readout same: " + name, ok,
+                 "update 1: recurrent layers differ >= %.2f; top readout layer %.0e%s"
+                 % (d_rec, d_top, "" if d_low is None else
+                    "; lower readout layer (error via B_top) differs %.2f" % d_low))
+
+    # (10b) the definition, independently: one step, q = (dC/dz_readout) B by complex-step
+    #       differentiation of the hand-written loss, then RFLO's first-step trace
+    #       (any lambda): dWc^top = (q * sigma'(z)) outer [x; h_0; 1], and one rnn below gets
+    #       q' = SW^T (sigma'(z) * q) (the per-layer error between recurrent layers).
+    sig = lambda z: 1 / (1 + np.exp(-z))
+    for name, stack, loss in [
+            ("rnn->dense sigmoid, mse", [(R, 4, "tanh"), (D, 3, "sigmoid")], "mse"),
+            ("rnn->dense softmax, ce", [(R, 4, "tanh"), (D, 3, "softmax")], "cross-entropy"),
+            ("rnn->rnn->dense sigmoid, mse", [(R, 3, "tanh"), (R, 4, "tanh"),
+                                              (D, 3, "sigmoid")], "mse")]:
+        case = make_case(rng, stack, loss, 3, 4, 2, 1, algorithm="rflo", ragged=False)
+        case["rflo_decay"] = 0.8
+        m = np.ones((3, 4), bool)
+        m[0, 2] = False
+        case["mask"] = m.tolist()
+        layers = case["layers"]
+        nrec = len(layers) - 1
+        h0 = [rng.normal(size=(4, L["units"])) for L in layers[:nrec]]
+        case["initial_state"] = [{"h": h.tolist()} for h in h0] + [None]
+        Bfb = rng.normal(size=(layers[-1]["units"], layers[-1]["inputs"]))
+        case["rflo_feedback"] = {"layers": {str(nrec): Bfb.tolist()}}
+        g_ref = np.array(via_cli(case)[0][0]["grad"])
+        P = unpack(layers, np.array(case["weights"]))
+        x0 = np.array(case["inputs"])[0]
+        ahat, zs, below = [], [], x0
+        for l in range(nrec):
+            a = np.concatenate([below, h0[l], np.ones((4, 1))], axis=1)
+            z = a @ np.concatenate([P[l]["W_s"], P[l]["W_t"], P[l]["b"][:, None]], axis=1).T
+            ahat.append(a)
+            zs.append(z)
+            below = np.tanh(z)
+        zr = below @ P[nrec]["W_s"].T + P[nrec]["b"]
+        tg = case["targets"][0]
+
+        def cost(zb, b):
+            if loss == "mse":
+                return ((sig(zb) - np.array(tg[b])) ** 2).sum()
+            return np.log(np.exp(zb).sum()) - zb[tg[b]]
+        dCdz = np.zeros_like(zr)
+        for b in range(4):
+            if m[0, b]:
+                for k in range(zr.shape[1]):
+                    zc = zr[b].astype(complex)
+                    zc[k] += 1e-30j
+                    dCdz[b, k] = cost(zc, b).imag / 1e-30
+        count = int(m[0].sum()) * (zr.shape[1] if loss == "mse" else 1)
+        q = dCdz @ Bfb
+        worst = 0.0
+        for l in range(nrec - 1, -1, -1):
+            delta = q * (1 - np.tanh(zs[l]) ** 2)
+            dWc = delta.T @ ahat[l] / count
+            I, U = layers[l]["inputs"], layers[l]["units"]
+            mine = np.concatenate([dWc[:, :I].ravel(), dWc[:, I:I + U].ravel(), dWc[:, -1]])
+            worst = max(worst, np.abs(g_ref[Layout(layers).cols(l)] - mine).max()
+                        / np.abs(mine).max())
+            q = delta @ P[l]["W_s"]
+        ck.check("rflo random feedback, step 1 by hand: " + name, worst < 1e-12,
+                 "q = dC/dz B (complex step), dWc = q sigma' [x;h0;1]: %.1e" % worst)
+
+    # (10c) no readout: empty layers = symmetric; located errors; stream pieces chain.
+    case = make_case(rng, [(R, 3, "tanh"), (R, 2, "sigmoid")], "binary-cross-entropy",
+                     6, 2, 2, 2, algorithm="rflo")
+    r_e = compare(via_cli(with_(case, rflo_feedback={"layers": {}}))[0], via_cli(case)[0])
+    case = make_case(rng, [(R, 3, "tanh"), (D, 3, "tanh"), (D, 2, "identity")], "mse",
+                     10, 3, 2, 3, algorithm="rflo", lr=0.2, ragged=False)
+    good = readout_fb(case, lambda sh: rng.normal(size=sh))
+    bad = {"missing layer": {"layers": {"2": good["layers"]["2"]}},
+           "extra layer": {"layers": dict(good["layers"], **{"0": [[0.0] * 2] * 3})},
+           "wrong shape": {"layers": dict(good["layers"], **{"1": [[0.0] * 2] * 3})},
+           "not under layers": good["layers"]}
+    raised = []
+    for k, fbk in bad.items():
+        try:
+            run(with_(case, rflo_feedback=fbk))
+        except ValueError:
+            raised.append(k)
+    case["rflo_feedback"] = good
+    whole, carry_w = via_cli(case, carry=True)
+    cut = lambda k, lo, hi: (np.asarray(case[k])[lo:hi]).tolist()
+    first = with_(case, stream=True, **{k: cut(k, 0, 5) for k in ("inputs", "mask", "targets")})
+    first.pop("lengths")
+    ups1, carry = via_cli(first, carry=True)
+    second = with_(case, carry_in=carry,
+                   **{k: cut(k, 5, 10) for k in ("inputs", "mask", "targets")})
+    second.pop("lengths")
+    ups2, carry2 = via_cli(second, carry=True)
+    r_s = max(compare(ups1 + ups2, whole), rel(carry2["weights"], carry_w["weights"]))
+    ck.check("rflo feedback: no readout, located errors, stream",
+             r_e == 0 and len(raised) == len(bad) and r_s < 1e-12,
+             "rnn top with {}: %.0e; ValueError for %s; two pieces = one call %.1e"
+             % (r_e, ", ".join(raised), r_s))
 
     dt = time.time() - t0
     print("self-check %s: %d checks, %.1f s" % ("passed" if ck.ok else "FAILED", ck.count, dt))
