@@ -51,3 +51,34 @@ struct RFLOFeedbackTests {
         #expect(Algorithm.online(.rflo, tauB: 1, rfloDecay: 0).problem(with: top) == nil)
     }
 }
+
+extension RFLOFeedbackTests {
+    /// Against the numpy reference (`online_reference.py`'s `rflo_feedback`, written from SPEC
+    /// 3.5 alone, given this seed's `B_fb`): every update's loss and gradient with SGD between
+    /// updates, float64, to 1e-10, on one and on two readout layers.
+    @Test(arguments: [
+        [(LayerKind.rnn, 4, Activation.tanh), (.dense, 3, .softmax)],
+        [(.rnn, 3, .tanh), (.dense, 3, .tanh), (.rnn, 4, .tanh), (.dense, 3, .tanh), (.dense, 3, .softmax)],
+    ] as [[(LayerKind, Int, Activation)]])
+    func randomFeedbackMatchesNumpy(_ layers: [(LayerKind, Int, Activation)]) throws {
+        let spec = NetworkSpec(inputs: 2, layers: layers, loss: .crossEntropy)
+        let weights = spec.initialParameters(seed: 31).map { $0 * 2.5 }
+        let samples = TestData.samples(spec: spec, lengths: [9, 6, 8], seed: 17, targetEvery: 2)
+        let seed: UInt64 = 77
+        let ours = try onlineUpdates(Double.self, spec: spec, algorithm: .rflo, weights: weights, samples: samples, tauB: 2,
+                                     lr: 0.3, rfloDecay: 0.4, rfloFeedback: .random, seed: seed).updates
+        var json = try referenceCase(spec: spec, weights: weights, samples: samples)
+        json["algorithm"] = "rflo"
+        json["tau_b"] = 2
+        json["lr"] = 0.3
+        json["rflo_decay"] = 0.4
+        var matrices: [String: [[Double]]] = [:]
+        for (l, values) in RFLOFeedback.randomMatrices(spec: spec, seed: seed) {
+            let i = spec.layers[l].inputs
+            matrices[String(l)] = (0..<spec.layers[l].units).map { Array(values[($0 * i)..<(($0 + 1) * i)]) }
+        }
+        json["rflo_feedback"] = ["layers": matrices]
+        let reference = try OnlineReference.run(json).updates
+        expectSameUpdates(ours, reference, tolerance: 1e-10, "rflo random feedback, \(layers.count) layers")
+    }
+}
