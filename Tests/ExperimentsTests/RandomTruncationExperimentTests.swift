@@ -42,6 +42,11 @@ struct RandomTruncationExperimentTests {
         // The report: random is a column of the tau_max heatmaps, and its update picture says so.
         let report = try String(contentsOfFile: "\(dir)/r/rt/report.html", encoding: .utf8)
         #expect(report.contains(">random</text>") && report.contains("tau_max random (c 0."), "report lacks the random column or caption")
+        // Final loss against cost: one point per setting (the window, and random at each c).
+        let cost = report.components(separatedBy: "<h2>Final loss against cost</h2>").dropFirst().first?
+            .components(separatedBy: "<h2>").first ?? ""
+        #expect(cost.components(separatedBy: "<circle").count - 1 == 3, "cost chart: \(cost.prefix(300))")
+        #expect(cost.contains("tau_max=random, continue=0.95") && cost.contains("baseline"), "\(cost.prefix(600))")
         let runs = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/r/rt/runs").filter { $0.contains("random") }
         #expect(runs.count == 2)
         for run in runs {
