@@ -30,7 +30,8 @@ struct RandomTruncationExperimentTests {
     @Test func sweepMixesFixedAndRandomWindows() throws {
         let dir = scratchDirectory("artbp-sweep")
         writeFile("\(dir)/rt.yaml", Self.file("rt", dataset: "{kind: echo, train: 1200, validation: 200}", training: ", tau_b: 2",
-                                               sweep: "sweep:\n  training.tau_max: [4, random]\n  training.truncation.continue: [0.8, 0.95]"))
+                                               sweep: "diagnostics: {gradient_every: 20, reference_tau_max: 20}\n"
+                                                   + "sweep:\n  training.tau_max: [4, random]\n  training.truncation.continue: [0.8, 0.95]"))
         let r = try rnnExp(["run", "\(dir)/rt.yaml", "--results", "\(dir)/r", "--quiet"])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         let summary = parseCSV(try String(contentsOfFile: "\(dir)/r/rt/summary.csv", encoding: .utf8))
@@ -47,6 +48,10 @@ struct RandomTruncationExperimentTests {
             .components(separatedBy: "<h2>").first ?? ""
         #expect(cost.components(separatedBy: "<circle").count - 1 == 3, "cost chart: \(cost.prefix(300))")
         #expect(cost.contains("tau_max=random, continue=0.95") && cost.contains("baseline"), "\(cost.prefix(600))")
+        // Alignment with the true gradient: mean_grad_cos per setting with its seed bar.
+        let alignment = report.components(separatedBy: "<h2>Alignment with the true gradient</h2>").dropFirst().first?
+            .components(separatedBy: "<h2>").first ?? ""
+        #expect(alignment.components(separatedBy: "<circle").count - 1 == 3, "alignment chart: \(alignment.prefix(300))")
         let runs = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/r/rt/runs").filter { $0.contains("random") }
         #expect(runs.count == 2)
         for run in runs {

@@ -63,3 +63,51 @@ extension HTMLReport {
             """
     }
 }
+
+extension HTMLReport {
+    /// `mean_grad_cos` per setting with seed error bars (issue 29, feature 1c): how well each
+    /// algorithm's or window's updates align with the untruncated gradient. One point per setting
+    /// of `summary-by-setting.csv`, mean ± sd over seeds, on a `cos` axis up to 1. Empty without
+    /// diagnostics or with fewer than two settings.
+    func gradCosChart() -> String {
+        let keys = settingKeys
+        guard settings.header.contains("mean_grad_cos_mean") else { return "" }
+        let points: [(label: String, mean: Double, sd: Double?)] = settings.rows.compactMap { row in
+            guard let mean = settings.field(row, "mean_grad_cos_mean").flatMap(Double.init), mean.isFinite else { return nil }
+            let label = keys.compactMap { k in settings.field(row, k).flatMap { $0.isEmpty ? nil : "\(Self.short(k))=\($0)" } }
+                .joined(separator: ", ")
+            return (label, mean, settings.field(row, "mean_grad_cos_sd").flatMap(Double.init).flatMap { $0.isFinite ? $0 : nil })
+        }
+        guard points.count >= 2 else { return "" }
+        let step = 64.0, (left, top, bottom) = (150.0, 16.0, 170.0)
+        let w = left + step * Double(points.count) + 24, h = 380.0
+        let lo = min(0, points.map { $0.mean - ($0.sd ?? 0) }.min() ?? 0)
+        let y = AxisScale(lo: lo, hi: 1.02, pixelLo: h - bottom, pixelHi: top)
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        var svg = "<svg class=\"chart\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" role=\"img\" aria-label=\"mean_grad_cos per setting\">"
+        for t in y.ticks { if let py = y(t) {
+            svg += "<line x1=\"\(f(left))\" y1=\"\(f(py))\" x2=\"\(f(w - 16))\" y2=\"\(f(py))\" stroke=\"#eee\"/>"
+            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(py + 4))\" font-size=\"11\" text-anchor=\"end\">\(ChartScale.label(t))</text>"
+        } }
+        let yLabel = left - 44
+        svg += "<text x=\"\(f(yLabel))\" y=\"\(f((top + h - bottom) / 2))\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 \(f(yLabel)) \(f((top + h - bottom) / 2)))\">mean_grad_cos</text>"
+        for (i, p) in points.enumerated() {
+            let px = left + step * (Double(i) + 0.5)
+            guard let py = y(p.mean) else { continue }
+            let color = Viridis.color(Double(i) / Double(points.count - 1) * 0.9)
+            if let sd = p.sd, let a = y(p.mean - sd), let b = y(min(p.mean + sd, 1.02)) {
+                svg += "<line x1=\"\(f(px))\" y1=\"\(f(a))\" x2=\"\(f(px))\" y2=\"\(f(b))\" stroke=\"\(color)\" stroke-width=\"1.5\"/>"
+            }
+            svg += "<circle cx=\"\(f(px))\" cy=\"\(f(py))\" r=\"4.5\" fill=\"\(color)\"><title>\(Self.escape(p.label)): \(ChartScale.label(p.mean))"
+                + (p.sd.map { " ± \(ChartScale.label($0))" } ?? "") + "</title></circle>"
+            svg += "<text x=\"\(f(px))\" y=\"\(f(h - bottom + 12))\" font-size=\"11\" text-anchor=\"end\" transform=\"rotate(-40 \(f(px)) \(f(h - bottom + 12)))\">\(Self.escape(p.label))</text>"
+        }
+        svg += "</svg>"
+        return """
+            <h2>Alignment with the true gradient</h2>
+            <p class="note">mean_grad_cos per setting (seeds pooled, from summary-by-setting.csv): the mean cosine between each sampled update's gradient and the untruncated one, mean ± sd over seeds (1: the update follows the true gradient).</p>
+            <div class="tablewrap">\(svg)</div>
+
+            """
+    }
+}

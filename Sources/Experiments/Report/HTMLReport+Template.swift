@@ -21,6 +21,7 @@ extension HTMLReport {
             """
         body += learningCurves()
         body += costChart()
+        body += gradCosChart()
         body += heatmaps()
         // A task with a known baseline or floor is judged by its loss against them, whatever its metric.
         if metricColumn != "final_val_loss", !lossReferences.isEmpty, header.contains("final_val_loss") { body += heatmaps(metric: "final_val_loss") }
