@@ -10,15 +10,11 @@ extension HTMLReport {
     func costChart() -> String {
         let keys = settingKeys
         let compares = keys.contains { $0.hasSuffix("algorithm") || $0.hasSuffix("tau_max") || $0.hasSuffix("tau_b") || $0.hasPrefix("training.style") }
-        guard compares, settings.header.contains("final_val_loss_mean"), settings.header.contains("sample_steps_per_s_mean") else { return "" }
+        guard compares, settings.header.contains("sample_steps_per_s_mean") else { return "" }
         struct Point { let label: String, cost: Double, loss: Double, sd: Double? }
-        let points: [Point] = settings.rows.compactMap { row in
-            guard let speed = settings.field(row, "sample_steps_per_s_mean").flatMap(Double.init), speed > 0,
-                  let loss = settings.field(row, "final_val_loss_mean").flatMap(Double.init), loss.isFinite else { return nil }
-            let label = keys.compactMap { k in settings.field(row, k).flatMap { $0.isEmpty ? nil : "\(Self.short(k))=\($0)" } }
-                .joined(separator: ", ")
-            return Point(label: label, cost: 1e6 / speed, loss: loss,
-                         sd: settings.field(row, "final_val_loss_sd").flatMap(Double.init).flatMap { $0.isFinite ? $0 : nil })
+        let points: [Point] = settingSpreads("final_val_loss").compactMap { s in
+            guard let speed = settings.field(s.row, "sample_steps_per_s_mean").flatMap(Double.init), speed > 0 else { return nil }
+            return Point(label: s.label, cost: 1e6 / speed, loss: s.mean, sd: s.sd)
         }
         guard points.count >= 2 else { return "" }
         let (w, h) = (900.0, 380.0), (left, right, top, bottom) = (64.0, 340.0, 16.0, 44.0)
@@ -34,24 +30,17 @@ extension HTMLReport {
             svg += "<line x1=\"\(f(px))\" y1=\"\(f(top))\" x2=\"\(f(px))\" y2=\"\(f(h - bottom))\" stroke=\"#eee\"/>"
             svg += "<text x=\"\(f(px))\" y=\"\(f(h - bottom + 16))\" font-size=\"11\" text-anchor=\"middle\">\(ChartScale.label(t))</text>"
         } }
-        for t in y.ticks { if let py = y(t) {
-            svg += "<line x1=\"\(f(left))\" y1=\"\(f(py))\" x2=\"\(f(w - right))\" y2=\"\(f(py))\" stroke=\"#eee\"/>"
-            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(py + 4))\" font-size=\"11\" text-anchor=\"end\">\(ChartScale.label(t))</text>"
-        } }
+        svg += Self.yAxis(y, from: left, to: w - right, title: "final_val_loss", titleX: 14, middle: (top + h - bottom) / 2)
         svg += "<text x=\"\(f((left + w - right) / 2))\" y=\"\(f(h - 8))\" font-size=\"12\" text-anchor=\"middle\">µs per sample-step (log)</text>"
-        svg += "<text x=\"14\" y=\"\(f((top + h - bottom) / 2))\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(f((top + h - bottom) / 2)))\">final_val_loss</text>"
         for r in lossReferences { if let py = y(r.value) {
             svg += "<line x1=\"\(f(left))\" y1=\"\(f(py))\" x2=\"\(f(w - right))\" y2=\"\(f(py))\" stroke=\"#c2185b\" stroke-dasharray=\"5 4\"/>"
             svg += "<text x=\"\(f(w - right - 4))\" y=\"\(f(py - 4))\" font-size=\"11\" fill=\"#c2185b\" text-anchor=\"end\">\(r.label) \(ChartScale.label(r.value))</text>"
         } }
         for (i, p) in points.enumerated() {
-            guard let px = x(p.cost), let py = y(p.loss) else { continue }
-            let color = Viridis.color(points.count > 1 ? Double(i) / Double(points.count - 1) * 0.9 : 0.5)
-            if let sd = p.sd, let lo = y(p.loss - sd), let hi = y(p.loss + sd) {
-                svg += "<line x1=\"\(f(px))\" y1=\"\(f(lo))\" x2=\"\(f(px))\" y2=\"\(f(hi))\" stroke=\"\(color)\" stroke-width=\"1.5\"/>"
-            }
-            svg += "<circle cx=\"\(f(px))\" cy=\"\(f(py))\" r=\"4.5\" fill=\"\(color)\"><title>\(Self.escape(p.label)): loss \(ChartScale.label(p.loss))"
-                + (p.sd.map { " ± \(ChartScale.label($0))" } ?? "") + ", \(ChartScale.label(p.cost)) µs/step</title></circle>"
+            guard let px = x(p.cost) else { continue }
+            let color = Viridis.color(Double(i) / Double(points.count - 1) * 0.9)
+            svg += Self.errorPoint(x: px, y, mean: p.loss, sd: p.sd, cap: nil, color: color,
+                                   title: "\(p.label): loss \(ChartScale.label(p.loss))", unit: ", \(ChartScale.label(p.cost)) µs/step")
             svg += "<text x=\"\(f(w - right + 12))\" y=\"\(f(top + 14 + Double(i) * 15))\" font-size=\"11\" fill=\"\(color)\">● \(Self.escape(p.label)) (\(ChartScale.label(p.cost)) µs)</text>"
         }
         svg += "</svg>"
@@ -70,14 +59,7 @@ extension HTMLReport {
     /// of `summary-by-setting.csv`, mean ± sd over seeds, on a `cos` axis up to 1. Empty without
     /// diagnostics or with fewer than two settings.
     func gradCosChart() -> String {
-        let keys = settingKeys
-        guard settings.header.contains("mean_grad_cos_mean") else { return "" }
-        let points: [(label: String, mean: Double, sd: Double?)] = settings.rows.compactMap { row in
-            guard let mean = settings.field(row, "mean_grad_cos_mean").flatMap(Double.init), mean.isFinite else { return nil }
-            let label = keys.compactMap { k in settings.field(row, k).flatMap { $0.isEmpty ? nil : "\(Self.short(k))=\($0)" } }
-                .joined(separator: ", ")
-            return (label, mean, settings.field(row, "mean_grad_cos_sd").flatMap(Double.init).flatMap { $0.isFinite ? $0 : nil })
-        }
+        let points = settingSpreads("mean_grad_cos")
         guard points.count >= 2 else { return "" }
         let step = 64.0, (left, top, bottom) = (150.0, 16.0, 170.0)
         let w = left + step * Double(points.count) + 24, h = 380.0
@@ -85,21 +67,12 @@ extension HTMLReport {
         let y = AxisScale(lo: lo, hi: 1.02, pixelLo: h - bottom, pixelHi: top)
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
         var svg = "<svg class=\"chart\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" role=\"img\" aria-label=\"mean_grad_cos per setting\">"
-        for t in y.ticks { if let py = y(t) {
-            svg += "<line x1=\"\(f(left))\" y1=\"\(f(py))\" x2=\"\(f(w - 16))\" y2=\"\(f(py))\" stroke=\"#eee\"/>"
-            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(py + 4))\" font-size=\"11\" text-anchor=\"end\">\(ChartScale.label(t))</text>"
-        } }
-        let yLabel = left - 44
-        svg += "<text x=\"\(f(yLabel))\" y=\"\(f((top + h - bottom) / 2))\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 \(f(yLabel)) \(f((top + h - bottom) / 2)))\">mean_grad_cos</text>"
+        svg += Self.yAxis(y, from: left, to: w - 16, title: "mean_grad_cos", titleX: left - 44, middle: (top + h - bottom) / 2)
         for (i, p) in points.enumerated() {
             let px = left + step * (Double(i) + 0.5)
-            guard let py = y(p.mean) else { continue }
             let color = Viridis.color(Double(i) / Double(points.count - 1) * 0.9)
-            if let sd = p.sd, let a = y(p.mean - sd), let b = y(min(p.mean + sd, 1.02)) {
-                svg += "<line x1=\"\(f(px))\" y1=\"\(f(a))\" x2=\"\(f(px))\" y2=\"\(f(b))\" stroke=\"\(color)\" stroke-width=\"1.5\"/>"
-            }
-            svg += "<circle cx=\"\(f(px))\" cy=\"\(f(py))\" r=\"4.5\" fill=\"\(color)\"><title>\(Self.escape(p.label)): \(ChartScale.label(p.mean))"
-                + (p.sd.map { " ± \(ChartScale.label($0))" } ?? "") + "</title></circle>"
+            svg += Self.errorPoint(x: px, y, mean: p.mean, sd: p.sd, cap: 1.02, color: color,
+                                   title: "\(p.label): \(ChartScale.label(p.mean))", unit: "")
             svg += "<text x=\"\(f(px))\" y=\"\(f(h - bottom + 12))\" font-size=\"11\" text-anchor=\"end\" transform=\"rotate(-40 \(f(px)) \(f(h - bottom + 12)))\">\(Self.escape(p.label))</text>"
         }
         svg += "</svg>"
@@ -109,5 +82,44 @@ extension HTMLReport {
             <div class="tablewrap">\(svg)</div>
 
             """
+    }
+}
+
+extension HTMLReport {
+    /// Each setting of `summary-by-setting.csv` with a finite `<column>_mean`: its label
+    /// (`settingLabel`), the mean, the seed standard deviation (nil when there is none) and its row.
+    func settingSpreads(_ column: String) -> [(label: String, mean: Double, sd: Double?, row: [String])] {
+        guard settings.header.contains("\(column)_mean") else { return [] }
+        return settings.rows.compactMap { row in
+            guard let mean = settings.field(row, "\(column)_mean").flatMap(Double.init), mean.isFinite else { return nil }
+            let sd = settings.field(row, "\(column)_sd").flatMap(Double.init).flatMap { $0.isFinite ? $0 : nil }
+            return (Self.settingLabel(settingKeys) { settings.field(row, $0) }, mean, sd, row)
+        }
+    }
+
+    /// A y axis: grid lines from `left` to `right` at its ticks, their labels, and its title
+    /// rotated at `titleX`, centred on `middle`.
+    static func yAxis(_ y: AxisScale, from left: Double, to right: Double, title: String, titleX: Double, middle: Double) -> String {
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        var svg = ""
+        for t in y.ticks { if let py = y(t) {
+            svg += "<line x1=\"\(f(left))\" y1=\"\(f(py))\" x2=\"\(f(right))\" y2=\"\(f(py))\" stroke=\"#eee\"/>"
+            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(py + 4))\" font-size=\"11\" text-anchor=\"end\">\(ChartScale.label(t))</text>"
+        } }
+        return svg + "<text x=\"\(f(titleX))\" y=\"\(f(middle))\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 \(f(titleX)) \(f(middle)))\">\(title)</text>"
+    }
+
+    /// A point at `(x, mean)` with a bar of ± `sd` (its top at most `cap`) and a tooltip:
+    /// `title`, ` ± sd`, then `unit`.
+    static func errorPoint(x px: Double, _ y: AxisScale, mean: Double, sd: Double?, cap: Double?, color: String,
+                           title: String, unit: String) -> String {
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        guard let py = y(mean) else { return "" }
+        var svg = ""
+        if let sd, let a = y(mean - sd), let b = y(cap.map { min(mean + sd, $0) } ?? mean + sd) {
+            svg += "<line x1=\"\(f(px))\" y1=\"\(f(a))\" x2=\"\(f(px))\" y2=\"\(f(b))\" stroke=\"\(color)\" stroke-width=\"1.5\"/>"
+        }
+        return svg + "<circle cx=\"\(f(px))\" cy=\"\(f(py))\" r=\"4.5\" fill=\"\(color)\"><title>\(escape(title))"
+            + (sd.map { " ± \(ChartScale.label($0))" } ?? "") + "\(escape(unit))</title></circle>"
     }
 }
