@@ -59,6 +59,27 @@ extension GatedLayerDefinition {
 /// Truncation: the recursion stops at `a`; `h_{a-1}` and `c_{a-1}` enter only as stored
 /// constants (in `ΔTW` and the cells' deltas), so no gradient flows through `h` or `c` below `a`.
 enum GatedLayer {
+    /// `c (B, G·U, row stride ldc) (+)= h_{m-1} · TWᵀ` of gated layer `l` through its
+    /// `RecurrenceProduct` (packed AVX-512 panels, the small C kernel on `TWᵀ`, or BLAS):
+    /// added to `c` with `accumulate`, else written over it.
+    @inline(__always)
+    static func recurrentProduct<Scalar: RNNScalar>(_ network: Network<Scalar>, layer l: Int, _ hPrev: UnsafePointer<Scalar>,
+                                                    into c: UnsafeMutablePointer<Scalar>, ldc: Int, accumulate: Bool) {
+        let b = network.lanes, u = network.spec.layers[l].units, gu = network.spec.layers[l].kind.gates * u
+        switch network.recurrence[l] {
+        case .packed(let pk):
+            if !accumulate { for r in 0..<b { (c + r * ldc).update(repeating: 0, count: gu) } }
+            pk.gateProduct(hPrev, into: c, ldc: ldc, rows: b)
+        case .smallKernel(let t):
+            if !accumulate { for r in 0..<b { (c + r * ldc).update(repeating: 0, count: gu) } }
+            rnn_sgemm_nn_acc(b, gu, u, f32(hPrev), u, f32(UnsafePointer(t.baseAddress!)), gu, f32(c), ldc)
+        case .blas:
+            let tw = UnsafePointer(network.params.baseAddress! + network.layout.entries[l].tw!)
+            Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
+                        b: tw, ldb: u, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+        }
+    }
+
     /// Steps `(p, n]` of gated layer `l` forward with the current weights.
     static func forward<Kind: GatedLayerDefinition, Scalar: RNNScalar>(_: Kind.Type, _ network: Network<Scalar>,
                                                                        _ view: BatchView<Scalar>, layer l: Int,

@@ -92,17 +92,7 @@ enum GRULayer: GatedLayerDefinition {
         let hPrev = UnsafePointer(network.slot(network.h[l], l, m - 1))         // (B, U)
         let hOut = network.slot(network.h[l], l, m)                             // (B, U)
         let scratch = network.gatedScratch.baseAddress!                         // TW·h_{m-1}, (B, 3U)
-        switch network.recurrence[l] {
-        case .packed(let pk):
-            scratch.update(repeating: 0, count: b * gu)
-            pk.gateProduct(hPrev, into: scratch, ldc: gu, rows: b)
-        case .smallKernel(let t):
-            scratch.update(repeating: 0, count: b * gu)
-            rnn_sgemm_nn_acc(b, gu, u, f32(hPrev), u, f32(UnsafePointer(t.baseAddress!)), gu, f32(scratch), gu)
-        case .blas:
-            Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
-                        b: UnsafePointer(w + e.tw!), ldb: u, beta: 0, c: scratch, ldc: gu)
-        }
+        GatedLayer.recurrentProduct(network, layer: l, hPrev, into: scratch, ldc: gu, accumulate: false)
         GRUCell.forward(g, recurrent: UnsafePointer(scratch), recurrentStride: gu, bt: UnsafePointer(w + e.bt!),
                         hPrev: hPrev, h: hOut, lanes: b, units: u, stride: network.auxWidth[l], vectorised: vectorised)
     }

@@ -76,22 +76,13 @@ enum LSTMLayer: GatedLayerDefinition {
     @inline(__always)
     static func forwardStep<Scalar: RNNScalar>(_ network: Network<Scalar>, layer l: Int, step m: Int,
                                                biasSum: UnsafePointer<Scalar>?, vectorised: Bool) {
-        let b = network.lanes, u = network.spec.layers[l].units, gu = 4 * u
+        let b = network.lanes, u = network.spec.layers[l].units
         let aw = network.auxWidth[l]
         let g = network.auxSlot(l, m)                                           // (B, aw)
         let gPrev = UnsafePointer(network.auxSlot(l, m - 1))                    // (B, aw)
         let hPrev = UnsafePointer(network.slot(network.h[l], l, m - 1))         // (B, U)
         let hOut = network.slot(network.h[l], l, m)                             // (B, U)
-        switch network.recurrence[l] {
-        case .packed(let pk):
-            pk.gateProduct(hPrev, into: g, ldc: aw, rows: b)
-        case .smallKernel(let t):
-            rnn_sgemm_nn_acc(b, gu, u, f32(hPrev), u, f32(UnsafePointer(t.baseAddress!)), gu, f32(g), aw)
-        case .blas:
-            let tw = UnsafePointer(network.params.baseAddress! + network.layout.entries[l].tw!)
-            Scalar.gemm(transA: false, transB: true, m: b, n: gu, k: u, alpha: 1, a: hPrev, lda: u,
-                        b: tw, ldb: u, beta: 1, c: g, ldc: aw)
-        }
+        GatedLayer.recurrentProduct(network, layer: l, hPrev, into: g, ldc: aw, accumulate: true)
         LSTMCell.forward(g, previous: gPrev, h: hOut, lanes: b, units: u, stride: aw, bias: biasSum, vectorised: vectorised)
     }
 
