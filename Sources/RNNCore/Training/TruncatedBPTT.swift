@@ -103,42 +103,14 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         // horizon when diagnostics are on); the keep - tau_b extra slots amortise the shift to
         // about one (B, U) copy per step (none extra when tau_b = keep).
         let keep = historySteps(steps: batch.steps, tauMax: tauMax)
-        let network = network, update = network.update, params = network.params
         network.prepare(lanes: batch.lanes, slots: min(batch.steps, max(2 * keep - tauB, keep)) + 1,
                         chunkRows: min(batch.steps, tauB))
         prepareWindow(lanes: batch.lanes, rows: min(batch.steps, keep))
         prepareDiagnostics(lanes: batch.lanes, steps: batch.steps)
+        let points = UpdateGrid.updateSteps(length: batch.steps, truncation: truncation)
         batch.withView { view in
-            var p = 0
-            while p < view.steps {
-                let n = min(p + tauB, view.steps)
-                // This update needs h from a - 1 = n - keep on; later ones start later still.
-                network.makeRoom(through: n, keepFrom: max(0, n - keep), computed: p)
-                network.forward(view, from: p, to: n)
-                let (lossSum, elements) = network.lossAndInjection(view, from: p, to: n, inject: true)
-                if elements > 0 {
-                    let a = max(1, n - tauMax + 1)
-                    let meanLoss = lossSum / Double(elements)
-                    guard meanLoss.isFinite else {
-                        result.divergence = "loss is \(meanLoss) at step \(n)"
-                        return
-                    }
-                    backward(view, windowStart: a, from: p, to: n)
-                    let stepped = update.take(grads, into: params, lossSum: lossSum, elements: elements, step: n,
-                                              result: &result) { norm in
-                        // Diagnostics of sampled updates: their own passes and buffers, before the step.
-                        let sampled = diagnostics.samples(update: update.steps + 1)
-                            ? diagnose(view, update: update.steps + 1, from: p, to: n, tauMax: tauMax) : nil
-                        observer?(UpdateEvent(step: n, previousStep: p, windowStart: a, loss: meanLoss,
-                                              elements: elements, gradNorm: norm,
-                                              gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
-                    }
-                    guard stepped else { return }
-                    result.windowStepsSum += n - a + 1
-                    result.longestWindow = max(result.longestWindow, n - a + 1)
-                }
-                p = n
-            }
+            runUpdates(view, at: points, keep: keep, windowStart: { _, n in max(1, n - tauMax + 1) },
+                       diagnosticsTauMax: { _, _ in tauMax }, normaliser: nil, crossing: 1, observer: observer, result: &result)
         }
         return result
     }
@@ -170,7 +142,6 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
             previous = n
         }
         let keep = historySteps(steps: batch.steps, tauMax: longest)
-        let network = network, update = network.update, params = network.params
         network.prepare(lanes: batch.lanes, slots: min(batch.steps, 2 * keep) + 1, chunkRows: longest)
         prepareWindow(lanes: batch.lanes, rows: min(batch.steps, keep))
         prepareDiagnostics(lanes: batch.lanes, steps: batch.steps)
@@ -180,38 +151,56 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
                                            steps: batch.steps)
         let crossing = Scalar(1 / random.continueProbability)
         batch.withView { view in
-            var p = 0
-            for n in points {
-                network.makeRoom(through: n, keepFrom: max(0, n - keep), computed: p)
-                network.forward(view, from: p, to: n)
-                let (lossSum, elements) = network.lossAndInjection(view, from: p, to: n, inject: true)
-                if elements > 0 {
-                    let meanLoss = lossSum / Double(elements)
-                    guard meanLoss.isFinite else {
-                        result.divergence = "loss is \(meanLoss) at step \(n)"
-                        return
-                    }
-                    // The injection holds each error over `elements`; ARTBP's is over E.
+            runUpdates(view, at: points, keep: keep, windowStart: { p, _ in p + 1 }, diagnosticsTauMax: { p, n in n - p },
+                       normaliser: normaliser, crossing: crossing, observer: observer, result: &result)
+        }
+        return result
+    }
+
+    /// The updates at `points` (ascending, the last the batch's last step) of a prepared batch:
+    /// forward over `(p, n]`, the loss and its injection (over the window's own count, or over
+    /// `normaliser` when given: random truncation's `E`), the backward pass to `windowStart(p, n)`
+    /// with `crossing` per step crossed, then the shared update step, its observer and sampled
+    /// diagnostics (reference horizon from `diagnosticsTauMax(p, n)`). Stops at a divergence.
+    @inline(__always)
+    func runUpdates(_ view: BatchView<Scalar>, at points: [Int], keep: Int, windowStart: (Int, Int) -> Int,
+                    diagnosticsTauMax: (Int, Int) -> Int, normaliser: Double?, crossing: Scalar,
+                    observer: ((UpdateEvent<Scalar>) -> Void)?, result: inout BatchResult) {
+        let network = network, update = network.update, params = network.params
+        var p = 0
+        for n in points {
+            // This update needs h from a - 1 >= n - keep on; later ones start later still.
+            network.makeRoom(through: n, keepFrom: max(0, n - keep), computed: p)
+            network.forward(view, from: p, to: n)
+            let (lossSum, elements) = network.lossAndInjection(view, from: p, to: n, inject: true)
+            if elements > 0 {
+                let a = windowStart(p, n)
+                let meanLoss = lossSum / Double(elements)
+                guard meanLoss.isFinite else {
+                    result.divergence = "loss is \(meanLoss) at step \(n)"
+                    return
+                }
+                if let normaliser {  // the injection holds each error over `elements`; ARTBP's is over E
                     let factor = Scalar(Double(elements) / normaliser)
                     let injected = network.outputSlot(network.inject, p + 1)
                     for j in 0..<((n - p) * network.lanes * network.spec.outputs) { injected[j] *= factor }
-                    backward(view, windowStart: p + 1, from: p, to: n, crossing: crossing)
-                    let stepped = update.take(grads, into: params, lossSum: lossSum, elements: elements, step: n,
-                                              result: &result) { norm in
-                        let sampled = diagnostics.samples(update: update.steps + 1)
-                            ? diagnose(view, update: update.steps + 1, from: p, to: n, tauMax: n - p) : nil
-                        observer?(UpdateEvent(step: n, previousStep: p, windowStart: p + 1, loss: meanLoss,
-                                              elements: elements, gradNorm: norm,
-                                              gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
-                    }
-                    guard stepped else { return }
-                    result.windowStepsSum += n - p
-                    result.longestWindow = max(result.longestWindow, n - p)
                 }
-                p = n
+                backward(view, windowStart: a, from: p, to: n, crossing: crossing)
+                let stepped = update.take(grads, into: params, lossSum: lossSum, elements: elements, step: n,
+                                          result: &result) { norm in
+                    // Diagnostics of sampled updates: their own passes and buffers, before the step.
+                    let sampled = diagnostics.samples(update: update.steps + 1)
+                        ? diagnose(view, update: update.steps + 1, from: p, to: n, tauMax: diagnosticsTauMax(p, n)) : nil
+                    observer?(UpdateEvent(step: n, previousStep: p, windowStart: a, loss: meanLoss,
+                                          elements: elements, gradNorm: norm,
+                                          gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
+                }
+                guard stepped else { return }
+                result.windowStepsSum += n - a + 1
+                result.longestWindow = max(result.longestWindow, n - a + 1)
             }
+            p = n
         }
-        return result
     }
 
     // MARK: - Window workspace
