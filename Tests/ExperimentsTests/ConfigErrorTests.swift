@@ -56,7 +56,7 @@ struct ConfigErrorTests {
                        expected: ["6:59: training.tau_max: rtrl is an online algorithm: it carries the influence forward and truncates nothing; leave tau_max out (tau_b sets the update interval, default 1)"]),
         BrokenYAMLCase(id: "rflo on a gated layer", yaml: validBase.replacingOccurrences(of: "type: rnn, units: 4, activation: tanh", with: "type: lstm, units: 4")
                         .replacingOccurrences(of: "batch: 4}", with: "batch: 4, algorithm: rflo}"),
-                       expected: ["6:44: training.algorithm: layer 0: rflo supports rnn layers only, not lstm"]),
+                       expected: ["6:44: training.algorithm: layer 0: rflo supports rnn and indrnn layers only, not lstm"]),
         BrokenYAMLCase(id: "rflo_decay without rflo", yaml: validBase.replacingOccurrences(of: "batch: 4}", with: "batch: 4, algorithm: uoro, rflo_decay: 0.5}"),
                        expected: ["6:62: training.rflo_decay: rflo_decay applies to algorithm: rflo only"]),
         BrokenYAMLCase(id: "unknown algorithm", yaml: validBase.replacingOccurrences(of: "batch: 4}", with: "batch: 4, algorithm: rtlr}"),

@@ -108,7 +108,7 @@ public enum Algorithm: Sendable, Equatable, Codable {
     }
 
     /// Why this algorithm cannot train `spec` (a plain sentence), or nil: the online algorithms
-    /// need a recurrent layer and no recurrent softmax layer; rflo takes rnn layers only.
+    /// need a recurrent layer and no recurrent softmax layer; rflo takes rnn and indrnn layers only.
     public func problem(with spec: NetworkSpec) -> String? {
         guard case .online(let a, _, let decay, let feedback) = self else { return nil }
         do { _ = try OnlineGradient<Double>(spec: spec, algorithm: a, lanes: 1, rfloDecay: decay, rfloFeedback: feedback) } catch {

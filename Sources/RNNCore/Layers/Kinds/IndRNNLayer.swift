@@ -10,11 +10,14 @@
 /// ```
 /// Truncation cuts the recurrence at `a` exactly as for `rnn`: `h_{a-1}` enters `Δw_t` as a
 /// constant. The input projection of a chunk and `ΔSW` are single GEMMs; the recurrence is one
-/// element-wise pass per step (no product with a `U × U` matrix). The online algorithms do not
-/// train it yet (`supportsOnlineAlgorithms`: `OnlineGradient` refuses the stack with a sentence).
+/// element-wise pass per step (no product with a `U × U` matrix).
+///
+/// Online (SPEC 3.5): the engine's rnn step with the element-wise product (`Ds = Dt = σ'(z)`,
+/// `J = diag(σ' ⊙ w_t)`); a parameter of unit `k` touches only unit `k`'s state, so within the
+/// layer `snap1` is exact (`OnlineGradient.diagonalCarry`), `rtrl`'s own block a row scaling, and
+/// `rflo` the rnn rule with `w_t` for `TW`'s diagonal.
 enum IndRNNLayer: LayerDefinition {
-    static let traits = LayerTraits(gates: 1, isRecurrent: true, isGated: false, recurrentWeight: .diagonal,
-                                    supportsOnlineAlgorithms: false)
+    static let traits = LayerTraits(gates: 1, isRecurrent: true, isGated: false, recurrentWeight: .diagonal)
 
     static func forward<Scalar: RNNScalar>(_ network: Network<Scalar>, _ view: BatchView<Scalar>,
                                            layer l: Int, from p: Int, to n: Int) {
@@ -31,6 +34,10 @@ enum IndRNNLayer: LayerDefinition {
             }
             network.activate(zm, layer: l, rows: b, from: m, view)
         }
+    }
+
+    static func onlineStep<Scalar: RNNScalar>(_ engine: OnlineGradient<Scalar>, layer l: Int, _ w: UnsafePointer<Scalar>) {
+        engine.plainLayerStep(l, w, recurrent: true)
     }
 
     static func backward<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, _ view: BatchView<Scalar>,

@@ -25,7 +25,7 @@ public enum OnlineAlgorithm: String, Sendable, Codable, CaseIterable {
     /// Unbiased online recurrent optimisation (Tallec & Ollivier 2018): one rank-one pair.
     case uoro
     /// Random-feedback local online learning (Murray 2019) with symmetric feedback and decay λ;
-    /// rnn layers only.
+    /// rnn and indrnn layers only.
     case rflo
 }
 

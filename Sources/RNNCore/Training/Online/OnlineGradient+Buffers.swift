@@ -266,12 +266,13 @@ extension OnlineGradient {
         init(_ shapes: [Shape], lanes b: Int, _ arena: AlignedBuffers) {
             var sw: [Int] = [], tw: [Int] = [], total = 0
             for shape in shapes {
+                let matrix = shape.isRecurrent && !shape.isDiagonal  // a diagonal `w_t` has no product
                 let keep = Self.keepsTranspose(lanes: b, rows: shape.rows, inputs: shape.inputs,
-                                     units: shape.isRecurrent ? shape.units : 0)
+                                     units: matrix ? shape.units : 0)
                 sw.append(keep ? total : -1)
                 if keep { total += shape.rows * shape.inputs }
-                tw.append(keep && shape.isRecurrent ? total : -1)
-                if keep && shape.isRecurrent { total += shape.rows * shape.units }
+                tw.append(keep && matrix ? total : -1)
+                if keep && matrix { total += shape.rows * shape.units }
             }
             self.values = arena.zeros(total)
             self.sw = sw; self.tw = tw

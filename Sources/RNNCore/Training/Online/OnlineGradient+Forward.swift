@@ -57,8 +57,8 @@ extension OnlineGradient {
         }
     }
 
-    /// One step of an rnn layer (`recurrent`) or a dense layer for every lane:
-    /// `z = b + x W_sᵀ (+ h_{n-1} W_tᵀ)`, `h = σ(z)` (the top of a cross-entropy stack: the softmax
+    /// One step of an rnn or indrnn layer (`recurrent`) or a dense layer for every lane:
+    /// `z = b + x W_sᵀ (+ h_{n-1} W_tᵀ`, indrnn `+ h_{n-1} ⊙ w_t)`, `h = σ(z)` (the top of a cross-entropy stack: the softmax
     /// keeping each lane's `log Σ_j exp(z_j)`), and up to the top recurrent layer
     /// `Ds = Dt = σ'(z)`.
     func plainLayerStep(_ l: Int, _ w: UnsafePointer<Scalar>, recurrent: Bool) {
@@ -70,10 +70,7 @@ extension OnlineGradient {
         let z = layers.h[l]
         for lane in 0..<b { (z + lane * u).update(from: w + sh.b, count: u) }
         timesWeightsTransposed(l, recurrent: false, m: b, a: x, lda: i, w, beta: 1, c: z, ldc: u)
-        if recurrent {
-            timesWeightsTransposed(l, recurrent: true, m: b, a: UnsafePointer(layers.hPrev[l]), lda: u, w, beta: 1,
-                                   c: z, ldc: u)
-        }
+        if recurrent { addRecurrentProduct(l, m: b, a: UnsafePointer(layers.hPrev[l]), lda: u, w, c: z, ldc: u) }
         if l == top { readout.logits.update(from: z, count: b * u) }
         if l == top && sh.activation == .softmax && spec.loss == .crossEntropy {
             // Softmax keeping each lane's log Σ_j exp(z_j) for its cross-entropy.
@@ -180,6 +177,23 @@ extension OnlineGradient {
 
 
     // MARK: - Products with the weights
+
+    /// `c (m, U) += a (m, U) · TWᵀ` for recurrent layer `l` (rows of `m` lanes): the product with
+    /// `W_t` (`timesWeightsTransposed`), or for a diagonal `TW` the element-wise `a ⊙ w_t`.
+    @inline(__always)
+    func addRecurrentProduct(_ l: Int, m: Int, a: UnsafePointer<Scalar>, lda: Int, _ w: UnsafePointer<Scalar>,
+                             c: UnsafeMutablePointer<Scalar>, ldc: Int) {
+        let sh = shapes[l]
+        guard sh.isDiagonal else {
+            timesWeightsTransposed(l, recurrent: true, m: m, a: a, lda: lda, w, beta: 1, c: c, ldc: ldc)
+            return
+        }
+        let wt = w + sh.tw, u = sh.units
+        for r in 0..<m {
+            let ar = a + r * lda, cr = c + r * ldc
+            for k in 0..<u { cr[k] += ar[k] * wt[k] }
+        }
+    }
 
     /// Refreshes the transposed weights from `w` (at the start of each `advance`).
     func transposeWeights(_ w: UnsafePointer<Scalar>) {

@@ -76,6 +76,10 @@ extension OnlineGradient {
     func rnnCarry(_ l: Int, _ w: UnsafePointer<Scalar>, count: Int, targets: Bool) {
         let sh = shapes[l]
         guard let Mb = perLayer.m[l], count > 0 else { return }
+        if sh.isDiagonal {
+            diagonalCarry(l, w, count: count, targets: targets)
+            return
+        }
         let u = sh.units, i = sh.inputs, C = sh.blockStride, ldv = perLayer.inputStride
         // Each lane's [x; h_{n-1}; 1].
         let x = layerInput(l), hp = layers.hPrev[l]
@@ -105,6 +109,54 @@ extension OnlineGradient {
         OnlineRows.axpy(rows: u, n: i, acc + sh.sw, ldd: i, s: one, ss: 0, src: g, lds: C)
         OnlineRows.axpy(rows: u, n: u, acc + sh.tw, ldd: u, s: one, ss: 0, src: g + i, lds: C)
         OnlineRows.axpy(rows: u, n: 1, acc + sh.b, ldd: 1, s: one, ss: 0, src: g + i + u, lds: C)
+    }
+
+    /// An indrnn layer's M̄ one step on (`rnnCarry`'s rule with `TW = diag(w_t)`): unit `k`'s row is
+    /// `[W_s row k | w_t[k] | b[k]]`, and since `J = diag(σ'(z) ⊙ w_t)` keeps SnAp-1's pattern, snap1
+    /// is the layer's exact influence here (SPEC 3.5):
+    /// `M̄_n[k, :] = a_k M̄_{n-1}[k, :] + σ'(z_{n,k}) [x; h_{n-1,k}; 1]`, `a_k = σ'(z_{n,k}) w_t[k]`
+    /// (snap1) or `λ` (rflo). The `W_s` columns run in the row kernel (`v = x`, shared by the rows);
+    /// the two columns whose input is the row's own (`h_{n-1,k}`, 1) in a loop.
+    func diagonalCarry(_ l: Int, _ w: UnsafePointer<Scalar>, count: Int, targets: Bool) {
+        let sh = shapes[l]
+        guard let Mb = perLayer.m[l] else { return }
+        let u = sh.units, i = sh.inputs, C = sh.blockStride, ldv = perLayer.inputStride
+        let wt = w + sh.tw
+        let x = layerInput(l), hp = layers.hPrev[l]
+        for q in 0..<count {
+            let lane = perLayer.activeLanes[q]
+            (perLayer.inputs + lane * ldv).update(from: x + lane * i, count: i)
+        }
+        let snap = algorithm == .snap1, lambda = Scalar(rfloDecay)
+        let errors = targets ? UnsafePointer(perLayer.errors + stateOffset[l]) : nil
+        let g = perLayer.gradientRows
+        let rowStride = perLayer.rowStride[l], laneStride = perLayer.laneStride[l]
+        OnlineRows.carry(rows: u, n: i, lanes: perLayer.activeLanes, count: count, Mb, ldr: rowStride, ldl: laneStride,
+                         d: layers.ds[l], sdt: u, diag: snap ? wt : nil, lambda: lambda, v: perLayer.inputs, ldv: ldv,
+                         e: errors, set: stackedStateSize, g: g, ldg: C)
+        for k in 0..<u {
+            var gw: Scalar = 0, gb: Scalar = 0
+            for q in 0..<count {
+                let lane = perLayer.activeLanes[q]
+                let d = layers.ds[l][lane * u + k]
+                let a = snap ? d * wt[k] : lambda
+                let row = Mb + k * rowStride + lane * laneStride
+                row[i] = a * row[i] + d * hp[lane * u + k]
+                row[i + 1] = a * row[i + 1] + d
+                if let errors {
+                    let e = errors[lane * stackedStateSize + k]
+                    gw += e * row[i]
+                    gb += e * row[i + 1]
+                }
+            }
+            g[k * C + i] = gw
+            g[k * C + i + 1] = gb
+        }
+        guard targets else { return }
+        let acc = backward.accumulator, one = UnsafePointer(backward.one)
+        OnlineRows.axpy(rows: u, n: i, acc + sh.sw, ldd: i, s: one, ss: 0, src: g, lds: C)
+        OnlineRows.axpy(rows: u, n: 1, acc + sh.tw, ldd: 1, s: one, ss: 0, src: g + i, lds: C)
+        OnlineRows.axpy(rows: u, n: 1, acc + sh.b, ldd: 1, s: one, ss: 0, src: g + i + 1, lds: C)
     }
 
     /// `M̄^l_n` of one lane from `M̄^l_{n-1}`, for a gated layer (lstm, gru).

@@ -12,7 +12,9 @@
 /// M^l_n[:, 0 ..< cols_{l-1}] += Jx · M^{l-1}_n[h rows]                   one GEMM
 /// M^l_n[s, own row r = gU+k] += I^l_n[s]: Ds[s,g] x, Dt[s,g] h_{n-1}, Ds[s,g], Dt[s,g]
 /// ```
-/// (`k = s mod U`; rnn: `Jt = diag(σ') TW`, so `M_n = D_n (TW M_{n-1} + SW M^{l-1}_n + I_n)`).
+/// (`k = s mod U`; rnn: `Jt = diag(σ') TW`, so `M_n = D_n (TW M_{n-1} + SW M^{l-1}_n + I_n)`;
+/// indrnn: `Jt = diag(σ' ⊙ w_t)`, the first product a row scaling, `≈ S·cols`, and the immediate
+/// influence of `w_t[k]` is `σ'(z_k) h_{n-1,k}` on row `k` only).
 /// Dense layers between recurrent layers get `M^d_n = Jx^d M^{d-1}_n[h] + I^d` (no time term).
 /// The new block is formed in the layer's spare block and swapped in: a lane's `M` stays in
 /// L2 between its two GEMMs (`(S, cols)` is 200 KB for the rnn(32) benchmark layer).
@@ -37,7 +39,14 @@ extension OnlineGradient {
                 let d = layers.ds[l] + lane * S * G, e = layers.dt[l] + lane * S * G, sc = layers.selfCoef[l] + lane * S
                 let old = rtrlBlock(l, lane), new = rtrlBlock(l, spare)
                 let J = rtrl.jacobian
-                if sh.isRecurrent {
+                if sh.isDiagonal {
+                    // indrnn: Jt = diag(σ'(z) ⊙ w_t), so M_n[k, :] = σ'(z_k) w_t[k] M_{n-1}[k, :], a row scaling.
+                    let wt = w + sh.tw
+                    for k in 0..<u {
+                        let a = e[k] * wt[k], src = old + k * cols, dst = new + k * cols
+                        for j in 0..<cols { dst[j] = a * src[j] }
+                    }
+                } else if sh.isRecurrent {
                     // Jt (S × U), then M_n = Jt · M_{n-1}[h rows] (+ lstm's c rows).
                     J.update(repeating: 0, count: S * u)
                     for g in 0..<G {
@@ -76,7 +85,9 @@ extension OnlineGradient {
                         let rowBase = new + half * u * cols, dg = UnsafePointer(d + half * u * G + g)
                         let eg = UnsafePointer(e + half * u * G + g)
                         OnlineRows.axpy(rows: u, n: i, rowBase + sh.sw + g * u * i, ldd: cols + i, s: dg, ss: G, src: x, lds: 0)
-                        if sh.isRecurrent {
+                        if sh.isDiagonal {
+                            for k in 0..<u { rowBase[k * cols + sh.tw + k] += eg[k * G] * hp[k] }  // w_t[k]: h_{n-1,k}
+                        } else if sh.isRecurrent {
                             OnlineRows.axpy(rows: u, n: u, rowBase + sh.tw + g * u * u, ldd: cols + u, s: eg, ss: G, src: hp, lds: 0)
                         }
                         for k in 0..<u {

@@ -27,14 +27,19 @@ extension OnlineGradient {
         }
 
         var isRecurrent: Bool { traits.isRecurrent }
+        /// `TW` is the diagonal `w_t` (element-wise recurrence, indrnn): unit `k`'s own recurrent
+        /// parameter is one entry, `w_t[k]`, whose input is `h_{n-1,k}`.
+        var isDiagonal: Bool { traits.recurrentWeight == .diagonal }
+        /// Columns of a weight row's `W_t` part: `U` (matrix), 1 (diagonal), 0 (dense).
+        var recurrentColumns: Int { isRecurrent ? (isDiagonal ? 1 : units) : 0 }
         var isGated: Bool { traits.isGated }
         /// The state has a cell `c` beside `h` (`S = 2U`).
         var hasCell: Bool { traits.hasCell }
         /// How the state depends on the previous state outside `TW` (what `self` multiplies).
         var directDependence: DirectStateDependence { traits.directDependence }
         /// Columns of one (state row, gate) block of the per-layer influence: `I + U + 1` (rnn),
-        /// `I + U + 2` (gated).
-        var blockColumns: Int { inputs + (isRecurrent ? units : 0) + (isGated ? 2 : 1) }
+        /// `I + U + 2` (gated), `I + 2` (indrnn: `W_s` row, `w_t[k]`, `b[k]`).
+        var blockColumns: Int { inputs + recurrentColumns + (isGated ? 2 : 1) }
         /// The row stride of M̄ in memory: `blockColumns` rounded up to 16 scalars, so that every
         /// row starts on a 64-byte line (float32) and the row kernels' vector loads and stores do
         /// not split across lines. The padding stays 0 and is not part of `OnlineState`.
@@ -68,7 +73,9 @@ extension OnlineGradient {
                                   into base: UnsafeMutablePointer<S>) {
             let ws = base + sw + r * inputs
             for j in 0..<inputs { ws[j] += a * x[j] }
-            if isRecurrent {
+            if isDiagonal {
+                base[tw + r] += t * hPrev[r]
+            } else if isRecurrent {
                 let wt = base + tw + r * units
                 for j in 0..<units { wt[j] += t * hPrev[j] }
             }

@@ -38,9 +38,10 @@ extension OnlineGradient {
                 ts.update(repeating: 0, count: b * R)
             }
             if sh.isRecurrent && !sh.isGated {
-                // Ds = Dt: t = σ' ⊙ (tx SWᵀ + ã TWᵀ), the second product added onto the first.
+                // Ds = Dt: t = σ' ⊙ (tx SWᵀ + ã TWᵀ), the second product added onto the first
+                // (indrnn: ã ⊙ w_t).
                 let aL = uoro.a + stateOffset[l]
-                timesWeightsTransposed(l, recurrent: true, m: b, a: UnsafePointer(aL), lda: S, w, beta: 1, c: ts, ldc: R)
+                addRecurrentProduct(l, m: b, a: UnsafePointer(aL), lda: S, w, c: ts, ldc: R)
                 for lane in 0..<b {
                     let d = layers.ds[l] + lane * u, tsL = ts + lane * R, out = uoro.ja + lane * S + stateOffset[l]
                     for k in 0..<u { out[k] = d[k] * tsL[k] }
@@ -139,7 +140,14 @@ extension OnlineGradient {
         let x = layerInput(l) + lane * i
         let xx = Self.sumOfSquares(x, i) + 1
         var total = 0.0
-        if sh.isRecurrent {
+        if sh.isDiagonal {
+            // ν̃[w_t k] = ct_k h_{n-1,k}: one entry per row.
+            let hp = layers.hPrev[l] + lane * u
+            for r in 0..<R {
+                let t = Double(ct[r]) * Double(hp[r])
+                total += Double(cs[r]) * Double(cs[r]) * xx + t * t
+            }
+        } else if sh.isRecurrent {
             let hh = Self.sumOfSquares(layers.hPrev[l] + lane * u, u) + (sh.isGated ? 1 : 0)
             for r in 0..<R { total += Double(cs[r]) * Double(cs[r]) * xx + Double(ct[r]) * Double(ct[r]) * hh }
         } else {
@@ -163,7 +171,11 @@ extension OnlineGradient {
                               norm: true)
         }
         var squares = block(sh.sw, i, cs, x) + block(sh.b, 1, cs, one)
-        if sh.isRecurrent {
+        if sh.isDiagonal {
+            // θ̃[w_t k] ← θ̃[w_t k] · inv0 + (ct_k / ρ1) h_{n-1,k}: one column, v stepping with the row.
+            squares += OnlineRows.update(rows: R, n: 1, theta + sh.tw, ldm: 1, a: inv0, sa: 0, d: UnsafePointer(ct), sd: 1,
+                                         v: UnsafePointer(layers.hPrev[l] + lane * u), sv: 1, norm: true)
+        } else if sh.isRecurrent {
             squares += block(sh.tw, u, ct, UnsafePointer(layers.hPrev[l] + lane * u))
             if sh.isGated { squares += block(sh.bt, 1, ct, one) }
         }

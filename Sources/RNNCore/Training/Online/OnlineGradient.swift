@@ -128,7 +128,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
             throw OnlineGradientError("layer \(l): \(spec.layers[l].kind.rawValue) layers are trained by bptt only so far; the online algorithms (rtrl, snap1, uoro, rflo) do not support them yet")
         }
         if algorithm == .rflo, let l = spec.layers.firstIndex(where: { $0.isGated }) {
-            throw OnlineGradientError("layer \(l): rflo supports rnn layers only, not \(spec.layers[l].kind.rawValue)")
+            throw OnlineGradientError("layer \(l): rflo supports rnn and indrnn layers only, not \(spec.layers[l].kind.rawValue)")
         }
         if algorithm == .rflo && rfloFeedback == .random && top == spec.layers.count - 1 {
             throw OnlineGradientError("rflo_feedback: random replaces a readout's weights in the error it sends down, and the top layer (\(top)) is recurrent: add a dense readout layer on top")
