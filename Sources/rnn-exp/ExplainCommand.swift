@@ -101,6 +101,7 @@ extension RNNExp {
             case .snap1: return "snap1 keeps only each unit's own parameter row of it (SnAp-1)."
             case .uoro: return "uoro keeps an unbiased rank-one estimate of it, driven by ±1 noise."
             case .rflo: return "rflo replaces the recurrent Jacobian by a decay λ (a local eligibility trace)."
+            case .kfRTRL: return "kf-rtrl keeps an unbiased Kronecker-factored estimate of each layer's block of it (A ⊗ u), driven by ±1 noise."
             }
         }
     }

@@ -161,7 +161,7 @@ struct OnlineExactnessTests {
 
     @Test(arguments: OnlineAlgorithm.allCases)
     func float32AgreesWithFloat64(_ algorithm: OnlineAlgorithm) throws {
-        let layers: [(LayerKind, Int, Activation)] = algorithm == .rflo
+        let layers: [(LayerKind, Int, Activation)] = algorithm.isPlainLayersOnly
             ? [(.rnn, 4, .tanh), (.rnn, 3, .tanh), (.dense, 3, .softmax)]
             : [(.lstm, 4, .tanh), (.gru, 3, .tanh), (.dense, 3, .softmax)]
         let spec = NetworkSpec(inputs: 2, layers: layers, loss: .crossEntropy)
@@ -214,7 +214,7 @@ struct OnlineExactnessTests {
     /// uninterrupted run's remaining updates.
     @Test(arguments: OnlineAlgorithm.allCases)
     func midBatchCheckpointResumesBitIdentically(_ algorithm: OnlineAlgorithm) throws {
-        let layers: [(LayerKind, Int, Activation)] = algorithm == .rflo
+        let layers: [(LayerKind, Int, Activation)] = algorithm.isPlainLayersOnly
             ? [(.rnn, 3, .tanh), (.dense, 2, .tanh), (.rnn, 3, .tanh), (.dense, 2, .identity)]
             : [(.gru, 3, .tanh), (.lstm, 2, .tanh), (.dense, 2, .identity)]
         let spec = NetworkSpec(inputs: 2, layers: layers, loss: .mse)

@@ -33,6 +33,7 @@ public struct TrainingSettings: Sendable, Equatable {
 /// The values of `training.algorithm`: truncated BPTT (SPEC 3) or an online algorithm (SPEC 3.3).
 public enum AlgorithmName: String, Sendable, Codable, CaseIterable {
     case bptt, rtrl, snap1, uoro, rflo
+    case kfRTRL = "kf-rtrl"
 
     /// The online algorithm, nil for bptt.
     public var online: OnlineAlgorithm? { OnlineAlgorithm(rawValue: rawValue) }

@@ -1,6 +1,6 @@
 /// The online gradient algorithms of SPEC 3.3 (`training.algorithm`, beside `bptt`).
 ///
-/// All four run the forward step by step and carry, per lane, an estimate of the influence
+/// All five run the forward step by step and carry, per lane, an estimate of the influence
 /// `M_n = ∂s_n/∂θ` of the parameters on the recurrent state `s` (rnn, gru: `s = h`; lstm:
 /// `s = [h; c]`). At every step `m` with a target the readout (dense layers above the top
 /// recurrent layer `L`) gets its exact same-step gradient, and the recurrent parameters get
@@ -14,8 +14,9 @@
 /// | `snap1` | `M̄^l` (`n × C`, per layer) | `M̄_n[k, j] = σ'(z_{n,k}) (TW[k, k] M̄_{n-1}[k, j] + â_{n,j})` |
 /// | `uoro`  | `ã` (stacked state), `θ̃` (all parameters up to `L`) | `ã ← ρ0 J ã + ρ1 ν`, `θ̃ ← θ̃/ρ0 + νᵀI/ρ1` |
 /// | `rflo`  | `B^l` (`n × C`, per layer) | `B_n = λ B_{n-1} + σ'(z_n) â_nᵀ` |
+/// | `kf-rtrl` | `u^l` (`C`), `A^l` (`n × n`), per layer, `M ≈ A ⊗ u` | `u ← c1 p1 u + c2 p2 â`, `A ← c1/p1 H A + c2/p2 D`, `H = D TW` |
 ///
-/// `snap1` and `rflo` are per layer: the error reaches layer `l-1` through the same step only,
+/// `snap1`, `rflo` and `kf-rtrl` are per layer: the error reaches layer `l-1` through the same step only,
 /// `q^{l-1}_m = SW^lᵀ (σ'(z^l_m) ⊙ q^l_m)` (gated layers: the cell's same-step VJP).
 public enum OnlineAlgorithm: String, Sendable, Codable, CaseIterable {
     /// Exact real-time recurrent learning (Williams & Zipser 1989), whole stack.
@@ -27,6 +28,15 @@ public enum OnlineAlgorithm: String, Sendable, Codable, CaseIterable {
     /// Random-feedback local online learning (Murray 2019) with symmetric feedback and decay λ;
     /// rnn and indrnn layers only.
     case rflo
+    /// Kronecker-factored RTRL (Mujika, Meier & Steger 2018, SPEC 3.5): per layer, one unbiased
+    /// Kronecker product `A ⊗ u` of the influence; rnn and indrnn layers only.
+    case kfRTRL = "kf-rtrl"
+
+    /// Per layer (the error reaches a lower layer through the same step only), not whole-stack.
+    public var isPerLayer: Bool { self == .snap1 || self == .rflo || self == .kfRTRL }
+
+    /// Trains rnn and indrnn layers only (no gated layers).
+    public var isPlainLayersOnly: Bool { self == .rflo || self == .kfRTRL }
 }
 
 /// Where rflo's error `q` on the top recurrent layer comes from (SPEC 3.5, `training.rflo_feedback`):

@@ -182,8 +182,11 @@ extension OnlineGradient {
         /// offsets (0 for lanes without a target, and on an lstm's `c`).
         let errors: UnsafeMutablePointer<Scalar>
 
+        /// - Parameters:
+        ///   - enabled: snap1 or rflo: the influence rows.
+        ///   - errors: a per-layer algorithm (snap1, rflo, kf-rtrl): the lanes' errors `q^l`.
         init(_ shapes: [Shape], top: Int, lanes b: Int, maxWidth: Int, stackedStateSize s: Int, enabled: Bool,
-             _ arena: AlignedBuffers) {
+             errors: Bool, _ arena: AlignedBuffers) {
             var m: [UnsafeMutablePointer<Scalar>?] = [], rowStride: [Int] = [], laneStride: [Int] = []
             var counts: [Int] = []
             var maxColumns = 1, carried = false
@@ -205,7 +208,50 @@ extension OnlineGradient {
             self.recurrentDiagonal = arena.zeros(carried ? maxWidth : 0)
             self.gradientRows = arena.zeros(carried ? maxWidth * maxColumns : 0)
             self.activeLanes = arena.make(b, repeating: 0)
-            self.errors = arena.zeros(enabled ? b * s : 0)
+            self.errors = arena.zeros(errors ? b * s : 0)
+        }
+    }
+
+    /// kf-rtrl's factors and scratch (`OnlineGradient+KFRTRL`); empty for the other algorithms.
+    struct KroneckerCarry {
+        /// Per recurrent layer `l ≤ L` (nil otherwise): `u` of every lane, `(B, C_l)`,
+        /// `C_l = I + U + 1` (the columns of `[W_s | W_t | b]`; indrnn as rnn, `w_t` the diagonal).
+        let u: [UnsafeMutablePointer<Scalar>?]
+        /// `A` of every lane, `(B, U, U)` row-major.
+        let a: [UnsafeMutablePointer<Scalar>?]
+        /// `C_l` per layer (0 where not carried).
+        let columns: [Int]
+        /// (max U²) one lane's `H A` (`H = D TW`).
+        let product: UnsafeMutablePointer<Scalar>
+        /// (max C) one lane's `â = [x; h_{n-1}; 1]`.
+        let row: UnsafeMutablePointer<Scalar>
+        /// (max U) one lane's `Aᵀ q`.
+        let projected: UnsafeMutablePointer<Scalar>
+        /// (2 · recurrent layers) one lane's signs `c1, c2` per layer, bottom-up.
+        let signs: UnsafeMutablePointer<Scalar>
+
+        init(_ shapes: [Shape], top: Int, lanes b: Int, enabled: Bool, _ arena: AlignedBuffers) {
+            var u: [UnsafeMutablePointer<Scalar>?] = [], a: [UnsafeMutablePointer<Scalar>?] = [], columns: [Int] = []
+            var maxSquare = 1, maxColumns = 1, maxUnits = 1, recurrent = 0
+            for (l, shape) in shapes.enumerated() {
+                let c = shape.inputs + shape.units + 1
+                if enabled && shape.isRecurrent && l <= top {
+                    u.append(arena.zeros(b * c))
+                    a.append(arena.zeros(b * shape.units * shape.units))
+                    columns.append(c)
+                    maxSquare = max(maxSquare, shape.units * shape.units)
+                    maxColumns = max(maxColumns, c)
+                    maxUnits = max(maxUnits, shape.units)
+                    recurrent += 1
+                } else {
+                    u.append(nil); a.append(nil); columns.append(0)
+                }
+            }
+            self.u = u; self.a = a; self.columns = columns
+            product = arena.zeros(enabled ? maxSquare : 0)
+            row = arena.zeros(enabled ? maxColumns : 0)
+            projected = arena.zeros(enabled ? maxUnits : 0)
+            signs = arena.zeros(enabled ? 2 * recurrent : 0)
         }
     }
 

@@ -19,6 +19,7 @@ extension OnlineGradient {
         case .rtrl: rtrlAdvance(w)
         case .snap1, .rflo: perLayerAdvance(w)
         case .uoro: uoroAdvance(w, n)
+        case .kfRTRL: kroneckerAdvance(w, n)
         }
     }
 

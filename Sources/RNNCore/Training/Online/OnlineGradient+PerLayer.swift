@@ -251,7 +251,7 @@ extension OnlineGradient {
             let sh = shapes[l]
             let u = sh.units
             if sh.hasCell { (cot + u).update(repeating: 0, count: u) }
-            if perLayer.m[l] != nil {
+            if sh.isRecurrent {
                 (perLayer.errors + lane * stackedStateSize + stateOffset[l]).update(from: cot, count: sh.stateSize)
                 if l > 0 { layerVJP(l, lane, UnsafePointer(cot), w, grad: nil, cx: below) }
             } else {

@@ -41,7 +41,7 @@
 ///
 /// Per-step cost (multiply-adds per lane; formulas in each algorithm's file): rtrl `≈ n²P` per
 /// layer (one `Jt · M` GEMM per lane and layer, plus the cross blocks for stacks), snap1 `≈ 3P`
-/// (lstm `≈ 6P`), rflo `≈ 2P`, uoro `≈ n² + 5P`, each plus the forward and the readout. How a
+/// (lstm `≈ 6P`), rflo `≈ 2P`, uoro `≈ n² + 5P`, kf-rtrl `≈ n³ + 3P`, each plus the forward and the readout. How a
 /// step runs: the forward and the readout's errors for all lanes at once (GEMMs), then the
 /// influence lane by lane — rtrl's lane blocks stay in L2 between their GEMM and the lane's
 /// gradient — with the float32 row work in the AVX-512 / AVX2 row kernels (`OnlineRows`,
@@ -68,8 +68,8 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     /// Random feedback's `B_fb` per readout layer (nil where a layer sends its error down through
     /// its own `W_s`).
     let feedback: [UnsafePointer<Scalar>?]
-    /// UORO's noise seed (the run's seed); the noise of (epoch, batch, lane, step) is
-    /// `OnlineNoise.signs(seed: noiseSeed, ...)`.
+    /// UORO's and kf-rtrl's noise seed (the run's seed); the noise of (epoch, batch, lane, step)
+    /// is `OnlineNoise.signs(seed: noiseSeed, ...)`.
     public let noiseSeed: UInt64
 
     /// Per-layer shape and parameter offsets (`OnlineGradient+Shape`).
@@ -98,6 +98,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     let rtrl: RTRLCarry
     let perLayer: PerLayerCarry
     let uoro: UOROCarry
+    let kf: KroneckerCarry
     let transposed: TransposedWeights
 
     // MARK: Batch in flight
@@ -125,10 +126,10 @@ public final class OnlineGradient<Scalar: RNNScalar> {
             throw OnlineGradientError("\(algorithm.rawValue) needs a recurrent layer (\(LayerKind.allCases.filter(\.isRecurrent).map(\.rawValue).joined(separator: ", ")))")
         }
         if let l = spec.layers.firstIndex(where: { !$0.kind.traits.supportsOnlineAlgorithms }) {
-            throw OnlineGradientError("layer \(l): \(spec.layers[l].kind.rawValue) layers are trained by bptt only so far; the online algorithms (rtrl, snap1, uoro, rflo) do not support them yet")
+            throw OnlineGradientError("layer \(l): \(spec.layers[l].kind.rawValue) layers are trained by bptt only so far; the online algorithms (\(OnlineAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))) do not support them yet")
         }
-        if algorithm == .rflo, let l = spec.layers.firstIndex(where: { $0.isGated }) {
-            throw OnlineGradientError("layer \(l): rflo supports rnn and indrnn layers only, not \(spec.layers[l].kind.rawValue)")
+        if algorithm.isPlainLayersOnly, let l = spec.layers.firstIndex(where: { $0.isGated }) {
+            throw OnlineGradientError("layer \(l): \(algorithm.rawValue) supports rnn and indrnn layers only, not \(spec.layers[l].kind.rawValue)")
         }
         if algorithm == .rflo && rfloFeedback == .random && top == spec.layers.count - 1 {
             throw OnlineGradientError("rflo_feedback: random replaces a readout's weights in the error it sends down, and the top layer (\(top)) is recurrent: add a dense readout layer on top")
@@ -169,7 +170,8 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         q = readout.errors
         rtrl = RTRLCarry(shapes, top: top, lanes: b, maxWidth: maxWidth, enabled: algorithm == .rtrl, arena)
         perLayer = PerLayerCarry(shapes, top: top, lanes: b, maxWidth: maxWidth, stackedStateSize: s,
-                                 enabled: algorithm == .snap1 || algorithm == .rflo, arena)
+                                 enabled: algorithm == .snap1 || algorithm == .rflo, errors: algorithm.isPerLayer, arena)
+        kf = KroneckerCarry(shapes, top: top, lanes: b, enabled: algorithm == .kfRTRL, arena)
         uoro = UOROCarry(shapes, top: top, lanes: b, maxWidth: maxWidth, maxRows: maxRows, stackedStateSize: s,
                          enabled: algorithm == .uoro, arena)
         transposed = TransposedWeights(shapes, lanes: b, arena)
@@ -197,7 +199,8 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     ///   cross blocks and the columns of dense layers between); plus one spare `S_l · cols_l`
     ///   block per layer and the dense layers' blocks, scratch (not counted);
     /// - snap1, rflo: `Σ_l B · (S_l / U_l) · P_l` (lstm 2P, otherwise P);
-    /// - uoro: `B · (S + cols_L)`.
+    /// - uoro: `B · (S + cols_L)`;
+    /// - kf-rtrl: `Σ_l B · (C_l + U_l²)` (`u` and `A` per layer, `C_l = I_l + U_l + 1`).
     /// Returns 0 for a stack without a recurrent layer.
     public static func influenceScalars(spec: NetworkSpec, algorithm: OnlineAlgorithm, lanes: Int) -> Int {
         guard let top = spec.layers.lastIndex(where: { $0.isRecurrent }) else { return 0 }
@@ -210,6 +213,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
             switch algorithm {
             case .rtrl: total += lanes * s * cols
             case .snap1, .rflo: total += lanes * (s / layer.units) * layer.parameterCount
+            case .kfRTRL: total += lanes * (layer.inputs + layer.units + 1 + layer.units * layer.units)
             case .uoro: break
             }
         }
@@ -228,6 +232,11 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         }
         for (l, m) in perLayer.m.enumerated() {
             if let m { m.update(repeating: 0, count: perLayer.influenceCount[l]) }
+        }
+        for (l, u) in kf.u.enumerated() {
+            guard let u, let a = kf.a[l] else { continue }
+            u.update(repeating: 0, count: lanes * kf.columns[l])
+            a.update(repeating: 0, count: lanes * shapes[l].units * shapes[l].units)
         }
         if algorithm == .uoro {
             uoro.a.update(repeating: 0, count: lanes * stackedStateSize)

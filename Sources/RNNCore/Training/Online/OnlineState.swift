@@ -7,14 +7,14 @@
 /// - `influence`: rtrl: per layer `l ≤ L` that is recurrent, `M^l` as `(B, S_l, cols_l)` with
 ///   `cols_l` the parameters of layers `0 … l` (dense layers between are recomputed each step and
 ///   not stored); snap1 / rflo: per recurrent layer `(B, S_l, G, C_l)`; uoro: `ã` (B, S) then
-///   `θ̃` (B, cols_L).
+///   `θ̃` (B, cols_L); kf-rtrl: per recurrent layer `u` (B, C_l) then `A` (B, U_l, U_l).
 /// - `pendingGradient`: the unnormalised gradient sum of the open window (`ParameterLayout`),
 ///   with `pendingLossSum` and `pendingElements`.
 /// - `step`: steps of the batch in flight already run (0 at a batch boundary).
 /// - `tangentSquares`: uoro: `|θ̃|²` of each lane as its last pair update computed it (the next
 ///   step's `ρ0` uses it; carried rather than recomputed, so a resumed run is bit-identical);
 ///   empty otherwise.
-/// UORO's noise needs no generator state (a pure function of the step's key).
+/// UORO's and kf-rtrl's noise needs no generator state (a pure function of the step's key).
 public struct OnlineState: Sendable, Equatable, Codable {
     public var algorithm: OnlineAlgorithm
     public var lanes: Int
@@ -68,6 +68,11 @@ extension OnlineGradient {
             }
         case .uoro:
             return [(uoro.a, lanes * stackedStateSize), (uoro.theta, lanes * influenceColumns)]
+        case .kfRTRL:
+            return shapes.indices.flatMap { l -> [(UnsafeMutablePointer<Scalar>, Int)] in
+                guard let u = kf.u[l], let a = kf.a[l] else { return [] }
+                return [(u, lanes * kf.columns[l]), (a, lanes * shapes[l].units * shapes[l].units)]
+            }
         }
     }
 
