@@ -25,9 +25,26 @@ h_0 = c_0 = 0; every layer passes h_n up; sigma = logistic; ⊙ = elementwise):
           z = sigma(W_sz x + b_sz + W_tz h_{n-1} + b_tz)
           n = tanh(W_sn x + b_sn + r ⊙ (W_tn h_{n-1} + b_tn))
           h_n = (1 - z) ⊙ n + z ⊙ h_{n-1}
+  lru:    (linear recurrent unit, Orvieto et al. 2023; SPEC 2; S = "state", default U; complex
+          state s_n (S), s_0 = 0; "activation" absent or "identity", anything else ValueError)
+          lambda = exp(-exp(nu_log) + i exp(theta_log)),  gamma = exp(gamma_log)         (S)
+          s_n = lambda ⊙ s_{n-1} + gamma ⊙ ((B_re + i B_im) x_n)
+          h_n = Re((C_re + i C_im) s_n) + D ⊙ x_n            (the D term only when U == I)
+          backward (lru_step_back): a real C of a complex v is differentiated as the pair
+          G_v = dC/dRe v + i dC/dIm v. With g = dC/dh_n:
+            G_n = C_re^T g - i C_im^T g + conj(lambda) ⊙ G_{n+1}     (complete dC/ds_n)
+            dC_re += g (Re s_n)^T,  dC_im -= g (Im s_n)^T,  dD += g ⊙ x_n
+            G_w = conj(lambda) ⊙ sum_n G_n ⊙ conj(s_{n-1})
+                  (w = log lambda = -exp(nu_log) + i exp(theta_log), holomorphic chain rule)
+            dnu_log = -exp(nu_log) ⊙ Re G_w,  dtheta_log = exp(theta_log) ⊙ Im G_w
+            dgamma_log = gamma ⊙ sum_n Re(G_n ⊙ conj(B x_n)),  with G^u_n = gamma ⊙ G_n:
+            dB_re += Re(G^u_n) x_n^T,  dB_im += Im(G^u_n) x_n^T
+            dC/dx_n = B_re^T Re G^u_n + B_im^T Im G^u_n + D ⊙ g
 Flat parameter layout, layer after layer (U = units, I = inputs, matrices row-major):
   dense: W_s (U x I), b (U)        rnn: W_s (U x I), W_t (U x U), b (U)
   indrnn: W_s (U x I), w_t (U), b (U)
+  lru: nu_log (S), theta_log (S), gamma_log (S), B_re (S x I), B_im (S x I), C_re (U x S),
+       C_im (U x S), D (U) (D only when U == I)
   lstm/gru: W_s (G·U x I), W_t (G·U x U), b_s (G·U), b_t (G·U), rows in gate-block order
             (= PyTorch's weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0).
 
@@ -35,15 +52,18 @@ Truncation: updates at every multiple of tau_b and at the last step T. The updat
 errors at the steps (n_prev, n] whose mask is set; its loss is the sum of those errors divided
 by the number of elements (masked steps, times the output width except for cross-entropy); its
 gradient is that of the loss with every layer's h_{a-1} and c_{a-1} held constant (an indrnn,
-like an rnn, carries nothing below a: w_t ⊙ delta_a is dropped). An update with no masked step
+like an rnn, carries nothing below a: w_t ⊙ delta_a is dropped; an lru's complex state s_{a-1}
+is a constant in the same way: conj(lambda) ⊙ G_a is dropped, while lambda's gradient still
+gets G_a ⊙ conj(s_{a-1})). An update with no masked step
 is skipped. tau_max = 0 means full (T); tau_b = 0 means tau_max (or T).
 Losses: mse on h of the top layer; binary-cross-entropy (logs clamped at -100) and
-cross-entropy fold a sigmoid / softmax top layer (dense, rnn or indrnn), so a gated top layer
-only supports mse (other losses raise ValueError).
+cross-entropy fold a sigmoid / softmax top layer (dense, rnn or indrnn), so a gated or lru top
+layer only supports mse (other losses raise ValueError).
 
-Case JSON: {"layers": [{"kind": "dense"|"rnn"|"indrnn"|"lstm"|"gru", "inputs": I, "units": U,
-"activation": name}] ("activation" is required for dense/rnn/indrnn, ignored and may be omitted
-for lstm/gru), "loss":
+Case JSON: {"layers": [{"kind": "dense"|"rnn"|"indrnn"|"lstm"|"gru"|"lru", "inputs": I,
+"units": U, "activation": name, "state": S (lru only, optional, default U)}] ("activation" is
+required for dense/rnn/indrnn, ignored and may be omitted for lstm/gru, absent or "identity"
+for lru), "loss":
 "mse"|"binary-cross-entropy"|"cross-entropy", "weights": flat list (layout above),
 "inputs": (T, B, I) time-major, "mask": (T, B) booleans, "targets": (T, B, O) numbers or (T, B)
 class indices for cross-entropy, "tau_b": int, "tau_max": int, "credit_lags": int (optional),
@@ -56,7 +76,8 @@ strictly increasing, last = T) and c = "continue" in (0, 1]; nothing is drawn he
 n after the previous point p (0 for the first) injects the masked steps of (p, n] and propagates
 back through (p, n] only: every layer's state at p (h_p, and c_p for lstm) is a constant. Every
 backward crossing from step m+1 to step m inside the window (p < m), through any recurrent path
-(rnn's W_t, indrnn's w_t, lstm's W_t and its cell c, gru's W_t and its direct z path), multiplies
+(rnn's W_t, indrnn's w_t, lstm's W_t and its cell c, gru's W_t and its direct z path, lru's
+complex state s: the carry conj(lambda) ⊙ G_{m+1} is multiplied), multiplies
 the propagated error by 1/c, so a term dC_s/dθ through step m gets c^-(s-m). The summed error of
 the update is divided by the fixed E = (N_b / T_b) · min(1/(1-c), T_b) (E = N_b at c = 1),
 N_b = the batch's target elements (masked steps, times the output width except for
@@ -67,13 +88,23 @@ as above; "credit_lags" > 0 with "artbp" raises ValueError.
 Gradient diagnostics (SPEC 3.1): with the same tau_b and tau_max set to the reference horizon
 (0 = full), every update's "grad" is g_ref of that update. With "credit_lags": K > 0, each update
 also gets "t" (its latest step with a target) and "credit": per layer, |dC_t/dh^l_{t-k}| for
-k = 0..K (null below the window start a), see credit_profile().
+k = 0..K (null below the window start a), see credit_profile(). On an lru layer the measured
+state is its complex state s, as the 2S reals [Re s; Im s]:
+|dC_t/ds_{t-k}| = sqrt(sum |dC/dRe s|^2 + |dC/dIm s|^2) (the complete derivative, every path).
 
 Checks: --self-check compares every update's gradient, for random lstm/gru/rnn/indrnn/dense
 stacks with truncated windows and ragged masks, with central differences of that update's loss
 (a separate forward from the detached states at a-1); exits 1 above a relative error of 1e-7.
 It also checks every credit profile value against central differences of C_t with respect to
 each element of h^l_{t-k} (bumped_step_loss; limit 1e-6).
+lru (own generators, so the other cases draw as before): the same FD check of every update on
+one-layer lru stacks (U != I without D, U == I with D, S > U), lru -> dense, rnn -> lru -> dense
+(ce), lru -> lru -> dense (bce), lstm -> lru (tau_max = 1), indrnn -> lru -> gru, with truncated
+windows, tau_b > 1, ragged masks (limit 1e-7; "vs undetached" shows the truncation bites);
+credit_lru_self_check: the lru credit (bumping Re s and Im s of every lane and entry) against
+central differences (limit 1e-6); ARTBP (1)-(3) below on lru -> dense, rnn -> lru -> dense,
+lru -> dense and indrnn -> lru (the forward of (2) writes the lru in real pairs,
+[Re s; Im s], so that complex-step differentiation applies).
 ARTBP (artbp_self_check, on every layer kind and loss): (1) c = 1, points = [T] against full BPTT
 (tau_max = 0; limit 1e-14, bit-identical in practice), and c = 1 with points every k against
 BPTT(k, k) rescaled from each window's count to N_b; (2) at c < 1 every window's gradient against
@@ -132,10 +163,39 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def lru_state(L):
+    """An lru layer's complex state size S ("state", default units)."""
+    return int(L.get("state") or L["units"])
+
+
+def lru_has_d(L):
+    """D (the skip term D ⊙ x) exists only when units == inputs."""
+    return L["units"] == L["inputs"]
+
+
+LRU_KEYS = ("nu_log", "theta_log", "gamma_log", "B_re", "B_im", "C_re", "C_im", "D")
+
+
+def lru_shapes(L):
+    """(name, shape) of an lru layer's tensors in the flat layout's order."""
+    u, i, S = L["units"], L["inputs"], lru_state(L)
+    out = [("nu_log", (S,)), ("theta_log", (S,)), ("gamma_log", (S,)), ("B_re", (S, i)),
+           ("B_im", (S, i)), ("C_re", (u, S)), ("C_im", (u, S))]
+    return out + ([("D", (u,))] if lru_has_d(L) else [])
+
+
 def unpack(layers, flat):
     params, off = [], 0
     for L in layers:
         u, i = L["units"], L["inputs"]
+        if L["kind"] == "lru":
+            p = {}
+            for name, shape in lru_shapes(L):
+                size = int(np.prod(shape))
+                p[name] = flat[off:off + size].reshape(shape)
+                off += size
+            params.append(p)
+            continue
         if L["kind"] in GATES:
             gu = GATES[L["kind"]] * u
             p = {"W_s": flat[off:off + gu * i].reshape(gu, i)}
@@ -165,6 +225,9 @@ def unpack(layers, flat):
 def pack(layers, grads):
     out = []
     for L, g in zip(layers, grads):
+        if L["kind"] == "lru":
+            out += [g[name].ravel() for name, _ in lru_shapes(L)]
+            continue
         if L["kind"] in GATES:
             out += [g["W_s"].ravel(), g["W_t"].ravel(), g["b_s"], g["b_t"]]
             continue
@@ -224,9 +287,79 @@ def gru_step(p, x, h_prev):
     return h, (r, z, n, hn)
 
 
-def layer_step(p, L, below, s):
-    """One step of layer L from its state s ({"h", "c"}), updated in place. Returns the
-    pre-activation z of an rnn, indrnn or dense layer (None for lstm and gru)."""
+# ---- lru: the linear recurrent unit (Orvieto et al. 2023), complex state --------------------
+
+def lru_coeffs(p):
+    """lambda = exp(-exp(nu_log) + i exp(theta_log)) and gamma = exp(gamma_log), both (S,)."""
+    lam = np.exp(-np.exp(p["nu_log"]) + 1j * np.exp(p["theta_log"]))
+    return lam, np.exp(p["gamma_log"])
+
+
+def lru_step(p, x, s_prev):
+    """s_n = lambda ⊙ s_{n-1} + gamma ⊙ ((B_re + i B_im) x_n);
+    h_n = Re((C_re + i C_im) s_n) + D ⊙ x_n (D only when units == inputs). Returns h_n, s_n."""
+    lam, gam = lru_coeffs(p)
+    s = lam * s_prev + gam * (x @ (p["B_re"] + 1j * p["B_im"]).T)
+    h = (s @ (p["C_re"] + 1j * p["C_im"]).T).real
+    if "D" in p:
+        h = h + p["D"] * x
+    return h, s
+
+
+def lru_step_back(p, x, s_prev, s, dh, G_next, grad):
+    """Backward through one lru step. A real loss C of a complex vector v is differentiated as the
+    pair (dC/dRe v, dC/dIm v), written as one complex number G_v = dC/dRe v + i dC/dIm v; then for
+    v' = a ⊙ v (a complex, constant) G_v = conj(a) ⊙ G_v', for v' = w ⊙ v G_w = G_v' ⊙ conj(v),
+    for v = (W_re + i W_im) x with x real dC/dx = W_re^T Re G_v + W_im^T Im G_v,
+    dC/dW_re = Re G_v x^T, dC/dW_im = Im G_v x^T, and for a holomorphic lambda = f(w)
+    G_w = G_lambda ⊙ conj(f'(w)).
+    dh = dC/dh_n (B, U); G_next = dC/ds_n through s_{n+1} (complex, B x S, already multiplied by
+    conj(lambda)). Adds to grad; returns dC/dx_n, conj(lambda) ⊙ G_n (the carry to step n-1)
+    and G_n = dC/ds_n (complete)."""
+    lam, gam = lru_coeffs(p)
+    # h = C_re Re s - C_im Im s (+ D x): dC/dRe s = C_re^T dh, dC/dIm s = -C_im^T dh
+    G = dh @ p["C_re"] - 1j * (dh @ p["C_im"]) + G_next
+    grad["C_re"] += dh.T @ s.real
+    grad["C_im"] -= dh.T @ s.imag
+    dx = np.zeros_like(x)
+    if "D" in p:
+        grad["D"] += (dh * x).sum(0)
+        dx = dx + dh * p["D"]
+    # lambda (pair) gradient G ⊙ conj(s_{n-1}); lambda = exp(w), w = -exp(nu_log) + i exp(theta_log)
+    Gw = (G * np.conj(s_prev)).sum(0) * np.conj(lam)
+    grad["nu_log"] += Gw.real * (-np.exp(p["nu_log"]))
+    grad["theta_log"] += Gw.imag * np.exp(p["theta_log"])
+    # gamma (real) multiplies u = B x: dC/dgamma = Re(G ⊙ conj(u)); gamma = exp(gamma_log)
+    u = x @ (p["B_re"] + 1j * p["B_im"]).T
+    grad["gamma_log"] += (G * np.conj(u)).real.sum(0) * gam
+    Gu = gam * G                                     # dC/du, u = B_re x + i B_im x
+    grad["B_re"] += Gu.real.T @ x
+    grad["B_im"] += Gu.imag.T @ x
+    dx = dx + Gu.real @ p["B_re"] + Gu.imag @ p["B_im"]
+    return dx, np.conj(lam) * G, G
+
+
+def zero_state(L, B):
+    """The zero state of layer L for B lanes: {"h", "c"} (and the complex "s" of an lru)."""
+    st = {"h": np.zeros((B, L["units"])), "c": np.zeros((B, L["units"]))}
+    if L["kind"] == "lru":
+        st["s"] = np.zeros((B, lru_state(L)), dtype=complex)
+    return st
+
+
+def layer_step(p, L, below, s, s_bump=None):
+    """One step of layer L from its state s ({"h", "c"}, and the complex "s" of an lru), updated
+    in place. Returns the pre-activation z of an rnn, indrnn or dense layer (None for lstm, gru
+    and lru). s_bump (lru only): added to the new complex state before h is computed from it."""
+    if L["kind"] == "lru":
+        lam, gam = lru_coeffs(p)
+        s["s"] = lam * s["s"] + gam * (below @ (p["B_re"] + 1j * p["B_im"]).T)
+        if s_bump is not None:
+            s["s"] = s["s"] + s_bump
+        s["h"] = (s["s"] @ (p["C_re"] + 1j * p["C_im"]).T).real
+        if "D" in p:
+            s["h"] = s["h"] + p["D"] * below
+        return None
     if L["kind"] == "lstm":
         s["h"], s["c"], _ = lstm_step(p, below, s["h"], s["c"])
         return None
@@ -265,7 +398,10 @@ def gru_step_back(p, cache, x, h_prev, dh, grad):
 def compute(case):
     """The list of updates [{"n", "loss", "elements", "grad"}] for one case (a parsed JSON)."""
     layers, loss = case["layers"], case["loss"]
-    if layers[-1]["kind"] in GATES and loss != "mse":
+    for L in layers:
+        if L["kind"] == "lru" and L.get("activation", "identity") != "identity":
+            raise ValueError("an lru layer is linear: activation %r" % L["activation"])
+    if (layers[-1]["kind"] in GATES or layers[-1]["kind"] == "lru") and loss != "mse":
         raise ValueError("%s needs a sigmoid/softmax dense, rnn or indrnn top layer, not %s"
                          % (loss, layers[-1]["kind"]))
     P = unpack(layers, np.array(case["weights"], dtype=np.float64))
@@ -294,11 +430,19 @@ def compute(case):
     # Forward over the whole stream (weights never change with lr = 0).
     H = [np.zeros((T + 1, B, L["units"])) for L in layers]  # H[l][n] = h^l_n, H[l][0] = 0
     C = [np.zeros((T + 1, B, L["units"])) if L["kind"] == "lstm" else None for L in layers]
+    #   lru: C[l][n] = the complex state s^l_n (T + 1, B, S), C[l][0] = 0
+    for l, L in enumerate(layers):
+        if L["kind"] == "lru":
+            C[l] = np.zeros((T + 1, B, lru_state(L)), dtype=complex)
     cache = [[None] * (T + 1) for _ in layers]               # gate activations of gated layers
     Z_top = np.zeros((T + 1, B, layers[-1]["units"]))
     for n in range(1, T + 1):
         below = X[n - 1]
         for l, L in enumerate(layers):
+            if L["kind"] == "lru":
+                H[l][n], C[l][n] = lru_step(P[l], below, C[l][n - 1])
+                below = H[l][n]
+                continue
             if L["kind"] == "lstm":
                 H[l][n], C[l][n], cache[l][n] = lstm_step(P[l], below, H[l][n - 1], C[l][n - 1])
                 below = H[l][n]
@@ -355,6 +499,9 @@ def compute(case):
         carry = [np.zeros((B, L["units"])) for L in layers]  # W_t^T delta^l_{m+1} (rnn),
         #   w_t ⊙ delta^l_{m+1} (indrnn); dC/dh_m through step m+1 (gated)
         carry_c = [np.zeros((B, L["units"])) for L in layers]  # dC/dc_m through c_{m+1} (lstm)
+        for l, L in enumerate(layers):                       # lru: conj(lambda) ⊙ dC/ds_{m+1}
+            if L["kind"] == "lru":
+                carry[l] = np.zeros((B, lru_state(L)), dtype=complex)
         for step in range(n, a - 1, -1):
             from_above = None
             for l in range(len(layers) - 1, -1, -1):
@@ -366,6 +513,13 @@ def compute(case):
                 else:
                     g = g + from_above
                 h_in = X[step - 1] if l == 0 else H[l - 1][step]
+                if L["kind"] == "lru":
+                    # carry[l] after step a is dropped: s_{a-1} is a constant.
+                    from_above, carry[l], _ = lru_step_back(
+                        P[l], h_in, C[l][step - 1], C[l][step], g, carry[l], grads[l])
+                    if inv_c is not None:                   # ARTBP: the complex state crosses
+                        carry[l] = carry[l] * inv_c
+                    continue
                 if L["kind"] == "lstm":
                     # carry[l], carry_c[l] after step a are dropped: h_{a-1}, c_{a-1} constant.
                     g = g + carry[l]
@@ -467,6 +621,9 @@ def credit_profile(layers, loss, P, X, Y, mask, H, C, cache, t, a, K):
     dummy = [{k: np.zeros_like(v) for k, v in p_.items()} for p_ in P]
     carry = [np.zeros((B, L["units"])) for L in layers]
     carry_c = [np.zeros((B, L["units"])) for L in layers]
+    for l, L in enumerate(layers):
+        if L["kind"] == "lru":
+            carry[l] = np.zeros((B, lru_state(L)), dtype=complex)
     for step in range(t, a - 1, -1):
         k = t - step
         from_above = None
@@ -479,6 +636,13 @@ def credit_profile(layers, loss, P, X, Y, mask, H, C, cache, t, a, K):
             else:
                 g = g + from_above
             h_in = X[step - 1] if l == 0 else H[l - 1][step]
+            if L["kind"] == "lru":
+                # the credit of an lru is on its complex state: |dC_t/ds_step| over the 2S reals
+                from_above, carry[l], G = lru_step_back(
+                    P[l], h_in, C[l][step - 1], C[l][step], g, carry[l], dummy[l])
+                if k <= K:
+                    out[l][k] = float(np.sqrt((np.abs(G) ** 2).sum()))
+                continue
             if L["kind"] in GATES or L["kind"] in RECURRENT:
                 g = g + carry[l]                               # dC_t/dh^l_step, complete
             if k <= K:
@@ -562,7 +726,7 @@ def states_at(case, flat, s):
     """Every layer's state after step s of the untruncated forward (s = 0: zeros)."""
     layers = case["layers"]
     B = len(case["mask"][0])
-    start = [{"h": np.zeros((B, L["units"])), "c": np.zeros((B, L["units"]))} for L in layers]
+    start = [zero_state(L, B) for L in layers]
     if s == 0:
         return start
     P = unpack(layers, flat)
@@ -583,6 +747,9 @@ def n_params(layers):
         if L["kind"] == "indrnn":
             total += u * i + u + u                  # W_s, w_t, b
             continue
+        if L["kind"] == "lru":
+            total += sum(int(np.prod(shape)) for _, shape in lru_shapes(L))
+            continue
         G = GATES.get(L["kind"], 1)
         total += G * u * i + G * u + (G * u * u if L["kind"] != "dense" else 0)
         total += G * u if L["kind"] in GATES else 0
@@ -590,11 +757,15 @@ def n_params(layers):
 
 
 def random_case(rng, stack, loss, T, B, tau_b, tau_max, I, holes=False):
+    """stack: (kind, units, activation) per layer; an lru entry may add its state size,
+    ("lru", units, None, state)."""
     layers, inputs = [], I
-    for kind, units, activation in stack:
+    for kind, units, activation, *rest in stack:
         L = {"kind": kind, "inputs": inputs, "units": units}
         if activation is not None:                  # gated layers may omit it (ignored)
             L["activation"] = activation
+        if rest:
+            L["state"] = rest[0]
         layers.append(L)
         inputs = units
     O = inputs
@@ -621,6 +792,14 @@ def random_case(rng, stack, loss, T, B, tau_b, tau_max, I, holes=False):
         if L["kind"] == "indrnn":
             weights[off + u * i:off + u * i + u] = (rng.choice([-1.0, 1.0], size=u)
                                                     * rng.uniform(0.5, 1.0, size=u))
+        if L["kind"] == "lru":
+            # |lambda| uniform in [0.6, 0.95], phase uniform in [0.2, 3] (nu_log = log(-log|lambda|),
+            # theta_log = log(phase)), gamma_log = log(sqrt(1 - |lambda|^2)) as the paper.
+            S = lru_state(L)
+            r = rng.uniform(0.6, 0.95, size=S)
+            weights[off:off + S] = np.log(-np.log(r))
+            weights[off + S:off + 2 * S] = np.log(rng.uniform(0.2, 3.0, size=S))
+            weights[off + 2 * S:off + 3 * S] = np.log(np.sqrt(1 - r * r))
         off += n_params([L])
     return {"layers": layers, "loss": loss, "weights": weights.tolist(),
             "inputs": inputs_.tolist(), "mask": mask.tolist(),
@@ -691,10 +870,32 @@ def self_check():
                                                      ("indrnn", 2, "identity")], "mse",
          7, 2, 1, 1, 2, True),
     ]
+    # lru (complex element-wise recurrence, SPEC 2), from a third generator for the same reason.
+    # ("lru", units, None, state); D exists when units == inputs.
+    rng_lru = np.random.default_rng(20261202)
+    lru_cases = [
+        ("lru alone (U != I, no D), mse", [("lru", 3, None, 4)], "mse", 10, 3, 2, 4, 2, True),
+        ("lru alone (U == I, D), mse, full", [("lru", 3, None, 2)], "mse", 8, 3, 3, 0, 3, True),
+        ("lru(D)->dense tanh, mse", [("lru", 3, None, 4), ("dense", 2, "tanh")], "mse",
+         9, 3, 2, 3, 3, False),
+        ("lru->dense tanh, mse, S > U", [("lru", 2, None, 5), ("dense", 2, "tanh")], "mse",
+         9, 3, 3, 5, 3, True),
+        ("rnn->lru(D)->dense softmax, ce", [("rnn", 3, "tanh"), ("lru", 3, None, 2),
+                                            ("dense", 3, "softmax")], "cross-entropy",
+         9, 4, 2, 5, 2, True),
+        ("lru->lru(D)->dense sigmoid, bce", [("lru", 3, None, 3), ("lru", 3, None, 2),
+                                             ("dense", 2, "sigmoid")], "binary-cross-entropy",
+         8, 3, 1, 3, 2, True),
+        ("lstm->lru, mse, tau_max=1", [("lstm", 3, None), ("lru", 2, None, 3)], "mse",
+         7, 2, 1, 1, 2, True),
+        ("indrnn->lru->gru, mse", [("indrnn", 3, "tanh"), ("lru", 2, None, 3), ("gru", 2, None)],
+         "mse", 8, 3, 2, 4, 2, True),
+    ]
     worst, ok = 0.0, True
     tmp = tempfile.mkdtemp()
     for gen, (name, stack, loss, T, B, tau_b, tau_max, I, holes) in (
-            [(rng, c) for c in cases] + [(rng_ind, c) for c in indrnn_cases]):
+            [(rng, c) for c in cases] + [(rng_ind, c) for c in indrnn_cases]
+            + [(rng_lru, c) for c in lru_cases]):
         tm = tau_max or T
         assert (tau_b or tm) <= tm
         case = random_case(gen, stack, loss, T, B, tau_b, tau_max, I, holes)
@@ -730,7 +931,7 @@ def self_check():
                 if has_lstm:
                     def h_only(w):
                         moved = states_at(case, w, a - 1)
-                        mixed = [{"h": s0["h"], "c": s1["c"]} for s0, s1 in zip(start, moved)]
+                        mixed = [dict(s0, c=s1["c"]) for s0, s1 in zip(start, moved)]
                         return window_loss(case, w, n, p, a, mixed)[0]
                     hf = fd_grad(h_only, flat)
                     c_only = max(c_only, np.abs(grad - hf).max() / np.abs(hf).max())
@@ -744,14 +945,16 @@ def self_check():
     print("self-check %s: worst relative error %.2e (max|grad - fd| / max|fd| per update, "
           "limit 1e-7)" % ("passed" if ok else "FAILED", worst))
     credit_ok = credit_self_check(rng, rng_ind, tmp)
+    credit_lru_ok = credit_lru_self_check(tmp)
     artbp_ok = artbp_self_check(tmp)
-    return 0 if ok and credit_ok and artbp_ok else 1
+    return 0 if ok and credit_ok and credit_lru_ok and artbp_ok else 1
 
 
 def bumped_step_loss(case, flat, t, bump_layer, bump_step, bump):
     """C_t (the loss of step t alone, mean over its target elements) of the untruncated forward
     from step 1, with `bump` added to h^{bump_layer}_{bump_step} as soon as it is computed (the
-    layer above and later steps see the bumped value; an LSTM's cell does not). The loss is
+    layer above and later steps see the bumped value; an LSTM's cell does not). On an lru layer
+    `bump` is complex (B, S) and goes on its state s_{bump_step}, before h is computed from it. The loss is
     written as a function of the output y (cross-entropy -log y_c), so a bump on the output layer
     differentiates with respect to y."""
     layers, loss = case["layers"], case["loss"]
@@ -759,14 +962,17 @@ def bumped_step_loss(case, flat, t, bump_layer, bump_step, bump):
     X = np.array(case["inputs"], dtype=np.float64)
     mask = np.array(case["mask"], dtype=bool)
     B = mask.shape[1]
-    state = [{"h": np.zeros((B, L["units"])), "c": np.zeros((B, L["units"]))} for L in layers]
+    state = [zero_state(L, B) for L in layers]
     below = None
     for step in range(1, t + 1):
         below = X[step - 1]
         for l, L in enumerate(layers):
-            layer_step(P[l], L, below, state[l])
-            if l == bump_layer and step == bump_step:
-                state[l]["h"] = state[l]["h"] + bump
+            if l == bump_layer and step == bump_step and L["kind"] == "lru":
+                layer_step(P[l], L, below, state[l], s_bump=bump)   # on s, before h
+            else:
+                layer_step(P[l], L, below, state[l])
+                if l == bump_layer and step == bump_step:
+                    state[l]["h"] = state[l]["h"] + bump
             below = state[l]["h"]
     total, count = 0.0, 0
     for b in range(B):
@@ -848,6 +1054,61 @@ def credit_self_check(rng, rng_ind, tmp):
     return ok
 
 
+def credit_lru_self_check(tmp):
+    """The credit profile of stacks with lru layers against central differences: on an lru layer
+    the measured state is s, so every (lane, entry) of s^l_{t-k} is bumped along its real and its
+    imaginary axis (bumped_step_loss with a complex bump) and the norm is taken over the 2S reals;
+    other layers as credit_self_check."""
+    import os
+    rng = np.random.default_rng(20261204)
+    cases = [
+        ("lru->dense softmax, ce", [("lru", 3, None, 3), ("dense", 3, "softmax")],
+         "cross-entropy", 7, 3, 2, 2, True),
+        ("rnn->lru(D)->dense, mse", [("rnn", 3, "tanh"), ("lru", 3, None, 2),
+                                     ("dense", 2, "identity")], "mse", 7, 2, 3, 2, True),
+        ("lru(D) alone, mse", [("lru", 2, None, 3)], "mse", 6, 2, 2, 2, False),
+    ]
+    ok, worst = True, 0.0
+    for name, stack, loss, T, B, tau_b, I, holes in cases:
+        case = random_case(rng, stack, loss, T, B, tau_b, 0, I, holes)
+        case["credit_lags"] = T
+        flat = np.array(case["weights"])
+        case_path, out_path = os.path.join(tmp, "credit.json"), os.path.join(tmp, "credit-out.json")
+        json.dump(case, open(case_path, "w"))
+        main(case_path, out_path)
+        case_worst, checked = 0.0, 0
+        for u in json.load(open(out_path)):
+            t = u["t"]
+            for l, L in enumerate(case["layers"]):
+                lru = L["kind"] == "lru"
+                width = lru_state(L) if lru else L["units"]
+                axes = (1.0, 1j) if lru else (1.0,)
+                for k, value in enumerate(u["credit"][l]):
+                    if t - k < 1:
+                        ok = ok and value is None
+                        continue
+                    sq = 0.0
+                    for b in range(B):
+                        for j in range(width):
+                            for ax in axes:
+                                bump = np.zeros((B, width), dtype=complex if lru else float)
+                                bump[b, j] = 1e-6 * ax
+                                d = (bumped_step_loss(case, flat, t, l, t - k, bump)
+                                     - bumped_step_loss(case, flat, t, l, t - k, -bump)) / 2e-6
+                                sq += d * d
+                    fd = float(np.sqrt(sq))
+                    rel = abs(fd - value) / max(abs(fd), abs(value), 1e-8)
+                    case_worst = max(case_worst, rel)
+                    checked += 1
+        print("credit %-32s T=%d B=%d tau_b=%d: %3d (update, layer, lag) values, max rel err %.1e"
+              % (name, T, B, tau_b, checked, case_worst))
+        worst = max(worst, case_worst)
+    ok = ok and worst < 1e-6
+    print("credit lru self-check %s: worst relative error %.2e (limit 1e-6)"
+          % ("passed" if ok else "FAILED", worst))
+    return ok
+
+
 # ---- self-check of ARTBP (random truncation, SPEC 3.4) ----------------------------------------
 
 def run_cli(case, tmp, tag):
@@ -908,6 +1169,19 @@ def cs_layer(L, p, x, h, c):
     tr = lambda W: np.swapaxes(W, -1, -2)
     sg = lambda v: 1.0 / (1.0 + np.exp(-v))
     U = L["units"]
+    if L["kind"] == "lru":
+        # real-pair form (analytic in every parameter, so complex-step works): c = [Re s; Im s],
+        # lambda = r (cos phi + i sin phi), r = exp(-exp(nu_log)), phi = exp(theta_log)
+        S = lru_state(L)
+        r, phi, gam = np.exp(-np.exp(p["nu_log"])), np.exp(p["theta_log"]), np.exp(p["gamma_log"])
+        lr, li = r * np.cos(phi), r * np.sin(phi)
+        sr, si = c[..., :S], c[..., S:]
+        ur, ui = x @ tr(p["B_re"]), x @ tr(p["B_im"])
+        sr, si = lr * sr - li * si + gam * ur, li * sr + lr * si + gam * ui
+        h = sr @ tr(p["C_re"]) - si @ tr(p["C_im"])
+        if "D" in p:
+            h = h + p["D"] * x
+        return h, np.concatenate([sr, si], axis=-1), None
     if L["kind"] == "lstm":
         pre = x @ tr(p["W_s"]) + p["b_s"] + h @ tr(p["W_t"]) + p["b_t"]
         i, f, g, o = (pre[..., k * U:(k + 1) * U] for k in range(4))
@@ -935,7 +1209,8 @@ def cs_step_errors(case, P_real, P_probe, p, n, m, start):
     layers, loss = case["layers"], case["loss"]
     X = np.array(case["inputs"], dtype=np.float64)
     mask = np.array(case["mask"], dtype=np.float64)
-    state = [(s0["h"], s0["c"]) for s0 in start]
+    state = [(s0["h"], np.concatenate([s0["s"].real, s0["s"].imag], axis=-1)
+               if L["kind"] == "lru" else s0["c"]) for s0, L in zip(start, layers)]
     out = []
     for step in range(p + 1, n + 1):
         below, pre = X[step - 1], None
@@ -956,7 +1231,7 @@ def cs_step_errors(case, P_real, P_probe, p, n, m, start):
             zc = np.take_along_axis(pre, idx, -1)[..., 0]
             shift = pre.real.max(-1, keepdims=True)
             e = np.log(np.exp(pre - shift).sum(-1)) + shift[..., 0] - zc
-        J = P_probe[0]["W_s"].shape[0]
+        J = next(iter(P_probe[0].values())).shape[0]          # the number of probes
         out.append(np.broadcast_to((e * mk).sum(-1), (J,)))   # (J,), also before step m
     return np.array(out)
 
@@ -1008,11 +1283,22 @@ def artbp_self_check(tmp):
         ("dense->gru, mse", [("dense", 3, "tanh"), ("gru", 3, None)], "mse", 6, 2, 2, True),
     ]
 
+    # lru stacks (the crossing factor 1/c on the complex state), drawn from their own generator
+    # after the cases above, so those draw exactly as before lru existed.
+    rng_lru = np.random.default_rng(20261203)
+    lru_kinds = [
+        ("lru->dense, mse", [("lru", 3, None, 3), ("dense", 2, "identity")], "mse", 8, 3, 2, True),
+        ("rnn->lru(D)->dense softmax, ce", [("rnn", 3, "tanh"), ("lru", 3, None, 2),
+                                            ("dense", 3, "softmax")], "cross-entropy",
+         6, 3, 2, True),
+    ]
+    kinds = [(rng, k) for k in all_kinds] + [(rng_lru, k) for k in lru_kinds]
+
     # (1) c = 1: one update at T is full BPTT; points every k are BPTT(k, k) times count / N_b
     #     (k divides T, so that BPTT(k, k)'s windows are exactly (p, n]).
     worst1 = 0.0
-    for name, stack, loss, T, B, I, holes in all_kinds:
-        case = random_case(rng, stack, loss, T, B, 0, 0, I, holes)
+    for gen, (name, stack, loss, T, B, I, holes) in kinds:
+        case = random_case(gen, stack, loss, T, B, 0, 0, I, holes)
         full = run_cli(case, tmp, "artbp-full")
         a_case = dict(case, artbp={"continue": 1.0, "points": [T]})
         del a_case["tau_b"], a_case["tau_max"]             # not needed with artbp
@@ -1040,9 +1326,10 @@ def artbp_self_check(tmp):
 
     # (2) every window's gradient at c < 1 against the complex-step brute force.
     worst2 = 0.0
-    for (name, stack, loss, T, B, I, holes), cont in zip(all_kinds, (0.7, 0.6, 0.8, 0.5, 0.75)):
-        case = random_case(rng, stack, loss, T, B, 0, 0, I, holes)
-        cuts = sorted(int(x) for x in rng.choice(np.arange(1, T), size=2, replace=False))
+    for (gen, (name, stack, loss, T, B, I, holes)), cont in zip(
+            kinds, (0.7, 0.6, 0.8, 0.5, 0.75, 0.7, 0.6)):
+        case = random_case(gen, stack, loss, T, B, 0, 0, I, holes)
+        cuts = sorted(int(x) for x in gen.choice(np.arange(1, T), size=2, replace=False))
         points = cuts + [T]
         case["artbp"] = {"continue": cont, "points": points}
         out = run_cli(case, tmp, "artbp-win")
@@ -1074,8 +1361,15 @@ def artbp_self_check(tmp):
         ("indrnn->rnn identity, mse", [("indrnn", 2, "tanh"), ("rnn", 1, "identity")], "mse",
          6, 2, 1, True, 0.9),
     ]
-    for name, stack, loss, T, B, I, holes, cont in tiny:
-        case = random_case(rng, stack, loss, T, B, 0, 0, I, holes)
+    tiny_lru = [
+        ("lru->dense tanh, mse", [("lru", 2, None, 2), ("dense", 2, "tanh")], "mse",
+         6, 2, 2, True, 0.6),
+        ("indrnn->lru(D), mse", [("indrnn", 2, "tanh"), ("lru", 2, None, 3)], "mse",
+         5, 2, 1, True, 0.8),
+    ]
+    for gen, (name, stack, loss, T, B, I, holes, cont) in (
+            [(rng, k) for k in tiny] + [(rng_lru, k) for k in tiny_lru]):
+        case = random_case(gen, stack, loss, T, B, 0, 0, I, holes)
         (f,) = run_cli(case, tmp, "artbp-ev-full")
         target = np.array(f["grad"]) * f["elements"] / normaliser(case, cont)
         expect, total_prob = np.zeros_like(target), 0.0
