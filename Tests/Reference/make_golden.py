@@ -793,8 +793,9 @@ def random_case(rng, stack, loss, T, B, tau_b, tau_max, I, holes=False):
             weights[off + u * i:off + u * i + u] = (rng.choice([-1.0, 1.0], size=u)
                                                     * rng.uniform(0.5, 1.0, size=u))
         if L["kind"] == "lru":
-            # |lambda| uniform in [0.6, 0.95], phase uniform in [0.2, 3] (nu_log = log(-log|lambda|),
-            # theta_log = log(phase)), gamma_log = log(sqrt(1 - |lambda|^2)) as the paper.
+            # |lambda| uniform in [0.6, 0.95], phase uniform in [0.2, 3]
+            # (nu_log = log(-log|lambda|), theta_log = log(phase)),
+            # gamma_log = log(sqrt(1 - |lambda|^2)) as the paper.
             S = lru_state(L)
             r = rng.uniform(0.6, 0.95, size=S)
             weights[off:off + S] = np.log(-np.log(r))
@@ -954,9 +955,9 @@ def bumped_step_loss(case, flat, t, bump_layer, bump_step, bump):
     """C_t (the loss of step t alone, mean over its target elements) of the untruncated forward
     from step 1, with `bump` added to h^{bump_layer}_{bump_step} as soon as it is computed (the
     layer above and later steps see the bumped value; an LSTM's cell does not). On an lru layer
-    `bump` is complex (B, S) and goes on its state s_{bump_step}, before h is computed from it. The loss is
-    written as a function of the output y (cross-entropy -log y_c), so a bump on the output layer
-    differentiates with respect to y."""
+    `bump` is complex (B, S) and goes on its state s_{bump_step}, before h is computed from it.
+    The loss is written as a function of the output y (cross-entropy -log y_c), so a bump on the
+    output layer differentiates with respect to y."""
     layers, loss = case["layers"], case["loss"]
     P = unpack(layers, flat)
     X = np.array(case["inputs"], dtype=np.float64)
