@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Independent numpy reference (float64) for rnn-exp's online gradient algorithms (SPEC 3.3):
 exact RTRL, SnAp-1, UORO and RFLO (symmetric or random feedback, SPEC 3.5), plus two BPTT
-oracles with SGD between updates.
+oracles with SGD between updates; layers dense, rnn, lstm, gru, and the element-wise indrnn and
+lru (SPEC 2, 3.5).
 
 Written from the equations only (SPEC 2, 3, 3.3, 3.5). It reuses make_golden.py's forward pieces
 (activations, lstm_step, gru_step, the flat parameter layout, and for the BPTT oracles its
@@ -13,10 +14,12 @@ Usage: online_reference.py CASE.json OUT.json [CARRY_OUT.json]
 
 ------------------------------------------------------------------------------------------------
 Notation (SPEC 2-3.3). Layer l at step n has input x^l_n = h^{l-1}_n (h^0_n = the input) and
-state s^l_n: rnn, gru: s = h (U); lstm: s = [h; c] (2U, h first); dense: no carried state
+state s^l_n: rnn, indrnn, gru: s = h (U); lstm: s = [h; c] (2U, h first); lru: s = [Re s; Im s]
+(2S reals, S = its "state", the complex state's real parts first); dense: no carried state
 (its "state" below is just h, recomputed every step). theta^l = the layer's parameters in
-make_golden's flat layout (dense [W_s, b]; rnn [W_s, W_t, b]; lstm/gru [W_s, W_t, b_s, b_t],
-matrices row-major); theta = all of them, Ptot entries. Local derivatives of one step, taken
+make_golden's flat layout (dense [W_s, b]; rnn [W_s, W_t, b]; indrnn [W_s, w_t, b]; lstm/gru
+[W_s, W_t, b_s, b_t]; lru [nu_log, theta_log, gamma_log, B_re, B_im, C_re, C_im, D (only when
+U == I)], matrices row-major); theta = all of them, Ptot entries. Local derivatives of one step, taken
 with the weights in force at that step:
     Jx^l_n = ds^l_n/dx^l_n,  J^l_n = ds^l_n/ds^l_{n-1} (recurrent layers),
     I^l_n  = ds^l_n/dtheta^l with x^l_n and s^l_{n-1} held fixed (the immediate influence).
@@ -29,6 +32,20 @@ with the weights in force at that step:
     J = [[dh/dpre W_t, diag(o tanh'(c) f)], [dc/dpre W_t, diag(f)]], Jx = [dh/dpre; dc/dpre] W_s,
     I = [dh/dpre; dc/dpre] times the row structure of (W_s: x, W_t: h_prev, b_s: 1, b_t: 1).
     b_s and b_t have identical columns, so their influences and gradients are equal.
+  indrnn: as rnn with TW = diag(w_t): J = D diag(w_t), I[k; w_t[i]] = D[k,i] h_{n-1,i}.
+  lru (SPEC 2; lambda = exp(-exp(nu_log) + i exp(theta_log)), gamma = exp(gamma_log),
+    s_n = lambda ⊙ s_{n-1} + gamma ⊙ (B x_n), B = B_re + i B_im; h_n = Re(C s_n) + D ⊙ x_n,
+    C = C_re + i C_im), in the real form of s: J = [[diag Re lambda, -diag Im lambda],
+    [diag Im lambda, diag Re lambda]], Jx = [gamma ⊙ B_re; gamma ⊙ B_im], I (state rows, with
+    complex entries split into the Re and Im rows): ds_k/dnu_log_k = s_{n-1,k} lambda_k
+    (-exp(nu_log_k)), ds_k/dtheta_log_k = s_{n-1,k} lambda_k i exp(theta_log_k),
+    ds_k/dgamma_log_k = gamma_k (B x_n)_k, ds_k/dB_re[k,j] = gamma_k x_j, ds_k/dB_im[k,j] =
+    i gamma_k x_j (C, D: 0). Its output h is not its state: h = Hs s + Hx x + Hp, Hs = [C_re,
+    -C_im], Hx = diag(D) (absent without D), Hp = the immediate dh/dC_re[k,j] = Re s_j,
+    dh/dC_im[k,j] = -Im s_j, dh/dD_k = x_k. Wherever the other kinds pass "h = the first U
+    state rows" up or take an error on h as an error on the state, an lru goes through this
+    output map (forward: dh/dtheta = Hs ds/dtheta + Hx dx/dtheta + Hp; backward: error on s =
+    c_h Hs, exact immediate C/D gradient c_h Hp, error on x = c_s Jx + c_h Hx).
   gru (r, z, n = tanh(a_sn + r (W_tn h + b_tn)), h = (1 - z) n + z h_prev), with
     dn = (1 - z) n', dr = dn (W_tn h + b_tn) r', dz = (h_prev - n) z':
     dh/da_s = [diag(dr), diag(dz), diag(dn)],  dh/da_t = [diag(dr), diag(dz), diag(dn r)],
@@ -52,7 +69,9 @@ rtrl (exact, whole stack). M^l_n = ds^l_n/dtheta (all Ptot columns; the columns 
       M^l_n = Jx^l_n M^{l-1}_n[h rows] + J^l_n M^l_{n-1} + I^l_n     (no J term for dense layers;
                                                                       I^l_n in layer l's columns)
   updated bottom-up each step (M^0 := 0 for the input; dense layers between recurrent layers get
-  columns like everyone). Gradient at a target step m:  dC_m/dy_m . M^top_m[h rows], or with a
+  columns like everyone; an lru passes dh/dtheta = Hs M^l_n + Hx dh^{l-1}/dtheta + Hp up).
+  indrnn and lru use the same dense influence (their own block is structurally sparse; the
+  reference does not exploit that, SPEC 3.5's memory statement is for the engine). Gradient at a target step m:  dC_m/dy_m . M^top_m[h rows], or with a
   folded loss e_m . dz^top_m/dtheta  (dz/dtheta = SW M^{top-1}_m + TW M^top_{m-1} + dz/dtheta^top
   immediate). This includes the readout's exact same-step gradient.
 
@@ -71,8 +90,25 @@ snap1 (per layer). For each recurrent layer, M-bar^l (U or 2U rows, theta^l colu
   q^{l-1}_m = (Jx^l_m)^T q^l_m  (rnn: SW^T (sigma'(z) (.) q); gated: the same-step VJP; dense
   layers anywhere: Delta theta^d += q^d . I^d_m, q^{d-1} = (Jx^d)^T q^d, exact).
   A softmax recurrent layer uses the same masked form with its full D (not elementwise).
+  indrnn: Pi = unit k's row x (W_s row k, w_t[k], b[k]) (SPEC 3.5: the layer's exact
+  influence, M-bar_n[k, .] = sigma'(z_{n,k}) (w_t[k] M-bar_{n-1}[k, .] + I-row)).
+  lru (SPEC 3.5; class LRUInfluence): complex per-lane influences, 0 at a reset,
+      e^lambda_n = lambda ⊙ e^lambda_{n-1} + s_{n-1},   e^gamma_n = lambda ⊙ e^gamma_{n-1} + B x_n,
+      E^B_n[k, j] = lambda_k E^B_{n-1}[k, j] + gamma_k x_{n,j};
+  with the error on s as G = dC/dRe s + i dC/dIm s (the lru's c_h Hs), dC/dp = Re(conj(G) ds/dp):
+      dnu_log = Re(conj(G) e^lambda (-lambda exp(nu_log))), dtheta_log = Re(conj(G) e^lambda
+      (i lambda exp(theta_log))), dgamma_log = Re(conj(G) e^gamma) gamma, dB_re = Re(conj(G)
+      E^B), dB_im = Re(conj(G) i E^B); C and D: the exact immediate c_h Hp.
+  The case key "lru_chain" picks where dlambda/dnu_log, dlambda/dtheta_log and gamma enter:
+  "target" (default, SPEC 3.5 as written) at the target step m as above; "step" at every step
+  (carried e^nu = lambda e^nu + s_{n-1} dlambda_n/dnu_log, e^theta likewise, e^gl = lambda e^gl
+  + gamma_n B x_n), which is rtrl's own block also under SGD. At fixed weights they are equal
+  (snap1 = rtrl = full BPTT on a single lru layer); with lr > 0 and several updates per sequence
+  "target" differs from rtrl by O(lr) after the first update (checked: 3e-2..3e-1 at lr 0.1).
 
-rflo (rnn layers only; lstm/gru raise ValueError; dense layers allowed anywhere). Per layer:
+rflo (rnn and indrnn layers; lstm/gru/lru raise ValueError; dense layers allowed anywhere). Per
+layer (indrnn: rflo's rnn rule with W_t = diag(w_t); the w_t[k] trace is the rnn rule's (k, k)
+W_t entry, sigma'(z_k) h_{n-1,k}):
       M~^l_n = lambda M~^l_{n-1} + I^l_n      (= SPEC's B_n = lambda B_{n-1} + sigma'(z_n) a^_n^T)
   with lambda = rflo_decay, and the same per-layer same-step error as snap1.
   Random feedback (SPEC 3.5, Murray 2019; case key "rflo_feedback"): the caller gives a fixed
@@ -101,7 +137,10 @@ uoro (one rank-one pair over the whole stack). State vector s = [s^{l1}; s^{l2};
       a~_n = rho0 J a~_{n-1} + rho1 nu,   theta~_n = theta~_{n-1} / rho0 + nu~ / rho1
   Gradient at a target step m (the new pair):  Delta theta += (q_m . a~_m) theta~_m, where q_m is
   0 except on the top recurrent layer's h (its same-step error; a lower state acts on C_m only
-  through h^L_m, which M = ds/dtheta already includes). Gated layers need nothing special:
+  through h^L_m, which M = ds/dtheta already includes). An lru top recurrent layer: q = c_h Hs on
+  its s, its C and D get the exact immediate gradient c_h Hp, and with D the skip error c_h D goes
+  on down through this step (dense layers exact) to the next recurrent layer's state (its h).
+  The lru's J a~ passes Hs t + Hx t_below up, and its nu~ part is (nu^l + cot Hs) . I^l + cot Hp. Gated layers need nothing special:
   J a~ and nu^T I are the cell's JVP and VJP, the noise covers c as well, and the unbiasedness
   argument (E[nu nu^T] = Id; rho1 even in nu, so the cross terms are odd in nu and average out)
   holds for any J and I.
@@ -133,11 +172,14 @@ Case JSON: make_golden.py's fields {"layers", "loss", "weights", "inputs" (T, B,
            has no readout: {"layers": {}} is then valid and changes nothing. Anything else is
            a ValueError. Not part of the carry: every stream piece passes it again.
   "noise": uoro only, required: (T, B, S) of +-1, S = sum over the recurrent layers, bottom-up,
-           of their state sizes (rnn, gru: U; lstm: 2U, ordered [h; c]); noise[n-1][b] is the
+           of their state sizes (rnn, indrnn, gru: U; lstm: 2U, ordered [h; c]; lru: 2S ordered
+           [Re s; Im s]); noise[n-1][b] is the
            nu of step n (1-based within the call) and lane b. Ignored on a lane's frozen steps.
   "lengths": optional (B) ints: lane b runs steps 1..lengths[b] and is frozen after (state and
            influence unchanged, no targets: the mask is forced false there). Default T.
-  "initial_state": optional, per layer null (dense) or {"h": (B, U)} ({"h", "c"} for lstm): the
+  "lru_chain": snap1 on lru only: "target" (default) | "step", see snap1 above.
+  "initial_state": optional, per layer null (dense) or {"h": (B, U)} ({"h", "c"} for lstm;
+           {"s": (B, 2S)} = [Re s; Im s] for lru): the
            state before step 1, influence 0 (a constant). Default zeros.
   "carry_in": optional, a CARRY_OUT.json written by a previous call (same algorithm, layers, B):
            state, influence, step count n and pending accumulators carry on; its "weights"
@@ -154,7 +196,9 @@ Out JSON: [{"n": step, "loss": window loss / elements, "elements": count, "grad"
 in make_golden's layout (d loss / d theta, before the SGD step)}], one per non-skipped update.
 CARRY_OUT.json (optional third argument): {"algorithm", "n", "weights" (after the last SGD
 step), "state" (as initial_state), "influence" (rtrl: {"M": per layer (B, S_l, Ptot) or null};
-snap1/rflo: {"M": per layer (B, S_l, P_l) or null}; uoro: {"a": (B, S), "theta": (B, Ptot)}),
+snap1/rflo: {"M": per layer (B, S_l, P_l) or null; an lru layer under snap1: {"e_lambda" (B, S, 2),
+"e_gamma" (B, S, 2), "E_B" (B, S, I, 2)} (lru_chain "step": "e_nu", "e_theta", "e_gamma_log",
+"E_B"), complex numbers as a trailing [re, im] axis}; uoro: {"a": (B, S), "theta": (B, Ptot)}),
 "pending": {"grad": unnormalised sum (Ptot), "loss": sum, "elements": int}}.
 
 --self-check: random float64 cases (rnn stacks with dense layers between and on top, lstm,
@@ -166,6 +210,17 @@ at the first update; on rnn->dense (mse/sigmoid, ce/softmax) and rnn->rnn->dense
 update's recurrent gradients equal a hand computation, q = (dC/dz_readout) B with dC/dz by
 complex-step differentiation and dWc = (q sigma'(z)) outer [x; h_0; 1] (lambda 0.8, nonzero
 h_0) to 1e-12; the located errors; stream pieces chain.
+Element-wise layers (elementwise_self_check, own generator): on a single indrnn or lru layer
+(+ dense readout, or alone; mse / ce / bce; holes, ragged lanes) snap1 = rtrl = make_golden full
+BPTT for one update per sequence and = BPTT(2, full) with tau_b = 2 (1e-12); at lr 0.1 rtrl =
+bptt_stepweights, snap1 = rtrl (indrnn always; lru on the first update, and at every update with
+lru_chain "step"); indrnn = an rnn with W_t = diag(w_t) for rtrl, snap1 and rflo (w_t gradient =
+the W_t gradient's diagonal, 0 difference) and rflo(0) = bptt(1, 1) on indrnn under SGD; rflo on
+lru is a ValueError; stacks (indrnn -> lru(D) -> dense, rnn -> indrnn -> dense ce, lru -> indrnn
+bce, lru -> dense -> lru(D)): rtrl = full BPTT, = BPTT(2, full), = bptt_stepweights at lr 0.1, =
+central differences, and per-layer snap1's top recurrent layer = rtrl's (lower layer differs);
+uoro unbiased on lru / indrnn stacks (including the D skip into q); streams with carries
+(initial states, lru [Re s; Im s]) for rtrl, snap1 (both chains), uoro, rflo.
 """
 import json
 import os
@@ -177,7 +232,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_golden as mg  # noqa: E402
-from make_golden import GATES, act, act_vjp, unpack, pack  # noqa: E402
+from make_golden import GATES, act, act_vjp, unpack, pack, lru_state  # noqa: E402
 
 ONLINE = ("rtrl", "snap1", "uoro", "rflo")
 ORACLES = ("bptt_stepweights", "bptt")
@@ -191,7 +246,18 @@ def param_count(L):
     if L["kind"] in GATES:
         G = GATES[L["kind"]]
         return G * u * i + G * u * u + 2 * G * u
+    if L["kind"] in ("indrnn", "lru"):
+        return mg.n_params([L])
     return u * i + u + (u * u if L["kind"] == "rnn" else 0)
+
+
+def state_size(L):
+    """rnn, indrnn, gru: U; lstm: 2U ([h; c]); lru: 2S ([Re s; Im s]); dense: U (h)."""
+    if L["kind"] == "lstm":
+        return 2 * L["units"]
+    if L["kind"] == "lru":
+        return 2 * lru_state(L)
+    return L["units"]
 
 
 class Layout:
@@ -207,7 +273,7 @@ class Layout:
             raise ValueError("online algorithms need a recurrent layer (use make_golden.py)")
         self.top_rec = self.rec[-1]
         self.top = len(layers) - 1
-        self.ssize = [2 * L["units"] if L["kind"] == "lstm" else L["units"] for L in layers]
+        self.ssize = [state_size(L) for L in layers]
         self.soff, off = {}, 0
         for l in self.rec:
             self.soff[l] = off
@@ -284,22 +350,80 @@ def local_step(L, p, x, s_prev, derivs=True):
         out["Js"] = _diag(z) + Dt @ p["W_t"]
         out["Ip"] = np.concatenate([_rows(Ds, x), _rows(Dt, hp), Ds, Dt], axis=2)
         return out
+    if kind == "lru":
+        return lru_local(L, p, x, s_prev["s"], derivs)
     z = x @ p["W_s"].T + p["b"]
     if kind == "rnn":
         z = z + s_prev["h"] @ p["W_t"].T
+    if kind == "indrnn":
+        z = z + p["w_t"] * s_prev["h"]
     h = act(L["activation"], z)
     out.update(h=h, z=z)
     if not derivs:
         return out
     eye = np.broadcast_to(np.eye(U), (B, U, U))
-    parts = [_rows(eye, x)] + ([_rows(eye, s_prev["h"])] if kind == "rnn" else []) + [eye]
+    parts = [_rows(eye, x)] + ([_rows(eye, s_prev["h"])] if kind == "rnn" else []) \
+        + ([_diag(s_prev["h"])] if kind == "indrnn" else []) + [eye]
     Zp = np.concatenate(parts, axis=2)
     D = act_jac(L["activation"], h)
     out.update(D=D, Zp=Zp, SW=p["W_s"], Jx=D @ p["W_s"], Ip=D @ Zp)
     if kind == "rnn":
         out["TW"] = p["W_t"]
         out["Js"] = D @ p["W_t"]
+    if kind == "indrnn":                              # TW = diag(w_t)
+        out["TW"] = np.diag(p["w_t"])
+        out["Js"] = D @ out["TW"]
     return out
+
+
+def lru_local(L, p, x, s_prev, derivs=True):
+    """One lru step in the real form of its state, s = [Re s; Im s] (2S). Returns "h", "s" (B, 2S)
+    and the complex "sc", "sp" (s_{n-1}), "u" = (B_re + i B_im) x, "lam", "gam"; with derivs:
+    "Js" = ds/ds_prev (B, 2S, 2S) = [[diag Re lambda, -diag Im lambda], [diag Im lambda,
+    diag Re lambda]], "Jx" = ds/dx (B, 2S, I) = [gamma ⊙ B_re; gamma ⊙ B_im], "Ip" = ds/dtheta^l
+    immediate (B, 2S, P_l; the C and D columns are 0), and the output map
+    h = Hs s + Hx x + (immediate C, D terms): "Hs" (U, 2S) = [C_re, -C_im], "Hx" (U, I) = diag(D)
+    (None without D), "Hp" = dh/dtheta^l immediate (B, U, P_l; only the C and D columns)."""
+    B, U, I, S = x.shape[0], L["units"], L["inputs"], lru_state(L)
+    sp = s_prev[:, :S] + 1j * s_prev[:, S:]
+    lam, gam = mg.lru_coeffs(p)
+    u = x @ (p["B_re"] + 1j * p["B_im"]).T
+    sc = lam * sp + gam * u
+    h = (sc @ (p["C_re"] + 1j * p["C_im"]).T).real
+    if "D" in p:
+        h = h + p["D"] * x
+    out = {"h": h, "s": np.concatenate([sc.real, sc.imag], axis=1), "sc": sc, "sp": sp, "u": u,
+           "lam": lam, "gam": gam, "dlam_dnu": lam * -np.exp(p["nu_log"]),
+           "dlam_dtheta": lam * 1j * np.exp(p["theta_log"])}
+    if not derivs:
+        return out
+    a, b = np.diag(lam.real), np.diag(lam.imag)
+    out["Js"] = np.broadcast_to(np.block([[a, -b], [b, a]]), (B, 2 * S, 2 * S))
+    out["Jx"] = np.broadcast_to(np.concatenate([gam[:, None] * p["B_re"],
+                                                gam[:, None] * p["B_im"]]), (B, 2 * S, I))
+    gdiag = np.broadcast_to(np.diag(gam).astype(complex), (B, S, S))
+    Ic = np.concatenate([
+        _diag(sp * lam * -np.exp(p["nu_log"])),          # ds_k/dnu_log_k
+        _diag(sp * lam * 1j * np.exp(p["theta_log"])),   # ds_k/dtheta_log_k
+        _diag(gam * u),                                   # ds_k/dgamma_log_k
+        _rows(gdiag, x.astype(complex)),                  # ds_k/dB_re[k, j] = gamma_k x_j
+        _rows(1j * gdiag, x.astype(complex)),             # ds_k/dB_im[k, j] = i gamma_k x_j
+        np.zeros((B, S, 2 * U * S + (U if "D" in p else 0)))], axis=2)
+    out["Ip"] = np.concatenate([Ic.real, Ic.imag], axis=1)
+    eye = np.broadcast_to(np.eye(U), (B, U, U))
+    out["Hs"] = np.concatenate([p["C_re"], -p["C_im"]], axis=1)
+    out["Hx"] = np.diag(p["D"]) if "D" in p else None
+    out["Hp"] = np.concatenate([np.zeros((B, U, 3 * S + 2 * S * I)), _rows(eye, sc.real),
+                                _rows(eye, -sc.imag)] + ([_diag(x)] if "D" in p else []), axis=2)
+    return out
+
+
+def lru_out_vjp(loc, c_h):
+    """Same-step VJP of an lru's output map h = Hs s + Hx x + (C, D terms) for an error c_h on h:
+    (error on s (B, 2S), immediate gradient of the lru's own parameters (B, P_l), error on x
+    through D or None)."""
+    c_x = c_h @ loc["Hx"] if loc["Hx"] is not None else None
+    return c_h @ loc["Hs"], np.einsum("bu,bup->bp", c_h, loc["Hp"]), c_x
 
 
 def stack_step(layers, P, x, state, derivs=True):
@@ -320,6 +444,9 @@ def advance_state(layers, state, locs, active):
             new.append(None)
             continue
         keep = active[:, None]
+        if L["kind"] == "lru":
+            new.append({"s": np.where(keep, loc["s"], s["s"])})
+            continue
         d = {"h": np.where(keep, loc["h"], s["h"])}
         if L["kind"] == "lstm":
             d["c"] = np.where(keep, loc["c"], s["c"])
@@ -374,19 +501,35 @@ class RTRL:
                 if Ml is not None:
                     self.M[l] = np.array(Ml, dtype=np.float64)
         self.Mz_top = None
+        self.Mh_top = None                               # dy_top/dtheta of this step
 
     def advance(self, locs, active, nu=None):
         lay = self.lay
-        below = None
+        below = None                                     # dh^{l-1}/dtheta of this step
         for l, L in enumerate(lay.layers):
             loc, cols = locs[l], lay.cols(l)
             U = L["units"]
-            if L["kind"] in ("dense", "rnn"):
+            if L["kind"] == "lru":
+                # M^l_n = Js M^l_{n-1} + Jx dh^{l-1}/dtheta + Ip;  dh^l/dtheta = Hs M^l_n
+                # + Hx dh^{l-1}/dtheta + Hp (the lru's own C and D columns)
+                new = np.matmul(loc["Js"], self.M[l])
+                new[:, :, cols] += loc["Ip"]
+                if below is not None:
+                    new += np.matmul(loc["Jx"], below)
+                new = np.where(active[:, None, None], new, self.M[l])
+                self.M[l] = new
+                out = np.matmul(loc["Hs"], new)
+                out[:, :, cols] += loc["Hp"]
+                if below is not None and loc["Hx"] is not None:
+                    out += np.matmul(loc["Hx"], below)
+                below = out
+                continue
+            if L["kind"] in ("dense", "rnn", "indrnn"):
                 Mz = np.zeros((active.size, U, lay.total))
                 Mz[:, :, cols] = loc["Zp"]
                 if below is not None:
                     Mz += np.matmul(loc["SW"], below)
-                if L["kind"] == "rnn":
+                if L["kind"] in ("rnn", "indrnn"):       # indrnn: TW = diag(w_t)
                     Mz += np.matmul(loc["TW"], self.M[l])
                 new = np.matmul(loc["D"], Mz)
                 if l == lay.top:
@@ -400,11 +543,12 @@ class RTRL:
                 new = np.where(active[:, None, None], new, self.M[l])
             self.M[l] = new
             below = new[:, :U]
+        self.Mh_top = below
 
     def grad(self, locs, dy, dz, loss):
         if loss in FOLDED:
             return np.einsum("bo,bop->bp", dz, self.Mz_top)
-        return np.einsum("bo,bop->bp", dy, self.M[self.lay.top][:, :dy.shape[1]])
+        return np.einsum("bo,bop->bp", dy, self.Mh_top)
 
     def export(self):
         return {"M": [None if L["kind"] == "dense" else self.M[l].tolist()
@@ -416,6 +560,8 @@ def snap1_pattern(L):
     U, I = L["units"], L["inputs"]
     R = GATES.get(L["kind"], 1) * U
     rows = [np.repeat(np.arange(R), I), np.repeat(np.arange(R), U), np.arange(R)]
+    if L["kind"] == "indrnn":                    # W_s row k, w_t[k], b[k]
+        rows = [np.repeat(np.arange(U), I), np.arange(U), np.arange(U)]
     if L["kind"] in GATES:
         rows.append(np.arange(R))
     rowid = np.concatenate(rows)
@@ -446,24 +592,105 @@ def same_step_backprop(lay, locs, dy, dz, loss, grad, stop, rec_fn=None, feedbac
     return c
 
 
-class PerLayer:
-    """snap1 (masked influence) and rflo (decaying trace), per recurrent layer."""
+class LRUInfluence:
+    """snap1 on an lru layer (SPEC 3.5): the exact influence of the layer's own parameters, carried
+    as complex per-lane quantities (S = the state size), all 0 at a reset:
+        e^lambda_n = lambda ⊙ e^lambda_{n-1} + s_{n-1}                  (ds_n/dlambda, S)
+        e^gamma_n  = lambda ⊙ e^gamma_{n-1} + (B x_n)                   (ds_n/dgamma, S)
+        E^B_n[k, j] = lambda_k E^B_{n-1}[k, j] + gamma_k x_{n,j}        (ds_n/dB, S x I)
+    Gradient for an error c_s on [Re s; Im s], G = c_s[:S] + i c_s[S:] (dC/dp = Re(conj(G) ds/dp)
+    for a real p):
+        dnu_log = Re(conj(G) e^lambda dlambda/dnu_log),  dlambda/dnu_log = -lambda exp(nu_log)
+        dtheta_log = Re(conj(G) e^lambda dlambda/dtheta_log),
+                     dlambda/dtheta_log = i lambda exp(theta_log)
+        dgamma_log = Re(conj(G) e^gamma) gamma
+        dB_re[k, j] = Re(conj(G_k) E^B[k, j]),  dB_im[k, j] = Re(conj(G_k) i E^B[k, j]).
+    chain "target" (default): dlambda/dnu_log, dlambda/dtheta_log and gamma are those of the
+    target step m (SPEC 3.5 as written). chain "step": they enter at every step instead,
+        e^nu_n = lambda ⊙ e^nu_{n-1} + s_{n-1} ⊙ dlambda_n/dnu_log       (e^theta likewise)
+        e^gl_n = lambda ⊙ e^gl_{n-1} + gamma_n ⊙ (B x_n),
+    dnu_log = Re(conj(G) e^nu), dgamma_log = Re(conj(G) e^gl), which is rtrl's own block exactly
+    also when the weights change between steps (lr > 0). Both are the same at fixed weights.
+    C and D (no recurrence) get their exact immediate gradient from lru_out_vjp."""
 
-    def __init__(self, lay, B, kind, decay=0.0, carry=None, feedback=None):
+    def __init__(self, L, B, carry=None, chain="target"):
+        if chain not in ("target", "step"):
+            raise ValueError('lru_chain must be "target" or "step", not %r' % chain)
+        S, I = lru_state(L), L["inputs"]
+        self.S, self.chain = S, chain
+        self.keys = (("e_lambda", "e_gamma") if chain == "target" else
+                     ("e_nu", "e_theta", "e_gamma_log")) + ("E_B",)
+        self.v = {k: np.zeros((B, S) if k != "E_B" else (B, S, I), complex) for k in self.keys}
+        if carry is not None:            # complex numbers as a trailing [re, im] axis
+            if set(carry) != set(self.keys):
+                raise ValueError("carry_in: lru snap1 influence %s, this chain (%s) carries %s"
+                                 % (sorted(carry), chain, list(self.keys)))
+            for k in self.keys:
+                c = np.array(carry[k], dtype=np.float64)
+                self.v[k] = c[..., 0] + 1j * c[..., 1]
+
+    def advance(self, loc, active):
+        lam, x, sp, u, gam = loc["lam"], loc["x"], loc["sp"], loc["u"], loc["gam"]
+        add = ({"e_lambda": sp, "e_gamma": u} if self.chain == "target" else
+               {"e_nu": sp * loc["dlam_dnu"], "e_theta": sp * loc["dlam_dtheta"],
+                "e_gamma_log": gam * u})
+        for k in self.keys:
+            if k == "E_B":
+                new = lam[:, None] * self.v[k] + gam[:, None] * x[:, None, :]
+            else:
+                new = lam * self.v[k] + add[k]
+            keep = active.reshape((-1,) + (1,) * (new.ndim - 1))
+            self.v[k] = np.where(keep, new, self.v[k])
+
+    def grad(self, loc, c_s, P_l):
+        """(B, P_l): the state part of the layer's gradient (the C and D columns 0)."""
+        B, S, v = c_s.shape[0], self.S, self.v
+        cg = np.conj(c_s[:, :S] + 1j * c_s[:, S:])
+        if self.chain == "target":
+            parts = [(cg * v["e_lambda"] * loc["dlam_dnu"]).real,
+                     (cg * v["e_lambda"] * loc["dlam_dtheta"]).real,
+                     (cg * v["e_gamma"]).real * loc["gam"]]
+        else:
+            parts = [(cg * v["e_nu"]).real, (cg * v["e_theta"]).real,
+                     (cg * v["e_gamma_log"]).real]
+        parts += [(cg[:, :, None] * v["E_B"]).real.reshape(B, -1),
+                  (cg[:, :, None] * 1j * v["E_B"]).real.reshape(B, -1)]
+        g = np.concatenate(parts, axis=1)
+        return np.concatenate([g, np.zeros((B, P_l - g.shape[1]))], axis=1)
+
+    def export(self):
+        return {k: np.stack([v.real, v.imag], axis=-1).tolist() for k, v in self.v.items()}
+
+
+class PerLayer:
+    """snap1 (masked influence; complex influences on lru) and rflo (decaying trace), per
+    recurrent layer."""
+
+    def __init__(self, lay, B, kind, decay=0.0, carry=None, feedback=None, lru_chain="target"):
         self.lay, self.kind, self.decay, self.feedback = lay, kind, decay, feedback
         if kind == "rflo":
-            bad = [L["kind"] for L in lay.layers if L["kind"] in GATES]
+            bad = [L["kind"] for L in lay.layers if L["kind"] in GATES or L["kind"] == "lru"]
             if bad:
-                raise ValueError("rflo supports rnn layers only (SPEC 3.3), not %s" % bad[0])
-        self.M = {l: np.zeros((B, lay.ssize[l], lay.sizes[l])) for l in lay.rec}
-        self.pattern = {l: snap1_pattern(lay.layers[l]) for l in lay.rec}
-        if carry is not None:
-            for l in lay.rec:
+                raise ValueError("rflo supports rnn and indrnn layers only (SPEC 3.3), not %s"
+                                 % bad[0])
+        self.M, self.pattern = {}, {}
+        for l in lay.rec:
+            L = lay.layers[l]
+            if L["kind"] == "lru":
+                self.M[l] = LRUInfluence(L, B, carry["M"][l] if carry is not None else None,
+                                         lru_chain)
+                continue
+            self.M[l] = np.zeros((B, lay.ssize[l], lay.sizes[l]))
+            self.pattern[l] = snap1_pattern(L)
+            if carry is not None:
                 self.M[l] = np.array(carry["M"][l], dtype=np.float64)
 
     def advance(self, locs, active, nu=None):
         for l in self.lay.rec:
             loc = locs[l]
+            if self.lay.layers[l]["kind"] == "lru":
+                self.M[l].advance(loc, active)
+                continue
             if self.kind == "snap1":
                 new = self.pattern[l] * (np.matmul(loc["Js"], self.M[l]) + loc["Ip"])
             else:
@@ -475,6 +702,11 @@ class PerLayer:
         grad = np.zeros((dy.shape[0], lay.total))
 
         def rec_fn(l, c_h):
+            if lay.layers[l]["kind"] == "lru":
+                c_s, g_out, c_x = lru_out_vjp(locs[l], c_h)
+                grad[:, lay.cols(l)] += g_out + self.M[l].grad(locs[l], c_s, lay.sizes[l])
+                c = np.einsum("bs,bsi->bi", c_s, locs[l]["Jx"])
+                return c if c_x is None else c + c_x
             c = pad_state(lay.layers[l], c_h)
             grad[:, lay.cols(l)] += np.einsum("bs,bsp->bp", c, self.M[l])
             return np.einsum("bs,bsi->bi", c, locs[l]["Jx"])
@@ -483,7 +715,8 @@ class PerLayer:
         return grad
 
     def export(self):
-        return {"M": [self.M[l].tolist() if l in self.M else None
+        return {"M": [(self.M[l].export() if isinstance(self.M[l], LRUInfluence)
+                       else self.M[l].tolist()) if l in self.M else None
                       for l in range(len(self.lay.layers))]}
 
 
@@ -514,11 +747,30 @@ class UORO:
             if t_below is not None:
                 t = t + np.einsum("bsi,bi->bs", loc["Jx"], t_below)
             Ja[:, so] = t
+            if L["kind"] == "lru":                       # tangent of h = Hs s + Hx x
+                th = t @ loc["Hs"].T
+                if t_below is not None and loc["Hx"] is not None:
+                    th = th + t_below @ loc["Hx"].T
+                t_below = th
+                continue
             t_below = t[:, :L["units"]]
         nt = np.zeros((B, lay.total))                    # reverse mode: nu^T I
         cot = None
         for l in range(lay.top_rec, -1, -1):
             L, loc = lay.layers[l], locs[l]
+            if L["kind"] == "lru":                       # cotangent nu on s, cot on h
+                c = nu[:, lay.soff[l]:lay.soff[l] + lay.ssize[l]].copy()
+                if cot is not None:
+                    c_s, g_out, c_x = lru_out_vjp(loc, cot)
+                    c = c + c_s
+                nt[:, lay.cols(l)] = np.einsum("bs,bsp->bp", c, loc["Ip"])
+                if cot is not None:
+                    nt[:, lay.cols(l)] += g_out
+                new_cot = np.einsum("bs,bsi->bi", c, loc["Jx"])
+                if cot is not None and c_x is not None:
+                    new_cot = new_cot + c_x
+                cot = new_cot
+                continue
             if L["kind"] == "dense":
                 c = cot
             else:
@@ -544,8 +796,26 @@ class UORO:
         lay = self.lay
         grad = np.zeros((dy.shape[0], lay.total))
         c_h = same_step_backprop(lay, locs, dy, dz, loss, grad, lay.top_rec)
-        off = lay.soff[lay.top_rec]
-        qa = np.einsum("bu,bu->b", c_h, self.a[:, off:off + c_h.shape[1]])
+        # q . a~ over the stacked state: the error on every recurrent layer's new state through
+        # this step alone. An rnn/indrnn/gated top state holds h^L itself (q on its h only); an
+        # lru's h = Hs s + Hx x + (C, D terms): q = c_h Hs on its s, C and D get their exact
+        # immediate gradient, and D's skip sends c_h D down to the layer below (through dense
+        # layers, exact, to the next recurrent layer's state).
+        qa = np.zeros(dy.shape[0])
+        c, l = c_h, lay.top_rec
+        while c is not None and l >= 0:
+            L, loc, off = lay.layers[l], locs[l], lay.soff.get(l)
+            if L["kind"] == "dense":
+                grad[:, lay.cols(l)] += np.einsum("bu,bup->bp", c, loc["Ip"])
+                c = np.einsum("bu,bui->bi", c, loc["Jx"])
+            elif L["kind"] == "lru":
+                c_s, g_out, c = lru_out_vjp(loc, c)
+                grad[:, lay.cols(l)] += g_out
+                qa = qa + np.einsum("bs,bs->b", c_s, self.a[:, off:off + lay.ssize[l]])
+            else:
+                qa = qa + np.einsum("bu,bu->b", c, self.a[:, off:off + c.shape[1]])
+                c = None
+            l -= 1
         return grad + qa[:, None] * self.th
 
     def export(self):
@@ -557,12 +827,15 @@ class UORO:
 def parse(case):
     layers, loss = case["layers"], case["loss"]
     for L in layers:
-        if L["kind"] not in ("dense", "rnn", "lstm", "gru"):
+        if L["kind"] not in ("dense", "rnn", "lstm", "gru", "indrnn", "lru"):
             raise ValueError("unknown layer kind %s" % L["kind"])
+        if L["kind"] == "lru" and L.get("activation", "identity") != "identity":
+            raise ValueError("an lru layer is linear: activation %r" % L["activation"])
     if loss in FOLDED:
         top = layers[-1]
-        if top["kind"] in GATES or top.get("activation") != FOLDED[loss]:
-            raise ValueError("%s needs a %s dense or rnn top layer" % (loss, FOLDED[loss]))
+        if top["kind"] not in ("dense", "rnn", "indrnn") or top.get("activation") != FOLDED[loss]:
+            raise ValueError("%s needs a %s dense, rnn or indrnn top layer"
+                             % (loss, FOLDED[loss]))
     elif loss != "mse":
         raise ValueError("unknown loss %s" % loss)
     X = np.asarray(case["inputs"], dtype=np.float64)
@@ -611,6 +884,10 @@ def initial_state(layers, B, given):
             continue
         U = L["units"]
         g = given[l] if given else None
+        if L["kind"] == "lru":                          # [Re s; Im s]
+            state.append({"s": np.array(g["s"], dtype=np.float64) if g
+                          else np.zeros((B, state_size(L)))})
+            continue
         d = {"h": np.array(g["h"], dtype=np.float64) if g else np.zeros((B, U))}
         if L["kind"] == "lstm":
             d["c"] = np.array(g["c"], dtype=np.float64) if g else np.zeros((B, U))
@@ -650,7 +927,8 @@ def run(case, record=False):
             raise ValueError("noise must be (T, B, S) = (%d, %d, %d) of +-1" % (T, B, lay.S))
     else:
         fb = parse_feedback(lay, case.get("rflo_feedback")) if alg == "rflo" else None
-        algo = PerLayer(lay, B, alg, float(case.get("rflo_decay", 0.0)), infl, fb)
+        algo = PerLayer(lay, B, alg, float(case.get("rflo_decay", 0.0)), infl, fb,
+                        case.get("lru_chain", "target"))
     pend = carry["pending"] if carry else {"grad": None, "loss": 0.0, "elements": 0}
     acc = np.zeros((B, lay.total))
     acc_extra = np.array(pend["grad"]) if pend["grad"] is not None else np.zeros(lay.total)
@@ -697,7 +975,8 @@ def bptt_grad(layers, loss, Pw, X, H, C, cache, dys, dzs, p, n, a, count):
     fold = loss in FOLDED
     B = X.shape[1]
     grads = [{k: np.zeros_like(v) for k, v in q.items()} for q in Pw(n)]
-    carry = [np.zeros((B, L["units"])) for L in layers]
+    carry = [np.zeros((B, lru_state(L)), complex) if L["kind"] == "lru" else np.zeros((B, L["units"]))
+             for L in layers]                    # lru: conj(lambda) ⊙ dC/ds_{m+1} (complex)
     carry_c = [np.zeros((B, L["units"])) for L in layers]
     for step in range(n, a - 1, -1):
         P = Pw(step)
@@ -709,6 +988,10 @@ def bptt_grad(layers, loss, Pw, X, H, C, cache, dys, dzs, p, n, a, count):
             else:
                 g = from_above
             h_in = X[step - 1] if l == 0 else H[l - 1][step]
+            if L["kind"] == "lru":                      # C[l] holds the complex states
+                from_above, carry[l], _ = mg.lru_step_back(
+                    P[l], h_in, C[l][step - 1], C[l][step], g, carry[l], grads[l])
+                continue
             if L["kind"] == "lstm":
                 from_above, carry[l], carry_c[l] = mg.lstm_step_back(
                     P[l], cache[l][step], h_in, H[l][step - 1], C[l][step - 1], C[l][step],
@@ -718,7 +1001,7 @@ def bptt_grad(layers, loss, Pw, X, H, C, cache, dys, dzs, p, n, a, count):
                 from_above, carry[l] = mg.gru_step_back(
                     P[l], cache[l][step], h_in, H[l][step - 1], g + carry[l], grads[l])
                 continue
-            if L["kind"] == "rnn":
+            if L["kind"] in ("rnn", "indrnn"):
                 g = g + carry[l]
             delta = act_vjp(L["activation"], H[l][step], g)
             if l == top and fold and p < step:
@@ -728,6 +1011,9 @@ def bptt_grad(layers, loss, Pw, X, H, C, cache, dys, dzs, p, n, a, count):
             if L["kind"] == "rnn":
                 grads[l]["W_t"] += delta.T @ H[l][step - 1]
                 carry[l] = delta @ P[l]["W_t"]
+            if L["kind"] == "indrnn":
+                grads[l]["w_t"] += (delta * H[l][step - 1]).sum(0)
+                carry[l] = delta * P[l]["w_t"]
             from_above = delta @ P[l]["W_s"]
     return pack(layers, grads)
 
@@ -744,8 +1030,13 @@ def run_bptt(case, record=False):
     tau_max = T if alg == "bptt_stepweights" else int(case.get("tau_max") or T)
     flat = np.array(case["weights"], dtype=np.float64)
     state = initial_state(layers, B, case.get("initial_state"))
-    H = [[s["h"] if s else None] for s in state]
+    H = [[s["h"] if s and "h" in s else None] for s in state]
     C = [[s["c"] if s and "c" in s else None] for s in state]
+    for l, L in enumerate(layers):                # lru: C = the complex state, H = its output
+        if L["kind"] == "lru":
+            S = lru_state(L)
+            C[l] = [state[l]["s"][:, :S] + 1j * state[l]["s"][:, S:]]
+            H[l] = [np.zeros((B, L["units"]))]
     cache = [[None] for _ in layers]
     Pseq, dys, dzs = [None], [None], [None]
     updates, extra = [], {"weights_per_step": []}
@@ -758,6 +1049,12 @@ def run_bptt(case, record=False):
         locs = stack_step(layers, P, X[t], state, derivs=False)
         state = advance_state(layers, state, locs, active[t])
         for l, L in enumerate(layers):
+            if L["kind"] == "lru":                    # a frozen lane keeps s and h
+                S = lru_state(L)
+                H[l].append(np.where(active[t][:, None], locs[l]["h"], H[l][-1]))
+                C[l].append(state[l]["s"][:, :S] + 1j * state[l]["s"][:, S:])
+                cache[l].append(None)
+                continue
             H[l].append(state[l]["h"] if state[l] else locs[l]["h"])
             C[l].append(state[l].get("c") if state[l] else None)
             cache[l].append(locs[l].get("cache"))
@@ -795,12 +1092,15 @@ def main(case_path, out_path, carry_path=None):
 
 def make_case(rng, stack, loss, T, B, I, tau_b, algorithm="rtrl", lr=0.0, holes=False,
               ragged=True, scale=0.7):
-    """A random case; stack = [(kind, units, activation)]."""
+    """A random case; stack = [(kind, units, activation)] (an lru may add its state size:
+    ("lru", units, None, state))."""
     layers, inputs = [], I
-    for kind, units, activation in stack:
+    for kind, units, activation, *rest in stack:
         L = {"kind": kind, "inputs": inputs, "units": units}
         if activation is not None:
             L["activation"] = activation
+        if rest:
+            L["state"] = rest[0]
         layers.append(L)
         inputs = units
     O = inputs
@@ -816,8 +1116,17 @@ def make_case(rng, stack, loss, T, B, I, tau_b, algorithm="rtrl", lr=0.0, holes=
         targets = rng.random((T, B, O)).round(3).tolist()
     else:
         targets = rng.normal(size=(T, B, O)).tolist()
-    return {"layers": layers, "loss": loss,
-            "weights": (scale * rng.normal(size=mg.n_params(layers))).tolist(),
+    weights = scale * rng.normal(size=mg.n_params(layers))
+    off = 0
+    for L in layers:                 # lru: |lambda| in [0.6, 0.95], as make_golden.random_case
+        if L["kind"] == "lru":
+            S = lru_state(L)
+            r = rng.uniform(0.6, 0.95, size=S)
+            weights[off:off + S] = np.log(-np.log(r))
+            weights[off + S:off + 2 * S] = np.log(rng.uniform(0.2, 3.0, size=S))
+            weights[off + 2 * S:off + 3 * S] = np.log(np.sqrt(1 - r * r))
+        off += mg.n_params([L])
+    return {"layers": layers, "loss": loss, "weights": weights.tolist(),
             "inputs": rng.normal(size=(T, B, I)).tolist(), "mask": mask.tolist(),
             "targets": targets, "tau_b": tau_b, "tau_max": 0, "lengths": lengths.tolist(),
             "algorithm": algorithm, "lr": lr, "rflo_decay": 0.0}
@@ -1398,9 +1707,211 @@ def self_check():
              "rnn top with {}: %.0e; ValueError for %s; two pieces = one call %.1e"
              % (r_e, ", ".join(raised), r_s))
 
+    elementwise_self_check(ck)
+
     dt = time.time() - t0
     print("self-check %s: %d checks, %.1f s" % ("passed" if ck.ok else "FAILED", ck.count, dt))
     return 0 if ck.ok else 1
+
+
+# ---- self-check: element-wise layers (indrnn, lru) -----------------------------------------
+
+def as_rnn(case):
+    """The same case with every indrnn layer written as an rnn layer with W_t = diag(w_t)."""
+    layers, flat = case["layers"], np.array(case["weights"])
+    P = unpack(layers, flat)
+    new_layers, grads = [], []
+    for L, p in zip(layers, P):
+        if L["kind"] == "indrnn":
+            L = dict(L, kind="rnn")
+            p = {"W_s": p["W_s"], "W_t": np.diag(p["w_t"]), "b": p["b"]}
+        new_layers.append(L)
+        grads.append(p)
+    return with_(case, layers=new_layers, weights=pack(new_layers, grads).tolist())
+
+
+def from_rnn_grad(case, g_rnn):
+    """An as_rnn case's flat gradient mapped back to the indrnn layout (w_t = diag of W_t)."""
+    layers = case["layers"]
+    P = unpack([dict(L, kind="rnn") if L["kind"] == "indrnn" else L for L in layers],
+               np.array(g_rnn))
+    out = []
+    for L, p in zip(layers, P):
+        if L["kind"] == "indrnn":
+            p = {"W_s": p["W_s"], "w_t": np.diag(p["W_t"]).copy(), "b": p["b"]}
+        out.append(p)
+    return pack(layers, out)
+
+
+def elementwise_self_check(ck):
+    """indrnn and lru layers with every online algorithm (SPEC 3.3, 3.5)."""
+    rng = np.random.default_rng(20261205)      # its own generator: the checks above are unchanged
+    IR, LR, D, S = "indrnn", "lru", "dense", None
+    single = [
+        ("indrnn->dense, mse", [(IR, 4, "tanh"), (D, 2, "identity")], "mse", 8, 3, 2),
+        ("indrnn->dense softmax, ce", [(IR, 3, "tanh"), (D, 3, "softmax")], "cross-entropy",
+         7, 3, 2),
+        ("indrnn sigmoid (recurrent top), bce", [(IR, 3, "sigmoid")], "binary-cross-entropy",
+         7, 3, 2),
+        ("lru (no D)->dense tanh, mse", [(LR, 3, S, 4), (D, 2, "tanh")], "mse", 8, 3, 2),
+        ("lru (D)->dense softmax, ce", [(LR, 3, S, 2), (D, 3, "softmax")], "cross-entropy",
+         7, 3, 3),
+        ("lru (D) alone, mse", [(LR, 2, S, 3)], "mse", 7, 3, 2),
+    ]
+    # (11) single element-wise layer: snap1 = rtrl = full BPTT (one update per sequence), and
+    #      with tau_b = 2 at lr 0 both = make_golden BPTT(2, full); at lr 0.1 rtrl =
+    #      bptt_stepweights, snap1 = rtrl (indrnn: every update; lru: the first update, then
+    #      O(lr) apart: its lambda and gamma influences are chained with the target step's weights;
+    #      shown on the second update's gradient, both runs at the same weights after update 1).
+    for name, stack, loss, T, B, I in single:
+        case = make_case(rng, stack, loss, T, B, I, 0, holes=True)
+        full = golden(case, tau_b=T)
+        r_r = compare(via_cli(case)[0], full)
+        r_s = compare(via_cli(with_(case, algorithm="snap1"))[0], full)
+        c2 = with_(case, tau_b=2)
+        w2 = golden(c2, tau_b=2)
+        r_r2 = compare(via_cli(c2)[0], w2)
+        r_s2 = compare(via_cli(with_(c2, algorithm="snap1"))[0], w2)
+        sgd = with_(c2, lr=0.1)
+        rt = via_cli(sgd)[0]
+        sn = via_cli(with_(sgd, algorithm="snap1"))[0]
+        r_sw = compare(rt, via_cli(with_(sgd, algorithm="bptt_stepweights"))[0])
+        r_first = compare(sn[:1], rt[:1])
+        r_later = rel(sn[1]["grad"], rt[1]["grad"])
+        lru = stack[0][0] == LR
+        ok = (max(r_r, r_s, r_r2, r_s2, r_first) < 1e-12 and r_sw < 1e-10
+              and (r_later > 1e-8 if lru else r_later < 1e-12))
+        detail = ("tau_b=T %.0e/%.0e; tau_b=2 %.0e/%.0e; lr 0.1: rtrl=stepweights %.0e, snap1 "
+                  "update 1 %.0e, update 2 %.0e" % (r_r, r_s, r_r2, r_s2, r_sw, r_first, r_later))
+        if lru:                              # lru_chain "step": = rtrl at every update, any lr
+            r_step = compare(via_cli(with_(sgd, algorithm="snap1", lru_chain="step"))[0], rt)
+            r_step0 = compare(via_cli(with_(case, algorithm="snap1", lru_chain="step"))[0], full)
+            ok = ok and r_step < 1e-10 and r_step0 < 1e-12
+            detail += "; chain step: lr 0.1 %.0e, tau_b=T %.0e" % (r_step, r_step0)
+        ck.check("snap1 = rtrl = BPTT, single %s" % name, ok, detail)
+
+    # (12) indrnn = rnn with W_t = diag(w_t), for rtrl, snap1 and rflo (the w_t gradient is the
+    #      W_t gradient's diagonal; not uoro, whose rho's see the norm of theta~ over the
+    #      off-diagonal W_t entries too); rflo(0) on indrnn = bptt(1, 1) over an SGD run.
+    case = make_case(rng, [("rnn", 3, "tanh"), (IR, 3, "tanh"), (D, 2, "identity")], "mse",
+                     8, 3, 2, 2, holes=True)
+    worst = 0.0
+    for alg in ("rtrl", "snap1", "rflo"):
+        c = with_(case, algorithm=alg, rflo_decay=0.3)
+        ours, theirs = via_cli(c)[0], via_cli(as_rnn(c))[0]
+        for u, v in zip(ours, theirs):
+            worst = max(worst, rel(u["grad"], from_rnn_grad(case, v["grad"])))
+    c1 = with_(case, algorithm="rflo", tau_b=1, lr=0.3)
+    r_b = compare(via_cli(c1)[0], via_cli(with_(c1, algorithm="bptt", tau_max=1))[0])
+    ck.check("indrnn = rnn with W_t = diag(w_t) (rtrl, snap1, rflo); rflo(0) = bptt(1,1)",
+             worst < 1e-12 and r_b < 1e-10, "rnn->indrnn->dense: %.1e; rflo vs bptt(1,1), "
+             "lr 0.3: %.1e" % (worst, r_b))
+    try:
+        run(make_case(rng, [(LR, 2, S, 2)], "mse", 3, 1, 2, 1, algorithm="rflo"))
+        ck.check("rflo on lru is an error", False, "no error")
+    except ValueError as e:
+        ck.check("rflo on lru is an error", True, str(e))
+
+    # (13) stacks: rtrl = full BPTT, = BPTT(2, full) at lr 0, = bptt_stepweights at lr 0.5, and
+    #      against central differences; snap1 per layer: the top recurrent layer's gradient is
+    #      rtrl's (its own block is exact), the lower one differs.
+    stacks = [
+        ("indrnn->lru(D)->dense, mse", [(IR, 3, "tanh"), (LR, 3, S, 2), (D, 2, "identity")],
+         "mse"),
+        ("rnn->indrnn->dense softmax, ce", [("rnn", 3, "tanh"), (IR, 3, "tanh"),
+                                            (D, 3, "softmax")], "cross-entropy"),
+        ("lru->indrnn sigmoid (recurrent top), bce", [(LR, 3, S, 3), (IR, 2, "sigmoid")],
+         "binary-cross-entropy"),
+        ("lru->dense->lru(D), mse", [(LR, 3, S, 2), (D, 3, "tanh"), (LR, 3, S, 3)], "mse"),
+    ]
+    for name, stack, loss in stacks:
+        case = make_case(rng, stack, loss, 7, 3, 2, 0, holes=True)
+        r_full = compare(via_cli(case)[0], golden(case, tau_b=7))
+        c2 = with_(case, tau_b=2)
+        r_w = compare(via_cli(c2)[0], golden(c2, tau_b=2))
+        sgd = with_(c2, lr=0.1)
+        r_sw = compare(via_cli(sgd)[0], via_cli(with_(sgd, algorithm="bptt_stepweights"))[0])
+        flat = np.array(case["weights"])
+        fd_worst, prev = 0.0, 0
+        for u in via_cli(with_(case, tau_b=3))[0]:
+            n = u["n"]
+            fd = mg.fd_grad(lambda w: mg.window_loss(case, w, n, prev, 1,
+                                                     mg.states_at(case, w, 0))[0], flat)
+            fd_worst = max(fd_worst, np.abs(np.array(u["grad"]) - fd).max() / np.abs(fd).max())
+            prev = n
+        lay = Layout(case["layers"])
+        g_r = np.array(via_cli(case)[0][0]["grad"])
+        g_s = np.array(via_cli(with_(case, algorithm="snap1"))[0][0]["grad"])
+        top, low = lay.cols(lay.top_rec), lay.cols(lay.rec[0])
+        r_top, r_low = rel(g_s[top], g_r[top]), rel(g_s[low], g_r[low])
+        ck.check("rtrl stack = BPTT oracles, FD: " + name,
+                 max(r_full, r_w, r_sw) < 1e-10 and fd_worst < 1e-7 and r_top < 1e-12
+                 and r_low > 1e-3,
+                 "full %.0e; BPTT(2,full) %.0e; stepweights lr 0.1 %.0e; FD %.0e; snap1 top "
+                 "layer %.0e, lower (differs) %.2f" % (r_full, r_w, r_sw, fd_worst, r_top, r_low))
+
+    # (14) uoro unbiased on element-wise stacks (the lru state is [Re s; Im s] in the noise).
+    for name, stack, loss, N, small, large in [
+            ("lru->dense tanh, mse", [(LR, 3, S, 2), (D, 2, "tanh")], "mse", 4096, 16, 256),
+            ("indrnn->lru(D)->dense, mse (D skip into q)",
+             [(IR, 3, "tanh"), (LR, 3, S, 2), (D, 2, "identity")], "mse", 4096, 16, 256),
+            ("lru->indrnn->dense softmax, ce", [(LR, 2, S, 2), (IR, 3, "tanh"),
+                                                (D, 3, "softmax")], "cross-entropy",
+             4096, 16, 256)]:
+        base = make_case(rng, stack, loss, 5, 2, 2, 2, holes=True)
+        G, g, readout = uoro_stats(rng, base, N, (small, large))
+        ro_err = np.abs(G[:, readout] - g[readout]).max() if readout.any() else 0.0
+        mean, gn, var = G.mean(0), np.linalg.norm(g), G.var(0)
+        keep = var > 1e-20 * var.max()
+        w, V = np.linalg.eigh(np.cov(G[:, keep], rowvar=False))
+        good = w > 1e-12 * w.max()
+        proj = V[:, good].T @ (mean - g)[keep]
+        dd = int(good.sum())
+        t2 = N * float((proj ** 2 / w[good]).sum()) / dd
+        pred = np.sqrt(var.sum() / N) / gn
+        ok = ro_err < 1e-12 and abs(t2 - 1) < 5 * np.sqrt(2.0 / dd) and rel(mean, g) < 3 * pred
+        ck.check("uoro unbiased, N=%d: %s" % (N, name), ok,
+                 "readout exact %.0e; T2/d %.2f (d=%d); |mean-rtrl|/|rtrl| %.1e (pred %.1e)"
+                 % (ro_err, t2, dd, rel(mean, g), pred))
+
+    # (15) streams: two pieces chained with carry_in = one call, ragged-free lanes with an
+    #      initial state (lru: [Re s; Im s]), tau_b = 3, lr 0.2.
+    for alg, stack, loss in [
+            ("rtrl", [(IR, 3, "tanh"), (LR, 3, S, 2), (D, 2, "identity")], "mse"),
+            ("snap1", [(LR, 3, S, 3), (IR, 3, "tanh"), (D, 3, "softmax")], "cross-entropy"),
+            ("snap1", [(LR, 3, S, 2), (D, 3, "tanh"), (LR, 3, S, 3)], "mse"),
+            ("uoro", [(LR, 2, S, 3), (D, 2, "tanh"), (IR, 2, "tanh"), (D, 2, "identity")],
+             "mse"),
+            ("rflo", [("rnn", 3, "tanh"), (IR, 3, "tanh"), (D, 2, "sigmoid")],
+             "binary-cross-entropy")]:
+        T = 10
+        case = make_case(rng, stack, loss, T, 3, 2, 3, algorithm=alg, lr=0.2, holes=True,
+                         ragged=False)
+        case["initial_state"] = [
+            None if L["kind"] == "dense" else
+            {"s": rng.normal(size=(3, state_size(L))).tolist()} if L["kind"] == "lru" else
+            {"h": rng.normal(size=(3, L["units"])).tolist()} for L in case["layers"]]
+        if case["layers"][-1]["kind"] == LR:
+            case["lru_chain"] = "step"
+        if alg == "uoro":
+            case["noise"] = rng.choice([-1.0, 1.0], size=(T, 3, Layout(case["layers"]).S))
+            case["noise"] = case["noise"].tolist()
+        whole, carry_w = via_cli(case, carry=True)
+        cut = lambda k, lo, hi: (np.asarray(case[k])[lo:hi]).tolist()
+        pieces = ["inputs", "mask", "targets"] + (["noise"] if alg == "uoro" else [])
+        first = with_(case, stream=True, **{k: cut(k, 0, 5) for k in pieces})
+        first.pop("lengths")
+        ups1, carry = via_cli(first, carry=True)
+        second = with_(case, carry_in=carry, **{k: cut(k, 5, T) for k in pieces})
+        second.pop("lengths")
+        second.pop("initial_state")
+        ups2, carry2 = via_cli(second, carry=True)
+        r = compare(ups1 + ups2, whole)
+        rw = rel(carry2["weights"], carry_w["weights"])
+        ck.check("stream: two pieces with carry_in = one call (%s, %s)"
+                 % (alg, "->".join(L["kind"] for L in case["layers"])),
+                 r < 1e-12 and rw < 1e-12 and [u["n"] for u in whole] == [3, 6, 9, 10],
+                 "grads %.1e; final weights %.1e" % (r, rw))
 
 
 if __name__ == "__main__":
