@@ -41,7 +41,7 @@ extension NaiveReference {
                 let n = Foundation.tanh(xs[2 * u + j] + r * hs[2 * u + j])
                 hOut[j] = (1 - z) * n + z * h[j]
             }
-        case .rnn, .dense, .indrnn:
+        case .rnn, .dense, .indrnn, .lru:
             fatalError("test setup: not a gated layer")
         }
         return (hOut, cOut)

@@ -11,8 +11,12 @@ func referenceCase(spec: NetworkSpec, weights: [Double], samples: [SequenceSampl
     let t = batch.steps, b = batch.lanes, i = spec.inputs, o = spec.outputs
     guard case .dense(let x) = batch.inputs else { throw ReferenceScriptError("the reference cases take dense inputs only") }
     var json: [String: Any] = [
-        "layers": spec.layers.map { ["kind": $0.kind.rawValue, "inputs": $0.inputs, "units": $0.units,
-                                     "activation": $0.activation.rawValue] },
+        "layers": spec.layers.map { layer -> [String: Any] in
+            var out: [String: Any] = ["kind": layer.kind.rawValue, "inputs": layer.inputs, "units": layer.units,
+                                      "activation": layer.activation.rawValue]
+            if layer.kind == .lru { out["state"] = layer.stateSize }
+            return out
+        },
         "loss": spec.loss.rawValue, "weights": weights,
         "inputs": (0..<t).map { n in (0..<b).map { l in Array(x[((n * b + l) * i)..<((n * b + l + 1) * i)]) } },
         "mask": (0..<t).map { n in (0..<b).map { batch.mask[n * b + $0] != 0 } },

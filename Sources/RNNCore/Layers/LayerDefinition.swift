@@ -54,9 +54,51 @@ protocol LayerDefinition {
     /// recurrent one its local derivatives: `Ds`, `Dt` (S, G per lane) and `self` (S per lane), as
     /// `OnlineGradient`'s doc defines them.
     static func onlineStep<Scalar: RNNScalar>(_ engine: OnlineGradient<Scalar>, layer l: Int, _ w: UnsafePointer<Scalar>)
+
+    /// A kind whose parameters are not `SW`, `TW`, `b` (`b_s`, `b_t`): its tensors in layout
+    /// order, as (name after `layers.<i>.`, shape); nil (the default) for the standard ones.
+    static func tensors(_ layer: LayerSpec) -> [(name: String, shape: [Int])]?
+
+    /// Columns per step and lane of the layer's rows in the engines' workspace: `aux` (kept per
+    /// step by `Network`, moved with `h`), `delta` (`TruncatedBPTT`'s rows; the first `U` hold
+    /// the error `E^l` on entry to `backward`) and `scratch` (one buffer per layer, for values
+    /// derived from the weights). Default: `auxPerUnit · U`, `deltaPerUnit · U`, 0.
+    static func workspace(_ layer: LayerSpec) -> LayerWorkspace
+
+    /// Layer `layer`'s initial values (`count = parameterCount`, layout order) from `rng`.
+    /// Default: PyTorch's, every value uniform in `±1/sqrt(units)`.
+    static func initialValues(_ layer: LayerSpec, _ rng: inout Xoshiro256) -> [Double]
+
+    /// `E^{l-1}` for `rows` rows of layer `l`'s delta from step `m`, into `c` (row stride `ldc`,
+    /// overwritten): by default `Delta_x^l · SW^l` (`TruncatedBPTT.sendDownThroughInputWeights`).
+    static func sendDown<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, from l: Int, rows: Int, stepFrom m: Int,
+                                            into c: UnsafeMutablePointer<Scalar>, ldc: Int)
+}
+
+/// A layer's columns per step and lane in the engines' workspace (`LayerDefinition.workspace`).
+public struct LayerWorkspace: Sendable, Equatable {
+    public var aux: Int
+    public var delta: Int
+    public var scratch: Int
 }
 
 extension LayerDefinition {
+    static func tensors(_ layer: LayerSpec) -> [(name: String, shape: [Int])]? { nil }
+
+    static func workspace(_ layer: LayerSpec) -> LayerWorkspace {
+        LayerWorkspace(aux: traits.auxPerUnit * layer.units, delta: traits.deltaPerUnit * layer.units, scratch: 0)
+    }
+
+    static func initialValues(_ layer: LayerSpec, _ rng: inout Xoshiro256) -> [Double] {
+        let bound = 1.0 / Double(layer.units).squareRoot()
+        return (0..<layer.parameterCount).map { _ in rng.uniform(-bound, bound) }
+    }
+
+    static func sendDown<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, from l: Int, rows: Int, stepFrom m: Int,
+                                            into c: UnsafeMutablePointer<Scalar>, ldc: Int) {
+        bptt.sendDownThroughInputWeights(from: l, rows: rows, stepFrom: m, into: c, ldc: ldc)
+    }
+
     /// A kind whose traits say the online algorithms do not support it never gets here
     /// (`OnlineGradient` refuses the stack before it allocates anything).
     static func onlineStep<Scalar: RNNScalar>(_ engine: OnlineGradient<Scalar>, layer l: Int, _ w: UnsafePointer<Scalar>) {}
@@ -173,11 +215,18 @@ extension LayerKind {
         case .lstm: return visitor.visit(LSTMLayer.self)
         case .gru: return visitor.visit(GRULayer.self)
         case .indrnn: return visitor.visit(IndRNNLayer.self)
+        case .lru: return visitor.visit(LRULayer.self)
         }
     }
 
     /// The kind's traits (its definition's).
     public var traits: LayerTraits { accept(TraitsOf()) }
+
+    /// The kind's own tensors (`LayerDefinition.tensors`), nil for `SW`, `TW`, `b`.
+    func tensors(_ layer: LayerSpec) -> [(name: String, shape: [Int])]? { accept(TensorsOf(layer: layer)) }
+
+    /// The layer's workspace columns (`LayerDefinition.workspace`).
+    func workspace(_ layer: LayerSpec) -> LayerWorkspace { accept(WorkspaceOf(layer: layer)) }
 
     /// Number of stacked gate blocks G in `SW` and `TW`: 4 (lstm), 3 (gru), 1 otherwise.
     public var gates: Int { traits.gates }
@@ -191,4 +240,32 @@ extension LayerKind {
 
 private struct TraitsOf: LayerKindVisitor {
     func visit<Kind: LayerDefinition>(_ kind: Kind.Type) -> LayerTraits { Kind.traits }
+}
+
+private struct TensorsOf: LayerKindVisitor {
+    let layer: LayerSpec
+    func visit<Kind: LayerDefinition>(_ kind: Kind.Type) -> [(name: String, shape: [Int])]? { Kind.tensors(layer) }
+}
+
+private struct WorkspaceOf: LayerKindVisitor {
+    let layer: LayerSpec
+    func visit<Kind: LayerDefinition>(_ kind: Kind.Type) -> LayerWorkspace { Kind.workspace(layer) }
+}
+
+/// Layer `layer`'s initial values through its definition.
+struct InitialValues: LayerKindVisitor {
+    let layer: LayerSpec
+    let rng: UnsafeMutablePointer<Xoshiro256>
+    func visit<Kind: LayerDefinition>(_ kind: Kind.Type) -> [Double] { Kind.initialValues(layer, &rng.pointee) }
+}
+
+/// `TruncatedBPTT`'s `E^{l-1}` through layer `l`'s definition.
+struct SendDown<Scalar: RNNScalar>: LayerKindVisitor {
+    let bptt: TruncatedBPTT<Scalar>
+    let layer: Int, rows: Int, step: Int
+    let c: UnsafeMutablePointer<Scalar>, ldc: Int
+    @inline(__always)
+    func visit<Kind: LayerDefinition>(_ kind: Kind.Type) {
+        Kind.sendDown(bptt, from: layer, rows: rows, stepFrom: step, into: c, ldc: ldc)
+    }
 }

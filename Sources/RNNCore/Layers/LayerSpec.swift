@@ -15,6 +15,9 @@ public enum LayerKind: String, Sendable, Codable, CaseIterable {
     case gru
     /// Element-wise recurrence (Li et al. 2018): `z = SW·x + w_t ⊙ h_{n-1} + b`.
     case indrnn
+    /// Linear recurrent unit (Orvieto et al. 2023): a complex diagonal recurrence
+    /// `s_n = λ ⊙ s_{n-1} + γ ⊙ (B x_n)`, `h_n = Re(C s_n) + D ⊙ x_n` (`LRULayer`).
+    case lru
 
     /// The kind's name with its indefinite article, as a sentence says it: `an lstm`, `a gru`,
     /// `a dense` (names are read letter by letter, so the article follows the first letter's name:
@@ -37,13 +40,22 @@ public struct LayerSpec: Sendable, Equatable, Codable {
     /// Size of `h^l`.
     public var units: Int
     public var activation: Activation
+    /// lru: the complex state size `S` (nil: `units`); other kinds: nil.
+    public var state: Int?
+    /// lru: the initialisation ring of `|λ|` and the phase range (nil: the paper's defaults).
+    public var ring: LRURing?
 
-    public init(kind: LayerKind, inputs: Int, units: Int, activation: Activation) {
+    public init(kind: LayerKind, inputs: Int, units: Int, activation: Activation, state: Int? = nil, ring: LRURing? = nil) {
         self.kind = kind
         self.inputs = inputs
         self.units = units
         self.activation = activation
+        self.state = state
+        self.ring = ring
     }
+
+    /// lru: `S`, the complex state size (`state`, default `units`); `units` for other kinds.
+    public var stateSize: Int { state ?? units }
 
     /// Whether the layer has a `TW` term (rnn, lstm, gru).
     public var isRecurrent: Bool { kind.isRecurrent }
@@ -54,6 +66,7 @@ public struct LayerSpec: Sendable, Equatable, Codable {
     /// Number of scalars: `SW` (G·units × inputs), `TW` (recurrent layers: G·units × units, or its
     /// diagonal `w_t`, units), and `b` (units) or, for gated layers, `b_s`, `b_t` (G·units each).
     public var parameterCount: Int {
+        if kind == .lru { return LRULayer.parameterCount(self) }
         let rows = kind.gates * units
         return rows * inputs + recurrentWeightCount + (isGated ? 2 * rows : units)
     }
@@ -64,4 +77,22 @@ public struct LayerSpec: Sendable, Equatable, Codable {
         guard traits.isRecurrent else { return 0 }
         return traits.recurrentWeight == .matrix ? traits.gates * units * units : units
     }
+}
+
+/// The initialisation of an lru layer's `λ` (SPEC 2; Orvieto et al. 2023): `|λ|` uniform on the
+/// ring `[rMin, rMax]` (by its square, uniform in area, as the paper), phase uniform on
+/// `[0, 2π·maxPhase]`.
+public struct LRURing: Sendable, Equatable, Codable {
+    public var rMin: Double
+    public var rMax: Double
+    public var maxPhase: Double
+
+    public init(rMin: Double = 0.9, rMax: Double = 0.999, maxPhase: Double = 1) {
+        self.rMin = rMin
+        self.rMax = rMax
+        self.maxPhase = maxPhase
+    }
+
+    /// The paper's defaults: `r_min = 0.9`, `r_max = 0.999`, `max_phase = 1`.
+    public static let standard = LRURing()
 }

@@ -41,8 +41,11 @@ public final class Network<Scalar: RNNScalar> {
     /// Empty for rnn and dense layers. Slot 0 of a fresh batch holds `c_0 = 0`.
     var aux: [UnsafeMutableBufferPointer<Scalar>] = []
     /// Row width (stride) of `aux` per layer: the widths above, for float32 gated layers plus
-    /// `gatedRowPad` unused (zero) columns.
+    /// `gatedRowPad` unused (zero) columns; lru `[s_re | s_im | (Bx)_re | (Bx)_im]` (B, 4S).
     let auxWidth: [Int]
+    /// Per layer, values derived from its weights that its kind keeps between its passes
+    /// (`LayerWorkspace.scratch`; lru: `λ_re`, `λ_im`, `γ`).
+    let layerScratch: [UnsafeMutableBufferPointer<Scalar>]
     /// Float32 gated layers pad each `aux` row (and `TruncatedBPTT`'s gate-delta rows) by one
     /// cache line (16 floats, never read or written after the zero fill). Without it the rows of a
     /// large layer sit a multiple of 4 KB apart (4U = 2048 floats = 8 KB at U = 512): the 11 rows
@@ -87,8 +90,13 @@ public final class Network<Scalar: RNNScalar> {
         self.update = ParameterUpdate(optimizer: optimizer, clipNorm: clipNorm, count: layout.count)
         let pad = Self.gatedRowPad
         auxWidth = spec.layers.map { layer in
-            let columns = layer.kind.traits.auxPerUnit * layer.units
-            return columns > 0 ? columns + pad : 0
+            let columns = layer.kind.workspace(layer).aux
+            return columns > 0 ? columns + (layer.isGated ? pad : 0) : 0
+        }
+        layerScratch = spec.layers.map { layer in
+            let buffer = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: max(layer.kind.workspace(layer).scratch, 1))
+            buffer.initialize(repeating: 0)
+            return buffer
         }
         if let first = spec.layers.first, first.isGated {
             oneHotSWT = .allocate(capacity: max(first.kind.gates * first.units * first.inputs, 1))
@@ -102,7 +110,7 @@ public final class Network<Scalar: RNNScalar> {
 
     deinit {
         params.deallocate()
-        for buffer in h + aux { buffer.deallocate() }
+        for buffer in h + aux + layerScratch { buffer.deallocate() }
         gatedScratch.deallocate()
         cellBiasWork.deallocate()
         oneHotSWT?.deallocate()

@@ -79,6 +79,17 @@ public struct ParameterLayout: Sendable, Equatable {
         var offset = 0
         var entries: [Entry] = []
         for layer in spec.layers {
+            if let tensors = layer.kind.tensors(layer) {
+                // A kind with tensors of its own: `sw` is where its input weights start, `b` the layer's start.
+                let start = offset
+                var inputWeights = start
+                for t in tensors {
+                    if t.name == LRULayer.inputWeightsName { inputWeights = offset }
+                    offset += t.shape.reduce(1, *)
+                }
+                entries.append(Entry(sw: inputWeights, tw: nil, b: start, bt: nil))
+                continue
+            }
             let rows = layer.kind.gates * layer.units
             let sw = offset
             offset += rows * layer.inputs
@@ -105,6 +116,15 @@ public struct ParameterLayout: Sendable, Equatable {
     public func namedTensors(_ spec: NetworkSpec) -> [(name: String, range: Range<Int>, shape: [Int])] {
         var out: [(String, Range<Int>, [Int])] = []
         for (i, (layer, e)) in zip(spec.layers, entries).enumerated() {
+            if let tensors = layer.kind.tensors(layer) {
+                var offset = e.b
+                for t in tensors {
+                    let count = t.shape.reduce(1, *)
+                    out.append(("layers.\(i).\(t.name)", offset..<(offset + count), t.shape))
+                    offset += count
+                }
+                continue
+            }
             let rows = layer.kind.gates * layer.units
             out.append(("layers.\(i).W_s", e.sw..<(e.sw + rows * layer.inputs), [rows, layer.inputs]))
             if let tw = e.tw {
@@ -127,7 +147,8 @@ public struct ParameterLayout: Sendable, Equatable {
 
 extension NetworkSpec {
     /// PyTorch's default initialisation (`nn.RNN`, `nn.LSTM`, `nn.GRU`): every parameter of a layer uniform in
-    /// `[-1/sqrt(units), 1/sqrt(units)]`, drawn in layout order from `Xoshiro256(seed, stream: 1)`.
+    /// `[-1/sqrt(units), 1/sqrt(units)]`, drawn in layout order from `Xoshiro256(seed, stream: 1)`
+    /// (a kind with its own initialisation, lru, draws its values from the same stream in turn).
     /// Values are drawn in float64 and rounded, so float32 and float64 runs start at the same point.
     public func initialParameters(seed: UInt64) -> [Double] {
         var rng = Xoshiro256(seed: seed, stream: SeedStream.initialWeights)
@@ -135,9 +156,9 @@ extension NetworkSpec {
         var values = [Double](repeating: 0, count: layout.count)
         var offset = 0
         for layer in layers {
-            let bound = 1.0 / Double(layer.units).squareRoot()
-            for _ in 0..<layer.parameterCount {
-                values[offset] = rng.uniform(-bound, bound)
+            let layerValues = withUnsafeMutablePointer(to: &rng) { layer.kind.accept(InitialValues(layer: layer, rng: $0)) }
+            for v in layerValues {
+                values[offset] = v
                 offset += 1
             }
         }

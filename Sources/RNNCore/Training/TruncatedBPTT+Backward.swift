@@ -35,7 +35,7 @@ extension TruncatedBPTT {
                 let injected = UnsafePointer(network.outputSlot(network.inject, p + 1))
                 let zeroRows = (p + 1 - lo) * b
                 delta.update(repeating: 0, count: zeroRows * dw)
-                if layer.isGated {  // a gated top layer (mse): the injection is dC/dh
+                if dw != u {  // a gated (or lru) top layer (mse): the injection is dC/dh, in wider rows
                     for r in 0..<((n - p) * b) {
                         (delta + (zeroRows + r) * dw).update(from: injected + r * u, count: u)
                     }
@@ -64,9 +64,15 @@ extension TruncatedBPTT {
         for j in 0..<(steps * network.lanes * network.spec.outputs) { delta[j] += injected[j] }
     }
 
+    /// `E^{l-1}` for `rows` rows of layer `l`'s delta from step `stepFrom`, into `c` (row stride
+    /// `ldc`, overwritten), as the layer's kind sends it (`LayerDefinition.sendDown`).
+    func sendDown(from l: Int, rows: Int, stepFrom m: Int, into c: UnsafeMutablePointer<Scalar>, ldc: Int) {
+        network.spec.layers[l].kind.accept(SendDown(bptt: self, layer: l, rows: rows, step: m, c: c, ldc: ldc))
+    }
+
     /// `E^{l-1} = Delta_x^l · SW^l` for `rows` rows of layer `l`'s delta from step `stepFrom`,
     /// into `c` (row stride `ldc`, overwritten): one GEMM per block of `Delta_x`.
-    func sendDown(from l: Int, rows: Int, stepFrom m: Int, into c: UnsafeMutablePointer<Scalar>, ldc: Int) {
+    func sendDownThroughInputWeights(from l: Int, rows: Int, stepFrom m: Int, into c: UnsafeMutablePointer<Scalar>, ldc: Int) {
         let network = network
         let layer = network.spec.layers[l]
         let traits = layer.kind.traits

@@ -77,7 +77,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         grads = .allocate(capacity: max(network.layout.count, 1))
         grads.initialize(repeating: 0)
         let pad = Network<Scalar>.gatedRowPad
-        deltaWidth = network.spec.layers.map { $0.kind.traits.deltaPerUnit * $0.units + ($0.isGated ? pad : 0) }
+        deltaWidth = network.spec.layers.map { $0.kind.workspace($0).delta + ($0.isGated ? pad : 0) }
     }
 
     deinit {
