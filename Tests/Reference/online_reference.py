@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Independent numpy reference (float64) for rnn-exp's online gradient algorithms (SPEC 3.3):
-exact RTRL, SnAp-1, UORO and RFLO (symmetric or random feedback, SPEC 3.5), plus two BPTT
+exact RTRL, SnAp-1, UORO, RFLO (symmetric or random feedback, SPEC 3.5) and KF-RTRL, plus two BPTT
 oracles with SGD between updates; layers dense, rnn, lstm, gru, and the element-wise indrnn and
 lru (SPEC 2, 3.5).
 
@@ -145,6 +145,23 @@ uoro (one rank-one pair over the whole stack). State vector s = [s^{l1}; s^{l2};
   argument (E[nu nu^T] = Id; rho1 even in nu, so the cross terms are odd in nu and average out)
   holds for any J and I.
 
+kf-rtrl (SPEC 3.5, Mujika, Meier & Steger 2018; class KFRTRL): rnn and indrnn layers (dense
+  anywhere; lstm, gru, lru raise ValueError), per layer like rflo (the same same-step error
+  q^{l-1} = SW^{l T} (sigma'(z^l) (.) q^l) into lower layers; the readout's exact same-step
+  gradient). Per lane and recurrent layer: u (C = I + U + 1, the columns of Wc = [W_s | W_t | b]
+  acting on a^_n = [x_n; h_{n-1}; 1]) and A (U x U), M[k; i, j] ~ A[k, i] u[j]; u_0 = 0, A_0 = 0
+  (at a reset; carried on a stream). H_n = D_n TW (indrnn: TW = diag(w_t)), D_n = dh/dz
+  (diag(sigma'(z_n)); softmax: its full Jacobian). With c1, c2 = kf_noise[n-1, lane, r] (r = the
+  layer's index among the recurrent layers, bottom-up):
+      p1 = sqrt(|H_n A_{n-1}|_F / |u_{n-1}|),  p2 = sqrt(|D_n|_F / |a^_n|)  (each 1 when a norm
+      in it is 0; no other epsilon)
+      u_n = c1 p1 u_{n-1} + c2 p2 a^_n,   A_n = c1 (1/p1) H_n A_{n-1} + c2 (1/p2) D_n
+  Gradient at a target step m: Delta Wc += (A_m^T q_m) u_m^T (U x C), split into W_s (first I
+  columns), W_t (next U; indrnn: w_t[k] = its (k, k) entry) and b (last). Normalisation, SGD,
+  schedule, frozen lanes as the other algorithms. E[u_n (x) A_n] follows rtrl's own-block
+  recursion (c1 c2 terms vanish; p1, p2 do not depend on this step's c's), so at fixed weights
+  the estimate is unbiased for a single layer, and for the top recurrent layer of a stack.
+
 bptt_stepweights (oracle): at each update n, BPTT of the window's loss (p, n] back to the start
   of the call over the stored activations, using at every step r the weights that step r was
   computed with (SPEC 3.3: what rtrl with tau_b < T and lr > 0 equals).
@@ -159,7 +176,8 @@ snap1, uoro and rflo need dC/dy there and use the unclamped derivative (binary-c
 ------------------------------------------------------------------------------------------------
 Case JSON: make_golden.py's fields {"layers", "loss", "weights", "inputs" (T, B, I), "mask"
 (T, B), "targets", "tau_b"} plus
-  "algorithm": "rtrl" | "snap1" | "uoro" | "rflo" | "bptt_stepweights" | "bptt"  (default rtrl)
+  "algorithm": "rtrl" | "snap1" | "uoro" | "rflo" | "kf-rtrl" | "bptt_stepweights" | "bptt"
+           (default rtrl)
   "tau_b": int >= 1; 0 means T (one update per call)
   "tau_max": bptt only (0/absent = full); ignored otherwise
   "lr": float, default 0 (plain SGD after each update)
@@ -177,6 +195,9 @@ Case JSON: make_golden.py's fields {"layers", "loss", "weights", "inputs" (T, B,
            nu of step n (1-based within the call) and lane b. Ignored on a lane's frozen steps.
   "lengths": optional (B) ints: lane b runs steps 1..lengths[b] and is frozen after (state and
            influence unchanged, no targets: the mask is forced false there). Default T.
+  "kf_noise": kf-rtrl only, required: (T, B, R, 2) of +-1, R = the number of recurrent (rnn,
+           indrnn) layers, bottom-up; kf_noise[n-1][b][r] = [c1, c2] of step n, lane b, layer r.
+           Ignored on a lane's frozen steps.
   "lru_chain": snap1 on lru only: "target" (default) | "step", see snap1 above.
   "initial_state": optional, per layer null (dense) or {"h": (B, U)} ({"h", "c"} for lstm;
            {"s": (B, 2S)} = [Re s; Im s] for lru): the
@@ -198,7 +219,8 @@ CARRY_OUT.json (optional third argument): {"algorithm", "n", "weights" (after th
 step), "state" (as initial_state), "influence" (rtrl: {"M": per layer (B, S_l, Ptot) or null};
 snap1/rflo: {"M": per layer (B, S_l, P_l) or null; an lru layer under snap1: {"e_lambda" (B, S, 2),
 "e_gamma" (B, S, 2), "E_B" (B, S, I, 2)} (lru_chain "step": "e_nu", "e_theta", "e_gamma_log",
-"E_B"), complex numbers as a trailing [re, im] axis}; uoro: {"a": (B, S), "theta": (B, Ptot)}),
+"E_B"), complex numbers as a trailing [re, im] axis}; uoro: {"a": (B, S), "theta": (B, Ptot)};
+kf-rtrl: {"u": per layer (B, C_l) or null, "A": per layer (B, U_l, U_l) or null}),
 "pending": {"grad": unnormalised sum (Ptot), "loss": sum, "elements": int}}.
 
 --self-check: random float64 cases (rnn stacks with dense layers between and on top, lstm,
@@ -221,6 +243,14 @@ bce, lru -> dense -> lru(D)): rtrl = full BPTT, = BPTT(2, full), = bptt_stepweig
 central differences, and per-layer snap1's top recurrent layer = rtrl's (lower layer differs);
 uoro unbiased on lru / indrnn stacks (including the D skip into q); streams with carries
 (initial states, lru [Re s; Im s]) for rtrl, snap1 (both chains), uoro, rflo.
+kf-rtrl (kf_self_check, own generator): after step 1 (nonzero h_0, any noise) A u equals rtrl's
+own block of every layer of rnn -> indrnn -> dense (1e-14), and a single layer's first update at
+step 1 equals rtrl's; indrnn = rnn with W_t = diag(w_t) at lr 0 (0 difference); unbiased at
+lr 0 on rnn -> dense (ce), indrnn -> dense (mse) and the top layer of rnn -> indrnn -> dense:
+8192 draws as lanes, group means of k = 64/256/1024 draws have rms error within [0.6, 1.5] of
+sqrt(tr Sigma / k) / |g| with a fitted log-log slope in (-0.65, -0.35), Hotelling T^2/d of the
+whole mean within 5 sqrt(2/d) of 1; two stream pieces with carry_in = one call (lr 0.2);
+frozen lanes ignore later inputs and noise; ValueError on lstm, lru, and a bad kf_noise.
 """
 import json
 import os
@@ -234,7 +264,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_golden as mg  # noqa: E402
 from make_golden import GATES, act, act_vjp, unpack, pack, lru_state  # noqa: E402
 
-ONLINE = ("rtrl", "snap1", "uoro", "rflo")
+ONLINE = ("rtrl", "snap1", "uoro", "rflo", "kf-rtrl")
 ORACLES = ("bptt_stepweights", "bptt")
 FOLDED = {"cross-entropy": "softmax", "binary-cross-entropy": "sigmoid"}
 
@@ -359,6 +389,8 @@ def local_step(L, p, x, s_prev, derivs=True):
         z = z + p["w_t"] * s_prev["h"]
     h = act(L["activation"], z)
     out.update(h=h, z=z)
+    if kind in ("rnn", "indrnn"):
+        out["hp"] = s_prev["h"]                       # h_{n-1}, for kf-rtrl's a^_n
     if not derivs:
         return out
     eye = np.broadcast_to(np.eye(U), (B, U, U))
@@ -822,6 +854,74 @@ class UORO:
         return {"a": self.a.tolist(), "theta": self.th.tolist()}
 
 
+class KFRTRL:
+    """kf-rtrl (SPEC 3.5, Mujika et al. 2018), per rnn / indrnn layer like rflo. Per lane and
+    layer: u (C = I + U + 1) and A (U x U), M[k; i, j] ~ A[k, i] u[j] over Wc = [W_s | W_t | b]
+    (indrnn: W_t = diag(w_t), only its diagonal is a parameter)."""
+
+    def __init__(self, lay, B, carry=None):
+        self.lay = lay
+        bad = [L["kind"] for L in lay.layers if L["kind"] not in ("dense", "rnn", "indrnn")]
+        if bad:
+            raise ValueError("kf-rtrl supports rnn and indrnn layers only (SPEC 3.5), not %s"
+                             % bad[0])
+        self.u, self.A = {}, {}
+        for r, l in enumerate(lay.rec):
+            L = lay.layers[l]
+            U, C = L["units"], L["inputs"] + L["units"] + 1
+            self.u[l] = np.zeros((B, C))
+            self.A[l] = np.zeros((B, U, U))
+            if carry is not None:
+                self.u[l] = np.array(carry["u"][l], dtype=np.float64).reshape(B, C)
+                self.A[l] = np.array(carry["A"][l], dtype=np.float64).reshape(B, U, U)
+
+    def advance(self, locs, active, noise):
+        """noise (B, R, 2): [..., 0] = c1, [..., 1] = c2 of this step, per lane and layer."""
+        for r, l in enumerate(self.lay.rec):
+            loc = locs[l]
+            B = loc["h"].shape[0]
+            ahat = np.concatenate([loc["x"], loc["hp"], np.ones((B, 1))], axis=1)
+            D = loc["D"]                                              # (B, U, U)
+            HA = np.matmul(loc["D"] @ loc["TW"], self.A[l])           # H_n A_{n-1}
+            n_ha = np.sqrt((HA * HA).sum(axis=(1, 2)))
+            n_u = np.linalg.norm(self.u[l], axis=1)
+            n_d = np.sqrt((D * D).sum(axis=(1, 2)))
+            n_a = np.linalg.norm(ahat, axis=1)
+            ok1 = (n_ha > 0) & (n_u > 0)
+            p1 = np.where(ok1, np.sqrt(n_ha / np.where(ok1, n_u, 1.0)), 1.0)
+            ok2 = (n_d > 0) & (n_a > 0)
+            p2 = np.where(ok2, np.sqrt(n_d / np.where(ok2, n_a, 1.0)), 1.0)
+            c1, c2 = noise[:, r, 0], noise[:, r, 1]
+            u = (c1 * p1)[:, None] * self.u[l] + (c2 * p2)[:, None] * ahat
+            A = (c1 / p1)[:, None, None] * HA + (c2 / p2)[:, None, None] * D
+            self.u[l] = np.where(active[:, None], u, self.u[l])
+            self.A[l] = np.where(active[:, None, None], A, self.A[l])
+
+    def grad(self, locs, dy, dz, loss):
+        lay = self.lay
+        grad = np.zeros((dy.shape[0], lay.total))
+
+        def rec_fn(l, c_h):
+            L = lay.layers[l]
+            I, U = L["inputs"], L["units"]
+            v = np.einsum("bki,bk->bi", self.A[l], c_h)               # A_m^T q_m
+            Wg = v[:, :, None] * self.u[l][:, None, :]                # (A^T q) u^T, (B, U, C)
+            B = Wg.shape[0]
+            tw = (Wg[:, :, I:I + U].reshape(B, U * U) if L["kind"] == "rnn"
+                  else np.einsum("bkk->bk", Wg[:, :, I:I + U]))       # indrnn: the diagonal
+            grad[:, lay.cols(l)] += np.concatenate(
+                [Wg[:, :, :I].reshape(B, U * I), tw, Wg[:, :, -1]], axis=1)
+            return np.einsum("bs,bsi->bi", c_h, locs[l]["Jx"])
+
+        same_step_backprop(lay, locs, dy, dz, loss, grad, -1, rec_fn)
+        return grad
+
+    def export(self):
+        n = len(self.lay.layers)
+        return {"u": [self.u[l].tolist() if l in self.u else None for l in range(n)],
+                "A": [self.A[l].tolist() if l in self.A else None for l in range(n)]}
+
+
 # ---- the driver -----------------------------------------------------------------------------
 
 def parse(case):
@@ -925,6 +1025,13 @@ def run(case, record=False):
         noise = np.asarray(case["noise"], dtype=np.float64)
         if noise.shape != (T, B, lay.S) or not np.all(np.abs(noise) == 1):
             raise ValueError("noise must be (T, B, S) = (%d, %d, %d) of +-1" % (T, B, lay.S))
+    elif alg == "kf-rtrl":
+        algo = KFRTRL(lay, B, infl)
+        noise = np.asarray(case["kf_noise"], dtype=np.float64)
+        R = len(lay.rec)
+        if noise.shape != (T, B, R, 2) or not np.all(np.abs(noise) == 1):
+            raise ValueError("kf_noise must be (T, B, R, 2) = (%d, %d, %d, 2) of +-1"
+                             % (T, B, R))
     else:
         fb = parse_feedback(lay, case.get("rflo_feedback")) if alg == "rflo" else None
         algo = PerLayer(lay, B, alg, float(case.get("rflo_decay", 0.0)), infl, fb,
@@ -941,7 +1048,7 @@ def run(case, record=False):
         if record:
             extra["weights_per_step"].append(flat)
         locs = stack_step(layers, P, X[t], state)
-        algo.advance(locs, active[t], noise[t] if alg == "uoro" else None)
+        algo.advance(locs, active[t], noise[t] if alg in ("uoro", "kf-rtrl") else None)
         state = advance_state(layers, state, locs, active[t])
         if mask[t].any():
             val, count, dy, dz = step_errors(loss, locs[-1], Y[t], mask[t])
@@ -1708,6 +1815,7 @@ def self_check():
              % (r_e, ", ".join(raised), r_s))
 
     elementwise_self_check(ck)
+    kf_self_check(ck)
 
     dt = time.time() - t0
     print("self-check %s: %d checks, %.1f s" % ("passed" if ck.ok else "FAILED", ck.count, dt))
@@ -1912,6 +2020,173 @@ def elementwise_self_check(ck):
                  % (alg, "->".join(L["kind"] for L in case["layers"])),
                  r < 1e-12 and rw < 1e-12 and [u["n"] for u in whole] == [3, 6, 9, 10],
                  "grads %.1e; final weights %.1e" % (r, rw))
+
+
+# ---- self-check: kf-rtrl ------------------------------------------------------------------
+
+def kf_influence(L, A, u):
+    """kf-rtrl's M[k; i, j] = A[k, i] u[j] (B, U, C) in the layer's flat column order (B, U, P_l):
+    rnn [W_s (i, j < I), W_t (i, I + j), b (i, C - 1)]; indrnn [W_s, w_t (i, I + i), b]."""
+    I, U = L["inputs"], L["units"]
+    M = A[:, :, :, None] * u[:, None, None, :]                 # (B, k, i, j)
+    B = M.shape[0]
+    tw = (M[:, :, :, I:I + U].reshape(B, U, U * U) if L["kind"] == "rnn"
+          else np.einsum("bkii->bki", M[:, :, :, I:I + U]))
+    return np.concatenate([M[:, :, :, :I].reshape(B, U, U * I), tw, M[:, :, :, -1]], axis=2)
+
+
+def kf_stats(rng, base, N):
+    """kf-rtrl on N copies of the base case's lanes (each lane its own kf_noise) and rtrl on the
+    base case: (per-draw gradients (N, d) over all updates, rtrl's (d,), layout)."""
+    T, B = len(base["mask"]), len(base["mask"][0])
+    rep = lambda a: np.tile(np.asarray(a), (1, N) + (1,) * (np.asarray(a).ndim - 2))
+    lay = Layout(base["layers"])
+    big = with_(base, algorithm="kf-rtrl", inputs=rep(base["inputs"]).tolist(),
+                mask=rep(base["mask"]).tolist(), targets=rep(base["targets"]).tolist(),
+                lengths=np.tile(base["lengths"], N).tolist(),
+                kf_noise=rng.choice([-1.0, 1.0], size=(T, B * N, len(lay.rec), 2)))
+    ups, extra = run(big, record=True)
+    ref = run(with_(base, algorithm="rtrl"))[0]
+    per_draw = [lg.reshape(N, B, -1).sum(1) / r["elements"]
+                for lg, r in zip(extra["lane_grads"], ref)]
+    return np.concatenate(per_draw, axis=1), np.concatenate([np.array(r["grad"]) for r in ref])
+
+
+def kf_self_check(ck):
+    """kf-rtrl (SPEC 3.5)."""
+    rng = np.random.default_rng(20261206)      # its own generator
+    R, IR, D = "rnn", "indrnn", "dense"
+
+    # (16) the first step's influence is exact: A_1 u_1 = D_1 (x) a^_1 = rtrl's own block after
+    #      step 1 (any noise; nonzero initial state, so the h_{n-1} columns count), per layer of
+    #      rnn -> indrnn -> dense; and the first update at step 1 of a single layer = rtrl's.
+    case = make_case(rng, [(R, 3, "tanh"), (IR, 3, "tanh"), (D, 2, "identity")], "mse",
+                     1, 4, 2, 1, ragged=False)
+    lay = Layout(case["layers"])
+    case["initial_state"] = [{"h": rng.normal(size=(4, 3)).tolist()},
+                             {"h": rng.normal(size=(4, 3)).tolist()}, None]
+    case["kf_noise"] = rng.choice([-1.0, 1.0], size=(1, 4, 2, 2)).tolist()
+    _, kc = via_cli(with_(case, algorithm="kf-rtrl"), carry=True)
+    _, rc = via_cli(case, carry=True)
+    worst = 0.0
+    for l in lay.rec:
+        L, U = lay.layers[l], lay.layers[l]["units"]
+        Mk = kf_influence(L, np.array(kc["influence"]["A"][l]), np.array(kc["influence"]["u"][l]))
+        Mr = np.array(rc["influence"]["M"][l])[:, :U, lay.cols(l)]
+        worst = max(worst, rel(Mk, Mr))
+    single = make_case(rng, [(IR, 3, "tanh"), (D, 3, "softmax")], "cross-entropy", 5, 3, 2, 1,
+                       ragged=False)
+    single["kf_noise"] = rng.choice([-1.0, 1.0], size=(5, 3, 1, 2)).tolist()
+    single["mask"] = np.ones((5, 3), bool).tolist()
+    k1 = via_cli(with_(single, algorithm="kf-rtrl"))[0]
+    r1 = via_cli(single)[0]
+    r_first = rel(k1[0]["grad"], r1[0]["grad"])
+    r_second = rel(k1[1]["grad"], r1[1]["grad"])
+    ck.check("kf-rtrl: first step's influence exact (rnn->indrnn->dense, h_0 != 0)",
+             worst < 1e-14 and r_first < 1e-14 and r_second > 1e-6,
+             "A u vs rtrl's own block after step 1 %.0e; single indrnn first update vs rtrl "
+             "%.0e (second update, an estimate: %.2f)" % (worst, r_first, r_second))
+
+    # (17) indrnn = rnn with W_t = diag(w_t) under kf-rtrl (same u, A: w_t's gradient is the
+    #      W_t gradient's diagonal), lr 0 (with SGD the rnn's W_t would gain off-diagonal
+    #      entries), tau_b 2, a stack (same-step error into the lower layer).
+    case = make_case(rng, [(IR, 3, "tanh"), (IR, 3, "tanh"), (D, 2, "identity")], "mse",
+                     8, 3, 2, 2, algorithm="kf-rtrl", holes=True)
+    case["kf_noise"] = rng.choice([-1.0, 1.0], size=(8, 3, 2, 2)).tolist()
+    worst = max(rel(u["grad"], from_rnn_grad(case, v["grad"]))
+                for u, v in zip(via_cli(case)[0], via_cli(as_rnn(case))[0]))
+    ck.check("kf-rtrl: indrnn = rnn with W_t = diag(w_t) (indrnn->indrnn->dense)",
+             worst < 1e-12, "%.1e" % worst)
+
+    # (18) unbiased: at lr 0 the mean over N draws of the summed gradient approaches rtrl's at the
+    #      1/sqrt(N) rate: group means of k = 64, 256, 1024 draws (8192 in all): rms error
+    #      against sqrt(tr Sigma / k) and the fitted slope of log rms on log k; Hotelling T^2 of
+    #      the whole mean. Single layers: every column; a stack: the top recurrent layer and the
+    #      readout (kf-rtrl is per layer: its lower layer has the same-step error only).
+    for name, stack, loss, cols in [
+            ("rnn->dense softmax, ce", [(R, 3, "tanh"), (D, 2, "softmax")], "cross-entropy",
+             "all"),
+            ("indrnn->dense, mse", [(IR, 3, "tanh"), (D, 2, "identity")], "mse", "all"),
+            ("rnn->indrnn->dense, mse (top layer)", [(R, 2, "tanh"), (IR, 3, "tanh"),
+                                                     (D, 2, "identity")], "mse", "top")]:
+        base = make_case(rng, stack, loss, 5, 2, 2, 2, holes=True)
+        N, ks = 8192, (64, 256, 1024)
+        G, g = kf_stats(rng, base, N)
+        lay = Layout(base["layers"])
+        sel = np.ones(lay.total, bool)
+        if cols == "top":
+            sel[:] = False
+            for l in range(lay.top_rec, len(lay.layers)):
+                sel[lay.cols(l)] = True
+        sel = np.tile(sel, G.shape[1] // lay.total)
+        G, g = G[:, sel], g[sel]
+        gn, var, mean = np.linalg.norm(g), G.var(0), G.mean(0)
+        rms, pred = [], []
+        for k in ks:
+            gm = G.reshape(N // k, k, -1).mean(1)
+            rms.append(np.sqrt((np.linalg.norm(gm - g, axis=1) ** 2).mean()) / gn)
+            pred.append(np.sqrt(var.sum() / k) / gn)
+        slope = np.polyfit(np.log(ks), np.log(rms), 1)[0]
+        keep = var > 1e-20 * var.max()
+        w, V = np.linalg.eigh(np.cov(G[:, keep], rowvar=False))
+        good = w > 1e-12 * w.max()
+        proj = V[:, good].T @ (mean - g)[keep]
+        dd = int(good.sum())
+        t2 = N * float((proj ** 2 / w[good]).sum()) / dd
+        ratios = np.array(rms) / np.array(pred)
+        ok = (-0.65 < slope < -0.35 and np.all((ratios > 0.6) & (ratios < 1.5))
+              and abs(t2 - 1) < 5 * np.sqrt(2.0 / dd))
+        ck.check("kf-rtrl unbiased: " + name, ok,
+                 "rms err k=64/256/1024: %.1e/%.1e/%.1e (/pred %.2f/%.2f/%.2f), slope %.2f; "
+                 "T2/d %.2f (d=%d)" % (tuple(rms) + tuple(ratios) + (slope, t2, dd)))
+
+    # (19) streams (two pieces with carry_in = one call), ragged lanes, located errors.
+    T = 10
+    case = make_case(rng, [(R, 3, "tanh"), (IR, 3, "tanh"), (D, 2, "sigmoid")],
+                     "binary-cross-entropy", T, 3, 2, 3, algorithm="kf-rtrl", lr=0.2,
+                     holes=True, ragged=False)
+    case["initial_state"] = [{"h": rng.normal(size=(3, 3)).tolist()} for _ in range(2)] + [None]
+    case["kf_noise"] = rng.choice([-1.0, 1.0], size=(T, 3, 2, 2)).tolist()
+    whole, carry_w = via_cli(case, carry=True)
+    cut = lambda k, lo, hi: (np.asarray(case[k])[lo:hi]).tolist()
+    pieces = ["inputs", "mask", "targets", "kf_noise"]
+    first = with_(case, stream=True, **{k: cut(k, 0, 5) for k in pieces})
+    first.pop("lengths")
+    ups1, carry = via_cli(first, carry=True)
+    second = with_(case, carry_in=carry, **{k: cut(k, 5, T) for k in pieces})
+    second.pop("lengths")
+    second.pop("initial_state")
+    ups2, carry2 = via_cli(second, carry=True)
+    r_s = max(compare(ups1 + ups2, whole), rel(carry2["weights"], carry_w["weights"]))
+    rag = make_case(rng, [(IR, 3, "tanh"), (D, 2, "identity")], "mse", 7, 3, 2, 0,
+                    algorithm="kf-rtrl")
+    noise = rng.choice([-1.0, 1.0], size=(7, 3, 1, 2))
+    rag["kf_noise"] = noise.tolist()
+    # a frozen lane keeps u and A: other inputs and other noise on the steps after a lane's end
+    # give the same gradients
+    alt, alt_noise = np.array(rag["inputs"]), noise.copy()
+    ln = np.array(rag["lengths"])
+    for b in range(3):
+        alt[ln[b]:, b] = rng.normal(size=alt[ln[b]:, b].shape)
+        alt_noise[ln[b]:, b] *= -1
+    r_rag = compare(via_cli(rag)[0], via_cli(with_(rag, inputs=alt.tolist(),
+                                                   kf_noise=alt_noise.tolist()))[0])
+    r_rag = r_rag if min(ln) < 7 else np.inf              # some lane must end early
+    raised = []
+    for k, bad in (("lstm", with_(case, layers=[{"kind": "lstm", "inputs": 2, "units": 3}] +
+                                  case["layers"][1:])),
+                   ("lru", make_case(rng, [("lru", 2, None, 2)], "mse", 3, 1, 2, 1,
+                                     algorithm="kf-rtrl")),
+                   ("noise shape", with_(case, kf_noise=np.ones((T, 3, 1, 2)).tolist())),
+                   ("noise values", with_(case, kf_noise=(0.5 * np.ones((T, 3, 2, 2))).tolist()))):
+        try:
+            run(dict(bad, kf_noise=bad.get("kf_noise", np.ones((3, 1, 1, 2)))))
+        except (ValueError, KeyError):
+            raised.append(k)
+    ck.check("kf-rtrl: stream pieces chain; frozen lanes; located errors",
+             r_s < 1e-12 and r_rag < 1e-14 and len(raised) == 4,
+             "two pieces = one call %.1e; ragged lanes ignore steps past their end %.0e; "
+             "ValueError for %s" % (r_s, r_rag, ", ".join(raised)))
 
 
 if __name__ == "__main__":
