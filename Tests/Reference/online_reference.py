@@ -19,8 +19,8 @@ state s^l_n: rnn, indrnn, gru: s = h (U); lstm: s = [h; c] (2U, h first); lru: s
 (its "state" below is just h, recomputed every step). theta^l = the layer's parameters in
 make_golden's flat layout (dense [W_s, b]; rnn [W_s, W_t, b]; indrnn [W_s, w_t, b]; lstm/gru
 [W_s, W_t, b_s, b_t]; lru [nu_log, theta_log, gamma_log, B_re, B_im, C_re, C_im, D (only when
-U == I)], matrices row-major); theta = all of them, Ptot entries. Local derivatives of one step, taken
-with the weights in force at that step:
+U == I)], matrices row-major); theta = all of them, Ptot entries. Local derivatives of one
+step, taken with the weights in force at that step:
     Jx^l_n = ds^l_n/dx^l_n,  J^l_n = ds^l_n/ds^l_{n-1} (recurrent layers),
     I^l_n  = ds^l_n/dtheta^l with x^l_n and s^l_{n-1} held fixed (the immediate influence).
   rnn/dense: z = SW x + TW h_{n-1} + b, h = sigma(z), D = dh/dz (diag(sigma'(z)); softmax: the
@@ -71,8 +71,9 @@ rtrl (exact, whole stack). M^l_n = ds^l_n/dtheta (all Ptot columns; the columns 
   updated bottom-up each step (M^0 := 0 for the input; dense layers between recurrent layers get
   columns like everyone; an lru passes dh/dtheta = Hs M^l_n + Hx dh^{l-1}/dtheta + Hp up).
   indrnn and lru use the same dense influence (their own block is structurally sparse; the
-  reference does not exploit that, SPEC 3.5's memory statement is for the engine). Gradient at a target step m:  dC_m/dy_m . M^top_m[h rows], or with a
-  folded loss e_m . dz^top_m/dtheta  (dz/dtheta = SW M^{top-1}_m + TW M^top_{m-1} + dz/dtheta^top
+  reference does not exploit that, SPEC 3.5's memory statement is for the engine).
+  Gradient at a target step m:  dC_m/dy_m . dy_m/dtheta (M^top_m[h rows]; an lru top: its
+  dh/dtheta above), or with a folded loss e_m . dz^top_m/dtheta  (dz/dtheta = SW M^{top-1}_m + TW M^top_{m-1} + dz/dtheta^top
   immediate). This includes the readout's exact same-step gradient.
 
 snap1 (per layer). For each recurrent layer, M-bar^l (U or 2U rows, theta^l columns only):
@@ -140,8 +141,8 @@ uoro (one rank-one pair over the whole stack). State vector s = [s^{l1}; s^{l2};
   through h^L_m, which M = ds/dtheta already includes). An lru top recurrent layer: q = c_h Hs on
   its s, its C and D get the exact immediate gradient c_h Hp, and with D the skip error c_h D goes
   on down through this step (dense layers exact) to the next recurrent layer's state (its h).
-  The lru's J a~ passes Hs t + Hx t_below up, and its nu~ part is (nu^l + cot Hs) . I^l + cot Hp. Gated layers need nothing special:
-  J a~ and nu^T I are the cell's JVP and VJP, the noise covers c as well, and the unbiasedness
+  The lru's J a~ passes Hs t + Hx t_below up, and its nu~ part is (nu^l + cot Hs) . I^l +
+  cot Hp. Gated layers need nothing special: J a~ and nu^T I are the cell's JVP and VJP, the noise covers c as well, and the unbiasedness
   argument (E[nu nu^T] = Id; rho1 even in nu, so the cross terms are odd in nu and average out)
   holds for any J and I.
 
@@ -1082,8 +1083,8 @@ def bptt_grad(layers, loss, Pw, X, H, C, cache, dys, dzs, p, n, a, count):
     fold = loss in FOLDED
     B = X.shape[1]
     grads = [{k: np.zeros_like(v) for k, v in q.items()} for q in Pw(n)]
-    carry = [np.zeros((B, lru_state(L)), complex) if L["kind"] == "lru" else np.zeros((B, L["units"]))
-             for L in layers]                    # lru: conj(lambda) ⊙ dC/ds_{m+1} (complex)
+    carry = [np.zeros((B, lru_state(L)), complex) if L["kind"] == "lru"
+             else np.zeros((B, L["units"])) for L in layers]  # lru: conj(lambda) ⊙ dC/ds_{m+1}
     carry_c = [np.zeros((B, L["units"])) for L in layers]
     for step in range(n, a - 1, -1):
         P = Pw(step)
