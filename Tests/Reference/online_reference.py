@@ -74,7 +74,8 @@ rtrl (exact, whole stack). M^l_n = ds^l_n/dtheta (all Ptot columns; the columns 
   reference does not exploit that, SPEC 3.5's memory statement is for the engine).
   Gradient at a target step m:  dC_m/dy_m . dy_m/dtheta (M^top_m[h rows]; an lru top: its
   dh/dtheta above), or with a folded loss e_m . dz^top_m/dtheta
-  (dz/dtheta = SW M^{top-1}_m + TW M^top_{m-1} + dz/dtheta^top immediate). This includes the readout's exact same-step gradient.
+  (dz/dtheta = SW M^{top-1}_m + TW M^top_{m-1} + dz/dtheta^top immediate). This includes the
+  readout's exact same-step gradient.
 
 snap1 (per layer). For each recurrent layer, M-bar^l (U or 2U rows, theta^l columns only):
       M-bar^l_n = Pi^l (.) ( J^l_n M-bar^l_{n-1} + I^l_n )          ((.) = elementwise mask)
@@ -143,7 +144,8 @@ uoro (one rank-one pair over the whole stack). State vector s = [s^{l1}; s^{l2};
   on down through this step (dense layers exact) to the next recurrent layer's state (its h).
   The lru's J a~ passes Hs t + Hx t_below up, and its nu~ part is (nu^l + cot Hs) . I^l +
   cot Hp. Gated layers need nothing special: J a~ and nu^T I are the cell's JVP and VJP, the
-  noise covers c as well, and the unbiasedness argument (E[nu nu^T] = Id; rho1 even in nu, so the cross terms are odd in nu and average out)
+  noise covers c as well, and the unbiasedness argument (E[nu nu^T] = Id; rho1 even in nu, so
+  the cross terms are odd in nu and average out)
   holds for any J and I.
 
 kf-rtrl (SPEC 3.5, Mujika, Meier & Steger 2018; class KFRTRL): rnn and indrnn layers (dense
