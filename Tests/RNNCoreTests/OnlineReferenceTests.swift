@@ -22,9 +22,8 @@ struct OnlineReferenceTests {
         var testDescription: String { "\(algorithm.rawValue): \(id)" }
     }
 
-    /// The algorithms the reference implements with the noise it reads (`kf-rtrl` has its own
-    /// cases below, with its signs).
-    static let referenced = OnlineAlgorithm.allCases.filter { $0 != .kfRTRL }
+    /// Every algorithm: the reference reads uoro's noise and kf-rtrl's signs from the case.
+    static let referenced = OnlineAlgorithm.allCases
 
     static let rnnStack: [(LayerKind, Int, Activation)] = [(.rnn, 3, .tanh), (.dense, 3, .tanh), (.rnn, 4, .tanh), (.dense, 3, .softmax)]
 
@@ -54,6 +53,21 @@ struct OnlineReferenceTests {
                             inputs: 2, layers: [(.lstm, 3, .tanh), (.lstm, 2, .tanh)], loss: .mse,
                             lengths: [6, 6], targetEvery: 1, tauB: 0, lr: 0))
         }
+        // indrnn (element-wise recurrence, SPEC 3.5) under every algorithm.
+        for alg in OnlineAlgorithm.allCases {
+            out.append(Case(id: "indrnn, dense-softmax, CE, ragged, holes, tau_b 2, lr 0.3", algorithm: alg,
+                            inputs: 3, layers: [(.indrnn, 4, .tanh), (.dense, 3, .softmax)], loss: .crossEntropy,
+                            lengths: [9, 6, 8], targetEvery: 2, tauB: 2, lr: 0.3))
+            out.append(Case(id: "rnn, indrnn-relu, dense-identity, mse, tau_b 1, lr 0.2", algorithm: alg,
+                            inputs: 2, layers: [(.rnn, 3, .tanh), (.indrnn, 4, .relu), (.dense, 2, .identity)], loss: .mse,
+                            lengths: [7, 7], targetEvery: 1, tauB: 1, lr: 0.2))
+            out.append(Case(id: "indrnn, indrnn-sigmoid (recurrent top), BCE, ragged, one update", algorithm: alg,
+                            inputs: 2, layers: [(.indrnn, 3, .tanh), (.indrnn, 2, .sigmoid)], loss: .binaryCrossEntropy,
+                            lengths: [8, 5], targetEvery: 1, tauB: 0, lr: 0))
+        }
+        out.append(Case(id: "indrnn, dense-identity, mse, lambda 0.6, tau_b 2, lr 0.2", algorithm: .rflo,
+                        inputs: 2, layers: [(.indrnn, 4, .tanh), (.dense, 2, .identity)], loss: .mse,
+                        lengths: [8, 6, 7], targetEvery: 1, tauB: 2, lr: 0.2, rfloDecay: 0.6))
         out.append(Case(id: "rnn, dense-identity, mse, lambda 0.6, tau_b 2, lr 0.2", algorithm: .rflo,
                         inputs: 2, layers: [(.rnn, 4, .tanh), (.dense, 2, .identity)], loss: .mse,
                         lengths: [8, 6, 7], targetEvery: 1, tauB: 2, lr: 0.2, rfloDecay: 0.6))
@@ -77,6 +91,9 @@ struct OnlineReferenceTests {
         if c.algorithm == .uoro {
             json["noise"] = noiseArray(seed: seed, batchIndex: 3, steps: c.lengths.max()!, lanes: c.lengths.count,
                                        size: stackedState(spec))
+        }
+        if c.algorithm == .kfRTRL {
+            json["kf_noise"] = kroneckerSigns(spec, seed: seed, batchIndex: 3, steps: c.lengths.max()!, lanes: c.lengths.count)
         }
         let reference = try OnlineReference.run(json).updates
         expectSameUpdates(ours.updates, reference, tolerance: 1e-10, c.testDescription)
@@ -127,6 +144,10 @@ struct OnlineReferenceTests {
             let s = stackedState(spec)
             json["noise"] = noiseArray(seed: seed, batchIndex: 0, steps: 5, lanes: 3, size: s)
                 + noiseArray(seed: seed, batchIndex: 1, steps: 5, lanes: 3, size: s)
+        }
+        if algorithm == .kfRTRL {
+            json["kf_noise"] = kroneckerSigns(spec, seed: seed, batchIndex: 0, steps: 5, lanes: 3)
+                + kroneckerSigns(spec, seed: seed, batchIndex: 1, steps: 5, lanes: 3)
         }
         let reference = try OnlineReference.run(json).updates
         #expect(reference.map(\.n) == [3, 6, 9, 10])

@@ -72,6 +72,18 @@ func noiseArray(seed: UInt64, epoch: Int = 0, batchIndex: Int, steps: Int, lanes
     }
 }
 
+/// kf-rtrl's signs of a batch as the reference takes them, (T, B, R, 2): the step's `2R` signs
+/// (`OnlineNoise`) as `[c1, c2]` per recurrent layer, bottom-up.
+func kroneckerSigns(_ spec: NetworkSpec, seed: UInt64, epoch: Int = 0, batchIndex: Int, steps: Int, lanes: Int) -> [[[[Double]]]] {
+    let r = spec.layers.filter(\.isRecurrent).count
+    return (1...steps).map { n in
+        (0..<lanes).map { lane in
+            let signs = OnlineNoise.signs(seed: seed, epoch: epoch, batch: batchIndex, lane: lane, step: n, count: 2 * r)
+            return (0..<r).map { [signs[2 * $0], signs[2 * $0 + 1]] }
+        }
+    }
+}
+
 /// Runs `Tests/Reference/online_reference.py` on one case; returns its updates and its carry.
 enum OnlineReference {
     static let script = URL(fileURLWithPath: #filePath)

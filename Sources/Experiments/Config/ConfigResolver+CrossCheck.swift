@@ -24,7 +24,7 @@ extension ConfigResolver {
                 c.outputSize = u
             }
         }
-        if !c.layers[last].kind.isGated, root["model"]?["layers"].flatMap({ node -> ConfigNode? in
+        if !c.layers[last].kind.hasFixedActivation, root["model"]?["layers"].flatMap({ node -> ConfigNode? in
             if case .sequence(let items, _) = node { return items.last?["activation"] }
             return nil
         }) == nil {
@@ -43,7 +43,7 @@ extension ConfigResolver {
             error(root["dataset"]?.location ?? datasetAt, "dataset.target_type",
                   "target_type defaults to real (mse on the target values), which does not fit a softmax output or cross-entropy; "
                   + "for class ids 0 … C-1 in the target column set target_type: class (binary for 0/1 targets)")
-        } else if let required = c.loss.requiredActivation, spec.layers[last].isGated {
+        } else if let required = c.loss.requiredActivation, spec.layers[last].kind.hasFixedActivation {
             error(layerAt(last, "type"), "model.layers.\(last).type",
                   "\(c.loss.rawValue) needs a \(required.rawValue) output layer; \(spec.layers[last].kind.withArticle) layer cannot be last (add {type: dense, activation: \(required.rawValue)} after it)")
         } else if let required = c.loss.requiredActivation, spec.layers[last].activation != required {

@@ -13,7 +13,9 @@ struct ConfigResolver {
     var datasets: DatasetCatalog
 
     static let topKeys = ["name", "description", "dataset", "model", "training", "diagnostics", "sweep"]
-    static let layerKeys = ["type", "units", "activation"]
+    static let layerKeys = ["type", "units", "activation"] + lruKeys
+    /// The keys of an lru layer beyond type and units (SPEC 2).
+    static let lruKeys = ["state", "r_min", "r_max", "max_phase"]
     static let optimizerKeys = ["name"] + OptimizerParameterKey.allCases.map(\.rawValue)
 
     /// Upper bounds that keep a typo from allocating the machine away.

@@ -12,6 +12,10 @@ public struct LayerConfig: Sendable, Equatable {
     /// nil for the last layer means "the dataset's output size".
     public var units: Int?
     public var activation: Activation
+    /// lru: `state`, the complex state size (nil: units).
+    public var state: Int? = nil
+    /// lru: `r_min`, `r_max`, `max_phase` (nil: the paper's defaults).
+    public var ring: LRURing? = nil
 }
 
 /// A fully typed experiment (one grid point), with every default filled in by `ConfigResolver`.
@@ -52,7 +56,7 @@ public struct ExperimentConfig: Sendable, Equatable {
         var previous = inputSize
         for (i, l) in layers.enumerated() {
             let units = l.units ?? (i == layers.count - 1 ? outputSize : 1)
-            specs.append(LayerSpec(kind: l.kind, inputs: previous, units: units, activation: l.activation))
+            specs.append(LayerSpec(kind: l.kind, inputs: previous, units: units, activation: l.activation, state: l.state, ring: l.ring))
             previous = units
         }
         return NetworkSpec(layers: specs, loss: loss)
@@ -84,9 +88,13 @@ public struct ExperimentConfig: Sendable, Equatable {
         return .online(online, tauB: tauB ?? 1, rfloDecay: training.rfloDecay, rfloFeedback: training.rfloFeedback)
     }
 
-    /// `rnn64-tanh,dense10-softmax` (gated layers without activation: `lstm64`): the layer stack in one word, for summaries.
+    /// `rnn64-tanh,dense10-softmax` (gated layers without activation: `lstm64`; an lru with its
+    /// state size where it differs: `lru64s128`): the layer stack in one word, for summaries.
     public var layersText: String {
-        networkSpec.layers.map { "\($0.kind.rawValue)\($0.units)" + ($0.isGated ? "" : "-\($0.activation.rawValue)") }.joined(separator: ",")
+        networkSpec.layers.map { l in
+            "\(l.kind.rawValue)\(l.units)" + (l.kind.hasFixedActivation ? "" : "-\(l.activation.rawValue)")
+                + (l.kind == .lru && l.stateSize != l.units ? "s\(l.stateSize)" : "")
+        }.joined(separator: ",")
     }
 
     /// The layer kinds of a `layersText` (`rnn64-tanh,dense10-softmax` → rnn, dense), as the

@@ -124,6 +124,9 @@ public struct LayerTraits: Sendable, Equatable {
     /// Whether the online algorithms (SPEC 3.3) can train the kind; `OnlineGradient` refuses a
     /// stack with a kind that says no, with a plain sentence.
     public var supportsOnlineAlgorithms: Bool
+    /// The kind's nonlinearity is fixed (lstm, gru: their gate equations; lru: linear), so an
+    /// `activation` key is a configuration error.
+    public var hasFixedActivation: Bool
     /// `S / U`: the recurrent state per unit (lstm `[h; c]`: 2; otherwise 1).
     public var statePerUnit: Int
     /// Columns per unit of a step's `aux` row in `Network`'s workspace (gates, cell): lstm 6
@@ -144,7 +147,8 @@ public struct LayerTraits: Sendable, Equatable {
     public init(gates: Int, isRecurrent: Bool, isGated: Bool, statePerUnit: Int = 1, auxPerUnit: Int = 0,
                 deltaPerUnit: Int = 1, directDependence: DirectStateDependence = .none,
                 inputDeltaBlocks: InputDeltaBlocks = .contiguous, recurrentWeight: RecurrentWeight = .matrix,
-                supportsOnlineAlgorithms: Bool = true) {
+                supportsOnlineAlgorithms: Bool = true, hasFixedActivation: Bool? = nil) {
+        self.hasFixedActivation = hasFixedActivation ?? isGated
         self.recurrentWeight = recurrentWeight
         self.supportsOnlineAlgorithms = supportsOnlineAlgorithms
         self.directDependence = directDependence
@@ -233,6 +237,9 @@ extension LayerKind {
 
     /// LSTM and GRU: fixed gate nonlinearities, two bias vectors `b_s`, `b_t`.
     public var isGated: Bool { traits.isGated }
+
+    /// No `activation` key (lstm, gru, lru).
+    public var hasFixedActivation: Bool { traits.hasFixedActivation }
 
     /// Whether the layer has a `TW` term.
     public var isRecurrent: Bool { traits.isRecurrent }

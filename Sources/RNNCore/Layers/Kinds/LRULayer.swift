@@ -25,7 +25,7 @@ import Foundation
 /// algorithms do not train it yet (`supportsOnlineAlgorithms`).
 enum LRULayer: LayerDefinition {
     static let traits = LayerTraits(gates: 1, isRecurrent: true, isGated: false, recurrentWeight: .diagonal,
-                                    supportsOnlineAlgorithms: false)
+                                    supportsOnlineAlgorithms: false, hasFixedActivation: true)
 
     /// The tensor whose offset `ParameterLayout.Entry.sw` holds: the input weights.
     static let inputWeightsName = "B_re"
