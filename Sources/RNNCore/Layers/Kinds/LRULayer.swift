@@ -25,7 +25,13 @@ import Foundation
 /// algorithms do not train it yet (`supportsOnlineAlgorithms`).
 enum LRULayer: LayerDefinition {
     static let traits = LayerTraits(gates: 1, isRecurrent: true, isGated: false, recurrentWeight: .diagonal,
-                                    supportsOnlineAlgorithms: false, hasFixedActivation: true)
+                                    hasFixedActivation: true)
+
+    /// The online engine's step (`OnlineGradient+LRU`): the state `s` (2S reals per lane) is
+    /// carried, `h` recomputed from it.
+    static func onlineStep<Scalar: RNNScalar>(_ engine: OnlineGradient<Scalar>, layer l: Int, _ w: UnsafePointer<Scalar>) {
+        engine.lruStep(l, w)
+    }
 
     /// The tensor whose offset `ParameterLayout.Entry.sw` holds: the input weights.
     static let inputWeightsName = "B_re"

@@ -57,6 +57,13 @@ extension OnlineGradient {
         let dt: [UnsafeMutablePointer<Scalar>]
         /// (B, S) `self[s]`, the direct dependence of `s_s` on the previous state outside `TW`.
         let selfCoef: [UnsafeMutablePointer<Scalar>]
+        /// lru: (B, 2S) the state `[Re s; Im s]` of each lane, and the previous step's.
+        let s: [UnsafeMutablePointer<Scalar>]
+        let sPrev: [UnsafeMutablePointer<Scalar>]
+        /// lru: (7S) the step's coefficients from the weights, `λ_re, λ_im, γ, Re ∂λ/∂ν,
+        /// Im ∂λ/∂ν, Re ∂λ/∂θ, Im ∂λ/∂θ` (`ν = nu_log`, `θ = theta_log`), refreshed at each
+        /// `advance` (`refreshLRUCoefficients`).
+        let lruCoefficients: [UnsafeMutablePointer<Scalar>]
         /// (B, I) layer 0's input of the step.
         let input: UnsafeMutablePointer<Scalar>
         /// (B) the lanes that step (`n ≤ length`); the others are frozen.
@@ -67,7 +74,12 @@ extension OnlineGradient {
             var hPrev: [UnsafeMutablePointer<Scalar>] = [], cPrev: [UnsafeMutablePointer<Scalar>] = []
             var pre: [UnsafeMutablePointer<Scalar>] = [], ds: [UnsafeMutablePointer<Scalar>] = []
             var dt: [UnsafeMutablePointer<Scalar>] = [], selfCoef: [UnsafeMutablePointer<Scalar>] = []
+            var s: [UnsafeMutablePointer<Scalar>] = [], sPrev: [UnsafeMutablePointer<Scalar>] = []
+            var coefficients: [UnsafeMutablePointer<Scalar>] = []
             for shape in shapes {
+                s.append(arena.zeros(shape.isLRU ? b * shape.stateSize : 0))
+                sPrev.append(arena.zeros(shape.isLRU ? b * shape.stateSize : 0))
+                coefficients.append(arena.zeros(7 * shape.complexState))
                 h.append(arena.zeros(b * shape.units))
                 c.append(arena.zeros(shape.hasCell ? b * shape.units : 0))
                 hPrev.append(arena.zeros(b * shape.units))
@@ -79,6 +91,7 @@ extension OnlineGradient {
             }
             self.h = h; self.c = c; self.hPrev = hPrev; self.cPrev = cPrev
             self.pre = pre; self.ds = ds; self.dt = dt; self.selfCoef = selfCoef
+            self.s = s; self.sPrev = sPrev; self.lruCoefficients = coefficients
             self.input = arena.zeros(b * inputs)
             self.active = arena.make(b, repeating: true)
         }
@@ -121,6 +134,9 @@ extension OnlineGradient {
         let rowScratchT: UnsafeMutablePointer<Scalar>
         /// A constant 1 (the bias column's "input" in the row kernels).
         let one: UnsafeMutablePointer<Scalar>
+        /// (max 2S + max width) one lane's cotangent on an lru's state `[Re s; Im s]`, then the
+        /// error `D ⊙ q` its skip sends down (rtrl's and uoro's gradient at an lru top).
+        let stateCotangent: UnsafeMutablePointer<Scalar>
 
         init(parameters: Int, maxWidth: Int, maxRows: Int, _ arena: AlignedBuffers) {
             accumulator = arena.zeros(parameters)
@@ -129,12 +145,14 @@ extension OnlineGradient {
             rowScratchS = arena.zeros(maxRows)
             rowScratchT = arena.zeros(maxRows)
             one = arena.make(1, repeating: 1)
+            stateCotangent = arena.zeros(maxRows + maxWidth)
         }
     }
 
     /// rtrl's influence (`OnlineGradient+RTRL`); empty for the other algorithms.
     struct RTRLCarry {
-        /// Per layer `l ≤ L` and lane, a pointer to `M^l` of the lane, `(S_l, cols_l)` row-major,
+        /// Per layer `l ≤ L` and lane, a pointer to `M^l` of the lane, `(S_l, cols_l)` row-major
+        /// (an lru: `(2S + U, cols_l)`, its state rows then its output's, `Shape.rtrlRows`),
         /// at `l · (B + 1) + lane`; the entry at lane `B` (`laneCapacity`) is the layer's spare
         /// block (the step's new `M` is formed there, then swapped with the lane's). Dense layers:
         /// this step's.
@@ -151,7 +169,7 @@ extension OnlineGradient {
                 for l in 0...top {
                     let cols = shapes[l].end
                     columns.append(cols)
-                    for _ in 0...b { table.append(arena.zeros(shapes[l].stateSize * cols)) }
+                    for _ in 0...b { table.append(arena.zeros(shapes[l].rtrlRows * cols)) }
                     maxState = max(maxState, shapes[l].stateSize)
                 }
             }
@@ -165,7 +183,8 @@ extension OnlineGradient {
     struct PerLayerCarry {
         /// `M̄[l]` for recurrent `l ≤ L` (nil otherwise), rows of `C = blockStride` scalars, row `r`
         /// of lane `t` at `r · rowStride[l] + t · laneStride[l]`, `influenceCount[l]` scalars
-        /// (`Shape.influenceStrides`, given for every layer).
+        /// (`Shape.influenceStrides`, given for every layer). An lru layer (snap1): lane `t`'s
+        /// `lruInfluenceCount` scalars at `t · laneStride[l]` (`OnlineGradient+LRU`).
         let m: [UnsafeMutablePointer<Scalar>?]
         let rowStride: [Int], laneStride: [Int], influenceCount: [Int]
         /// (B, inputStride) every lane's row `[x; h_{n-1}; 1]` of an rnn layer's carry.
@@ -193,7 +212,9 @@ extension OnlineGradient {
             for (l, shape) in shapes.enumerated() {
                 let strides = shape.influenceStrides(laneCapacity: b)
                 rowStride.append(strides.row); laneStride.append(strides.lane); counts.append(strides.count)
-                if enabled && shape.isRecurrent && l <= top {
+                if enabled && shape.isLRU && l <= top {
+                    m.append(arena.zeros(strides.count))  // the complex influences, lane by lane
+                } else if enabled && shape.isRecurrent && l <= top {
                     m.append(arena.zeros(strides.count))
                     maxColumns = max(maxColumns, shape.blockStride)
                     carried = true
@@ -282,6 +303,11 @@ extension OnlineGradient {
         let gradientFactors: UnsafeMutablePointer<Scalar>
         /// Layer `l`'s rows in `cs` / `ct`.
         let rowOffset: [Int]
+        /// One lane's cotangents of each lru layer at `lruOffset[l]`: `[c_s (2S) | c_h (U) | -c_h (U)]`,
+        /// the cotangent on its state (`ν` plus what its output sends back) and the one on its
+        /// output from above (0 at the top), for `ν̃`'s blocks (`OnlineGradient+LRU`).
+        let lruCotangents: UnsafeMutablePointer<Scalar>
+        let lruOffset: [Int]
 
         init(_ shapes: [Shape], top: Int, lanes b: Int, maxWidth: Int, maxRows: Int, stackedStateSize s: Int,
              enabled: Bool, _ arena: AlignedBuffers) {
@@ -293,9 +319,14 @@ extension OnlineGradient {
             rowsS = arena.zeros(enabled ? b * maxRows : 0)
             rowsT = arena.zeros(enabled ? b * maxRows : 0)
             tangent = arena.zeros(enabled ? 2 * b * maxWidth : 0)
-            var rowOffset: [Int] = [], rowTotal = 0
-            for shape in shapes { rowOffset.append(rowTotal); rowTotal += shape.rows }
+            var rowOffset: [Int] = [], rowTotal = 0, lruOffset: [Int] = [], lruTotal = 0
+            for shape in shapes {
+                rowOffset.append(rowTotal); rowTotal += shape.rows
+                lruOffset.append(lruTotal); lruTotal += shape.isLRU ? shape.stateSize + 2 * shape.units : 0
+            }
             self.rowOffset = rowOffset
+            self.lruOffset = lruOffset
+            lruCotangents = arena.zeros(enabled ? lruTotal : 0)
             cs = arena.zeros(enabled ? rowTotal : 0)
             ct = arena.zeros(enabled ? rowTotal : 0)
             gradientFactors = arena.zeros(enabled ? b : 0)

@@ -46,6 +46,7 @@ extension OnlineGradient {
             if sh.isRecurrent {
                 layers.hPrev[l].update(from: layers.h[l], count: b * u)
                 if sh.hasCell { layers.cPrev[l].update(from: layers.c[l], count: b * u) }
+                if sh.isLRU { layers.sPrev[l].update(from: layers.s[l], count: b * sh.stateSize) }
             }
             sh.kind.accept(OnlineForwardStep(engine: self, layer: l, weights: w))
             // Frozen lanes keep their state.
@@ -53,6 +54,10 @@ extension OnlineGradient {
                 for lane in 0..<b where !layers.active[lane] {
                     (layers.h[l] + lane * u).update(from: layers.hPrev[l] + lane * u, count: u)
                     if sh.hasCell { (layers.c[l] + lane * u).update(from: layers.cPrev[l] + lane * u, count: u) }
+                    if sh.isLRU {
+                        let n = sh.stateSize
+                        (layers.s[l] + lane * n).update(from: layers.sPrev[l] + lane * n, count: n)
+                    }
                 }
             }
         }

@@ -43,6 +43,10 @@ extension OnlineGradient {
         }
         for (l, sh) in shapes.enumerated() {
             guard let Mb = perLayer.m[l] else { continue }
+            if sh.isLRU {
+                lruCarry(l, count: count, targets: targets)
+                continue
+            }
             if !sh.isGated {
                 rnnCarry(l, w, count: count, targets: targets)
                 continue
@@ -251,7 +255,11 @@ extension OnlineGradient {
             let sh = shapes[l]
             let u = sh.units
             if sh.hasCell { (cot + u).update(repeating: 0, count: u) }
-            if sh.isRecurrent {
+            if sh.isLRU {
+                // The error on its state, C's and D's exact gradient, and the error below.
+                lruOutputVJP(l, lane, UnsafePointer(cot), w, stateCot: perLayer.errors + lane * stackedStateSize + stateOffset[l],
+                             grad: backward.accumulator, cx: l > 0 ? below : nil)
+            } else if sh.isRecurrent {
                 (perLayer.errors + lane * stackedStateSize + stateOffset[l]).update(from: cot, count: sh.stateSize)
                 if l > 0 { layerVJP(l, lane, UnsafePointer(cot), w, grad: nil, cx: below) }
             } else {

@@ -6,7 +6,15 @@ extension OnlineGradient {
         let activation: Activation
         let units: Int, inputs: Int, gates: Int, rows: Int, stateSize: Int
         let sw: Int, tw: Int, b: Int, bt: Int  // flat offsets; tw, bt = -1 when absent
+        let start: Int                           // the layer's first parameter
         let end: Int                             // one past the layer's last parameter
+        /// An lru layer (`LRULayer`): its carried state is the complex `s` (`S` entries), held as
+        /// `[Re s; Im s]` (`stateSize = 2S`), its output `h = Re(C s) + D ⊙ x` a read-out of it;
+        /// `rows = 2S` are the rows of `[B_re; B_im]` (at `sw`), `lru` its tensors' offsets.
+        let isLRU: Bool
+        /// lru: `S`, the complex state size (0 otherwise).
+        let complexState: Int
+        let lru: LRULayer.Offsets?
 
         /// Layer `layer`'s shape, at the offsets `entry` of its `ParameterLayout`.
         init(_ layer: LayerSpec, _ entry: ParameterLayout.Entry) {
@@ -17,19 +25,29 @@ extension OnlineGradient {
             units = layer.units
             inputs = layer.inputs
             gates = g
-            rows = g * layer.units
-            stateSize = traits.statePerUnit * layer.units
+            isLRU = layer.kind == .lru
+            complexState = isLRU ? layer.stateSize : 0
+            rows = isLRU ? 2 * layer.stateSize : g * layer.units
+            stateSize = isLRU ? 2 * layer.stateSize : traits.statePerUnit * layer.units
             sw = entry.sw
             tw = entry.tw ?? -1
             b = entry.b
             bt = entry.bt ?? -1
-            end = entry.sw + layer.parameterCount
+            start = isLRU ? entry.b : entry.sw  // an lru's layout starts at nu_log (`ParameterLayout`)
+            end = start + layer.parameterCount
+            lru = isLRU ? LRULayer.Offsets(layer, start: entry.b) : nil
         }
 
         var isRecurrent: Bool { traits.isRecurrent }
         /// `TW` is the diagonal `w_t` (element-wise recurrence, indrnn): unit `k`'s own recurrent
         /// parameter is one entry, `w_t[k]`, whose input is `h_{n-1,k}`.
-        var isDiagonal: Bool { traits.recurrentWeight == .diagonal }
+        var isDiagonal: Bool { traits.recurrentWeight == .diagonal && !isLRU }
+        /// Rows of one lane's rtrl block: the state's, and for an lru its output's `U` rows after
+        /// them (`∂h/∂θ`, formed each step from the state rows for the layer above; not carried).
+        var rtrlRows: Int { stateSize + (isLRU ? units : 0) }
+        /// snap1's scalars per lane of an lru layer: the complex `e^ν`, `e^θ`, `e^γ` (S each) and
+        /// `E^B` (S × I), each as its real parts then its imaginary parts (`OnlineGradient+LRU`).
+        var lruInfluenceCount: Int { 2 * complexState * (3 + inputs) }
         /// Columns of a weight row's `W_t` part: `U` (matrix), 1 (diagonal), 0 (dense).
         var recurrentColumns: Int { isRecurrent ? (isDiagonal ? 1 : units) : 0 }
         var isGated: Bool { traits.isGated }
@@ -56,6 +74,11 @@ extension OnlineGradient {
         ///   successive lanes (read in turn when the gradient sums over lanes) is not a power of
         ///   two apart, which mapped them all to one L1 set (2.5× slower).
         func influenceStrides(laneCapacity: Int) -> (row: Int, lane: Int, count: Int) {
+            if isLRU {
+                // Lane by lane, each lane's block starting on a cache line (plus one, as the gated).
+                let lane = (lruInfluenceCount + 15) / 16 * 16 + 16
+                return (0, lane, laneCapacity * lane)
+            }
             let rows = stateSize * gates
             if isGated {
                 let lane = rows * blockStride + 16

@@ -128,8 +128,11 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         if let l = spec.layers.firstIndex(where: { !$0.kind.traits.supportsOnlineAlgorithms }) {
             throw OnlineGradientError("layer \(l): \(spec.layers[l].kind.rawValue) layers are trained by bptt only so far; the online algorithms (\(OnlineAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))) do not support them yet")
         }
-        if algorithm.isPlainLayersOnly, let l = spec.layers.firstIndex(where: { $0.isGated }) {
-            throw OnlineGradientError("layer \(l): \(algorithm.rawValue) supports rnn and indrnn layers only, not \(spec.layers[l].kind.rawValue)")
+        if algorithm.isPlainLayersOnly, let l = spec.layers.firstIndex(where: { $0.isGated || $0.kind == .lru }) {
+            throw OnlineGradientError("layer \(l): \(algorithm.rawValue) supports rnn and indrnn layers only (with dense layers anywhere), not \(spec.layers[l].kind.withArticle) layer; rtrl, snap1 and uoro train \(spec.layers[l].kind.rawValue) layers")
+        }
+        if algorithm != .snap1, let l = spec.layers.firstIndex(where: { $0.kind == .lru }) {
+            throw OnlineGradientError("layer \(l): \(algorithm.rawValue) does not train lru layers yet (snap1 does)")
         }
         if algorithm == .rflo && rfloFeedback == .random && top == spec.layers.count - 1 {
             throw OnlineGradientError("rflo_feedback: random replaces a readout's weights in the error it sends down, and the top layer (\(top)) is recurrent: add a dense readout layer on top")
@@ -208,10 +211,12 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         for (l, layer) in spec.layers.enumerated() where l <= top {
             cols += layer.parameterCount
             guard layer.isRecurrent else { continue }
-            let s = layer.kind.traits.statePerUnit * layer.units
+            let lru = layer.kind == .lru
+            let s = lru ? 2 * layer.stateSize : layer.kind.traits.statePerUnit * layer.units
             state += s
             switch algorithm {
             case .rtrl: total += lanes * s * cols
+            case .snap1 where lru: total += lanes * 2 * layer.stateSize * (3 + layer.inputs)
             case .snap1, .rflo: total += lanes * (s / layer.units) * layer.parameterCount
             case .kfRTRL: total += lanes * (layer.inputs + layer.units + 1 + layer.units * layer.units)
             case .uoro: break
@@ -226,6 +231,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         for (l, shape) in shapes.enumerated() {
             layers.h[l].update(repeating: 0, count: lanes * shape.units)
             if shape.hasCell { layers.c[l].update(repeating: 0, count: lanes * shape.units) }
+            if shape.isLRU { layers.s[l].update(repeating: 0, count: lanes * shape.stateSize) }
         }
         for l in rtrl.columns.indices {
             for lane in 0..<lanes { rtrlBlock(l, lane).update(repeating: 0, count: shapes[l].stateSize * rtrl.columns[l]) }
@@ -276,6 +282,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         guard n > step else { return }
         let w = parameters.baseAddress!
         transposeWeights(w)
+        refreshLRUCoefficients(w)
         batch.withView { view in
             while step < n {
                 step += 1

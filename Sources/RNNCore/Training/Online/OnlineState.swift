@@ -3,10 +3,13 @@
 /// run bit-identically in float64 (float32 values round-trip exactly through float64).
 ///
 /// Layouts:
-/// - `state`: per recurrent layer in stack order, `h` (B, U), then `c` (B, U) for lstm.
+/// - `state`: per recurrent layer in stack order, `h` (B, U), then `c` (B, U) for lstm; an lru
+///   its state `[Re s; Im s]` (B, 2S).
 /// - `influence`: rtrl: per layer `l ≤ L` that is recurrent, `M^l` as `(B, S_l, cols_l)` with
 ///   `cols_l` the parameters of layers `0 … l` (dense layers between are recomputed each step and
-///   not stored); snap1 / rflo: per recurrent layer `(B, S_l, G, C_l)`; uoro: `ã` (B, S) then
+///   not stored; an lru's rows are its state's, `S_l = 2S`); snap1 / rflo: per recurrent layer
+///   `(B, S_l, G, C_l)`, an lru under snap1 `(B, [e^ν, e^θ, e^γ (2S each), E^B (2, S, I)])` (each
+///   complex vector as its real parts then its imaginary parts); uoro: `ã` (B, S) then
 ///   `θ̃` (B, cols_L); kf-rtrl: per recurrent layer `u` (B, C_l) then `A` (B, U_l, U_l).
 /// - `pendingGradient`: the unnormalised gradient sum of the open window (`ParameterLayout`),
 ///   with `pendingLossSum` and `pendingElements`.
@@ -45,6 +48,10 @@ extension OnlineGradient {
     var stateTensors: [(UnsafeMutablePointer<Scalar>, Int)] {
         var out: [(UnsafeMutablePointer<Scalar>, Int)] = []
         for (l, sh) in shapes.enumerated() where sh.isRecurrent {
+            if sh.isLRU {  // its state is s, [Re s; Im s] per lane; h is recomputed from it each step
+                out.append((layers.s[l], lanes * sh.stateSize))
+                continue
+            }
             out.append((layers.h[l], lanes * sh.units))
             if sh.hasCell { out.append((layers.c[l], lanes * sh.units)) }
         }
@@ -63,6 +70,7 @@ extension OnlineGradient {
             return shapes.indices.flatMap { l -> [(UnsafeMutablePointer<Scalar>, Int)] in
                 guard let m = perLayer.m[l] else { return [] }
                 let sh = shapes[l], rowStride = perLayer.rowStride[l], laneStride = perLayer.laneStride[l]
+                if sh.isLRU { return (0..<lanes).map { (m + $0 * laneStride, sh.lruInfluenceCount) } }
                 let rows = sh.stateSize * sh.gates
                 return (0..<(lanes * rows)).map { (m + ($0 % rows) * rowStride + ($0 / rows) * laneStride, sh.blockColumns) }
             }

@@ -1,0 +1,187 @@
+import Foundation
+
+/// The online algorithms on an `lru` layer (SPEC 2, 3.5): its forward step, the same-step VJP of
+/// its output map, snap1's complex influences, rtrl's block and uoro's share.
+///
+/// In the real form of its state, `s = [Re s; Im s]` (`2S`), with `λ = exp(−e^ν + i e^θ)`
+/// (`ν = nu_log`, `θ = theta_log`), `γ = exp(gamma_log)`, `u_n = B x_n` (`B = B_re + i B_im`):
+/// ```
+/// s_n = λ ⊙ s_{n-1} + γ ⊙ u_n                     J = [[diag λ_re, −diag λ_im], [diag λ_im, diag λ_re]]
+/// h_n = C_re s_re − C_im s_im + D ⊙ x_n            Jx = [γ ⊙ B_re; γ ⊙ B_im]   (2S × I)
+/// ∂s_k/∂ν_k = s_{n-1,k} ∂λ_k/∂ν_k,  ∂λ/∂ν = −e^ν λ      ∂s_k/∂θ_k = s_{n-1,k} ∂λ_k/∂θ_k,  ∂λ/∂θ = i e^θ λ
+/// ∂s_k/∂gamma_log_k = γ_k u_k      ∂s_k/∂B_re[k, j] = γ_k x_j      ∂s_k/∂B_im[k, j] = i γ_k x_j
+/// ```
+/// (complex entries split into their `Re` row `k` and `Im` row `S + k`); `C` and `D` act on `h`
+/// only, at the same step: `∂h_k/∂C_re[k, j] = s_re,j`, `∂h_k/∂C_im[k, j] = −s_im,j`,
+/// `∂h_k/∂D_k = x_k`. An error `q` on `h` is the error `c = [C_reᵀ q; −C_imᵀ q]` on `s`, and
+/// `Jxᵀ c + D ⊙ q` on the input; for a real parameter `p`, `cᵀ ∂s/∂p = Re(conj(G) ∂s/∂p)` with
+/// `G = c_re + i c_im`.
+extension OnlineGradient {
+    // MARK: - Forward
+
+    /// `λ_re, λ_im, γ, ∂λ/∂ν, ∂λ/∂θ` of every lru layer from `w` (at each `advance`: the weights are
+    /// fixed within it), computed in float64 and rounded, as the BPTT engine's `LRULayer.refreshScratch`.
+    func refreshLRUCoefficients(_ w: UnsafePointer<Scalar>) {
+        for (l, sh) in shapes.enumerated() {
+            guard let o = sh.lru else { continue }
+            let S = sh.complexState, c = layers.lruCoefficients[l]
+            for k in 0..<S {
+                let en = Foundation.exp(Double(w[o.nu + k])), et = Foundation.exp(Double(w[o.theta + k]))
+                let modulus = Foundation.exp(-en)
+                let lr = modulus * Foundation.cos(et), li = modulus * Foundation.sin(et)
+                c[k] = Scalar(lr)
+                c[S + k] = Scalar(li)
+                c[2 * S + k] = Scalar(Foundation.exp(Double(w[o.gamma + k])))
+                c[3 * S + k] = Scalar(-en * lr)   // ∂λ/∂ν = −e^ν λ
+                c[4 * S + k] = Scalar(-en * li)
+                c[5 * S + k] = Scalar(-et * li)   // ∂λ/∂θ = i e^θ λ
+                c[6 * S + k] = Scalar(et * lr)
+            }
+        }
+    }
+
+    /// One step of lru layer `l` for every lane: `u = x [B_re; B_im]ᵀ` (one GEMM, into `pre`,
+    /// (B, 2S)), `s_n = λ ⊙ s_{n-1} + γ ⊙ u` element-wise, `h = s_re C_reᵀ − s_im C_imᵀ (+ D ⊙ x)`
+    /// (two GEMMs). The state `s` is the layer's carried state; `h` is recomputed every step.
+    func lruStep(_ l: Int, _ w: UnsafePointer<Scalar>) {
+        let sh = shapes[l]
+        guard let o = sh.lru else { return }
+        let b = lanes, u = sh.units, i = sh.inputs, S = sh.complexState, S2 = 2 * S
+        let x = UnsafePointer(layerInput(l))
+        let bx = layers.pre[l]
+        timesWeightsTransposed(l, recurrent: false, m: b, a: x, lda: i, w, beta: 0, c: bx, ldc: S2)
+        let c = UnsafePointer(layers.lruCoefficients[l])
+        let lr = c, li = c + S, gamma = c + 2 * S
+        let state = layers.s[l]
+        for lane in 0..<b {
+            let sp = UnsafePointer(layers.sPrev[l] + lane * S2), sn = state + lane * S2, ux = UnsafePointer(bx + lane * S2)
+            for k in 0..<S {
+                let re = sp[k], im = sp[S + k]
+                sn[k] = lr[k] * re - li[k] * im + gamma[k] * ux[k]
+                sn[S + k] = li[k] * re + lr[k] * im + gamma[k] * ux[S + k]
+            }
+        }
+        let h = layers.h[l]
+        Scalar.gemm(transA: false, transB: true, m: b, n: u, k: S, alpha: 1, a: UnsafePointer(state), lda: S2,
+                    b: w + o.cRe, ldb: S, beta: 0, c: h, ldc: u)
+        Scalar.gemm(transA: false, transB: true, m: b, n: u, k: S, alpha: -1, a: UnsafePointer(state + S), lda: S2,
+                    b: w + o.cIm, ldb: S, beta: 1, c: h, ldc: u)
+        if let d = o.d {
+            for lane in 0..<b {
+                let hr = h + lane * u, xr = x + lane * i
+                for k in 0..<u { hr[k] += w[d + k] * xr[k] }
+            }
+        }
+    }
+
+    // MARK: - The output map's same-step VJP
+
+    /// For one lane's error `q` on lru layer `l`'s output `h` (U): the error on its state,
+    /// `c = [C_reᵀ q; −C_imᵀ q]`, into `stateCot` (2S); with `grad`, adds the exact immediate
+    /// gradient of `C` and `D`, `ΔC_re[k, j] += q_k s_re,j`, `ΔC_im[k, j] −= q_k s_im,j`,
+    /// `ΔD_k += q_k x_k`; with `cx`, writes the error on the layer's input through this step,
+    /// `Jxᵀ c + D ⊙ q = B_reᵀ (γ ⊙ c_re) + B_imᵀ (γ ⊙ c_im) + D ⊙ q` (I).
+    func lruOutputVJP(_ l: Int, _ lane: Int, _ q: UnsafePointer<Scalar>, _ w: UnsafePointer<Scalar>,
+                      stateCot c: UnsafeMutablePointer<Scalar>, grad: UnsafeMutablePointer<Scalar>?,
+                      cx: UnsafeMutablePointer<Scalar>?) {
+        let sh = shapes[l]
+        guard let o = sh.lru else { return }
+        let u = sh.units, i = sh.inputs, S = sh.complexState, S2 = 2 * S
+        c.update(repeating: 0, count: S2)
+        for k in 0..<u {
+            let qk = q[k]
+            if qk == 0 { continue }
+            let re = w + o.cRe + k * S, im = w + o.cIm + k * S
+            for j in 0..<S {
+                c[j] += qk * re[j]
+                c[S + j] -= qk * im[j]
+            }
+        }
+        let x = UnsafePointer(layerInput(l) + lane * i)
+        if let grad {
+            let s = UnsafePointer(layers.s[l] + lane * S2)
+            for k in 0..<u {
+                let qk = q[k]
+                let re = grad + o.cRe + k * S, im = grad + o.cIm + k * S
+                for j in 0..<S {
+                    re[j] += qk * s[j]
+                    im[j] -= qk * s[S + j]
+                }
+            }
+            if let d = o.d { for k in 0..<u { grad[d + k] += q[k] * x[k] } }
+        }
+        if let cx {
+            let gamma = UnsafePointer(layers.lruCoefficients[l] + 2 * S)
+            let rows = backward.rowScratchS
+            for k in 0..<S {
+                rows[k] = gamma[k] * c[k]
+                rows[S + k] = gamma[k] * c[S + k]
+            }
+            sendDown(l, cs: UnsafePointer(rows), w, into: cx)
+            if let d = o.d { for k in 0..<u { cx[k] += w[d + k] * q[k] } }
+        }
+    }
+
+    // MARK: - snap1: the exact influence within the layer
+
+    /// snap1 on lru layer `l` (SPEC 3.5), for the `count` lanes in `perLayer.activeLanes`: within
+    /// the layer the influence is element-wise, so carrying it is exact. Per lane, complex, each
+    /// as its real parts then its imaginary parts, in the parameters' own coordinates (the
+    /// derivatives of `λ` and `γ` chained at every step, so that it is rtrl's own block also when
+    /// the weights change between updates; the numpy reference's `"lru_chain": "step"`):
+    /// ```
+    /// e^ν_n = λ ⊙ e^ν_{n-1} + s_{n-1} ⊙ ∂λ/∂ν          e^θ_n = λ ⊙ e^θ_{n-1} + s_{n-1} ⊙ ∂λ/∂θ
+    /// e^γ_n = λ ⊙ e^γ_{n-1} + γ ⊙ u_n                   E^B_n[k, j] = λ_k E^B_{n-1}[k, j] + γ_k x_{n,j}
+    /// ```
+    /// (`∂s/∂B_re = E^B`, `∂s/∂B_im = i E^B`). With `targets`, each lane with a target adds, for the
+    /// error `c` on its state (`perLayerErrors`, `G = c_re + i c_im`):
+    /// `Δν_k += Re(conj(G_k) e^ν_k)`, `Δθ_k`, `Δgamma_log_k` likewise, `ΔB_re[k, j] += Re(conj(G_k) E^B[k, j])`,
+    /// `ΔB_im[k, j] += Re(conj(G_k) i E^B[k, j])`; `C` and `D` got their exact gradient in `perLayerErrors`.
+    /// Cost per lane and step `≈ 4 S (3 + I)` multiply-adds for the carry and `4 S (1 + I)` for the
+    /// gradient; memory `2 S (3 + I)` scalars (`Shape.lruInfluenceCount`).
+    func lruCarry(_ l: Int, count: Int, targets: Bool) {
+        let sh = shapes[l]
+        guard let base = perLayer.m[l], let o = sh.lru else { return }
+        let i = sh.inputs, S = sh.complexState, S2 = 2 * S, SI = S * i
+        let c = UnsafePointer(layers.lruCoefficients[l])
+        let lr = c, li = c + S, gamma = c + 2 * S, dnr = c + 3 * S, dni = c + 4 * S, dtr = c + 5 * S, dti = c + 6 * S
+        let acc = backward.accumulator
+        for q in 0..<count {
+            let lane = perLayer.activeLanes[q]
+            let m = base + lane * perLayer.laneStride[l]
+            let eNu = m, eTh = m + S2, eGa = m + 2 * S2, eRe = m + 3 * S2, eIm = m + 3 * S2 + SI
+            let sp = UnsafePointer(layers.sPrev[l] + lane * S2), ux = UnsafePointer(layers.pre[l] + lane * S2)
+            let x = UnsafePointer(layerInput(l) + lane * i)
+            let err: UnsafePointer<Scalar>? = targets && readout.hasTarget[lane]
+                ? UnsafePointer(perLayer.errors + lane * stackedStateSize + stateOffset[l]) : nil
+            for k in 0..<S {
+                let a = lr[k], b = li[k], g = gamma[k], spr = sp[k], spi = sp[S + k]
+                var re = eNu[k], im = eNu[S + k]
+                eNu[k] = a * re - b * im + (spr * dnr[k] - spi * dni[k])
+                eNu[S + k] = b * re + a * im + (spr * dni[k] + spi * dnr[k])
+                re = eTh[k]; im = eTh[S + k]
+                eTh[k] = a * re - b * im + (spr * dtr[k] - spi * dti[k])
+                eTh[S + k] = b * re + a * im + (spr * dti[k] + spi * dtr[k])
+                re = eGa[k]; im = eGa[S + k]
+                eGa[k] = a * re - b * im + g * ux[k]
+                eGa[S + k] = b * re + a * im + g * ux[S + k]
+                let rowRe = eRe + k * i, rowIm = eIm + k * i
+                for j in 0..<i {
+                    let r = rowRe[j], s = rowIm[j]
+                    rowRe[j] = a * r - b * s + g * x[j]
+                    rowIm[j] = b * r + a * s
+                }
+                guard let err else { continue }
+                let cr = err[k], ci = err[S + k]
+                acc[o.nu + k] += cr * eNu[k] + ci * eNu[S + k]
+                acc[o.theta + k] += cr * eTh[k] + ci * eTh[S + k]
+                acc[o.gamma + k] += cr * eGa[k] + ci * eGa[S + k]
+                let gRe = acc + o.bRe + k * i, gIm = acc + o.bIm + k * i
+                for j in 0..<i {
+                    gRe[j] += cr * rowRe[j] + ci * rowIm[j]
+                    gIm[j] += ci * rowRe[j] - cr * rowIm[j]
+                }
+            }
+        }
+    }
+}
