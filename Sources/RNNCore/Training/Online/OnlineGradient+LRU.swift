@@ -184,4 +184,115 @@ extension OnlineGradient {
             }
         }
     }
+
+    // MARK: - rtrl: the layer's block of the whole-stack influence
+
+    /// rtrl's step of lru layer `l` for one lane. The block is stored dense, `(2S + U, cols_l)`:
+    /// the state rows `M_s = ∂s/∂θ_{0…l}` (carried), then the output rows `M_h = ∂h/∂θ_{0…l}`
+    /// (formed for the layer above; not at the top recurrent layer, whose gradient reads `M_s`):
+    /// ```
+    /// M_s,n = J M_s,n-1 + Jx M^{l-1}_h,n + I_n        (J a complex row scaling, ≈ 4S·cols; Jx one GEMM)
+    /// M_h,n = C_re M_re − C_im M_im + D ⊙ M^{l-1}_h,n + H_p        (H_p: ∂h_k/∂C_re[k, j] = s_re,j, …)
+    /// ```
+    /// with `I_n` the immediate influence of the type's doc on the layer's own `ν, θ, gamma_log,
+    /// B_re, B_im` columns (each state row `k`, `S + k` touches only entry `k` of the first three
+    /// and row `k` of `B`). Formed in the layer's spare block, then swapped in.
+    func rtrlLRUStep(_ l: Int, _ lane: Int, _ w: UnsafePointer<Scalar>) {
+        let sh = shapes[l]
+        guard let o = sh.lru else { return }
+        let spare = laneCapacity
+        let u = sh.units, i = sh.inputs, S = sh.complexState, S2 = 2 * S
+        let cols = rtrl.columns[l], below = l > 0 ? rtrl.columns[l - 1] : 0
+        let old = UnsafePointer(rtrlBlock(l, lane)), new = rtrlBlock(l, spare)
+        let c = UnsafePointer(layers.lruCoefficients[l])
+        let lr = c, li = c + S, gamma = c + 2 * S, dnr = c + 3 * S, dni = c + 4 * S, dtr = c + 5 * S, dti = c + 6 * S
+        // J M_{n-1}: row k and S + k of each complex entry, λ_k times (Re, Im).
+        for k in 0..<S {
+            let a = lr[k], b = li[k]
+            let oRe = old + k * cols, oIm = old + (S + k) * cols, nRe = new + k * cols, nIm = new + (S + k) * cols
+            for j in 0..<cols {
+                let r = oRe[j], m = oIm[j]
+                nRe[j] = a * r - b * m
+                nIm[j] = b * r + a * m
+            }
+        }
+        if l > 0 {
+            // Jx = [γ ⊙ B_re; γ ⊙ B_im] (2S × I), then M_s[:, 0 ..< cols_{l-1}] += Jx · M^{l-1}_h.
+            let J = rtrl.jacobian
+            for r in 0..<S2 {
+                let g = gamma[r % S], src = w + sh.sw + r * i, dst = J + r * i
+                for j in 0..<i { dst[j] = g * src[j] }
+            }
+            Scalar.gemm(transA: false, transB: false, m: S2, n: below, k: i, alpha: 1, a: UnsafePointer(J), lda: i,
+                        b: UnsafePointer(rtrlOutputRows(l - 1, lane)), ldb: below, beta: 1, c: new, ldc: cols)
+        }
+        // The immediate influence on the layer's own columns.
+        let sp = UnsafePointer(layers.sPrev[l] + lane * S2), ux = UnsafePointer(layers.pre[l] + lane * S2)
+        let x = UnsafePointer(layerInput(l) + lane * i)
+        for k in 0..<S {
+            let nRe = new + k * cols, nIm = new + (S + k) * cols
+            let spr = sp[k], spi = sp[S + k], g = gamma[k]
+            nRe[o.nu + k] += spr * dnr[k] - spi * dni[k]
+            nIm[o.nu + k] += spr * dni[k] + spi * dnr[k]
+            nRe[o.theta + k] += spr * dtr[k] - spi * dti[k]
+            nIm[o.theta + k] += spr * dti[k] + spi * dtr[k]
+            nRe[o.gamma + k] += g * ux[k]
+            nIm[o.gamma + k] += g * ux[S + k]
+            let bRe = nRe + o.bRe + k * i, bIm = nIm + o.bIm + k * i
+            for j in 0..<i {
+                bRe[j] += g * x[j]
+                bIm[j] += g * x[j]
+            }
+        }
+        if l < topRecurrent {
+            // M_h = C_re M_re − C_im M_im (two GEMMs), + D ⊙ M^{l-1}_h, + H_p.
+            let out = new + S2 * cols
+            Scalar.gemm(transA: false, transB: false, m: u, n: cols, k: S, alpha: 1, a: w + o.cRe, lda: S,
+                        b: UnsafePointer(new), ldb: cols, beta: 0, c: out, ldc: cols)
+            Scalar.gemm(transA: false, transB: false, m: u, n: cols, k: S, alpha: -1, a: w + o.cIm, lda: S,
+                        b: UnsafePointer(new + S * cols), ldb: cols, beta: 1, c: out, ldc: cols)
+            if let d = o.d, l > 0 {
+                OnlineRows.axpy(rows: u, n: below, out, ldd: cols, s: w + d, ss: 1,
+                                src: UnsafePointer(rtrlOutputRows(l - 1, lane)), lds: below)
+            }
+            let s = UnsafePointer(layers.s[l] + lane * S2)
+            for k in 0..<u {
+                let row = out + k * cols
+                let re = row + o.cRe + k * S, im = row + o.cIm + k * S
+                for j in 0..<S {
+                    re[j] += s[j]
+                    im[j] -= s[S + j]
+                }
+                if let d = o.d { row[d + k] += x[k] }
+            }
+        }
+        swapRTRLBlocks(l, lane, spare)
+    }
+
+    /// The rows of lane `lane`'s rtrl block of layer `l` that hold `∂h^l/∂θ` (what the layer
+    /// above reads): the block itself, except an lru's output rows after its `2S` state rows.
+    @inline(__always)
+    func rtrlOutputRows(_ l: Int, _ lane: Int) -> UnsafeMutablePointer<Scalar> {
+        let sh = shapes[l]
+        return rtrlBlock(l, lane) + (sh.isLRU ? sh.stateSize * rtrl.columns[l] : 0)
+    }
+
+    /// rtrl's gradient at an lru top recurrent layer `L` for one lane with error `q` on `h^L`:
+    /// `Δθ += cᵀ M_s` with `c = [C_reᵀ q; −C_imᵀ q]`, plus `(D ⊙ q)ᵀ M^{L-1}_h` (the skip), plus
+    /// `C`'s and `D`'s immediate gradient (`lruOutputVJP`).
+    func rtrlLRUGradient(_ lane: Int, _ w: UnsafePointer<Scalar>) {
+        let l = topRecurrent, sh = shapes[l]
+        guard let o = sh.lru else { return }
+        let u = sh.units, S2 = sh.stateSize, cols = rtrl.columns[l]
+        let qL = UnsafePointer(q + lane * u), c = backward.stateCotangent, acc = backward.accumulator
+        lruOutputVJP(l, lane, qL, w, stateCot: c, grad: acc, cx: nil)
+        Scalar.gemm(transA: false, transB: false, m: 1, n: cols, k: S2, alpha: 1, a: UnsafePointer(c), lda: S2,
+                    b: UnsafePointer(rtrlBlock(l, lane)), ldb: cols, beta: 1, c: acc, ldc: cols)
+        if let d = o.d, l > 0 {
+            let below = rtrl.columns[l - 1], dq = c + S2
+            for k in 0..<u { dq[k] = w[d + k] * qL[k] }
+            Scalar.gemm(transA: false, transB: false, m: 1, n: below, k: u, alpha: 1, a: UnsafePointer(dq), lda: u,
+                        b: UnsafePointer(rtrlOutputRows(l - 1, lane)), ldb: below, beta: 1, c: acc, ldc: below)
+        }
+    }
 }

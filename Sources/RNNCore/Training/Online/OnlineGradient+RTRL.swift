@@ -16,6 +16,10 @@
 /// indrnn: `Jt = diag(σ' ⊙ w_t)`, the first product a row scaling, `≈ S·cols`, and the immediate
 /// influence of `w_t[k]` is `σ'(z_k) h_{n-1,k}` on row `k` only).
 /// Dense layers between recurrent layers get `M^d_n = Jx^d M^{d-1}_n[h] + I^d` (no time term).
+/// An lru layer (`rtrlLRUStep`): `M_s,n = J M_s,n-1 + Jx M^{l-1}_h,n + I_n` on its state
+/// `[Re s; Im s]`, `J` a complex row scaling (`≈ 4S·cols`), then its output rows
+/// `M_h = Hs M_s + D ⊙ M^{l-1}_h + H_p` for the layer above (SPEC 3.5: the own block is
+/// element-wise, stored dense here).
 /// The new block is formed in the layer's spare block and swapped in: a lane's `M` stays in
 /// L2 between its two GEMMs (`(S, cols)` is 200 KB for the rnn(32) benchmark layer).
 /// At a target step: `Δθ_{0…L} += q_mᵀ M^L_m[h rows]` (one GEMV per lane).
@@ -32,6 +36,10 @@ extension OnlineGradient {
         for lane in 0..<lanes where layers.active[lane] {
             for l in 0...topRecurrent {
                 let sh = shapes[l]
+                if sh.isLRU {
+                    rtrlLRUStep(l, lane, w)
+                    continue
+                }
                 let u = sh.units, i = sh.inputs, G = sh.gates, S = sh.stateSize
                 let cols = rtrl.columns[l]
                 let below = l > 0 ? rtrl.columns[l - 1] : 0
@@ -74,7 +82,7 @@ extension OnlineGradient {
                         if onCell { OnlineRows.axpy(rows: u, n: i, J + u * i, ldd: i, s: d + u * G + g, ss: G, src: swRows, lds: i) }
                     }
                     Scalar.gemm(transA: false, transB: false, m: S, n: below, k: i, alpha: 1, a: UnsafePointer(J), lda: i,
-                                b: UnsafePointer(rtrlBlock(l - 1, lane)), ldb: below, beta: 1, c: new, ldc: cols)
+                                b: UnsafePointer(rtrlOutputRows(l - 1, lane)), ldb: below, beta: 1, c: new, ldc: cols)
                 }
                 // Immediate influence: state row s (unit k) gets unit k's own weight rows r = gU + k.
                 // Row s of M sits at s·cols, W_s row r at sw + r·I: rows s = 0 ..< U of gate g are
@@ -99,7 +107,7 @@ extension OnlineGradient {
                 }
                 swapRTRLBlocks(l, lane, spare)
             }
-            if readout.hasTarget[lane] { rtrlGradient(lane) }
+            if readout.hasTarget[lane] { rtrlGradient(lane, w) }
         }
     }
 
@@ -118,9 +126,13 @@ extension OnlineGradient {
         rtrl.blocks[l * stride + spare] = t
     }
 
-    /// `Δθ_{0…L} += q_mᵀ M^L_m[h rows]` for one lane.
-    func rtrlGradient(_ lane: Int) {
+    /// `Δθ_{0…L} += q_mᵀ M^L_m[h rows]` for one lane (an lru top: `rtrlLRUGradient`).
+    func rtrlGradient(_ lane: Int, _ w: UnsafePointer<Scalar>) {
         let l = topRecurrent
+        if shapes[l].isLRU {
+            rtrlLRUGradient(lane, w)
+            return
+        }
         let cols = rtrl.columns[l], u = shapes[l].units
         Scalar.gemm(transA: false, transB: false, m: 1, n: cols, k: u, alpha: 1, a: UnsafePointer(q + lane * u), lda: u,
                     b: UnsafePointer(rtrlBlock(l, lane)), ldb: cols, beta: 1, c: backward.accumulator, ldc: cols)

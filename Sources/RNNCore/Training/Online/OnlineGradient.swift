@@ -129,9 +129,9 @@ public final class OnlineGradient<Scalar: RNNScalar> {
             throw OnlineGradientError("layer \(l): \(spec.layers[l].kind.rawValue) layers are trained by bptt only so far; the online algorithms (\(OnlineAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))) do not support them yet")
         }
         if algorithm.isPlainLayersOnly, let l = spec.layers.firstIndex(where: { $0.isGated || $0.kind == .lru }) {
-            throw OnlineGradientError("layer \(l): \(algorithm.rawValue) supports rnn and indrnn layers only (with dense layers anywhere), not \(spec.layers[l].kind.withArticle) layer; rtrl, snap1 and uoro train \(spec.layers[l].kind.rawValue) layers")
+            throw OnlineGradientError("layer \(l): \(algorithm.rawValue) supports rnn and indrnn layers only, not \(spec.layers[l].kind.rawValue)")
         }
-        if algorithm != .snap1, let l = spec.layers.firstIndex(where: { $0.kind == .lru }) {
+        if algorithm == .uoro, let l = spec.layers.firstIndex(where: { $0.kind == .lru }) {
             throw OnlineGradientError("layer \(l): \(algorithm.rawValue) does not train lru layers yet (snap1 does)")
         }
         if algorithm == .rflo && rfloFeedback == .random && top == spec.layers.count - 1 {
