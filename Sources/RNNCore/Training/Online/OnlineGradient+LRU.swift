@@ -295,4 +295,171 @@ extension OnlineGradient {
                         b: UnsafePointer(rtrlOutputRows(l - 1, lane)), ldb: below, beta: 1, c: acc, ldc: below)
         }
     }
+
+    // MARK: - uoro: the lru's share of the pair
+
+    /// uoro's forward-mode step on lru layer `l` for every lane: with `ts = t^{l-1} [B_re; B_im]ᵀ`
+    /// (the tangent from below through the input weights, (B, 2S), 0 at layer 0),
+    /// `J ã = λ ⊙ ã_s + γ ⊙ ts` (complex) into `uoro.ja`, and the tangent of its output
+    /// `t^l = Hs J ã + D ⊙ t^{l-1}` into `out` (B, U), which the layer above reads.
+    func uoroLRUTangent(_ l: Int, _ w: UnsafePointer<Scalar>, ts: UnsafePointer<Scalar>, below: UnsafePointer<Scalar>?,
+                        belowStride: Int, out: UnsafeMutablePointer<Scalar>) {
+        let sh = shapes[l]
+        guard let o = sh.lru else { return }
+        let b = lanes, u = sh.units, S = sh.complexState, R = sh.rows, stacked = stackedStateSize, off = stateOffset[l]
+        let c = UnsafePointer(layers.lruCoefficients[l])
+        let lr = c, li = c + S, gamma = c + 2 * S
+        for lane in 0..<b {
+            let a = UnsafePointer(uoro.a + lane * stacked + off), t = ts + lane * R, ja = uoro.ja + lane * stacked + off
+            for k in 0..<S {
+                let re = a[k], im = a[S + k]
+                ja[k] = lr[k] * re - li[k] * im + gamma[k] * t[k]
+                ja[S + k] = li[k] * re + lr[k] * im + gamma[k] * t[S + k]
+            }
+        }
+        let ja = UnsafePointer(uoro.ja + off)
+        Scalar.gemm(transA: false, transB: true, m: b, n: u, k: S, alpha: 1, a: ja, lda: stacked, b: w + o.cRe, ldb: S,
+                    beta: 0, c: out, ldc: u)
+        Scalar.gemm(transA: false, transB: true, m: b, n: u, k: S, alpha: -1, a: ja + S, lda: stacked, b: w + o.cIm, ldb: S,
+                    beta: 1, c: out, ldc: u)
+        if let d = o.d, let below {
+            for lane in 0..<b {
+                let row = out + lane * u, tb = below + lane * belowStride
+                for k in 0..<u { row[k] += w[d + k] * tb[k] }
+            }
+        }
+    }
+
+    /// uoro's same-step VJP on lru layer `l` for one lane: the cotangent on its state
+    /// `c_s = ν^l + Hsᵀ c_h` (`c_h` the cotangent on its output from above, nil at the top), kept
+    /// with `c_h` and `−c_h` in `uoro.lruCotangents` and the `B` rows' factors `γ ⊙ c_s` in `uoro.cs`
+    /// for `lruUpdateTangentRows`; writes `Jxᵀ c_s + D ⊙ c_h` into `cx` (nil to skip) and returns
+    /// the layer's share of `|ν̃|²`, `ν̃ = c_sᵀ I_n + c_hᵀ H_p`:
+    /// `Σ_k ν̃_ν,k² + ν̃_θ,k² + ν̃_γ,k² + Σ_r (γ c_s)_r² |x|² + Σ_k c_h,k² |s_n|² + Σ_k (c_h,k x_k)²`.
+    func uoroLRUFactors(_ l: Int, _ lane: Int, _ cot: UnsafePointer<Scalar>?, nu: UnsafePointer<Scalar>,
+                        _ w: UnsafePointer<Scalar>, cx: UnsafeMutablePointer<Scalar>?) -> Double {
+        let sh = shapes[l]
+        guard let o = sh.lru else { return 0 }
+        let u = sh.units, i = sh.inputs, S = sh.complexState, S2 = 2 * S
+        let buffer = uoro.lruCotangents + uoro.lruOffset[l]
+        let cs = buffer, ch = buffer + S2, negative = ch + u
+        if let cot {
+            lruOutputVJP(l, lane, cot, w, stateCot: cs, grad: nil, cx: nil)
+            for k in 0..<u { ch[k] = cot[k]; negative[k] = -cot[k] }
+        } else {
+            cs.update(repeating: 0, count: S2)
+            ch.update(repeating: 0, count: 2 * u)
+        }
+        for r in 0..<S2 { cs[r] += nu[r] }
+        let c = UnsafePointer(layers.lruCoefficients[l])
+        let gamma = c + 2 * S
+        let rows = uoro.cs + uoro.rowOffset[l]
+        for k in 0..<S {
+            rows[k] = gamma[k] * cs[k]
+            rows[S + k] = gamma[k] * cs[S + k]
+        }
+        let x = UnsafePointer(layerInput(l) + lane * i)
+        var total = 0.0
+        for k in 0..<S {
+            let own = lruOwnNoise(l, lane, k, UnsafePointer(cs))
+            total += Double(own.nu) * Double(own.nu) + Double(own.theta) * Double(own.theta) + Double(own.gamma) * Double(own.gamma)
+        }
+        total += Self.sumOfSquares(UnsafePointer(rows), S2) * Self.sumOfSquares(x, i)
+        if cot != nil {
+            total += Self.sumOfSquares(UnsafePointer(ch), u) * Self.sumOfSquares(UnsafePointer(layers.s[l] + lane * S2), S2)
+            if o.d != nil { for k in 0..<u { let v = Double(ch[k]) * Double(x[k]); total += v * v } }
+        }
+        if let cx {
+            sendDown(l, cs: UnsafePointer(rows), w, into: cx)
+            if let d = o.d, let cot { for k in 0..<u { cx[k] += w[d + k] * cot[k] } }
+        }
+        return total
+    }
+
+    /// `ν̃` on entry `k` of lru layer `l`'s `nu_log`, `theta_log`, `gamma_log` for one lane, from the
+    /// cotangent `cs` on its state: `Re(conj(G_k) ∂s_k/∂p)` with `∂s_k/∂ν_k = s_{n-1,k} ∂λ_k/∂ν_k`,
+    /// `∂s_k/∂θ_k = s_{n-1,k} ∂λ_k/∂θ_k`, `∂s_k/∂gamma_log_k = γ_k u_k`.
+    @inline(__always)
+    func lruOwnNoise(_ l: Int, _ lane: Int, _ k: Int, _ cs: UnsafePointer<Scalar>) -> (nu: Scalar, theta: Scalar, gamma: Scalar) {
+        let S = shapes[l].complexState, S2 = 2 * S
+        let c = UnsafePointer(layers.lruCoefficients[l])
+        let sp = UnsafePointer(layers.sPrev[l] + lane * S2), ux = UnsafePointer(layers.pre[l] + lane * S2)
+        let cr = cs[k], ci = cs[S + k], spr = sp[k], spi = sp[S + k]
+        let dnr = c[3 * S + k], dni = c[4 * S + k], dtr = c[5 * S + k], dti = c[6 * S + k]
+        let nu = cr * (spr * dnr - spi * dni) + ci * (spr * dni + spi * dnr)
+        let theta = cr * (spr * dtr - spi * dti) + ci * (spr * dti + spi * dtr)
+        let gamma = c[2 * S + k] * (cr * ux[k] + ci * ux[S + k])
+        return (nu, theta, gamma)
+    }
+
+    /// `θ̃ ← θ̃ · inv0 + ν̃ · inv1` on lru layer `l`'s block of one lane's `θ̃`, from what
+    /// `uoroLRUFactors` left: the own entries one by one, `[B_re; B_im]` as `2S` rows
+    /// (`γ c_s ⊗ x`), `C_re` (`c_h ⊗ s_re`), `C_im` (`−c_h ⊗ s_im`), `D` (`c_h ⊙ x`). Returns the
+    /// block's new `|θ̃|²`.
+    func lruUpdateTangentRows(_ l: Int, _ lane: Int, _ theta: UnsafeMutablePointer<Scalar>,
+                              inv0: UnsafePointer<Scalar>, inv1: Scalar) -> Double {
+        let sh = shapes[l]
+        guard let o = sh.lru else { return 0 }
+        let u = sh.units, i = sh.inputs, S = sh.complexState, S2 = 2 * S
+        let buffer = uoro.lruCotangents + uoro.lruOffset[l]
+        let cs = UnsafePointer(buffer), ch = buffer + S2, negative = ch + u
+        let rows = uoro.cs + uoro.rowOffset[l]
+        let i0 = inv0.pointee
+        var squares = 0.0
+        for k in 0..<S {
+            let own = lruOwnNoise(l, lane, k, cs)
+            let a = theta[o.nu + k] * i0 + own.nu * inv1
+            let b = theta[o.theta + k] * i0 + own.theta * inv1
+            let g = theta[o.gamma + k] * i0 + own.gamma * inv1
+            theta[o.nu + k] = a; theta[o.theta + k] = b; theta[o.gamma + k] = g
+            squares += Double(a) * Double(a) + Double(b) * Double(b) + Double(g) * Double(g)
+        }
+        for r in 0..<S2 { rows[r] *= inv1 }
+        for k in 0..<(2 * u) { ch[k] *= inv1 }
+        let x = UnsafePointer(layerInput(l) + lane * i), s = UnsafePointer(layers.s[l] + lane * S2)
+        squares += OnlineRows.update(rows: S2, n: i, theta + sh.sw, ldm: i, a: inv0, sa: 0, d: UnsafePointer(rows), sd: 1,
+                                     v: x, norm: true)
+        squares += OnlineRows.update(rows: u, n: S, theta + o.cRe, ldm: S, a: inv0, sa: 0, d: UnsafePointer(ch), sd: 1,
+                                     v: s, norm: true)
+        squares += OnlineRows.update(rows: u, n: S, theta + o.cIm, ldm: S, a: inv0, sa: 0, d: UnsafePointer(negative), sd: 1,
+                                     v: s + S, norm: true)
+        if let d = o.d {
+            squares += OnlineRows.update(rows: u, n: 1, theta + d, ldm: 1, a: inv0, sa: 0, d: UnsafePointer(ch), sd: 1,
+                                         v: x, sv: 1, norm: true)
+        }
+        return squares
+    }
+
+    /// uoro's `q · ã` for one lane at a target step when the top recurrent layer is an lru:
+    /// walking down from `L` with the error `c` on an output, an lru adds `(Hsᵀ c) · ã_s` and its
+    /// `C`, `D` get their exact immediate gradient; its skip sends `D ⊙ c` on down through this
+    /// step (a dense layer: its exact same-step gradient) to the next recurrent layer, whose
+    /// state then adds `c · ã[h]` (another lru: again through its output map).
+    func uoroLRUGradientFactor(_ lane: Int, _ w: UnsafePointer<Scalar>) -> Scalar {
+        var cot = backward.cotangent, below = backward.cotangentBelow
+        let stacked = stackedStateSize, acc = backward.accumulator
+        cot.update(from: q + lane * shapes[topRecurrent].units, count: shapes[topRecurrent].units)
+        var dot: Scalar = 0
+        var l = topRecurrent
+        while l >= 0 {
+            let sh = shapes[l]
+            let a = UnsafePointer(uoro.a + lane * stacked + max(stateOffset[l], 0))
+            if let o = sh.lru {
+                let c = backward.stateCotangent
+                lruOutputVJP(l, lane, UnsafePointer(cot), w, stateCot: c, grad: acc, cx: nil)
+                for r in 0..<sh.stateSize { dot += c[r] * a[r] }
+                guard let d = o.d, l > 0 else { break }
+                for k in 0..<sh.units { below[k] = w[d + k] * cot[k] }
+            } else if sh.isRecurrent {
+                for k in 0..<sh.units { dot += cot[k] * a[k] }
+                break
+            } else {
+                layerVJP(l, lane, UnsafePointer(cot), w, grad: acc, cx: l > 0 ? below : nil)
+                if l == 0 { break }
+            }
+            swap(&cot, &below)
+            l -= 1
+        }
+        return dot
+    }
 }

@@ -20,6 +20,12 @@ import RNNKernels
 /// `|ν̃|² = Σ_l Σ_r cs_r² (|x^l|² + 1) + ct_r² (|h^l_{n-1}|² + [gated])` and the pair update
 /// `θ̃ ← θ̃ / ρ0 + ν̃ / ρ1` is one row kernel per block.
 ///
+/// An lru layer (`OnlineGradient+LRU`): its state `[Re s; Im s]` (2S) in `ã` and `ν`; `J ã` the
+/// complex `λ ⊙ ã_s + γ ⊙ B t`, the tangent it passes up `Hs J ã + D ⊙ t`; the cotangent on its
+/// state `ν^l + Hsᵀ c_h`, with `c_h` (from above) also giving `ν̃` on `C`, `D` (`c_hᵀ H_p`); at an lru
+/// top the gradient's factor is `(Hsᵀ q) · ã_s` (plus the skip's `D ⊙ q` on down, and `C`, `D`
+/// exact).
+///
 /// Cost per step and lane: the JVP's share of two GEMMs (`Σ_l R_l (I_l + U_l)`), the VJP's row
 /// factors, `≈ P` for the pair update and `≈ P` for the gradient at a target step; memory `S + P`.
 extension OnlineGradient {
@@ -37,7 +43,13 @@ extension OnlineGradient {
             } else {
                 ts.update(repeating: 0, count: b * R)
             }
-            if sh.isRecurrent && !sh.isGated {
+            if sh.isLRU {
+                let out = uoro.tangent + (l % 2) * b * maxWidth
+                uoroLRUTangent(l, w, ts: UnsafePointer(ts), below: tBelow.map { UnsafePointer($0) }, belowStride: tBelowStride,
+                               out: out)
+                tBelow = out
+                tBelowStride = u
+            } else if sh.isRecurrent && !sh.isGated {
                 // Ds = Dt: t = σ' ⊙ (tx SWᵀ + ã TWᵀ), the second product added onto the first
                 // (indrnn: ã ⊙ w_t).
                 let aL = uoro.a + stateOffset[l]
@@ -90,6 +102,13 @@ extension OnlineGradient {
             var nuTildeSquared = 0.0
             for l in stride(from: topRecurrent, through: 0, by: -1) {
                 let sh = shapes[l]
+                if sh.isLRU {
+                    nuTildeSquared += uoroLRUFactors(l, lane, haveCot ? UnsafePointer(cot) : nil, nu: UnsafePointer(nu + stateOffset[l]),
+                                                     w, cx: l > 0 ? below : nil)
+                    haveCot = true
+                    swap(&cot, &below)
+                    continue
+                }
                 if sh.isRecurrent {
                     let off = stateOffset[l]
                     for s in 0..<sh.stateSize {
@@ -121,7 +140,7 @@ extension OnlineGradient {
                 }
             }
             uoro.thetaSquares[lane] = squares
-            uoro.gradientFactors[lane] = uoroGradientFactor(lane)
+            uoro.gradientFactors[lane] = uoroGradientFactor(lane, w)
         }
         // Δθ += Σ_lanes (q · ã_n^L[h]) θ̃_n: one pass over the lanes' θ̃, each gradient entry written once.
         OnlineRows.weightedSum(rows: 1, n: cols, backward.accumulator, ldd: 0, terms: b, s: UnsafePointer(uoro.gradientFactors),
@@ -162,6 +181,7 @@ extension OnlineGradient {
     func updateTangentRows(_ l: Int, _ lane: Int, _ theta: UnsafeMutablePointer<Scalar>,
                            inv0: UnsafePointer<Scalar>, inv1: Scalar) -> Double {
         let sh = shapes[l]
+        if sh.isLRU { return lruUpdateTangentRows(l, lane, theta, inv0: inv0, inv1: inv1) }
         let u = sh.units, i = sh.inputs, R = sh.rows
         let cs = uoro.cs + uoro.rowOffset[l], ct = uoro.ct + uoro.rowOffset[l]
         for r in 0..<R { cs[r] *= inv1; ct[r] *= inv1 }
@@ -204,8 +224,9 @@ extension OnlineGradient {
 
     /// `q · ã_n^L[h]` of one lane (0 without a target): the factor of its gradient `Δθ += (q ·
     /// ã^L[h]) θ̃`.
-    func uoroGradientFactor(_ lane: Int) -> Scalar {
+    func uoroGradientFactor(_ lane: Int, _ w: UnsafePointer<Scalar>) -> Scalar {
         guard readout.hasTarget[lane] else { return 0 }
+        if shapes[topRecurrent].isLRU { return uoroLRUGradientFactor(lane, w) }
         let u = shapes[topRecurrent].units
         let a = uoro.a + lane * stackedStateSize + stateOffset[topRecurrent], qL = q + lane * u
         var dot: Scalar = 0

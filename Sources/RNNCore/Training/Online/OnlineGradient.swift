@@ -131,9 +131,6 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         if algorithm.isPlainLayersOnly, let l = spec.layers.firstIndex(where: { $0.isGated || $0.kind == .lru }) {
             throw OnlineGradientError("layer \(l): \(algorithm.rawValue) supports rnn and indrnn layers only, not \(spec.layers[l].kind.rawValue)")
         }
-        if algorithm == .uoro, let l = spec.layers.firstIndex(where: { $0.kind == .lru }) {
-            throw OnlineGradientError("layer \(l): \(algorithm.rawValue) does not train lru layers yet (snap1 does)")
-        }
         if algorithm == .rflo && rfloFeedback == .random && top == spec.layers.count - 1 {
             throw OnlineGradientError("rflo_feedback: random replaces a readout's weights in the error it sends down, and the top layer (\(top)) is recurrent: add a dense readout layer on top")
         }
