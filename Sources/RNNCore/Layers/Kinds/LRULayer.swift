@@ -21,8 +21,20 @@ import Foundation
 /// ```
 /// (`conj(δ)` read as the pair `(∂C/∂Re s, ∂C/∂Im s)`). Truncation cuts `s`: `s_{a-1}` enters
 /// `Δλ` as a constant and no error crosses below `a`. The input and output projections of a chunk
-/// or window are GEMMs; the recurrence is one element-wise complex pass per step. The online
-/// algorithms do not train it yet (`supportsOnlineAlgorithms`).
+/// or window are GEMMs; the recurrence is one element-wise complex pass per step.
+///
+/// Online (SPEC 3.5; `OnlineGradient+LRU`): the engine carries `s` as `[Re s; Im s]` and recomputes
+/// `h` from it each step. Within the layer the influence is element-wise, so `snap1` carries it
+/// exactly, complex, in the parameters' own coordinates (`λ`'s and `γ`'s derivatives chained at
+/// every step):
+/// ```
+/// e^ν_n = λ ⊙ e^ν_{n-1} + s_{n-1} ⊙ ∂λ/∂nu_log      e^θ_n = λ ⊙ e^θ_{n-1} + s_{n-1} ⊙ ∂λ/∂theta_log
+/// e^γ_n = λ ⊙ e^γ_{n-1} + γ ⊙ (B x_n)                E^B_n[k, j] = λ_k E^B_{n-1}[k, j] + γ_k x_{n,j}
+/// Δp += Re(conj(G) ∂s/∂p), G = ∂C/∂Re s + i ∂C/∂Im s = C_reᵀ q − i C_imᵀ q   (∂s/∂B_im = i E^B)
+/// ```
+/// with `C`, `D` exact at the step (`ΔC_re += q s_reᵀ`, `ΔC_im −= q s_imᵀ`, `ΔD += q ⊙ x`) and the
+/// error `Jxᵀ G + D ⊙ q` sent down through the same step; `rtrl` keeps its state rows `2S × cols`
+/// and output rows per lane; `uoro` has `2S` noise entries; `rflo` and `kf-rtrl` refuse it.
 enum LRULayer: LayerDefinition {
     static let traits = LayerTraits(gates: 1, isRecurrent: true, isGated: false, recurrentWeight: .diagonal,
                                     hasFixedActivation: true)

@@ -18,6 +18,10 @@
 ///
 /// `snap1`, `rflo` and `kf-rtrl` are per layer: the error reaches layer `l-1` through the same step only,
 /// `q^{l-1}_m = SW^lᵀ (σ'(z^l_m) ⊙ q^l_m)` (gated layers: the cell's same-step VJP).
+///
+/// `lru` layers (SPEC 3.5; `OnlineGradient+LRU`): the state is the complex `s`, `[Re s; Im s]`;
+/// `rtrl` (its block stored dense), `snap1` (the layer's exact influence, complex and element-wise,
+/// `≈ P` per lane) and `uoro` (2S noise entries per lru) train them; `rflo` and `kf-rtrl` refuse them.
 public enum OnlineAlgorithm: String, Sendable, Codable, CaseIterable {
     /// Exact real-time recurrent learning (Williams & Zipser 1989), whole stack.
     case rtrl

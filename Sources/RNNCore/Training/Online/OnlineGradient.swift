@@ -21,7 +21,8 @@
 /// last step (`batch.lengths`): no state or influence change, no targets.
 ///
 /// Shape letters: `B` lanes, `U` units, `I` inputs of a layer, `G` gate blocks (4 lstm, 3 gru,
-/// 1 otherwise), `R = G·U` weight rows, `S` state size (lstm `2U`, else `U`), `L` the top recurrent
+/// 1 otherwise), `R = G·U` weight rows (lru: `2S`, `[B_re; B_im]`), `S` state size (lstm `2U`, lru
+/// `2S` for its complex state `[Re s; Im s]`, else `U`), `L` the top recurrent
 /// layer. Every buffer is sized at `init` for `B` lanes; the step loop allocates nothing.
 ///
 /// Local derivatives of one step (weights in force at that step), stored per lane in a per-unit
@@ -38,6 +39,8 @@
 /// so `J = ∂s_n/∂s_{n-1}` is `Dt · TW` (on the `h` part) plus `self`, `Jx = Ds · SW`, and the
 /// immediate influence is `I[s; W_s[r, j]] = Ds[s, g] x_j`, `I[s; W_t[r, j]] = Dt[s, g] h_{n-1, j}`,
 /// `I[s; b_s[r]] = Ds[s, g]`, `I[s; b_t[r]] = Dt[s, g]` for the rows `r = gU + k` of unit `k`.
+/// An lru layer has none of these: its state is `s`, linear, `J` a complex diagonal, and `h` a
+/// same-step read-out of it (`OnlineGradient+LRU` has its maps; every algorithm branches on it).
 ///
 /// Per-step cost (multiply-adds per lane; formulas in each algorithm's file): rtrl `≈ n²P` per
 /// layer (one `Jt · M` GEMM per lane and layer, plus the cross blocks for stacks), snap1 `≈ 3P`
@@ -197,8 +200,11 @@ public final class OnlineGradient<Scalar: RNNScalar> {
     /// `l`'s own:
     /// - rtrl: `Σ_{recurrent l ≤ L} B · S_l · cols_l` (the blocks `M^{l,j}`, `j ≤ l`, with the
     ///   cross blocks and the columns of dense layers between); plus one spare `S_l · cols_l`
-    ///   block per layer and the dense layers' blocks, scratch (not counted);
-    /// - snap1, rflo: `Σ_l B · (S_l / U_l) · P_l` (lstm 2P, otherwise P);
+    ///   block per layer and the dense layers' blocks, scratch (not counted); an lru's `S_l` is
+    ///   `2S` (`[Re s; Im s]`), its output rows (`U · cols_l`, formed each step) not counted;
+    /// - snap1, rflo: `Σ_l B · (S_l / U_l) · P_l` (lstm 2P, otherwise P); snap1 on an lru
+    ///   `B · 2S(3 + I)` (its complex `e^ν`, `e^θ`, `e^γ`, `E^B`: about its own `P`, SPEC 3.5, which
+    ///   also holds `C` and `D`, `2US + U`, that need no influence);
     /// - uoro: `B · (S + cols_L)`;
     /// - kf-rtrl: `Σ_l B · (C_l + U_l²)` (`u` and `A` per layer, `C_l = I_l + U_l + 1`).
     /// Returns 0 for a stack without a recurrent layer.
