@@ -51,6 +51,7 @@ check: deps
 test: deps
 	$(PYTHON) Tests/Reference/make_golden.py --self-check
 	$(PYTHON) Tests/Reference/online_reference.py --self-check
+	$(PYTHON) Tests/Reference/adaptive_reference.py --self-check
 	$(PYTHON) Benchmarks/peers/check_numpy_online.py
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build

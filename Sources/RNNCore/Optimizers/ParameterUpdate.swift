@@ -145,6 +145,8 @@ public struct TrainerState: Sendable, Equatable {
     public var optimizerFirst: [Double]
     /// `exp_avg_sq` (adam) or `square_avg` (rmsprop); empty when the rule keeps none.
     public var optimizerSecond: [Double]
+    /// Adaptive truncation's window in force (`TruncatedBPTT.adaptiveChoice`); nil otherwise.
+    public var adaptive: AdaptiveChoice? = nil
 
     public init(parameters: [Double], optimizerStep: Int, optimizerFirst: [Double], optimizerSecond: [Double]) {
         self.parameters = parameters

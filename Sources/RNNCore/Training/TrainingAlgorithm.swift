@@ -29,6 +29,10 @@ public protocol TrainingAlgorithm<Scalar>: AnyObject {
     /// is a pure function of where a batch sits (UORO's noise) read it; the others ignore it.
     func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition,
                observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult
+    /// The checkpoint state (default: the network's, parameters and optimizer state).
+    func exportState() -> TrainerState
+    /// Continues from a checkpoint state; false (nothing changed) when it does not fit.
+    func restore(_ state: TrainerState) -> Bool
 }
 
 /// What every algorithm has through its network.

@@ -119,6 +119,31 @@ extension TruncatedBPTT {
     func creditProfile(_ view: BatchView<Scalar>, at t: Int, referenceStart aRef: Int, lags: Int) -> [[Double]] {
         let b = network.lanes
         let top = network.spec.layers.count - 1
+        var credit = [[Double]](repeating: [Double](repeating: .nan, count: lags + 1), count: network.spec.layers.count)
+        let elementsT = creditRows(view, at: t, referenceStart: aRef, lags: lags) { l, x, r0 in
+            let u = network.spec.layers[l].units
+            for m in r0...t {
+                let row = x + (m - r0) * b * u
+                var sum = 0.0
+                for j in 0..<(b * u) { sum += Double(row[j]) * Double(row[j]) }
+                credit[l][t - m] = sum.squareRoot()
+            }
+        }
+        if network.spec.loss.injectsPreActivation {
+            credit[top][0] = foldedOutputCredit(view, at: t, elements: elementsT)
+        }
+        return credit
+    }
+
+    /// The rows `dC_t/dh^l_m`, `m = r0 … t` (`r0 = max(a_ref, t − lags)`), of every layer in turn
+    /// (steps 1–2 of `creditProfile`): `body(l, rows, r0)` sees layer `l`'s rows, (t − r0 + 1, B, U)
+    /// in the credit buffer `diagnosticBuffers.dh`, before the next layer overwrites them. Returns
+    /// `C_t`'s element count.
+    @discardableResult
+    func creditRows(_ view: BatchView<Scalar>, at t: Int, referenceStart aRef: Int, lags: Int,
+                    _ body: (Int, UnsafeMutablePointer<Scalar>, Int) -> Void) -> Int {
+        let b = network.lanes
+        let top = network.spec.layers.count - 1
         let buffers = diagnosticBuffers
         let (_, elementsT) = network.lossAndInjection(view, from: t - 1, to: t, inject: true)
         withGradientBuffer(buffers.creditWeights) { backward(view, windowStart: aRef, from: t - 1, to: t) }
@@ -132,7 +157,6 @@ extension TruncatedBPTT {
         }
         let r0 = max(aRef, t - lags)          // rows r0 ... t of dh, (t - r0 + 1) · B
         let stepsIn = t - r0 + 1
-        var credit = [[Double]](repeating: [Double](repeating: .nan, count: lags + 1), count: network.spec.layers.count)
         let x = buffers.dh.baseAddress!
         for (l, layer) in network.spec.layers.enumerated() {
             let u = layer.units
@@ -150,17 +174,9 @@ extension TruncatedBPTT {
             if layer.isRecurrent && t > r0 {
                 layer.kind.accept(RecurrentStateError(bptt: self, layer: l, rows: x, from: r0, to: t))
             }
-            for m in r0...t {
-                let row = x + (m - r0) * b * u
-                var sum = 0.0
-                for j in 0..<(b * u) { sum += Double(row[j]) * Double(row[j]) }
-                credit[l][t - m] = sum.squareRoot()
-            }
+            body(l, x, r0)
         }
-        if network.spec.loss.injectsPreActivation {
-            credit[top][0] = foldedOutputCredit(view, at: t, elements: elementsT)
-        }
-        return credit
+        return elementsT
     }
 
     /// `|∂C_t / ∂y_t|` of a folded output (cross-entropy on softmax, binary cross-entropy on

@@ -57,6 +57,15 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     var allocatedWindow = 0  // rows (steps · B) `d` holds
     var deltaOrigin = 0      // step held in row 0 of `d` (the window start `a` of the update)
 
+    /// Adaptive `tau_max` (`AdaptiveTruncation`, `+Adaptive`): the window in force (nil before the
+    /// first estimate), kept by checkpoints (`exportState`).
+    public internal(set) var adaptiveChoice: AdaptiveChoice?
+    /// The last estimate's measured profile `φ_0 … φ_max_lag` and what the estimator made of it.
+    public internal(set) var adaptiveProfile: [Double] = []
+    public internal(set) var adaptiveEstimate: AdaptiveEstimate?
+    /// The lstm cell's `dc` of one step over the lanes, (B, max U), for the measuring pass.
+    var adaptiveCellScratch = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
+
     /// - Parameters:
     ///   - parameters: initial values in `ParameterLayout` order (float64, rounded to `Scalar`).
     ///   - clipNorm: max global L2 norm, as `torch.nn.utils.clip_grad_norm_`; nil for none.
@@ -84,6 +93,22 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         grads.deallocate()
         for buffer in d { buffer.deallocate() }
         diagnosticBuffers.deallocate()
+        adaptiveCellScratch.deallocate()
+    }
+
+    /// The checkpoint state: the parameters, the optimizer's, and adaptive truncation's window.
+    public func exportState() -> TrainerState {
+        var state = network.exportState()
+        state.adaptive = adaptiveChoice
+        return state
+    }
+
+    /// Continues from a checkpoint state (the adaptive window included); false (nothing changed)
+    /// when it does not fit.
+    public func restore(_ state: TrainerState) -> Bool {
+        guard network.restore(state) else { return false }
+        if truncation.adaptive != nil { adaptiveChoice = state.adaptive }
+        return true
     }
 
     // MARK: - Training
@@ -96,6 +121,18 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
         if let random = truncation.random {  // a batch with no position: the first of epoch 0
             return trainRandomWindows(batch, at: BatchPosition(epoch: 0, index: 0), random, observer: observer)
         }
+        if let adaptive = truncation.adaptive {  // a batch with no position: estimated when nothing is chosen yet
+            if adaptiveChoice == nil { chooseAdaptiveWindow(batch, adaptive) }
+            return trainWindows(batch, adaptive.truncation(k: adaptiveChoice?.k ?? adaptive.maxLag), observer: observer)
+        }
+        return trainWindows(batch, truncation, observer: observer)
+    }
+
+    /// BPTT(tau_b, tau_max) of `truncation`'s fixed window on one batch.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func trainWindows(_ batch: SequenceBatch<Scalar>, _ truncation: Truncation,
+                      observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult {
         var result = BatchResult()
         guard batch.steps > 0, batch.lanes > 0 else { return result }
         let (tauB, tauMax) = truncation.resolved(steps: batch.steps)
@@ -116,11 +153,17 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     }
 
     /// `train(_:observer:)` for the batch at `position`: random truncation draws its update
-    /// points from it (`RandomTruncation`); fixed windows do not depend on it.
+    /// points from it (`RandomTruncation`); adaptive truncation measures and re-chooses its window
+    /// on the first batch of every `every`-th epoch (and whenever none is chosen yet); fixed
+    /// windows do not depend on it.
     public func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition,
                       observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult {
         if let random = truncation.random {
             return trainRandomWindows(batch, at: position, random, observer: observer)
+        }
+        if let adaptive = truncation.adaptive, adaptiveChoice == nil
+            || (position.index == 0 && adaptive.estimates(atEpoch: position.epoch)) {
+            chooseAdaptiveWindow(batch, adaptive)
         }
         return train(batch, observer: observer)
     }

@@ -6,10 +6,13 @@
 ///
 /// - `random`: unbiased random truncation (ARTBP, SPEC 3.4) instead of a fixed window; `tauB` and
 ///   `tauMax` are then unused.
+/// - `adaptive`: adaptive `tau_max` (Aicher et al., SPEC 3.4): the window is re-chosen from the
+///   measured credit profile (`AdaptiveTruncation`); `tauB` and `tauMax` are then unused.
 public struct Truncation: Sendable, Equatable, Codable {
     public var tauB: Int?
     public var tauMax: Int?
     public var random: RandomTruncation?
+    public var adaptive: AdaptiveTruncation?
 
     public init(tauB: Int? = nil, tauMax: Int? = nil) {
         self.tauB = tauB
@@ -19,6 +22,11 @@ public struct Truncation: Sendable, Equatable, Codable {
     /// ARTBP with continue probability `c` (`RandomTruncation`).
     public init(random: RandomTruncation) {
         self.random = random
+    }
+
+    /// Adaptive `tau_max` (`AdaptiveTruncation`).
+    public init(adaptive: AdaptiveTruncation) {
+        self.adaptive = adaptive
     }
 
     /// Full BPTT: one update per sequence, no truncation.
@@ -34,6 +42,7 @@ public struct Truncation: Sendable, Equatable, Codable {
     /// A problem as a plain sentence, or nil. `tau_b > tau_max` is rejected: those errors would
     /// not even reach their own step.
     public var problem: String? {
+        if let adaptive { return adaptive.problem }
         if let random {
             guard random.continueProbability > 0 && random.continueProbability <= 1 else {
                 return "the continue probability c must be in (0, 1]"
