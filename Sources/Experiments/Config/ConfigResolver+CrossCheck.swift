@@ -93,18 +93,31 @@ extension ConfigResolver {
             return
         }
         // Truncation.
-        if c.training.style != nil, let at = training?["style"]?.location {
+        if c.training.style != nil || c.training.styleRandom, let at = training?["style"]?.location {
             for key in ["tau_max", "tau_b"] where training?[key] != nil {
                 error(at, "training.style", "a style sets tau_b and tau_max: remove \(key) (or the style)")
             }
         }
-        if c.training.randomTruncation, let at = training?["tau_b"]?.location {
+        if c.training.randomTruncation, !c.training.styleRandom, let at = training?["tau_b"]?.location {
             error(at, "training.tau_b", "tau_b has no meaning with tau_max: random (an update happens where a truncation is drawn, and at the batch's end); leave it out")
         }
-        if !c.training.randomTruncation, let at = training?["truncation"]?.location {
-            error(at, "training.truncation", "truncation: {continue: c} applies to tau_max: random only")
+        if c.training.adaptiveTruncation, c.training.style == nil, let at = training?["tau_b"]?.location {
+            error(at, "training.tau_b", "tau_b follows the chosen window with tau_max: adaptive (tau_b = tau_max); for another rule write training.style: {name: …, K: adaptive}")
         }
-        if c.layout == .stream && c.tauMax == nil && !c.training.randomTruncation {
+        if let node = training?["truncation"] {
+            let given = Set(["continue", "delta", "every", "max_lag"].filter { node[$0] != nil })
+            if !c.training.randomTruncation && !c.training.adaptiveTruncation {
+                error(node.location, "training.truncation", "truncation: {continue: c} applies to tau_max: random only, {delta, every, max_lag} to tau_max: adaptive only")
+            } else if c.training.randomTruncation {
+                for key in ["delta", "every", "max_lag"] where given.contains(key) {
+                    error(node[key]?.location ?? node.location, "training.truncation.\(key)", "\(key) applies to tau_max: adaptive only (this run is tau_max: random)")
+                }
+            } else if given.contains("continue") {
+                error(node["continue"]?.location ?? node.location, "training.truncation.continue",
+                      "continue applies to tau_max: random only (this run is tau_max: adaptive)")
+            }
+        }
+        if c.layout == .stream && c.tauMax == nil && !c.training.randomTruncation && !c.training.adaptiveTruncation {
             let at = training?["tau_max"]?.location ?? datasetAt
             error(at, "training.tau_max", "\(ConfigResolver.withArticle(c.dataset.kind.rawValue)) stream has no sequence start to go back to: give a finite tau_max")
         }
@@ -118,6 +131,10 @@ extension ConfigResolver {
         if c.training.randomTruncation && c.training.truncationContinue < 1 {
             // A drawn window is longer than L steps with probability c^L: 20 expected windows cover it.
             steps = min(steps, Int((20 / (1 - c.training.truncationContinue)).rounded(.up)))
+        }
+        if c.training.adaptiveTruncation {
+            // The measuring pass stores about 2·max_lag steps; the widest window is 2·max_lag − 1.
+            steps = min(steps, 4 * c.training.truncationMaxLag)
         }
         // (A gated layer stores its gates and cell too: about G + 1 times an rnn layer's values.)
         let units = spec.layers.reduce(0) { $0 + $1.units * ($1.isGated ? $1.kind.gates + 1 : 1) }

@@ -62,12 +62,21 @@ public struct ExperimentConfig: Sendable, Equatable {
         return NetworkSpec(layers: specs, loss: loss)
     }
 
-    /// BPTT's truncation: the window `(tau_b, tau_max)`, or random truncation (ARTBP) with the
-    /// run's seed keying the draws.
+    /// Adaptive tau_max's settings (`tau_max: adaptive`, or a style's `K: adaptive` with the
+    /// style's rule); nil otherwise.
+    public var adaptiveTruncation: AdaptiveTruncation? {
+        guard training.adaptiveTruncation else { return nil }
+        return AdaptiveTruncation(delta: training.truncationDelta, every: training.truncationEvery,
+                                  maxLag: training.truncationMaxLag, rule: training.style?.rule ?? .window)
+    }
+
+    /// BPTT's truncation: the window `(tau_b, tau_max)`, random truncation (ARTBP) with the
+    /// run's seed keying the draws, or adaptive tau_max.
     public var truncation: Truncation {
         if training.randomTruncation {
             return Truncation(random: RandomTruncation(continueProbability: training.truncationContinue, seed: UInt64(seed)))
         }
+        if let adaptive = adaptiveTruncation { return Truncation(adaptive: adaptive) }
         return Truncation(tauB: tauB, tauMax: tauMax)
     }
     /// Influence values an online algorithm carries over the run's lanes (SPEC 3.3; `rtrl`:
@@ -110,12 +119,14 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var lowestRecurrentLayer: Int? { Self.lowestRecurrentLayer(layers.map(\.kind)) }
 
     /// `full` or the number.
-    public var tauMaxText: String { training.randomTruncation ? "random" : (tauMax.map(String.init) ?? "full") }
+    public var tauMaxText: String {
+        training.randomTruncation ? "random" : training.adaptiveTruncation ? "adaptive" : (tauMax.map(String.init) ?? "full")
+    }
 
     /// The effective tau_b as text: the number, or `length` when it defaults to the sequence length.
     public var tauBText: String {
         if let tb = tauB { return String(tb) }
         if let tm = tauMax { return String(tm) }
-        return "length"
+        return training.adaptiveTruncation ? "adaptive" : "length"
     }
 }

@@ -84,10 +84,13 @@ public struct Checkpoint: Sendable, Equatable {
         case elements, updates, sampleSteps = "sample_steps", batchesDone = "batches_done"
         case optimizerStep = "optimizer_step"
         case windowSteps = "window_steps", longestWindow = "longest_window"
+        /// Adaptive tau_max's window in force and its ρ (`TrainerState.adaptive`; K 0: none).
+        case adaptiveK = "adaptive_k", adaptiveRho = "adaptive_rho"
 
-        var isReal: Bool { [.lossSum, .gradNormSum, .epochSeconds, .elapsedSeconds].contains(self) }
-        /// Written since random truncation (2026-12-08): a checkpoint without them reads them as 0.
-        var isOptional: Bool { self == .windowSteps || self == .longestWindow }
+        var isReal: Bool { [.lossSum, .gradNormSum, .epochSeconds, .elapsedSeconds, .adaptiveRho].contains(self) }
+        /// Written since random truncation (2026-12-08; adaptive's since adaptive tau_max): a
+        /// checkpoint without them reads them as 0.
+        var isOptional: Bool { [.windowSteps, .longestWindow, .adaptiveK, .adaptiveRho].contains(self) }
         /// Version 1's positions: nine numbers, the four reals first.
         static let version1Order: [Progress] = [.lossSum, .gradNormSum, .epochSeconds, .elapsedSeconds,
                                                 .elements, .updates, .sampleSteps, .batchesDone, .optimizerStep]
@@ -96,11 +99,14 @@ public struct Checkpoint: Sendable, Equatable {
     /// The progress numbers as `name=value` text.
     var progressText: String {
         let reals: [Progress: Double] = [.lossSum: partial.lossSum, .gradNormSum: partial.gradNormSum,
-                                         .epochSeconds: partial.seconds, .elapsedSeconds: elapsedSeconds]
+                                         .epochSeconds: partial.seconds, .elapsedSeconds: elapsedSeconds,
+                                         .adaptiveRho: trainer.adaptive?.rho ?? 0]
         let counts: [Progress: Int] = [.elements: partial.elements, .updates: partial.updates, .sampleSteps: partial.sampleSteps,
                                        .batchesDone: batchesDone, .optimizerStep: trainer.optimizerStep,
-                                       .windowSteps: partial.windowSteps, .longestWindow: partial.longestWindow]
-        return Progress.allCases.map { field in
+                                       .windowSteps: partial.windowSteps, .longestWindow: partial.longestWindow,
+                                       .adaptiveK: trainer.adaptive?.k ?? 0]
+        // Adaptive tau_max's fields only where it is on: other checkpoints read as before.
+        return Progress.allCases.filter { trainer.adaptive != nil || ($0 != .adaptiveK && $0 != .adaptiveRho) }.map { field in
             "\(field.rawValue)=" + (field.isReal ? Self.exact(reals[field] ?? 0) : String(counts[field] ?? 0))
         }.joined(separator: " ")
     }
@@ -144,7 +150,7 @@ public struct Checkpoint: Sendable, Equatable {
             Safetensors.Tensor(name: "optimizer.second", shape: [trainer.optimizerSecond.count], values: trainer.optimizerSecond),
         ]
         let metadata = ["format": Self.format, "config": canonicalConfig, "progress": progressText,
-                        "records": ResultsStore.metricsCSV(records, metric: metric, diagnostics: true, windows: true),
+                        "records": ResultsStore.metricsCSV(records, metric: metric, diagnostics: true, windows: true, adaptive: true),
                         "gradient_rows": ResultsStore.csv(diagnostics.gradientRows, GradientRow.columns),
                         "credit_rows": ResultsStore.csv(diagnostics.creditRows, CreditRow.columns),
                         "credit_partial": diagnostics.partialText]
@@ -190,8 +196,9 @@ public struct Checkpoint: Sendable, Equatable {
         partial.sampleSteps = count(.sampleSteps)
         partial.windowSteps = count(.windowSteps)
         partial.longestWindow = count(.longestWindow)
-        let trainer = TrainerState(parameters: parameters, optimizerStep: count(.optimizerStep),
+        var trainer = TrainerState(parameters: parameters, optimizerStep: count(.optimizerStep),
                                    optimizerFirst: first, optimizerSecond: second)
+        if count(.adaptiveK) > 0 { trainer.adaptive = AdaptiveChoice(k: count(.adaptiveK), rho: progress[.adaptiveRho] ?? 0) }
         var checkpoint = Checkpoint(canonicalConfig: config, trainer: trainer, records: records,
                                     batchesDone: count(.batchesDone), partial: partial,
                                     elapsedSeconds: progress[.elapsedSeconds] ?? 0)

@@ -36,8 +36,9 @@ extension ResultsStore {
             return c
         }
         let windows = table.runs.contains { $0.config.training.randomTruncation }
+        let adaptive = table.runs.contains { $0.config.training.adaptiveTruncation }
         let longColumns = SummaryTable.longColumns(sweptKeys: table.keys, metric: metric, diagnostics: diagnostics,
-                                                   windows: windows, inGrid: inGrid)
+                                                   windows: windows, adaptive: adaptive, inGrid: inGrid)
         var long = CSVWriter(header: longColumns.header())
         var records: [String: StoredRun] = [:]
         var stored: [StoredRun] = []
@@ -54,7 +55,7 @@ extension ResultsStore {
         // The fixed columns come from the runs' settings, so this is decided over every run of
         // the table, finished or not: the header stays the same while a sweep runs.
         let all = SummaryTable.columns(sweptKeys: table.keys, metric: metric, diagnostics: diagnostics,
-                                       algorithms: algorithms, inGrid: inGrid, stepCounts: stepCounts)
+                                       algorithms: algorithms, adaptive: adaptive, inGrid: inGrid, stepCounts: stepCounts)
         let settingsOnly = table.runs.map { StoredRun(run: $0, folder: RunFolder(status: .done, records: [])) }
         let merged = Set(table.keys.enumerated().filter { i, key in
             guard let name = SummaryTable.fixedColumn(forKey: key), let fixed = all.first(where: { $0.name == name }) else { return false }

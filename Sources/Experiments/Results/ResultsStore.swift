@@ -141,8 +141,8 @@ public struct ResultsStore: Sendable {
     }
 
     public func writeMetrics(_ name: String, _ id: String, records: [EpochRecord], metric: MetricKind,
-                             diagnostics: Bool = false, windows: Bool = false) throws(WriteError) {
-        try writer.write(Self.metricsCSV(records, metric: metric, diagnostics: diagnostics, windows: windows),
+                             diagnostics: Bool = false, windows: Bool = false, adaptive: Bool = false) throws(WriteError) {
+        try writer.write(Self.metricsCSV(records, metric: metric, diagnostics: diagnostics, windows: windows, adaptive: adaptive),
                          to: "\(runDirectory(name, id))/metrics.csv")
     }
 
@@ -151,7 +151,7 @@ public struct ResultsStore: Sendable {
         let dir = runDirectory(name, run.id)
         let diagnostics = !run.config.diagnostics.isOff
         try writeMetrics(name, run.id, records: outcome.records, metric: run.config.metric, diagnostics: diagnostics,
-                         windows: run.config.training.randomTruncation)
+                         windows: run.config.training.randomTruncation, adaptive: run.config.training.adaptiveTruncation)
         if diagnostics {
             try writer.write(Self.csv(outcome.gradientRows, GradientRow.columns), to: "\(dir)/gradient.csv")
             try writer.write(Self.csv(outcome.creditRows, CreditRow.columns), to: "\(dir)/credit.csv")
@@ -184,8 +184,8 @@ public struct ResultsStore: Sendable {
     // MARK: CSV
 
     static func metricsCSV(_ records: [EpochRecord], metric: MetricKind, diagnostics: Bool = false,
-                           windows: Bool = false) -> String {
-        csv(records, EpochRecord.columns(metric: metric, diagnostics: diagnostics, windows: windows))
+                           windows: Bool = false, adaptive: Bool = false) -> String {
+        csv(records, EpochRecord.columns(metric: metric, diagnostics: diagnostics, windows: windows, adaptive: adaptive))
     }
 
     static func csv<Record>(_ records: [Record], _ columns: [Column<Record>]) -> String {

@@ -21,7 +21,9 @@ extension EpochRecord {
     /// sample_steps_per_s`.
     /// With `diagnostics`, `grad_cos, grad_rel_bias` follow (SPEC 3.1).
     /// With `windows` (random truncation), `mean_window, max_window` (SPEC 3.4).
-    static func columns(metric: MetricKind, diagnostics: Bool = false, windows: Bool = false) -> [Column<EpochRecord>] {
+    /// With `adaptive` (adaptive tau_max), `chosen_tau_max, rho` (SPEC 3.4).
+    static func columns(metric: MetricKind, diagnostics: Bool = false, windows: Bool = false,
+                        adaptive: Bool = false) -> [Column<EpochRecord>] {
         var c: [Column<EpochRecord>] = [
             Column(name: "epoch") { String($0.epoch) },
             Column(name: "updates") { String($0.updates) },
@@ -42,6 +44,10 @@ extension EpochRecord {
             c += [Column(name: "mean_window") { NumberText.format($0.meanWindow) },
                   Column(name: "max_window") { NumberText.format($0.longestWindow) }]
         }
+        if adaptive {
+            c += [Column(name: "chosen_tau_max") { NumberText.format($0.chosenTauMax) },
+                  Column(name: "rho") { NumberText.format($0.rho) }]
+        }
         return c
     }
 
@@ -58,6 +64,8 @@ extension EpochRecord {
                   sampleStepsPerSecond: real("sample_steps_per_s"), gradCos: real("grad_cos"), gradRelBias: real("grad_rel_bias"))
         meanWindow = real("mean_window")
         longestWindow = real("max_window")
+        chosenTauMax = real("chosen_tau_max")
+        rho = real("rho")
     }
 }
 
@@ -96,6 +104,20 @@ struct StoredRun {
     }
 
     private func mean(_ x: [Double]) -> Double? { x.isEmpty ? nil : x.reduce(0, +) / Double(x.count) }
+
+    /// Adaptive tau_max (SPEC 3.4): the effective window, the mean over the trained epochs of the
+    /// chosen `tau_max`, and the `tau_b` that goes with it under the run's rule (nil before an
+    /// epoch, or for another truncation).
+    var adaptiveWindow: (tauMax: Double, tauB: Double)? {
+        guard let adaptive = run.config.adaptiveTruncation else { return nil }
+        let windows = records.compactMap(\.chosenTauMax)
+        guard let tauMax = mean(windows) else { return nil }
+        let tauB = windows.map { adaptive.rule.tauB(forTauMax: Int($0)) }.map(Double.init).reduce(0, +) / Double(windows.count)
+        return (tauMax, tauB)
+    }
+
+    /// The mean of the run's per-epoch `ρ` (adaptive tau_max).
+    var meanRho: Double? { mean(records.compactMap(\.rho)) }
 
     /// The epoch with the lowest finite validation loss (the first of equals).
     var best: EpochRecord? {
@@ -150,7 +172,7 @@ enum SummaryTable {
     /// With `algorithms`: `algorithm` (and `rflo_decay`) before `tau_max`; an online run's
     /// `tau_max` is empty (it does not truncate) and its `tau_b` the update interval.
     static func columns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false,
-                        algorithms: AlgorithmColumns = AlgorithmColumns(), inGrid: ((StoredRun) -> Bool)? = nil,
+                        algorithms: AlgorithmColumns = AlgorithmColumns(), adaptive: Bool = false, inGrid: ((StoredRun) -> Bool)? = nil,
                         stepCounts: @escaping (PlannedRun) -> (tauMax: Int, tauB: Int)? = { _ in nil }) -> [Column<StoredRun>] {
         var c: [Column<StoredRun>] = [Column(name: "run") { $0.run.id }, Column(name: "status") { $0.status.word }]
         if let inGrid { c.append(Column(name: "in_grid") { String(inGrid($0)) }) }
@@ -168,10 +190,12 @@ enum SummaryTable {
         c += [
             Column(name: "tau_max") { r in
                 guard r.run.config.training.algorithm == .bptt else { return "" }
+                if r.run.config.training.adaptiveTruncation { return NumberText.format(r.adaptiveWindow?.tauMax) }
                 return stepCounts(r.run).map { String($0.tauMax) } ?? r.run.config.tauMaxText
             },
             Column(name: "tau_b") { r in
                 if case .online(_, let tauB, _, _) = r.run.config.algorithm { return String(tauB) }
+                if r.run.config.training.adaptiveTruncation { return NumberText.format(r.adaptiveWindow?.tauB) }
                 return stepCounts(r.run).map { String($0.tauB) } ?? r.run.config.tauBText
             },
             Column(name: "batch") { String($0.run.config.batch) },
@@ -192,6 +216,12 @@ enum SummaryTable {
             Column(name: "baseline_loss") { NumberText.format($0.baselineLoss) },
             Column(name: "floor_loss") { NumberText.format($0.floorLoss) },
         ]
+        if adaptive {  // adaptive tau_max (SPEC 3.4): the last epoch's window and ρ, and their means over the epochs
+            c += [Column(name: "chosen_tau_max_last") { NumberText.format($0.records.last?.chosenTauMax) },
+                  Column(name: "chosen_tau_max_mean") { NumberText.format($0.adaptiveWindow?.tauMax) },
+                  Column(name: "rho_last") { NumberText.format($0.records.last?.rho) },
+                  Column(name: "rho_mean") { NumberText.format($0.meanRho) }]
+        }
         if diagnostics {
             c += [Column(name: "mean_grad_cos") { NumberText.format($0.meanGradCos) },
                   Column(name: "mean_grad_rel_bias") { NumberText.format($0.meanGradRelBias) },
@@ -202,11 +232,11 @@ enum SummaryTable {
 
     /// The long table: `run, status`, the swept keys, then every per-epoch column.
     static func longColumns(sweptKeys: [String], metric: MetricKind, diagnostics: Bool = false, windows: Bool = false,
-                            inGrid: ((StoredRun) -> Bool)? = nil) -> [Column<(StoredRun, EpochRecord)>] {
+                            adaptive: Bool = false, inGrid: ((StoredRun) -> Bool)? = nil) -> [Column<(StoredRun, EpochRecord)>] {
         var c: [Column<(StoredRun, EpochRecord)>] = [Column(name: "run") { $0.0.run.id }, Column(name: "status") { $0.0.status.word }]
         if let inGrid { c.append(Column(name: "in_grid") { String(inGrid($0.0)) }) }
         for (i, key) in sweptKeys.enumerated() { c.append(Column(name: key) { $0.0.run.swept[i].text }) }
-        for e in EpochRecord.columns(metric: metric, diagnostics: diagnostics, windows: windows) {
+        for e in EpochRecord.columns(metric: metric, diagnostics: diagnostics, windows: windows, adaptive: adaptive) {
             c.append(Column(name: e.name) { e.field($0.1) })
         }
         return c

@@ -23,6 +23,11 @@ public struct EpochRecord: Sendable, Equatable {
     /// updates (nil otherwise, and for epoch 0).
     public var meanWindow: Double? = nil
     public var longestWindow: Double? = nil
+    /// Adaptive tau_max (SPEC 3.4): the window the epoch trained with (chosen at its start, or
+    /// kept from the last estimate) and its estimated relative bias `ρ` (nil otherwise, and for
+    /// epoch 0).
+    public var chosenTauMax: Double? = nil
+    public var rho: Double? = nil
 
     public init(epoch: Int, updates: Int, trainLoss: Double, valLoss: Double?, metric: Double?, gradNorm: Double?,
                 wallSeconds: Double, sampleStepsPerSecond: Double?, gradCos: Double? = nil, gradRelBias: Double? = nil) {

@@ -175,6 +175,10 @@ final class RunTrainer<Scalar: RNNScalar> {
             record.meanWindow = Double(sums.windowSteps) / Double(sums.updates)
             record.longestWindow = Double(sums.longestWindow)
         }
+        if let adaptive = config.adaptiveTruncation, let choice = algorithm.exportState().adaptive {
+            record.chosenTauMax = Double(adaptive.rule.window(choice.k).tauMax)
+            record.rho = choice.rho
+        }
         outcome.records.append(record)
         return .finished(record)
     }

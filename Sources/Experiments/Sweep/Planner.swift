@@ -143,6 +143,7 @@ public enum Planner {
         let sweepsTau = keys.contains { $0 == "training.tau_b" || $0 == "training.tau_max" }
         let sweepsAlgorithm = keys.contains("training.algorithm")
         let sweepsTauMax = keys.contains("training.tau_max")
+        let sweepsWindow = sweepsTauMax || keys.contains("training.style.K")
         var collapsedReason: [String: String] = [:]
         var collapsed: [SkippedPoint] = [], gridCollapsed: [SkippedPoint] = []
         var runs: [PlannedRun] = [], skipped: [SkippedPoint] = []
@@ -181,12 +182,23 @@ public enum Planner {
                     drop(key, because: "\(algorithm.rawValue) takes no \(key.dropFirst("training.".count))")
                 }
             }
-            // Random truncation's own settings (SPEC 3.4) are ignored at the points of a tau_max
-            // list whose value is a window, as another algorithm's are.
-            if sweepsTauMax, doc["training"]?["tau_max"]?.text != "random" {
-                drop("training.truncation", because: "tau_max \(doc["training"]?["tau_max"]?.text ?? "full") takes no truncation settings")
-            } else if sweepsTauMax {
-                drop("training.tau_b", because: "tau_max random takes no tau_b")  // its updates are where truncations are drawn
+            // Random and adaptive truncation's own settings (SPEC 3.4) are ignored at the points of
+            // a tau_max (or style.K) list whose value is a window, as another algorithm's are, and
+            // each one's at the other's points.
+            if sweepsWindow {
+                let tauMax = doc["training"]?["tau_max"]?.text, styleK = doc["training"]?["style"]?["K"]?.text
+                let shown = styleK.map { "K \($0)" } ?? "tau_max \(tauMax ?? "full")"
+                if tauMax == "random" || styleK == "random" {
+                    for key in ["delta", "every", "max_lag"] {
+                        drop("training.truncation.\(key)", because: "\(shown) takes no \(key) (adaptive's)")
+                    }
+                    if sweepsTauMax { drop("training.tau_b", because: "tau_max random takes no tau_b") }  // its updates are where truncations are drawn
+                } else if tauMax == "adaptive" || styleK == "adaptive" {
+                    drop("training.truncation.continue", because: "\(shown) takes no continue (random's)")
+                    if sweepsTauMax && styleK == nil { drop("training.tau_b", because: "tau_max adaptive takes no tau_b") }  // it follows the chosen window
+                } else {
+                    drop("training.truncation", because: "\(shown) takes no truncation settings")
+                }
             }
             let idNames = names.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
             var resolver = ConfigResolver(file: absolute, cache: cache)
@@ -204,7 +216,7 @@ public enum Planner {
             let canonical = config.canonicalYAML()
             var idValues = values.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
             var readableNames = idNames
-            if let style = config.training.style, keys.contains(where: { $0.hasPrefix("training.style") }) {
+            if let style = config.training.style, !style.adaptive, keys.contains(where: { $0.hasPrefix("training.style") }) {
                 // A swept style shows the window it sets (SPEC 3.4).
                 readableNames += ["tau_b", "tau_max"]
                 idValues += [String(style.window.tauB), String(style.window.tauMax)]
@@ -313,6 +325,17 @@ public enum Planner {
     /// `doc` without the `training.KEY` of `key`; nil when it has none.
     static func removing(_ key: String, from doc: ConfigNode) -> ConfigNode? {
         let name = String(key.dropFirst("training.".count))
+        if let dot = name.firstIndex(of: ".") {  // a key inside a mapping of training (`truncation.delta`)
+            let outer = String(name[..<dot]), inner = String(name[name.index(after: dot)...])
+            guard case .mapping(var top, let at) = doc, let t = top.firstIndex(where: { $0.key == "training" }),
+                  case .mapping(var entries, let trainingAt) = top[t].value, let o = entries.firstIndex(where: { $0.key == outer }),
+                  case .mapping(let inside, let insideAt) = entries[o].value, inside.contains(where: { $0.key == inner })
+            else { return nil }
+            let kept = inside.filter { $0.key != inner }
+            if kept.isEmpty { entries.remove(at: o) } else { entries[o].value = .mapping(kept, at: insideAt) }
+            top[t].value = .mapping(entries, at: trainingAt)
+            return .mapping(top, at: at)
+        }
         guard case .mapping(var top, let at) = doc, let t = top.firstIndex(where: { $0.key == "training" }),
               case .mapping(let entries, let trainingAt) = top[t].value, entries.contains(where: { $0.key == name })
         else { return nil }

@@ -34,6 +34,15 @@ public struct AdaptiveTruncation: Sendable, Equatable, Codable {
         /// `(K, 2K − 1)`: style `original-buffer` (Aicher's experiments).
         case buffer
 
+        /// The `tau_b` that goes with a `tau_max` of this rule.
+        public func tauB(forTauMax tauMax: Int) -> Int {
+            switch self {
+            case .window, .doubleWindow: return tauMax
+            case .everyStep: return 1
+            case .buffer: return (tauMax + 1) / 2
+            }
+        }
+
         /// `(tau_b, tau_max)` for the chosen `K`.
         public func window(_ k: Int) -> (tauB: Int, tauMax: Int) {
             switch self {
