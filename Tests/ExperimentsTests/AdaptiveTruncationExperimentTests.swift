@@ -16,7 +16,8 @@ struct AdaptiveTruncationExperimentTests {
     /// A stream sweep of a fixed window, adaptive at two delta and random: the adaptive keys are
     /// ignored (collapsed) at the window and random points, continue at the adaptive ones; every
     /// point trains; adaptive runs record each epoch's window and ρ, summary.csv their last and
-    /// mean (its tau_max the mean chosen window), diagnostics' mean_grad_cos.
+    /// mean (its tau_max the mean chosen window), diagnostics' mean_grad_cos; the heatmaps have an
+    /// adaptive column and the report draws the chosen window over epochs.
     @Test func sweepMixesWindowsAdaptiveAndRandom() throws {
         let dir = scratchDirectory("adaptive-sweep")
         writeFile("\(dir)/at.yaml", Self.file("at", dataset: "{kind: echo, train: 1600, validation: 200}",
@@ -62,6 +63,10 @@ struct AdaptiveTruncationExperimentTests {
             let again = try rnnExp(["validate", copy])
             #expect(again.status == 0, "\(again.stderr)")
         }
+        let report = try String(contentsOfFile: "\(dir)/r/at/report.html", encoding: .utf8)
+        let column = report.contains(">adaptive</text>"), chart = report.contains("<h2>Adaptive window</h2>")
+        #expect(column, "the heatmaps lack the adaptive column")
+        #expect(chart, "the report lacks the chosen window chart")
     }
 
     /// `style: {name: original-buffer, K: adaptive}`: the chosen K sets `(K, 2K − 1)`, so every

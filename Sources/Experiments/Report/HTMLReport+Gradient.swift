@@ -54,7 +54,7 @@ extension HTMLReport {
     func explainGrids() -> String {
         guard !experiment.explain.isEmpty else { return "" }
         var out = "<h2>What one update reaches</h2><p class=\"note\">For each (tau_b, tau_max): the first update with a target whose window truncation cuts (else the first update with a target), on the first batch. Rows are layers (output at the top), columns steps; <b>■</b> an injected error, <b>●</b> a cell some injected error reaches, the red line the truncation boundary a = max(1, n − tau_max + 1).\(experiment.lagRanges.map { " The dataset's dependency lags: " + $0.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)…\($0.upperBound)" }.joined(separator: ", ") + "." } ?? "")</p><div class=\"charts\">"
-        for g in experiment.explain { out += "<figure>\(Self.gridSVG(g))<figcaption>\(g.randomContinue.map { "tau_max random (c \(NumberText.format($0)))" } ?? "tau_b \(g.tauB), tau_max \(g.tauMax)"): update at step \(g.updateStep), errors at (\(g.previousStep), \(g.updateStep)]</figcaption></figure>" }
+        for g in experiment.explain { out += "<figure>\(Self.gridSVG(g))<figcaption>\(g.randomContinue.map { "tau_max random (c \(NumberText.format($0)))" } ?? g.adaptiveDelta.map { "tau_max adaptive (delta \(NumberText.format($0))), as the initial weights chose it: tau_b \(g.tauB), tau_max \(g.tauMax)" } ?? "tau_b \(g.tauB), tau_max \(g.tauMax)"): update at step \(g.updateStep), errors at (\(g.previousStep), \(g.updateStep)]</figcaption></figure>" }
         return out + "</div>\n"
     }
 

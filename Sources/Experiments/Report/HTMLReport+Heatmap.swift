@@ -35,11 +35,12 @@ extension HTMLReport {
 
     /// SPEC 3.2's predicted frontier for a (tau_max, tau_b) cell and the dataset's longest
     /// dependency lag L: some injected errors reach it iff tau_max >= L + 1, all iff
-    /// tau_max - tau_b >= L. Nil when the cell's settings or the lags are unknown.
+    /// tau_max - tau_b >= L. Nil when the cell's settings or the lags are unknown. An adaptive
+    /// cell's tau_max and tau_b are its runs' effective windows (summary.csv: the mean chosen).
     func predictedReach(tauMax: String, tauB: String?) -> (some: Bool, all: Bool)? {
-        guard let lag = experiment.lagRanges?.map(\.upperBound).max(), let tb = tauB.flatMap({ Int($0) }) else { return nil }
-        guard let tm = tauMax == "full" ? Int.max / 2 : Int(tauMax) else { return nil }
-        return (tm >= lag + 1, tm - tb >= lag)
+        guard let lag = experiment.lagRanges?.map(\.upperBound).max(), let tb = tauB.flatMap({ Double($0) }) else { return nil }
+        guard let tm = tauMax == "full" ? Double(Int.max / 2) : Double(tauMax) else { return nil }
+        return (tm >= Double(lag + 1), tm - tb >= Double(lag))
     }
 
     /// The cell's value from `summary-by-setting.csv` when the heatmap's axes are exactly the
@@ -153,9 +154,17 @@ extension HTMLReport {
         if x.hasSuffix("tau_max") {
             for (j, yv) in ys.enumerated() {
                 for (i, xv) in xs.enumerated() {
-                    let tauB = y?.hasSuffix("tau_b") == true ? yv
+                    var tauB = y?.hasSuffix("tau_b") == true ? yv
                         : rows.first(where: { $0[x] == xv && (y == nil || $0[y!] == yv) })?["tau_b"]
-                    guard let reach = predictedReach(tauMax: xv, tauB: tauB), reach.some else { continue }
+                    var tauMax = xv
+                    if xv == "adaptive" {  // the effective window: the cell's runs' mean chosen tau_max and tau_b
+                        let cell = rows.filter { $0[x] == xv && (y == nil || $0[y!] == yv) }
+                        let tms = cell.compactMap { $0["tau_max"].flatMap(Double.init) }, tbs = cell.compactMap { $0["tau_b"].flatMap(Double.init) }
+                        guard !tms.isEmpty, !tbs.isEmpty else { continue }
+                        tauMax = String(tms.reduce(0, +) / Double(tms.count))
+                        tauB = String(tbs.reduce(0, +) / Double(tbs.count))
+                    }
+                    guard let reach = predictedReach(tauMax: tauMax, tauB: tauB), reach.some else { continue }
                     frontier = true
                     let cx = left + cw * Double(i), cy = top + ch * Double(j)
                     svg += "<rect x=\"\(cx + 1.5)\" y=\"\(cy + 1.5)\" width=\"\(cw - 5)\" height=\"\(ch - 5)\" fill=\"none\" stroke=\"#d81b60\" stroke-width=\"2.5\"\(reach.all ? "" : " stroke-dasharray=\"5 3\"")><title>predicted: \(reach.all ? "all" : "some") injected errors reach the dependency</title></rect>"

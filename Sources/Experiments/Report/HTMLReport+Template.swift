@@ -21,6 +21,7 @@ extension HTMLReport {
             """
         body += learningCurves()
         body += costChart()
+        body += adaptiveWindowChart()
         body += gradCosChart()
         body += heatmaps()
         // A task with a known baseline or floor is judged by its loss against them, whatever its metric.

@@ -133,10 +133,10 @@ public struct HTMLReport {
     }
 
     /// Numeric position of a swept value (`full` after every number).
-    /// A swept value as an axis value: a number, `full` (no truncation) or `random` (random
-    /// truncation, SPEC 3.4); nil for other text. Only whether it is nil is used (axes keep the
-    /// sweep's order).
-    static func numeric(_ s: String) -> Double? { s == "full" || s == "random" ? .infinity : Double(s) }
+    /// A swept value as an axis value: a number, `full` (no truncation), `random` (random
+    /// truncation) or `adaptive` (adaptive tau_max, SPEC 3.4); nil for other text. Only whether it
+    /// is nil is used (axes keep the sweep's order).
+    static func numeric(_ s: String) -> Double? { ["full", "random", "adaptive"].contains(s) ? .infinity : Double(s) }
 
     // MARK: Learning curves
 

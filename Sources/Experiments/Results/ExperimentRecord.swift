@@ -84,6 +84,8 @@ public struct ExplainGrid: Codable, Sendable, Equatable {
     public var dependencies: [Dependency]
     /// Random truncation's `c` (nil: a fixed window; absent in records written before it).
     public var randomContinue: Double? = nil
+    /// Adaptive tau_max's `delta` (nil otherwise): the grid is the window the initial weights chose.
+    public var adaptiveDelta: Double? = nil
 
     public struct Layer: Codable, Sendable, Equatable {
         public var index: Int
@@ -101,6 +103,6 @@ public struct ExplainGrid: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case updateStep = "update_step", previousStep = "previous_step", windowStart = "window_start"
         case tauB = "tau_b", tauMax = "tau_max", injected, layers, dependencies
-        case randomContinue = "random_continue"
+        case randomContinue = "random_continue", adaptiveDelta = "adaptive_delta"
     }
 }

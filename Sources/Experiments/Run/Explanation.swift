@@ -14,10 +14,18 @@ public struct Explanation: Sendable {
     public let tauMax: Int
     /// Random truncation's continue probability `c` (nil: a fixed window).
     public var randomContinue: Double? = nil
+    /// Adaptive tau_max: its settings and the window chosen from the initial weights' credit
+    /// profile on this batch (epoch 1's choice, before any training; nil: not adaptive).
+    public var adaptive: (settings: AdaptiveTruncation, choice: AdaptiveChoice)? = nil
     /// The rule in words: `BPTT(tau_b 5, tau_max 10)`, or `random truncation (c = 0.9; this
-    /// window was drawn for the first batch of epoch 1)`.
+    /// window was drawn for the first batch of epoch 1)`, or adaptive tau_max's choice.
     public var ruleText: String {
         if let c = randomContinue { return "random truncation (c = \(NumberText.format(c)); windows drawn for the first batch of epoch 1)" }
+        if let (a, choice) = adaptive {
+            return "adaptive tau_max (delta \(NumberText.format(a.delta)), every \(a.every), max_lag \(a.maxLag)): "
+                + "K = \(choice.k) with estimated relative bias rho = \(NumberText.format(choice.rho)), measured on this batch with the "
+                + "initial weights (re-chosen every \(a.every == 1 ? "" : "\(a.every)th ")epoch as training goes): BPTT(tau_b \(tauB), tau_max \(tauMax))"
+        }
         return "BPTT(tau_b \(tauB), tau_max \(tauMax))"
     }
     /// Steps of the batch's longest lane.
@@ -52,6 +60,17 @@ public struct Explanation: Sendable {
         let setup = try RunSetup.prepare(config, datasets: plan.datasets)
         let batches: [SequenceBatch<Double>] = setup.trainingBatches(config, epoch: 0, shuffle: false)
         guard let batch = batches.first else { throw RunSetup.Failure(description: "\(plan.file): the training split is empty") }
+        // Adaptive tau_max: the window the initial weights' credit profile on this batch chooses.
+        var adaptive: (settings: AdaptiveTruncation, choice: AdaptiveChoice)? = nil
+        if let settings = config.truncation.adaptive {
+            let trainer = TruncatedBPTT<Double>(spec: setup.spec, parameters: setup.initialParameters, truncation: config.truncation,
+                                                optimizer: config.optimizer)
+            trainer.chooseAdaptiveWindow(batch, settings)
+            let choice = trainer.adaptiveChoice ?? AdaptiveChoice(k: settings.maxLag, rho: 0)
+            adaptive = (settings, choice)
+            config.training.adaptiveTruncation = false
+            (config.training.tauB, config.training.tauMax) = settings.rule.window(choice.k)
+        }
         let hasTarget = (0..<batch.steps).map { n in (0..<batch.lanes).contains { batch.mask[n * batch.lanes + $0] != 0 } }
         var step = step
         if step == nil && showingTruncation {
@@ -74,6 +93,7 @@ public struct Explanation: Sendable {
         var explanation = Explanation(runID: run.id, grid: grid, layers: setup.spec.layers, tauB: tauB, tauMax: tauMax,
                                       steps: batch.steps, lags: config.dataset.dependencyLags)
         explanation.randomContinue = config.truncation.random?.continueProbability
+        explanation.adaptive = adaptive
         return explanation
     }
 
@@ -83,7 +103,7 @@ public struct Explanation: Sendable {
                     tauB: tauB, tauMax: tauMax, injected: grid.injected,
                     layers: layers.enumerated().map { i, l in ExplainGrid.Layer(index: i, type: l.kind.rawValue, reached: grid.reached[i]) },
                     dependencies: dependencyReach.map { ExplainGrid.Dependency(lag: $0.lag, some: $0.some, all: $0.all) },
-                    randomContinue: randomContinue)
+                    randomContinue: randomContinue, adaptiveDelta: adaptive?.settings.delta)
     }
 
     /// The SPEC 7 JSON object, plus the dependency lags: keys in a fixed order.
