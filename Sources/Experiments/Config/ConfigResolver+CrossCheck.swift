@@ -93,12 +93,12 @@ extension ConfigResolver {
             return
         }
         // Truncation.
-        if c.training.style != nil || c.training.styleRandom, let at = training?["style"]?.location {
+        if c.training.style != nil || c.training.styleRandom != nil, let at = training?["style"]?.location {
             for key in ["tau_max", "tau_b"] where training?[key] != nil {
                 error(at, "training.style", "a style sets tau_b and tau_max: remove \(key) (or the style)")
             }
         }
-        if c.training.randomTruncation, !c.training.styleRandom, let at = training?["tau_b"]?.location {
+        if c.training.randomTruncation, c.training.styleRandom == nil, let at = training?["tau_b"]?.location {
             error(at, "training.tau_b", "tau_b has no meaning with tau_max: random (an update happens where a truncation is drawn, and at the batch's end); leave it out")
         }
         if c.training.adaptiveTruncation, c.training.style == nil, let at = training?["tau_b"]?.location {

@@ -18,9 +18,10 @@ public struct TrainingSettings: Sendable, Equatable {
     public var truncationMaxLag = AdaptiveTruncation.defaultMaxLag
     /// `training.style: {name, K}`: a named truncation style that sets `tau_b` and `tau_max`.
     public var style: TruncationStyle? = nil
-    /// `training.style: {name, K: random}`: read as `tau_max: random` (ARTBP has no tau_b, so the
-    /// style's name does not apply; the canonical YAML says `tau_max: random`).
-    var styleRandom = false
+    /// `training.style: {name, K: random}`: trains as `tau_max: random` (ARTBP has no tau_b, so the
+    /// style's name does not apply); the canonical YAML keeps the style, so that a saved run's
+    /// file with its sweep point (`training.style.K: [random]`) reads back.
+    var styleRandom: TruncationStyle.Name? = nil
     /// nil: tau_max, or the sequence length when tau_max is `full`.
     public var tauB: Int? = nil
     public var optimizer = OptimizerSettings(name: .sgd)
@@ -74,7 +75,7 @@ extension TrainingSettings: SectionSettings {
             }
             if k.text == "random" {
                 s.randomTruncation = true
-                s.styleRandom = true
+                s.styleRandom = name
                 return
             }
             guard let value = r.int(k, "\(path).K", min: 1, max: ConfigResolver.Bounds.sequenceLength / 2) else { return }
@@ -82,6 +83,7 @@ extension TrainingSettings: SectionSettings {
             s.style = style
             (s.tauB, s.tauMax) = style.window
         }, canonical: { s, _ in
+            if let name = s.styleRandom { return ["  style: {name: \(name.rawValue), K: random}  # tau_max: random (ARTBP: no tau_b)"] }
             guard let style = s.style else { return [] }
             if style.adaptive {
                 return ["  style: {name: \(style.name.rawValue), K: adaptive}  # tau_b, tau_max: \(style.name.formula)"]
@@ -89,7 +91,7 @@ extension TrainingSettings: SectionSettings {
             return ["  style: {name: \(style.name.rawValue), K: \(style.k)}  # tau_b \(style.window.tauB), tau_max \(style.window.tauMax)"]
         }),
         SectionKey(name: "tau_max", type: .horizon, read: { r, node, path, s in
-            guard s.style == nil && !s.styleRandom else { return }  // a style sets it (both given: a located error)
+            guard s.style == nil && s.styleRandom == nil else { return }  // a style sets it (both given: a located error)
             if node?.text == "random" {
                 s.randomTruncation = true
                 s.tauMax = nil
@@ -100,15 +102,15 @@ extension TrainingSettings: SectionSettings {
                 s.tauMax = r.horizon(node, path)
             }
         }, canonical: { s, _ in
-            s.style != nil ? [] : ["  tau_max: " + (s.randomTruncation ? "random" : s.adaptiveTruncation ? "adaptive"
+            s.style != nil || s.styleRandom != nil ? [] : ["  tau_max: " + (s.randomTruncation ? "random" : s.adaptiveTruncation ? "adaptive"
                                                     : (s.tauMax.map(String.init) ?? "full"))]
         }),
         SectionKey(name: "tau_b", type: .integer(1...ConfigResolver.Bounds.sequenceLength), read: { r, node, path, s in
-            guard let node, s.style == nil, !s.styleRandom else { return }
+            guard let node, s.style == nil, s.styleRandom == nil else { return }
             s.tauB = r.int(node, path, min: 1, max: ConfigResolver.Bounds.sequenceLength)
         }, canonical: { s, _ in
             // Left out, it is tau_max, or the sequence length when tau_max is full.
-            if s.style != nil { return [] }
+            if s.style != nil || s.styleRandom != nil { return [] }
             if s.adaptiveTruncation { return [] }  // it follows the chosen window
             return ["  tau_b: " + (s.tauB.map(String.init) ?? s.tauMax.map(String.init) ?? "length  # the sequence length")]
         }),

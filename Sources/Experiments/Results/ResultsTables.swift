@@ -46,7 +46,8 @@ extension EpochRecord {
         }
         if adaptive {
             c += [Column(name: "chosen_tau_max") { NumberText.format($0.chosenTauMax) },
-                  Column(name: "rho") { NumberText.format($0.rho) }]
+                  Column(name: "rho") { NumberText.format($0.rho) },
+                  Column(name: "estimate_s") { NumberText.format($0.estimateSeconds) }]
         }
         return c
     }
@@ -66,6 +67,7 @@ extension EpochRecord {
         longestWindow = real("max_window")
         chosenTauMax = real("chosen_tau_max")
         rho = real("rho")
+        estimateSeconds = real("estimate_s")
     }
 }
 

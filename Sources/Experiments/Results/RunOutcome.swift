@@ -28,6 +28,9 @@ public struct EpochRecord: Sendable, Equatable {
     /// epoch 0).
     public var chosenTauMax: Double? = nil
     public var rho: Double? = nil
+    /// Seconds the epoch spent on adaptive tau_max's estimate (its measuring pass; 0 at an epoch
+    /// without one). A timing column, like `wall_s`.
+    public var estimateSeconds: Double? = nil
 
     public init(epoch: Int, updates: Int, trainLoss: Double, valLoss: Double?, metric: Double?, gradNorm: Double?,
                 wallSeconds: Double, sampleStepsPerSecond: Double?, gradCos: Double? = nil, gradRelBias: Double? = nil) {

@@ -23,7 +23,7 @@ public struct Explanation: Sendable {
         if let c = randomContinue { return "random truncation (c = \(NumberText.format(c)); windows drawn for the first batch of epoch 1)" }
         if let (a, choice) = adaptive {
             return "adaptive tau_max (delta \(NumberText.format(a.delta)), every \(a.every), max_lag \(a.maxLag)): "
-                + "K = \(choice.k) with estimated relative bias rho = \(NumberText.format(choice.rho)), measured on this batch with the "
+                + "K = \(choice.k) with estimated relative bias rho = \(String(format: "%.3f", choice.rho)), measured on this batch with the "
                 + "initial weights (re-chosen every \(a.every == 1 ? "" : "\(a.every)th ")epoch as training goes): BPTT(tau_b \(tauB), tau_max \(tauMax))"
         }
         return "BPTT(tau_b \(tauB), tau_max \(tauMax))"

@@ -150,6 +150,7 @@ final class RunTrainer<Scalar: RNNScalar> {
         let clock = Date()
         let batches: [SequenceBatch<Scalar>] = setup.batches(setup.dataset.train, config, epoch: epoch, shuffle: config.shuffle)
         let sampleGradients = config.diagnostics.gradientEvery > 0
+        let estimated = (algorithm as? TruncatedBPTT<Scalar>)?.adaptiveSeconds ?? 0
         for (index, batch) in batches.enumerated() where index >= position.batchesDone {
             if trainedABatch && shouldStop() {
                 sums.seconds += Date().timeIntervalSince(clock)
@@ -178,6 +179,7 @@ final class RunTrainer<Scalar: RNNScalar> {
         if let adaptive = config.adaptiveTruncation, let choice = algorithm.exportState().adaptive {
             record.chosenTauMax = Double(adaptive.rule.window(choice.k).tauMax)
             record.rho = choice.rho
+            record.estimateSeconds = ((algorithm as? TruncatedBPTT<Scalar>)?.adaptiveSeconds ?? 0) - estimated
         }
         outcome.records.append(record)
         return .finished(record)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Adaptive `tau_max` (`AdaptiveTruncation`, SPEC 3.4): the measuring pass and the choice.
 extension TruncatedBPTT {
     /// Measures the credit profile of `batch` with the current weights and chooses the window
@@ -7,6 +9,8 @@ extension TruncatedBPTT {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func chooseAdaptiveWindow(_ batch: SequenceBatch<Scalar>, _ adaptive: AdaptiveTruncation) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { adaptiveSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9 }
         let phi = creditProfileForAdaptiveWindow(batch, maxLag: adaptive.maxLag)
         let estimate = AdaptiveTruncation.estimate(profile: phi, delta: adaptive.delta)
         adaptiveProfile = phi

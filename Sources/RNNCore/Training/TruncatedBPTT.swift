@@ -63,6 +63,8 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
     /// The last estimate's measured profile `φ_0 … φ_max_lag` and what the estimator made of it.
     public internal(set) var adaptiveProfile: [Double] = []
     public internal(set) var adaptiveEstimate: AdaptiveEstimate?
+    /// Seconds spent measuring and choosing (the estimates' cost), since this trainer was made.
+    public internal(set) var adaptiveSeconds = 0.0
     /// The lstm cell's `dc` of one step over the lanes, (B, max U), for the measuring pass.
     var adaptiveCellScratch = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
 
