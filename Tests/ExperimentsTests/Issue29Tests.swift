@@ -72,7 +72,7 @@ struct Issue29Tests {
         var covered: [String: Int] = [:]
         for example in examples {
             let file = "\(dir)/experiments/\(example)"
-            let stream = example.hasPrefix("echo") || example.hasPrefix("online") || example.hasPrefix("text")
+            let stream = example.hasPrefix("echo") || example.hasPrefix("online") || example.hasPrefix("text") || example.hasPrefix("adaptive")
             let smaller = ["training.epochs=1"] + (example.hasPrefix("count-ones") ? [] : ["model.layers.0.units=6"])
                 + (stream ? ["dataset.train=600", "dataset.validation=200"] : ["dataset.train=24", "dataset.validation=8"])
             for algorithm in ["bptt", "rtrl", "snap1", "uoro", "rflo"] {
