@@ -5,9 +5,9 @@ any failure, 0 (with a note) when jax is not installed.
     python3 Benchmarks/peers/check_jax_online.py
 
 numpy_online.py is itself checked against the independent float64 reference
-(Tests/Reference/online_reference.py) by check_numpy_online.py. For rtrl, snap1, uoro and rflo
-(lambda 0.5 and 0), in both lane modes (batched and vmap), on the "small" workload's shapes, data
-and initial weights (uoro with rnn-exp's noise, numpy_online.uoro_noise):
+(Tests/Reference/online_reference.py) by check_numpy_online.py. For rtrl, snap1, uoro, rflo
+(lambda 0.5 and 0) and kf-rtrl, in both lane modes (batched and vmap), on the "small" workload's
+shapes, data and initial weights (uoro and kf-rtrl with rnn-exp's noise, numpy_online.uoro_noise):
 1. float64 (jax_enable_x64): the JAX scan, called as the benchmark calls it (one call of 1 window,
    then one of 2), against the float64 numpy Trainer step by step: every step's loss and the final
    weights' change from the initial ones, relative difference <= 1e-10 (the same equations).
@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PEER = os.path.join(HERE, "peer.py")
 sys.path.insert(0, HERE)
 
-ALGORITHMS = ("rtrl", "snap1", "uoro", "rflo")
+ALGORITHMS = ("rtrl", "snap1", "uoro", "rflo", "kf-rtrl")
 TOL64, TOL32, TOL_PEER = 1e-10, 1e-4, 1e-5
 failures = []
 

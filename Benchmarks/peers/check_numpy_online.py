@@ -12,8 +12,9 @@ float64 reference Tests/Reference/online_reference.py; exits 1 on any failure.
    tau_b = 1, SGD lr 0.3 between the updates, so the influence runs on with changed weights) the
    Trainer in float64 mode gives, at every step, every tensor's gradient and the loss of the
    reference run through its CLI (case JSON: an rnn tanh layer under a dense softmax layer,
-   cross-entropy, mask all set; uoro gets the Trainer's own noise as the case's "noise"):
-   relative difference <= 1e-10, for rtrl, snap1, uoro and rflo (lambda = 0.5 and 0).
+   cross-entropy, mask all set; uoro gets the Trainer's own noise as the case's "noise", kf-rtrl
+   rnn-exp's signs, uoro_noise(T, B, 2), as the case's "kf_noise" (T, B, 1, 2)):
+   relative difference <= 1e-10, for rtrl, snap1, uoro, rflo (lambda = 0.5 and 0) and kf-rtrl.
 3. float32: the float32 Trainer keeps every array float32 (no silent promotion) and its per-window
    losses stay within 1e-4 (relative) of the float64 Trainer's on the "small" workload's shapes.
 """
@@ -141,7 +142,10 @@ def check_gradients(tmp):
     H, C = weights["layers.0.W_t"].shape[0], weights["layers.1.b"].shape[0]
     lr = 0.3
     noise = numpy_online.uoro_noise(T, B, H, dtype=np.float64)
-    for algorithm, decay in (("rtrl", None), ("snap1", None), ("uoro", None), ("rflo", 0.5), ("rflo", 0.0)):
+    kf_noise = numpy_online.uoro_noise(T, B, 2, dtype=np.float64)
+    own_noise = {"uoro": noise, "kf-rtrl": kf_noise}
+    for algorithm, decay in (("rtrl", None), ("snap1", None), ("uoro", None), ("rflo", 0.5), ("rflo", 0.0),
+                             ("kf-rtrl", None)):
         case = {"layers": [{"kind": "rnn", "inputs": I, "units": H, "activation": "tanh"},
                            {"kind": "dense", "inputs": H, "units": C, "activation": "softmax"}],
                 "loss": "cross-entropy", "weights": flat(weights).tolist(), "inputs": x.tolist(),
@@ -150,9 +154,11 @@ def check_gradients(tmp):
                 "rflo_decay": numpy_online.DEFAULT_RFLO_DECAY if decay is None else decay}
         if algorithm == "uoro":
             case["noise"] = noise.tolist()
+        if algorithm == "kf-rtrl":
+            case["kf_noise"] = kf_noise.reshape(T, B, 1, 2).tolist()
         ref = run_reference(case, tmp)
         trainer = numpy_online.Trainer(weights, x, y, 1, algorithm, decay, dtype=np.float64,
-                                       noise=noise if algorithm == "uoro" else None, lr=lr)
+                                       noise=own_noise.get(algorithm), lr=lr)
         worst_g = worst_l = 0.0
         ok = len(ref) == T
         for t in range(T):
@@ -166,16 +172,17 @@ def check_gradients(tmp):
         name = algorithm + ("" if decay is None else f" (lambda {decay})")
         report(f"{name} vs online_reference.py", ok and worst_g <= TOL and worst_l <= TOL,
                f"{T} updates, max rel. gradient diff {worst_g:.1e}, max rel. loss diff {worst_l:.1e}")
-    # Non-vacuity: the four algorithms' gradients differ on this case (W_t is full).
+    # Non-vacuity: the algorithms' gradients differ on this case (W_t is full).
     last = {}
     for algorithm in numpy_online.ALGORITHMS:
-        tr = numpy_online.Trainer(weights, x, y, 1, algorithm, 0.5, dtype=np.float64, noise=noise, lr=lr)
+        tr = numpy_online.Trainer(weights, x, y, 1, algorithm, 0.5, dtype=np.float64,
+                                  noise=own_noise.get(algorithm), lr=lr)
         for t in range(T):
             tr.step(t)
         last[algorithm] = flat(tr.gradients())
     spread = min(np.linalg.norm(last[a] - last["rtrl"]) / np.linalg.norm(last["rtrl"])
-                 for a in ("snap1", "uoro", "rflo"))
-    report("non-vacuity (snap1, uoro, rflo differ from rtrl)", spread > 1e-3, f"min rel. diff {spread:.2f}")
+                 for a in ("snap1", "uoro", "rflo", "kf-rtrl"))
+    report("non-vacuity (snap1, uoro, rflo, kf-rtrl differ from rtrl)", spread > 1e-3, f"min rel. diff {spread:.2f}")
 
 
 # ---- 3. float32 ------------------------------------------------------------------------------
@@ -192,7 +199,8 @@ def check_float32():
         for w in range(windows):
             l32, l64 = t32.train(w, 1), t64.train(w, 1)
             worst = max(worst, abs(l32 - l64) / abs(l64))
-        norms = ("th64", "sq", "num", "den", "rho")                 # uoro's float64 norms, on purpose
+        # uoro's float64 norms and kf-rtrl's float64 norm ratios and signs, on purpose
+        norms = ("th64", "sq", "num", "den", "rho", "sq64", "ratio", "fac64", "kf_noise", "kf_signs")
         wrong = sorted({k for k, v in vars(t32).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"
                         and v.dtype != np.float32 and k not in norms})
         report(f"{algorithm} float32", worst <= 1e-4 and not wrong,

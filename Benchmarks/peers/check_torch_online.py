@@ -4,11 +4,11 @@ exits 1 on any failure, 0 (with a note) when torch is not installed.
 
     python3 Benchmarks/peers/check_torch_online.py
 
-For rtrl, snap1, uoro and rflo (lambda 0.5): exports the "small" rnn workload as an online
+For rtrl, snap1, uoro, rflo (lambda 0.5) and kf-rtrl: exports the "small" rnn workload as an online
 workload (common.export, 2 warm-up + 10 timed windows of K steps), runs both peers on it through
 peer.py as run_bench.py does (a subprocess each, OPENBLAS_NUM_THREADS / OMP_NUM_THREADS = 1) and
 requires their final losses to agree within 1e-5 (relative). numpy_online.py itself is checked
-against the float64 reference by check_numpy_online.py. Non-vacuity: the four algorithms' final
+against the float64 reference by check_numpy_online.py. Non-vacuity: the algorithms' final
 losses differ from each other by more than the tolerance.
 """
 
@@ -25,7 +25,7 @@ sys.path.insert(0, HERE)
 
 import common  # noqa: E402
 
-ALGORITHMS = ("rtrl", "snap1", "uoro", "rflo")
+ALGORITHMS = ("rtrl", "snap1", "uoro", "rflo", "kf-rtrl")
 TOL = 1e-5
 
 

@@ -1,4 +1,4 @@
-"""numpy peer, online learning of an Elman layer: RTRL, SnAp-1, UORO and RFLO by hand, float32.
+"""numpy peer, online learning of an Elman layer: RTRL, SnAp-1, UORO, RFLO and KF-RTRL by hand, float32.
 
 Model (see common.py): h_n = tanh(W_s x_n + W_t h_{n-1} + b), p_n = softmax(W_o h_n + b_o),
 loss_n = mean over the B lanes of -log p_n[y_n]. The B lanes are independent pieces of one
@@ -6,7 +6,7 @@ stream; h_0 = 0 and the influence is 0 before step 1, and both are carried over 
 (never reset).
 
 Written from the online algorithms' equations (Williams & Zipser 1989; Menick et al. 2021;
-Tallec & Ollivier 2018; Murray 2019; notation of Marschall, Cho & Savin 2020). The recurrent
+Tallec & Ollivier 2018; Murray 2019; Mujika, Meier & Steger 2018; notation of Marschall, Cho & Savin 2020). The recurrent
 layer's parameters are one matrix Wc = [W_s | W_t | b] (H x C, C = I + H + 1) acting on
 a_n = [x_n; h_{n-1}; 1], so z_n = Wc a_n; D_n = diag(1 - h_n^2) = diag(tanh'(z_n)); the Jacobian
 is J_n = D_n W_t and the immediate influence I_n[k; i, j] = [k = i] D_n[k] a_n[j] (unit k touches
@@ -44,8 +44,25 @@ Online training, tau_b = 1, plain SGD (lr = common.LR). At each step n, with the
          copied to float64 once per step); rho = (squared norm ratio)^(1/4), then float32.
          nu in {-1, +1}^H is a pure function of (seed, epoch, batch, lane, step), see
          uoro_noise(); it is computed for the whole stream in __init__ (not timed).
+  kf-rtrl  (SPEC 3.5, rnn-exp's OnlineGradient+KFRTRL.swift) one Kronecker pair per lane,
+         M[k; i, j] ~ A[k, i] u[j]: u (lanes, C), A stored (unit k, lane, row i) so that
+         W_t A_{n-1} for all lanes is ONE product W_t (H x H) times (H x lanes*H):
+           G = W_t A_{n-1},  H_n A_{n-1} = D_n G (row k scaled by D_n[k]),
+           p1 = (|H_n A_{n-1}|_F^2 / |u_{n-1}|^2)^(1/4),  p2 = (|D_n|^2 / |a_n|^2)^(1/4)
+                (1 where a norm is 0; |H_n A|_F^2 = sum_k D_n[k]^2 |G[k]|^2),
+           u_n = c1 p1 u_{n-1} + c2 p2 a_n,   A_n = (c1 / p1) D_n G + (c2 / p2) diag(D_n)
+                (one pass over G with the (unit, lane) factor c1 D / p1, then the diagonal,
+                a strided view),
+           dWc = sum_lanes (A_n^T q) u_n^T = v^T u (v (lanes, H) = A_n^T q per lane, one batched
+                matmul on the lane-major view of A; then one product).
+         The squared norms are summed in the working precision and their ratios taken in
+         float64 (rnn-exp sums them in float64: the losses agree to float32 rounding all the
+         same). c1, c2 = entries 0 and 1 of rnn-exp's signs for (seed 0, epoch 0, batch 0, lane,
+         step): uoro_noise(steps, B, 2) (the engine draws 2R signs per lane and step, R = 1
+         recurrent layer; the same generator as UORO's nu), computed in __init__ (not timed).
 
-Memory per lane: rtrl H P scalars (H = 32, I = 16: 50 k, 200 kB float32), the others P or 2P.
+Memory per lane: rtrl H P scalars (H = 32, I = 16: 50 k, 200 kB float32), the others P or 2P,
+kf-rtrl C + H^2.
 
 Single-threaded through numpy's BLAS (OPENBLAS_NUM_THREADS=1, set by peer.py before numpy is
 imported). Timed (common.time_training, a window = K online steps = K updates): every step's
@@ -60,7 +77,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from common import LR
 
-ALGORITHMS = ("rtrl", "snap1", "uoro", "rflo")
+ALGORITHMS = ("rtrl", "snap1", "uoro", "rflo", "kf-rtrl")
 LAYERS = ("rnn",)
 DEFAULT_RFLO_DECAY = 0.5
 
@@ -202,6 +219,28 @@ class Trainer:
             self.M = np.zeros((H, B, Cc), dtype=dt)          # (unit k, lane, column j)
             self.imm = np.empty((H, B, Cc), dtype=dt)
             self.influence = self._rflo
+        elif algorithm == "kf-rtrl":
+            e = dt.itemsize
+            self.u = np.zeros((B, Cc), dtype=dt)                 # u per lane
+            self.A = np.zeros((H, B, H), dtype=dt)               # A[lane][k, i] at [k, lane, i]
+            self.A2 = self.A.reshape(H, B * H)
+            self.G = np.empty((H, B, H), dtype=dt)               # W_t A_{n-1}
+            self.G2 = self.G.reshape(H, B * H)
+            self.Adiag = as_strided(self.A, shape=(B, H), strides=(H * e, (B * H + 1) * e), writeable=True)
+            self.rowsq = np.empty((H, B), dtype=dt)              # |G[k, lane, :]|^2
+            self.D2 = np.empty((B, H), dtype=dt)
+            self.S = np.empty((H, B), dtype=dt)                  # (c1 / p1) D_n, unit-major
+            self.v = np.empty((B, H), dtype=dt)                  # A_n^T q per lane
+            self.v3, self.A_lanes = self.v[:, None, :], self.A.transpose(1, 0, 2)
+            self.sq = np.empty((4, B), dtype=dt)                 # |H A|^2, |u|^2, |D|^2, |a|^2
+            self.sq64 = np.empty((4, B), dtype=np.float64)
+            self.ratio = np.empty((2, B), dtype=np.float64)      # p1, p2
+            self.fac64 = np.empty((4, B), dtype=np.float64)      # c1 p1, c2 p2, c1 / p1, c2 / p2
+            self.fac = np.empty((4, B), dtype=dt)
+            self.kf_noise = (uoro_noise(steps, B, 2, dtype=np.float64) if noise is None
+                             else np.ascontiguousarray(noise, dtype=np.float64).reshape(steps, B, 2))
+            self.kf_signs = np.ascontiguousarray(self.kf_noise.transpose(0, 2, 1))   # (steps, 2, B)
+            self.influence = self._kfrtrl
         else:
             self.at = np.zeros((B, H), dtype=dt)              # a~
             self.th = np.zeros((B, H, Cc), dtype=dt)          # theta~
@@ -275,6 +314,33 @@ class Trainer:
         th2 += self.imm.reshape(B, P)                                       # theta~_n
         np.einsum("bh,bh->b", q, at, out=self.s)
         np.matmul(self.s[None, :], th2, out=self.gWc.reshape(1, P))
+
+    def _kfrtrl(self, t, a, D, q):
+        A, G, u, sq, sq64, ratio, fac64, fac = self.A, self.G, self.u, self.sq, self.sq64, self.ratio, self.fac64, self.fac
+        np.matmul(self.Wt, self.A2, out=self.G2)                            # W_t A_{n-1}, all lanes
+        np.einsum("kbi,kbi->kb", G, G, out=self.rowsq)
+        np.multiply(D, D, out=self.D2)
+        np.einsum("bk,kb->b", self.D2, self.rowsq, out=sq[0])               # |H_n A_{n-1}|_F^2
+        np.einsum("bj,bj->b", u, u, out=sq[1])
+        np.sum(self.D2, axis=1, out=sq[2])
+        np.einsum("bj,bj->b", a, a, out=sq[3])
+        np.copyto(sq64, sq)
+        num, den = sq64[0::2], sq64[1::2]
+        ratio.fill(1.0)                                                     # 1 where a norm is 0
+        np.divide(num, den, out=ratio, where=(num > 0) & (den > 0))
+        np.sqrt(ratio, out=ratio)
+        np.sqrt(ratio, out=ratio)                                           # p1, p2
+        c = self.kf_signs[t]                                                # c1, c2 (2, lanes)
+        np.multiply(c, ratio, out=fac64[:2])
+        np.divide(c, ratio, out=fac64[2:])
+        np.copyto(fac, fac64)
+        u *= fac[0][:, None]
+        u += fac[1][:, None] * a                                            # u_n
+        np.multiply(D.T, fac[2], out=self.S)
+        np.multiply(G, self.S[:, :, None], out=A)                           # (c1 / p1) H_n A_{n-1}
+        self.Adiag += fac[3][:, None] * D                                   # + (c2 / p2) D_n
+        np.matmul(q[:, None, :], self.A_lanes, out=self.v3)                 # A_n^T q per lane
+        np.matmul(self.v.T, u, out=self.gWc)
 
     # -- one online step --------------------------------------------------------------------------
 

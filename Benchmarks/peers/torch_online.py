@@ -1,8 +1,8 @@
-"""PyTorch peer, online learning of an Elman layer: RTRL, SnAp-1, UORO and RFLO by hand, float32, eager.
+"""PyTorch peer, online learning of an Elman layer: RTRL, SnAp-1, UORO, RFLO and KF-RTRL by hand, float32, eager.
 
-The PyTorch twin of numpy_online.py: same model, same four algorithms with the same equations and
-the same storage layouts, same data, same UORO noise (numpy_online.uoro_noise, computed for the
-whole stream in __init__, not timed), same interface. See numpy_online.py for the equations; in
+The PyTorch twin of numpy_online.py: same model, same five algorithms with the same equations and
+the same storage layouts, same data, same UORO noise and KF-RTRL signs (numpy_online.uoro_noise,
+computed for the whole stream in __init__, not timed), same interface. See numpy_online.py for the equations; in
 short, with Wc = [W_s | W_t | b] (H x C, C = I + H + 1) acting on a_n = [x_n; h_{n-1}; 1] and
 D_n = 1 - h_n^2, at every step n (tau_b = 1, plain SGD, lr = common.LR):
   forward   z = a_n Wc^T, h_n = tanh(z), D = 1 - h_n^2           (one mm, all lanes)
@@ -20,6 +20,12 @@ D_n = 1 - h_n^2, at every step n (tau_b = 1, plain SGD, lr = common.LR):
   uoro   a~ (lanes, H), theta~ (lanes, H, C), rank-one per lane; norms as sums of squares in
          float64 (theta~ copied to float64 once per step), rho = (squared norm ratio)^(1/4) (1 where
          a norm is 0); dWc = (q . a~) theta~ summed over the lanes (one mm).
+  kf-rtrl  u (lanes, C), A (unit k, lane, row i): G = W_t A_{n-1} for all lanes in one mm
+         (H x H times H x lanes*H); squared norms by linalg.vecdot in float32 (|H A|^2 =
+         sum_k D[k]^2 |G[k]|^2), p1 = (|H A|^2 / |u|^2)^(1/4), p2 = (|D|^2 / |a|^2)^(1/4) in
+         float64 (1 where a norm is 0); u_n = c1 p1 u + c2 p2 a_n (mul_, addcmul_);
+         A_n = (c1 / p1) D G (one mul over A) + (c2 / p2) D on the diagonal (an as_strided view);
+         v = A_n^T q per lane (one bmm on the lane-major view of A), dWc = v^T u (one mm).
 
 The loss: each step stores its lanes' log p[y] (gathered from log_softmax); the reported loss is
 the mean over the last K steps of the call of the per-step losses (mean over the lanes of
@@ -127,6 +133,29 @@ class Trainer:
             self.qT = torch.empty(H, B, dtype=f32)
             self.qT_row = self.qT.unsqueeze(1)
             self.influence = self._rflo
+        elif algorithm == "kf-rtrl":
+            f64 = torch.float64
+            self.u = torch.zeros(B, Cc, dtype=f32)
+            self.A = torch.zeros(H, B, H, dtype=f32)              # A[lane][k, i] at [k, lane, i]
+            self.A2, self.A_lanes = self.A.view(H, B * H), self.A.permute(1, 0, 2)
+            self.G = torch.empty(H, B, H, dtype=f32)              # W_t A_{n-1}
+            self.G2 = self.G.view(H, B * H)
+            self.Adiag = self.A.as_strided((B, H), (H, B * H + 1))
+            self.rowsq = torch.empty(H, B, dtype=f32)
+            self.D2 = torch.empty(B, H, dtype=f32)
+            self.S = torch.empty(H, B, dtype=f32)                 # (c1 / p1) D, unit-major
+            self.v = torch.empty(B, 1, H, dtype=f32)              # A_n^T q per lane
+            self.q_lanes = self.q.unsqueeze(1)
+            self.sq = torch.empty(4, B, dtype=f32)                # |H A|^2, |u|^2, |D|^2, |a|^2
+            self.sq64 = torch.empty(4, B, dtype=f64)
+            self.ratio = torch.empty(2, B, dtype=f64)             # p1, p2
+            self.fac64 = torch.empty(4, B, dtype=f64)             # c1 p1, c2 p2, c1 / p1, c2 / p2
+            self.fac = torch.empty(4, B, dtype=f32)
+            self.fac_col = [self.fac[i].unsqueeze(1) for i in range(4)]
+            self.one64 = torch.ones((), dtype=f64)
+            signs = uoro_noise(steps, B, 2, dtype=np.float64).transpose(0, 2, 1)     # (steps, 2, lanes)
+            self.kf_signs = torch.from_numpy(np.ascontiguousarray(signs)).unbind(0)
+            self.influence = self._kfrtrl
         else:
             f64 = torch.float64
             self.at = torch.zeros(B, H, dtype=f32)               # a~
@@ -197,6 +226,31 @@ class Trainer:
         th.addcmul_(JN[1].unsqueeze(2), a.unsqueeze(1))                     # theta~_n
         torch.sum(q * at, dim=1, out=self.s)
         torch.mm(self.s.unsqueeze(0), th2, out=self.gWc_row)
+
+    def _kfrtrl(self, t, a, D, Dprev, q):
+        u, A, G, sq, sq64, ratio, fac64, fac, fc = (self.u, self.A, self.G, self.sq, self.sq64, self.ratio,
+                                                    self.fac64, self.fac, self.fac_col)
+        torch.mm(self.Wt, self.A2, out=self.G2)                             # W_t A_{n-1}, all lanes
+        torch.linalg.vecdot(G, G, dim=2, out=self.rowsq)
+        torch.mul(D, D, out=self.D2)
+        torch.linalg.vecdot(self.D2, self.rowsq.t(), dim=1, out=sq[0])      # |H_n A_{n-1}|_F^2
+        torch.linalg.vecdot(u, u, dim=1, out=sq[1])
+        torch.sum(self.D2, dim=1, out=sq[2])
+        torch.linalg.vecdot(a, a, dim=1, out=sq[3])
+        sq64.copy_(sq)
+        num, den = sq64[0::2], sq64[1::2]
+        torch.where((num > 0) & (den > 0), num / den, self.one64, out=ratio)   # 1 where a norm is 0
+        ratio.sqrt_().sqrt_()                                               # p1, p2
+        c = self.kf_signs[t]                                                # c1, c2 (2, lanes)
+        torch.mul(c, ratio, out=fac64[:2])
+        torch.div(c, ratio, out=fac64[2:])
+        fac.copy_(fac64)
+        u.mul_(fc[0]).addcmul_(fc[1], a)                                    # u_n
+        torch.mul(D.t(), fac[2], out=self.S)
+        torch.mul(G, self.S.unsqueeze(2), out=A)                            # (c1 / p1) H_n A_{n-1}
+        self.Adiag.addcmul_(fc[3], D)                                       # + (c2 / p2) D_n
+        torch.bmm(self.q_lanes, self.A_lanes, out=self.v)                   # A_n^T q per lane
+        torch.mm(self.v.view(self.B, self.H).t(), u, out=self.gWc)
 
     # -- one online step --------------------------------------------------------------------------
 
