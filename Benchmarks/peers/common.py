@@ -1,6 +1,6 @@
 """What every implementation of the benchmark shares: workloads, data, initial weights, flop count.
 
-A workload is one recurrent layer (`rnn` or `lstm`, H units) under a dense softmax output layer
+A workload is one recurrent layer (`rnn`, `lstm` or `indrnn`, H units) under a dense softmax output layer
 (C classes), trained on B independent streams of I-dimensional inputs with truncated BPTT,
 tau_b = tau_max = K, plain SGD (lr 0.01, no momentum, weight decay or clipping):
 
@@ -8,6 +8,8 @@ tau_b = tau_max = K, plain SGD (lr 0.01, no momentum, weight decay or clipping):
     lstm    i, f, g, o = split(W_s x_t + b_s + W_t h_{t-1} + b_t)  W_s: 4H x I, W_t: 4H x H,
             c_t = sig(f) * c_{t-1} + sig(i) * tanh(g)              b_s, b_t: 4H (PyTorch gate
             h_t = sig(o) * tanh(c_t)                               order i, f, g, o)
+    indrnn  h_t = tanh(W_s x_t + w_t * h_{t-1} + b)               W_s: H x I, w_t: H (element-
+                                                                  wise: TW = diag(w_t)), b: H
     output  p_t = softmax(W_o h_t + b_o)                          W_o: C x H, b_o: C
     loss    mean over the window's (lane, step) pairs of -log p_t[y_t]
             (nn.CrossEntropyLoss(reduction='mean'))
@@ -23,8 +25,8 @@ rnn-exp's `tbptt-bench` included, reads:
     x.npy  float32 (steps, B, I), time-major, standard normal   (numpy default_rng(seed))
     y.npy  int64   (steps, B), class ids uniform in [0, C)       (default_rng(seed + 1))
     init_<tensor>.npy  initial weights, float32, named as rnn-exp names its tensors
-           (layers.0.W_s, layers.0.W_t, layers.0.b or layers.0.b_s / layers.0.b_t, layers.1.W_s,
-           layers.1.b), drawn in that order from default_rng(seed + 2) in float64, uniform in
+           (layers.0.W_s, layers.0.W_t (indrnn: layers.0.w_t), layers.0.b or layers.0.b_s /
+           layers.0.b_t, layers.1.W_s, layers.1.b), drawn in that order from default_rng(seed + 2) in float64, uniform in
            [-1/sqrt(units), 1/sqrt(units)] of their layer (units = H for the recurrent layer,
            C for the output layer: rnn-exp's and PyTorch's default initialisation)
     workload.json  name, layer, I, H, C, B, K, lr, warmup, windows (online workloads also
@@ -53,18 +55,18 @@ SHAPES = {
     "medium": (64, 128, 64, 32, 25),
     "large": (64, 512, 64, 64, 50),
 }
-GATES = {"rnn": 1, "lstm": 4}
+GATES = {"rnn": 1, "lstm": 4, "indrnn": 1}
 
 
 def tensor_names(layer):
     """Initial weights in the order they are drawn: the recurrent layer's, then the output layer's."""
-    recurrent = ["W_s", "W_t", "b"] if layer == "rnn" else ["W_s", "W_t", "b_s", "b_t"]
+    recurrent = {"rnn": ["W_s", "W_t", "b"], "indrnn": ["W_s", "w_t", "b"]}.get(layer, ["W_s", "W_t", "b_s", "b_t"])
     return [f"layers.0.{n}" for n in recurrent] + ["layers.1.W_s", "layers.1.b"]
 
 
 def tensor_shapes(layer, I, H, C):
     g = GATES[layer] * H
-    shapes = {"layers.0.W_s": (g, I), "layers.0.W_t": (g, H), "layers.0.b": (g,),
+    shapes = {"layers.0.W_s": (g, I), "layers.0.W_t": (g, H), "layers.0.w_t": (H,), "layers.0.b": (g,),
               "layers.0.b_s": (g,), "layers.0.b_t": (g,), "layers.1.W_s": (C, H), "layers.1.b": (C,)}
     return {n: shapes[n] for n in tensor_names(layer)}
 
@@ -127,9 +129,11 @@ def gemm_flops_per_sample_step(layer, I, H, C, K):
                                                        step but the window's first (the carried
                                                        state gets no gradient); never back to x
     total = 4 I G + (6 - 2/K) H G + 6 H C. Element-wise work (activations, gates, softmax, biases)
-    is not counted.
+    is not counted. indrnn (G = H): its recurrence w_t * h is element-wise, so 4 I H + 6 H C.
     """
     G = GATES[layer] * H
+    if layer == "indrnn":
+        return 4 * I * G + 6 * H * C
     return 4 * I * G + (6 - 2 / K) * H * G + 6 * H * C
 
 

@@ -4,9 +4,10 @@
     peer.py --peer numpy|torch|jax --data DIR
 
 DIR is a workload written by common.export (run_bench.py does that): its workload.json names the
-layer (rnn or lstm), the shapes and the warm-up / timed window counts. The module run is
-<peer>_<layer>.py beside this file (numpy_rnn, torch_rnn, jax_rnn, numpy_lstm, torch_lstm); an
-online workload (workload.json has "algorithm": rtrl, snap1, uoro or rflo) runs <peer>_online.py
+layer (rnn, lstm or indrnn), the shapes and the warm-up / timed window counts. The module run is
+<peer>_<layer>.py beside this file (numpy_rnn, torch_rnn, jax_rnn, numpy_lstm, torch_lstm,
+torch_indrnn, jax_indrnn); an online workload (workload.json has "algorithm": rtrl, snap1, uoro,
+rflo or kf-rtrl) runs <peer>_online.py
 instead (numpy_online, torch_online and jax_online, rnn layer only), with the algorithm and
 "rflo_decay" (absent: the module's default). The JSON line's `algorithm` is the
 workload's ("bptt" for the windowed ones).
