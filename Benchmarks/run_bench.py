@@ -5,7 +5,11 @@ Workloads (peers/common.py says exactly what they compute): one recurrent layer 
 softmax layer, BPTT(K, K) on B streams, plain SGD, float32, shapes (I, H, C, B, K)
     small (16, 32, 16, 16, 20), medium (64, 128, 64, 32, 25), large (64, 512, 64, 64, 50)
 with an `rnn` layer (rows always run) and with an `lstm` layer (rows run when rnn-exp's engine
-has the lstm layer; see "LSTM rows" below).
+has the lstm layer; see "LSTM rows" below); and the element-wise row indrnn-small: the small
+shapes with an `indrnn` layer (h = tanh(W_s x + w_t * h_prev + b), rnn-exp's `indrnn`), BPTT(K, K)
+as above, against PyTorch (autograd through a per-step loop, peers/torch_indrnn.py) and JAX
+(jit + lax.scan + value_and_grad, peers/jax_indrnn.py), no numpy peer (target >= 2x the best
+peer; GFLOP/s counted as 4 I H + 6 H C: the recurrence is element-wise).
 
 For each row the data and initial weights are exported once (peers/common.py), then every
 implementation trains on them: rnn-exp through Benchmarks' `tbptt-bench` (the engine's
@@ -27,23 +31,28 @@ final loss is within 1e-4 (relative) of rnn-exp's — that they all did the same
     (derivation in peers/common.py, gemm_flops_per_sample_step);
   - the single-thread SGEMM rate of the large workload's recurrent shape (64 x 512 x 512) through
     the engine's BLAS;
-  - the online rows rtrl-small, snap1-small, uoro-small, rflo-small: the rnn small workload (same
-    data and initial weights) trained online, one update per step (tau_b = 1; rflo with decay
-    lambda = 0.5), the influence carried over the whole stream: rnn-exp (tbptt-bench reads the
-    workload's `algorithm`) against the numpy, PyTorch and JAX peers of the same algorithm
-    (peers/numpy_online.py, peers/torch_online.py, batched over lanes; peers/jax_online.py, the
-    whole call under one jit as one lax.scan, compiled ahead of time and not timed), interleaved,
-    same loss check, the ratio from the best repetitions and from the medians; plus rnn-exp's BPTT(1, 1) on the same data
-    as the yardstick of the per-step cost (targets: rtrl >= 2x the best peer, snap1, uoro, rflo
-    >= 5x; snap1, uoro, rflo within 3x of BPTT(1, 1) per step). rtrl's GFLOP/s count the time
-    term's GEMM, 2 B H^2 P per step (P = H (I + H + 1) influence columns);
+  - the online rows rtrl-small, snap1-small, uoro-small, rflo-small, kfrtrl-small: the rnn small
+    workload (same data and initial weights) trained online, one update per step (tau_b = 1; rflo
+    with decay lambda = 0.5), the influence carried over the whole stream: rnn-exp (tbptt-bench
+    reads the workload's `algorithm`) against the numpy, PyTorch and JAX peers of the same
+    algorithm (peers/numpy_online.py, peers/torch_online.py, batched over lanes;
+    peers/jax_online.py, the whole call under one jit as one lax.scan, compiled ahead of time and
+    not timed), interleaved, same loss check, the ratio from the best repetitions and from the
+    medians; plus rnn-exp's BPTT(1, 1) on the same data as the yardstick of the per-step cost
+    (targets: rtrl >= 2x the best peer, snap1, uoro, rflo >= 5x, kf-rtrl >= 2x; snap1, uoro, rflo
+    within 3x of BPTT(1, 1) per step). kf-rtrl (Mujika et al. 2018, SPEC 3.5) needs rnn-exp's
+    random signs c1, c2 per lane and step: the peers draw them with the same generator as UORO's
+    nu (numpy_online.uoro_noise(steps, B, 2): the engine's OnlineNoise with count 2R, R = 1
+    recurrent layer, seed 0), so the final losses agree like the others'; its us per step is
+    printed beside uoro's and rtrl's. rtrl's GFLOP/s count the time term's GEMM, 2 B H^2 P per
+    step (P = H (I + H + 1) influence columns);
   - sweep throughput: a grid of the medium model (`random` dataset), --jobs 1 vs --jobs 2;
   - per-run overhead: trivial runs (start-up, config, writing results, summaries) in one
     process, at 150, 3,000 and 10,000 runs (the cost per run must not grow with the sweep);
   - peak RSS of the large workload next to its model-bound memory;
   - peak RSS of a 200-run sweep against a 10-run one (memory bounded by model and window).
-Numbers go to Benchmarks/results/latest.json (latest-quick.json with --quick). Only ratios from
-one run count.
+Numbers go to Benchmarks/results/latest.json (latest-quick.json with --quick, latest-only.json
+with --only). Only ratios from one run count.
 
 Options (or environment variables, for `make bench`):
   --quick        BENCH_QUICK=1     few windows, one repetition, small sweeps: checks the plumbing
@@ -55,6 +64,10 @@ Options (or environment variables, for `make bench`):
                                    0; it exits 3 ("unsupported layer lstm") while the engine has none
   --detail       BENCH_DETAIL=1    also each matrix product of every workload's update, timed alone
                                    on its own shape (`tbptt-bench --detail`): GFLOP/s and path
+  --only ROWS    BENCH_ONLY=ROWS   only these rows, comma-separated (e.g. kfrtrl-small,uoro-small,
+                                   rtrl-small,indrnn-small; rnn-small, lstm-large, ... for the
+                                   BPTT rows) and nothing else (no sweeps, overheads, memory or
+                                   SGEMM rate); written to latest-only.json
                  BENCH_CPU=N       the CPU every timed run is pinned to (default: the last allowed)
 A peer whose framework is not installed is left out, with a note.
 """
@@ -83,18 +96,29 @@ import common  # noqa: E402
 UNSUPPORTED = 3  # tbptt-bench: the engine has no such layer
 PEER_MISSING = 4  # peer.py: framework not installed / no implementation of the layer
 TOLERANCE = 1e-4
-PEERS = {"rnn": ["numpy", "torch", "jax"], "lstm": ["numpy", "torch"]}
+PEERS = {"rnn": ["numpy", "torch", "jax"], "lstm": ["numpy", "torch"], "indrnn": ["torch", "jax"]}
 MODULE = {"numpy": "numpy", "torch": "torch", "jax": "jax"}
 # Timed windows per row (warm-up windows come first and are not timed).
 WINDOWS = {("rnn", "small"): 400, ("rnn", "medium"): 200, ("rnn", "large"): 60,
-           ("lstm", "small"): 200, ("lstm", "medium"): 60, ("lstm", "large"): 12}
+           ("lstm", "small"): 200, ("lstm", "medium"): 60, ("lstm", "large"): 12, ("indrnn", "small"): 400}
 QUICK_WINDOWS = {("rnn", "small"): 40, ("rnn", "medium"): 20, ("rnn", "large"): 4,
-                 ("lstm", "small"): 20, ("lstm", "medium"): 6, ("lstm", "large"): 2}
+                 ("lstm", "small"): 20, ("lstm", "medium"): 6, ("lstm", "large"): 2, ("indrnn", "small"): 40}
+# The element-wise rows: BPTT(K, K) on an indrnn layer at these shapes (rnn-exp, PyTorch, JAX).
+INDRNN_ROWS = [("indrnn", "small")]
 # The online rows (rnn small, one update per step): timed windows of K = 20 steps each.
-ONLINE = ["rtrl", "snap1", "uoro", "rflo"]
-ONLINE_WINDOWS = {"rtrl": 20, "snap1": 200, "uoro": 200, "rflo": 200}
-QUICK_ONLINE_WINDOWS = {"rtrl": 2, "snap1": 10, "uoro": 10, "rflo": 10}
-ONLINE_TARGET = {"rtrl": 2.0, "snap1": 5.0, "uoro": 5.0, "rflo": 5.0}
+ONLINE = ["rtrl", "snap1", "uoro", "rflo", "kf-rtrl"]
+ONLINE_WINDOWS = {"rtrl": 20, "snap1": 200, "uoro": 200, "rflo": 200, "kf-rtrl": 100}
+QUICK_ONLINE_WINDOWS = {"rtrl": 2, "snap1": 10, "uoro": 10, "rflo": 10, "kf-rtrl": 5}
+ONLINE_TARGET = {"rtrl": 2.0, "snap1": 5.0, "uoro": 5.0, "rflo": 5.0, "kf-rtrl": 2.0}
+
+
+def online_row(alg):
+    """The printed name of an online row: rtrl-small, ..., kfrtrl-small."""
+    return alg.replace("-", "") + "-small"
+
+
+def main_row(row):
+    return f"{row[0]}-{row[1]}"
 RFLO_DECAY = 0.5
 
 
@@ -112,6 +136,8 @@ def options():
     ap.add_argument("--quick", action="store_true", default=env.get("BENCH_QUICK", "0") not in ("", "0", "false", "no"))
     ap.add_argument("--reps", type=int, default=int(env["BENCH_REPS"]) if env.get("BENCH_REPS") else None)
     ap.add_argument("--detail", action="store_true", default=env.get("BENCH_DETAIL", "0") not in ("", "0", "false", "no"))
+    ap.add_argument("--only", default=env.get("BENCH_ONLY") or None, metavar="ROWS",
+                    help="comma-separated rows (e.g. kfrtrl-small,indrnn-small): only these, nothing else")
     lstm = ap.add_mutually_exclusive_group()
     lstm.add_argument("--lstm", dest="lstm", action="store_const", const="1")
     lstm.add_argument("--no-lstm", dest="lstm", action="store_const", const="0")
@@ -121,6 +147,13 @@ def options():
         ap.error(f"BENCH_LSTM must be auto, 1 or 0, not {a.lstm}")
     if a.reps is None:
         a.reps = 1 if a.quick else 5
+    if a.only is not None:
+        a.only = [r.strip() for r in a.only.split(",") if r.strip()]
+        known = ([main_row((layer, name)) for layer in ("rnn", "lstm") for name in common.SHAPES]
+                 + [main_row(r) for r in INDRNN_ROWS] + [online_row(alg) for alg in ONLINE])
+        unknown = [r for r in a.only if r not in known]
+        if unknown or not a.only:
+            ap.error(f"--only: unknown row(s) {', '.join(unknown) or '(none given)'}; rows: {', '.join(known)}")
     return a
 
 
@@ -232,15 +265,16 @@ def online_rows(a, tmp, warmup, results, peak, installed):
     I, H, C, B, K = common.SHAPES["small"]
     columns = H * (I + H + 1)
     peers = [p for p in ("numpy", "torch", "jax") if installed.get(p)]
-    runs = {alg: {f: [] for f in peers + ["rnn-exp"]} for alg in ONLINE}
+    algs = [alg for alg in ONLINE if a.only is None or online_row(alg) in a.only]
+    runs = {alg: {f: [] for f in peers + ["rnn-exp"]} for alg in algs}
     yardstick = []
     data = {}
-    for alg in ONLINE:
+    for alg in algs:
         data[alg] = os.path.join(tmp, f"online-{alg}")
         common.export(data[alg], "small", "rnn", warmup, windows[alg], algorithm=alg,
                       rflo_decay=RFLO_DECAY if alg == "rflo" else None)
     for rep in range(a.reps):
-        for alg in ONLINE:
+        for alg in algs:
             runs[alg]["rnn-exp"].append(run_json([BENCH, "--data", data[alg]]))
             for f in list(runs[alg]):
                 if f == "rnn-exp":
@@ -249,10 +283,10 @@ def online_rows(a, tmp, warmup, results, peak, installed):
                     runs[alg][f].append(run_json([sys.executable, PEER, "--peer", f, "--data", data[alg]], peer=True))
                 except PeerMissing:
                     del runs[alg][f]
-        yardstick.append(run_json([BENCH, "--data", data["snap1"], "--algorithm", "bptt1"]))
+        yardstick.append(run_json([BENCH, "--data", data[algs[0]], "--algorithm", "bptt1"]))
         print(f"  rep {rep + 1}/{a.reps} online: " + "; ".join(
             f"{alg} " + ", ".join(f"{f} {rs[-1]['sample_steps_per_s']:,.0f}" for f, rs in runs[alg].items())
-            for alg in ONLINE) + f"; bptt(1,1) {yardstick[-1]['sample_steps_per_s']:,.0f}", flush=True)
+            for alg in algs) + f"; bptt(1,1) {yardstick[-1]['sample_steps_per_s']:,.0f}", flush=True)
     # Per-step cost in microseconds from the best repetition (a step is B sample-steps).
     def step_us(rs, key="sample_steps_per_s"):
         return 1e6 * B / max(r[key] for r in rs)
@@ -265,7 +299,7 @@ def online_rows(a, tmp, warmup, results, peak, installed):
     ok = True
     results["online"] = {"bptt11_us_per_step": bptt_us, "bptt11_cpu_us_per_step": bptt_cpu_us, "rflo_decay": RFLO_DECAY,
                          "rows": {}}
-    for alg in ONLINE:
+    for alg in algs:
         top = {f: max(r["sample_steps_per_s"] for r in rs) for f, rs in runs[alg].items()}
         best = max((f for f in top if f != "rnn-exp"), key=lambda f: top[f])
         ref = runs[alg]["rnn-exp"][0]["final_loss"]
@@ -280,7 +314,7 @@ def online_rows(a, tmp, warmup, results, peak, installed):
         us = step_us(runs[alg]["rnn-exp"])
         cpu_us = step_us(runs[alg]["rnn-exp"], "sample_steps_per_cpu_s")
         rate = 2 * B * H * H * columns / (us * 1e-6) / 1e9 if alg == "rtrl" else None
-        results["online"]["rows"][f"{alg}-small"] = {
+        results["online"]["rows"][online_row(alg)] = {
             "sample_steps_per_s": top, "best_peer": best, "ratio": ratio, "sample_steps_per_s_median": med,
             "best_peer_median": best_median, "ratio_median": ratio_median, "target_ratio": ONLINE_TARGET[alg],
             "us_per_step": us, "cpu_us_per_step": cpu_us, "times_bptt11": us / bptt_us,
@@ -289,16 +323,21 @@ def online_rows(a, tmp, warmup, results, peak, installed):
             "final_loss": ref, "loss_rel_diff": diffs, "loss_agrees": agree, "runs": runs[alg],
             "kernels": {f: rs[0].get("kernel") for f, rs in runs[alg].items()}}
         cells = " ".join(f"{top[f]:>11,.0f}" if f in top else f"{'-':>11}" for f in ("numpy", "torch", "jax", "rnn-exp"))
-        print(f"{alg + '-small':<12} {cells} {best:>10} {ratio:>6.2f}x {ratio_median:>6.2f}x {'(' + best_median + ')':>7} "
+        print(f"{online_row(alg):<12} {cells} {best:>10} {ratio:>6.2f}x {ratio_median:>6.2f}x {'(' + best_median + ')':>7} "
               f"{ONLINE_TARGET[alg]:>6.0f}x {us:>8.2f} "
               f"{us / bptt_us:>10.2f}x {cpu_us / bptt_cpu_us:>5.2f}x " + (f"{rate:>8.1f}" if rate else f"{'':>8}")
               + f"  {'same' if agree else 'DIFFERENT'} ({worst:.1e})")
-    if peak.get("peak_gflops"):
-        r = results["online"]["rows"]["rtrl-small"]
+    rows = results["online"]["rows"]
+    if "kfrtrl-small" in rows:
+        print("kf-rtrl's step: " + ", ".join(f"{name} {rows[r]['us_per_step']:.2f} us" for name, r in
+                                            (("kf-rtrl", "kfrtrl-small"), ("uoro", "uoro-small"), ("rtrl", "rtrl-small"))
+                                            if r in rows) + " per step (rnn-exp, best repetition)")
+    if peak.get("peak_gflops") and "rtrl-small" in rows:
+        r = rows["rtrl-small"]
         print(f"rtrl's GEMM at {r['gemm_gflops']:.1f} GFLOP/s = {100 * r['fraction_of_peak']:.0f}% of the "
               f"{peak['peak_gflops']} GFLOP/s FMA peak")
     compiled = {alg: [r["compile_seconds"] for r in runs[alg].get("jax", []) if r.get("compile_seconds") is not None]
-                for alg in ONLINE}
+                for alg in algs}
     if any(compiled.values()):
         results["online"]["jax_compile_seconds"] = compiled
         print("jax's compilation (ahead of time, not timed; median of the repetitions): "
@@ -327,14 +366,18 @@ def main():
     if not installed["numpy"]:
         sys.exit("numpy is missing: `make deps` installs it")
     lstm_engine = engine_has_layer("lstm")
+    indrnn_engine = engine_has_layer("indrnn")
     layers = ["rnn"] + (["lstm"] if a.lstm == "1" or (a.lstm == "auto" and lstm_engine) else [])
-    rows = [(layer, name) for layer in layers for name in common.SHAPES]
+    rows = [(layer, name) for layer in layers for name in common.SHAPES] + INDRNN_ROWS
+    if a.only is not None:
+        rows = [row for row in rows if main_row(row) in a.only]
 
     tmp = tempfile.mkdtemp(prefix="rnn-exp-bench-")
     version = subprocess.run([RNN_EXP, "--version"], capture_output=True, text=True).stdout.strip()
     results = {"date": time.strftime("%Y-%m-%d %H:%M"), "quick": a.quick, "reps": a.reps,
                "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "pinned_cpu": CPU,
-               "rnn_exp": version, "installed": installed, "lstm_in_engine": lstm_engine, "rows": {}}
+               "rnn_exp": version, "installed": installed, "lstm_in_engine": lstm_engine,
+               "indrnn_in_engine": indrnn_engine, "only": a.only, "rows": {}}
     cpu = cpu_model()
     results["cpu"] = cpu
     dropped = {v: os.environ[v] for v in PEER_DROPPED_ENV if v in os.environ}
@@ -347,7 +390,8 @@ def main():
     missing = [p for p, ok in installed.items() if not ok]
     print(f"{a.reps} interleaved repetition(s), best and median; every run on CPU {CPU}, one thread"
           + (f"; not installed, left out: {', '.join(missing)}" if missing else "")
-          + ("; QUICK: few windows, for checking the plumbing" if a.quick else ""))
+          + ("; QUICK: few windows, for checking the plumbing" if a.quick else "")
+          + (f"; only the rows {', '.join(a.only)}" if a.only else ""))
     if "lstm" not in layers:
         print("LSTM rows off: " + ("BENCH_LSTM=0" if a.lstm == "0" else
                                    "rnn-exp's engine has no lstm layer yet (tbptt-bench --layer lstm exits 3)"))
@@ -361,7 +405,8 @@ def main():
         common.export(d, name, layer, warmup, windows[layer, name])
         data[layer, name] = d
         impls[layer, name] = [p for p in PEERS[layer] if installed[p]] + (
-            ["rnn-exp"] if layer == "rnn" or lstm_engine else [])
+            ["rnn-exp"] if layer == "rnn" or (layer == "lstm" and lstm_engine) or (layer == "indrnn" and indrnn_engine)
+            else [])
 
     runs = {row: {f: [] for f in impls[row]} for row in rows}
     notes = {}
@@ -393,9 +438,10 @@ def main():
     ok = True
     columns = ["numpy", "torch", "jax", "rnn-exp"]
     columns = [c for c in columns if any(c in impls[row] for row in rows)]
-    header = (f"{'layer':<5} {'workload':<8} " + " ".join(f"{c:>11}" for c in columns)
+    header = (f"{'layer':<6} {'workload':<8} " + " ".join(f"{c:>11}" for c in columns)
               + f" {'best peer':>10} {'ratio':>7} {'median':>7} {'GFLOP/s':>8}  final loss vs rnn-exp's (max rel. diff.)")
-    print(header)
+    if rows:
+        print(header)
     for row in rows:
         layer, name = row
         top = {f: max(r["sample_steps_per_s"] for r in rs) for f, rs in runs[row].items()}
@@ -425,7 +471,7 @@ def main():
         verdict = ("same" if agree else "DIFFERENT: " + ", ".join(f for f, v in diffs.items() if v > TOLERANCE))
         if ref_name != "rnn-exp":
             verdict += f" (vs {ref_name}: no rnn-exp)"
-        print(f"{layer:<5} {name:<8} {cells} {best or '-':>10} "
+        print(f"{layer:<6} {name:<8} {cells} {best or '-':>10} "
               + (f"{ratio:>6.2f}x" if ratio else f"{'-':>7}") + (f" {ratio_median:>6.2f}x" if ratio_median else f" {'-':>7}")
               + (f" {rate:>8.1f}" if rate else f" {'-':>8}")
               + f"  {verdict} ({worst:.1e})")
@@ -433,7 +479,7 @@ def main():
         print(f"  {row[0]} {row[1]}: {n}")
     # The same table in CPU time (each implementation's best repetition): on a shared machine the
     # wall-clock rates above include the time other processes held the CPU; these do not.
-    if all(r.get("sample_steps_per_cpu_s") for row in rows for rs in runs[row].values() for r in rs):
+    if rows and all(r.get("sample_steps_per_cpu_s") for row in rows for rs in runs[row].values() for r in rs):
         print(f"in CPU time (sample-steps per CPU-second; the machine's load: {os.getloadavg()[0]:.1f}):")
         for row in rows:
             layer, name = row
@@ -444,7 +490,7 @@ def main():
             rate = gflops(layer, name, top["rnn-exp"]) if "rnn-exp" in top else None
             results["rows"][f"{layer}-{name}"].update(sample_steps_per_cpu_s=top, ratio_cpu=ratio, rnn_exp_gflops_cpu=rate)
             cells = " ".join(f"{top[c]:>11,.0f}" if c in top else f"{'-':>11}" for c in columns)
-            print(f"{layer:<5} {name:<8} {cells} {best or '-':>10} " + (f"{ratio:>6.2f}x" if ratio else f"{'-':>7}")
+            print(f"{layer:<6} {name:<8} {cells} {best or '-':>10} " + (f"{ratio:>6.2f}x" if ratio else f"{'-':>7}")
                   + f" {'':>7}" + (f" {rate:>8.1f}" if rate else f" {'-':>8}"))
         print()
     kernels = {}
@@ -453,10 +499,12 @@ def main():
             if rs and f not in kernels:
                 kernels[f] = rs[0].get("kernel") or rs[0].get("version", "?")
     results["kernels"] = kernels
-    print("matrix-product kernels used: " + "; ".join(f"{f}: {k}" for f, k in kernels.items()))
-    print("(sample-steps/s, each implementation's best repetition; ratio = rnn-exp / best peer, median = the same "
-          "from the medians; GFLOP/s = rnn-exp's GEMM flops per second at its best, "
-          "4IG + (6-2/K)HG + 6HC per sample-step; final loss: every peer within 1e-4 relative)\n")
+    if rows:
+        print("matrix-product kernels used: " + "; ".join(f"{f}: {k}" for f, k in kernels.items()))
+        print("(sample-steps/s, each implementation's best repetition; ratio = rnn-exp / best peer, median = the same "
+              "from the medians; GFLOP/s = rnn-exp's GEMM flops per second at its best, "
+              "4IG + (6-2/K)HG + 6HC per sample-step, indrnn 4IH + 6HC; final loss: every peer within 1e-4 "
+              "relative)\n")
 
     if a.detail:
         results["detail"] = {}
@@ -474,7 +522,7 @@ def main():
 
     peak = max(peaks, key=lambda p: p["peak_gflops"] or 0) if peaks else run_json([PEAK_FMA])
     results["peak_fma"] = dict(peak, measurements=[p["peak_gflops"] for p in peaks])
-    print(f"single-thread FMA peak: {peak['peak_gflops']} GFLOP/s at best over {len(peaks)} measurements "
+    print(f"single-thread FMA peak: {peak['peak_gflops']} GFLOP/s at best over {len(peaks) or 1} measurement(s) "
           f"(AVX2 {peak['avx2_gflops']}, AVX-512 {peak['avx512_gflops']})")
     if peak["peak_gflops"]:
         for layer in layers:
@@ -493,7 +541,11 @@ def main():
                          f"median {100 * statistics.median(paired):.0f}%")
             print(line)
 
-    online_rows(a, tmp, warmup, results, peak, installed)
+    if a.only is None or any(online_row(alg) in a.only for alg in ONLINE):
+        online_rows(a, tmp, warmup, results, peak, installed)
+    if a.only is not None:
+        finish(a, results, tmp, ok)
+        return
 
     sgemm = run_json([BENCH, "--sgemm", "64", "512", "512"])
     large = results["rows"]["rnn-large"]["rnn_exp_gflops"]
@@ -573,7 +625,13 @@ def main():
     results["sweep_memory_mb"] = {"runs": n, f"runs_{n}": rss_many, "runs_10": rss10}
     print(f"peak RSS of a sweep: 10 runs {rss10:.1f} MB, {n} runs {rss_many:.1f} MB")
 
-    out = os.path.join(RESULTS, "latest-quick.json" if a.quick else "latest.json")
+    finish(a, results, tmp, ok)
+
+
+def finish(a, results, tmp, ok):
+    """Writes the results (latest.json; latest-quick.json with --quick; latest-only.json with
+    --only) and exits 1 when a final loss disagreed."""
+    out = os.path.join(RESULTS, "latest-quick.json" if a.quick else "latest-only.json" if a.only else "latest.json")
     with open(out, "w") as f:
         json.dump(results, f, indent=2)
     print(f"\nwritten: {os.path.relpath(out, ROOT)}")

@@ -4,14 +4,14 @@ import RNNCore
 
 /// Runs one workload exported by `run_bench.py` (`peers/common.py`) through the real engine
 /// (`TruncatedBPTT`): the same data and initial weights as the peers, the recurrent layer type that
-/// the workload names (`rnn`; `lstm` once the engine has it) under a dense softmax layer,
+/// the workload names (`rnn`, `lstm`, `indrnn`) under a dense softmax layer,
 /// tau_b = tau_max = K, plain SGD lr 0.01, state carried across windows. Prints one JSON line with
 /// the fields the peers print; its `final_loss` must match theirs to float32 rounding: the proof
 /// that it did the same work.
 ///
 /// Usage: tbptt-bench --data DIR [--windows N] [--warmup N] [--algorithm A]   train (counts default to
 ///                                          workload.json's; A: bptt = BPTT(K, K), bptt1 = BPTT(1, 1),
-///                                          rtrl | snap1 | uoro | rflo = online, tau_b 1; default the
+///                                          rtrl | snap1 | uoro | rflo | kf-rtrl = online, tau_b 1; default the
 ///                                          workload's `algorithm`, else bptt)
 ///        tbptt-bench --data DIR ... [--precision float32|float64] [--trace FILE]   train in that
 ///                                          precision (default float32; float64 for `make crosscheck`);
@@ -216,9 +216,10 @@ func train<Scalar: RNNScalar>(_: Scalar.Type, _ w: Workload, kind: LayerKind, sp
         updatesPerWindow = w.K
     default:
         guard let online = OnlineAlgorithm(rawValue: algorithmName) else {
-            throw BenchError("unknown algorithm \(algorithmName): bptt, bptt1, rtrl, snap1, uoro or rflo")
+            throw BenchError("unknown algorithm \(algorithmName): bptt, bptt1, rtrl, snap1, uoro, rflo or kf-rtrl")
         }
-        // Seed 0: UORO's noise of (seed 0, epoch 0, batch 0, lane, step), as the numpy peer draws it.
+        // Seed 0: UORO's noise and KF-RTRL's signs of (seed 0, epoch 0, batch 0, lane, step), as the
+        // numpy peer draws them.
         trainer = try OnlineTraining<Scalar>(spec: spec, parameters: params, algorithm: online, tauB: 1,
                                             rfloDecay: w.rfloDecay ?? 0, optimizer: OptimizerSettings(name: .sgd, lr: w.lr),
                                             clipNorm: nil, diagnostics: GradientDiagnostics(), seed: 0)
@@ -406,7 +407,7 @@ struct Workload {
     var I: Int, H: Int, C: Int, B: Int, K: Int
     var lr: Double
     var warmup: Int, windows: Int
-    /// An online algorithm (`rtrl`, `snap1`, `uoro`, `rflo`: one update per step, tau_b = 1), or
+    /// An online algorithm (`rtrl`, `snap1`, `uoro`, `rflo`, `kf-rtrl`: one update per step, tau_b = 1), or
     /// nil for BPTT(K, K); rflo's decay λ.
     var algorithm: String? = nil
     var rfloDecay: Double? = nil
