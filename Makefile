@@ -89,7 +89,8 @@ sweep: build
 # jit; one thread each); never part of `make test`. Output in Benchmarks/results/ (git-ignored,
 # created here). PyTorch and JAX are installed with pip when missing; a peer that cannot be
 # installed is left out. BENCH_QUICK=1: a few windows, one repetition (checks the plumbing);
-# BENCH_LSTM=auto|1|0: LSTM rows when the engine has the layer (default) / always / never.
+# BENCH_LSTM=auto|1|0: LSTM rows when the engine has the layer (default) / always / never;
+# BENCH_ONLY=ROWS: just those rows, comma-separated (e.g. kfrtrl-small,indrnn-small), nothing else.
 # The peers run without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (rnn-exp keeps them); threadpoolctl
 # (pip, pinned) reports the BLAS kernel set each peer loaded, printed with the CPU model.
 JAX_VERSION   ?= 0.8.1
