@@ -88,7 +88,11 @@ public struct AxisScale: Sendable {
     /// Tick values inside the domain.
     public var ticks: [Double] {
         if logarithmic {
-            return ChartScale.decadeTicks(lo, hi).filter { $0 >= lo * (1 - 1e-9) && $0 <= hi * (1 + 1e-9) }
+            // At most about 8 labels: past that every second, third… decade (a diverging run's
+            // loss can span thirty).
+            let decades = ChartScale.decadeTicks(lo, hi).filter { $0 >= lo * (1 - 1e-9) && $0 <= hi * (1 + 1e-9) }
+            let every = max(1, Int((Double(decades.count) / 8).rounded(.up)))
+            return decades.filter { Int(log10($0).rounded()) % every == 0 }
         }
         let tolerance = (hi - lo) * 1e-9
         return ChartScale.niceTicks(lo, hi).filter { $0 >= lo - tolerance && $0 <= hi + tolerance }
