@@ -26,9 +26,12 @@ extension RNNExp {
         @Option(help: ArgumentHelp("Swept setting that colours the learning curves.", valueName: "key"))
         var group: String?
 
+        @Option(help: ArgumentHelp("With many settings (more than 12), also draw the seed band of the settings with this value (besides the best, median and worst); repeatable.", valueName: "key=value"))
+        var highlight: [String] = []
+
         func run() throws {
             if directories.count > 1 {
-                let given = [("--x", x), ("--y", y), ("--group", group)].filter { $0.1 != nil }
+                let given = [("--x", x), ("--y", y), ("--group", group)].filter { $0.1 != nil } + highlight.map { ("--highlight", Optional($0)) }
                 guard given.isEmpty else {
                     for (option, value) in given {
                         Output.error("\(SourceLocation.option(option, value ?? "")): applies to one experiment's report (its heatmaps and curves); give one folder, or leave it out to compare several")
@@ -60,7 +63,7 @@ extension RNNExp {
                 throw ExitCode.badInput
             }
             do {
-                let report = try HTMLReport(directory: directory, options: .init(x: x, y: y, metric: metric, group: group))
+                let report = try HTMLReport(directory: directory, options: .init(x: x, y: y, metric: metric, group: group, highlight: highlight))
                 let problems = report.optionErrors()
                 guard problems.isEmpty else {
                     for p in problems { Output.error(p.description) }

@@ -36,12 +36,25 @@ extension HTMLReport {
             svg += "<line x1=\"\(f(left))\" y1=\"\(f(py))\" x2=\"\(f(w - right))\" y2=\"\(f(py))\" stroke=\"#c2185b\" stroke-dasharray=\"5 4\"/>"
             svg += "<text x=\"\(f(w - right - 4))\" y=\"\(f(py - 4))\" font-size=\"11\" fill=\"#c2185b\" text-anchor=\"end\">\(r.label) \(ChartScale.label(r.value))</text>"
         } }
+        // A legend line per setting while they fit beside the chart; past that the best and the
+        // worst few by loss (every point keeps its tooltip).
+        let named: Set<Int>
+        if points.count <= Self.manySettings { named = Set(points.indices) } else {
+            let order = points.indices.sorted { points[$0].loss < points[$1].loss }
+            named = Set(order.prefix(Self.manySettings / 2) + order.suffix(Self.manySettings / 2))
+        }
+        var line = 0
         for (i, p) in points.enumerated() {
             guard let px = x(p.cost) else { continue }
             let color = Viridis.color(Double(i) / Double(points.count - 1) * 0.9)
             svg += Self.errorPoint(x: px, y, mean: p.loss, sd: p.sd, cap: nil, color: color,
                                    title: "\(p.label): loss \(ChartScale.label(p.loss))", unit: ", \(ChartScale.label(p.cost)) µs/step")
-            svg += "<text x=\"\(f(w - right + 12))\" y=\"\(f(top + 14 + Double(i) * 15))\" font-size=\"11\" fill=\"\(color)\">● \(Self.escape(p.label)) (\(ChartScale.label(p.cost)) µs)</text>"
+            guard named.contains(i) else { continue }
+            svg += "<text x=\"\(f(w - right + 12))\" y=\"\(f(top + 14 + Double(line) * 15))\" font-size=\"11\" fill=\"\(color)\">● \(Self.escape(p.label)) (\(ChartScale.label(p.cost)) µs)</text>"
+            line += 1
+        }
+        if named.count < points.count {
+            svg += "<text x=\"\(f(w - right + 12))\" y=\"\(f(top + 14 + Double(line) * 15))\" font-size=\"11\" fill=\"#555\">(\(points.count - named.count) more: hover a point)</text>"
         }
         svg += "</svg>"
         return """
@@ -61,7 +74,10 @@ extension HTMLReport {
     func gradCosChart() -> String {
         let points = settingSpreads("mean_grad_cos")
         guard points.count >= 2 else { return "" }
-        let step = 64.0, (left, top, bottom) = (150.0, 16.0, 170.0)
+        // 64 px per setting while they fit the page, narrower past that (labels thinned to fit).
+        let (left, top, bottom) = (150.0, 16.0, 170.0)
+        let step = min(64, max(4, ((Self.pageWidth - left - 24) / Double(points.count)).rounded(.down)))
+        let labelEvery = max(1, Int((14 / step).rounded(.up)))
         let w = left + step * Double(points.count) + 24, h = 380.0
         let lo = min(0, points.map { $0.mean - ($0.sd ?? 0) }.min() ?? 0)
         let y = AxisScale(lo: lo, hi: 1.02, pixelLo: h - bottom, pixelHi: top)
@@ -73,6 +89,7 @@ extension HTMLReport {
             let color = Viridis.color(Double(i) / Double(points.count - 1) * 0.9)
             svg += Self.errorPoint(x: px, y, mean: p.mean, sd: p.sd, cap: 1.02, color: color,
                                    title: "\(p.label): \(ChartScale.label(p.mean))", unit: "")
+            guard i % labelEvery == 0 else { continue }
             svg += "<text x=\"\(f(px))\" y=\"\(f(h - bottom + 12))\" font-size=\"11\" text-anchor=\"end\" transform=\"rotate(-40 \(f(px)) \(f(h - bottom + 12)))\">\(Self.escape(p.label))</text>"
         }
         svg += "</svg>"

@@ -18,10 +18,10 @@ extension HTMLReport {
         }
         guard !perRun.isEmpty else { return "" }
         let (groupKey, list) = series()
-        let styles = lineStyles(list, groupKey: groupKey)
+        let style = curveStyle(list, groupKey: groupKey)
+        let styles = style.styles
         var lines: [(label: String, color: String, dash: String, points: [(Double, Double, Double, Double)])] = []
         var ys: [Double] = [], xs: [Double] = []
-        var drawn: [Series] = []
         for s in list {
             var byLag: [Double: [Double]] = [:]
             for run in s.runs { for p in perRun[run] ?? [] where p.norm > 0 && p.norm.isFinite { byLag[p.lag, default: []].append(p.norm) } }
@@ -33,15 +33,18 @@ extension HTMLReport {
             ys += pts.map(\.1); xs += pts.map(\.0)
             let st = styles[s.label] ?? ("#444", "")
             lines.append((s.label, st.color, st.dash, pts))
-            drawn.append(s)
         }
         guard !lines.isEmpty else { return "" }
-        let legend = self.legend(drawn, groupKey: groupKey, styles: styles)
+        // Few settings: the legend of the drawn ones; many: the learning curves' colour bar.
+        let drawn = Set(lines.map(\.label))
+        let legend = style.highlighted == nil ? self.legend(list.filter { drawn.contains($0.label) }, groupKey: groupKey, styles: styles) : style.legend
+        var chart = LineChart(title: "credit", xLabel: "lag k", yLabel: "credit", series: lines, yValues: ys, xValues: xs)
+        chart.highlighted = style.highlighted
         return """
             <h2>Credit profile: how far back one error reaches</h2>
             <p class="note">|∂C<sub>t</sub>/∂h<sub>t−k</sub>| of the lowest recurrent layer against the lag k, untruncated, at the last epoch (mean over its sampled updates, then over seeds). Where it falls below 1% of lag 0 is the run's <code>credit_horizon</code>.</p>
             \(legend)
-            <figure>\(LineChart(title: "credit", xLabel: "lag k", yLabel: "credit", series: lines, yValues: ys, xValues: xs).svg())</figure>
+            <figure>\(chart.svg())</figure>
 
             """
     }
@@ -54,7 +57,11 @@ extension HTMLReport {
     func explainGrids() -> String {
         guard !experiment.explain.isEmpty else { return "" }
         var out = "<h2>What one update reaches</h2><p class=\"note\">For each (tau_b, tau_max): the first update with a target whose window truncation cuts (else the first update with a target), on the first batch. Rows are layers (output at the top), columns steps; <b>■</b> an injected error, <b>●</b> a cell some injected error reaches, the red line the truncation boundary a = max(1, n − tau_max + 1).\(experiment.lagRanges.map { " The dataset's dependency lags: " + $0.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)…\($0.upperBound)" }.joined(separator: ", ") + "." } ?? "")</p><div class=\"charts\">"
-        for g in experiment.explain { out += "<figure>\(Self.gridSVG(g))<figcaption>\(g.randomContinue.map { "tau_max random (c \(NumberText.format($0)))" } ?? g.adaptiveDelta.map { "tau_max adaptive (delta \(NumberText.format($0))), as the initial weights chose it: tau_b \(g.tauB), tau_max \(g.tauMax)" } ?? "tau_b \(g.tauB), tau_max \(g.tauMax)"): update at step \(g.updateStep), errors at (\(g.previousStep), \(g.updateStep)]</figcaption></figure>" }
+        let shown = Self.sampled(experiment.explain, limit: Self.manySettings)
+        if shown.count < experiment.explain.count {
+            out = out.replacingOccurrences(of: "</p><div class=\"charts\">", with: " \(shown.count) of the \(experiment.explain.count) windows, evenly spaced (<code>rnn-exp explain</code> draws any).</p><div class=\"charts\">")
+        }
+        for g in shown { out += "<figure>\(Self.gridSVG(g))<figcaption>\(g.randomContinue.map { "tau_max random (c \(NumberText.format($0)))" } ?? g.adaptiveDelta.map { "tau_max adaptive (delta \(NumberText.format($0))), as the initial weights chose it: tau_b \(g.tauB), tau_max \(g.tauMax)" } ?? "tau_b \(g.tauB), tau_max \(g.tauMax)"): update at step \(g.updateStep), errors at (\(g.previousStep), \(g.updateStep)]</figcaption></figure>" }
         return out + "</div>\n"
     }
 
@@ -112,11 +119,21 @@ extension HTMLReport {
     /// interval of its final metrics over seeds.
     func settingsTable() -> String {
         guard !settings.header.isEmpty, !settings.rows.isEmpty else { return "" }
-        var out = "<h2>Settings</h2><p class=\"note\">One row per setting (seeds pooled): from summary-by-setting.csv. mean ± sd over the setting's done runs, [min, max], ± the Student-t 95% half-width, n: the runs with a value.</p><div class=\"tablewrap\"><table class=\"sortable\"><thead><tr>"
+        var shownRows = settings.rows
+        var limited = ""
+        if shownRows.count > Self.fullTableRuns {
+            // The best and the worst settings by the metric's mean; every one is in the file.
+            let metric = metricColumn, n = Self.tableExtremes
+            let ranked = shownRows.compactMap { r in settings.field(r, "\(metric)_mean").flatMap(Double.init).flatMap { $0.isFinite ? (r, $0) : nil } }
+                .sorted { Self.lowerIsBetter(metric) ? $0.1 < $1.1 : $0.1 > $1.1 }.map(\.0)
+            shownRows = Array(ranked.prefix(n)) + Array(ranked.dropFirst(n).suffix(n))
+            limited = " \(settings.rows.count) settings: the \(min(n, ranked.count)) best and the \(max(0, min(n, ranked.count - n))) worst by the mean of <code>\(Self.escape(metric))</code>; every one is in the file."
+        }
+        var out = "<h2>Settings</h2><p class=\"note\">One row per setting (seeds pooled): from <a href=\"summary-by-setting.csv\">summary-by-setting.csv</a>. mean ± sd over the setting's done runs, [min, max], ± the Student-t 95% half-width, n: the runs with a value.\(limited)</p><div class=\"tablewrap\"><table class=\"sortable\"><thead><tr>"
         let keys = settings.header.prefix { $0 != "runs" }
         let measures = settings.header.compactMap { h in h.hasSuffix("_mean") ? String(h.dropLast(5)) : nil }
         out += (keys + ["runs", "done"] + measures).map { "<th>\(Self.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
-        for r in settings.rows {
+        for r in shownRows {
             out += "<tr>"
             for k in Array(keys) + ["runs", "done"] { out += "<td>\(Self.escape(settings.field(r, k) ?? ""))</td>" }
             for m in measures {

@@ -20,18 +20,34 @@ extension HTMLReport {
             if others.isEmpty { return heatmap(x: given, y: nil, metric: metric) }
             pairs = others.map { options.x != nil ? (given, $0) : ($0, given) }
         } else if settingKeys.contains(Self.algorithmKey) {
-            // The algorithm as the rows (SPEC 3.3), each numeric setting as the columns.
+            // The algorithm as the rows (SPEC 3.3), each numeric setting with few values as the
+            // columns (a setting with many is a line per algorithm in `sweepCharts`).
             if numericKeys.isEmpty { return heatmap(x: Self.algorithmKey, y: nil, metric: metric) }
-            pairs = numericKeys.map { ($0, Self.algorithmKey) }
+            pairs = numericKeys.filter(hasFewValues).map { ($0, Self.algorithmKey) }
         } else {
-            for (i, a) in numericKeys.enumerated() { for b in numericKeys[(i + 1)...] { pairs.append((a, b)) } }
+            // Pairs of numeric settings with few values each; one numeric setting alone, or one of
+            // many values, is a line chart (`sweepCharts`).
+            let few = numericKeys.filter(hasFewValues)
+            for (i, a) in few.enumerated() { for b in few[(i + 1)...] { pairs.append((a, b)) } }
             // tau_max on the x axis and tau_b on y when both are swept (the seed's picture).
             pairs = pairs.map { p in p.1.hasSuffix("tau_max") && p.0.hasSuffix("tau_b") ? (p.1, p.0) : p }
         }
-        if pairs.isEmpty, let only = numericKeys.first ?? settingKeys.first { return heatmap(x: only, y: nil, metric: metric) }
+        // A setting that is not numeric (no line chart), alone: one row of cells.
+        if pairs.isEmpty, numericKeys.isEmpty, let only = settingKeys.first { return heatmap(x: only, y: nil, metric: metric) }
         guard !pairs.isEmpty else { return "" }
         return pairs.map { heatmap(x: $0.0, y: $0.1, metric: metric) }.joined()
     }
+
+    /// A heatmap axis stays readable up to `manySettings` values.
+    func hasFewValues(_ key: String) -> Bool {
+        (experiment.sweepValues[key] ?? []).filter { !$0.isEmpty }.count <= Self.manySettings
+    }
+
+    /// The widest a chart is drawn (the page's 1180 px less its padding): a heatmap with more
+    /// columns than fit at full size gets narrower cells, down to `minimumCell`, then scrolls
+    /// inside its box.
+    static let pageWidth = 1140.0
+    static let minimumCell = 4.0
 
     /// SPEC 3.2's predicted frontier for a (tau_max, tau_b) cell and the dataset's longest
     /// dependency lag L: some injected errors reach it iff tau_max >= L + 1, all iff
@@ -90,10 +106,15 @@ extension HTMLReport {
         struct Cell { var value: Double?; var state: String }
         var cells: [[Cell]] = []
         var values: [Double] = []
+        // The rows of each (y, x) value, grouped once (a 6,000-run, 200-column map looked each
+        // cell's runs up among all rows).
+        let byY = Dictionary(grouping: rows) { r in y.flatMap { r[$0] } ?? "" }
         for yv in ys {
             var row: [Cell] = []
+            let inRow = y == nil ? rows : byY[yv] ?? []
+            let byX = Dictionary(grouping: inRow) { $0[x] ?? "" }
             for xv in xs {
-                let matching = rows.filter { (spans(yv) || $0[x] == xv) && (y == nil || $0[y!] == yv) }
+                let matching = spans(yv) ? inRow : byX[xv] ?? []
                 let done = matching.filter { $0.status == .done }.compactMap { Double($0[metric] ?? "") }.filter { $0.isFinite }
                 if !done.isEmpty {
                     let mean = (spans(yv) ? nil : settingMean(metric, x: (x, xv), y: y.map { ($0, yv) })) ?? done.reduce(0, +) / Double(done.count)
@@ -102,7 +123,7 @@ extension HTMLReport {
                     row.append(Cell(value: mean, state: bad > 0 ? "\(bad) diverged/failed" : ""))
                 } else if let s = matching.lazy.compactMap(\.status).first(where: \.isDivergedOrFailed) {
                     row.append(Cell(value: nil, state: s.word))
-                } else if experiment.skipped.contains(where: { $0.values[x] == xv && (y == nil || $0.values[y!] == yv) }) {
+                } else if experiment.skipped.contains(where: { $0.values[x] == xv && (y == nil || $0.values[y ?? ""] == yv) }) {
                     row.append(Cell(value: nil, state: "skipped"))
                 } else {
                     row.append(Cell(value: nil, state: "not run"))
@@ -113,14 +134,20 @@ extension HTMLReport {
         let range = colourRange(metric, values)
         let lo = range.lo, hi = range.hi
         func t(_ v: Double) -> Double { hi > lo ? (v - lo) / (hi - lo) : 0.5 }
-        let cw = 78.0, ch = 42.0, left = 96.0, top = 34.0
+        // Cells of 78 × 42 px with their values printed while the map fits the page; narrower
+        // (values in the tooltips only) past that, and the box scrolls past `minimumCell`.
+        let left = 96.0, top = 34.0
+        let cw = min(78, max(Self.minimumCell, ((Self.pageWidth - left - 200) / Double(max(xs.count, 1))).rounded(.down)))
+        let ch = ys.count > Self.manySettings ? max(14, (42 * Double(Self.manySettings) / Double(ys.count)).rounded(.down)) : 42.0
+        let printed = cw >= 56 && ch >= 24
+        let labelEvery = max(1, Int((48 / cw).rounded(.up)))
         let width = left + cw * Double(xs.count) + 200, height = top + ch * Double(ys.count) + 58
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\">"
         svg += "<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#f3f3f3\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#c8c8c8\" stroke-width=\"2\"/></pattern>"
         svg += "<linearGradient id=\"viridis\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">" + (0...8).map { "<stop offset=\"\(Double($0) / 8)\" stop-color=\"\(Viridis.color(Double($0) / 8))\"/>" }.joined() + "</linearGradient></defs>"
         for (j, yv) in ys.enumerated() {
             let cy = top + ch * Double(j)
-            if y != nil { svg += "<text x=\"\(left - 8)\" y=\"\(cy + ch / 2 + 4)\" text-anchor=\"end\" font-size=\"13\">\(Self.escape(yv))</text>" }
+            if y != nil, j % max(1, Int((16 / ch).rounded(.up))) == 0 { svg += "<text x=\"\(left - 8)\" y=\"\(cy + ch / 2 + 4)\" text-anchor=\"end\" font-size=\"13\">\(Self.escape(yv))</text>" }
             if spans(yv), let c = cells[j].first {
                 // One cell across the row: the algorithm takes no such setting.
                 let w = cw * Double(xs.count) - 2, note = "\(yv) takes no \(Self.short(x))"
@@ -140,11 +167,11 @@ extension HTMLReport {
                 if let v = c.value {
                     let tv = t(v)
                     svg += "<rect x=\"\(cx)\" y=\"\(cy)\" width=\"\(cw - 2)\" height=\"\(ch - 2)\" fill=\"\(Viridis.color(tv))\"><title>\(Self.escape("\(metric) = \(v)\(c.state.isEmpty ? "" : " (\(c.state))")"))</title></rect>"
-                    svg += "<text x=\"\(cx + cw / 2 - 1)\" y=\"\(cy + ch / 2 + 4)\" text-anchor=\"middle\" font-size=\"13\" fill=\"\(Viridis.wantsDarkText(tv) ? "#111" : "#fff")\">\(ChartScale.label(v))\(c.state.isEmpty ? "" : "*")</text>"
+                    if printed { svg += "<text x=\"\(cx + cw / 2 - 1)\" y=\"\(cy + ch / 2 + 4)\" text-anchor=\"middle\" font-size=\"13\" fill=\"\(Viridis.wantsDarkText(tv) ? "#111" : "#fff")\">\(ChartScale.label(v))\(c.state.isEmpty ? "" : "*")</text>" }
                 } else {
                     let fill = c.state == "skipped" || c.state == "not run" ? "url(#hatch)" : "#f6d5da"
-                    svg += "<rect x=\"\(cx)\" y=\"\(cy)\" width=\"\(cw - 2)\" height=\"\(ch - 2)\" fill=\"\(fill)\"/>"
-                    svg += "<text x=\"\(cx + cw / 2 - 1)\" y=\"\(cy + ch / 2 + 4)\" text-anchor=\"middle\" font-size=\"11.5\" fill=\"\(c.state == "skipped" || c.state == "not run" ? "#666" : "#b00020")\">\(Self.escape(c.state))</text>"
+                    svg += "<rect x=\"\(cx)\" y=\"\(cy)\" width=\"\(cw - 2)\" height=\"\(ch - 2)\" fill=\"\(fill)\"><title>\(Self.escape(c.state))</title></rect>"
+                    if printed { svg += "<text x=\"\(cx + cw / 2 - 1)\" y=\"\(cy + ch / 2 + 4)\" text-anchor=\"middle\" font-size=\"11.5\" fill=\"\(c.state == "skipped" || c.state == "not run" ? "#666" : "#b00020")\">\(Self.escape(c.state))</text>" }
                 }
             }
         }
@@ -171,7 +198,7 @@ extension HTMLReport {
                 }
             }
         }
-        for (i, xv) in xs.enumerated() {
+        for (i, xv) in xs.enumerated() where i % labelEvery == 0 {
             svg += "<text x=\"\(left + cw * Double(i) + cw / 2 - 1)\" y=\"\(top + ch * Double(ys.count) + 16)\" text-anchor=\"middle\" font-size=\"13\">\(xv.isEmpty ? "none" : Self.escape(xv))</text>"
         }
         svg += "<text x=\"\(left + cw * Double(xs.count) / 2)\" y=\"\(top + ch * Double(ys.count) + 40)\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"600\">\(Self.escape(Self.short(x)))</text>"
@@ -190,8 +217,8 @@ extension HTMLReport {
             ?? "<code>\(Self.escape(metric))</code> over <code>\(Self.escape(Self.short(x)))</code>"
         return """
             <h2>\(title)</h2>
-            <p class="note">Each cell: the value printed in it, the final value\(averaged.isEmpty ? "" : ", averaged over \(averaged.joined(separator: ", "))") over the done runs (summary-by-setting.csv's mean where the axes are the swept settings). Hatched: skipped (tau_b &gt; tau_max) or not run; red: every run diverged or failed; * some did.\(spansRows ? " A row across the columns: an algorithm that takes no \(Self.escape(Self.short(x))) (one run per setting whatever its value)." : "")\(frontier ? " Pink outline: the predicted frontier for the dataset's longest dependency lag \(experiment.lagRanges?.map(\.upperBound).max() ?? 0) (dashed: some injected errors reach it, tau_max ≥ L + 1; solid: all do, tau_max − tau_b ≥ L)." : "")</p>
-            <figure>\(svg)</figure>
+            <p class="note">Each cell: \(printed ? "the value printed in it" : "its colour (hover for the value)"), the final value\(averaged.isEmpty ? "" : ", averaged over \(averaged.joined(separator: ", "))") over the done runs (summary-by-setting.csv's mean where the axes are the swept settings). Hatched: skipped (tau_b &gt; tau_max) or not run; red: every run diverged or failed; * some did.\(spansRows ? " A row across the columns: an algorithm that takes no \(Self.escape(Self.short(x))) (one run per setting whatever its value)." : "")\(frontier ? " Pink outline: the predicted frontier for the dataset's longest dependency lag \(experiment.lagRanges?.map(\.upperBound).max() ?? 0) (dashed: some injected errors reach it, tau_max ≥ L + 1; solid: all do, tau_max − tau_b ≥ L)." : "")</p>
+            <div class="tablewrap"><figure>\(svg)</figure></div>
 
             """
     }

@@ -20,6 +20,7 @@ extension HTMLReport {
 
             """
         body += learningCurves()
+        body += sweepCharts()
         body += costChart()
         body += adaptiveWindowChart()
         body += gradCosChart()
@@ -46,7 +47,8 @@ extension HTMLReport {
             .charts { display: flex; flex-wrap: wrap; gap: 16px; } figure { margin: 0; } figcaption { font-size: 13px; color: #333; }
             .legend { display: flex; flex-direction: column; gap: 3px; font-size: 13px; margin: 6px 0; }
             .legend-row { display: flex; flex-wrap: wrap; align-items: center; gap: 2px 14px; } .legend-row b { min-width: 96px; } .legend span { white-space: nowrap; }
-            .legend svg { vertical-align: middle; margin-right: 4px; }
+            .legend svg { vertical-align: middle; margin-right: 4px; } .legend svg.colourbar { margin-right: 14px; }
+            h3 { font-size: 15px; margin: 14px 0 6px; } svg { max-width: 100%; height: auto; }
             .swatch { display: inline-block; width: 18px; height: 3px; vertical-align: middle; margin-right: 5px; }
             svg text { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
             table { border-collapse: collapse; font-size: 12.5px; } th, td { border: 1px solid #ddd; padding: 3px 6px; text-align: right; white-space: nowrap; }

@@ -11,8 +11,11 @@ public struct HTMLReport {
         public var y: String?
         public var metric: String?
         public var group: String?
-        public init(x: String? = nil, y: String? = nil, metric: String? = nil, group: String? = nil) {
-            self.x = x; self.y = y; self.metric = metric; self.group = group
+        /// `--highlight KEY=VALUE` (repeatable): the settings with that value are drawn with their
+        /// seed band when there are too many settings for every band (`manySettings`).
+        public var highlight: [String]
+        public init(x: String? = nil, y: String? = nil, metric: String? = nil, group: String? = nil, highlight: [String] = []) {
+            self.x = x; self.y = y; self.metric = metric; self.group = group; self.highlight = highlight
         }
     }
 
@@ -50,11 +53,8 @@ public struct HTMLReport {
         header = summary.header
         rows = summary.rows.map { SummaryRow(fields: $0, table: summary) }
         let metric = MetricKind.allCases.first { $0.columnName == experiment.metric } ?? .none
-        for r in rows {
-            guard let run = ResultsStore.readRunFolder("\(dir)/runs/\(r.run)", metric: metric, diagnostics: true) else { continue }
-            curves[r.run] = run.records
-            credit[r.run] = run.creditRows
-        }
+        // credit.csv exists with gradient diagnostics (summary.csv then has credit_horizon).
+        (curves, credit) = Self.readCurves(rows.map(\.run), in: dir, metric: metric, credit: header.contains("credit_horizon"))
     }
 
     /// The swept key a name stands for: the dotted path itself or its short name.
@@ -76,6 +76,7 @@ public struct HTMLReport {
             errors.append(Self.unknown(option, value, among: keys, suggesting: names, what: "a swept key", listName: "swept",
                                        whenNone: "the experiment sweeps nothing: there is no swept key to use"))
         }
+        errors += highlightErrors()
         if let m = options.metric, !header.contains(m) {
             errors.append(Self.unknown("--metric", m, among: header, suggesting: header, what: "a column of summary.csv",
                                        listName: "columns", whenNone: "\(dir)/summary.csv has no columns yet"))
@@ -108,9 +109,22 @@ public struct HTMLReport {
 
     // MARK: Helpers
 
+    /// `s` with `& < > "` as entities. Most text has none of them and is returned as is (a
+    /// 6,000-run report escapes a few hundred thousand fields).
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        guard s.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 }) else { return s }
+        var out = ""
+        out.reserveCapacity(s.utf8.count + 16)
+        for c in s.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
     }
 
     /// Display names in the seed's notation: `training.tau_max` → `tau_max`.
@@ -144,6 +158,8 @@ public struct HTMLReport {
         var label: String
         var group: String
         var runs: [String]
+        /// Its first run's row (its settings' values).
+        var row: SummaryRow?
     }
 
     func series() -> (groupKey: String?, list: [Series]) {
@@ -154,7 +170,7 @@ public struct HTMLReport {
             let id = r.run
             let label = Self.settingLabel(settingKeys) { r[$0] }
             let group = groupKey.flatMap { r[$0] } ?? ""
-            if byLabel[label] == nil { order.append(label); byLabel[label] = Series(label: label.isEmpty ? "all runs" : label, group: group, runs: []) }
+            if byLabel[label] == nil { order.append(label); byLabel[label] = Series(label: label.isEmpty ? "all runs" : label, group: group, runs: [], row: r) }
             byLabel[label]!.runs.append(id)
         }
         return (groupKey, order.map { byLabel[$0]! })
@@ -209,7 +225,7 @@ public struct HTMLReport {
                 guard let st = styles[s.label] else { continue }
                 var text = s.label
                 if groupKey != nil, !others.isEmpty {
-                    text = Self.settingLabel(others) { k in rows.first { $0.run == s.runs.first }?[k] }
+                    text = Self.settingLabel(others) { k in s.row?[k] }
                 } else if groupKey != nil {
                     text = ""
                 }
@@ -233,10 +249,27 @@ public struct HTMLReport {
         [("baseline", sharedValue("baseline_loss")), ("floor", sharedValue("floor_loss"))].compactMap { r in r.1.map { (r.0, $0) } }
     }
 
+    /// Points a learning curve keeps at most: longer runs are sampled at evenly spaced epochs
+    /// (the first and the last kept), so that the page's size does not grow with the epochs.
+    static let curvePoints = 120
+
+    /// At most `limit` of `sorted`, evenly spaced, the first and the last kept.
+    static func sampled<T>(_ sorted: [T], limit: Int) -> [T] {
+        guard sorted.count > limit, limit >= 2 else { return sorted }
+        let step = Double(sorted.count - 1) / Double(limit - 1)
+        var out: [T] = [], last = -1
+        for i in 0..<limit {
+            let k = min(sorted.count - 1, Int((Double(i) * step).rounded()))
+            if k != last { out.append(sorted[k]); last = k }
+        }
+        return out
+    }
+
     func learningCurves() -> String {
         let (groupKey, list) = series()
         guard !list.isEmpty else { return "<h2>Learning curves</h2><p>No finished runs yet.</p>" }
-        let styles = lineStyles(list, groupKey: groupKey)
+        let style = curveStyle(list, groupKey: groupKey)
+        let styles = style.styles
         func chart(_ title: String, references: [(label: String, value: Double)] = [], _ pick: (EpochRecord) -> Double?) -> String? {
             var lines: [(label: String, color: String, dash: String, points: [(Double, Double, Double, Double)])] = []
             var all: [Double] = [], epochs: [Double] = []
@@ -244,7 +277,7 @@ public struct HTMLReport {
                 var byEpoch: [Double: [Double]] = [:]
                 for run in s.runs { for p in curves[run] ?? [] { if let v = pick(p) { byEpoch[Double(p.epoch), default: []].append(v) } } }
                 var pts: [(Double, Double, Double, Double)] = []
-                for e in byEpoch.keys.sorted() {
+                for e in Self.sampled(byEpoch.keys.sorted(), limit: Self.curvePoints) {
                     let v = byEpoch[e]!.filter { $0.isFinite }
                     guard !v.isEmpty else { continue }
                     pts.append((e, v.reduce(0, +) / Double(v.count), v.min()!, v.max()!))
@@ -255,20 +288,23 @@ public struct HTMLReport {
                 lines.append((s.label, st.color, st.dash, pts))
             }
             guard !all.isEmpty else { return nil }
-            return LineChart(title: title, xLabel: "epoch", yLabel: title, series: lines, yValues: all, xValues: epochs,
-                             references: references).svg()
+            var chart = LineChart(title: title, xLabel: "epoch", yLabel: title, series: lines, yValues: all, xValues: epochs,
+                                  references: references)
+            chart.highlighted = style.highlighted
+            return chart.svg()
         }
         let refs = lossReferences
         var figures = [chart("train_loss", references: refs) { $0.trainLoss }, chart("val_loss", references: refs) { $0.valLoss }]
         if !experiment.metric.isEmpty { figures.append(chart(experiment.metric) { $0.metric }) }
         let gradCos = chart("grad_cos") { $0.gradCos }
         figures.append(gradCos)
-        let seeds = seedKeys.isEmpty ? "" : " Lines are the mean over seeds (<code>\(seedKeys.map(Self.short).joined(separator: ", "))</code>); the band spans their minimum to maximum."
+        let seeds = seedKeys.isEmpty ? "" : " Lines are the mean over seeds (<code>\(seedKeys.map(Self.short).joined(separator: ", "))</code>); the band spans their minimum to maximum"
+            + (style.highlighted == nil ? "." : ", drawn for the highlighted settings only (\(list.count) settings: one thin line each).")
         let refNote = refs.isEmpty ? "" : " Dashed pink: the task's " + refs.map { "\($0.label) \(ChartScale.label($0.value))" }.joined(separator: " and ") + " (summary.csv's baseline_loss, floor_loss)."
         return """
             <h2>Learning curves</h2>
-            <p class="note">Per epoch (epoch 0: the initial weights)\(groupKey.map { ", coloured by <code>\(Self.escape(Self.short($0)))</code>" } ?? "").\(seeds)\(refNote)\(gradCos != nil ? " <code>grad_cos</code>: the cosine between each sampled update's truncated gradient and the untruncated one (1: truncation changes nothing)." : "")</p>
-            \(legend(list, groupKey: groupKey, styles: styles))
+            <p class="note">Per epoch (epoch 0: the initial weights)\(style.colourKey.map { ", coloured by <code>\(Self.escape(Self.short($0)))</code>" } ?? "").\(seeds)\(refNote)\(gradCos != nil ? " <code>grad_cos</code>: the cosine between each sampled update's truncated gradient and the untruncated one (1: truncation changes nothing)." : "")</p>
+            \(style.legend)
             <div class="charts">
             \(figures.compactMap { $0 }.map { "<figure>\($0)</figure>" }.joined(separator: "\n"))
             </div>
@@ -287,16 +323,48 @@ public struct HTMLReport {
         return first.filter(header.contains) + header.filter { !first.contains($0) }
     }
 
+    /// Runs the table shows in full; a larger experiment's table shows its `tableExtremes` best and
+    /// worst runs and its first diverged or failed ones, and links summary.csv for the rest.
+    static let fullTableRuns = 200
+    static let tableExtremes = 25
+
     func table() -> String {
         guard !header.isEmpty else { return "" }
-        var out = "<h2>Runs</h2><p class=\"note\">Results first, then the swept settings and the rest of summary.csv. Click a column to sort. Each run links to its folder's files.</p><div class=\"tablewrap\"><table class=\"sortable\"><thead><tr>"
         let columns = Self.tableOrder(header, sweptKeys: experiment.sweptKeys)
+        let summaryLink = "<a href=\"summary.csv\">summary.csv</a>"
+        guard rows.count > Self.fullTableRuns else {
+            return "<h2>Runs</h2><p class=\"note\">Results first, then the swept settings and the rest of \(summaryLink). Click a column to sort. Each run links to its folder's files.</p>"
+                + runTable(rows, columns: columns)
+        }
+        let metric = metricColumn, n = Self.tableExtremes
+        let ranked = rows.compactMap { r -> (SummaryRow, Double)? in
+            guard r.status == .done, let v = r[metric].flatMap(Double.init), v.isFinite else { return nil }
+            return (r, v)
+        }.sorted { Self.lowerIsBetter(metric) ? $0.1 < $1.1 : $0.1 > $1.1 }.map(\.0)
+        let bad = rows.filter { $0.status != .done }
+        var out = "<h2>Runs</h2><p class=\"note\">\(rows.count) runs: the \(min(n, ranked.count)) best and the \(min(n, max(0, ranked.count - n))) worst by <code>\(Self.escape(metric))</code>"
+        out += bad.isEmpty ? "" : " and the first \(min(n, bad.count)) of the \(bad.count) not done"
+        out += ". Every run, with every column, is in \(summaryLink) (the settings' statistics in <a href=\"summary-by-setting.csv\">summary-by-setting.csv</a>). Click a column to sort; each run links to its folder's files.</p>"
+        out += "<h3>Best \(min(n, ranked.count))</h3>" + runTable(Array(ranked.prefix(n)), columns: columns)
+        if ranked.count > n { out += "<h3>Worst \(min(n, ranked.count - n))</h3>" + runTable(Array(ranked.suffix(min(n, ranked.count - n)).reversed()), columns: columns) }
+        if !bad.isEmpty { out += "<h3>Not done (first \(min(n, bad.count)) of \(bad.count))</h3>" + runTable(Array(bad.prefix(n)), columns: columns) }
+        return out
+    }
+
+    /// Whether a smaller value of `metric` is the better one (a loss, bits per character), not
+    /// (an accuracy, a cosine with the true gradient).
+    static func lowerIsBetter(_ metric: String) -> Bool {
+        !(metric.contains("accuracy") || metric.hasSuffix("grad_cos") || metric.hasSuffix("steps_per_s"))
+    }
+
+    func runTable(_ shown: [SummaryRow], columns: [String]) -> String {
+        var out = "<div class=\"tablewrap\"><table class=\"sortable\"><thead><tr>"
         out += columns.map { "<th>\(Self.escape($0))</th>" }.joined() + "<th>files</th></tr></thead><tbody>"
-        for r in rows {
+        for r in shown {
             out += "<tr class=\"\(Self.escape(r.status?.word ?? ""))\">"
             for h in columns {
                 let v = r[h] ?? ""
-                let shown = Double(v).map { v.count > 9 ? ChartScale.label($0) : v } ?? v
+                let shown = v.count > 9 ? Double(v).map { ChartScale.label($0) } ?? v : v
                 out += "<td data-v=\"\(Self.escape(v))\">\(Self.escape(shown))</td>"
             }
             let id = r.run
