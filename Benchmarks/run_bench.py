@@ -50,7 +50,10 @@ final loss is within 1e-4 (relative) of rnn-exp's — that they all did the same
   - per-run overhead: trivial runs (start-up, config, writing results, summaries) in one
     process, at 150, 3,000 and 10,000 runs (the cost per run must not grow with the sweep);
   - peak RSS of the large workload next to its model-bound memory;
-  - peak RSS of a 200-run sweep against a 10-run one (memory bounded by model and window).
+  - peak RSS of a 200-run sweep against a 10-run one (memory bounded by model and window);
+  - the report at scale (report_bench.py): `rnn-exp report` on a 6,000-run count-ones sweep
+    (30 seeds x 200 learning rates) at 1 and at 30 epochs per run, its time and report.html's
+    size (targets < 1.5 s, < 1.5 MB; quick: 600 runs).
 Numbers go to Benchmarks/results/latest.json (latest-quick.json with --quick, latest-only.json
 with --only). Only ratios from one run count.
 
@@ -624,6 +627,10 @@ def main():
                          "--set", "sweep.training.seed=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"])
     results["sweep_memory_mb"] = {"runs": n, f"runs_{n}": rss_many, "runs_10": rss10}
     print(f"peak RSS of a sweep: 10 runs {rss10:.1f} MB, {n} runs {rss_many:.1f} MB")
+
+    # The report at scale (issue 34): time and size of `rnn-exp report` at 6,000 runs.
+    import report_bench
+    results["report_at_scale"] = report_bench.run(RNN_EXP, quick=a.quick, reps=1 if a.quick else 3)
 
     finish(a, results, tmp, ok)
 
