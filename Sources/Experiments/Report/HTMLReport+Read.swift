@@ -40,6 +40,7 @@ extension HTMLReport {
         let val = index["val_loss"], metricColumn = metric.columnName.flatMap { index[$0] }, norm = index["grad_norm"]
         let speed = index["sample_steps_per_s"], cos = index["grad_cos"], bias = index["grad_rel_bias"]
         let meanWindow = index["mean_window"], maxWindow = index["max_window"]
+        let chosen = index["chosen_tau_max"], rho = index["rho"], estimate = index["estimate_s"]
         return table.rows.compactMap { f in
             func real(_ i: Int?) -> Double? { i.flatMap { $0 < f.count && !f[$0].isEmpty ? Double(f[$0]) : nil } }
             guard let e = epoch.flatMap({ $0 < f.count ? Int(f[$0]) : nil }), let u = updates.flatMap({ $0 < f.count ? Int(f[$0]) : nil }),
@@ -48,6 +49,9 @@ extension HTMLReport {
                                      wallSeconds: w, sampleStepsPerSecond: real(speed), gradCos: real(cos), gradRelBias: real(bias))
             record.meanWindow = real(meanWindow)
             record.longestWindow = real(maxWindow)
+            record.chosenTauMax = real(chosen)
+            record.rho = real(rho)
+            record.estimateSeconds = real(estimate)
             return record
         }
     }

@@ -238,16 +238,19 @@ extension OnlineGradient {
         /// Per recurrent layer `l ≤ L` (nil otherwise): `u` of every lane, `(B, C_l)`,
         /// `C_l = I + U + 1` (the columns of `[W_s | W_t | b]`; indrnn as rnn, `w_t` the diagonal).
         let u: [UnsafeMutablePointer<Scalar>?]
-        /// `A` of every lane, `(B, U, U)` row-major.
+        /// All lanes' `A` side by side, `(U, B_cap · U)` row-major: lane `t`'s `A[k, j]` at
+        /// `k · ld + t · U + j`, `ld = laneCapacity · U`, so that `TW · [A_1 … A_B]` is one product.
         let a: [UnsafeMutablePointer<Scalar>?]
         /// `C_l` per layer (0 where not carried).
         let columns: [Int]
-        /// (max U²) one lane's `H A` (`H = D TW`).
+        /// (max U, B_cap · max U) all lanes' `H A`, laid out as `a`.
         let product: UnsafeMutablePointer<Scalar>
         /// (max C) one lane's `â = [x; h_{n-1}; 1]`.
         let row: UnsafeMutablePointer<Scalar>
-        /// (max U) one lane's `Aᵀ q`.
+        /// (B, max U) every lane's `Aᵀ q` (0 for lanes without a target).
         let projected: UnsafeMutablePointer<Scalar>
+        /// (max U, max C) the layer's gradient rows `Σ_lanes (Aᵀq) uᵀ`.
+        let gradientRows: UnsafeMutablePointer<Scalar>
         /// (2 · recurrent layers) one lane's signs `c1, c2` per layer, bottom-up.
         let signs: UnsafeMutablePointer<Scalar>
 
@@ -269,11 +272,13 @@ extension OnlineGradient {
                 }
             }
             self.u = u; self.a = a; self.columns = columns
-            product = arena.zeros(enabled ? maxSquare : 0)
+            product = arena.zeros(enabled ? b * maxSquare : 0)
             row = arena.zeros(enabled ? maxColumns : 0)
-            projected = arena.zeros(enabled ? maxUnits : 0)
+            projected = arena.zeros(enabled ? b * maxUnits : 0)
+            gradientRows = arena.zeros(enabled ? maxUnits * maxColumns : 0)
             signs = arena.zeros(enabled ? 2 * recurrent : 0)
         }
+    }
     }
 
     /// uoro's pair and scratch (`OnlineGradient+UORO`); empty for the other algorithms.

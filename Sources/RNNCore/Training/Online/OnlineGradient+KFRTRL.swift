@@ -20,58 +20,74 @@
 /// snap1 and rflo (`perLayerErrors`); dense layers get their exact same-step gradient.
 ///
 /// Cost per step and lane: `U³` for `H A` (rnn; indrnn `U²`), `≈ 3P` for the factors' update and
-/// the gradient; memory `C + U²` per lane and layer.
+/// the gradient; memory `C + U²` per lane and layer. How it runs: all lanes' `A` sit side by side,
+/// so `TW · [A_1 … A_B]` is one GEMM per layer and step, and the gradient of all lanes one GEMM
+/// `[Aᵀq]ᵀ [u]` (`U × B × C`); the per-lane work (the row scaling, the norms, the factors' update)
+/// is what remains.
 extension OnlineGradient {
     func kroneckerAdvance(_ w: UnsafePointer<Scalar>, _ n: Int) {
         var recurrentLayers = 0
         for sh in shapes where sh.isRecurrent { recurrentLayers += 1 }
+        var targets = false
         for lane in 0..<lanes {
             if readout.hasTarget[lane] {
                 perLayerErrors(w, lane)
+                targets = true
             } else {
                 (perLayer.errors + lane * stackedStateSize).update(repeating: 0, count: stackedStateSize)
             }
         }
-        for lane in 0..<lanes where layers.active[lane] {
-            OnlineNoise.fill(kf.signs, count: 2 * recurrentLayers, seed: noiseSeed, epoch: epoch, batch: batchIndex,
-                             lane: lane, step: n)
-            var r = 0
-            for l in shapes.indices where kf.u[l] != nil {
+        var r = 0
+        for l in shapes.indices where kf.u[l] != nil {
+            kroneckerProduct(l, w)
+            for lane in 0..<lanes where layers.active[lane] {
+                OnlineNoise.fill(kf.signs, count: 2 * recurrentLayers, seed: noiseSeed, epoch: epoch, batch: batchIndex,
+                                 lane: lane, step: n)
                 kroneckerStep(l, lane, w, c1: kf.signs[2 * r], c2: kf.signs[2 * r + 1])
-                if readout.hasTarget[lane] { kroneckerGradient(l, lane) }
-                r += 1
             }
+            if targets { kroneckerGradient(l) }
+            r += 1
         }
     }
 
-    /// One lane's `u`, `A` of layer `l` one step on.
+    /// `TW · [A_1 … A_B]` of layer `l` for every lane at once into `kf.product` (one GEMM of
+    /// `U × U × B·U`; indrnn: `w_t ⊙` each row), before the rows are scaled by each lane's `σ'`.
+    func kroneckerProduct(_ l: Int, _ w: UnsafePointer<Scalar>) {
+        let sh = shapes[l]
+        guard let aAll = kf.a[l] else { return }
+        let u = sh.units, ld = laneCapacity * u
+        if sh.isDiagonal {
+            let wt = w + sh.tw
+            for k in 0..<u {
+                let src = aAll + k * ld, dst = kf.product + k * ld, s = wt[k]
+                for j in 0..<(lanes * u) { dst[j] = s * src[j] }
+            }
+        } else {
+            Scalar.gemm(transA: false, transB: false, m: u, n: lanes * u, k: u, alpha: 1, a: w + sh.tw, lda: u,
+                        b: UnsafePointer(aAll), ldb: ld, beta: 0, c: kf.product, ldc: ld)
+        }
+    }
+
+    /// One lane's `u`, `A` of layer `l` one step on, from `TW A` in `kf.product`.
     func kroneckerStep(_ l: Int, _ lane: Int, _ w: UnsafePointer<Scalar>, c1: Scalar, c2: Scalar) {
         let sh = shapes[l]
         guard let uAll = kf.u[l], let aAll = kf.a[l] else { return }
-        let u = sh.units, i = sh.inputs, C = kf.columns[l]
-        let uv = uAll + lane * C, A = aAll + lane * u * u
+        let u = sh.units, i = sh.inputs, C = kf.columns[l], ld = laneCapacity * u
+        let uv = uAll + lane * C, A = aAll + lane * u
         let d = layers.ds[l] + lane * u
-        let ha = kf.product, ahat = kf.row
+        let ha = kf.product + lane * u, ahat = kf.row
         // â = [x; h_{n-1}; 1]
         ahat.update(from: layerInput(l) + lane * i, count: i)
         (ahat + i).update(from: layers.hPrev[l] + lane * u, count: u)
         ahat[i + u] = 1
-        // H A = diag(σ') TW A (rnn: one GEMM, then the rows scaled), diag(σ' ⊙ w_t) A (indrnn).
-        if sh.isDiagonal {
-            let wt = w + sh.tw
-            for k in 0..<u {
-                let s = d[k] * wt[k], src = A + k * u, dst = ha + k * u
-                for j in 0..<u { dst[j] = s * src[j] }
-            }
-        } else {
-            Scalar.gemm(transA: false, transB: false, m: u, n: u, k: u, alpha: 1, a: w + sh.tw, lda: u,
-                        b: UnsafePointer(A), ldb: u, beta: 0, c: ha, ldc: u)
-            for k in 0..<u {
-                let s = d[k], row = ha + k * u
-                for j in 0..<u { row[j] *= s }
-            }
+        // H A = diag(σ') (TW A), and |H A|_F.
+        var squares = 0.0
+        for k in 0..<u {
+            let s = d[k], row = ha + k * ld
+            for j in 0..<u { row[j] *= s }
+            squares += Self.sumOfSquares(row, u)
         }
-        let nHA = Self.sumOfSquares(ha, u * u).squareRoot(), nU = Self.sumOfSquares(uv, C).squareRoot()
+        let nHA = squares.squareRoot(), nU = Self.sumOfSquares(uv, C).squareRoot()
         let nD = Self.sumOfSquares(d, u).squareRoot(), nHat = Self.sumOfSquares(ahat, C).squareRoot()
         let p1 = nHA > 0 && nU > 0 ? (nHA / nU).squareRoot() : 1
         let p2 = nD > 0 && nHat > 0 ? (nD / nHat).squareRoot() : 1
@@ -79,39 +95,41 @@ extension OnlineGradient {
         for j in 0..<C { uv[j] = su * uv[j] + sh2 * ahat[j] }
         let sa = c1 * Scalar(1 / p1), sd = c2 * Scalar(1 / p2)
         for k in 0..<u {
-            let dst = A + k * u, src = ha + k * u
+            let dst = A + k * ld, src = ha + k * ld
             for j in 0..<u { dst[j] = sa * src[j] }
             dst[k] += sd * d[k]
         }
     }
 
-    /// `ΔWc^l += (Aᵀ q^l) uᵀ` for one lane at a target step.
-    func kroneckerGradient(_ l: Int, _ lane: Int) {
+    /// `ΔWc^l += Σ_lanes (A_tᵀ q_t) u_tᵀ` at a target step: every lane's `Aᵀ q` (0 without a
+    /// target), then one product `Vᵀ [u_1 … u_B]` (`U × C`) added block by block.
+    func kroneckerGradient(_ l: Int) {
         let sh = shapes[l]
         guard let uAll = kf.u[l], let aAll = kf.a[l] else { return }
-        let u = sh.units, i = sh.inputs, C = kf.columns[l]
-        let uv = uAll + lane * C, A = aAll + lane * u * u
-        let q = perLayer.errors + lane * stackedStateSize + stateOffset[l]
+        let u = sh.units, i = sh.inputs, C = kf.columns[l], ld = laneCapacity * u
         let v = kf.projected
-        v.update(repeating: 0, count: u)
-        for k in 0..<u {
-            let qk = q[k]
-            if qk == 0 { continue }
-            let row = A + k * u
-            for j in 0..<u { v[j] += qk * row[j] }
-        }
-        let acc = backward.accumulator
-        for k in 0..<u {
-            let vk = v[k]
-            let ws = acc + sh.sw + k * i
-            for j in 0..<i { ws[j] += vk * uv[j] }
-            if sh.isDiagonal {
-                acc[sh.tw + k] += vk * uv[i + k]
-            } else {
-                let wt = acc + sh.tw + k * u
-                for j in 0..<u { wt[j] += vk * uv[i + j] }
+        for lane in 0..<lanes {
+            let vl = v + lane * u
+            vl.update(repeating: 0, count: u)
+            guard readout.hasTarget[lane] else { continue }
+            let q = perLayer.errors + lane * stackedStateSize + stateOffset[l]
+            for k in 0..<u {
+                let qk = q[k]
+                if qk == 0 { continue }
+                let row = aAll + k * ld + lane * u
+                for j in 0..<u { vl[j] += qk * row[j] }
             }
-            acc[sh.b + k] += vk * uv[i + u]
         }
+        let g = kf.gradientRows
+        Scalar.gemm(transA: true, transB: false, m: u, n: C, k: lanes, alpha: 1, a: UnsafePointer(v), lda: u,
+                    b: UnsafePointer(uAll), ldb: C, beta: 0, c: g, ldc: C)
+        let acc = backward.accumulator, one = UnsafePointer(backward.one)
+        OnlineRows.axpy(rows: u, n: i, acc + sh.sw, ldd: i, s: one, ss: 0, src: g, lds: C)
+        if sh.isDiagonal {
+            for k in 0..<u { acc[sh.tw + k] += g[k * C + i + k] }
+        } else {
+            OnlineRows.axpy(rows: u, n: u, acc + sh.tw, ldd: u, s: one, ss: 0, src: g + i, lds: C)
+        }
+        OnlineRows.axpy(rows: u, n: 1, acc + sh.b, ldd: 1, s: one, ss: 0, src: g + i + u, lds: C)
     }
 }

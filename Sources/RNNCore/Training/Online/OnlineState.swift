@@ -79,7 +79,9 @@ extension OnlineGradient {
         case .kfRTRL:
             return shapes.indices.flatMap { l -> [(UnsafeMutablePointer<Scalar>, Int)] in
                 guard let u = kf.u[l], let a = kf.a[l] else { return [] }
-                return [(u, lanes * kf.columns[l]), (a, lanes * shapes[l].units * shapes[l].units)]
+                // A lane by lane, row by row (in memory the lanes' A sit side by side).
+                let n = shapes[l].units, ld = laneCapacity * n
+                return [(u, lanes * kf.columns[l])] + (0..<(lanes * n)).map { (a + ($0 % n) * ld + ($0 / n) * n, n) }
             }
         }
     }
