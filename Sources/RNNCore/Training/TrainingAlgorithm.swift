@@ -11,8 +11,10 @@
 /// - `UpdateEvent` (what each update did, diagnostics of sampled updates included) and
 ///   `BatchResult` (what a batch did);
 /// - the checkpoint state `TrainerState`: parameters and optimizer state. Algorithms start every
-///   batch from the zero state (a stream epoch is one batch), so an online algorithm's influence
-///   `∂h_n/∂W` needs no saving: checkpoints fall between batches.
+///   batch from the zero state (a stream epoch is one batch); inside a batch they pause at update
+///   boundaries when asked and hand back what they carry (`BatchProgress`: stored activations,
+///   an online algorithm's state and influence `∂h_n/∂W`, the batch's sums so far), from which
+///   the batch goes on bit-identically, so checkpoints also fall inside a batch.
 ///
 /// Algorithms differ only in how `g` is formed: BPTT stores `h` back to `a = max(s, n - tau_max
 /// + 1)` and runs the backward recursion; an online algorithm carries an influence forward step
@@ -25,10 +27,18 @@ public protocol TrainingAlgorithm<Scalar>: AnyObject {
     /// Trains on one batch (sequence datasets) or one epoch's lanes (stream datasets), from the
     /// zero state; `observer` sees every update, before the step changes `W`.
     func train(_ batch: SequenceBatch<Scalar>, observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult
-    /// `train(_:observer:)` for the batch at `position` of the run: algorithms whose randomness
-    /// is a pure function of where a batch sits (UORO's noise) read it; the others ignore it.
-    func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition,
-               observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult
+    /// Trains the batch at `position` of the run (algorithms whose randomness is a pure function
+    /// of where a batch sits, UORO's noise and random truncation's points, read it), from the zero
+    /// state or, with `progress`, from where an earlier call paused it. After every update but the
+    /// batch's last (and inside long online windows) it asks `pause` — which must be cheap, an
+    /// atomic flag read — and when that answers true returns `.paused` with the carried state.
+    /// Progress that does not fit the batch (`problem(resuming:in:at:)`) ends the batch at once
+    /// with `divergence` set, changing nothing.
+    func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition, resuming progress: BatchProgress?,
+               pause: () -> Bool, observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchEnd
+    /// Why `progress` (from a pause of the batch at `position`, perhaps read back from a file)
+    /// cannot continue `batch`, or nil.
+    func problem(resuming progress: BatchProgress, in batch: SequenceBatch<Scalar>, at position: BatchPosition) -> String?
     /// The checkpoint state (default: the network's, parameters and optimizer state).
     func exportState() -> TrainerState
     /// Continues from a checkpoint state; false (nothing changed) when it does not fit.
@@ -75,10 +85,13 @@ public struct BatchPosition: Sendable, Equatable {
 }
 
 extension TrainingAlgorithm {
-    /// Algorithms that draw nothing at random train the same batch the same way wherever it sits.
+    /// The whole batch at `position`, from the zero state, without pausing.
     public func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition,
                       observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult {
-        train(batch, observer: observer)
+        switch train(batch, at: position, resuming: nil, pause: { false }, observer: observer) {
+        case .finished(let result): return result
+        case .paused(let progress): return progress.result  // never: `pause` never answers true
+        }
     }
 }
 

@@ -117,69 +117,111 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
 
     /// Trains on one batch (sequence datasets) or one epoch's lanes (stream datasets), starting
     /// from the zero state. `observer` sees every update that happens.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
     public func train(_ batch: SequenceBatch<Scalar>, observer: ((UpdateEvent<Scalar>) -> Void)? = nil) -> BatchResult {
-        if let random = truncation.random {  // a batch with no position: the first of epoch 0
-            return trainRandomWindows(batch, at: BatchPosition(epoch: 0, index: 0), random, observer: observer)
-        }
-        if let adaptive = truncation.adaptive {  // a batch with no position: estimated when nothing is chosen yet
-            if adaptiveChoice == nil { chooseAdaptiveWindow(batch, adaptive) }
-            return trainWindows(batch, adaptive.truncation(k: adaptiveChoice?.k ?? adaptive.maxLag), observer: observer)
-        }
-        return trainWindows(batch, truncation, observer: observer)
+        train(batch, at: BatchPosition(epoch: 0, index: 0), observer: observer)  // random windows: the first batch of epoch 0
     }
 
-    /// BPTT(tau_b, tau_max) of `truncation`'s fixed window on one batch.
+    /// `train(_:observer:)` for the batch at `position` (random truncation draws its update
+    /// points from it, `RandomTruncation`; adaptive truncation re-chooses its window at the first
+    /// batch of an estimating epoch; fixed windows do not depend on it), from the zero state
+    /// or from `progress` (a pause of this batch: `problem(resuming:in:)` must be nil), asking
+    /// `pause` after every update but the last whether to stop there: then it returns the
+    /// progress, the activations later windows reach back into included (`BatchProgress`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    func trainWindows(_ batch: SequenceBatch<Scalar>, _ truncation: Truncation,
-                      observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult {
-        var result = BatchResult()
-        guard batch.steps > 0, batch.lanes > 0 else { return result }
-        let (tauB, tauMax) = truncation.resolved(steps: batch.steps)
-        // h keeps steps n - keep ... n of the update in flight (keep = tau_max, or the reference
-        // horizon when diagnostics are on); the keep - tau_b extra slots amortise the shift to
-        // about one (B, U) copy per step (none extra when tau_b = keep).
-        let keep = historySteps(steps: batch.steps, tauMax: tauMax)
-        network.prepare(lanes: batch.lanes, slots: min(batch.steps, max(2 * keep - tauB, keep)) + 1,
-                        chunkRows: min(batch.steps, tauB))
-        prepareWindow(lanes: batch.lanes, rows: min(batch.steps, keep))
-        prepareDiagnostics(lanes: batch.lanes, steps: batch.steps)
-        let points = UpdateGrid.updateSteps(length: batch.steps, truncation: truncation)
-        batch.withView { view in
-            runUpdates(view, at: points, keep: keep, windowStart: { _, n in max(1, n - tauMax + 1) },
-                       diagnosticsTauMax: { _, _ in tauMax }, normaliser: nil, crossing: 1, observer: observer, result: &result)
-        }
-        return result
-    }
-
-    /// `train(_:observer:)` for the batch at `position`: random truncation draws its update
-    /// points from it (`RandomTruncation`); adaptive truncation measures and re-chooses its window
-    /// on the first batch of every `every`-th epoch (and whenever none is chosen yet); fixed
-    /// windows do not depend on it.
-    public func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition,
-                      observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult {
-        if let random = truncation.random {
-            return trainRandomWindows(batch, at: position, random, observer: observer)
-        }
-        if let adaptive = truncation.adaptive, adaptiveChoice == nil
-            || (position.index == 0 && adaptive.estimates(atEpoch: position.epoch)) {
+    public func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition, resuming progress: BatchProgress?,
+                      pause: () -> Bool, observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchEnd {
+        guard batch.steps > 0, batch.lanes > 0 else { return .finished(BatchResult()) }
+        // Adaptive truncation measures and re-chooses its window on the first batch of every
+        // `every`-th epoch (and whenever none is chosen yet); a resumed batch keeps the window it
+        // started with (restored with the state).
+        if progress == nil, let adaptive = truncation.adaptive,
+           adaptiveChoice == nil || (position.index == 0 && adaptive.estimates(atEpoch: position.epoch)) {
             chooseAdaptiveWindow(batch, adaptive)
         }
-        return train(batch, observer: observer)
+        let s = schedule(batch, at: position)
+        if let progress, let problem = problem(resuming: progress, in: batch, schedule: s) {
+            var refused = progress.result
+            refused.divergence = "cannot resume the batch: \(problem)"
+            return .finished(refused)
+        }
+        network.prepare(lanes: batch.lanes, slots: s.slots, chunkRows: s.chunkRows)
+        prepareWindow(lanes: batch.lanes, rows: min(batch.steps, s.keep))
+        prepareDiagnostics(lanes: batch.lanes, steps: batch.steps)
+        var result = BatchResult(), first = 0, p = 0
+        if let progress {
+            p = progress.step
+            first = s.points.firstIndex { $0 > p } ?? s.points.count
+            result = progress.result
+            network.restoreHistory(progress.tensors, from: max(0, p + 1 - s.keep), through: p)
+        }
+        let tauMax = s.tauMax
+        let pausedAt: Int? = batch.withView { view in
+            if let random = s.random {
+                return runUpdates(view, at: s.points, from: first, previous: p, keep: s.keep,
+                                  windowStart: { p, _ in p + 1 }, diagnosticsTauMax: { p, n in n - p },
+                                  normaliser: s.normaliser, crossing: Scalar(1 / random.continueProbability),
+                                  pause: pause, observer: observer, result: &result)
+            }
+            return runUpdates(view, at: s.points, from: first, previous: p, keep: s.keep,
+                              windowStart: { _, n in max(1, n - tauMax + 1) }, diagnosticsTauMax: { _, _ in tauMax },
+                              normaliser: nil, crossing: 1, pause: pause, observer: observer, result: &result)
+        }
+        guard let n = pausedAt else { return .finished(result) }
+        let start = max(0, n + 1 - s.keep)
+        return .paused(BatchProgress(step: n, result: result, tensors: network.exportHistory(from: start, through: n),
+                                     numbers: ["history_start": Double(start)]))
     }
 
-    /// ARTBP (`RandomTruncation`, SPEC 3.4): updates at the batch's random truncation points and
-    /// its last step; the update at `n` after `p` injects the errors of `(p, n]`, divided by `E`
-    /// instead of their count, and propagates them back to `p + 1` with every crossing of a step
-    /// multiplied by `1/c`.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    func trainRandomWindows(_ batch: SequenceBatch<Scalar>, at position: BatchPosition, _ random: RandomTruncation,
-                            observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult {
-        var result = BatchResult()
-        guard batch.steps > 0, batch.lanes > 0 else { return result }
+    /// Why `progress` cannot continue `batch` at `position` (another batch shape, truncation or
+    /// network, or damaged), or nil.
+    public func problem(resuming progress: BatchProgress, in batch: SequenceBatch<Scalar>, at position: BatchPosition) -> String? {
+        problem(resuming: progress, in: batch, schedule: schedule(batch, at: position))
+    }
+
+    func problem(resuming progress: BatchProgress, in batch: SequenceBatch<Scalar>, schedule s: Schedule) -> String? {
+        let p = progress.step
+        guard p > 0, p < batch.steps, s.points.dropLast().contains(p) else {
+            return "step \(p) is not an update of the batch's \(batch.steps) steps"
+        }
+        let start = max(0, p + 1 - s.keep)
+        guard progress.count("history_start", upTo: p) == start, progress.numbers.count == 1 else {
+            return "its stored activations start at another step"
+        }
+        return network.historyProblem(progress.tensors, lanes: batch.lanes, steps: p - start + 1)
+    }
+
+    /// A batch's update points and the workspace they need: fixed windows (`UpdateGrid`) or
+    /// random truncation's points (`RandomTruncation`, with its normaliser `E`).
+    struct Schedule {
+        var points: [Int]
+        /// Steps of `h` the updates reach back (`historySteps`).
+        var keep: Int
+        var slots: Int
+        var chunkRows: Int
+        /// Fixed windows: the resolved tau_max.
+        var tauMax = 0
+        var random: RandomTruncation? = nil
+        var normaliser: Double? = nil
+    }
+
+    func schedule(_ batch: SequenceBatch<Scalar>, at position: BatchPosition) -> Schedule {
+        guard let random = truncation.random else {
+            // Fixed windows, or adaptive truncation's chosen one (before any choice: max_lag).
+            let truncation = truncation.adaptive.map { $0.truncation(k: adaptiveChoice?.k ?? $0.maxLag) } ?? self.truncation
+            let (tauB, tauMax) = truncation.resolved(steps: batch.steps)
+            // h keeps steps n - keep ... n of the update in flight (keep = tau_max, or the reference
+            // horizon when diagnostics are on); the keep - tau_b extra slots amortise the shift to
+            // about one (B, U) copy per step (none extra when tau_b = keep).
+            let keep = historySteps(steps: batch.steps, tauMax: tauMax)
+            return Schedule(points: UpdateGrid.updateSteps(length: batch.steps, truncation: truncation), keep: keep,
+                            slots: min(batch.steps, max(2 * keep - tauB, keep)) + 1, chunkRows: min(batch.steps, tauB),
+                            tauMax: tauMax)
+        }
+        // ARTBP (`RandomTruncation`, SPEC 3.4): updates at the batch's random truncation points and
+        // its last step; the update at `n` after `p` injects the errors of `(p, n]`, divided by `E`
+        // instead of their count, and propagates them back to `p + 1` with every crossing of a step
+        // multiplied by `1/c`.
         let points = random.updatePoints(steps: batch.steps, epoch: position.epoch, batch: position.index)
         var longest = 0, previous = 0
         for n in points {
@@ -187,33 +229,30 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
             previous = n
         }
         let keep = historySteps(steps: batch.steps, tauMax: longest)
-        network.prepare(lanes: batch.lanes, slots: min(batch.steps, 2 * keep) + 1, chunkRows: longest)
-        prepareWindow(lanes: batch.lanes, rows: min(batch.steps, keep))
-        prepareDiagnostics(lanes: batch.lanes, steps: batch.steps)
         var targets = 0
         for m in batch.mask where m != 0 { targets += 1 }
         let normaliser = random.normaliser(targetElements: network.spec.loss.usesClassTargets ? targets : targets * network.spec.outputs,
                                            steps: batch.steps)
-        let crossing = Scalar(1 / random.continueProbability)
-        batch.withView { view in
-            runUpdates(view, at: points, keep: keep, windowStart: { p, _ in p + 1 }, diagnosticsTauMax: { p, n in n - p },
-                       normaliser: normaliser, crossing: crossing, observer: observer, result: &result)
-        }
-        return result
+        return Schedule(points: points, keep: keep, slots: min(batch.steps, 2 * keep) + 1, chunkRows: longest,
+                        random: random, normaliser: normaliser)
     }
 
-    /// The updates at `points` (ascending, the last the batch's last step) of a prepared batch:
-    /// forward over `(p, n]`, the loss and its injection (over the window's own count, or over
-    /// `normaliser` when given: random truncation's `E`), the backward pass to `windowStart(p, n)`
-    /// with `crossing` per step crossed, then the shared update step, its observer and sampled
-    /// diagnostics (reference horizon from `diagnosticsTauMax(p, n)`). Stops at a divergence.
+    /// The updates at `points[first...]` (ascending, the last the batch's last step; `p` the step
+    /// of the update before them) of a prepared batch: forward over `(p, n]`, the loss and its
+    /// injection (over the window's own count, or over `normaliser` when given: random
+    /// truncation's `E`), the backward pass to `windowStart(p, n)` with `crossing` per step
+    /// crossed, then the shared update step, its observer and sampled diagnostics (reference
+    /// horizon from `diagnosticsTauMax(p, n)`). Stops at a divergence; returns the step of the
+    /// update after which `pause` answered true (nil: the batch is done or diverged).
     @inline(__always)
-    func runUpdates(_ view: BatchView<Scalar>, at points: [Int], keep: Int, windowStart: (Int, Int) -> Int,
-                    diagnosticsTauMax: (Int, Int) -> Int, normaliser: Double?, crossing: Scalar,
-                    observer: ((UpdateEvent<Scalar>) -> Void)?, result: inout BatchResult) {
+    func runUpdates(_ view: BatchView<Scalar>, at points: [Int], from first: Int, previous: Int, keep: Int,
+                    windowStart: (Int, Int) -> Int, diagnosticsTauMax: (Int, Int) -> Int, normaliser: Double?,
+                    crossing: Scalar, pause: () -> Bool,
+                    observer: ((UpdateEvent<Scalar>) -> Void)?, result: inout BatchResult) -> Int? {
         let network = network, update = network.update, params = network.params
-        var p = 0
-        for n in points {
+        var p = previous
+        for i in first..<max(first, points.count) {
+            let n = points[i]
             // This update needs h from a - 1 >= n - keep on; later ones start later still.
             network.makeRoom(through: n, keepFrom: max(0, n - keep), computed: p)
             network.forward(view, from: p, to: n)
@@ -223,7 +262,7 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
                 let meanLoss = lossSum / Double(elements)
                 guard meanLoss.isFinite else {
                     result.divergence = "loss is \(meanLoss) at step \(n)"
-                    return
+                    return nil
                 }
                 if let normaliser {  // the injection holds each error over `elements`; ARTBP's is over E
                     let factor = Scalar(Double(elements) / normaliser)
@@ -240,12 +279,14 @@ public final class TruncatedBPTT<Scalar: RNNScalar> {
                                           elements: elements, gradNorm: norm,
                                           gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
                 }
-                guard stepped else { return }
+                guard stepped else { return nil }
                 result.windowStepsSum += n - a + 1
                 result.longestWindow = max(result.longestWindow, n - a + 1)
             }
             p = n
+            if i + 1 < points.count && pause() { return n }
         }
+        return nil
     }
 
     // MARK: - Window workspace

@@ -4,6 +4,8 @@
    the CPU has them (function-level target attributes: the library itself runs on any x86-64 CPU).
    The CPU features are read once, race-free (pthread_once), whichever thread asks first. */
 
+#include "rnn_flag.h"
+
 /* 1 when the AVX2+FMA versions are in use. */
 int rnn_kernels_avx2(void);
 

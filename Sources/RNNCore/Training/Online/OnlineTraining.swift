@@ -60,30 +60,50 @@ public final class OnlineTraining<Scalar: RNNScalar>: TrainingAlgorithm {
         train(batch, at: BatchPosition(epoch: 0, index: 0), observer: observer)
     }
 
+    /// Inside a window longer than this, `pause` is also asked every this many steps, so that a
+    /// stop never waits for a long window (`advance` in pieces computes the same steps).
+    public static var pauseStride: Int { 32 }
+
+    /// Trains the batch at `position` from the zero state, or from `progress` (a pause of this
+    /// batch: `problem(resuming:in:at:)` must be nil). `pause` is asked after every update but the
+    /// last and every `pauseStride` steps inside longer windows; when it answers true, the carried
+    /// state (`OnlineState`: the layers' state, the influence, the open window's sums) comes back
+    /// as the batch's progress.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition,
-                      observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchResult {
+    public func train(_ batch: SequenceBatch<Scalar>, at position: BatchPosition, resuming progress: BatchProgress?,
+                      pause: () -> Bool, observer: ((UpdateEvent<Scalar>) -> Void)?) -> BatchEnd {
         var result = BatchResult()
-        guard batch.steps > 0, batch.lanes > 0 else { return result }
-        if batch.lanes > engine.laneCapacity,
-           let larger = try? OnlineGradient<Scalar>(spec: spec, algorithm: algorithm, lanes: batch.lanes,
-                                                   rfloDecay: rfloDecay, rfloFeedback: rfloFeedback, noiseSeed: seed) {
-            engine = larger  // init succeeded once for this spec, so it succeeds for more lanes
+        guard batch.steps > 0, batch.lanes > 0 else { return .finished(result) }
+        if let progress, let problem = problem(resuming: progress, in: batch, at: position) {
+            result = progress.result
+            result.divergence = "cannot resume the batch: \(problem)"
+            return .finished(result)
         }
+        growEngine(lanes: batch.lanes)
         engine.begin(batch, epoch: position.epoch, batchIndex: position.index)
         engine.resetState()
+        if let progress, let saved = Self.onlineState(progress, algorithm: algorithm) {
+            do { try engine.restoreState(saved) } catch {
+                preconditionFailure("checked online state did not restore: \(error)")
+            }
+            result = progress.result
+        }
         let params = network.params, update = network.update
-        var p = 0
+        var p = engine.step / tauB * tauB  // the open window's start (a multiple of tau_b)
         while p < batch.steps {
             let n = min(p + tauB, batch.steps)
-            engine.advance(to: n, parameters: UnsafeBufferPointer(params))
+            while engine.step < n {
+                let m = min(engine.step + Self.pauseStride, n)
+                engine.advance(to: m, parameters: UnsafeBufferPointer(params))
+                if m < n && pause() { return .paused(progressNow(result)) }
+            }
             let (lossSum, elements) = engine.takeGradient(into: grads)
             if elements > 0 {
                 let meanLoss = lossSum / Double(elements)
                 guard meanLoss.isFinite else {
                     result.divergence = "loss is \(meanLoss) at step \(n)"
-                    return result
+                    return .finished(result)
                 }
                 let stepped = update.take(grads, into: params, lossSum: lossSum, elements: elements, step: n,
                                           result: &result) { norm in
@@ -92,11 +112,71 @@ public final class OnlineTraining<Scalar: RNNScalar>: TrainingAlgorithm {
                     observer?(UpdateEvent(step: n, previousStep: p, windowStart: 1, loss: meanLoss, elements: elements,
                                           gradNorm: norm, gradients: UnsafeBufferPointer(grads), diagnostics: sampled))
                 }
-                guard stepped else { return result }
+                guard stepped else { return .finished(result) }
             }
             p = n
+            if p < batch.steps && pause() { return .paused(progressNow(result)) }
         }
-        return result
+        return .finished(result)
+    }
+
+    /// An engine for `lanes` lanes (grown outside the step loop; init succeeded once for this
+    /// spec, so it succeeds for more lanes).
+    func growEngine(lanes: Int) {
+        if lanes > engine.laneCapacity,
+           let larger = try? OnlineGradient<Scalar>(spec: spec, algorithm: algorithm, lanes: lanes,
+                                                   rfloDecay: rfloDecay, rfloFeedback: rfloFeedback, noiseSeed: seed) {
+            engine = larger
+        }
+    }
+
+    /// The batch's progress now: the engine's carried state (`BatchProgress`'s `online.*` names).
+    func progressNow(_ result: BatchResult) -> BatchProgress {
+        let s = engine.exportState()
+        var tensors = ["online.state": s.state, "online.influence": s.influence, "online.pending_gradient": s.pendingGradient]
+        if !s.tangentSquares.isEmpty { tensors["online.tangent_squares"] = s.tangentSquares }
+        return BatchProgress(step: s.step, result: result, tensors: tensors,
+                             numbers: ["online.pending_loss_sum": s.pendingLossSum,
+                                       "online.pending_elements": Double(s.pendingElements),
+                                       "online.lanes": Double(s.lanes)])
+    }
+
+    /// `progressNow`'s inverse (nil: a name missing or a count that is not one).
+    static func onlineState(_ p: BatchProgress, algorithm: OnlineAlgorithm) -> OnlineState? {
+        guard let state = p.tensors["online.state"], let influence = p.tensors["online.influence"],
+              let pending = p.tensors["online.pending_gradient"], let lossSum = p.numbers["online.pending_loss_sum"],
+              let elements = p.count("online.pending_elements", upTo: Int(Int32.max)),
+              let lanes = p.count("online.lanes", upTo: Int(Int32.max)) else { return nil }
+        return OnlineState(algorithm: algorithm, lanes: lanes, step: p.step, state: state, influence: influence,
+                           pendingGradient: pending, pendingLossSum: lossSum, pendingElements: elements,
+                           tangentSquares: p.tensors["online.tangent_squares"] ?? [])
+    }
+
+    /// Why `progress` cannot continue `batch` (another batch shape or network, or damaged), or nil.
+    /// Sizes the engine for the batch (as `train` would), nothing else.
+    public func problem(resuming progress: BatchProgress, in batch: SequenceBatch<Scalar>, at position: BatchPosition) -> String? {
+        guard progress.step > 0, progress.step < batch.steps else {
+            return "step \(progress.step) is not inside the batch's \(batch.steps) steps"
+        }
+        guard let saved = Self.onlineState(progress, algorithm: algorithm), saved.pendingLossSum.isFinite else {
+            return "its online state is incomplete"
+        }
+        let known: Set<String> = ["online.state", "online.influence", "online.pending_gradient", "online.tangent_squares"]
+        if let extra = progress.tensors.keys.sorted().first(where: { !known.contains($0) }) {
+            return "it holds \(extra), which \(algorithm.rawValue) does not carry"
+        }
+        guard saved.lanes == batch.lanes else { return "it has \(saved.lanes) lanes, the batch \(batch.lanes)" }
+        growEngine(lanes: batch.lanes)
+        guard engine.laneCapacity >= batch.lanes else { return "no engine for \(batch.lanes) lanes" }
+        engine.begin(batch, epoch: position.epoch, batchIndex: position.index)
+        let sizes = [("state", saved.state.count, engine.stateTensors.reduce(0) { $0 + $1.1 }),
+                     ("influence", saved.influence.count, engine.influenceTensors.reduce(0) { $0 + $1.1 }),
+                     ("pending gradient", saved.pendingGradient.count, layout.count),
+                     ("tangent norms", saved.tangentSquares.count, algorithm == .uoro ? batch.lanes : 0)]
+        for (what, have, need) in sizes where have != need {
+            return "its online \(what) has \(have) values, the engine needs \(need)"
+        }
+        return nil
     }
 
     // MARK: - Diagnostics
