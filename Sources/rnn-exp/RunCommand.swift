@@ -9,7 +9,7 @@ extension RNNExp {
             discussion: """
                 Exit status: 0 all runs done, 1 some runs failed or diverged, 2 bad input (nothing is trained); \
                 130, 143 or 138 after SIGINT, SIGTERM or SIGUSR1: a clean stop, every running run checkpointed at \
-                its next batch boundary (it continues from there next time; a second signal quits at once).
+                its next update, inside the epoch (it continues from there next time; a second signal quits at once).
                 """)
 
         @OptionGroup var experiments: ExperimentFiles
@@ -33,6 +33,10 @@ extension RNNExp {
         @Flag(help: "Do not write report.html at the end.")
         var noReport = false
 
+        @Option(help: ArgumentHelp("Inside an epoch, checkpoint every running run at most this often (default 30); "
+                                   + "what a kill -9 loses at most. Stops always checkpoint.", valueName: "SECONDS"))
+        var checkpointInterval: Double = CheckpointSchedule.defaultInterval
+
         #if RNN_EXP_TEST_HOOKS
         /// Test builds only (`-DRNN_EXP_TEST_HOOKS`): the run with exactly this id fails at once, so
         /// the cluster test can watch a real task fail.
@@ -54,7 +58,12 @@ extension RNNExp {
                 Output.error("error: --results \(resultsFolder.results): \(error.reason); nothing was run")
                 throw ExitCode.badInput
             }
-            var options = Runner.Options(jobs: jobs, force: force, shard: shard)
+            guard checkpointInterval.isFinite, checkpointInterval >= 0 else {
+                Output.error("error: --checkpoint-interval must be a number of seconds, 0 or more")
+                throw ExitCode.badInput
+            }
+            var options = Runner.Options(jobs: jobs, force: force, shard: shard,
+                                         checkpoints: CheckpointSchedule(interval: checkpointInterval))
             #if RNN_EXP_TEST_HOOKS
             if let victim = failRun {
                 let train = options.executor
@@ -72,7 +81,7 @@ extension RNNExp {
             let runner = Runner(plans: plans, store: store, options: options, observer: display)
             let signals = SignalTrap { signal in
                 let what = signal == SIGINT ? "interrupted" : signal == SIGUSR1 ? "asked to stop (USR1)" : "terminated"
-                Output.error("\n\(what): each run checkpoints after its current batch, then stops (again to quit now)")
+                Output.error("\n\(what): each run checkpoints at its next update, then stops (again to quit now)")
                 runner.requestStop()
             }
             let report = runner.run()

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Catches SIGINT, SIGTERM and SIGUSR1 (Slurm's warning before a time limit) while a sweep runs:
-/// the first asks every run to checkpoint at its next batch boundary and stop; a second one exits
+/// the first asks every run to checkpoint at its next update and stop; a second one exits
 /// at once. The process then exits 128 + the signal: 130 (INT), 143 (TERM), 138 (USR1).
 final class SignalTrap: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []

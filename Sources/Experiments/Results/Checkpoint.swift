@@ -2,15 +2,19 @@ import CSV
 import Foundation
 import RNNCore
 
-/// A run's progress, saved after every epoch and when a run is stopped between batches (SPEC 6):
-/// enough for a restarted run to end bit-identical to an uninterrupted one (weights and every
-/// metrics row, timing columns aside).
+/// A run's progress, saved after every epoch, inside an epoch at most every
+/// `CheckpointSchedule.interval` seconds (at a batch or update boundary), and when a run is
+/// stopped (at its next update) (SPEC 6): enough for a restarted run to end bit-identical to an
+/// uninterrupted one (weights and every metrics row, timing columns aside).
 ///
 /// What it holds: the trainer's state (parameters, optimizer step and moments), the records of
-/// the epochs done, and the position inside the next epoch: the batches already trained and the
-/// epoch's running sums. The data order needs no state of its own: epoch `e`'s shuffle is a pure
-/// function of (seed, e), and a stream's lanes start from zero at every epoch, which is where a
-/// stream epoch (one batch of all lanes) is checkpointed.
+/// the epochs done, and the position inside the next epoch: the batches already trained, the
+/// epoch's running sums, and — when it was written inside a batch (a stream epoch is one batch) —
+/// that batch's progress (`BatchProgress`: the step reached, the batch's sums so far and what the
+/// algorithm carries: stored activations, hidden and cell states, an online algorithm's
+/// influence, UORO's pair and `|θ̃|²`). The data order needs no state of its own: epoch `e`'s
+/// shuffle is a pure function of (seed, e), a stream's lanes start from zero at every epoch, and
+/// UORO's noise and random truncation's points are pure functions of where they fall.
 public struct Checkpoint: Sendable, Equatable {
     /// The run's canonical configuration (stamped by `ResultsStore.saveCheckpoint`): a
     /// checkpoint of another configuration is not used.
@@ -26,6 +30,9 @@ public struct Checkpoint: Sendable, Equatable {
     public var elapsedSeconds: Double
     /// Gradient diagnostics recorded so far (empty when off).
     public var diagnostics = DiagnosticsState()
+    /// Batch `batchesDone` of epoch e + 1 partly trained, when the checkpoint fell inside it (nil at
+    /// a batch boundary; format 3).
+    public var batch: BatchProgress? = nil
 
     /// Running sums of one epoch's batches.
     public struct EpochSums: Sendable, Equatable {
@@ -70,8 +77,12 @@ public struct Checkpoint: Sendable, Equatable {
         self.elapsedSeconds = elapsedSeconds
     }
 
-    /// The format written: version 2 names its progress numbers (`progress`: `name=value` pairs).
-    static let format = "rnn-exp checkpoint 2"
+    /// The format written: version 3 may hold a batch in progress (`batch`: `name=value` pairs,
+    /// `batch_numbers`, and the `carry.*` tensors); without one it is version 2's layout.
+    static let format = "rnn-exp checkpoint 3"
+    /// Version 2 (before 2027-01) named its progress numbers (`progress`: `name=value` pairs); it
+    /// is still read.
+    static let formatVersion2 = "rnn-exp checkpoint 2"
     /// Version 1 (before 2026-12-01) wrote the same numbers by position, in `Progress.version1Order`;
     /// it is still read.
     static let formatVersion1 = "rnn-exp checkpoint 1"
@@ -149,12 +160,21 @@ public struct Checkpoint: Sendable, Equatable {
             Safetensors.Tensor(name: "optimizer.first", shape: [trainer.optimizerFirst.count], values: trainer.optimizerFirst),
             Safetensors.Tensor(name: "optimizer.second", shape: [trainer.optimizerSecond.count], values: trainer.optimizerSecond),
         ]
-        let metadata = ["format": Self.format, "config": canonicalConfig, "progress": progressText,
+        var metadata = ["format": Self.format, "config": canonicalConfig, "progress": progressText,
                         "records": ResultsStore.metricsCSV(records, metric: metric, diagnostics: true, windows: true, adaptive: true),
                         "gradient_rows": ResultsStore.csv(diagnostics.gradientRows, GradientRow.columns),
                         "credit_rows": ResultsStore.csv(diagnostics.creditRows, CreditRow.columns),
                         "credit_partial": diagnostics.partialText]
-        return Safetensors.encode(tensors, precision: .float64, metadata: metadata)
+        var carried: [Safetensors.Tensor] = []
+        if let b = batch {
+            metadata["batch"] = Self.batchText(b)
+            metadata["batch_numbers"] = b.numbers.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.exact($0.value))" }
+                .joined(separator: " ")
+            carried = b.tensors.sorted { $0.key < $1.key }.map {
+                Safetensors.Tensor(name: Self.carryPrefix + $0.key, shape: [$0.value.count], values: $0.value)
+            }
+        }
+        return Safetensors.encode(tensors + carried, precision: .float64, metadata: metadata)
     }
 
     /// Reads a checkpoint back; a plain sentence when the file is damaged or not a checkpoint.
@@ -165,7 +185,7 @@ public struct Checkpoint: Sendable, Equatable {
         case .failure(let e): return .failure(e)
         }
         let m = file.metadata
-        guard let version = m["format"], version == format || version == formatVersion1 else {
+        guard let version = m["format"], version == format || version == formatVersion2 || version == formatVersion1 else {
             return .failure(.init("not an rnn-exp checkpoint (format \(m["format"] ?? "missing"))"))
         }
         guard let config = m["config"], let progressText = m["progress"], let recordsText = m["records"] else {
@@ -202,6 +222,13 @@ public struct Checkpoint: Sendable, Equatable {
         var checkpoint = Checkpoint(canonicalConfig: config, trainer: trainer, records: records,
                                     batchesDone: count(.batchesDone), partial: partial,
                                     elapsedSeconds: progress[.elapsedSeconds] ?? 0)
+        if let text = m["batch"] {
+            guard version == format, let progress = Self.batchProgress(text, numbers: m["batch_numbers"] ?? "",
+                                                                       tensors: file.tensors) else {
+                return .failure(.init("the checkpoint's batch in progress is damaged"))
+            }
+            checkpoint.batch = progress
+        }
         guard let partialCredit = DiagnosticsState.partial(m["credit_partial"] ?? "") else {
             return .failure(.init("the checkpoint's diagnostics are damaged"))
         }
@@ -210,6 +237,58 @@ public struct Checkpoint: Sendable, Equatable {
             creditRows: ResultsStore.rows(m["credit_rows"].map { Data($0.utf8) }, file: "checkpoint", CreditRow.init(fields:)),
             creditSum: partialCredit.sum, creditCount: partialCredit.count)
         return .success(checkpoint)
+    }
+
+    /// Names of the carried tensors in the file: `carry.` and the `BatchProgress` name.
+    static let carryPrefix = "carry."
+
+    /// The batch in progress's numbers as `name=value` text (reals as the hex of their bits).
+    static func batchText(_ b: BatchProgress) -> String {
+        let r = b.result
+        return "step=\(b.step) loss_sum=\(exact(r.lossSum)) grad_norm_sum=\(exact(r.gradNormSum)) elements=\(r.elements) "
+            + "updates=\(r.updates) window_steps=\(r.windowStepsSum) longest_window=\(r.longestWindow)"
+    }
+
+    /// `name=value` words (nil: a word without `=`, or a name twice).
+    static func pairs(_ text: String) -> [String: String]? {
+        var out: [String: String] = [:]
+        for word in text.split(separator: " ") {
+            let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, out[parts[0]] == nil else { return nil }
+            out[parts[0]] = parts[1]
+        }
+        return out
+    }
+
+    /// The batch in progress from its metadata and the `carry.*` tensors (nil: damaged — a name
+    /// missing, unknown or repeated, a count not a count).
+    static func batchProgress(_ text: String, numbers: String, tensors: [String: Safetensors.Tensor]) -> BatchProgress? {
+        let counts = ["step", "elements", "updates", "window_steps", "longest_window"]
+        guard let words = pairs(text), Set(words.keys) == Set(counts + ["loss_sum", "grad_norm_sum"]),
+              let lossSum = words["loss_sum"].flatMap(real), let gradNormSum = words["grad_norm_sum"].flatMap(real) else { return nil }
+        var n: [String: Int] = [:]
+        for name in counts {
+            guard let v = words[name].flatMap({ Int($0) }), v >= 0 else { return nil }
+            n[name] = v
+        }
+        var result = BatchResult()
+        result.lossSum = lossSum
+        result.gradNormSum = gradNormSum
+        result.elements = n["elements"] ?? 0
+        result.updates = n["updates"] ?? 0
+        result.windowStepsSum = n["window_steps"] ?? 0
+        result.longestWindow = n["longest_window"] ?? 0
+        guard let numberWords = pairs(numbers) else { return nil }
+        var values: [String: Double] = [:]
+        for (name, word) in numberWords {
+            guard let v = real(word) else { return nil }
+            values[name] = v
+        }
+        var carried: [String: [Double]] = [:]
+        for (name, tensor) in tensors where name.hasPrefix(carryPrefix) {
+            carried[String(name.dropFirst(carryPrefix.count))] = tensor.values
+        }
+        return BatchProgress(step: n["step"] ?? 0, result: result, tensors: carried, numbers: values)
     }
 
     static func exact(_ d: Double) -> String { String(d.bitPattern, radix: 16) }

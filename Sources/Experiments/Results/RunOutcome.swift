@@ -46,7 +46,7 @@ public enum RunStatus: Sendable, Equatable {
     /// NaN or infinity appeared in epoch `epoch`; training stopped there.
     case diverged(epoch: Int, reason: String)
     case failed(reason: String)
-    /// Stopped by a signal at a batch boundary: no status file is written; the run continues
+    /// Stopped by a signal at an update or batch boundary: no status file is written; the run continues
     /// from the checkpoint it saved there next time.
     case interrupted
 

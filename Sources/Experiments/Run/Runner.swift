@@ -20,13 +20,15 @@ public final class Runner: @unchecked Sendable {
         public var shard: Shard?
         public var executor: Executor
 
-        public init(jobs: Int, force: Bool = false, shard: Shard? = nil, executor: Executor? = nil) {
+        /// - Parameter checkpoints: how often the default executor checkpoints inside an epoch.
+        public init(jobs: Int, force: Bool = false, shard: Shard? = nil, checkpoints: CheckpointSchedule = CheckpointSchedule(),
+                    executor: Executor? = nil) {
             self.jobs = jobs
             self.force = force
             self.shard = shard
             self.executor = executor ?? { run, plan, resume, onEpoch, shouldStop, checkpoint in
                 RunExecutor.execute(run.config, datasets: plan.datasets, onEpoch: onEpoch, shouldStop: shouldStop,
-                                    resume: resume, checkpoint: checkpoint)
+                                    resume: resume, checkpoints: checkpoints, checkpoint: checkpoint)
             }
         }
     }
@@ -36,8 +38,8 @@ public final class Runner: @unchecked Sendable {
     let options: Options
     let observer: RunObserver
     private let lock = NSLock()
-    private let stopLock = NSLock()
-    private var stopRequested = false
+    /// Raised once by `requestStop`; every run polls it after each update (one atomic load).
+    private let stopRequested = AtomicFlag()
 
     public init(plans: [ExperimentPlan], store: ResultsStore, options: Options, observer: RunObserver = SilentRunObserver()) {
         self.plans = plans
@@ -46,15 +48,12 @@ public final class Runner: @unchecked Sendable {
         self.observer = observer
     }
 
-    /// Asks every worker to stop after its current batch (SIGINT, SIGTERM).
+    /// Asks every worker to checkpoint and stop at its run's next update (SIGINT, SIGTERM, SIGUSR1).
     public func requestStop() {
-        stopLock.lock(); stopRequested = true; stopLock.unlock()
+        stopRequested.raise()
     }
 
-    var shouldStop: Bool {
-        stopLock.lock(); defer { stopLock.unlock() }
-        return stopRequested
-    }
+    var shouldStop: Bool { stopRequested.isRaised }
 
     // Shared by the worker threads, guarded by `lock`.
     private var sweepResult = SweepResult()
