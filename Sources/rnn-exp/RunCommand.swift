@@ -37,6 +37,11 @@ extension RNNExp {
                                    + "what a kill -9 loses at most. Stops always checkpoint.", valueName: "SECONDS"))
         var checkpointInterval: Double = CheckpointSchedule.defaultInterval
 
+        /// Tests only: how many times the last checkpoint write's duration must pass before the
+        /// next checkpoint inside an epoch (0: the interval alone decides).
+        @Option(help: .hidden)
+        var checkpointCostFactor: Double = CheckpointSchedule.defaultCostFactor
+
         #if RNN_EXP_TEST_HOOKS
         /// Test builds only (`-DRNN_EXP_TEST_HOOKS`): the run with exactly this id fails at once, so
         /// the cluster test can watch a real task fail.
@@ -58,12 +63,12 @@ extension RNNExp {
                 Output.error("error: --results \(resultsFolder.results): \(error.reason); nothing was run")
                 throw ExitCode.badInput
             }
-            guard checkpointInterval.isFinite, checkpointInterval >= 0 else {
+            guard checkpointInterval.isFinite, checkpointInterval >= 0, checkpointCostFactor.isFinite, checkpointCostFactor >= 0 else {
                 Output.error("error: --checkpoint-interval must be a number of seconds, 0 or more")
                 throw ExitCode.badInput
             }
             var options = Runner.Options(jobs: jobs, force: force, shard: shard,
-                                         checkpoints: CheckpointSchedule(interval: checkpointInterval))
+                                         checkpoints: CheckpointSchedule(interval: checkpointInterval, costFactor: checkpointCostFactor))
             #if RNN_EXP_TEST_HOOKS
             if let victim = failRun {
                 let train = options.executor

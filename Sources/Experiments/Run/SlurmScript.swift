@@ -41,8 +41,8 @@ public struct SlurmScript: Sendable {
         self.workingDirectory = workingDirectory; self.name = name
     }
 
-    /// Seconds of warning before a time limit: ample for every running run to finish its batch and
-    /// write a checkpoint (about a second on the example models).
+    /// Seconds of warning before a time limit: ample for every running run to finish its update and
+    /// write a checkpoint (well under a second on the example models, inside an epoch too).
     public static let defaultGrace = 120
 
     /// The exit status of `rnn-exp run` stopped by SIGUSR1 (128 + 10) after checkpointing.
