@@ -279,7 +279,6 @@ extension OnlineGradient {
             signs = arena.zeros(enabled ? 2 * recurrent : 0)
         }
     }
-    }
 
     /// uoro's pair and scratch (`OnlineGradient+UORO`); empty for the other algorithms.
     struct UOROCarry {
