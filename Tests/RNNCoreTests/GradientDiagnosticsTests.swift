@@ -56,6 +56,13 @@ struct GradientDiagnosticsTests {
         Case(id: "rnn, indrnn-identity output, mse, BPTT(1,2), reference 7", inputs: 2,
              layers: [(.rnn, 3, .tanh), (.indrnn, 2, .identity)], loss: .mse,
              lengths: [11, 9], targetEvery: 3, tauB: 1, tauMax: 2, reference: 7, creditLags: 8),
+        // lru: the credit of its complex state s (|[Re δ; Im δ]|), not of h.
+        Case(id: "lru + dense-softmax, CE, BPTT(2,4), ragged, reference full", inputs: 3,
+             layers: [(.lru, 4, .identity), (.dense, 3, .softmax)], loss: .crossEntropy,
+             lengths: [12, 8, 10], targetEvery: 2, tauB: 2, tauMax: 4, reference: nil, creditLags: 10),
+        Case(id: "rnn, lru with D, dense-identity, mse, BPTT(1,3), reference 7", inputs: 2,
+             layers: [(.rnn, 3, .tanh), (.lru, 3, .identity), (.dense, 2, .identity)], loss: .mse,
+             lengths: [11, 9], targetEvery: 2, tauB: 1, tauMax: 3, reference: 7, creditLags: 8),
     ]
 
     @Test(arguments: numpyCases)

@@ -73,6 +73,11 @@ protocol LayerDefinition {
     /// overwritten): by default `Delta_x^l · SW^l` (`TruncatedBPTT.sendDownThroughInputWeights`).
     static func sendDown<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, from l: Int, rows: Int, stepFrom m: Int,
                                             into c: UnsafeMutablePointer<Scalar>, ldc: Int)
+
+    /// For a kind whose recurrent state is not its output `h` (lru: the complex `s`), the credit
+    /// profile's `Σ_lanes |∂C_t/∂s_m|²` at step `m` from the delta rows of the credit pass just
+    /// run; nil (the default) where the profile measures `h`'s rows (SPEC 3.1, 3.4).
+    static func stateCreditSquares<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, layer l: Int, step m: Int) -> Double?
 }
 
 /// A layer's columns per step and lane in the engines' workspace (`LayerDefinition.workspace`).
@@ -98,6 +103,8 @@ extension LayerDefinition {
                                             into c: UnsafeMutablePointer<Scalar>, ldc: Int) {
         bptt.sendDownThroughInputWeights(from: l, rows: rows, stepFrom: m, into: c, ldc: ldc)
     }
+
+    static func stateCreditSquares<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, layer l: Int, step m: Int) -> Double? { nil }
 
     /// A kind whose traits say the online algorithms do not support it never gets here
     /// (`OnlineGradient` refuses the stack before it allocates anything).
@@ -275,4 +282,11 @@ struct SendDown<Scalar: RNNScalar>: LayerKindVisitor {
     func visit<Kind: LayerDefinition>(_ kind: Kind.Type) {
         Kind.sendDown(bptt, from: layer, rows: rows, stepFrom: step, into: c, ldc: ldc)
     }
+}
+
+/// The credit profile's state rows through layer `l`'s definition (`LayerDefinition.stateCreditSquares`).
+struct StateCreditSquares<Scalar: RNNScalar>: LayerKindVisitor {
+    let bptt: TruncatedBPTT<Scalar>
+    let layer: Int, step: Int
+    func visit<Kind: LayerDefinition>(_ kind: Kind.Type) -> Double? { Kind.stateCreditSquares(bptt, layer: layer, step: step) }
 }

@@ -56,6 +56,10 @@ extension TruncatedBPTT {
                     guard layer.isRecurrent else { return }
                     let u = layer.units
                     for m in r0...t {
+                        if let state = layer.kind.accept(StateCreditSquares(bptt: self, layer: l, step: m)) {
+                            squares[t - m] += state  // a state that is not h (lru's s)
+                            continue
+                        }
                         let row = x + (m - r0) * b * u
                         var s = 0.0
                         for j in 0..<(b * u) { s += Double(row[j]) * Double(row[j]) }

@@ -121,8 +121,13 @@ extension TruncatedBPTT {
         let top = network.spec.layers.count - 1
         var credit = [[Double]](repeating: [Double](repeating: .nan, count: lags + 1), count: network.spec.layers.count)
         let elementsT = creditRows(view, at: t, referenceStart: aRef, lags: lags) { l, x, r0 in
-            let u = network.spec.layers[l].units
+            let layer = network.spec.layers[l]
+            let u = layer.units
             for m in r0...t {
+                if let squares = layer.kind.accept(StateCreditSquares(bptt: self, layer: l, step: m)) {
+                    credit[l][t - m] = squares.squareRoot()  // a state that is not h (lru's s)
+                    continue
+                }
                 let row = x + (m - r0) * b * u
                 var sum = 0.0
                 for j in 0..<(b * u) { sum += Double(row[j]) * Double(row[j]) }

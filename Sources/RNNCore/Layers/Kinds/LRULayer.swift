@@ -278,6 +278,20 @@ enum LRULayer: LayerDefinition {
         }
     }
 
+    /// `Σ_lanes |δ_m|²` over `[Re δ; Im δ]`: the credit of the complex state (its modulus, SPEC 3.1),
+    /// from the delta rows the credit pass's backward left (`δ` complete back to the window start).
+    static func stateCreditSquares<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, layer l: Int, step m: Int) -> Double? {
+        let layer = bptt.network.spec.layers[l]
+        let u = layer.units, s = layer.stateSize, dw = bptt.deltaWidth[l]
+        let row = UnsafePointer(bptt.deltaSlot(l, m))
+        var sum = 0.0
+        for r in 0..<bptt.network.lanes {
+            let d = row + r * dw + u + 2 * s
+            for k in 0..<(2 * s) { sum += Double(d[k]) * Double(d[k]) }
+        }
+        return sum
+    }
+
     /// `E^{l-1} = Dx · [B_re; B_im] + D ⊙ E`.
     static func sendDown<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, from l: Int, rows: Int, stepFrom m: Int,
                                             into c: UnsafeMutablePointer<Scalar>, ldc: Int) {
@@ -297,8 +311,8 @@ enum LRULayer: LayerDefinition {
         }
     }
 
-    /// The credit profile's recurrent share: none on `h` (the recurrence runs through `s`, whose
-    /// credit the profile does not measure yet; `h_m`'s credit is the error that reaches it).
+    /// The credit profile measures the state `s` (`stateCreditSquares`), not `h`: nothing to add
+    /// on `h`'s rows.
     static func addRecurrentStateError<Scalar: RNNScalar>(_ bptt: TruncatedBPTT<Scalar>, layer l: Int,
                                                           dh: UnsafeMutablePointer<Scalar>, from r0: Int, to t: Int) {}
 }
