@@ -178,6 +178,9 @@ public enum RecurrentWeight: Sendable, Equatable {
     case matrix
     /// `w_t`, the `U` diagonal entries of `TW`.
     case diagonal
+    /// A complex diagonal `λ` on a state that is not the output (lru: `s_n = λ ⊙ s_{n-1} + …`,
+    /// `h_n = Re(C s_n) + D ⊙ x_n`), with parameters of the kind's own (`LayerDefinition.tensors`).
+    case complexDiagonal
 }
 
 /// How a unit's state depends on the previous state outside `TW` (`LayerTraits.directDependence`).

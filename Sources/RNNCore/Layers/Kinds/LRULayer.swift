@@ -36,7 +36,7 @@ import Foundation
 /// error `Jxᵀ G + D ⊙ q` sent down through the same step; `rtrl` keeps its state rows `2S × cols`
 /// and output rows per lane; `uoro` has `2S` noise entries; `rflo` and `kf-rtrl` refuse it.
 enum LRULayer: LayerDefinition {
-    static let traits = LayerTraits(gates: 1, isRecurrent: true, isGated: false, recurrentWeight: .diagonal,
+    static let traits = LayerTraits(gates: 1, isRecurrent: true, isGated: false, recurrentWeight: .complexDiagonal,
                                     hasFixedActivation: true)
 
     /// The online engine's step (`OnlineGradient+LRU`): the state `s` (2S reals per lane) is

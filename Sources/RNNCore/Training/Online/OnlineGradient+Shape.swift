@@ -25,7 +25,7 @@ extension OnlineGradient {
             units = layer.units
             inputs = layer.inputs
             gates = g
-            isLRU = layer.kind == .lru
+            isLRU = layer.kind.traits.recurrentWeight == .complexDiagonal
             complexState = isLRU ? layer.stateSize : 0
             rows = isLRU ? 2 * layer.stateSize : g * layer.units
             stateSize = isLRU ? 2 * layer.stateSize : traits.statePerUnit * layer.units
@@ -41,7 +41,7 @@ extension OnlineGradient {
         var isRecurrent: Bool { traits.isRecurrent }
         /// `TW` is the diagonal `w_t` (element-wise recurrence, indrnn): unit `k`'s own recurrent
         /// parameter is one entry, `w_t[k]`, whose input is `h_{n-1,k}`.
-        var isDiagonal: Bool { traits.recurrentWeight == .diagonal && !isLRU }
+        var isDiagonal: Bool { traits.recurrentWeight == .diagonal }
         /// Rows of one lane's rtrl block: the state's, and for an lru its output's `U` rows after
         /// them (`∂h/∂θ`, formed each step from the state rows for the layer above; not carried).
         var rtrlRows: Int { stateSize + (isLRU ? units : 0) }

@@ -131,7 +131,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         if let l = spec.layers.firstIndex(where: { !$0.kind.traits.supportsOnlineAlgorithms }) {
             throw OnlineGradientError("layer \(l): \(spec.layers[l].kind.rawValue) layers are trained by bptt only so far; the online algorithms (\(OnlineAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))) do not support them yet")
         }
-        if algorithm.isPlainLayersOnly, let l = spec.layers.firstIndex(where: { $0.isGated || $0.kind == .lru }) {
+        if algorithm.isPlainLayersOnly, let l = spec.layers.firstIndex(where: { $0.isGated || $0.kind.traits.recurrentWeight == .complexDiagonal }) {
             throw OnlineGradientError("layer \(l): \(algorithm.rawValue) supports rnn and indrnn layers only, not \(spec.layers[l].kind.rawValue)")
         }
         if algorithm == .rflo && rfloFeedback == .random && top == spec.layers.count - 1 {
@@ -214,7 +214,7 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         for (l, layer) in spec.layers.enumerated() where l <= top {
             cols += layer.parameterCount
             guard layer.isRecurrent else { continue }
-            let lru = layer.kind == .lru
+            let lru = layer.kind.traits.recurrentWeight == .complexDiagonal
             let s = lru ? 2 * layer.stateSize : layer.kind.traits.statePerUnit * layer.units
             state += s
             switch algorithm {
