@@ -164,6 +164,26 @@ struct ReportScaleTests {
         #expect(map.contains("hover for the value"), "cells too narrow for printed values")
     }
 
+    /// Past 200 runs and 200 settings the tables show the best and the worst 25 (the best run
+    /// first) and the runs not done, and link the files that hold them all.
+    @Test func largeTablesShowTheBestAndTheWorst() throws {
+        let dir = scratchDirectory("report-scale-tables")
+        let folder = Self.generate(in: dir, lrs: 210, seeds: 1, epochs: 1)
+        let report = try HTMLReport(directory: folder)
+        let html = report.html()
+        let best = try #require(report.rows.filter { $0.status == .done }.min { Double($0["final_val_loss"] ?? "") ?? 0 < Double($1["final_val_loss"] ?? "") ?? 0 })
+        let bad = report.rows.filter { $0.status != .done }.count
+        #expect(bad == 12, "lr above 0.015 diverges")
+        let runs = try #require(html.components(separatedBy: "<h2>Runs</h2>").last)
+        #expect(runs.hasPrefix("<p class=\"note\">210 runs: the 25 best and the 25 worst by <code>final_val_loss</code> and the 12 not done."), "\(runs.prefix(300))")
+        let firstBest = runs.components(separatedBy: "<h3>Best 25</h3>").dropFirst().first?.components(separatedBy: "<td data-v=\"").dropFirst().first?.prefix { $0 != "\"" }
+        #expect(firstBest.map(String.init) == HTMLReport.escape(best.run), "\(firstBest ?? "")")
+        #expect(runs.components(separatedBy: "<tr class=").count - 1 == 25 + 25 + 12)
+        let settings = try #require(html.components(separatedBy: "<h2>Settings</h2>").dropFirst().first?.components(separatedBy: "<h2>").first)
+        #expect(settings.contains("210 settings: the 25 best and the 25 worst by the mean of <code>final_val_loss</code>; every one is in the file."))
+        #expect(settings.contains("<a href=\"summary-by-setting.csv\">") && settings.components(separatedBy: "<tr>").count - 1 == 1 + 50)
+    }
+
     /// A tau_max sweep's chart rings the points whose window reaches the dataset's longest lag
     /// (L = 4, tau_b = 1: all injected errors reach it from tau_max = 5), and says so.
     @Test func tauMaxChartMarksThePredictedFrontier() throws {

@@ -12,8 +12,8 @@ extension HTMLReport {
     static func readCurves(_ runs: [String], in dir: String, metric: MetricKind, credit: Bool)
         -> (curves: [String: [EpochRecord]], credit: [String: [CreditRow]]) {
         let results = Results(count: runs.count)
-        DispatchQueue.concurrentPerform(iterations: min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 8)) { part in
-            let parts = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 8)
+        let parts = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 8)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
             for i in stride(from: part, to: runs.count, by: parts) {
                 let folder = "\(dir)/runs/\(runs[i])"
                 let records = epochRecords("\(folder)/metrics.csv", metric: metric)

@@ -343,11 +343,11 @@ public struct HTMLReport {
         }.sorted { Self.lowerIsBetter(metric) ? $0.1 < $1.1 : $0.1 > $1.1 }.map(\.0)
         let bad = rows.filter { $0.status != .done }
         var out = "<h2>Runs</h2><p class=\"note\">\(rows.count) runs: the \(min(n, ranked.count)) best and the \(min(n, max(0, ranked.count - n))) worst by <code>\(Self.escape(metric))</code>"
-        out += bad.isEmpty ? "" : " and the first \(min(n, bad.count)) of the \(bad.count) not done"
+        out += bad.isEmpty ? "" : bad.count <= n ? " and the \(bad.count) not done" : " and the first \(n) of the \(bad.count) not done"
         out += ". Every run, with every column, is in \(summaryLink) (the settings' statistics in <a href=\"summary-by-setting.csv\">summary-by-setting.csv</a>). Click a column to sort; each run links to its folder's files.</p>"
         out += "<h3>Best \(min(n, ranked.count))</h3>" + runTable(Array(ranked.prefix(n)), columns: columns)
         if ranked.count > n { out += "<h3>Worst \(min(n, ranked.count - n))</h3>" + runTable(Array(ranked.suffix(min(n, ranked.count - n)).reversed()), columns: columns) }
-        if !bad.isEmpty { out += "<h3>Not done (first \(min(n, bad.count)) of \(bad.count))</h3>" + runTable(Array(bad.prefix(n)), columns: columns) }
+        if !bad.isEmpty { out += "<h3>Not done (\(bad.count <= n ? "\(bad.count)" : "first \(n) of \(bad.count)"))</h3>" + runTable(Array(bad.prefix(n)), columns: columns) }
         return out
     }
 
