@@ -238,12 +238,12 @@ extension OnlineGradient {
         /// Per recurrent layer `l ≤ L` (nil otherwise): `u` of every lane, `(B, C_l)`,
         /// `C_l = I + U + 1` (the columns of `[W_s | W_t | b]`; indrnn as rnn, `w_t` the diagonal).
         let u: [UnsafeMutablePointer<Scalar>?]
-        /// All lanes' `A` side by side, `(U, B_cap · U)` row-major: lane `t`'s `A[k, j]` at
-        /// `k · ld + t · U + j`, `ld = laneCapacity · U`, so that `TW · [A_1 … A_B]` is one product.
+        /// Every lane's `Aᵀ`, `(B, U, U)`: lane `t`'s `A[k, j]` at `t · U² + j · U + k`, so that the
+        /// lanes' `Aᵀ TWᵀ` is one product with contiguous lane blocks.
         let a: [UnsafeMutablePointer<Scalar>?]
         /// `C_l` per layer (0 where not carried).
         let columns: [Int]
-        /// (max U, B_cap · max U) all lanes' `H A`, laid out as `a`.
+        /// (B, max U, max U) all lanes' `(H A)ᵀ`, laid out as `a`.
         let product: UnsafeMutablePointer<Scalar>
         /// (max C) one lane's `â = [x; h_{n-1}; 1]`.
         let row: UnsafeMutablePointer<Scalar>

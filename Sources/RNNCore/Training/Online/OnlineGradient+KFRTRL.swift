@@ -20,10 +20,10 @@
 /// snap1 and rflo (`perLayerErrors`); dense layers get their exact same-step gradient.
 ///
 /// Cost per step and lane: `U³` for `H A` (rnn; indrnn `U²`), `≈ 3P` for the factors' update and
-/// the gradient; memory `C + U²` per lane and layer. How it runs: all lanes' `A` sit side by side,
-/// so `TW · [A_1 … A_B]` is one GEMM per layer and step, and the gradient of all lanes one GEMM
-/// `[Aᵀq]ᵀ [u]` (`U × B × C`); the per-lane work (the row scaling, the norms, the factors' update)
-/// is what remains.
+/// the gradient; memory `C + U²` per lane and layer. How it runs: every lane keeps `Aᵀ` (`U × U`,
+/// lanes one after the other), so the lanes' `(TW A)ᵀ = Aᵀ TWᵀ` are one GEMM per layer and step
+/// (`B·U × U × U`) whose lane blocks are contiguous; `D` then scales their columns, each lane's
+/// `|H A|_F` is one pass, and the gradient of all lanes is one GEMM `[Aᵀq]ᵀ [u]` (`U × B × C`).
 extension OnlineGradient {
     func kroneckerAdvance(_ w: UnsafePointer<Scalar>, _ n: Int) {
         var recurrentLayers = 0
@@ -50,74 +50,73 @@ extension OnlineGradient {
         }
     }
 
-    /// `TW · [A_1 … A_B]` of layer `l` for every lane at once into `kf.product` (one GEMM of
-    /// `U × U × B·U`; indrnn: `w_t ⊙` each row), before the rows are scaled by each lane's `σ'`.
+    /// Every lane's `(TW A)ᵀ = Aᵀ TWᵀ` of layer `l` into `kf.product` (lane blocks `U × U`, one GEMM
+    /// over the `B·U` rows; indrnn: `Aᵀ`'s column `k` times `w_t[k]`), before `σ'` scales them.
     func kroneckerProduct(_ l: Int, _ w: UnsafePointer<Scalar>) {
         let sh = shapes[l]
         guard let aAll = kf.a[l] else { return }
-        let u = sh.units, ld = laneCapacity * u
+        let u = sh.units
         if sh.isDiagonal {
             let wt = w + sh.tw
-            for k in 0..<u {
-                let src = aAll + k * ld, dst = kf.product + k * ld, s = wt[k]
-                for j in 0..<(lanes * u) { dst[j] = s * src[j] }
+            for row in 0..<(lanes * u) {
+                let src = aAll + row * u, dst = kf.product + row * u
+                for k in 0..<u { dst[k] = src[k] * wt[k] }
             }
         } else {
-            Scalar.gemm(transA: false, transB: false, m: u, n: lanes * u, k: u, alpha: 1, a: w + sh.tw, lda: u,
-                        b: UnsafePointer(aAll), ldb: ld, beta: 0, c: kf.product, ldc: ld)
+            Scalar.gemm(transA: false, transB: true, m: lanes * u, n: u, k: u, alpha: 1, a: UnsafePointer(aAll), lda: u,
+                        b: w + sh.tw, ldb: u, beta: 0, c: kf.product, ldc: u)
         }
     }
 
-    /// One lane's `u`, `A` of layer `l` one step on, from `TW A` in `kf.product`.
+    /// One lane's `u`, `Aᵀ` of layer `l` one step on, from `(TW A)ᵀ` in `kf.product`.
     func kroneckerStep(_ l: Int, _ lane: Int, _ w: UnsafePointer<Scalar>, c1: Scalar, c2: Scalar) {
         let sh = shapes[l]
         guard let uAll = kf.u[l], let aAll = kf.a[l] else { return }
-        let u = sh.units, i = sh.inputs, C = kf.columns[l], ld = laneCapacity * u
-        let uv = uAll + lane * C, A = aAll + lane * u
+        let u = sh.units, i = sh.inputs, C = kf.columns[l]
+        let uv = uAll + lane * C, At = aAll + lane * u * u
         let d = layers.ds[l] + lane * u
-        let ha = kf.product + lane * u, ahat = kf.row
+        let ha = kf.product + lane * u * u, ahat = kf.row
         // â = [x; h_{n-1}; 1]
         ahat.update(from: layerInput(l) + lane * i, count: i)
         (ahat + i).update(from: layers.hPrev[l] + lane * u, count: u)
         ahat[i + u] = 1
-        // H A = diag(σ') (TW A), and |H A|_F.
-        var squares = 0.0
-        for k in 0..<u {
-            let s = d[k], row = ha + k * ld
-            for j in 0..<u { row[j] *= s }
-            squares += Self.sumOfSquares(row, u)
+        // (H A)ᵀ = (TW A)ᵀ diag(σ'): column k times σ'(z_k).
+        for j in 0..<u {
+            let row = ha + j * u
+            for k in 0..<u { row[k] *= d[k] }
         }
-        let nHA = squares.squareRoot(), nU = Self.sumOfSquares(uv, C).squareRoot()
+        let nHA = Self.sumOfSquares(ha, u * u).squareRoot(), nU = Self.sumOfSquares(uv, C).squareRoot()
         let nD = Self.sumOfSquares(d, u).squareRoot(), nHat = Self.sumOfSquares(ahat, C).squareRoot()
         let p1 = nHA > 0 && nU > 0 ? (nHA / nU).squareRoot() : 1
         let p2 = nD > 0 && nHat > 0 ? (nD / nHat).squareRoot() : 1
         let su = c1 * Scalar(p1), sh2 = c2 * Scalar(p2)
         for j in 0..<C { uv[j] = su * uv[j] + sh2 * ahat[j] }
         let sa = c1 * Scalar(1 / p1), sd = c2 * Scalar(1 / p2)
-        for k in 0..<u {
-            let dst = A + k * ld, src = ha + k * ld
-            for j in 0..<u { dst[j] = sa * src[j] }
-            dst[k] += sd * d[k]
-        }
+        for j in 0..<(u * u) { At[j] = sa * ha[j] }
+        for k in 0..<u { At[k * u + k] += sd * d[k] }
     }
 
     /// `ΔWc^l += Σ_lanes (A_tᵀ q_t) u_tᵀ` at a target step: every lane's `Aᵀ q` (0 without a
-    /// target), then one product `Vᵀ [u_1 … u_B]` (`U × C`) added block by block.
+    /// target; row `j` of the stored `Aᵀ` dotted with `q`), then one product `Vᵀ [u_1 … u_B]`
+    /// (`U × C`) added block by block.
     func kroneckerGradient(_ l: Int) {
         let sh = shapes[l]
         guard let uAll = kf.u[l], let aAll = kf.a[l] else { return }
-        let u = sh.units, i = sh.inputs, C = kf.columns[l], ld = laneCapacity * u
+        let u = sh.units, i = sh.inputs, C = kf.columns[l]
         let v = kf.projected
         for lane in 0..<lanes {
             let vl = v + lane * u
-            vl.update(repeating: 0, count: u)
-            guard readout.hasTarget[lane] else { continue }
+            guard readout.hasTarget[lane] else {
+                vl.update(repeating: 0, count: u)
+                continue
+            }
             let q = perLayer.errors + lane * stackedStateSize + stateOffset[l]
-            for k in 0..<u {
-                let qk = q[k]
-                if qk == 0 { continue }
-                let row = aAll + k * ld + lane * u
-                for j in 0..<u { vl[j] += qk * row[j] }
+            let At = aAll + lane * u * u
+            for j in 0..<u {
+                let row = At + j * u
+                var sum: Scalar = 0
+                for k in 0..<u { sum += row[k] * q[k] }
+                vl[j] = sum
             }
         }
         let g = kf.gradientRows

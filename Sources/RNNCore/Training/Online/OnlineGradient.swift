@@ -244,8 +244,8 @@ public final class OnlineGradient<Scalar: RNNScalar> {
         }
         for (l, u) in kf.u.enumerated() {
             guard let u, let a = kf.a[l] else { continue }
-            u.update(repeating: 0, count: laneCapacity * kf.columns[l])
-            a.update(repeating: 0, count: laneCapacity * shapes[l].units * shapes[l].units)
+            u.update(repeating: 0, count: lanes * kf.columns[l])
+            a.update(repeating: 0, count: lanes * shapes[l].units * shapes[l].units)
         }
         if algorithm == .uoro {
             uoro.a.update(repeating: 0, count: lanes * stackedStateSize)

@@ -10,7 +10,7 @@
 ///   not stored; an lru's rows are its state's, `S_l = 2S`); snap1 / rflo: per recurrent layer
 ///   `(B, S_l, G, C_l)`, an lru under snap1 `(B, [e^ν, e^θ, e^γ (2S each), E^B (2, S, I)])` (each
 ///   complex vector as its real parts then its imaginary parts); uoro: `ã` (B, S) then
-///   `θ̃` (B, cols_L); kf-rtrl: per recurrent layer `u` (B, C_l) then `A` (B, U_l, U_l).
+///   `θ̃` (B, cols_L); kf-rtrl: per recurrent layer `u` (B, C_l) then `Aᵀ` (B, U_l, U_l).
 /// - `pendingGradient`: the unnormalised gradient sum of the open window (`ParameterLayout`),
 ///   with `pendingLossSum` and `pendingElements`.
 /// - `step`: steps of the batch in flight already run (0 at a batch boundary).
@@ -79,9 +79,7 @@ extension OnlineGradient {
         case .kfRTRL:
             return shapes.indices.flatMap { l -> [(UnsafeMutablePointer<Scalar>, Int)] in
                 guard let u = kf.u[l], let a = kf.a[l] else { return [] }
-                // A lane by lane, row by row (in memory the lanes' A sit side by side).
-                let n = shapes[l].units, ld = laneCapacity * n
-                return [(u, lanes * kf.columns[l])] + (0..<(lanes * n)).map { (a + ($0 % n) * ld + ($0 / n) * n, n) }
+                return [(u, lanes * kf.columns[l]), (a, lanes * shapes[l].units * shapes[l].units)]
             }
         }
     }
