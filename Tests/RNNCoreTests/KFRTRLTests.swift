@@ -43,15 +43,7 @@ struct KFRTRLTests {
         let base = TestData.samples(spec: spec, lengths: [6, 5], seed: 4, targetEvery: 1)
         let exact = try onlineUpdates(Double.self, spec: spec, algorithm: .rtrl, weights: weights, samples: base, tauB: 0).updates[0].grad
         func rms(_ k: Int) throws -> Double {
-            var sum = 0.0
-            let samples = Array((0..<k).map { _ in base }.joined())
-            for group in 0..<16 {
-                let g = try onlineUpdates(Double.self, spec: spec, algorithm: .kfRTRL, weights: weights, samples: samples,
-                                          tauB: 0, seed: 99, batchIndex: group).updates[0].grad
-                let r = normRelative(g, exact)
-                sum += r * r
-            }
-            return (sum / 16).squareRoot()
+            try meanEstimateRMS(.kfRTRL, spec: spec, weights: weights, base: base, exact: exact, copies: k, seed: 99)
         }
         let small = try rms(16), large = try rms(1024)
         print("online agreement: kf-rtrl mean vs rtrl, \(kind.rawValue), rms k=16 \(small), k=1024 \(large), ratio \(small / large) (expect 8)")

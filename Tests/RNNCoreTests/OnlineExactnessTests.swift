@@ -105,15 +105,7 @@ struct OnlineExactnessTests {
         let base = TestData.samples(spec: spec, lengths: [5, 4], seed: 7, targetEvery: 1)
         let exact = try onlineUpdates(Double.self, spec: spec, algorithm: .rtrl, weights: weights, samples: base, tauB: 0).updates[0].grad
         func rms(_ k: Int) throws -> Double {
-            var sum = 0.0
-            let samples = Array((0..<k).map { _ in base }.joined())
-            for group in 0..<16 {
-                let g = try onlineUpdates(Double.self, spec: spec, algorithm: .uoro, weights: weights, samples: samples,
-                                          tauB: 0, seed: 2024, batchIndex: group).updates[0].grad
-                let r = normRelative(g, exact)
-                sum += r * r
-            }
-            return (sum / 16).squareRoot()
+            try meanEstimateRMS(.uoro, spec: spec, weights: weights, base: base, exact: exact, copies: k, seed: 2024)
         }
         let small = try rms(64), large = try rms(1024)
         print("online agreement: uoro mean vs rtrl, rms rel error k=64 \(small), k=1024 \(large), ratio \(small / large) (expect 4)")

@@ -53,6 +53,23 @@ func onlineUpdates<S: RNNScalar>(_: S.Type, spec: NetworkSpec, algorithm: Online
     return (ups, w)
 }
 
+/// The rms, over 16 groups (batch indices 0 ..< 16, so each its own noise), of the relative error
+/// of `algorithm`'s one update per sequence on `copies` copies of `base`'s lanes (each lane its own
+/// noise: the batch's gradient is the mean of `copies` estimates) against `exact`: the unbiasedness
+/// checks of uoro and kf-rtrl, whose rms falls at the 1/sqrt(copies) rate.
+func meanEstimateRMS(_ algorithm: OnlineAlgorithm, spec: NetworkSpec, weights: [Double], base: [SequenceSample],
+                     exact: [Double], copies: Int, seed: UInt64) throws -> Double {
+    var sum = 0.0
+    let samples = Array((0..<copies).map { _ in base }.joined())
+    for group in 0..<16 {
+        let g = try onlineUpdates(Double.self, spec: spec, algorithm: algorithm, weights: weights, samples: samples,
+                                  tauB: 0, seed: seed, batchIndex: group).updates[0].grad
+        let r = normRelative(g, exact)
+        sum += r * r
+    }
+    return (sum / 16).squareRoot()
+}
+
 /// ‖a − b‖ / ‖b‖ (‖b‖ floored at 1e-300).
 func normRelative(_ a: [Double], _ b: [Double]) -> Double {
     var d = 0.0, n = 0.0
